@@ -1,0 +1,47 @@
+//! Numbers and arrays for gradwell: the [`Float`] trait (f32 for training, f64 for
+//! checking), matrix products that take strided and transposed operands without copying
+//! ([`gemm`], [`matmul`], [`batched_matmul`]), broadcasting element-wise arithmetic
+//! ([`broadcast_shape`], [`zip_broadcast`], [`sum_to_shape`]) and reductions over axes
+//! ([`sum_axis`], [`mean_axis`]).
+//!
+//! Everything here works on plain [`ndarray`] arrays and knows nothing of autodiff,
+//! layers or training. Shape problems are returned as a [`ShapeError`] that names both
+//! shapes; nothing in this crate panics on a shape a caller passed.
+//!
+//! # Design choice: strides, not copies
+//!
+//! Products go through [`matrixmultiply`], which accepts arbitrary row and column strides.
+//! A transposed operand is therefore just `a.t()` (a view with its strides swapped) and a
+//! gradient can be accumulated in place with `beta = 1`. The cost is that operands must
+//! be views with in-bounds strides, which ndarray guarantees.
+//!
+//! ```
+//! use gradwell_tensor::{gemm, matmul};
+//! use ndarray::array;
+//!
+//! let a = array![[1.0_f64, 2.0], [3.0, 4.0]];
+//! let b = array![[5.0_f64, 6.0], [7.0, 8.0]];
+//! assert_eq!(matmul(&a.view(), &b.view())?, array![[19.0, 22.0], [43.0, 50.0]]);
+//!
+//! // C = 1·Aᵀ·B + 1·C, with the transpose taken as a view: no copy.
+//! let mut c = ndarray::Array2::<f64>::ones((2, 2));
+//! gemm(1.0, &a.t(), &b.view(), 1.0, &mut c.view_mut())?;
+//! assert_eq!(c, array![[27.0, 31.0], [39.0, 45.0]]);
+//! # Ok::<(), gradwell_tensor::ShapeError>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod broadcast;
+mod error;
+mod float;
+mod gemm;
+mod reduce;
+
+pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_into};
+pub use error::ShapeError;
+pub use float::Float;
+pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
+pub use reduce::{check_axis, mean_axis, sum_axis};
+
+/// Re-export of the array crate every gradwell crate speaks, so that users name one version.
+pub use ndarray;
