@@ -59,7 +59,7 @@ pub fn check_idx_bytes(data: &[u8]) {
 /// Parses `data` as CSV with a few option sets (detected header, no header, label first)
 /// and checks: an error names the input; a parsed data set has rows, finite features and
 /// labels below its class count, and survives a round trip through
-/// [`write_csv`](crate::csv::write_csv) unchanged.
+/// [`write_csv`] unchanged.
 pub fn check_csv_bytes(data: &[u8]) {
     let option_sets = [
         CsvOptions::default(),
