@@ -9,6 +9,7 @@
 #[allow(dead_code)] // until the statistical checks land
 mod stats;
 #[allow(dead_code)]
+mod tidy;
 mod verify;
 
 use std::path::{Path, PathBuf};
