@@ -43,7 +43,7 @@ impl Prelu {
         if x < F::zero() { x } else { F::zero() }
     }
 
-    /// The gradient of a slope shared by every element: Σᵢ dy[i]·min(0, x[i]) (over the
+    /// The gradient of a slope shared by every element: Σᵢ `dy[i]·min(0, x[i])` (over the
     /// common prefix of the slices). Per-channel slopes sum per channel in the nn layer.
     pub fn slope_backward_slice<F: Float>(&self, x: &[F], dy: &[F]) -> F {
         let mut sum = F::zero();
