@@ -1,5 +1,6 @@
 //! The built-in ops, each with a method on [`crate::Tape`] that records it.
 
+mod activation;
 mod binary;
 mod loss;
 mod matmul;
@@ -7,6 +8,7 @@ mod reduce;
 mod shape;
 mod unary;
 
+pub use activation::{ActivationOp, LogSoftmax, Softmax};
 pub use binary::{Binary, BinaryKind};
 pub use loss::{Mse, SoftmaxCrossEntropy};
 pub use matmul::{BiasAdd, MatMul};

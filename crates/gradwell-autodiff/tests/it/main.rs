@@ -2,6 +2,7 @@
 // `&[x.clone()]` reads better than `std::slice::from_ref(&x)` in these call lists.
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
+mod activations;
 mod gradcheck_ops;
 mod losses;
 mod tape;
