@@ -4,9 +4,19 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Ix2, Zip};
 use crate::op::ensure_shape;
 use crate::{AutodiffError, Op, Result, Tape, Var};
 
-/// Cross-entropy of class logits `[batch, classes]` against integer labels `[batch]`,
-/// averaged over the batch: PyTorch's `F.cross_entropy(logits, labels)` with its default
-/// mean reduction, fused with the softmax.
+/// How a loss combines its per-sample values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// The mean over the batch (PyTorch's default).
+    #[default]
+    Mean,
+    /// The sum over the batch.
+    Sum,
+}
+
+/// Cross-entropy of class logits `[batch, classes]` against integer labels `[batch]`:
+/// PyTorch's `F.cross_entropy(logits, labels, label_smoothing=ε, reduction=…)`, fused
+/// with the softmax. With smoothing ε the target is `(1 − ε)·onehot + ε/classes`.
 ///
 /// Each row is computed as `logsumexp(x) − x[label]` with the row maximum subtracted
 /// first, so logits of any finite magnitude give a finite loss; the gradient,
@@ -14,7 +24,21 @@ use crate::{AutodiffError, Op, Result, Tape, Var};
 /// pass rather than stored. Labels are a value on the tape (class indices held in the
 /// float type, see [`Tape::labels`]) so that feeding them allocates nothing.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SoftmaxCrossEntropy;
+pub struct SoftmaxCrossEntropy {
+    /// Label smoothing ε in [0, 1] (0: plain cross-entropy).
+    pub label_smoothing: f64,
+    /// Mean or sum over the batch.
+    pub reduction: Reduction,
+}
+
+impl SoftmaxCrossEntropy {
+    fn divisor<F: Float>(&self, batch: usize) -> F {
+        match self.reduction {
+            Reduction::Mean => F::of(batch as f64),
+            Reduction::Sum => F::one(),
+        }
+    }
+}
 
 /// Mean squared error `mean((a − b)²)` of two values of one shape (PyTorch's `mse_loss`);
 /// unlike PyTorch, differing shapes are an error rather than a broadcast with a warning.
@@ -63,7 +87,18 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
         let (logits, labels) = logits_and_labels(x)?;
+        if !(0.0..=1.0).contains(&self.label_smoothing) {
+            return Err(AutodiffError::invalid(
+                "cross_entropy",
+                format!(
+                    "label smoothing must be in [0, 1], got {}",
+                    self.label_smoothing
+                ),
+            ));
+        }
         let classes = logits.ncols();
+        let eps = F::of(self.label_smoothing);
+        let per_class = eps / F::of(classes as f64);
         let mut total = F::zero();
         for (i, (row, &label)) in logits.outer_iter().zip(labels.iter()).enumerate() {
             let l = label.as_f64();
@@ -74,11 +109,15 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
                 ));
             }
             let (m, s) = row_max_and_sum(row);
-            // (m − x_label) first: exact-ish even when both are huge.
-            total += (m - row[l as usize]) + s.ln();
+            // (m − x) first: exact-ish even when both are huge.
+            let lse = s.ln();
+            total += (F::one() - eps) * ((m - row[l as usize]) + lse);
+            if self.label_smoothing > 0.0 {
+                total += per_class * row.fold(F::zero(), |acc, &v| acc + (m - v) + lse);
+            }
         }
         ensure_shape(out, &[]);
-        out.fill(total / F::of(logits.nrows() as f64));
+        out.fill(total / self.divisor::<F>(logits.nrows()));
         Ok(())
     }
 
@@ -93,7 +132,10 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
         let Ok((logits, labels)) = logits_and_labels(x) else {
             unreachable!("checked in forward")
         };
-        let scale = g.iter().next().copied().unwrap_or_else(F::zero) / F::of(logits.nrows() as f64);
+        let scale =
+            g.iter().next().copied().unwrap_or_else(F::zero) / self.divisor::<F>(logits.nrows());
+        let eps = F::of(self.label_smoothing);
+        let per_class = scale * eps / F::of(logits.ncols() as f64);
         let mut dx = dx
             .view_mut()
             .into_dimensionality::<Ix2>()
@@ -107,8 +149,8 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
             let k = scale / s;
             Zip::from(&mut drow)
                 .and(&row)
-                .for_each(|d, &v| *d += k * (v - m).exp());
-            drow[label.as_f64() as usize] -= scale;
+                .for_each(|d, &v| *d += k * (v - m).exp() - per_class);
+            drow[label.as_f64() as usize] -= scale * (F::one() - eps);
         }
     }
 }
@@ -174,7 +216,7 @@ impl<F: Float> Tape<F> {
     /// # Errors
     /// When the shapes do not fit or a label is not a class index.
     pub fn softmax_cross_entropy(&mut self, logits: Var, labels: Var) -> Result<Var> {
-        self.apply(SoftmaxCrossEntropy, &[logits, labels])
+        self.apply(SoftmaxCrossEntropy::default(), &[logits, labels])
     }
 
     /// Mean squared error of two values of one shape.

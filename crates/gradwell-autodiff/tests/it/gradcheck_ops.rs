@@ -3,6 +3,7 @@
 //! gradcheck tolerances (eps 1e-6, atol 1e-5, rtol 1e-3). And the checker itself must be
 //! able to fail: a deliberately wrong backward is rejected.
 
+use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy};
 use gradwell_autodiff::{GradCheck, Op, Result, Tape, Var, ensure_shape, gradcheck};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use proptest::prelude::*;
@@ -91,6 +92,10 @@ proptest! {
         let logits = array(&[n, classes], seed, -3.0, 3.0);
         let labels: Vec<usize> = (0..n).map(|i| (seed as usize).wrapping_add(i * 7) % classes).collect();
         check(|t, v| { let y = t.labels(&labels); t.softmax_cross_entropy(v[0], y) }, &[logits.clone()])?;
+        for (label_smoothing, reduction) in [(0.1, Reduction::Mean), (0.3, Reduction::Sum)] {
+            let op = SoftmaxCrossEntropy { label_smoothing, reduction };
+            check(|t, v| { let y = t.labels(&labels); t.apply(op, &[v[0], y]) }, &[logits.clone()])?;
+        }
         let target = array(&[n, classes], seed ^ 8, -1.0, 1.0);
         check(|t, v| t.mse(v[0], v[1]), &[logits, target])?;
     }

@@ -55,3 +55,34 @@ fn labels_out_of_range_or_mismatched_are_errors_not_panics() {
     let y = t.input(array![1.0, 2.0, 3.0].into_dyn());
     assert!(t.mse(z, y).is_err());
 }
+
+#[test]
+fn label_smoothing_matches_pytorch_closed_form() {
+    use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy};
+    // PyTorch: F.cross_entropy(z, y, label_smoothing=ε) = (1−ε)(−log p_y) + (ε/C)·Σ_c(−log p_c).
+    let z = array![[2.0, -1.0, 0.5]];
+    let lse = (2.0_f64.exp() + (-1.0_f64).exp() + 0.5_f64.exp()).ln();
+    let eps = 0.2;
+    let want = (1.0 - eps) * (lse - 0.5) + eps / 3.0 * ((lse - 2.0) + (lse + 1.0) + (lse - 0.5));
+    let mut t = Tape::<f64>::new();
+    let zv = t.input(z.into_dyn());
+    let y = t.labels(&[2]);
+    let l = t
+        .apply(
+            SoftmaxCrossEntropy {
+                label_smoothing: eps,
+                reduction: Reduction::Sum,
+            },
+            &[zv, y],
+        )
+        .unwrap();
+    assert!((t.value(l)[[]] - want).abs() < 1e-12);
+    let bad = t.apply(
+        SoftmaxCrossEntropy {
+            label_smoothing: 1.5,
+            reduction: Reduction::Mean,
+        },
+        &[zv, y],
+    );
+    assert!(bad.is_err());
+}
