@@ -38,8 +38,8 @@ pub fn grad_norm<F: Float>(params: &[ParamSlot<'_, F>], norm_type: NormType) -> 
     match norm_type {
         NormType::Inf => grads.map(max_abs).fold(0.0, f64::max_nan),
         NormType::L2 => grads.map(|g| sum_pow(g, |x| x * x)).sum::<f64>().sqrt(),
-        NormType::P(p) if p == 2.0 => grads.map(|g| sum_pow(g, |x| x * x)).sum::<f64>().sqrt(),
-        NormType::P(p) if p == 1.0 => grads.map(|g| sum_pow(g, f64::abs)).sum::<f64>(),
+        NormType::P(2.0) => grads.map(|g| sum_pow(g, |x| x * x)).sum::<f64>().sqrt(),
+        NormType::P(1.0) => grads.map(|g| sum_pow(g, f64::abs)).sum::<f64>(),
         NormType::P(p) => grads
             .map(|g| sum_pow(g, |x| x.abs().powf(p)))
             .sum::<f64>()

@@ -272,15 +272,15 @@ impl<F: Float> Core<F> {
             }
             self.order.push(idx);
         }
-        if self.restored {
-            if let Some(s) = self.slots.iter().find(|s| s.seen != self.calls) {
-                return Err(OptimError::StateModelMismatch {
-                    why: format!(
-                        "saved state has parameter `{}` which the step was not given",
-                        s.name
-                    ),
-                });
-            }
+        if self.restored
+            && let Some(s) = self.slots.iter().find(|s| s.seen != self.calls)
+        {
+            return Err(OptimError::StateModelMismatch {
+                why: format!(
+                    "saved state has parameter `{}` which the step was not given",
+                    s.name
+                ),
+            });
         }
         Ok(())
     }

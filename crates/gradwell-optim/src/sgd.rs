@@ -114,6 +114,7 @@ impl<F: Float> Sgd<F> {
 
 /// One SGD update of one parameter; `FIRST` and `NESTEROV` are fixed per call so the loop
 /// has no branches.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn momentum_kernel<F: Float, const FIRST: bool, const NESTEROV: bool>(
     p: &mut [F],

@@ -1,7 +1,8 @@
 //! Clipping against PyTorch fixtures and its invariants as property tests.
 
 use gradwell_optim::{
-    GradClip, NormType, OptimError, Optimizer, ParamSlot, Sgd, SgdConfig, clip_grad_norm, clip_grad_value, grad_norm,
+    GradClip, NormType, OptimError, Optimizer, ParamSlot, Sgd, SgdConfig, clip_grad_norm,
+    clip_grad_value, grad_norm,
 };
 use proptest::prelude::*;
 
@@ -20,51 +21,102 @@ fn clip_grad_norm_matches_pytorch() {
 #[test]
 fn reference_worked_example() {
     let norm_of = |t: NormType| {
-        let (mut w1, mut g1, mut w2, mut g2) = (vec![0.0; 2], vec![3.0, 4.0], vec![0.0; 3], vec![12.0, 0.0, 0.0]);
-        grad_norm::<f64>(&[ParamSlot::new("a", &mut w1, &mut g1), ParamSlot::new("b", &mut w2, &mut g2)], t)
+        let (mut w1, mut g1, mut w2, mut g2) = (
+            vec![0.0; 2],
+            vec![3.0, 4.0],
+            vec![0.0; 3],
+            vec![12.0, 0.0, 0.0],
+        );
+        grad_norm::<f64>(
+            &[
+                ParamSlot::new("a", &mut w1, &mut g1),
+                ParamSlot::new("b", &mut w2, &mut g2),
+            ],
+            t,
+        )
     };
     assert_eq!(norm_of(NormType::L2), 13.0);
     assert_eq!(norm_of(NormType::Inf), 12.0);
     assert_eq!(norm_of(NormType::P(1.0)), 19.0);
     // Exactly at the limit the gradient still shrinks by max/(max + 1e-6).
     let (mut w, mut g) = (vec![0.0; 2], vec![3.0_f64, 4.0]);
-    clip_grad_norm(&mut [ParamSlot::new("w", &mut w, &mut g)], 5.0, NormType::L2, true).unwrap();
+    clip_grad_norm(
+        &mut [ParamSlot::new("w", &mut w, &mut g)],
+        5.0,
+        NormType::L2,
+        true,
+    )
+    .unwrap();
     assert!((g[0] - 2.9999994).abs() < 1e-7 && g[0] < 3.0, "{}", g[0]);
 }
 
 #[test]
 fn bad_clipping_settings_are_named() {
     let (mut w, mut g) = (vec![0.0], vec![1.0_f64]);
-    let e = clip_grad_norm(&mut [ParamSlot::new("w", &mut w, &mut g)], -1.0, NormType::L2, false).unwrap_err();
+    let e = clip_grad_norm(
+        &mut [ParamSlot::new("w", &mut w, &mut g)],
+        -1.0,
+        NormType::L2,
+        false,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("max_norm"), "{e}");
     assert_eq!(g[0], 1.0, "PyTorch would have flipped the gradient");
-    let e = clip_grad_norm(&mut [ParamSlot::new("w", &mut w, &mut g)], 1.0, NormType::P(0.0), false).unwrap_err();
+    let e = clip_grad_norm(
+        &mut [ParamSlot::new("w", &mut w, &mut g)],
+        1.0,
+        NormType::P(0.0),
+        false,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("norm_type"), "{e}");
     assert!(clip_grad_value(&mut [ParamSlot::new("w", &mut w, &mut g)], 0.0).is_err());
     assert!(GradClip::value(f64::NAN).is_err());
-    let bad: Result<GradClip, _> =
-        serde_json::from_str(r#"{"kind":"norm","max_norm":-2.0,"norm_type":"l2","error_if_nonfinite":false}"#);
+    let bad: Result<GradClip, _> = serde_json::from_str(
+        r#"{"kind":"norm","max_norm":-2.0,"norm_type":"l2","error_if_nonfinite":false}"#,
+    );
     assert!(bad.is_err(), "deserializing validates too");
 }
 
 fn norm_type() -> impl Strategy<Value = NormType> {
-    prop_oneof![Just(NormType::L2), Just(NormType::Inf), (1.0..6.0f64).prop_map(NormType::P)]
+    prop_oneof![
+        Just(NormType::L2),
+        Just(NormType::Inf),
+        (1.0..6.0f64).prop_map(NormType::P)
+    ]
 }
 
 /// Two parameters' gradients, with magnitudes spread over several decades.
 fn grads() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
     let elem = (-1.0..1.0f64, -3i32..4).prop_map(|(m, e)| m * 10f64.powi(e));
-    (prop::collection::vec(elem.clone(), 1..40), prop::collection::vec(elem, 1..40))
+    (
+        prop::collection::vec(elem.clone(), 1..40),
+        prop::collection::vec(elem, 1..40),
+    )
 }
 
 fn clip(a: &mut [f64], b: &mut [f64], max_norm: f64, t: NormType) -> Result<f64, OptimError> {
     let (mut wa, mut wb) = (vec![0.0; a.len()], vec![0.0; b.len()]);
-    clip_grad_norm(&mut [ParamSlot::new("a", &mut wa, a), ParamSlot::new("b", &mut wb, b)], max_norm, t, true)
+    clip_grad_norm(
+        &mut [
+            ParamSlot::new("a", &mut wa, a),
+            ParamSlot::new("b", &mut wb, b),
+        ],
+        max_norm,
+        t,
+        true,
+    )
 }
 
 fn norm(a: &mut [f64], b: &mut [f64], t: NormType) -> f64 {
     let (mut wa, mut wb) = (vec![0.0; a.len()], vec![0.0; b.len()]);
-    grad_norm::<f64>(&[ParamSlot::new("a", &mut wa, a), ParamSlot::new("b", &mut wb, b)], t)
+    grad_norm::<f64>(
+        &[
+            ParamSlot::new("a", &mut wa, a),
+            ParamSlot::new("b", &mut wb, b),
+        ],
+        t,
+    )
 }
 
 proptest! {

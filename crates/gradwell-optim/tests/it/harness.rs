@@ -46,7 +46,11 @@ fn clipping_json() -> &'static Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 fn num(v: &Value, key: &str) -> Option<f64> {
@@ -68,9 +72,18 @@ pub struct Problem {
 impl Problem {
     fn new(kind: &str, data: &Value) -> Problem {
         match kind {
-            "quadratic" => Problem { names: vec!["w", "bias"], data: data.clone(), kind: "quadratic" },
+            "quadratic" => Problem {
+                names: vec!["w", "bias"],
+                data: data.clone(),
+                kind: "quadratic",
+            },
             "network" => Problem {
-                names: vec!["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias"],
+                names: vec![
+                    "layer1.weight",
+                    "layer1.bias",
+                    "layer2.weight",
+                    "layer2.bias",
+                ],
                 data: data.clone(),
                 kind: "network",
             },
@@ -86,8 +99,9 @@ impl Problem {
             let b = floats(&d["b"]);
             let n = b.len();
             let x: Vec<f64> = params.iter().flatten().copied().collect();
-            let g: Vec<f64> =
-                (0..n).map(|i| (0..n).map(|j| a[i * n + j] * x[j]).sum::<f64>() - b[i]).collect();
+            let g: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|j| a[i * n + j] * x[j]).sum::<f64>() - b[i])
+                .collect();
             let split = params[0].len();
             return vec![g[..split].to_vec(), g[split..].to_vec()];
         }
@@ -136,7 +150,10 @@ pub fn optimizer_cases() -> Vec<(String, String)> {
     let mut all = Vec::new();
     for p in optimizers_json()["problems"].as_array().expect("problems") {
         for c in p["cases"].as_array().expect("cases") {
-            all.push((p["problem"].as_str().unwrap().to_string(), c["name"].as_str().unwrap().to_string()));
+            all.push((
+                p["problem"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_string(),
+            ));
         }
     }
     all
@@ -171,7 +188,11 @@ pub fn build_optimizer(kind: &str, o: &Value) -> Box<dyn Optimizer<f64>> {
         )
         .map(|x| Box::new(x) as Box<dyn Optimizer<f64>>),
         "adam" | "adamw" => {
-            let mut c = if kind == "adamw" { AdamConfig::adamw() } else { AdamConfig::default() };
+            let mut c = if kind == "adamw" {
+                AdamConfig::adamw()
+            } else {
+                AdamConfig::default()
+            };
             c = c.lr(lr).amsgrad(flag(o, "amsgrad")).groups(groups);
             if let Some(wd) = num(o, "weight_decay") {
                 c = c.weight_decay(wd);
@@ -220,7 +241,10 @@ pub fn build_optimizer(kind: &str, o: &Value) -> Box<dyn Optimizer<f64>> {
 }
 
 fn one_cycle(v: &Value) -> OneCycleConfig {
-    let mut c = OneCycleConfig::new(num(v, "max_lr").expect("max_lr"), v["total_steps"].as_u64().expect("total_steps"));
+    let mut c = OneCycleConfig::new(
+        num(v, "max_lr").expect("max_lr"),
+        v["total_steps"].as_u64().expect("total_steps"),
+    );
     if let Some(p) = num(v, "pct_start") {
         c = c.pct_start(p);
     }
@@ -246,7 +270,12 @@ pub fn case(problem: &str, name: &str) -> (Problem, Vec<Vec<f64>>, &'static Valu
         .expect("problem in fixture");
     let prob = Problem::new(problem, &p["data"]);
     let init = prob.names.iter().map(|n| floats(&p["init"][*n])).collect();
-    let c = p["cases"].as_array().expect("cases").iter().find(|c| c["name"] == name).expect("case");
+    let c = p["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["name"] == name)
+        .expect("case");
     (prob, init, c)
 }
 
@@ -270,7 +299,10 @@ pub fn run_optimizer_case(problem: &str, name: &str) -> f64 {
     let o = &c["options"];
     let mut opt = build_optimizer(c["optimizer"].as_str().expect("optimizer"), o);
     let mut schedule = o.get("one_cycle").map(|v| {
-        LrSchedule::new(num(o, "lr").expect("lr"), Curve::one_cycle(one_cycle(v)).expect("valid one-cycle"))
+        LrSchedule::new(
+            num(o, "lr").expect("lr"),
+            Curve::one_cycle(one_cycle(v)).expect("valid one-cycle"),
+        )
     });
     let mut worst: f64 = 0.0;
     for reference in c["trajectory"].as_array().expect("trajectory") {
@@ -283,7 +315,12 @@ pub fn run_optimizer_case(problem: &str, name: &str) -> f64 {
         }
         for (n, ours) in prob.names.iter().zip(&params) {
             let want = floats(&reference[*n]);
-            let diff: f64 = ours.iter().zip(&want).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+            let diff: f64 = ours
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt();
             let norm: f64 = want.iter().map(|b| b * b).sum::<f64>().sqrt();
             worst = worst.max(if diff == 0.0 { 0.0 } else { diff / norm });
         }
@@ -341,7 +378,12 @@ fn curve(spec: &Value) -> Curve {
     let c = match spec["kind"].as_str().expect("kind") {
         "step" => Curve::step(u("step_size"), f("gamma")),
         "multi_step" => Curve::multi_step(
-            spec["milestones"].as_array().expect("milestones").iter().map(|m| m.as_u64().unwrap()).collect(),
+            spec["milestones"]
+                .as_array()
+                .expect("milestones")
+                .iter()
+                .map(|m| m.as_u64().unwrap())
+                .collect(),
             f("gamma"),
         ),
         "exponential" => Curve::exponential(f("gamma")),
@@ -349,8 +391,18 @@ fn curve(spec: &Value) -> Curve {
         "linear" => Curve::linear(f("start_factor"), f("end_factor"), u("total_iters")),
         "one_cycle" => Curve::one_cycle(one_cycle(spec)),
         "sequential" => Curve::sequential(
-            spec["parts"].as_array().expect("parts").iter().map(curve).collect(),
-            spec["milestones"].as_array().expect("milestones").iter().map(|m| m.as_u64().unwrap()).collect(),
+            spec["parts"]
+                .as_array()
+                .expect("parts")
+                .iter()
+                .map(curve)
+                .collect(),
+            spec["milestones"]
+                .as_array()
+                .expect("milestones")
+                .iter()
+                .map(|m| m.as_u64().unwrap())
+                .collect(),
         ),
         other => panic!("unknown schedule {other}"),
     };
@@ -369,7 +421,9 @@ pub fn run_schedule_case(name: &str) -> f64 {
     let mut schedule = build_schedule(&s["spec"]);
     let lrs = floats(&s["lrs"]);
     let momenta = floats(&s["momenta"]);
-    let metrics = s["metrics"].as_array().map(|m| m.iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
+    let metrics = s["metrics"]
+        .as_array()
+        .map(|m| m.iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>());
     let mut worst: f64 = 0.0;
     for (k, (&lr, &m)) in lrs.iter().zip(&momenta).enumerate() {
         if k > 0 {
@@ -399,7 +453,12 @@ pub fn run_clip_case(i: usize) -> f64 {
         Value::String(s) if s == "inf" => NormType::Inf,
         v => NormType::P(v.as_f64().expect("p")),
     };
-    let mut grads: Vec<Vec<f64>> = c["grads"].as_array().expect("grads").iter().map(floats).collect();
+    let mut grads: Vec<Vec<f64>> = c["grads"]
+        .as_array()
+        .expect("grads")
+        .iter()
+        .map(floats)
+        .collect();
     let mut values: Vec<Vec<f64>> = grads.iter().map(|g| vec![0.0; g.len()]).collect();
     let names = ["a", "b"];
     let mut slots: Vec<ParamSlot<'_, f64>> = names
@@ -408,8 +467,13 @@ pub fn run_clip_case(i: usize) -> f64 {
         .zip(grads.iter_mut())
         .map(|((n, v), g)| ParamSlot::new(n, v, g))
         .collect();
-    let total = clip_grad_norm(&mut slots, num(c, "max_norm").expect("max_norm"), norm_type, true)
-        .expect("finite norm");
+    let total = clip_grad_norm(
+        &mut slots,
+        num(c, "max_norm").expect("max_norm"),
+        norm_type,
+        true,
+    )
+    .expect("finite norm");
     let want_total = num(c, "total").expect("total");
     let mut worst = (total - want_total).abs() / want_total;
     for (ours, want) in grads.iter().zip(c["clipped"].as_array().expect("clipped")) {

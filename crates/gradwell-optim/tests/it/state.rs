@@ -1,22 +1,49 @@
 //! Saving and restoring optimizer and schedule state.
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Curve, LrSchedule, OneCycleConfig, OptimError, Optimizer,
-    OptimizerState, ParamSlot, PlateauConfig, ReduceLrOnPlateau, Rmsprop, RmspropConfig, Schedule, Sgd, SgdConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, Curve, LrSchedule, OneCycleConfig, OptimError,
+    Optimizer, OptimizerState, ParamSlot, PlateauConfig, ReduceLrOnPlateau, Rmsprop, RmspropConfig,
+    Schedule, Sgd, SgdConfig,
 };
 use gradwell_tensor::Float;
 
 use crate::harness;
 
+/// Builds a fresh optimizer.
+type Make<F> = fn() -> Box<dyn Optimizer<F>>;
+
 /// Every optimizer with all its buffers in use.
-fn all_optimizers<F: Float>() -> Vec<(&'static str, fn() -> Box<dyn Optimizer<F>>)> {
+fn all_optimizers<F: Float>() -> Vec<(&'static str, Make<F>)> {
     vec![
-        ("sgd", || Box::new(Sgd::new(SgdConfig::default().lr(0.05).momentum(0.9).nesterov(true).weight_decay(0.1)).unwrap())),
-        ("adam", || Box::new(Adam::new(AdamConfig::adamw().lr(0.05).amsgrad(true)).unwrap())),
-        ("rmsprop", || {
-            Box::new(Rmsprop::new(RmspropConfig::default().lr(0.01).momentum(0.9).centered(true)).unwrap())
+        ("sgd", || {
+            Box::new(
+                Sgd::new(
+                    SgdConfig::default()
+                        .lr(0.05)
+                        .momentum(0.9)
+                        .nesterov(true)
+                        .weight_decay(0.1),
+                )
+                .unwrap(),
+            )
         }),
-        ("adagrad", || Box::new(Adagrad::new(AdagradConfig::default().lr(0.1).lr_decay(0.01)).unwrap())),
+        ("adam", || {
+            Box::new(Adam::new(AdamConfig::adamw().lr(0.05).amsgrad(true)).unwrap())
+        }),
+        ("rmsprop", || {
+            Box::new(
+                Rmsprop::new(
+                    RmspropConfig::default()
+                        .lr(0.01)
+                        .momentum(0.9)
+                        .centered(true),
+                )
+                .unwrap(),
+            )
+        }),
+        ("adagrad", || {
+            Box::new(Adagrad::new(AdagradConfig::default().lr(0.1).lr_decay(0.01)).unwrap())
+        }),
     ]
 }
 
@@ -24,9 +51,15 @@ fn all_optimizers<F: Float>() -> Vec<(&'static str, fn() -> Box<dyn Optimizer<F>
 fn run<F: Float>(opt: &mut dyn Optimizer<F>, params: &mut [Vec<F>], steps: usize) {
     let (prob, _, _) = harness::case("network", "sgd");
     for _ in 0..steps {
-        let wide: Vec<Vec<f64>> = params.iter().map(|v| v.iter().map(|x| x.as_f64()).collect()).collect();
-        let mut grads: Vec<Vec<F>> =
-            prob.grads(&wide).into_iter().map(|g| g.into_iter().map(F::of).collect()).collect();
+        let wide: Vec<Vec<f64>> = params
+            .iter()
+            .map(|v| v.iter().map(|x| x.as_f64()).collect())
+            .collect();
+        let mut grads: Vec<Vec<F>> = prob
+            .grads(&wide)
+            .into_iter()
+            .map(|g| g.into_iter().map(F::of).collect())
+            .collect();
         let mut slots: Vec<ParamSlot<'_, F>> = prob
             .names
             .iter()
@@ -40,11 +73,17 @@ fn run<F: Float>(opt: &mut dyn Optimizer<F>, params: &mut [Vec<F>], steps: usize
 
 fn init<F: Float>() -> Vec<Vec<F>> {
     let (_, init, _) = harness::case("network", "sgd");
-    init.into_iter().map(|v| v.into_iter().map(F::of).collect()).collect()
+    init.into_iter()
+        .map(|v| v.into_iter().map(F::of).collect())
+        .collect()
 }
 
 fn bits<F: Float>(params: &[Vec<F>]) -> Vec<u64> {
-    params.iter().flatten().map(|x| x.as_f64().to_bits()).collect()
+    params
+        .iter()
+        .flatten()
+        .map(|x| x.as_f64().to_bits())
+        .collect()
 }
 
 /// Save after 10 steps, restore (through JSON) into a fresh optimizer and parameters copied
@@ -63,7 +102,12 @@ fn resume_is_bit_identical<F: Float>() {
         resumed.load_state(&state).unwrap();
         assert_eq!(resumed.steps(), 10);
         run(resumed.as_mut(), &mut p_resumed, 15);
-        assert_eq!(bits(&p_resumed), bits(&p), "{name} ({}) diverged after resuming", F::NAME);
+        assert_eq!(
+            bits(&p_resumed),
+            bits(&p),
+            "{name} ({}) diverged after resuming",
+            F::NAME
+        );
 
         // And a run that ignored the saved state would not be identical (the test can fail).
         let mut fresh = make();
@@ -90,37 +134,64 @@ fn resume_is_bit_identical_f32() {
 fn state_of_another_model_is_refused() {
     let mut adam = Adam::<f64>::new(AdamConfig::default()).unwrap();
     let (mut w, mut g) = (vec![1.0; 3], vec![0.5; 3]);
-    adam.step(&mut [ParamSlot::new("w", &mut w, &mut g)]).unwrap();
+    adam.step(&mut [ParamSlot::new("w", &mut w, &mut g)])
+        .unwrap();
     let state = adam.state();
 
     // Other parameter name.
     let mut other = Adam::<f64>::new(AdamConfig::default()).unwrap();
     other.load_state(&state).unwrap();
-    let e = other.step(&mut [ParamSlot::new("v", &mut w, &mut g)]).unwrap_err();
+    let e = other
+        .step(&mut [ParamSlot::new("v", &mut w, &mut g)])
+        .unwrap_err();
     assert!(matches!(e, OptimError::StateModelMismatch { .. }), "{e}");
     assert!(e.to_string().contains("`v`"));
     // Same name, other length.
     let (mut w4, mut g4) = (vec![1.0; 4], vec![0.5; 4]);
-    let e = other.step(&mut [ParamSlot::new("w", &mut w4, &mut g4)]).unwrap_err();
-    assert!(matches!(e, OptimError::StateMismatch { state: 3, param: 4, .. }), "{e}");
+    let e = other
+        .step(&mut [ParamSlot::new("w", &mut w4, &mut g4)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OptimError::StateMismatch {
+                state: 3,
+                param: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // A saved parameter missing from the step.
     let (mut x, mut gx) = (vec![1.0; 3], vec![0.5; 3]);
     let mut two = Adam::<f64>::new(AdamConfig::default()).unwrap();
-    two.step(&mut [ParamSlot::new("w", &mut w, &mut g), ParamSlot::new("x", &mut x, &mut gx)]).unwrap();
+    two.step(&mut [
+        ParamSlot::new("w", &mut w, &mut g),
+        ParamSlot::new("x", &mut x, &mut gx),
+    ])
+    .unwrap();
     let mut one = Adam::<f64>::new(AdamConfig::default()).unwrap();
     one.load_state(&two.state()).unwrap();
-    let e = one.step(&mut [ParamSlot::new("w", &mut w, &mut g)]).unwrap_err();
+    let e = one
+        .step(&mut [ParamSlot::new("w", &mut w, &mut g)])
+        .unwrap_err();
     assert!(e.to_string().contains("`x`"), "{e}");
 
     // Other optimizer, other buffers, inconsistent lengths.
     let mut sgd = Sgd::<f64>::new(SgdConfig::default().momentum(0.9)).unwrap();
-    assert!(matches!(sgd.load_state(&state), Err(OptimError::BadState { .. })));
+    assert!(matches!(
+        sgd.load_state(&state),
+        Err(OptimError::BadState { .. })
+    ));
     let mut ams = Adam::<f64>::new(AdamConfig::default().amsgrad(true)).unwrap();
     let e = ams.load_state(&state).unwrap_err();
     assert!(e.to_string().contains("max_exp_avg_sq"), "{e}");
     let mut broken = state.clone();
     broken.params[0].buffers.get_mut("exp_avg").unwrap().pop();
-    let e = Adam::<f64>::new(AdamConfig::default()).unwrap().load_state(&broken).unwrap_err();
+    let e = Adam::<f64>::new(AdamConfig::default())
+        .unwrap()
+        .load_state(&broken)
+        .unwrap_err();
     assert!(e.to_string().contains("exp_avg"), "{e}");
 }
 
@@ -132,13 +203,21 @@ fn schedules_resume() {
             Box::new(LrSchedule::new(
                 0.1,
                 Curve::sequential(
-                    vec![Curve::linear(0.1, 1.0, 3).unwrap(), Curve::one_cycle(OneCycleConfig::new(0.5, 20)).unwrap()],
+                    vec![
+                        Curve::linear(0.1, 1.0, 3).unwrap(),
+                        Curve::one_cycle(OneCycleConfig::new(0.5, 20)).unwrap(),
+                    ],
                     vec![3],
                 )
                 .unwrap(),
             ))
         },
-        || Box::new(ReduceLrOnPlateau::new(1.0, PlateauConfig::default().patience(1).cooldown(1)).unwrap()),
+        || {
+            Box::new(
+                ReduceLrOnPlateau::new(1.0, PlateauConfig::default().patience(1).cooldown(1))
+                    .unwrap(),
+            )
+        },
     ];
     let metric = |k: usize| Some(1.0 / (1.0 + (k % 4) as f64));
     for m in make {
@@ -150,11 +229,16 @@ fn schedules_resume() {
         let mut b = m();
         b.load_state(&serde_json::from_str(&json).unwrap()).unwrap();
         for k in 8..20 {
-            assert_eq!(a.step(metric(k)).unwrap().to_bits(), b.step(metric(k)).unwrap().to_bits());
+            assert_eq!(
+                a.step(metric(k)).unwrap().to_bits(),
+                b.step(metric(k)).unwrap().to_bits()
+            );
             assert_eq!(a.momentum(), b.momentum());
         }
     }
-    let plateau_state = ReduceLrOnPlateau::new(1.0, PlateauConfig::default()).unwrap().state();
+    let plateau_state = ReduceLrOnPlateau::new(1.0, PlateauConfig::default())
+        .unwrap()
+        .state();
     let mut curve = LrSchedule::new(1.0, Curve::constant());
     assert!(curve.load_state(&plateau_state).is_err());
 }
