@@ -16,6 +16,7 @@
 //! list it in [`registry`].
 
 mod activations;
+mod optim;
 mod tensor;
 
 use std::process::ExitCode;
@@ -88,6 +89,7 @@ pub fn registry() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(tensor::checks());
     all.extend(activations::checks());
+    all.extend(optim::checks());
     all
 }
 

@@ -1,0 +1,421 @@
+//! The [`Optimizer`] trait, its saved state, and the bookkeeping every optimizer shares
+//! (per-parameter state keyed by name, the finite check, groups and weight decay).
+
+use std::collections::{BTreeMap, HashMap};
+
+use gradwell_tensor::Float;
+use serde::{Deserialize, Serialize};
+
+use crate::param::first_non_finite;
+use crate::{OptimError, ParamGroups, ParamSlot, validate};
+
+/// One update rule over named parameters.
+///
+/// A step first checks every gradient (lengths, then finiteness) and resolves every
+/// parameter's state; only if all is well does it touch any weight. A NaN or infinite
+/// gradient is therefore reported as [`OptimError::NonFiniteGradient`] naming the parameter,
+/// with every weight and every state buffer left exactly as it was.
+///
+/// ```
+/// use gradwell_optim::{Optimizer, ParamSlot, Sgd, SgdConfig};
+///
+/// let mut opt = Sgd::<f64>::new(SgdConfig::default().lr(0.1).momentum(0.9))?;
+/// let (mut w, mut g) = (vec![1.0], vec![1.0]);
+/// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
+/// g[0] = 2.0;
+/// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
+/// assert!((w[0] - 0.61).abs() < 1e-12); // REFERENCE.md 5.1
+///
+/// g[0] = f64::NAN;
+/// let err = opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)]).unwrap_err();
+/// assert!(err.to_string().contains("`w`"));
+/// assert!((w[0] - 0.61).abs() < 1e-12); // untouched
+/// # Ok::<(), gradwell_optim::OptimError>(())
+/// ```
+pub trait Optimizer<F: Float> {
+    /// The PyTorch-style name, e.g. `"SGD"`.
+    fn name(&self) -> &'static str;
+
+    /// One update of every parameter from its gradient (gradients are read, never written).
+    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError>;
+
+    /// The current base learning rate (a group's rate is this times its `lr_scale`).
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the base learning rate (what a schedule does before each step); `lr` must be
+    /// finite and `>= 0` (a schedule may reach 0).
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError>;
+
+    /// The momentum-like setting a one-cycle schedule cycles: SGD's and RMSprop's
+    /// `momentum`, Adam's `beta1`; `None` for an optimizer without one.
+    fn momentum(&self) -> Option<f64>;
+
+    /// Sets [`Optimizer::momentum`]; errors for an optimizer without it (Adagrad, SGD or
+    /// RMSprop built with momentum 0) or a value outside `[0, 1)`.
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError>;
+
+    /// Steps taken so far.
+    fn steps(&self) -> u64;
+
+    /// Everything needed to continue exactly: per-parameter buffers and step counts, the
+    /// current learning rate and momentum. Hyper-parameters that no schedule changes are
+    /// configuration and are not part of the state.
+    fn state(&self) -> OptimizerState<F>;
+
+    /// Restores [`Optimizer::state`]; the further steps are bit-identical to those of the
+    /// optimizer that saved it. Fails (changing nothing) on state of another optimizer or
+    /// with other buffers; the next step fails if the model's parameters are not exactly
+    /// the saved ones, with the same lengths.
+    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError>;
+}
+
+/// What a step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// The optimizer's step count after this step (1 for the first).
+    pub step: u64,
+    /// The base learning rate used.
+    pub lr: f64,
+    /// Number of parameters updated.
+    pub params: usize,
+    /// Number of scalar elements updated.
+    pub elements: usize,
+}
+
+/// An optimizer's saved state (serde): enough to continue a run bit for bit.
+///
+/// Buffer names follow PyTorch's `state_dict` (`momentum_buffer`, `exp_avg`, `exp_avg_sq`,
+/// `max_exp_avg_sq`, `square_avg`, `grad_avg`, `sum`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState<F> {
+    /// The optimizer's name ([`Optimizer::name`]); loading into another kind fails.
+    pub kind: String,
+    /// Steps taken.
+    pub steps: u64,
+    /// The base learning rate at the time of saving.
+    pub lr: f64,
+    /// The momentum-like setting at the time of saving, if the optimizer has one.
+    pub momentum: Option<f64>,
+    /// Per-parameter state, in the order parameters were first seen.
+    pub params: Vec<ParamState<F>>,
+}
+
+/// One parameter's saved state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamState<F> {
+    /// The parameter's name.
+    pub name: String,
+    /// Its number of elements.
+    pub len: usize,
+    /// Steps this parameter has taken (PyTorch keeps this per parameter; it drives Adam's
+    /// bias correction and Adagrad's decay).
+    pub step: u64,
+    /// Named buffers, each `len` long.
+    pub buffers: BTreeMap<String, Vec<F>>,
+}
+
+/// The per-parameter numbers a kernel needs for one step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    /// This parameter's learning rate (base × group scale).
+    pub lr: f64,
+    /// Decoupled decay factor `1 − lr·λ` applied to the weight first (1 when coupled).
+    pub keep: f64,
+    /// Coupled L2 coefficient added to the gradient as `λ·p` (0 when decoupled).
+    pub l2: f64,
+    /// This parameter's step count, already incremented (1 on its first step).
+    pub step: u64,
+}
+
+/// One parameter's live state.
+struct Slot<F> {
+    name: String,
+    len: usize,
+    step: u64,
+    bufs: Vec<Vec<F>>,
+    lr_scale: f64,
+    weight_decay: f64,
+    /// The step call in which the slot was last resolved (duplicate detection).
+    seen: u64,
+}
+
+/// State and bookkeeping shared by every optimizer.
+pub(crate) struct Core<F> {
+    owner: &'static str,
+    /// Buffer names with their initial values.
+    buffers: Vec<(&'static str, f64)>,
+    lr: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    groups: ParamGroups,
+    slots: Vec<Slot<F>>,
+    index: HashMap<String, usize>,
+    /// Scratch: slot index of each parameter of the current step (reused, no allocation
+    /// once grown).
+    order: Vec<usize>,
+    calls: u64,
+    steps: u64,
+    /// Set by `load_state`: the next step must present exactly the saved parameters.
+    restored: bool,
+}
+
+impl<F: Float> Core<F> {
+    /// Validates the shared settings.
+    pub(crate) fn new(
+        owner: &'static str,
+        buffers: Vec<(&'static str, f64)>,
+        lr: f64,
+        weight_decay: f64,
+        decoupled: bool,
+        groups: ParamGroups,
+    ) -> Result<Self, OptimError> {
+        validate::positive(owner, "lr", lr)?;
+        validate::non_negative(owner, "weight_decay", weight_decay)?;
+        groups.validate(owner)?;
+        Ok(Core {
+            owner,
+            buffers,
+            lr,
+            weight_decay,
+            decoupled,
+            groups,
+            slots: Vec::new(),
+            index: HashMap::new(),
+            order: Vec::new(),
+            calls: 0,
+            steps: 0,
+            restored: false,
+        })
+    }
+
+    pub(crate) fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub(crate) fn set_lr(&mut self, lr: f64) -> Result<(), OptimError> {
+        validate::non_negative(self.owner, "lr", lr)?;
+        self.lr = lr;
+        Ok(())
+    }
+
+    fn new_slot(&mut self, name: &str, len: usize) -> usize {
+        let (lr_scale, weight_decay) = self.groups.settings(name, self.weight_decay);
+        let bufs = self
+            .buffers
+            .iter()
+            .map(|&(_, init)| vec![F::of(init); len])
+            .collect();
+        self.slots.push(Slot {
+            name: name.to_string(),
+            len,
+            step: 0,
+            bufs,
+            lr_scale,
+            weight_decay,
+            seen: 0,
+        });
+        self.index.insert(name.to_string(), self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    /// Checks every parameter and resolves its slot into `self.order`; changes no weight.
+    fn prepare(&mut self, params: &[ParamSlot<'_, F>]) -> Result<(), OptimError> {
+        for p in params {
+            if p.value.len() != p.grad.len() {
+                return Err(OptimError::LengthMismatch {
+                    name: p.name.to_string(),
+                    value: p.value.len(),
+                    grad: p.grad.len(),
+                });
+            }
+            if let Some(index) = first_non_finite(p.grad) {
+                return Err(OptimError::NonFiniteGradient {
+                    name: p.name.to_string(),
+                    index,
+                    value: p.grad[index].as_f64(),
+                });
+            }
+        }
+        self.calls += 1;
+        self.order.clear();
+        for (i, p) in params.iter().enumerate() {
+            // Fast path: parameters usually come in the order they were first seen.
+            let idx = match self.slots.get(i) {
+                Some(s) if s.name == p.name => i,
+                _ => match self.index.get(p.name) {
+                    Some(&idx) => idx,
+                    None if self.restored => {
+                        return Err(OptimError::StateModelMismatch {
+                            why: format!("parameter `{}` has no saved state", p.name),
+                        });
+                    }
+                    None => self.new_slot(p.name, p.len()),
+                },
+            };
+            let slot = &mut self.slots[idx];
+            if slot.seen == self.calls {
+                return Err(OptimError::DuplicateParameter {
+                    name: p.name.to_string(),
+                });
+            }
+            slot.seen = self.calls;
+            if slot.len != p.len() {
+                return Err(OptimError::StateMismatch {
+                    name: p.name.to_string(),
+                    state: slot.len,
+                    param: p.len(),
+                });
+            }
+            self.order.push(idx);
+        }
+        if self.restored
+            && let Some(s) = self.slots.iter().find(|s| s.seen != self.calls)
+        {
+            return Err(OptimError::StateModelMismatch {
+                why: format!(
+                    "saved state has parameter `{}` which the step was not given",
+                    s.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks, then runs `update` on every parameter with its context and buffers.
+    pub(crate) fn step(
+        &mut self,
+        params: &mut [ParamSlot<'_, F>],
+        mut update: impl FnMut(&Ctx, &mut [F], &[F], &mut [Vec<F>]),
+    ) -> Result<StepReport, OptimError> {
+        self.prepare(params)?;
+        let mut elements = 0;
+        for (p, &idx) in params.iter_mut().zip(&self.order) {
+            let slot = &mut self.slots[idx];
+            slot.step += 1;
+            let lr = self.lr * slot.lr_scale;
+            let (keep, l2) = if self.decoupled {
+                (1.0 - lr * slot.weight_decay, 0.0)
+            } else {
+                (1.0, slot.weight_decay)
+            };
+            update(
+                &Ctx {
+                    lr,
+                    keep,
+                    l2,
+                    step: slot.step,
+                },
+                p.value,
+                p.grad,
+                &mut slot.bufs,
+            );
+            elements += p.len();
+        }
+        self.steps += 1;
+        self.restored = false;
+        Ok(StepReport {
+            step: self.steps,
+            lr: self.lr,
+            params: params.len(),
+            elements,
+        })
+    }
+
+    pub(crate) fn state(&self, momentum: Option<f64>) -> OptimizerState<F> {
+        OptimizerState {
+            kind: self.owner.to_string(),
+            steps: self.steps,
+            lr: self.lr,
+            momentum,
+            params: self
+                .slots
+                .iter()
+                .map(|s| ParamState {
+                    name: s.name.clone(),
+                    len: s.len,
+                    step: s.step,
+                    buffers: self
+                        .buffers
+                        .iter()
+                        .zip(&s.bufs)
+                        .map(|(&(n, _), b)| (n.to_string(), b.clone()))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Validates `state` completely, then replaces the live state with it.
+    pub(crate) fn load(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
+        let bad = |why: String| Err(OptimError::BadState { why });
+        if state.kind != self.owner {
+            return bad(format!(
+                "it was saved by {}, not {}",
+                state.kind, self.owner
+            ));
+        }
+        validate::non_negative(self.owner, "lr", state.lr)?;
+        let mut slots = Vec::with_capacity(state.params.len());
+        let mut index = HashMap::with_capacity(state.params.len());
+        for p in &state.params {
+            if index.insert(p.name.clone(), slots.len()).is_some() {
+                return bad(format!("parameter `{}` appears twice", p.name));
+            }
+            let expected: Vec<&str> = self.buffers.iter().map(|&(n, _)| n).collect();
+            let found: Vec<&str> = p.buffers.keys().map(String::as_str).collect();
+            let mut sorted = expected.clone();
+            sorted.sort_unstable();
+            if sorted != found {
+                return bad(format!(
+                    "parameter `{}` has buffers {found:?} but this {} needs {expected:?}",
+                    p.name, self.owner
+                ));
+            }
+            let mut bufs = Vec::with_capacity(expected.len());
+            for n in &expected {
+                let b = &p.buffers[*n];
+                if b.len() != p.len {
+                    return bad(format!(
+                        "parameter `{}`: buffer `{n}` has {} elements, not {}",
+                        p.name,
+                        b.len(),
+                        p.len
+                    ));
+                }
+                bufs.push(b.clone());
+            }
+            let (lr_scale, weight_decay) = self.groups.settings(&p.name, self.weight_decay);
+            slots.push(Slot {
+                name: p.name.clone(),
+                len: p.len,
+                step: p.step,
+                bufs,
+                lr_scale,
+                weight_decay,
+                seen: 0,
+            });
+        }
+        self.slots = slots;
+        self.index = index;
+        self.lr = state.lr;
+        self.steps = state.steps;
+        self.calls = 0;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+/// Linear interpolation `a + w·(b − a)` computed as PyTorch's `lerp_` does (from the
+/// nearer end, which decides the last bit).
+#[inline(always)]
+pub(crate) fn lerp<F: Float>(a: F, b: F, w: F, from_start: bool) -> F {
+    if from_start {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (F::one() - w)
+    }
+}

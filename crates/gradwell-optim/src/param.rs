@@ -1,0 +1,80 @@
+//! Parameters as the optimizers see them: a name, a value slice and a gradient slice.
+
+use gradwell_tensor::Float;
+
+/// One named parameter: its values and its gradient, as contiguous slices of equal length.
+///
+/// The optimizers know nothing else about a parameter (no shape, no autodiff): any store
+/// that keeps values and gradients contiguously — the autodiff crate's parameter store, or
+/// a user's own arrays via `as_slice_mut` — can hand them over. Optimizer state is keyed
+/// by [`ParamSlot::name`], so names must be unique and stable from step to step.
+///
+/// ```
+/// use gradwell_optim::ParamSlot;
+///
+/// let mut w = vec![1.0_f64, 2.0];
+/// let mut g = vec![0.5, -0.5];
+/// let slot = ParamSlot::new("layer0.weight", &mut w, &mut g);
+/// assert_eq!(slot.len(), 2);
+/// ```
+#[derive(Debug)]
+pub struct ParamSlot<'a, F> {
+    /// Unique, stable name (e.g. `"layers.0.weight"`); keys the optimizer state and the
+    /// parameter-group rules.
+    pub name: &'a str,
+    /// The parameter's values, updated in place by a step.
+    pub value: &'a mut [F],
+    /// Its gradient (read by a step, scaled in place by clipping, zeroed by
+    /// [`zero_grad`]).
+    pub grad: &'a mut [F],
+}
+
+impl<'a, F> ParamSlot<'a, F> {
+    /// A slot from a name, a value slice and a gradient slice.
+    pub fn new(name: &'a str, value: &'a mut [F], grad: &'a mut [F]) -> Self {
+        ParamSlot { name, value, grad }
+    }
+
+    /// Number of elements of the value.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// Whether the parameter has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Sets every gradient to zero (PyTorch's `zero_grad(set_to_none=False)`).
+pub fn zero_grad<F: Float>(params: &mut [ParamSlot<'_, F>]) {
+    for p in params {
+        p.grad.fill(F::zero());
+    }
+}
+
+/// Lanes checked together by [`first_non_finite`]: wide enough for the compiler to use
+/// vector compares, and short enough to stop soon after a bad element.
+const LANES: usize = 16;
+
+/// The index of the first NaN or infinite element, if any. Scans in blocks without an
+/// early exit inside a block, so the compare loop vectorizes.
+pub(crate) fn first_non_finite<F: Float>(xs: &[F]) -> Option<usize> {
+    let mut chunks = xs.chunks_exact(LANES);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut ok = true;
+        for &x in chunk {
+            ok &= x.is_finite();
+        }
+        if !ok {
+            return chunk.iter().position(|x| !x.is_finite()).map(|i| base + i);
+        }
+        base += LANES;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|x| !x.is_finite())
+        .map(|i| base + i)
+}

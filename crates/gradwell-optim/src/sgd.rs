@@ -1,0 +1,199 @@
+//! Stochastic gradient descent with momentum, dampening and Nesterov momentum
+//! (`torch/optim/sgd.py`, `_single_tensor_sgd`).
+
+use gradwell_tensor::Float;
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer::{Core, Ctx};
+use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
+
+const NAME: &str = "SGD";
+
+/// SGD settings, with PyTorch's defaults (`lr = 1e-3`, everything else off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SgdConfig {
+    /// Learning rate, `> 0`.
+    pub lr: f64,
+    /// Momentum μ, in `[0, 1)`.
+    pub momentum: f64,
+    /// Dampening τ, in `[0, 1]`: new gradients enter the buffer as `(1 − τ)·g`.
+    pub dampening: f64,
+    /// Weight decay λ, `>= 0`; coupled L2 (`g ← g + λ·p`) unless `decoupled_weight_decay`.
+    pub weight_decay: f64,
+    /// Decoupled decay `p ← p·(1 − lr·λ)` before the update instead of coupled L2.
+    pub decoupled_weight_decay: bool,
+    /// Nesterov momentum (needs `momentum > 0` and `dampening = 0`, as in PyTorch).
+    pub nesterov: bool,
+    /// Per-name learning-rate multipliers and weight-decay overrides.
+    pub groups: ParamGroups,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            nesterov: false,
+            groups: ParamGroups::new(),
+        }
+    }
+}
+
+crate::setters!(SgdConfig {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    decoupled_weight_decay: bool,
+    nesterov: bool,
+    groups: ParamGroups,
+});
+
+/// SGD exactly as PyTorch runs it (μ momentum, τ dampening, λ weight decay):
+///
+/// ```text
+/// g ← g + λ·p
+/// b ← g                  on a parameter's first step (dampening NOT applied)
+/// b ← μ·b + (1 − τ)·g    afterwards
+/// g ← g + μ·b if nesterov, else g ← b        (only when μ > 0)
+/// p ← p − lr·g
+/// ```
+///
+/// ```
+/// use gradwell_optim::{Optimizer, ParamSlot, Sgd, SgdConfig};
+///
+/// let mut opt = Sgd::<f64>::new(SgdConfig::default().lr(0.1).weight_decay(0.5))?;
+/// let (mut w, mut g) = (vec![2.0], vec![1.0]);
+/// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
+/// assert!((w[0] - 1.8).abs() < 1e-12); // REFERENCE.md 5.1
+/// # Ok::<(), gradwell_optim::OptimError>(())
+/// ```
+pub struct Sgd<F: Float> {
+    config: SgdConfig,
+    core: Core<F>,
+}
+
+impl<F: Float> Sgd<F> {
+    /// Validates the settings and builds the optimizer.
+    pub fn new(config: SgdConfig) -> Result<Self, OptimError> {
+        validate::unit_half_open(NAME, "momentum", config.momentum)?;
+        validate::unit_closed(NAME, "dampening", config.dampening)?;
+        if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
+            return Err(OptimError::InvalidConfig {
+                owner: NAME,
+                why: format!(
+                    "nesterov requires momentum > 0 and dampening = 0 (got momentum {}, dampening {})",
+                    config.momentum, config.dampening
+                ),
+            });
+        }
+        let buffers = if config.momentum > 0.0 {
+            vec![("momentum_buffer", 0.0)]
+        } else {
+            vec![]
+        };
+        let core = Core::new(
+            NAME,
+            buffers,
+            config.lr,
+            config.weight_decay,
+            config.decoupled_weight_decay,
+            config.groups.clone(),
+        )?;
+        Ok(Sgd { config, core })
+    }
+
+    /// The settings it was built with (momentum as currently set).
+    pub fn config(&self) -> &SgdConfig {
+        &self.config
+    }
+}
+
+/// One SGD update of one parameter; `FIRST` and `NESTEROV` are fixed per call so the loop
+/// has no branches.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn momentum_kernel<F: Float, const FIRST: bool, const NESTEROV: bool>(
+    p: &mut [F],
+    g: &[F],
+    b: &mut [F],
+    keep: F,
+    l2: F,
+    mu: F,
+    damp: F,
+    neg_lr: F,
+) {
+    for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+        let w = *p * keep;
+        let g = g + l2 * w;
+        *b = if FIRST { g } else { *b * mu + damp * g };
+        let d = if NESTEROV { g + mu * *b } else { *b };
+        *p = w + neg_lr * d;
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
+        let (mu, nesterov) = (self.config.momentum, self.config.nesterov);
+        let damp = F::of(1.0 - self.config.dampening);
+        self.core.step(params, |c: &Ctx, p, g, bufs| {
+            let (keep, l2, neg_lr) = (F::of(c.keep), F::of(c.l2), F::of(-c.lr));
+            match bufs {
+                [b] => {
+                    let mu = F::of(mu);
+                    match (c.step == 1, nesterov) {
+                        (true, false) => {
+                            momentum_kernel::<F, true, false>(p, g, b, keep, l2, mu, damp, neg_lr)
+                        }
+                        (true, true) => {
+                            momentum_kernel::<F, true, true>(p, g, b, keep, l2, mu, damp, neg_lr)
+                        }
+                        (false, false) => {
+                            momentum_kernel::<F, false, false>(p, g, b, keep, l2, mu, damp, neg_lr)
+                        }
+                        (false, true) => {
+                            momentum_kernel::<F, false, true>(p, g, b, keep, l2, mu, damp, neg_lr)
+                        }
+                    }
+                }
+                _ => {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        let w = *p * keep;
+                        *p = w + neg_lr * (g + l2 * w);
+                    }
+                }
+            }
+        })
+    }
+
+    crate::common_methods!();
+
+    fn momentum(&self) -> Option<f64> {
+        (self.config.momentum > 0.0).then_some(self.config.momentum)
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
+        if self.config.momentum == 0.0 {
+            return Err(OptimError::NoMomentum {
+                optimizer: NAME,
+                why: " (built with momentum 0)",
+            });
+        }
+        validate::unit_half_open(NAME, "momentum", momentum)?;
+        if self.config.nesterov && momentum == 0.0 {
+            return Err(OptimError::InvalidConfig {
+                owner: NAME,
+                why: "nesterov requires momentum > 0".into(),
+            });
+        }
+        self.config.momentum = momentum;
+        Ok(())
+    }
+}

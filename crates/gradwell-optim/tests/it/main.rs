@@ -1,0 +1,7 @@
+//! Integration tests of gradwell-optim (one binary, one module per area).
+
+mod clipping;
+mod harness;
+mod optimizers;
+mod schedules;
+mod state;

@@ -1,0 +1,311 @@
+//! Optimizers against PyTorch trajectories, REFERENCE.md's worked examples, validation and
+//! the non-finite-gradient guarantee.
+
+use gradwell_optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, OptimError, Optimizer, ParamSlot, Rmsprop,
+    RmspropConfig, Sgd, SgdConfig,
+};
+
+use crate::harness::{self, TRAJECTORY_RTOL};
+
+#[test]
+fn every_fixture_case_follows_pytorch() {
+    assert!(
+        harness::fixture_steps() >= 20,
+        "the acceptance needs at least 20 steps"
+    );
+    let cases = harness::optimizer_cases();
+    for kind in ["sgd_", "adam_", "adamw_", "rmsprop_", "adagrad_"] {
+        assert!(
+            cases.iter().any(|(_, c)| c.starts_with(kind)),
+            "no {kind} cases"
+        );
+    }
+    let mut failures = Vec::new();
+    for (problem, case) in &cases {
+        let err = harness::run_optimizer_case(problem, case);
+        if err.is_nan() || err > TRAJECTORY_RTOL {
+            failures.push(format!("{problem}/{case}: relative error {err:.3e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The fixtures can tell close variants apart: replaying one case's trajectory with a
+/// neighbouring option combination misses by far more than the tolerance.
+#[test]
+fn fixtures_distinguish_neighbouring_options() {
+    for (case, other) in [
+        ("sgd_momentum_dampening", "sgd_momentum"),
+        ("sgd_nesterov", "sgd_momentum"),
+        ("adam_amsgrad", "adam"),
+        ("adamw_wd", "adam_wd"),
+        ("rmsprop_centered", "rmsprop"),
+        ("adagrad_lr_decay", "adagrad"),
+    ] {
+        let (prob, mut params, c) = harness::case("network", case);
+        let (_, _, o) = harness::case("network", other);
+        let mut opt = harness::build_optimizer(o["optimizer"].as_str().unwrap(), &o["options"]);
+        let mut worst: f64 = 0.0;
+        for reference in c["trajectory"].as_array().unwrap() {
+            harness::step(opt.as_mut(), &prob, &mut params);
+            for (n, ours) in prob.names.iter().zip(&params) {
+                let want: Vec<f64> = reference[*n]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect();
+                let diff: f64 = ours
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                worst = worst.max(diff);
+            }
+        }
+        assert!(
+            worst > 1e2 * TRAJECTORY_RTOL,
+            "{other} is indistinguishable from {case}: {worst:e}"
+        );
+    }
+}
+
+/// Runs `opt` on one scalar parameter with the given gradients from `p0`.
+fn run(opt: &mut dyn Optimizer<f64>, p0: f64, grads: &[f64]) -> f64 {
+    let mut w = vec![p0];
+    for &g in grads {
+        let mut gv = vec![g];
+        opt.step(&mut [ParamSlot::new("p", &mut w, &mut gv)])
+            .unwrap();
+    }
+    w[0]
+}
+
+/// REFERENCE.md sections 5.1-5.4, values verified with torch.
+#[test]
+fn reference_worked_examples() {
+    let sgd = |c: SgdConfig| Sgd::<f64>::new(c).unwrap();
+    let base = SgdConfig::default().lr(0.1).momentum(0.9);
+    let close = |a: f64, b: f64, tol: f64| assert!((a - b).abs() < tol, "{a} != {b}");
+    close(run(&mut sgd(base.clone()), 1.0, &[1.0, 2.0]), 0.61, 1e-12);
+    close(
+        run(&mut sgd(base.clone().dampening(0.5)), 1.0, &[1.0, 2.0]),
+        0.71,
+        1e-12,
+    );
+    close(
+        run(&mut sgd(base.nesterov(true)), 1.0, &[1.0, 2.0]),
+        0.349,
+        1e-12,
+    );
+    close(
+        run(
+            &mut sgd(SgdConfig::default().lr(0.1).weight_decay(0.5)),
+            2.0,
+            &[1.0],
+        ),
+        1.8,
+        1e-12,
+    );
+    let mut adam = Adam::new(AdamConfig::default().lr(0.1)).unwrap();
+    close(run(&mut adam, 1.0, &[0.5]), 0.900000002, 1e-9);
+    let mut adamw = Adam::new(AdamConfig::adamw().lr(0.1)).unwrap();
+    close(run(&mut adamw, 1.0, &[0.5]), 0.899000002, 1e-9);
+    let mut rms = Rmsprop::new(RmspropConfig::default().lr(0.1)).unwrap();
+    close(run(&mut rms, 1.0, &[0.5]), 2e-7, 1e-8);
+    let mut centered = Rmsprop::new(RmspropConfig::default().lr(0.1).centered(true)).unwrap();
+    close(run(&mut centered, 1.0, &[0.5]), -0.0050376, 1e-7);
+    let mut ada = Adagrad::new(AdagradConfig::default().lr(0.1)).unwrap();
+    close(run(&mut ada, 1.0, &[0.5]), 0.9, 1e-9);
+}
+
+#[test]
+fn defaults_are_pytorchs() {
+    let s = SgdConfig::default();
+    assert_eq!(
+        (s.lr, s.momentum, s.dampening, s.weight_decay, s.nesterov),
+        (1e-3, 0.0, 0.0, 0.0, false)
+    );
+    let a = AdamConfig::default();
+    assert_eq!(
+        (a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad),
+        (1e-3, 0.9, 0.999, 1e-8, 0.0, false)
+    );
+    let w = AdamConfig::adamw();
+    assert_eq!((w.weight_decay, w.decoupled_weight_decay), (1e-2, true));
+    let r = RmspropConfig::default();
+    assert_eq!(
+        (r.lr, r.alpha, r.eps, r.momentum, r.centered),
+        (1e-2, 0.99, 1e-8, 0.0, false)
+    );
+    let g = AdagradConfig::default();
+    assert_eq!(
+        (g.lr, g.lr_decay, g.initial_accumulator_value, g.eps),
+        (1e-2, 0.0, 0.0, 1e-10)
+    );
+}
+
+/// Each bad hyper-parameter is an error naming it.
+#[test]
+fn bad_hyper_parameters_are_named() {
+    let named = |r: Result<(), OptimError>, name: &str| {
+        let e = r.expect_err(name).to_string();
+        assert!(e.contains(name), "`{e}` does not name {name}");
+    };
+    let sgd = |c: SgdConfig| Sgd::<f64>::new(c).map(|_| ());
+    named(sgd(SgdConfig::default().lr(0.0)), "lr");
+    named(sgd(SgdConfig::default().lr(f64::NAN)), "lr");
+    named(sgd(SgdConfig::default().momentum(1.0)), "momentum");
+    named(sgd(SgdConfig::default().momentum(-0.1)), "momentum");
+    named(sgd(SgdConfig::default().dampening(1.5)), "dampening");
+    named(sgd(SgdConfig::default().weight_decay(-1.0)), "weight_decay");
+    named(sgd(SgdConfig::default().nesterov(true)), "nesterov");
+    named(
+        sgd(SgdConfig::default()
+            .momentum(0.9)
+            .dampening(0.1)
+            .nesterov(true)),
+        "dampening",
+    );
+    let adam = |c: AdamConfig| Adam::<f64>::new(c).map(|_| ());
+    named(adam(AdamConfig::default().beta1(1.0)), "beta1");
+    named(adam(AdamConfig::default().beta2(-0.5)), "beta2");
+    named(adam(AdamConfig::default().eps(0.0)), "eps");
+    let rms = |c: RmspropConfig| Rmsprop::<f64>::new(c).map(|_| ());
+    named(rms(RmspropConfig::default().alpha(1.0)), "alpha");
+    named(rms(RmspropConfig::default().momentum(2.0)), "momentum");
+    let ada = |c: AdagradConfig| Adagrad::<f64>::new(c).map(|_| ());
+    named(ada(AdagradConfig::default().lr_decay(-1.0)), "lr_decay");
+    named(
+        ada(AdagradConfig::default().initial_accumulator_value(-1.0)),
+        "initial_accumulator_value",
+    );
+    let mut opt = Sgd::<f64>::new(SgdConfig::default()).unwrap();
+    named(opt.set_learning_rate(-1.0), "lr");
+    assert!(opt.set_learning_rate(0.0).is_ok(), "a schedule may reach 0");
+    assert!(
+        opt.set_momentum(0.5).is_err(),
+        "SGD built without momentum has none to set"
+    );
+}
+
+/// A NaN or infinite gradient anywhere refuses the whole step: no weight and no state
+/// changes, and the error names the parameter.
+#[test]
+fn non_finite_gradient_changes_nothing() {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut opt = Adam::<f64>::new(AdamConfig::default().lr(0.1).amsgrad(true)).unwrap();
+        let (mut a, mut ga) = (vec![1.0, 2.0], vec![0.1, 0.2]);
+        let (mut b, mut gb) = (vec![3.0; 40], vec![0.3; 40]);
+        opt.step(&mut [
+            ParamSlot::new("a", &mut a, &mut ga),
+            ParamSlot::new("b", &mut b, &mut gb),
+        ])
+        .unwrap();
+        let (a0, b0, state0) = (a.clone(), b.clone(), opt.state());
+        gb[37] = bad;
+        let err = opt
+            .step(&mut [
+                ParamSlot::new("a", &mut a, &mut ga),
+                ParamSlot::new("b", &mut b, &mut gb),
+            ])
+            .unwrap_err();
+        assert!(
+            matches!(&err, OptimError::NonFiniteGradient { name, index: 37, .. } if name == "b"),
+            "{err}"
+        );
+        assert_eq!((a, b), (a0, b0), "weights moved");
+        assert_eq!(opt.state(), state0, "state moved");
+    }
+}
+
+#[test]
+fn malformed_steps_are_errors() {
+    let mut opt = Sgd::<f64>::new(SgdConfig::default().momentum(0.5)).unwrap();
+    let (mut w, mut g) = (vec![1.0; 3], vec![1.0; 2]);
+    let e = opt
+        .step(&mut [ParamSlot::new("w", &mut w, &mut g)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OptimError::LengthMismatch {
+                value: 3,
+                grad: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let (mut w1, mut g1, mut w2, mut g2) = (vec![1.0], vec![1.0], vec![1.0], vec![1.0]);
+    let e = opt
+        .step(&mut [
+            ParamSlot::new("w", &mut w1, &mut g1),
+            ParamSlot::new("w", &mut w2, &mut g2),
+        ])
+        .unwrap_err();
+    assert!(matches!(e, OptimError::DuplicateParameter { .. }), "{e}");
+    assert_eq!((w1[0], w2[0]), (1.0, 1.0));
+    // A parameter that changes length between steps.
+    let (mut w, mut g) = (vec![1.0; 2], vec![1.0; 2]);
+    opt.step(&mut [ParamSlot::new("v", &mut w, &mut g)])
+        .unwrap();
+    let (mut w, mut g) = (vec![1.0; 3], vec![1.0; 3]);
+    let e = opt
+        .step(&mut [ParamSlot::new("v", &mut w, &mut g)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OptimError::StateMismatch {
+                state: 2,
+                param: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+/// f32 parameters follow the f64 reference to f32 precision.
+#[test]
+fn f32_tracks_the_f64_reference() {
+    let (prob, init, c) = harness::case("quadratic", "adam_amsgrad");
+    let mut opt = Adam::<f32>::new(AdamConfig::default().lr(0.05).amsgrad(true)).unwrap();
+    let mut params: Vec<Vec<f32>> = init
+        .iter()
+        .map(|v| v.iter().map(|&x| x as f32).collect())
+        .collect();
+    let mut worst: f64 = 0.0;
+    for reference in c["trajectory"].as_array().unwrap() {
+        let wide: Vec<Vec<f64>> = params
+            .iter()
+            .map(|v| v.iter().map(|&x| x as f64).collect())
+            .collect();
+        let mut grads: Vec<Vec<f32>> = prob
+            .grads(&wide)
+            .into_iter()
+            .map(|g| g.into_iter().map(|x| x as f32).collect())
+            .collect();
+        let mut slots: Vec<ParamSlot<'_, f32>> = prob
+            .names
+            .iter()
+            .zip(params.iter_mut())
+            .zip(grads.iter_mut())
+            .map(|((n, v), g)| ParamSlot::new(n, v, g))
+            .collect();
+        opt.step(&mut slots).unwrap();
+        for (n, ours) in prob.names.iter().zip(&params) {
+            for (a, b) in ours.iter().zip(reference[*n].as_array().unwrap()) {
+                worst = worst.max((*a as f64 - b.as_f64().unwrap()).abs());
+            }
+        }
+    }
+    // Adam's step is at most lr = 0.05 per element; f32 rounding of O(1) values over 25
+    // steps stays far below 1e-4.
+    assert!(
+        worst < 1e-4,
+        "f32 drifted {worst:e} from the f64 trajectory"
+    );
+}
