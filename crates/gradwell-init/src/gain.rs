@@ -51,15 +51,20 @@ pub fn calculate_gain(nonlinearity: Nonlinearity) -> f64 {
 mod tests {
     use super::*;
 
-    /// The exact floats PyTorch 2.15 returns (see the project's reference notes).
+    /// The exact floats PyTorch 2.15 returns (see the project's reference notes), written
+    /// as PyTorch prints them rather than as `std` constants, on purpose.
     #[test]
+    #[allow(clippy::approx_constant)]
     fn gains_equal_pytorch_floats() {
         let cases = [
             (Nonlinearity::Linear, 1.0),
             (Nonlinearity::Sigmoid, 1.0),
             (Nonlinearity::Tanh, 1.6666666666666667),
             (Nonlinearity::Relu, 1.4142135623730951),
-            (Nonlinearity::LeakyRelu(Nonlinearity::DEFAULT_LEAKY_SLOPE), 1.4141428569978354),
+            (
+                Nonlinearity::LeakyRelu(Nonlinearity::DEFAULT_LEAKY_SLOPE),
+                1.4141428569978354,
+            ),
             (Nonlinearity::LeakyRelu(0.0), 1.4142135623730951),
             (Nonlinearity::LeakyRelu(0.2), 1.3867504905630728),
             (Nonlinearity::LeakyRelu(5.0_f64.sqrt()), 0.5773502691896257),
