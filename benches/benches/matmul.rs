@@ -16,7 +16,9 @@ fn bench(c: &mut Criterion) {
         let mut out = ndarray::Array2::<f32>::zeros((m, n));
         group.throughput(Throughput::Elements((2 * m * k * n) as u64));
         group.bench_function(format!("{m}x{k}x{n}"), |bench| {
-            bench.iter(|| gemm(1.0, &a.view(), &b.view(), 0.0, &mut out.view_mut()).expect("shapes agree"))
+            bench.iter(|| {
+                gemm(1.0, &a.view(), &b.view(), 0.0, &mut out.view_mut()).expect("shapes agree")
+            })
         });
     }
     group.finish();

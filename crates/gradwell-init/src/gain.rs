@@ -51,10 +51,9 @@ pub fn calculate_gain(nonlinearity: Nonlinearity) -> f64 {
 mod tests {
     use super::*;
 
-    /// The exact floats PyTorch 2.15 returns (see the project's reference notes), written
-    /// as PyTorch prints them rather than as `std` constants, on purpose.
+    /// The exact floats PyTorch 2.15 returns (see the project's reference notes).
+    #[allow(clippy::approx_constant)] // the literals are PyTorch's printed floats, on purpose
     #[test]
-    #[allow(clippy::approx_constant)]
     fn gains_equal_pytorch_floats() {
         let cases = [
             (Nonlinearity::Linear, 1.0),

@@ -19,8 +19,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeErro
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -86,9 +94,17 @@ pub fn zip_broadcast_into<F: Float>(
     }
     // Both broadcasts succeed: `shape` is their common broadcast shape.
     let (Some(ab), Some(bb)) = (a.broadcast(out.raw_dim()), b.broadcast(out.raw_dim())) else {
-        return Err(ShapeError::mismatch("broadcast", a.shape(), b.shape(), "views do not broadcast"));
+        return Err(ShapeError::mismatch(
+            "broadcast",
+            a.shape(),
+            b.shape(),
+            "views do not broadcast",
+        ));
     };
-    Zip::from(out).and(&ab).and(&bb).for_each(|o, &x, &y| *o = f(x, y));
+    Zip::from(out)
+        .and(&ab)
+        .and(&bb)
+        .for_each(|o, &x, &y| *o = f(x, y));
     Ok(())
 }
 
@@ -108,7 +124,10 @@ pub fn zip_broadcast_into<F: Float>(
 /// assert_eq!(sum_to_shape(&g.view(), &[2, 1])?, array![[3.0], [7.0]].into_dyn());
 /// # Ok::<(), gradwell_tensor::ShapeError>(())
 /// ```
-pub fn sum_to_shape<F: Float>(grad: &ArrayViewD<'_, F>, shape: &[usize]) -> Result<ArrayD<F>, ShapeError> {
+pub fn sum_to_shape<F: Float>(
+    grad: &ArrayViewD<'_, F>,
+    shape: &[usize],
+) -> Result<ArrayD<F>, ShapeError> {
     let full = broadcast_shape(grad.shape(), shape)?;
     if full != grad.shape() || shape.len() > grad.ndim() {
         return Err(ShapeError::mismatch(

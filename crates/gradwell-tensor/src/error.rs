@@ -39,12 +39,26 @@ pub enum ShapeError {
 
 impl ShapeError {
     /// A [`ShapeError::Mismatch`] built from two shapes.
-    pub fn mismatch(op: &'static str, left: &[usize], right: &[usize], why: impl Into<String>) -> Self {
-        ShapeError::Mismatch { op, left: left.to_vec(), right: right.to_vec(), why: why.into() }
+    pub fn mismatch(
+        op: &'static str,
+        left: &[usize],
+        right: &[usize],
+        why: impl Into<String>,
+    ) -> Self {
+        ShapeError::Mismatch {
+            op,
+            left: left.to_vec(),
+            right: right.to_vec(),
+            why: why.into(),
+        }
     }
 
     /// A [`ShapeError::Invalid`] for one shape.
     pub fn invalid(op: &'static str, shape: &[usize], why: impl Into<String>) -> Self {
-        ShapeError::Invalid { op, shape: shape.to_vec(), why: why.into() }
+        ShapeError::Invalid {
+            op,
+            shape: shape.to_vec(),
+            why: why.into(),
+        }
     }
 }

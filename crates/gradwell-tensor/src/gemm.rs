@@ -83,7 +83,10 @@ pub fn gemm<F: Float>(
 ///
 /// # Errors
 /// [`ShapeError::Mismatch`] when the inner dimensions differ.
-pub fn matmul<F: Float>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> Result<Array2<F>, ShapeError> {
+pub fn matmul<F: Float>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+) -> Result<Array2<F>, ShapeError> {
     let (m, _, n) = product_dims(a.shape(), b.shape())?;
     let mut c = Array2::zeros((m, n));
     gemm(F::one(), a, b, F::zero(), &mut c.view_mut())?;
@@ -138,7 +141,10 @@ pub fn batched_matmul<F: Float>(
 ///
 /// # Errors
 /// As [`batched_matmul`].
-pub fn batched_matmul_new<F: Float>(a: &ArrayView3<'_, F>, b: &ArrayView3<'_, F>) -> Result<Array3<F>, ShapeError> {
+pub fn batched_matmul_new<F: Float>(
+    a: &ArrayView3<'_, F>,
+    b: &ArrayView3<'_, F>,
+) -> Result<Array3<F>, ShapeError> {
     let batch = a.len_of(Axis(0)).max(b.len_of(Axis(0)));
     let mut out = Array3::zeros((batch, a.len_of(Axis(1)), b.len_of(Axis(2))));
     batched_matmul(F::one(), a, b, F::zero(), &mut out.view_mut())?;

@@ -10,7 +10,11 @@ pub fn check_axis(op: &'static str, shape: &[usize], axis: usize) -> Result<(), 
     if axis < shape.len() {
         Ok(())
     } else {
-        Err(ShapeError::Axis { op, axis, shape: shape.to_vec() })
+        Err(ShapeError::Axis {
+            op,
+            axis,
+            shape: shape.to_vec(),
+        })
     }
 }
 

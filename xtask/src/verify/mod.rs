@@ -15,6 +15,7 @@
 //! Adding checks: write a function returning `Vec<Check>` in a module of this folder and
 //! list it in [`registry`].
 
+mod activations;
 mod init;
 mod tensor;
 
@@ -34,7 +35,10 @@ pub struct Check {
 impl Check {
     /// A check from a name and a closure.
     pub fn new(name: impl Into<String>, run: impl Fn() -> Outcome + 'static) -> Self {
-        Check { name: name.into(), run: Box::new(run) }
+        Check {
+            name: name.into(),
+            run: Box::new(run),
+        }
     }
 }
 
@@ -67,7 +71,11 @@ impl Outcome {
 
     /// A bound with its own verdict; NaN never passes.
     pub fn bound(statistic: f64, threshold: impl Into<String>, pass: bool) -> Self {
-        Outcome::Bound { statistic, threshold: threshold.into(), pass: pass && !statistic.is_nan() }
+        Outcome::Bound {
+            statistic,
+            threshold: threshold.into(),
+            pass: pass && !statistic.is_nan(),
+        }
     }
 
     /// A statistical test.
@@ -80,15 +88,23 @@ impl Outcome {
 pub fn registry() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(tensor::checks());
+    all.extend(activations::checks());
     all.extend(init::checks());
     all
 }
 
 /// Runs the checks whose names contain `filter`; returns (name, outcome, pass) rows.
 pub fn run(filter: &str) -> Vec<(String, Outcome, bool)> {
-    let checks: Vec<Check> = registry().into_iter().filter(|c| c.name.contains(filter)).collect();
-    let outcomes: Vec<(String, Outcome)> = checks.iter().map(|c| (c.name.clone(), (c.run)())).collect();
-    let tests = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Test { .. })).count();
+    let checks: Vec<Check> = registry()
+        .into_iter()
+        .filter(|c| c.name.contains(filter))
+        .collect();
+    let outcomes: Vec<(String, Outcome)> =
+        checks.iter().map(|c| (c.name.clone(), (c.run)())).collect();
+    let tests = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Test { .. }))
+        .count();
     let alpha = FAMILY_ALPHA / tests.max(1) as f64;
     outcomes
         .into_iter()
@@ -110,16 +126,38 @@ pub fn main(args: &[String]) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let filter = args.iter().find(|a| !a.starts_with("--")).map_or("", String::as_str);
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map_or("", String::as_str);
     let rows = run(filter);
-    let tests = rows.iter().filter(|(_, o, _)| matches!(o, Outcome::Test { .. })).count();
+    let tests = rows
+        .iter()
+        .filter(|(_, o, _)| matches!(o, Outcome::Test { .. }))
+        .count();
     let alpha = FAMILY_ALPHA / tests.max(1) as f64;
-    let width = rows.iter().map(|(n, _, _)| n.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:>12}  {:>14}  {:>10}  verdict", "name", "statistic", "threshold", "p-value");
+    let width = rows
+        .iter()
+        .map(|(n, _, _)| n.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:>12}  {:>14}  {:>10}  verdict",
+        "name", "statistic", "threshold", "p-value"
+    );
     for (name, o, pass) in &rows {
         let (stat, thr, p) = match o {
-            Outcome::Bound { statistic, threshold, .. } => (*statistic, threshold.clone(), "-".to_string()),
-            Outcome::Test { statistic, p_value } => (*statistic, format!("p >= {alpha:.1e}"), format!("{p_value:.3e}")),
+            Outcome::Bound {
+                statistic,
+                threshold,
+                ..
+            } => (*statistic, threshold.clone(), "-".to_string()),
+            Outcome::Test { statistic, p_value } => (
+                *statistic,
+                format!("p >= {alpha:.1e}"),
+                format!("{p_value:.3e}"),
+            ),
         };
         let verdict = if *pass { "pass" } else { "FAIL" };
         println!("{name:width$}  {stat:>12.4e}  {thr:>14}  {p:>10}  {verdict}");
@@ -130,5 +168,9 @@ pub fn main(args: &[String]) -> ExitCode {
         rows.len(),
         tests
     );
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

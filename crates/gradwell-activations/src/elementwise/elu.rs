@@ -1,0 +1,108 @@
+use gradwell_init::Nonlinearity;
+use num_traits::Float;
+
+use super::{Spec, spec_name};
+use crate::error::finite;
+use crate::math::cst;
+use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+
+/// The exponential linear unit (`F.elu(x, alpha=1.0)`): x for x > 0, α(eˣ − 1) otherwise;
+/// f′ = 1 for x > 0 and α·eˣ for x ≤ 0 (elu′(0) = α, as in PyTorch), so f′ ∈ (0, 1] for
+/// α = 1.
+///
+/// Not saturating in the sense of [`ActivationInfo::saturates`]: the negative side
+/// saturates to −α by design, but f′ = 1 on the positive side. PyTorch has no gain for
+/// ELU; the gain is the second-moment gain (≈ 1.2452 for α = 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Elu {
+    pub(super) alpha: f64,
+}
+
+impl Elu {
+    /// PyTorch's default α, 1.
+    pub const DEFAULT_ALPHA: f64 = 1.0;
+
+    /// ELU with this α; it must be finite (any sign, as in PyTorch).
+    pub fn new(alpha: f64) -> Result<Self, ActivationError> {
+        Ok(Elu { alpha: finite("elu", "alpha", alpha)? })
+    }
+
+    /// α.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+}
+
+impl Default for Elu {
+    fn default() -> Self {
+        Elu { alpha: Self::DEFAULT_ALPHA }
+    }
+}
+
+impl ActivationInfo for Elu {
+    fn name(&self) -> String {
+        spec_name(self)
+    }
+    fn gain(&self) -> f64 {
+        second_moment_gain(|x| self.value(x))
+    }
+    fn derivative_bound(&self) -> f64 {
+        self.alpha.abs().max(1.0)
+    }
+    fn saturates(&self) -> bool {
+        false
+    }
+    fn nonlinearity(&self) -> Option<Nonlinearity> {
+        None
+    }
+    fn kinks(&self) -> Vec<f64> {
+        vec![0.0]
+    }
+}
+
+impl<F: Float> Activation<F> for Elu {
+    #[inline(always)]
+    fn value(&self, x: F) -> F {
+        if x > F::zero() { x } else { cst::<F>(self.alpha) * x.exp_m1() }
+    }
+    #[inline(always)]
+    fn derivative(&self, x: F) -> F {
+        if x > F::zero() { F::one() } else { cst::<F>(self.alpha) * x.exp() }
+    }
+    /// From the output, as PyTorch: f′ = y + α for x ≤ 0.
+    fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
+        let a: F = cst(self.alpha);
+        for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
+            *dx = *dx + if x > F::zero() { dy } else { dy * (y + a) };
+        }
+    }
+}
+
+impl Spec for Elu {
+    const NAMES: &'static [&'static str] = &["elu"];
+    const PARAMS: &'static [&'static str] = &["alpha"];
+    fn params(&self) -> Vec<f64> {
+        vec![self.alpha]
+    }
+    fn from_params(p: &[f64]) -> Result<Self, ActivationError> {
+        Elu::new(p[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivative_at_zero_is_alpha() {
+        assert_eq!(Elu::new(2.0).unwrap().derivative(0.0_f64), 2.0);
+        assert_eq!(Elu::default().derivative(0.0_f64), 1.0);
+    }
+
+    #[test]
+    fn saturates_to_minus_alpha_without_overflow() {
+        assert_eq!(Elu::new(2.0).unwrap().value(-1e4_f64), -2.0);
+        assert_eq!(Elu::default().derivative(-1e4_f64), 0.0);
+        assert_eq!(Elu::default().derivative(1e4_f64), 1.0);
+    }
+}

@@ -1,0 +1,178 @@
+//! Softmax and log-softmax along an axis, numerically stable (max-subtracted), and their
+//! vector-Jacobian products.
+//!
+//! These are not element-wise, so they are functions over arrays rather than
+//! [`crate::Activation`]s. As in PyTorch, a lane whose maximum is +∞, or whose entries are
+//! all −∞, gives NaN; every lane of finite numbers gives finite results.
+
+use ndarray::{Array, ArrayBase, ArrayView1, ArrayViewMut1, Axis, Data, Dimension, Zip};
+use num_traits::Float;
+
+use crate::ActivationError;
+
+fn check_axis(op: &'static str, shape: &[usize], axis: usize) -> Result<(), ActivationError> {
+    if axis < shape.len() {
+        Ok(())
+    } else {
+        Err(ActivationError::Axis {
+            op,
+            axis,
+            shape: shape.to_vec(),
+        })
+    }
+}
+
+fn check_same_shape(
+    op: &'static str,
+    left: &[usize],
+    right: &[usize],
+) -> Result<(), ActivationError> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(ActivationError::ShapeMismatch {
+            op,
+            left: left.to_vec(),
+            right: right.to_vec(),
+        })
+    }
+}
+
+/// The largest entry of a lane (−∞ for an empty lane; NaNs are skipped here and propagate
+/// through the exponentials instead).
+fn lane_max<F: Float>(lane: &ArrayViewMut1<'_, F>) -> F {
+    lane.iter()
+        .fold(F::neg_infinity(), |m, &v| if v > m { v } else { m })
+}
+
+/// softmax(x)ᵢ = e^{xᵢ−m} / Σⱼ e^{xⱼ−m} along `axis`, with m the lane's maximum, so that
+/// no exponential overflows.
+///
+/// ```
+/// use gradwell_activations::softmax;
+/// use ndarray::array;
+///
+/// // PyTorch: softmax([1000, 1001, 1002]) = [0.0900, 0.2447, 0.6652].
+/// let s = softmax(&array![[1000.0_f64, 1001.0, 1002.0]], 1)?;
+/// assert!((s[[0, 2]] - 0.6652).abs() < 1e-4);
+/// assert!(softmax(&array![1.0_f64], 1).is_err());
+/// # Ok::<(), gradwell_activations::ActivationError>(())
+/// ```
+pub fn softmax<F, S, D>(x: &ArrayBase<S, D>, axis: usize) -> Result<Array<F, D>, ActivationError>
+where
+    F: Float,
+    S: Data<Elem = F>,
+    D: Dimension,
+{
+    check_axis("softmax", x.shape(), axis)?;
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(Axis(axis)) {
+        let m = lane_max(&lane);
+        let mut sum = F::zero();
+        for v in lane.iter_mut() {
+            *v = (*v - m).exp();
+            sum = sum + *v;
+        }
+        for v in lane.iter_mut() {
+            *v = *v / sum;
+        }
+    }
+    Ok(y)
+}
+
+/// log_softmax(x)ᵢ = (xᵢ − m) − log Σⱼ e^{xⱼ−m} along `axis`: finite for finite input even
+/// where softmax underflows to 0 (PyTorch: log_softmax([−1000, 0]) = [−1000, 0]).
+///
+/// ```
+/// use gradwell_activations::log_softmax;
+/// use ndarray::array;
+///
+/// let l = log_softmax(&array![-1000.0_f64, 0.0], 0)?;
+/// assert_eq!(l, array![-1000.0, 0.0]);
+/// # Ok::<(), gradwell_activations::ActivationError>(())
+/// ```
+pub fn log_softmax<F, S, D>(
+    x: &ArrayBase<S, D>,
+    axis: usize,
+) -> Result<Array<F, D>, ActivationError>
+where
+    F: Float,
+    S: Data<Elem = F>,
+    D: Dimension,
+{
+    check_axis("log_softmax", x.shape(), axis)?;
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(Axis(axis)) {
+        let m = lane_max(&lane);
+        let sum = lane.iter().fold(F::zero(), |s, &v| s + (v - m).exp());
+        let log_sum = sum.ln();
+        for v in lane.iter_mut() {
+            *v = (*v - m) - log_sum;
+        }
+    }
+    Ok(y)
+}
+
+/// The vector-Jacobian product of softmax: given its output `y` and the output gradient
+/// `dy`, returns dx = y ⊙ (dy − ⟨dy, y⟩) along `axis`.
+///
+/// Errors if the shapes differ or the axis is out of range.
+pub fn softmax_backward<F, S1, S2, D>(
+    y: &ArrayBase<S1, D>,
+    dy: &ArrayBase<S2, D>,
+    axis: usize,
+) -> Result<Array<F, D>, ActivationError>
+where
+    F: Float,
+    S1: Data<Elem = F>,
+    S2: Data<Elem = F>,
+    D: Dimension,
+{
+    check_same_shape("softmax_backward", y.shape(), dy.shape())?;
+    check_axis("softmax_backward", y.shape(), axis)?;
+    let mut dx = Array::zeros(y.raw_dim());
+    Zip::from(dx.lanes_mut(Axis(axis)))
+        .and(y.lanes(Axis(axis)))
+        .and(dy.lanes(Axis(axis)))
+        .for_each(
+            |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
+                let dot = y.iter().zip(&dy).fold(F::zero(), |s, (&y, &g)| s + y * g);
+                for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
+                    *dx = y * (g - dot);
+                }
+            },
+        );
+    Ok(dx)
+}
+
+/// The vector-Jacobian product of log-softmax: given its output `y` and the output
+/// gradient `dy`, returns dx = dy − e^{y}·Σⱼ dyⱼ along `axis` (e^{y} is the softmax).
+///
+/// Errors if the shapes differ or the axis is out of range.
+pub fn log_softmax_backward<F, S1, S2, D>(
+    y: &ArrayBase<S1, D>,
+    dy: &ArrayBase<S2, D>,
+    axis: usize,
+) -> Result<Array<F, D>, ActivationError>
+where
+    F: Float,
+    S1: Data<Elem = F>,
+    S2: Data<Elem = F>,
+    D: Dimension,
+{
+    check_same_shape("log_softmax_backward", y.shape(), dy.shape())?;
+    check_axis("log_softmax_backward", y.shape(), axis)?;
+    let mut dx = Array::zeros(y.raw_dim());
+    Zip::from(dx.lanes_mut(Axis(axis)))
+        .and(y.lanes(Axis(axis)))
+        .and(dy.lanes(Axis(axis)))
+        .for_each(
+            |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
+                let sum = dy.iter().fold(F::zero(), |s, &g| s + g);
+                for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
+                    *dx = g - y.exp() * sum;
+                }
+            },
+        );
+    Ok(dx)
+}

@@ -1,0 +1,230 @@
+//! Gradient checking: the analytic backward against central finite differences, in f64.
+//!
+//! The function under test receives a fresh [`Tape`] whose parameters are the inputs, and
+//! returns a value. A non-scalar value is reduced to a scalar by a fixed pseudo-random
+//! weighting (`Σ rᵢ·yᵢ`, with each `rᵢ` in ±[0.5, 1.5]), which checks the backward along a
+//! direction no correct-looking bug can be orthogonal to by accident.
+//!
+//! Each element passes when `|analytic − numeric| ≤ atol + rtol·|numeric|`, PyTorch's
+//! `gradcheck` criterion; its defaults (`eps = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`) are
+//! [`GradCheck::default`].
+//!
+//! ```
+//! use gradwell_autodiff::gradcheck;
+//! use ndarray::array;
+//!
+//! let x = array![[0.3, -1.2], [2.0, 0.7]].into_dyn();
+//! let report = gradcheck(|tape, v| { let e = tape.exp(v[0])?; tape.mul(e, v[0]) }, &[x])?;
+//! assert!(report.passed(), "{report}");
+//! # Ok::<(), gradwell_autodiff::AutodiffError>(())
+//! ```
+
+use std::fmt;
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::{Result, Tape, Var};
+
+/// Tolerances of a gradient check (PyTorch's `gradcheck` defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradCheck {
+    /// The finite-difference step.
+    pub eps: f64,
+    /// The absolute tolerance.
+    pub atol: f64,
+    /// The relative tolerance.
+    pub rtol: f64,
+}
+
+impl Default for GradCheck {
+    fn default() -> Self {
+        GradCheck {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+        }
+    }
+}
+
+/// The outcome for one input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputReport {
+    /// The input's position in the argument list.
+    pub input: usize,
+    /// The largest `|analytic − numeric|` over its elements.
+    pub max_abs_error: f64,
+    /// The largest `|analytic − numeric| / max(|numeric|, 1e-300)` over its elements.
+    pub max_rel_error: f64,
+    /// The element where the criterion is worst (multi-index).
+    pub worst_at: Vec<usize>,
+    /// Analytic and numeric gradient at that element.
+    pub worst_values: (f64, f64),
+    /// Whether every element meets the criterion.
+    pub passed: bool,
+}
+
+/// The outcome of a gradient check: one [`InputReport`] per input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradCheckReport {
+    /// The tolerances used.
+    pub tolerances: GradCheck,
+    /// Per input.
+    pub inputs: Vec<InputReport>,
+}
+
+impl GradCheckReport {
+    /// Whether every input passed.
+    pub fn passed(&self) -> bool {
+        self.inputs.iter().all(|r| r.passed)
+    }
+}
+
+impl fmt::Display for GradCheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.tolerances;
+        writeln!(
+            f,
+            "gradcheck (eps {:e}, atol {:e}, rtol {:e}):",
+            t.eps, t.atol, t.rtol
+        )?;
+        for r in &self.inputs {
+            writeln!(
+                f,
+                "  input {}: max abs error {:.3e}, max rel error {:.3e}, worst at {:?} (analytic {:.9e}, numeric {:.9e}) {}",
+                r.input,
+                r.max_abs_error,
+                r.max_rel_error,
+                r.worst_at,
+                r.worst_values.0,
+                r.worst_values.1,
+                if r.passed { "ok" } else { "FAILED" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A deterministic weight in ±[0.5, 1.5] for element `i` (a hash, not an RNG stream).
+fn direction(i: usize) -> f64 {
+    let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+    let sign = if (h >> 7) & 1 == 0 { 1.0 } else { -1.0 };
+    sign * (0.5 + u)
+}
+
+/// Runs `f` and reduces its value to a scalar variable.
+fn scalar_of(
+    tape: &mut Tape<f64>,
+    f: &mut impl FnMut(&mut Tape<f64>, &[Var]) -> Result<Var>,
+) -> Result<Var> {
+    tape.reset();
+    let ids: Vec<_> = tape.params().ids().collect();
+    let vars: Vec<Var> = ids.into_iter().map(|id| tape.param(id)).collect();
+    let y = f(tape, &vars)?;
+    let shape = tape.shape(y)?.to_vec();
+    if shape.iter().product::<usize>() == 1 {
+        return Ok(y);
+    }
+    let weights = ArrayD::from_shape_vec(
+        IxDyn(&shape),
+        (0..shape.iter().product()).map(direction).collect(),
+    )
+    .unwrap_or_else(|_| unreachable!("length is the shape's product"));
+    let w = tape.input(weights);
+    let yw = tape.mul(y, w)?;
+    tape.sum(yw)
+}
+
+impl GradCheck {
+    /// Checks `f` at `inputs` with these tolerances.
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn run(
+        &self,
+        mut f: impl FnMut(&mut Tape<f64>, &[Var]) -> Result<Var>,
+        inputs: &[ArrayD<f64>],
+    ) -> Result<GradCheckReport> {
+        let mut tape = Tape::<f64>::new();
+        let ids: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| tape.params_mut().add(format!("input{i}"), x.clone()))
+            .collect();
+        let out = scalar_of(&mut tape, &mut f)?;
+        tape.backward(out)?;
+        let analytic: Vec<ArrayD<f64>> = ids
+            .iter()
+            .map(|&id| tape.params().grad(id).to_owned())
+            .collect();
+        let mut reports = Vec::new();
+        for (k, &id) in ids.iter().enumerate() {
+            let mut rep = InputReport {
+                input: k,
+                max_abs_error: 0.0,
+                max_rel_error: 0.0,
+                worst_at: Vec::new(),
+                worst_values: (0.0, 0.0),
+                passed: true,
+            };
+            let mut worst_excess = f64::NEG_INFINITY;
+            let shape = inputs[k].shape().to_vec();
+            for flat in 0..inputs[k].len() {
+                let idx = unravel(flat, &shape);
+                let orig = inputs[k][IxDyn(&idx)];
+                let mut eval = |x: f64, tape: &mut Tape<f64>| -> Result<f64> {
+                    tape.params_mut().value_mut(id)[IxDyn(&idx)] = x;
+                    let o = scalar_of(tape, &mut f)?;
+                    Ok(tape.value(o).iter().next().copied().unwrap_or(f64::NAN))
+                };
+                let plus = eval(orig + self.eps, &mut tape)?;
+                let minus = eval(orig - self.eps, &mut tape)?;
+                tape.params_mut().value_mut(id)[IxDyn(&idx)] = orig;
+                let numeric = (plus - minus) / (2.0 * self.eps);
+                let a = analytic[k][IxDyn(&idx)];
+                let abs = (a - numeric).abs();
+                let rel = abs / numeric.abs().max(1e-300);
+                rep.max_abs_error = rep.max_abs_error.max(abs);
+                rep.max_rel_error = rep.max_rel_error.max(rel);
+                let excess = abs - (self.atol + self.rtol * numeric.abs());
+                if excess.is_nan() || excess > 0.0 {
+                    rep.passed = false;
+                }
+                if excess > worst_excess || excess.is_nan() {
+                    worst_excess = if excess.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        excess
+                    };
+                    rep.worst_at = idx;
+                    rep.worst_values = (a, numeric);
+                }
+            }
+            reports.push(rep);
+        }
+        Ok(GradCheckReport {
+            tolerances: *self,
+            inputs: reports,
+        })
+    }
+}
+
+/// [`GradCheck::run`] with PyTorch's default tolerances.
+///
+/// # Errors
+/// Whatever `f` returns.
+pub fn gradcheck(
+    f: impl FnMut(&mut Tape<f64>, &[Var]) -> Result<Var>,
+    inputs: &[ArrayD<f64>],
+) -> Result<GradCheckReport> {
+    GradCheck::default().run(f, inputs)
+}
+
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for (d, &n) in shape.iter().enumerate().rev() {
+        idx[d] = flat % n;
+        flat /= n;
+    }
+    idx
+}

@@ -1,0 +1,15 @@
+//! The built-in ops, each with a method on [`crate::Tape`] that records it.
+
+mod binary;
+mod loss;
+mod matmul;
+mod reduce;
+mod shape;
+mod unary;
+
+pub use binary::{Binary, BinaryKind};
+pub use loss::{Mse, SoftmaxCrossEntropy};
+pub use matmul::{BiasAdd, MatMul};
+pub use reduce::{Mean, Sum};
+pub use shape::{Reshape, Transpose};
+pub use unary::{Unary, UnaryKind};

@@ -1,0 +1,427 @@
+use gradwell_tensor::Float;
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+
+use crate::op::ensure_shape;
+use crate::{AutodiffError, Op, ParamId, ParamStore, Result};
+
+/// A value on a [`Tape`]: a cheap handle, valid until the tape is [reset](Tape::reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Var {
+    index: u32,
+    generation: u32,
+}
+
+impl Var {
+    /// The position of this value on its tape (0 for the first value recorded).
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Data put on the tape; no gradient.
+    Leaf,
+    /// A parameter of the store, read in place.
+    Param(ParamId),
+    /// The output of an op.
+    Op,
+}
+
+/// The record of a computation, for reverse-mode differentiation, together with the
+/// persistent parameters it reads ([`ParamStore`]).
+///
+/// A training step records values with [`Tape::apply`] (or the op methods such as
+/// [`Tape::matmul`]), calls [`Tape::backward`] on the loss, lets an optimizer update
+/// [`Tape::params_mut`], and calls [`Tape::reset`]. The tape keeps every buffer it ever
+/// allocated — values and gradients of each position — so a step that records the same
+/// computation again reuses them: in steady state only the small op records are
+/// allocated. Parameters are read in place, never copied onto the tape.
+///
+/// In inference mode ([`Tape::set_recording`]`(false)`) ops compute their values but
+/// nothing is kept for a backward pass.
+///
+/// ```
+/// use gradwell_autodiff::Tape;
+/// use ndarray::array;
+///
+/// let mut tape = Tape::<f64>::new();
+/// let w = tape.params_mut().add("w", array![[1.0, 2.0], [3.0, 4.0]].into_dyn());
+/// for _ in 0..2 {
+///     tape.reset();
+///     let x = tape.input(array![[1.0, 1.0]].into_dyn());
+///     let wv = tape.param(w);
+///     let y = tape.matmul_t(x, wv)?;   // y = x·Wᵀ = [3, 7]
+///     let loss = tape.sum(y)?;
+///     tape.backward(loss)?;
+/// }
+/// // Gradients accumulate over the two passes until zeroed.
+/// assert_eq!(tape.params().grad(w), array![[2.0, 2.0], [2.0, 2.0]].into_dyn());
+/// # Ok::<(), gradwell_autodiff::AutodiffError>(())
+/// ```
+#[derive(Debug)]
+pub struct Tape<F: Float> {
+    params: ParamStore<F>,
+    values: Vec<ArrayD<F>>,
+    grads: Vec<ArrayD<F>>,
+    live: Vec<bool>,
+    needs_grad: Vec<bool>,
+    sources: Vec<Source>,
+    ops: Vec<Option<Box<dyn Op<F>>>>,
+    inputs: Vec<Vec<usize>>,
+    len: usize,
+    generation: u32,
+    recording: bool,
+    param_nodes: Vec<Option<u32>>,
+}
+
+impl<F: Float> Default for Tape<F> {
+    fn default() -> Self {
+        Tape::new()
+    }
+}
+
+impl<F: Float> Tape<F> {
+    /// An empty tape with an empty parameter store.
+    pub fn new() -> Self {
+        Tape::with_params(ParamStore::new())
+    }
+
+    /// An empty tape around existing parameters.
+    pub fn with_params(params: ParamStore<F>) -> Self {
+        Tape {
+            params,
+            values: Vec::new(),
+            grads: Vec::new(),
+            live: Vec::new(),
+            needs_grad: Vec::new(),
+            sources: Vec::new(),
+            ops: Vec::new(),
+            inputs: Vec::new(),
+            len: 0,
+            generation: 0,
+            recording: true,
+            param_nodes: Vec::new(),
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+
+    /// The parameters, mutable (to add parameters, or for an optimizer step).
+    pub fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
+    }
+
+    /// Takes the parameter store out of the tape, leaving an empty one.
+    pub fn into_params(self) -> ParamStore<F> {
+        self.params
+    }
+
+    /// Forgets every recorded value (keeping the buffers for reuse) and invalidates every
+    /// [`Var`] made so far. Parameters and their gradients are untouched.
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.generation = self.generation.wrapping_add(1);
+        for op in &mut self.ops {
+            *op = None;
+        }
+        for p in &mut self.param_nodes {
+            *p = None;
+        }
+    }
+
+    /// Whether ops are recorded for a backward pass (the default) or only evaluated.
+    pub fn set_recording(&mut self, recording: bool) {
+        self.recording = recording;
+    }
+
+    /// See [`Tape::set_recording`].
+    pub fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    /// The number of values recorded since the last reset.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was recorded since the last reset.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn index(&self, v: Var) -> Result<usize> {
+        if v.generation == self.generation && (v.index as usize) < self.len {
+            Ok(v.index as usize)
+        } else {
+            Err(AutodiffError::StaleVar(v.index as usize))
+        }
+    }
+
+    /// Claims the next position, growing the storage if this step is longer than any before.
+    fn push(&mut self, source: Source, needs_grad: bool) -> Var {
+        let i = self.len;
+        if i == self.values.len() {
+            self.values.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
+            self.grads.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
+            self.live.push(false);
+            self.needs_grad.push(false);
+            self.sources.push(Source::Leaf);
+            self.ops.push(None);
+            self.inputs.push(Vec::new());
+        }
+        self.sources[i] = source;
+        self.needs_grad[i] = needs_grad;
+        self.live[i] = false;
+        self.inputs[i].clear();
+        self.len += 1;
+        Var {
+            index: i as u32,
+            generation: self.generation,
+        }
+    }
+
+    /// Puts data on the tape (no gradient flows into it), taking ownership of the array.
+    pub fn input(&mut self, value: ArrayD<F>) -> Var {
+        let v = self.push(Source::Leaf, false);
+        let value = if value.is_standard_layout() {
+            value
+        } else {
+            value.as_standard_layout().into_owned()
+        };
+        self.values[v.index()] = value;
+        v
+    }
+
+    /// Puts data on the tape by copying it into a buffer reused across steps: the
+    /// allocation-free way to feed each mini-batch.
+    pub fn input_view(&mut self, value: &ArrayViewD<'_, F>) -> Var {
+        let v = self.push(Source::Leaf, false);
+        let buf = &mut self.values[v.index()];
+        ensure_shape(buf, value.shape());
+        buf.assign(value);
+        v
+    }
+
+    /// Puts data of the given shape on the tape, written by `fill` into a buffer reused
+    /// across steps (its prior contents are unspecified).
+    pub fn input_with(&mut self, shape: &[usize], fill: impl FnOnce(&mut ArrayD<F>)) -> Var {
+        let v = self.push(Source::Leaf, false);
+        let buf = &mut self.values[v.index()];
+        ensure_shape(buf, shape);
+        fill(buf);
+        v
+    }
+
+    /// The parameter as a value on the tape, read in place. Asking twice for one parameter
+    /// within a step gives the same [`Var`].
+    pub fn param(&mut self, id: ParamId) -> Var {
+        if self.param_nodes.len() < self.params.len() {
+            self.param_nodes.resize(self.params.len(), None);
+        }
+        if let Some(i) = self.param_nodes[id.0] {
+            return Var {
+                index: i,
+                generation: self.generation,
+            };
+        }
+        let trainable = self.params.is_trainable(id);
+        let v = self.push(Source::Param(id), trainable && self.recording);
+        self.param_nodes[id.0] = Some(v.index);
+        v
+    }
+
+    /// The value of a variable.
+    ///
+    /// # Panics
+    /// If `v` is not a value of this tape since its last reset (a use of a stale handle).
+    pub fn value(&self, v: Var) -> ArrayViewD<'_, F> {
+        let i = self.index(v).unwrap_or_else(|e| panic!("{e}"));
+        self.node_value(i)
+    }
+
+    /// The gradient of the last backward pass with respect to a variable, if one reached it.
+    /// For a parameter this is its accumulated gradient in the store.
+    pub fn grad(&self, v: Var) -> Option<ArrayViewD<'_, F>> {
+        let i = self.index(v).ok()?;
+        match self.sources[i] {
+            Source::Param(id) => Some(self.params.grad(id)),
+            _ if self.live[i] => Some(self.grads[i].view()),
+            _ => None,
+        }
+    }
+
+    /// The shape of a variable's value.
+    ///
+    /// # Errors
+    /// [`AutodiffError::StaleVar`] for a handle from before the last reset.
+    pub fn shape(&self, v: Var) -> Result<&[usize]> {
+        let i = self.index(v)?;
+        Ok(match self.sources[i] {
+            Source::Param(id) => self.params.values[id.0].shape(),
+            _ => self.values[i].shape(),
+        })
+    }
+
+    /// The name of the op that produced `v` (`"input"` or `"param"` for leaves).
+    pub fn op_name(&self, v: Var) -> Option<&'static str> {
+        let i = self.index(v).ok()?;
+        Some(match self.sources[i] {
+            Source::Leaf => "input",
+            Source::Param(_) => "param",
+            Source::Op => self.ops[i].as_ref().map_or("op", |o| o.name()),
+        })
+    }
+
+    fn node_value(&self, i: usize) -> ArrayViewD<'_, F> {
+        match self.sources[i] {
+            Source::Param(id) => self.params.values[id.0].view(),
+            _ => self.values[i].view(),
+        }
+    }
+
+    /// Records `op` applied to `inputs` and returns its output.
+    ///
+    /// # Errors
+    /// Whatever the op's forward reports (shape mismatches, invalid arguments), or a stale
+    /// input handle; nothing is recorded then.
+    pub fn apply(&mut self, mut op: impl Op<F> + 'static, inputs: &[Var]) -> Result<Var> {
+        let out = self.len;
+        let mut needs_grad = false;
+        for &v in inputs {
+            needs_grad |= self.needs_grad[self.index(v)?];
+        }
+        needs_grad &= self.recording;
+        let v = self.push(Source::Op, needs_grad);
+        for &input in inputs {
+            self.inputs[out].push(input.index());
+        }
+        let (below, above) = self.values.split_at_mut(out);
+        let views: Vec<ArrayViewD<'_, F>> = self.inputs[out]
+            .iter()
+            .map(|&i| match self.sources[i] {
+                Source::Param(id) => self.params.values[id.0].view(),
+                _ => below[i].view(),
+            })
+            .collect();
+        if let Err(e) = op.forward(&views, &mut above[0]) {
+            self.len -= 1;
+            return Err(e);
+        }
+        if needs_grad {
+            self.ops[out] = Some(Box::new(op));
+        }
+        Ok(v)
+    }
+
+    /// Back-propagates from a scalar `loss`: every parameter that the loss depends on gets
+    /// d(loss)/d(parameter) **added** to its gradient; intermediate gradients can be read
+    /// with [`Tape::grad`] until the next reset.
+    ///
+    /// # Errors
+    /// [`AutodiffError::NotScalar`] if `loss` has more than one element.
+    pub fn backward(&mut self, loss: Var) -> Result<()> {
+        let l = self.index(loss)?;
+        let shape = self.node_value(l).shape().to_vec();
+        if shape.iter().product::<usize>() != 1 {
+            return Err(AutodiffError::NotScalar(shape));
+        }
+        for live in &mut self.live[..self.len] {
+            *live = false;
+        }
+        if !self.needs_grad[l] {
+            return Ok(());
+        }
+        ensure_shape(&mut self.grads[l], &shape);
+        self.grads[l].fill(F::one());
+        self.live[l] = true;
+        for k in (0..=l).rev() {
+            if self.live[k] && self.sources[k] == Source::Op {
+                self.backward_node(k);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the backward of the op at position `k`, whose output gradient is live.
+    fn backward_node(&mut self, k: usize) {
+        let Tape {
+            params,
+            values,
+            grads,
+            live,
+            needs_grad,
+            sources,
+            ops,
+            inputs,
+            ..
+        } = self;
+        let Some(op) = ops[k].as_mut() else { return };
+        let ins = &inputs[k];
+        // Zero the gradient buffers this op is the first to reach.
+        for &j in ins {
+            if needs_grad[j] && !live[j] && !matches!(sources[j], Source::Param(_)) {
+                ensure_shape(&mut grads[j], values[j].shape());
+                grads[j].fill(F::zero());
+                live[j] = true;
+            }
+        }
+        let (below, above) = grads.split_at_mut(k);
+        let grad_out = above[0].view();
+        let out = values[k].view();
+        let views: Vec<ArrayViewD<'_, F>> = ins
+            .iter()
+            .map(|&i| match sources[i] {
+                Source::Param(id) => params.values[id.0].view(),
+                _ => values[i].view(),
+            })
+            .collect();
+        // One mutable gradient view per distinct input; a repeated input gets a scratch
+        // buffer that is added in afterwards.
+        let mut targets: Vec<Option<ArrayViewMutD<'_, F>>> = (0..ins.len()).map(|_| None).collect();
+        let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
+        let first = |p: usize| !ins[..p].contains(&ins[p]);
+        for (p, &j) in ins.iter().enumerate() {
+            if needs_grad[j] && !first(p) {
+                scratch.push((p, ArrayD::zeros(views[p].raw_dim())));
+            }
+        }
+        let param_ids: Vec<Option<usize>> = ins
+            .iter()
+            .map(|&j| match sources[j] {
+                Source::Param(id) => Some(id.0),
+                _ => None,
+            })
+            .collect();
+        for (j, g) in below.iter_mut().enumerate() {
+            if let Some(p) = ins.iter().position(|&i| i == j)
+                && needs_grad[j]
+                && param_ids[p].is_none()
+            {
+                targets[p] = Some(g.view_mut());
+            }
+        }
+        for (id, g) in params.grads.iter_mut().enumerate() {
+            if let Some(p) = param_ids.iter().position(|&q| q == Some(id))
+                && needs_grad[ins[p]]
+            {
+                targets[p] = Some(g.view_mut());
+            }
+        }
+        for (p, buf) in &mut scratch {
+            targets[*p] = Some(buf.view_mut());
+        }
+        op.backward(&views, &out, &grad_out, &mut targets);
+        drop(targets);
+        for (p, buf) in scratch {
+            let j = ins[p];
+            match sources[j] {
+                Source::Param(id) => params.grads[id.0] += &buf,
+                _ => below[j] += &buf,
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::csv::{CsvOptions, Header, parse_csv};
+use crate::dataset::{Dataset, Split};
+use crate::error::{DataError, Result};
+use crate::idx::read_idx_dataset;
+
+/// The digits set, gzip-compressed CSV, as shipped (see the crate docs for its origin).
+const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+
+/// Samples in the embedded digits set.
+pub const DIGITS_LEN: usize = 1797;
+
+/// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Fashion-MNIST's class names, by label (from the data set's documentation).
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// The file names MNIST and Fashion-MNIST ship under: training images, training labels,
+/// test images, test labels. Each is looked for as is, then without `.gz`.
+pub const MNIST_FILES: [&str; 4] = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+];
+
+/// The embedded digits set: 1,797 handwritten digits, 8×8 images of pixel counts 0 to 16
+/// (feature shape `[8, 8]`, value range `(0, 16)`), 10 classes named `"0"` to `"9"`.
+/// This is the default data set of the project. It has no separate test set; make one
+/// with [`Dataset::split`].
+///
+/// ```
+/// let ds = gradwell_data::digits()?;
+/// assert_eq!((ds.len(), ds.num_features(), ds.num_classes()), (1797, 64, 10));
+/// assert_eq!(ds.feature_shape(), &[8, 8]);
+/// # Ok::<(), gradwell_data::DataError>(())
+/// ```
+pub fn digits() -> Result<Dataset> {
+    let opts = CsvOptions::default()
+        .header(Header::Absent)
+        .num_classes(10)
+        .feature_shape(vec![8, 8])
+        .name("digits");
+    parse_csv(DIGITS_CSV_GZ, "digits.csv.gz (embedded)", &opts)?
+        .with_class_names((0..10).map(|d| d.to_string()))?
+        .with_value_range(0.0, 16.0)
+}
+
+/// Fashion-MNIST (60,000 training and 10,000 test images of 28×28 grey levels 0 to 255,
+/// 10 classes named by [`FASHION_MNIST_CLASSES`]) from `dir`, or from
+/// [`FASHION_MNIST_DIR`] when `dir` is `None`.
+pub fn fashion_mnist(dir: Option<&Path>) -> Result<Split> {
+    let dir = dir.unwrap_or(Path::new(FASHION_MNIST_DIR));
+    let mut split = read_mnist_layout(
+        "Fashion-MNIST",
+        "fashion-mnist",
+        dir,
+        "install Debian's `dataset-fashion-mnist` package (apt-get install \
+         dataset-fashion-mnist), or put the four IDX files of Fashion-MNIST in a directory \
+         and name it",
+    )?;
+    split.train = split.train.with_class_names(FASHION_MNIST_CLASSES)?;
+    split.test = split.test.with_class_names(FASHION_MNIST_CLASSES)?;
+    Ok(split)
+}
+
+/// MNIST (60,000 training and 10,000 test images of 28×28 grey levels, 10 classes named
+/// `"0"` to `"9"`) from `dir`, which holds its four IDX files ([`MNIST_FILES`]).
+pub fn mnist(dir: &Path) -> Result<Split> {
+    let mut split = read_mnist_layout(
+        "MNIST",
+        "mnist",
+        dir,
+        "put the four IDX files of MNIST (train-images-idx3-ubyte.gz, \
+         train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) \
+         in a directory and name it",
+    )?;
+    let names: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    split.train = split.train.with_class_names(names.clone())?;
+    split.test = split.test.with_class_names(names)?;
+    Ok(split)
+}
+
+fn read_mnist_layout(
+    dataset: &'static str,
+    name: &str,
+    dir: &Path,
+    hint: &'static str,
+) -> Result<Split> {
+    let find = |file: &str| -> Result<PathBuf> {
+        let gz = dir.join(file);
+        if gz.is_file() {
+            return Ok(gz);
+        }
+        let raw = dir.join(file.trim_end_matches(".gz"));
+        if raw.is_file() {
+            return Ok(raw);
+        }
+        Err(DataError::NotFound {
+            dataset,
+            dir: dir.to_path_buf(),
+            missing: file.to_string(),
+            hint,
+        })
+    };
+    let [train_x, train_y, test_x, test_y] = MNIST_FILES;
+    let (train_x, train_y, test_x, test_y) =
+        (find(train_x)?, find(train_y)?, find(test_x)?, find(test_y)?);
+    Ok(Split {
+        train: read_idx_dataset(format!("{name}/train"), train_x, train_y, Some(10))?,
+        test: read_idx_dataset(format!("{name}/test"), test_x, test_y, Some(10))?,
+    })
+}
+
+/// A data set known by name: what a command line or a config file names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// The embedded digits set (`"digits"`), the default.
+    #[default]
+    Digits,
+    /// Fashion-MNIST (`"fashion-mnist"`).
+    FashionMnist,
+    /// MNIST (`"mnist"`).
+    Mnist,
+}
+
+impl Source {
+    /// Every source, in the order names are listed in errors.
+    pub const ALL: [Source; 3] = [Source::Digits, Source::FashionMnist, Source::Mnist];
+
+    /// The name it is known by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Digits => "digits",
+            Source::FashionMnist => "fashion-mnist",
+            Source::Mnist => "mnist",
+        }
+    }
+
+    /// Loads it. `dir` is where MNIST or Fashion-MNIST lie (Fashion-MNIST defaults to
+    /// [`FASHION_MNIST_DIR`]; MNIST has no default and errors without one); the digits are
+    /// embedded and ignore it.
+    pub fn load(self, dir: Option<&Path>) -> Result<Loaded> {
+        match self {
+            Source::Digits => digits().map(Loaded::Whole),
+            Source::FashionMnist => fashion_mnist(dir).map(Loaded::TrainTest),
+            Source::Mnist => match dir {
+                Some(dir) => mnist(dir).map(Loaded::TrainTest),
+                None => Err(DataError::invalid(
+                    "Source::load",
+                    "MNIST has no default directory: name the directory holding its IDX files",
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Source {
+    type Err = DataError;
+
+    /// Parses a name, ignoring case, `-` and `_` (`"Fashion_MNIST"` is Fashion-MNIST).
+    fn from_str(s: &str) -> Result<Self> {
+        let norm = |x: &str| x.to_ascii_lowercase().replace(['-', '_'], "");
+        Source::ALL
+            .into_iter()
+            .find(|src| norm(src.name()) == norm(s))
+            .ok_or_else(|| DataError::UnknownDataset {
+                name: s.to_string(),
+                known: Source::ALL.map(Source::name).join(", "),
+            })
+    }
+}
+
+/// What a [`Source`] gives: one set, or the training and test sets it ships.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// A single set (the digits).
+    Whole(Dataset),
+    /// Separate training and test sets.
+    TrainTest(Split),
+}
+
+impl Loaded {
+    /// Training and test sets: as shipped, or held out from a single set by
+    /// [`Dataset::split`] (stratified, `test_fraction`, `seed`).
+    pub fn into_split(self, test_fraction: f64, seed: u64) -> Result<Split> {
+        match self {
+            Loaded::Whole(ds) => ds.split(test_fraction, seed, true),
+            Loaded::TrainTest(split) => Ok(split),
+        }
+    }
+}

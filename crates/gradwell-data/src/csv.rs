@@ -1,0 +1,370 @@
+//! A CSV reader for numeric features with a class label per row.
+//!
+//! The format read here is the plain one data sets are shipped in: one sample per line,
+//! cells separated by a delimiter (`,` unless told otherwise), every cell but the label a
+//! finite number (`3`, `-0.5`, `1e-3`), the label a non-negative integer (`7`, or `7.0`
+//! as some tools write it). Around each cell, spaces are ignored, and one pair of double
+//! quotes is removed; quoted cells holding the delimiter are not supported (numeric data
+//! need none). Blank lines are skipped, `\r\n` line ends are accepted, and the file may be
+//! gzip-compressed (recognised by its magic bytes).
+//!
+//! The label column is the last one by default ([`LabelColumn::Last`]), or numbered from 0
+//! ([`LabelColumn::Index`]), or named in the header ([`LabelColumn::Name`]). Whether the
+//! first line is a header is said explicitly ([`Header::Present`], [`Header::Absent`]) or
+//! detected ([`Header::Auto`], the default): the first line is a header when one of its
+//! cells is not a number. (A header of numbers only, such as `0,1,2`, is taken for data:
+//! say [`Header::Present`] for such a file.)
+//!
+//! Errors name the file, the 1-based line and column, and the cell.
+//!
+//! ```
+//! use gradwell_data::csv::{parse_csv, CsvOptions, LabelColumn};
+//!
+//! let text = "height,species,width\n1.5,0,2\n3,1,4.25\n";
+//! let opts = CsvOptions::default().label(LabelColumn::Name("species".into()));
+//! let ds = parse_csv(text.as_bytes(), "plants.csv", &opts)?;
+//! assert_eq!(ds.features(), ndarray::array![[1.5, 2.0], [3.0, 4.25]]);
+//! assert_eq!(ds.labels(), &[0, 1]);
+//!
+//! let bad = parse_csv(b"1,2,0\n3,x,1\n", "bad.csv", &CsvOptions::default()).unwrap_err();
+//! assert_eq!(bad.to_string(), "bad.csv: line 2, column 2: `x` is not a finite number");
+//! # Ok::<(), gradwell_data::DataError>(())
+//! ```
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+use ndarray::Array2;
+
+use crate::dataset::Dataset;
+use crate::error::{CsvProblem, DataError, Result};
+use crate::idx::is_gzip;
+
+/// Which column holds the label.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LabelColumn {
+    /// The last column (the default).
+    #[default]
+    Last,
+    /// The column with this 0-based index.
+    Index(usize),
+    /// The column with this name in the header.
+    Name(String),
+}
+
+/// Whether the first line is a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Header {
+    /// A header when one of its cells is not a number (the default).
+    #[default]
+    Auto,
+    /// The first line is a header.
+    Present,
+    /// Every line is data.
+    Absent,
+}
+
+/// How to read a CSV file; [`CsvOptions::default`] reads comma-separated values with the
+/// label last and a detected header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Which column holds the label.
+    pub label: LabelColumn,
+    /// Whether the first line is a header.
+    pub header: Header,
+    /// The cell separator, an ASCII byte (`b','` by default).
+    pub delimiter: u8,
+    /// The number of classes; by default one more than the largest label.
+    pub num_classes: Option<usize>,
+    /// The shape of one sample (e.g. `[8, 8]`); by default `[features]`.
+    pub feature_shape: Option<Vec<usize>>,
+    /// The data set's name; by default the file's stem (or the name given to the bytes).
+    pub name: Option<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            label: LabelColumn::Last,
+            header: Header::Auto,
+            delimiter: b',',
+            num_classes: None,
+            feature_shape: None,
+            name: None,
+        }
+    }
+}
+
+impl CsvOptions {
+    /// Sets the label column.
+    pub fn label(mut self, label: LabelColumn) -> Self {
+        self.label = label;
+        self
+    }
+
+    /// Sets whether the first line is a header.
+    pub fn header(mut self, header: Header) -> Self {
+        self.header = header;
+        self
+    }
+
+    /// Sets the delimiter.
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// Sets the number of classes.
+    pub fn num_classes(mut self, num_classes: usize) -> Self {
+        self.num_classes = Some(num_classes);
+        self
+    }
+
+    /// Sets the shape of one sample.
+    pub fn feature_shape(mut self, shape: Vec<usize>) -> Self {
+        self.feature_shape = Some(shape);
+        self
+    }
+
+    /// Sets the data set's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+/// Reads a CSV file (raw or gzip) into a data set.
+pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut opts = opts.clone();
+    if opts.name.is_none() {
+        opts.name = path.file_stem().map(|s| {
+            let s = s.to_string_lossy();
+            s.strip_suffix(".csv").unwrap_or(&s).to_string()
+        });
+    }
+    parse_csv(&bytes, &path.display().to_string(), &opts)
+}
+
+/// Parses CSV bytes (raw or gzip) into a data set; `source_name` names them in errors.
+pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<Dataset> {
+    let err = |line: Option<usize>, column: Option<usize>, problem: CsvProblem| DataError::Csv {
+        source_name: source_name.to_string(),
+        line,
+        column,
+        problem,
+    };
+    if !opts.delimiter.is_ascii() || matches!(opts.delimiter, b'\n' | b'\r' | b'"') {
+        return Err(DataError::invalid(
+            "parse_csv",
+            format!(
+                "delimiter byte 0x{:02X} is not a usable ASCII separator",
+                opts.delimiter
+            ),
+        ));
+    }
+    let decompressed;
+    let bytes = if is_gzip(bytes) {
+        // Deflate expands at most ~1032:1, so this is bounded by the input's size.
+        let mut out = Vec::new();
+        MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| err(None, None, CsvProblem::Gzip(e.to_string())))?;
+        decompressed = out;
+        &decompressed[..]
+    } else {
+        bytes
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        err(Some(line), None, CsvProblem::NotUtf8)
+    })?;
+    let delim = char::from(opts.delimiter);
+
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let Some(&(first_no, first)) = lines.peek() else {
+        return Err(err(None, None, CsvProblem::Empty));
+    };
+    let columns = first.split(delim).count();
+    let has_header = match opts.header {
+        Header::Present => true,
+        Header::Absent => false,
+        Header::Auto => first
+            .split(delim)
+            .any(|c| unquote(c).parse::<f64>().is_err()),
+    };
+    let header: Option<Vec<String>> = if has_header {
+        lines.next();
+        Some(first.split(delim).map(|c| unquote(c).to_string()).collect())
+    } else {
+        None
+    };
+    let label_col = match &opts.label {
+        LabelColumn::Last => columns - 1,
+        &LabelColumn::Index(index) => {
+            if index >= columns {
+                return Err(err(
+                    Some(first_no),
+                    None,
+                    CsvProblem::NoSuchColumn { index, columns },
+                ));
+            }
+            index
+        }
+        LabelColumn::Name(name) => {
+            let Some(header) = &header else {
+                return Err(err(
+                    Some(first_no),
+                    None,
+                    CsvProblem::NoHeader(name.clone()),
+                ));
+            };
+            match header.iter().position(|h| h == name) {
+                Some(i) => i,
+                None => {
+                    return Err(err(
+                        Some(first_no),
+                        None,
+                        CsvProblem::NoSuchName {
+                            name: name.clone(),
+                            header: header.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    };
+    if columns < 2 {
+        return Err(err(Some(first_no), None, CsvProblem::NoFeatures));
+    }
+    let width = columns - 1;
+    if let Some(shape) = &opts.feature_shape {
+        let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if size != Some(width) {
+            return Err(err(
+                None,
+                None,
+                CsvProblem::ShapeMismatch {
+                    shape: shape.clone(),
+                    size: size.unwrap_or(usize::MAX),
+                    columns: width,
+                },
+            ));
+        }
+    }
+
+    let mut features: Vec<f32> = Vec::new();
+    let mut labels: Vec<u32> = Vec::new();
+    for (no, line) in lines {
+        let found = line.split(delim).count();
+        if found != columns {
+            return Err(err(
+                Some(no),
+                None,
+                CsvProblem::Ragged {
+                    expected: columns,
+                    found,
+                },
+            ));
+        }
+        for (c, cell) in line.split(delim).enumerate() {
+            let cell = unquote(cell);
+            if c == label_col {
+                let label = parse_label(cell)
+                    .ok_or_else(|| err(Some(no), Some(c + 1), CsvProblem::BadLabel(shown(cell))))?;
+                if let Some(num_classes) = opts.num_classes
+                    && label as usize >= num_classes
+                {
+                    return Err(err(
+                        Some(no),
+                        Some(c + 1),
+                        CsvProblem::LabelOutOfRange { label, num_classes },
+                    ));
+                }
+                labels.push(label);
+            } else {
+                match cell.parse::<f32>() {
+                    Ok(v) if v.is_finite() => features.push(v),
+                    _ => {
+                        return Err(err(
+                            Some(no),
+                            Some(c + 1),
+                            CsvProblem::NotNumeric(shown(cell)),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if labels.is_empty() {
+        return Err(err(None, None, CsvProblem::Empty));
+    }
+    let num_classes = opts
+        .num_classes
+        .unwrap_or_else(|| labels.iter().max().map_or(1, |&m| m as usize + 1));
+    let features = Array2::from_shape_vec((labels.len(), width), features)
+        .map_err(|e| DataError::invalid("parse_csv", e.to_string()))?;
+    let name = opts.name.clone().unwrap_or_else(|| source_name.to_string());
+    let ds = Dataset::new(name, features, labels, num_classes)?;
+    match &opts.feature_shape {
+        Some(shape) => ds.with_feature_shape(shape.clone()),
+        None => Ok(ds),
+    }
+}
+
+/// Writes a data set as CSV: the features, then the label, one sample per line; with
+/// `header`, a first line `f0,f1,…,label`. Values are written in Rust's shortest form that
+/// reads back to the same `f32`, so [`parse_csv`] gives back the same data set.
+pub fn write_csv(ds: &Dataset, out: &mut impl Write, header: bool) -> std::io::Result<()> {
+    if header {
+        for i in 0..ds.num_features() {
+            write!(out, "f{i},")?;
+        }
+        writeln!(out, "label")?;
+    }
+    for (row, label) in ds.features().rows().into_iter().zip(ds.labels()) {
+        for v in row {
+            write!(out, "{v},")?;
+        }
+        writeln!(out, "{label}")?;
+    }
+    Ok(())
+}
+
+fn unquote(cell: &str) -> &str {
+    let cell = cell.trim();
+    cell.strip_prefix('"')
+        .and_then(|c| c.strip_suffix('"'))
+        .map_or(cell, str::trim)
+}
+
+/// A cell as shown in an error: long cells are cut.
+fn shown(cell: &str) -> String {
+    const MAX: usize = 40;
+    match cell.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &cell[..i]),
+        None => cell.to_string(),
+    }
+}
+
+/// A non-negative integer label, written as an integer or as a float with no fraction.
+fn parse_label(cell: &str) -> Option<u32> {
+    if let Ok(l) = cell.parse::<u32>() {
+        return Some(l);
+    }
+    let v = cell.parse::<f64>().ok()?;
+    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX)).then_some(v as u32)
+}

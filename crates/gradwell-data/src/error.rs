@@ -1,0 +1,230 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong while reading, building or batching a data set.
+///
+/// Each variant names what was wrong and where: the file (or, for bytes in memory, the name
+/// the caller gave them), the line and column of a CSV cell, the offending values.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// A file could not be opened or read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A malformed IDX file.
+    #[error("{source_name}: malformed IDX file: {problem}")]
+    Idx {
+        /// The file (or the name given to bytes in memory).
+        source_name: String,
+        /// What is wrong with it.
+        problem: IdxProblem,
+    },
+    /// A malformed CSV file.
+    #[error("{source_name}: {}{problem}", location(.line, .column))]
+    Csv {
+        /// The file (or the name given to bytes in memory).
+        source_name: String,
+        /// The 1-based line, when the problem has one.
+        line: Option<usize>,
+        /// The 1-based column, when the problem has one.
+        column: Option<usize>,
+        /// What is wrong.
+        problem: CsvProblem,
+    },
+    /// A named data set whose files are not where they were looked for.
+    #[error("{dataset}: {missing} not found in {dir}; {hint}")]
+    NotFound {
+        /// The data set, e.g. `"Fashion-MNIST"`.
+        dataset: &'static str,
+        /// The directory searched.
+        dir: PathBuf,
+        /// The file that is missing.
+        missing: String,
+        /// How to get the data.
+        hint: &'static str,
+    },
+    /// A data set name that is not known.
+    #[error("unknown data set `{name}`; known: {known}")]
+    UnknownDataset {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// Arguments that do not fit together or are out of range (a batch size of 0, a split
+    /// fraction outside (0, 1), labels whose count differs from the rows, ...).
+    #[error("{context}: {why}")]
+    Invalid {
+        /// The function or type that refused, e.g. `"Batcher::new"`.
+        context: &'static str,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+fn location(line: &Option<usize>, column: &Option<usize>) -> String {
+    match (*line, *column) {
+        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+        (Some(l), None) => format!("line {l}: "),
+        (None, Some(c)) => format!("column {c}: "),
+        (None, None) => String::new(),
+    }
+}
+
+impl DataError {
+    /// A [`DataError::Invalid`].
+    pub fn invalid(context: &'static str, why: impl Into<String>) -> Self {
+        DataError::Invalid {
+            context,
+            why: why.into(),
+        }
+    }
+}
+
+/// What is wrong with an IDX file.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IdxProblem {
+    /// Fewer bytes than the fixed part of the header (magic number and dimensions).
+    #[error("the header needs {needed} bytes but the file has only {actual}")]
+    ShortHeader {
+        /// Bytes the header needs.
+        needed: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The first two bytes are not zero.
+    #[error("bad magic number {0:02x?}: an IDX file starts with two zero bytes")]
+    BadMagic([u8; 2]),
+    /// A type code other than `0x08` (unsigned byte).
+    #[error(
+        "element type code 0x{code:02X} ({name}) is not supported; only 0x08 (unsigned byte) is"
+    )]
+    UnsupportedType {
+        /// The type code in the file.
+        code: u8,
+        /// Its meaning in the IDX format, or `"unknown"`.
+        name: &'static str,
+    },
+    /// A rank of zero.
+    #[error("rank 0: an IDX array needs at least one dimension")]
+    ZeroRank,
+    /// Dimensions whose product does not fit in memory addresses.
+    #[error("dimensions {dims:?} overflow the element count")]
+    Overflow {
+        /// The declared dimensions.
+        dims: Vec<u64>,
+    },
+    /// The data are shorter than the header declares.
+    #[error("dimensions {dims:?} declare {declared} data bytes but the file holds {actual}")]
+    Truncated {
+        /// The declared dimensions.
+        dims: Vec<usize>,
+        /// Data bytes declared.
+        declared: u64,
+        /// Data bytes present.
+        actual: u64,
+    },
+    /// Bytes after the declared data.
+    #[error("dimensions {dims:?} declare {declared} data bytes but the file holds more")]
+    TrailingBytes {
+        /// The declared dimensions.
+        dims: Vec<usize>,
+        /// Data bytes declared.
+        declared: u64,
+    },
+    /// A gzip file whose declared size no gzip stream of its length could hold.
+    #[error(
+        "dimensions {dims:?} declare {declared} bytes, more than a {compressed}-byte gzip \
+         stream can decompress to"
+    )]
+    ImpossibleSize {
+        /// The declared dimensions.
+        dims: Vec<usize>,
+        /// Bytes declared (header and data).
+        declared: u64,
+        /// The compressed length.
+        compressed: u64,
+    },
+    /// A gzip stream that cannot be decompressed.
+    #[error("corrupt gzip stream: {0}")]
+    Gzip(String),
+    /// Images and labels that do not belong together.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// What is wrong with a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CsvProblem {
+    /// No data rows (an empty file, or a header alone).
+    #[error("no data rows")]
+    Empty,
+    /// Bytes that are not UTF-8.
+    #[error("not valid UTF-8")]
+    NotUtf8,
+    /// A feature cell that is not a finite number.
+    #[error("`{0}` is not a finite number")]
+    NotNumeric(String),
+    /// A label cell that is not a non-negative integer.
+    #[error("label `{0}` is not a non-negative integer")]
+    BadLabel(String),
+    /// A label not below the declared number of classes.
+    #[error("label {label} is not below the number of classes {num_classes}")]
+    LabelOutOfRange {
+        /// The label.
+        label: u32,
+        /// The declared number of classes.
+        num_classes: usize,
+    },
+    /// A row whose number of cells differs from the first row's.
+    #[error("{found} columns where the first row has {expected}")]
+    Ragged {
+        /// Columns in the first row.
+        expected: usize,
+        /// Columns in this row.
+        found: usize,
+    },
+    /// A label column beyond the last column.
+    #[error("label column {index} (0-based) does not exist in a row of {columns} columns")]
+    NoSuchColumn {
+        /// The 0-based column asked for.
+        index: usize,
+        /// Columns in the file.
+        columns: usize,
+    },
+    /// A label column named by a header that does not have it.
+    #[error("no column named `{name}` in the header {header:?}")]
+    NoSuchName {
+        /// The name asked for.
+        name: String,
+        /// The header's names.
+        header: Vec<String>,
+    },
+    /// A label column named where the file has no header.
+    #[error("the label column is named `{0}` but the file has no header")]
+    NoHeader(String),
+    /// Rows with a label and nothing else.
+    #[error("no feature columns: every row holds only the label")]
+    NoFeatures,
+    /// A declared feature shape whose size is not the number of feature columns.
+    #[error("feature shape {shape:?} holds {size} values but rows have {columns} features")]
+    ShapeMismatch {
+        /// The declared shape.
+        shape: Vec<usize>,
+        /// Its product.
+        size: usize,
+        /// Feature columns per row.
+        columns: usize,
+    },
+    /// A gzip stream that cannot be decompressed.
+    #[error("corrupt gzip stream: {0}")]
+    Gzip(String),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = DataError> = std::result::Result<T, E>;

@@ -1,0 +1,4 @@
+//! Integration tests of gradwell-tensor (one binary, modules by topic).
+
+mod broadcast;
+mod matmul;

@@ -1,0 +1,140 @@
+//! `gemm` against a naive triple loop: random shapes including 0, 1, primes and 257+, all
+//! four transpose combinations, non-contiguous (sliced, stepped) views, with and without
+//! accumulation. f64, relative error < 1e-12 (relative to Σ|aᵢₖ·bₖⱼ|, the scale of the
+//! rounding error of any summation order).
+
+use gradwell_tensor::{ShapeError, batched_matmul, gemm, matmul};
+use ndarray::{Array2, Array3, ArrayView2, s};
+use proptest::prelude::*;
+
+fn naive(a: &ArrayView2<'_, f64>, b: &ArrayView2<'_, f64>) -> (Array2<f64>, Array2<f64>) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let mut c = Array2::zeros((m, n));
+    let mut mag = Array2::zeros((m, n));
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                c[[i, j]] += a[[i, p]] * b[[p, j]];
+                mag[[i, j]] += (a[[i, p]] * b[[p, j]]).abs();
+            }
+        }
+    }
+    (c, mag)
+}
+
+fn dim() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        Just(0usize),
+        Just(1),
+        Just(2),
+        Just(7),
+        Just(13),
+        1usize..40,
+        257usize..270
+    ]
+}
+
+fn filled(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    Array2::from_shape_fn((rows, cols), |_| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    })
+}
+
+/// A view of `rows×cols` elements that is transposed and/or stepped inside a larger array.
+fn operand(
+    storage: &Array2<f64>,
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+    stepped: bool,
+) -> ArrayView2<'_, f64> {
+    let st = if stepped { 2 } else { 1 };
+    if transposed {
+        storage
+            .slice(s![..cols * st;st, ..rows * st;st])
+            .reversed_axes()
+    } else {
+        storage.slice(s![..rows * st;st, ..cols * st;st])
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gemm_equals_triple_loop(
+        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= 1_500_000),
+        ta in any::<bool>(), tb in any::<bool>(), stepped in any::<bool>(), accumulate in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let (ra, ca) = if ta { (k, m) } else { (m, k) };
+        let (rb, cb) = if tb { (n, k) } else { (k, n) };
+        let st = if stepped { 2 } else { 1 };
+        let sa = filled(ra * st + 1, ca * st + 1, seed);
+        let sb = filled(rb * st + 1, cb * st + 1, seed ^ 0xABCDEF);
+        let a = operand(&sa, m, k, ta, stepped);
+        let b = operand(&sb, k, n, tb, stepped);
+        prop_assert_eq!(a.dim(), (m, k));
+        prop_assert_eq!(b.dim(), (k, n));
+        let c0 = filled(m, n, seed ^ 0x1234);
+        let mut c = c0.clone();
+        let (alpha, beta) = if accumulate { (0.75, 1.0) } else { (1.0, 0.0) };
+        gemm(alpha, &a, &b, beta, &mut c.view_mut()).unwrap();
+        let (want, mag) = naive(&a, &b);
+        for ((i, j), &got) in c.indexed_iter() {
+            let expect = alpha * want[[i, j]] + beta * c0[[i, j]];
+            let scale = alpha * mag[[i, j]] + beta * c0[[i, j]].abs();
+            prop_assert!((got - expect).abs() <= 1e-12 * scale.max(f64::MIN_POSITIVE),
+                "[{i},{j}] got {got}, want {expect}");
+        }
+    }
+}
+
+#[test]
+fn beta_zero_ignores_nan_in_the_output() {
+    let a = filled(3, 4, 1);
+    let b = filled(4, 5, 2);
+    let mut c = Array2::from_elem((3, 5), f64::NAN);
+    gemm(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut()).unwrap();
+    assert!(c.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn inner_dimension_mismatch_is_an_error_naming_both_shapes() {
+    let a = Array2::<f64>::zeros((64, 784));
+    let b = Array2::<f64>::zeros((128, 10));
+    let err = matmul(&a.view(), &b.view()).unwrap_err();
+    assert!(matches!(err, ShapeError::Mismatch { .. }));
+    let text = err.to_string();
+    assert!(
+        text.contains("[64, 784]") && text.contains("[128, 10]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn wrong_output_shape_is_an_error() {
+    let a = Array2::<f32>::zeros((2, 3));
+    let b = Array2::<f32>::zeros((3, 4));
+    let mut c = Array2::<f32>::zeros((4, 2));
+    assert!(gemm(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut()).is_err());
+}
+
+#[test]
+fn batched_products_equal_per_matrix_products_and_broadcast_a_batch_of_one() {
+    let a = Array3::from_shape_fn((3, 4, 5), |(i, j, k)| (i * 20 + j * 5 + k) as f64 * 0.1);
+    let b = Array3::from_shape_fn((1, 5, 2), |(_, j, k)| (j as f64) - (k as f64));
+    let mut c = Array3::zeros((3, 4, 2));
+    batched_matmul(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut()).unwrap();
+    for i in 0..3 {
+        let want = matmul(&a.slice(s![i, .., ..]), &b.slice(s![0, .., ..])).unwrap();
+        assert_eq!(c.slice(s![i, .., ..]), want);
+    }
+    let bad = Array3::<f64>::zeros((2, 5, 2));
+    assert!(batched_matmul(1.0, &a.view(), &bad.view(), 0.0, &mut c.view_mut()).is_err());
+}

@@ -1,0 +1,77 @@
+//! Repository hygiene, checked by ordinary tests (`cargo test -p xtask`): every crate has
+//! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
+//! or doc file has trailing whitespace or tabs, and every crate denies warnings in its
+//! doctests.
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use crate::root;
+
+    fn files(dir: &Path, ext: &[&str], out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                if !["target", ".git", ".venv", "corpus", "fixtures", "report"].contains(&name) && !name.starts_with('.') {
+                    files(&p, ext, out);
+                }
+            } else if ext.iter().any(|x| name.ends_with(x)) {
+                out.push(p);
+            }
+        }
+    }
+
+    fn sources() -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        for d in ["crates", "xtask", "benches", "fuzz"] {
+            files(&root().join(d), &[".rs"], &mut v);
+        }
+        v
+    }
+
+    #[test]
+    fn every_crate_has_crate_docs_and_denies_doctest_warnings() {
+        let mut missing = Vec::new();
+        for entry in fs::read_dir(root().join("crates")).unwrap().flatten() {
+            let src = entry.path().join("src");
+            let root_file = ["lib.rs", "main.rs"].iter().map(|f| src.join(f)).find(|p| p.exists());
+            let Some(path) = root_file else { continue };
+            let text = fs::read_to_string(&path).unwrap();
+            let is_lib = path.ends_with("lib.rs");
+            if !text.trim_start().starts_with("//!") || (is_lib && !text.contains("#![doc(test(attr(deny(warnings))))]")) {
+                missing.push(path.display().to_string());
+            }
+        }
+        assert!(missing.is_empty(), "crate roots without `//!` docs or the doctest deny: {missing:?}");
+    }
+
+    #[test]
+    fn no_should_panic_tests() {
+        let needle = ["should", "_panic"].concat();
+        let hits: Vec<_> = sources()
+            .into_iter()
+            .filter(|p| fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("#[{needle}"))))
+            .collect();
+        assert!(hits.is_empty(), "tests must assert on Err, not panic: {hits:?}");
+    }
+
+    #[test]
+    fn no_trailing_whitespace_or_tabs() {
+        let mut all = sources();
+        files(&root(), &[".md", ".toml"], &mut all);
+        let mut bad = Vec::new();
+        for p in all {
+            let Ok(text) = fs::read_to_string(&p) else { continue };
+            for (i, line) in text.lines().enumerate() {
+                if line.ends_with(' ') || line.ends_with('\t') || (p.extension().is_some_and(|e| e == "rs") && line.contains('\t')) {
+                    bad.push(format!("{}:{}", p.display(), i + 1));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "trailing whitespace or tabs at {bad:?}");
+    }
+}
