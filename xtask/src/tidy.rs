@@ -11,12 +11,16 @@ mod tests {
     use crate::root;
 
     fn files(dir: &Path, ext: &[&str], out: &mut Vec<PathBuf>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if p.is_dir() {
-                if !["target", ".git", ".venv", "corpus", "fixtures", "report"].contains(&name) && !name.starts_with('.') {
+                if !["target", ".git", ".venv", "corpus", "fixtures", "report"].contains(&name)
+                    && !name.starts_with('.')
+                {
                     files(&p, ext, out);
                 }
             } else if ext.iter().any(|x| name.ends_with(x)) {
@@ -38,15 +42,23 @@ mod tests {
         let mut missing = Vec::new();
         for entry in fs::read_dir(root().join("crates")).unwrap().flatten() {
             let src = entry.path().join("src");
-            let root_file = ["lib.rs", "main.rs"].iter().map(|f| src.join(f)).find(|p| p.exists());
+            let root_file = ["lib.rs", "main.rs"]
+                .iter()
+                .map(|f| src.join(f))
+                .find(|p| p.exists());
             let Some(path) = root_file else { continue };
             let text = fs::read_to_string(&path).unwrap();
             let is_lib = path.ends_with("lib.rs");
-            if !text.trim_start().starts_with("//!") || (is_lib && !text.contains("#![doc(test(attr(deny(warnings))))]")) {
+            if !text.trim_start().starts_with("//!")
+                || (is_lib && !text.contains("#![doc(test(attr(deny(warnings))))]"))
+            {
                 missing.push(path.display().to_string());
             }
         }
-        assert!(missing.is_empty(), "crate roots without `//!` docs or the doctest deny: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "crate roots without `//!` docs or the doctest deny: {missing:?}"
+        );
     }
 
     #[test]
@@ -56,7 +68,10 @@ mod tests {
             .into_iter()
             .filter(|p| fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("#[{needle}"))))
             .collect();
-        assert!(hits.is_empty(), "tests must assert on Err, not panic: {hits:?}");
+        assert!(
+            hits.is_empty(),
+            "tests must assert on Err, not panic: {hits:?}"
+        );
     }
 
     #[test]
@@ -65,9 +80,14 @@ mod tests {
         files(&root(), &[".md", ".toml"], &mut all);
         let mut bad = Vec::new();
         for p in all {
-            let Ok(text) = fs::read_to_string(&p) else { continue };
+            let Ok(text) = fs::read_to_string(&p) else {
+                continue;
+            };
             for (i, line) in text.lines().enumerate() {
-                if line.ends_with(' ') || line.ends_with('\t') || (p.extension().is_some_and(|e| e == "rs") && line.contains('\t')) {
+                if line.ends_with(' ')
+                    || line.ends_with('\t')
+                    || (p.extension().is_some_and(|e| e == "rs") && line.contains('\t'))
+                {
                     bad.push(format!("{}:{}", p.display(), i + 1));
                 }
             }
