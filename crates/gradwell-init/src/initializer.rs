@@ -11,7 +11,8 @@ use crate::InitError;
 /// The trait is object-safe: `Box<dyn Initializer<f32>>` holds any initializer, and any
 /// [`rand::Rng`] passes as `&mut dyn RngCore`. Values are drawn in f64 and rounded to `F`
 /// once, in the array's logical (row-major) order whatever its memory layout. An array with
-/// no elements is left as it is, without error.
+/// no elements is left as it is, without error — but a shape the initializer cannot read
+/// (rank below 2 for a fan-based one, as in PyTorch) is an error even when it is empty.
 pub trait Initializer<F: Float> {
     /// Fills `a` in place.
     fn fill(&self, a: &mut ArrayViewMutD<'_, F>, rng: &mut dyn RngCore) -> Result<(), InitError>;
