@@ -6,9 +6,7 @@
 //!   as a table of name, statistic, threshold, p-value and verdict; exits non-zero if any
 //!   check fails. `verify --list` prints the names; `verify <substring>` runs a subset.
 
-#[allow(dead_code)] // until the statistical checks land
 mod stats;
-#[allow(dead_code)]
 mod tidy;
 mod verify;
 

@@ -16,6 +16,7 @@
 //! list it in [`registry`].
 
 mod activations;
+mod init;
 mod optim;
 mod tensor;
 
@@ -89,6 +90,7 @@ pub fn registry() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(tensor::checks());
     all.extend(activations::checks());
+    all.extend(init::checks());
     all.extend(optim::checks());
     all
 }
