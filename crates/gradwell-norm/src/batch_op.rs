@@ -98,24 +98,26 @@ fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
     (mean, var)
 }
 
-/// `y = x·a[k] + b[k]` for channel `k`.
-fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, a: &[F], b: &[F]) {
+/// `y = (x − center[k])·a[k] + b[k]` for channel `k`. Centering first (rather than the
+/// algebraically equal `x·a + (b − center·a)`) keeps f32 accurate when the mean is large
+/// next to the spread.
+fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, center: &[F], a: &[F], b: &[F]) {
     let Layout { c, l, .. } = lay;
     if lay.is_empty() {
         return;
     }
     if l == 1 {
         for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-            for (((y, &x), &a), &b) in yr.iter_mut().zip(xr).zip(a).zip(b) {
-                *y = x * a + b;
+            for ((((y, &x), &mu), &a), &b) in yr.iter_mut().zip(xr).zip(center).zip(a).zip(b) {
+                *y = (x - mu) * a + b;
             }
         }
     } else {
         for (ys, xs) in y.chunks_exact_mut(c * l).zip(x.chunks_exact(c * l)) {
-            for (((yr, xr), &a), &b) in ys.chunks_exact_mut(l).zip(xs.chunks_exact(l)).zip(a).zip(b)
-            {
+            for (ch, (yr, xr)) in ys.chunks_exact_mut(l).zip(xs.chunks_exact(l)).enumerate() {
+                let (mu, a, b) = (center[ch], a[ch], b[ch]);
                 for (y, &x) in yr.iter_mut().zip(xr) {
-                    *y = x * a + b;
+                    *y = (x - mu) * a + b;
                 }
             }
         }
@@ -310,23 +312,17 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
             ));
         }
         let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
-        // y = γ·(x − μ)·s + β = x·a + b with a = γ·s, b = β − μ·a.
+        // y = (x − μ)·a + β with a = γ·s.
         let a: Vec<F> = gamma
             .iter()
             .zip(&self.inv_std)
             .map(|(&g, &s)| g * s)
             .collect();
-        let b: Vec<F> = beta
-            .iter()
-            .zip(&self.mean)
-            .zip(&a)
-            .map(|((&b, &mu), &a)| b - mu * a)
-            .collect();
         ensure_shape(out, x.shape());
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(x, "input")?, y, lay, &a, &b);
+        affine_forward(contiguous(x, "input")?, y, lay, &self.mean, &a, &beta);
         Ok(())
     }
 
@@ -432,17 +428,11 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
         let (mean, inv_std) = self.stats(inputs, lay.c)?;
         let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
         let a: Vec<F> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
-        let b: Vec<F> = beta
-            .iter()
-            .zip(&mean)
-            .zip(&a)
-            .map(|((&b, &mu), &a)| b - mu * a)
-            .collect();
         ensure_shape(out, x.shape());
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(x, "input")?, y, lay, &a, &b);
+        affine_forward(contiguous(x, "input")?, y, lay, &mean, &a, &beta);
         Ok(())
     }
 
