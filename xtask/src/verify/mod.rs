@@ -15,6 +15,7 @@
 //! Adding checks: write a function returning `Vec<Check>` in a module of this folder and
 //! list it in [`registry`].
 
+mod norm;
 mod tensor;
 
 use std::process::ExitCode;
@@ -86,6 +87,7 @@ impl Outcome {
 pub fn registry() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(tensor::checks());
+    all.extend(norm::checks());
     all
 }
 
