@@ -3,5 +3,6 @@
 use criterion::criterion_main;
 
 mod matmul;
+mod norm;
 
-criterion_main!(matmul::benches);
+criterion_main!(matmul::benches, norm::benches);

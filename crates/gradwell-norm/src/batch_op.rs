@@ -12,6 +12,7 @@ use gradwell_tensor::ShapeError;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::config::check_eps;
+use crate::sum::{sum_by, sum2_by};
 use crate::{NormError, Result};
 
 const OP: &str = "batch_norm";
@@ -51,6 +52,28 @@ impl Layout {
     }
 }
 
+/// Calls `four` on each group of four consecutive rows of `c` values, then `one` on each
+/// remaining row: a per-channel accumulator array is then read and written once per four
+/// rows instead of once per row.
+fn rows_by_four<F, A: ?Sized>(
+    x: &[F],
+    c: usize,
+    acc: &mut A,
+    four: impl Fn(&mut A, [&[F]; 4]),
+    one: impl Fn(&mut A, &[F]),
+) {
+    let mut quads = x.chunks_exact(4 * c);
+    for q in &mut quads {
+        let (r0, rest) = q.split_at(c);
+        let (r1, rest) = rest.split_at(c);
+        let (r2, r3) = rest.split_at(c);
+        four(acc, [r0, r1, r2, r3]);
+    }
+    for row in quads.remainder().chunks_exact(c) {
+        one(acc, row);
+    }
+}
+
 /// Per-channel mean and **biased** variance (÷m), two passes in f64.
 fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
     let Layout { c, l, .. } = lay;
@@ -61,36 +84,58 @@ fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
     }
     let m = lay.per_channel() as f64;
     if l == 1 {
-        for row in x.chunks_exact(c) {
-            for (s, &v) in mean.iter_mut().zip(row) {
-                *s += v.as_f64();
-            }
-        }
+        rows_by_four(
+            x,
+            c,
+            &mut mean[..],
+            |mean, [r0, r1, r2, r3]| {
+                for ((((s, &a), &b), &c), &d) in mean.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                    *s += (a.as_f64() + b.as_f64()) + (c.as_f64() + d.as_f64());
+                }
+            },
+            |mean, row| {
+                for (s, &v) in mean.iter_mut().zip(row) {
+                    *s += v.as_f64();
+                }
+            },
+        );
     } else {
         for sample in x.chunks_exact(c * l) {
             for (s, run) in mean.iter_mut().zip(sample.chunks_exact(l)) {
-                *s += run.iter().map(|v| v.as_f64()).sum::<f64>();
+                *s += sum_by(run, F::as_f64);
             }
         }
     }
     mean.iter_mut().for_each(|s| *s /= m);
     if l == 1 {
-        for row in x.chunks_exact(c) {
-            for ((s, &v), &mu) in var.iter_mut().zip(row).zip(&mean) {
-                let d = v.as_f64() - mu;
-                *s += d * d;
-            }
-        }
+        let sq = |v: F, mu: f64| {
+            let d = v.as_f64() - mu;
+            d * d
+        };
+        rows_by_four(
+            x,
+            c,
+            &mut var[..],
+            |var, [r0, r1, r2, r3]| {
+                for (((((s, &a), &b), &c), &d), &mu) in
+                    var.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3).zip(&mean)
+                {
+                    *s += (sq(a, mu) + sq(b, mu)) + (sq(c, mu) + sq(d, mu));
+                }
+            },
+            |var, row| {
+                for ((s, &v), &mu) in var.iter_mut().zip(row).zip(&mean) {
+                    *s += sq(v, mu);
+                }
+            },
+        );
     } else {
         for sample in x.chunks_exact(c * l) {
             for ((s, run), &mu) in var.iter_mut().zip(sample.chunks_exact(l)).zip(&mean) {
-                *s += run
-                    .iter()
-                    .map(|v| {
-                        let d = v.as_f64() - mu;
-                        d * d
-                    })
-                    .sum::<f64>();
+                *s += sum_by(run, |v| {
+                    let d = v.as_f64() - mu;
+                    d * d
+                });
             }
         }
     }
@@ -133,7 +178,30 @@ fn grad_sums<F: Float>(x: &[F], dy: &[F], lay: Layout, center: &[F]) -> (Vec<f64
         return (sdy, sdyx);
     }
     if l == 1 {
-        for (xr, gr) in x.chunks_exact(c).zip(dy.chunks_exact(c)) {
+        // Four rows per pass over the accumulators (see `rows_by_four`).
+        let (mut xq, mut gq) = (x.chunks_exact(4 * c), dy.chunks_exact(4 * c));
+        for (xb, gb) in (&mut xq).zip(&mut gq) {
+            let (x0, x1, x2, x3) = (&xb[..c], &xb[c..2 * c], &xb[2 * c..3 * c], &xb[3 * c..]);
+            let (g0, g1, g2, g3) = (&gb[..c], &gb[c..2 * c], &gb[2 * c..3 * c], &gb[3 * c..]);
+            let (s1, s2, mu) = (&mut sdy[..c], &mut sdyx[..c], &center[..c]);
+            for j in 0..c {
+                let g = [
+                    g0[j].as_f64(),
+                    g1[j].as_f64(),
+                    g2[j].as_f64(),
+                    g3[j].as_f64(),
+                ];
+                let d = [x0[j] - mu[j], x1[j] - mu[j], x2[j] - mu[j], x3[j] - mu[j]];
+                s1[j] += (g[0] + g[1]) + (g[2] + g[3]);
+                s2[j] += (g[0] * d[0].as_f64() + g[1] * d[1].as_f64())
+                    + (g[2] * d[2].as_f64() + g[3] * d[3].as_f64());
+            }
+        }
+        for (xr, gr) in xq
+            .remainder()
+            .chunks_exact(c)
+            .zip(gq.remainder().chunks_exact(c))
+        {
             for ((((s1, s2), &x), &g), &mu) in sdy
                 .iter_mut()
                 .zip(sdyx.iter_mut())
@@ -155,11 +223,12 @@ fn grad_sums<F: Float>(x: &[F], dy: &[F], lay: Layout, center: &[F]) -> (Vec<f64
                 .zip(gs.chunks_exact(l))
                 .zip(center)
             {
-                for (&x, &g) in xr.iter().zip(gr) {
-                    let g = g.as_f64();
-                    *s1 += g;
-                    *s2 += g * (x - mu).as_f64();
-                }
+                let (p, q) = sum2_by(l, |i| {
+                    let g = gr[i].as_f64();
+                    (g, g * (xr[i] - mu).as_f64())
+                });
+                *s1 += p;
+                *s2 += q;
             }
         }
     }
@@ -187,10 +256,31 @@ fn add_dx<F: Float>(
         return;
     }
     if l == 1 {
-        for ((dr, xr), gr) in dx
+        // Four rows per load of the per-channel coefficients.
+        let (mut dq, mut xq, mut gq) = (
+            dx.chunks_exact_mut(4 * c),
+            x.chunks_exact(4 * c),
+            dy.chunks_exact(4 * c),
+        );
+        for ((db, xb), gb) in (&mut dq).zip(&mut xq).zip(&mut gq) {
+            let (d0, rest) = db.split_at_mut(c);
+            let (d1, rest) = rest.split_at_mut(c);
+            let (d2, d3) = rest.split_at_mut(c);
+            let (d3, x, g) = (&mut d3[..c], &xb[..4 * c], &gb[..4 * c]);
+            let (mu, a, b, k) = (&center[..c], &co.a[..c], &co.b[..c], &co.k[..c]);
+            for j in 0..c {
+                let (mu, a, b, k) = (mu[j], a[j], b[j], k[j]);
+                d0[j] += a * (g[j] - b - (x[j] - mu) * k);
+                d1[j] += a * (g[c + j] - b - (x[c + j] - mu) * k);
+                d2[j] += a * (g[2 * c + j] - b - (x[2 * c + j] - mu) * k);
+                d3[j] += a * (g[3 * c + j] - b - (x[3 * c + j] - mu) * k);
+            }
+        }
+        for ((dr, xr), gr) in dq
+            .into_remainder()
             .chunks_exact_mut(c)
-            .zip(x.chunks_exact(c))
-            .zip(dy.chunks_exact(c))
+            .zip(xq.remainder().chunks_exact(c))
+            .zip(gq.remainder().chunks_exact(c))
         {
             for ((((((d, &x), &g), &mu), &a), &b), &k) in dr
                 .iter_mut()

@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use crate::batch_norm::param_name;
 use crate::config::{check_eps, check_width};
+use crate::sum::{sum_by, sum2_by};
 use crate::{LayerNormConfig, NormError, Result};
 
 const OP: &str = "layer_norm";
@@ -73,15 +74,11 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
         }
         let n = d as f64;
         for (xr, yr) in xs.chunks_exact(d).zip(ys.chunks_exact_mut(d)) {
-            let mu = xr.iter().map(|v| v.as_f64()).sum::<f64>() / n;
-            let var = xr
-                .iter()
-                .map(|v| {
-                    let e = v.as_f64() - mu;
-                    e * e
-                })
-                .sum::<f64>()
-                / n;
+            let mu = sum_by(xr, F::as_f64) / n;
+            let var = sum_by(xr, |v| {
+                let e = v.as_f64() - mu;
+                e * e
+            }) / n;
             let (mu, s) = (F::of(mu), F::of(1.0 / (var + self.eps).sqrt()));
             self.mean.push(mu);
             self.inv_std.push(s);
@@ -159,12 +156,11 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
             }
             if let Some(dx) = dx.as_deref_mut() {
                 // With g = dy·γ: dx = s·(g − mean(g) − x̂·mean(g·x̂)), x̂ = (x − μ)·s.
-                let (mut s1, mut s2) = (0.0_f64, 0.0_f64);
-                for ((&x, &g), &w) in xr.iter().zip(gr).zip(gamma) {
-                    let g = (g * w).as_f64();
-                    s1 += g;
-                    s2 += g * (x - mu).as_f64();
-                }
+                let (xr, gr, gamma) = (&xr[..d], &gr[..d], &gamma[..d]);
+                let (s1, s2) = sum2_by(d, |i| {
+                    let g = (gr[i] * gamma[i]).as_f64();
+                    (g, g * (xr[i] - mu).as_f64())
+                });
                 let b = F::of(s1 / n);
                 let k = F::of(s2 / n) * s * s;
                 let dr = &mut dx[row * d..(row + 1) * d];

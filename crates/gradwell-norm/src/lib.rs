@@ -44,6 +44,7 @@ mod batch_op;
 mod config;
 mod error;
 mod layer_norm;
+mod sum;
 
 pub use batch_norm::{BatchNorm, BatchNormState};
 pub use batch_op::{BatchStats, batch_norm_eval, batch_norm_train};
