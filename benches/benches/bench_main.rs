@@ -3,6 +3,7 @@
 use criterion::criterion_main;
 
 mod matmul;
+mod norm;
 mod optim;
 
-criterion_main!(matmul::benches, optim::benches);
+criterion_main!(matmul::benches, norm::benches, optim::benches);

@@ -18,6 +18,7 @@
 mod activations;
 mod init;
 mod optim;
+mod norm;
 mod tensor;
 
 use std::process::ExitCode;
@@ -92,6 +93,7 @@ pub fn registry() -> Vec<Check> {
     all.extend(activations::checks());
     all.extend(init::checks());
     all.extend(optim::checks());
+    all.extend(norm::checks());
     all
 }
 

@@ -1,0 +1,744 @@
+//! The batch-norm ops (training with batch statistics, evaluation with given statistics)
+//! and their functional entry points.
+//!
+//! Values are seen as `[n, c, l]` (`l = 1` for `[batch, features]`); channel `k` holds
+//! `m = n·l` values. For `l = 1` every loop walks whole rows and keeps one accumulator per
+//! channel, so the inner loop runs over contiguous memory across channels; for `l > 1` it
+//! walks each channel's contiguous run of `l` values. Sums are accumulated in f64 (as
+//! PyTorch's CPU kernels accumulate f32 in double).
+
+use gradwell_autodiff::{AutodiffError, Float, Op, Tape, Var, ensure_shape};
+use gradwell_tensor::ShapeError;
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+
+use crate::config::check_eps;
+use crate::sum::{sum_by, sum2_by};
+use crate::{NormError, Result};
+
+const OP: &str = "batch_norm";
+
+/// The input seen as `[n, c, l]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) n: usize,
+    pub(crate) c: usize,
+    pub(crate) l: usize,
+}
+
+impl Layout {
+    /// `[n, c]` or `[n, c, l]`; any other rank is an error.
+    pub(crate) fn of(shape: &[usize]) -> Result<Self, ShapeError> {
+        match *shape {
+            [n, c] => Ok(Layout { n, c, l: 1 }),
+            [n, c, l] => Ok(Layout { n, c, l }),
+            _ => Err(ShapeError::invalid(
+                OP,
+                shape,
+                format!(
+                    "expected 2D [batch, features] or 3D [batch, channels, length] input, got {}D input",
+                    shape.len()
+                ),
+            )),
+        }
+    }
+
+    /// The number of values per channel, `m = n·l`.
+    pub(crate) fn per_channel(self) -> usize {
+        self.n * self.l
+    }
+
+    fn is_empty(self) -> bool {
+        self.n == 0 || self.c == 0 || self.l == 0
+    }
+}
+
+/// Calls `four` on each group of four consecutive rows of `c` values, then `one` on each
+/// remaining row: a per-channel accumulator array is then read and written once per four
+/// rows instead of once per row.
+fn rows_by_four<F, A: ?Sized>(
+    x: &[F],
+    c: usize,
+    acc: &mut A,
+    four: impl Fn(&mut A, [&[F]; 4]),
+    one: impl Fn(&mut A, &[F]),
+) {
+    let mut quads = x.chunks_exact(4 * c);
+    for q in &mut quads {
+        let (r0, rest) = q.split_at(c);
+        let (r1, rest) = rest.split_at(c);
+        let (r2, r3) = rest.split_at(c);
+        four(acc, [r0, r1, r2, r3]);
+    }
+    for row in quads.remainder().chunks_exact(c) {
+        one(acc, row);
+    }
+}
+
+/// Per-channel mean and **biased** variance (÷m), two passes in f64.
+fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
+    let Layout { c, l, .. } = lay;
+    let mut mean = vec![0.0_f64; c];
+    let mut var = vec![0.0_f64; c];
+    if lay.is_empty() {
+        return (mean, var);
+    }
+    let m = lay.per_channel() as f64;
+    if l == 1 {
+        rows_by_four(
+            x,
+            c,
+            &mut mean[..],
+            |mean, [r0, r1, r2, r3]| {
+                for ((((s, &a), &b), &c), &d) in mean.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                    *s += (a.as_f64() + b.as_f64()) + (c.as_f64() + d.as_f64());
+                }
+            },
+            |mean, row| {
+                for (s, &v) in mean.iter_mut().zip(row) {
+                    *s += v.as_f64();
+                }
+            },
+        );
+    } else {
+        for sample in x.chunks_exact(c * l) {
+            for (s, run) in mean.iter_mut().zip(sample.chunks_exact(l)) {
+                *s += sum_by(run, F::as_f64);
+            }
+        }
+    }
+    mean.iter_mut().for_each(|s| *s /= m);
+    if l == 1 {
+        let sq = |v: F, mu: f64| {
+            let d = v.as_f64() - mu;
+            d * d
+        };
+        rows_by_four(
+            x,
+            c,
+            &mut var[..],
+            |var, [r0, r1, r2, r3]| {
+                for (((((s, &a), &b), &c), &d), &mu) in
+                    var.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3).zip(&mean)
+                {
+                    *s += (sq(a, mu) + sq(b, mu)) + (sq(c, mu) + sq(d, mu));
+                }
+            },
+            |var, row| {
+                for ((s, &v), &mu) in var.iter_mut().zip(row).zip(&mean) {
+                    *s += sq(v, mu);
+                }
+            },
+        );
+    } else {
+        for sample in x.chunks_exact(c * l) {
+            for ((s, run), &mu) in var.iter_mut().zip(sample.chunks_exact(l)).zip(&mean) {
+                *s += sum_by(run, |v| {
+                    let d = v.as_f64() - mu;
+                    d * d
+                });
+            }
+        }
+    }
+    var.iter_mut().for_each(|s| *s /= m);
+    (mean, var)
+}
+
+/// `y = (x − center[k])·a[k] + b[k]` for channel `k`. Centering first (rather than the
+/// algebraically equal `x·a + (b − center·a)`) keeps f32 accurate when the mean is large
+/// next to the spread.
+fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, center: &[F], a: &[F], b: &[F]) {
+    let Layout { c, l, .. } = lay;
+    if lay.is_empty() {
+        return;
+    }
+    if l == 1 {
+        for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+            for ((((y, &x), &mu), &a), &b) in yr.iter_mut().zip(xr).zip(center).zip(a).zip(b) {
+                *y = (x - mu) * a + b;
+            }
+        }
+    } else {
+        for (ys, xs) in y.chunks_exact_mut(c * l).zip(x.chunks_exact(c * l)) {
+            for (ch, (yr, xr)) in ys.chunks_exact_mut(l).zip(xs.chunks_exact(l)).enumerate() {
+                let (mu, a, b) = (center[ch], a[ch], b[ch]);
+                for (y, &x) in yr.iter_mut().zip(xr) {
+                    *y = (x - mu) * a + b;
+                }
+            }
+        }
+    }
+}
+
+/// Per channel, `Σ dy` and `Σ dy·(x − center)`, in f64 (one pass).
+fn grad_sums<F: Float>(x: &[F], dy: &[F], lay: Layout, center: &[F]) -> (Vec<f64>, Vec<f64>) {
+    let Layout { c, l, .. } = lay;
+    let mut sdy = vec![0.0_f64; c];
+    let mut sdyx = vec![0.0_f64; c];
+    if lay.is_empty() {
+        return (sdy, sdyx);
+    }
+    if l == 1 {
+        // Four rows per pass over the accumulators (see `rows_by_four`).
+        let (mut xq, mut gq) = (x.chunks_exact(4 * c), dy.chunks_exact(4 * c));
+        for (xb, gb) in (&mut xq).zip(&mut gq) {
+            let (x0, x1, x2, x3) = (&xb[..c], &xb[c..2 * c], &xb[2 * c..3 * c], &xb[3 * c..]);
+            let (g0, g1, g2, g3) = (&gb[..c], &gb[c..2 * c], &gb[2 * c..3 * c], &gb[3 * c..]);
+            let (s1, s2, mu) = (&mut sdy[..c], &mut sdyx[..c], &center[..c]);
+            for j in 0..c {
+                let g = [
+                    g0[j].as_f64(),
+                    g1[j].as_f64(),
+                    g2[j].as_f64(),
+                    g3[j].as_f64(),
+                ];
+                let d = [x0[j] - mu[j], x1[j] - mu[j], x2[j] - mu[j], x3[j] - mu[j]];
+                s1[j] += (g[0] + g[1]) + (g[2] + g[3]);
+                s2[j] += (g[0] * d[0].as_f64() + g[1] * d[1].as_f64())
+                    + (g[2] * d[2].as_f64() + g[3] * d[3].as_f64());
+            }
+        }
+        for (xr, gr) in xq
+            .remainder()
+            .chunks_exact(c)
+            .zip(gq.remainder().chunks_exact(c))
+        {
+            for ((((s1, s2), &x), &g), &mu) in sdy
+                .iter_mut()
+                .zip(sdyx.iter_mut())
+                .zip(xr)
+                .zip(gr)
+                .zip(center)
+            {
+                let g = g.as_f64();
+                *s1 += g;
+                *s2 += g * (x - mu).as_f64();
+            }
+        }
+    } else {
+        for (xs, gs) in x.chunks_exact(c * l).zip(dy.chunks_exact(c * l)) {
+            for ((((s1, s2), xr), gr), &mu) in sdy
+                .iter_mut()
+                .zip(sdyx.iter_mut())
+                .zip(xs.chunks_exact(l))
+                .zip(gs.chunks_exact(l))
+                .zip(center)
+            {
+                let (p, q) = sum2_by(l, |i| {
+                    let g = gr[i].as_f64();
+                    (g, g * (xr[i] - mu).as_f64())
+                });
+                *s1 += p;
+                *s2 += q;
+            }
+        }
+    }
+    (sdy, sdyx)
+}
+
+/// Per-channel coefficients of the input gradient `dx += a·(dy − b − (x − center)·k)`.
+struct DxCoefficients<F> {
+    a: Vec<F>,
+    b: Vec<F>,
+    k: Vec<F>,
+}
+
+/// `dx += a[k]·(dy − b[k] − (x − center[k])·k[k])` for channel `k`.
+fn add_dx<F: Float>(
+    dx: &mut [F],
+    x: &[F],
+    dy: &[F],
+    lay: Layout,
+    center: &[F],
+    co: &DxCoefficients<F>,
+) {
+    let Layout { c, l, .. } = lay;
+    if lay.is_empty() {
+        return;
+    }
+    if l == 1 {
+        // Four rows per load of the per-channel coefficients.
+        let (mut dq, mut xq, mut gq) = (
+            dx.chunks_exact_mut(4 * c),
+            x.chunks_exact(4 * c),
+            dy.chunks_exact(4 * c),
+        );
+        for ((db, xb), gb) in (&mut dq).zip(&mut xq).zip(&mut gq) {
+            let (d0, rest) = db.split_at_mut(c);
+            let (d1, rest) = rest.split_at_mut(c);
+            let (d2, d3) = rest.split_at_mut(c);
+            let (d3, x, g) = (&mut d3[..c], &xb[..4 * c], &gb[..4 * c]);
+            let (mu, a, b, k) = (&center[..c], &co.a[..c], &co.b[..c], &co.k[..c]);
+            for j in 0..c {
+                let (mu, a, b, k) = (mu[j], a[j], b[j], k[j]);
+                d0[j] += a * (g[j] - b - (x[j] - mu) * k);
+                d1[j] += a * (g[c + j] - b - (x[c + j] - mu) * k);
+                d2[j] += a * (g[2 * c + j] - b - (x[2 * c + j] - mu) * k);
+                d3[j] += a * (g[3 * c + j] - b - (x[3 * c + j] - mu) * k);
+            }
+        }
+        for ((dr, xr), gr) in dq
+            .into_remainder()
+            .chunks_exact_mut(c)
+            .zip(xq.remainder().chunks_exact(c))
+            .zip(gq.remainder().chunks_exact(c))
+        {
+            for ((((((d, &x), &g), &mu), &a), &b), &k) in dr
+                .iter_mut()
+                .zip(xr)
+                .zip(gr)
+                .zip(center)
+                .zip(&co.a)
+                .zip(&co.b)
+                .zip(&co.k)
+            {
+                *d += a * (g - b - (x - mu) * k);
+            }
+        }
+    } else {
+        for ((ds, xs), gs) in dx
+            .chunks_exact_mut(c * l)
+            .zip(x.chunks_exact(c * l))
+            .zip(dy.chunks_exact(c * l))
+        {
+            for (ch, ((dr, xr), gr)) in ds
+                .chunks_exact_mut(l)
+                .zip(xs.chunks_exact(l))
+                .zip(gs.chunks_exact(l))
+                .enumerate()
+            {
+                let (mu, a, b, k) = (center[ch], co.a[ch], co.b[ch], co.k[ch]);
+                for ((d, &x), &g) in dr.iter_mut().zip(xr).zip(gr) {
+                    *d += a * (g - b - (x - mu) * k);
+                }
+            }
+        }
+    }
+}
+
+/// A contiguous input, or an error naming it (the tape hands ops contiguous values, so
+/// this fails only for a misuse of the op outside a tape).
+fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff::Result<&'a [F]> {
+    v.as_slice()
+        .ok_or_else(|| AutodiffError::invalid(OP, format!("{what} must be contiguous")))
+}
+
+fn slice<'a, F>(v: &'a ArrayViewD<'_, F>) -> &'a [F] {
+    v.as_slice()
+        .unwrap_or_else(|| unreachable!("the tape hands ops values in standard layout"))
+}
+
+/// The gradient targets as flat slices, by input position.
+fn targets<'a, F>(grads: &'a mut [Option<ArrayViewMutD<'_, F>>]) -> Vec<Option<&'a mut [F]>> {
+    grads
+        .iter_mut()
+        .map(|g| {
+            g.as_mut().map(|g| {
+                g.as_slice_mut()
+                    .unwrap_or_else(|| unreachable!("gradient buffers are in standard layout"))
+            })
+        })
+        .collect()
+}
+
+/// Per-channel `γ` (1 without weight) and `β` (0 without bias) of an op's inputs.
+fn gamma_beta<F: Float>(
+    inputs: &[ArrayViewD<'_, F>],
+    weight: Option<usize>,
+    bias: Option<usize>,
+    c: usize,
+) -> gradwell_autodiff::Result<(Vec<F>, Vec<F>)> {
+    let pick = |i: Option<usize>, what: &str, default: F| -> gradwell_autodiff::Result<Vec<F>> {
+        match i {
+            Some(i) => {
+                let v = &inputs[i];
+                if v.shape() != [c] {
+                    return Err(ShapeError::mismatch(
+                        OP,
+                        inputs[0].shape(),
+                        v.shape(),
+                        format!("{what} must be [channels] = [{c}]"),
+                    )
+                    .into());
+                }
+                Ok(contiguous(v, what)?.to_vec())
+            }
+            None => Ok(vec![default; c]),
+        }
+    };
+    Ok((
+        pick(weight, "weight", F::one())?,
+        pick(bias, "bias", F::zero())?,
+    ))
+}
+
+/// Batch norm with the batch's own statistics (training), fused: inputs `[x, weight?,
+/// bias?]`. The per-channel mean and inverse standard deviation are computed once (by
+/// [`batch_norm_train`], which also needs them for the running statistics) and kept here
+/// for the backward pass, which recomputes `x̂` from `x` instead of storing it.
+#[derive(Debug)]
+struct BatchNormTrain<F> {
+    mean: Vec<F>,
+    inv_std: Vec<F>,
+    weight: Option<usize>,
+    bias: Option<usize>,
+}
+
+impl<F: Float> Op<F> for BatchNormTrain<F> {
+    fn name(&self) -> &'static str {
+        OP
+    }
+
+    fn forward(
+        &mut self,
+        inputs: &[ArrayViewD<'_, F>],
+        out: &mut ArrayD<F>,
+    ) -> gradwell_autodiff::Result<()> {
+        let x = &inputs[0];
+        let lay = Layout::of(x.shape())?;
+        if lay.c != self.mean.len() {
+            return Err(AutodiffError::invalid(
+                OP,
+                "the statistics were computed for another input",
+            ));
+        }
+        let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
+        // y = (x − μ)·a + β with a = γ·s.
+        let a: Vec<F> = gamma
+            .iter()
+            .zip(&self.inv_std)
+            .map(|(&g, &s)| g * s)
+            .collect();
+        ensure_shape(out, x.shape());
+        let y = out
+            .as_slice_mut()
+            .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
+        affine_forward(contiguous(x, "input")?, y, lay, &self.mean, &a, &beta);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        inputs: &[ArrayViewD<'_, F>],
+        _output: &ArrayViewD<'_, F>,
+        grad_output: &ArrayViewD<'_, F>,
+        grads: &mut [Option<ArrayViewMutD<'_, F>>],
+    ) {
+        let x = slice(&inputs[0]);
+        let dy = slice(grad_output);
+        let Ok(lay) = Layout::of(inputs[0].shape()) else {
+            unreachable!("checked in forward")
+        };
+        let mut t = targets(grads);
+        // Σ dy and Σ dy·(x − μ); Σ dy·x̂ = s·Σ dy·(x − μ).
+        let (sdy, sdyx) = grad_sums(x, dy, lay, &self.mean);
+        if let Some(dw) = self.weight.and_then(|i| t[i].take()) {
+            for ((d, &s2), &s) in dw.iter_mut().zip(&sdyx).zip(&self.inv_std) {
+                *d += F::of(s2) * s;
+            }
+        }
+        if let Some(db) = self.bias.and_then(|i| t[i].take()) {
+            for (d, &s1) in db.iter_mut().zip(&sdy) {
+                *d += F::of(s1);
+            }
+        }
+        if let Some(dx) = t[0].take() {
+            // dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂)), x̂ = (x − μ)·s.
+            let m = lay.per_channel() as f64;
+            let gamma: Vec<F> = match self.weight {
+                Some(i) => slice(&inputs[i]).to_vec(),
+                None => vec![F::one(); lay.c],
+            };
+            let co = DxCoefficients {
+                a: gamma
+                    .iter()
+                    .zip(&self.inv_std)
+                    .map(|(&g, &s)| g * s)
+                    .collect(),
+                b: sdy.iter().map(|&s1| F::of(s1 / m)).collect(),
+                k: sdyx
+                    .iter()
+                    .zip(&self.inv_std)
+                    .map(|(&s2, &s)| F::of(s2 / m) * s * s)
+                    .collect(),
+            };
+            add_dx(dx, x, dy, lay, &self.mean, &co);
+        }
+    }
+}
+
+/// Batch norm with given statistics (evaluation): inputs `[x, mean, var, weight?, bias?]`,
+/// the statistics being constants of the affine map `y = (x − mean)/√(var + eps)·γ + β`
+/// (they get gradients too, should anyone make them trainable).
+#[derive(Debug)]
+struct BatchNormEval<F> {
+    eps: F,
+    weight: Option<usize>,
+    bias: Option<usize>,
+}
+
+impl<F: Float> BatchNormEval<F> {
+    /// Per-channel mean and `1/√(var + eps)` from the inputs.
+    fn stats(
+        &self,
+        inputs: &[ArrayViewD<'_, F>],
+        c: usize,
+    ) -> gradwell_autodiff::Result<(Vec<F>, Vec<F>)> {
+        for (i, what) in [(1, "running_mean"), (2, "running_var")] {
+            if inputs[i].shape() != [c] {
+                return Err(ShapeError::mismatch(
+                    OP,
+                    inputs[0].shape(),
+                    inputs[i].shape(),
+                    format!("{what} must be [channels] = [{c}]"),
+                )
+                .into());
+            }
+        }
+        let mean = contiguous(&inputs[1], "running_mean")?.to_vec();
+        let inv_std = contiguous(&inputs[2], "running_var")?
+            .iter()
+            .map(|&v| F::one() / (v + self.eps).sqrt())
+            .collect();
+        Ok((mean, inv_std))
+    }
+}
+
+impl<F: Float> Op<F> for BatchNormEval<F> {
+    fn name(&self) -> &'static str {
+        "batch_norm_eval"
+    }
+
+    fn forward(
+        &mut self,
+        inputs: &[ArrayViewD<'_, F>],
+        out: &mut ArrayD<F>,
+    ) -> gradwell_autodiff::Result<()> {
+        let x = &inputs[0];
+        let lay = Layout::of(x.shape())?;
+        let (mean, inv_std) = self.stats(inputs, lay.c)?;
+        let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
+        let a: Vec<F> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
+        ensure_shape(out, x.shape());
+        let y = out
+            .as_slice_mut()
+            .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
+        affine_forward(contiguous(x, "input")?, y, lay, &mean, &a, &beta);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        inputs: &[ArrayViewD<'_, F>],
+        _output: &ArrayViewD<'_, F>,
+        grad_output: &ArrayViewD<'_, F>,
+        grads: &mut [Option<ArrayViewMutD<'_, F>>],
+    ) {
+        let x = slice(&inputs[0]);
+        let dy = slice(grad_output);
+        let Ok(lay) = Layout::of(inputs[0].shape()) else {
+            unreachable!("checked in forward")
+        };
+        let Ok((mean, inv_std)) = self.stats(inputs, lay.c) else {
+            unreachable!("checked in forward")
+        };
+        let gamma: Vec<F> = match self.weight {
+            Some(i) => slice(&inputs[i]).to_vec(),
+            None => vec![F::one(); lay.c],
+        };
+        let a: Vec<F> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
+        let mut t = targets(grads);
+        if t[1..].iter().any(Option::is_some) {
+            let (sdy, sdyx) = grad_sums(x, dy, lay, &mean);
+            if let Some(d) = t[1].take() {
+                // ∂y/∂mean = −a
+                for ((d, &s1), &a) in d.iter_mut().zip(&sdy).zip(&a) {
+                    *d -= F::of(s1) * a;
+                }
+            }
+            if let Some(d) = t[2].take() {
+                // ∂y/∂var = −½·γ·(x − mean)·s³
+                for (((d, &s2), &g), &s) in d.iter_mut().zip(&sdyx).zip(&gamma).zip(&inv_std) {
+                    *d -= F::of(0.5 * s2) * g * s * s * s;
+                }
+            }
+            if let Some(d) = self.weight.and_then(|i| t[i].take()) {
+                for ((d, &s2), &s) in d.iter_mut().zip(&sdyx).zip(&inv_std) {
+                    *d += F::of(s2) * s;
+                }
+            }
+            if let Some(d) = self.bias.and_then(|i| t[i].take()) {
+                for (d, &s1) in d.iter_mut().zip(&sdy) {
+                    *d += F::of(s1);
+                }
+            }
+        }
+        if let Some(dx) = t[0].take() {
+            let co = DxCoefficients {
+                a,
+                b: vec![F::zero(); lay.c],
+                k: vec![F::zero(); lay.c],
+            };
+            add_dx(dx, x, dy, lay, &mean, &co);
+        }
+    }
+}
+
+/// The statistics of one training batch, per channel: what the running averages are
+/// updated with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchStats {
+    /// The batch mean.
+    pub mean: Vec<f64>,
+    /// The **biased** batch variance (÷m), the one the output is normalized with.
+    pub var: Vec<f64>,
+    /// The number of values per channel, `m = batch·length`.
+    pub count: usize,
+}
+
+impl BatchStats {
+    /// The **unbiased** batch variance `var·m/(m − 1)`, the one PyTorch's running variance
+    /// averages.
+    pub fn unbiased_var(&self) -> impl Iterator<Item = f64> + '_ {
+        let m = self.count as f64;
+        self.var.iter().map(move |&v| v * m / (m - 1.0))
+    }
+}
+
+/// Checks that an optional per-channel parameter on the tape is `[c]`.
+fn check_param<F: Float>(
+    tape: &Tape<F>,
+    p: Option<Var>,
+    x_shape: &[usize],
+    c: usize,
+    what: &str,
+) -> Result<()> {
+    if let Some(p) = p {
+        let s = tape.shape(p)?;
+        if s != [c] {
+            return Err(ShapeError::mismatch(
+                OP,
+                x_shape,
+                s,
+                format!("{what} must be [channels] = [{c}]"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The position of the optional weight and bias among an op's inputs, after `first`.
+fn positions(
+    first: usize,
+    weight: Option<Var>,
+    bias: Option<Var>,
+) -> (Option<usize>, Option<usize>) {
+    let w = weight.map(|_| first);
+    let b = bias.map(|_| first + usize::from(weight.is_some()));
+    (w, b)
+}
+
+/// Batch normalization with the batch's own statistics, as one fused op: PyTorch's
+/// `F.batch_norm(x, None, None, weight, bias, training=True, eps=eps)`.
+///
+/// `x` is `[batch, channels]` or `[batch, channels, length]`; each channel is normalized
+/// with its mean and **biased** variance over the `m = batch·length` values,
+/// `y = (x − μ)/√(σ² + eps)·γ + β`, where `γ` and `β` (`[channels]`) default to 1 and 0
+/// when absent. Returns the output and the batch statistics (for running averages).
+///
+/// ```
+/// use gradwell_autodiff::Tape;
+/// use gradwell_norm::batch_norm_train;
+/// use ndarray::array;
+///
+/// let mut tape = Tape::<f64>::new();
+/// let x = tape.input(array![[1.0, 10.0], [3.0, 30.0]].into_dyn());
+/// let (y, stats) = batch_norm_train(&mut tape, x, None, None, 1e-5)?;
+/// assert_eq!(stats.mean, vec![2.0, 20.0]);
+/// assert_eq!(stats.var, vec![1.0, 100.0]);
+/// assert!((tape.value(y)[[1, 0]] - 1.0 / (1.0_f64 + 1e-5).sqrt()).abs() < 1e-15);
+/// # Ok::<(), gradwell_norm::NormError>(())
+/// ```
+///
+/// # Errors
+/// [`NormError::TooFewValues`] when a channel has a single value (`m ≤ 1`), as PyTorch;
+/// a shape error for an input that is not 2D or 3D or a weight or bias that is not
+/// `[channels]`; [`NormError::InvalidConfig`] for an `eps` that is not finite and > 0.
+pub fn batch_norm_train<F: Float>(
+    tape: &mut Tape<F>,
+    x: Var,
+    weight: Option<Var>,
+    bias: Option<Var>,
+    eps: f64,
+) -> Result<(Var, BatchStats)> {
+    check_eps(OP, eps)?;
+    let shape = tape.shape(x)?.to_vec();
+    let lay = Layout::of(&shape)?;
+    if lay.per_channel() <= 1 {
+        return Err(NormError::TooFewValues { shape });
+    }
+    check_param(tape, weight, &shape, lay.c, "weight")?;
+    check_param(tape, bias, &shape, lay.c, "bias")?;
+    let (mean, var) = {
+        let xv = tape.value(x);
+        let xs = xv
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("tape values are in standard layout"));
+        moments(xs, lay)
+    };
+    let (w, b) = positions(1, weight, bias);
+    let op = BatchNormTrain {
+        mean: mean.iter().map(|&m| F::of(m)).collect(),
+        inv_std: var.iter().map(|&v| F::of(1.0 / (v + eps).sqrt())).collect(),
+        weight: w,
+        bias: b,
+    };
+    let mut ins = vec![x];
+    ins.extend(weight);
+    ins.extend(bias);
+    let y = tape.apply(op, &ins)?;
+    Ok((
+        y,
+        BatchStats {
+            mean,
+            var,
+            count: lay.per_channel(),
+        },
+    ))
+}
+
+/// Batch normalization with given statistics, as one op: PyTorch's
+/// `F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)`,
+/// the affine map `y = (x − mean)/√(var + eps)·γ + β` per channel. Any batch size is
+/// accepted, one included.
+///
+/// # Errors
+/// A shape error for an input that is not 2D or 3D or a statistic, weight or bias that is
+/// not `[channels]`; [`NormError::InvalidConfig`] for an `eps` that is not finite and > 0.
+pub fn batch_norm_eval<F: Float>(
+    tape: &mut Tape<F>,
+    x: Var,
+    mean: Var,
+    var: Var,
+    weight: Option<Var>,
+    bias: Option<Var>,
+    eps: f64,
+) -> Result<Var> {
+    check_eps(OP, eps)?;
+    let shape = tape.shape(x)?.to_vec();
+    let lay = Layout::of(&shape)?;
+    check_param(tape, Some(mean), &shape, lay.c, "running_mean")?;
+    check_param(tape, Some(var), &shape, lay.c, "running_var")?;
+    check_param(tape, weight, &shape, lay.c, "weight")?;
+    check_param(tape, bias, &shape, lay.c, "bias")?;
+    let (w, b) = positions(3, weight, bias);
+    let op = BatchNormEval {
+        eps: F::of(eps),
+        weight: w,
+        bias: b,
+    };
+    let mut ins = vec![x, mean, var];
+    ins.extend(weight);
+    ins.extend(bias);
+    Ok(tape.apply(op, &ins)?)
+}
