@@ -17,8 +17,8 @@
 
 mod activations;
 mod init;
-mod optim;
 mod norm;
+mod optim;
 mod tensor;
 
 use std::process::ExitCode;

@@ -1,0 +1,438 @@
+//! [`Network`]: a built model with its parameters, its spec, summaries, and weights files.
+
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::path::Path;
+
+use gradwell_autodiff::{ParamId, Tape, Var};
+use gradwell_tensor::Float;
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::layers::Sequential;
+use crate::module::{Ctx, Module, Tap, count_params};
+use crate::spec::ModelSpec;
+use crate::{NnError, Result};
+
+/// A model built from a [`ModelSpec`]: the layers, and a [`Tape`] that owns their
+/// parameters under PyTorch's state_dict names.
+///
+/// ```
+/// use gradwell_nn::{MlpSpec, Network};
+/// use ndarray::Array2;
+///
+/// let spec = MlpSpec::new(&[4, 8, 3], "relu".parse()?).to_spec()?;
+/// let mut net = Network::<f32>::build(&spec, 0)?;
+/// let y = net.predict(&Array2::zeros((2, 4)).view())?;
+/// assert_eq!(y.dim(), (2, 3));
+/// assert_eq!(net.param_names(), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Network<F: Float> {
+    spec: ModelSpec,
+    root: Sequential<F>,
+    /// The tape, which owns the parameters; reset it before each step.
+    pub tape: Tape<F>,
+}
+
+impl<F: Float> Network<F> {
+    /// Builds `spec` with initial weights drawn from a ChaCha8 RNG seeded with `seed`.
+    ///
+    /// # Errors
+    /// As [`ModelSpec::build`].
+    pub fn build(spec: &ModelSpec, seed: u64) -> Result<Self> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut tape = Tape::new();
+        let root = spec.build(tape.params_mut(), &mut rng)?;
+        Ok(Network {
+            spec: spec.clone(),
+            root,
+            tape,
+        })
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The layers.
+    pub fn root(&self) -> &Sequential<F> {
+        &self.root
+    }
+
+    /// A forward pass of `x` (already on the tape) in training or evaluation mode; each
+    /// top-level layer's output is appended to `taps` when given.
+    ///
+    /// # Errors
+    /// Shapes that do not fit, or a norm layer's complaint (e.g. one sample per feature in
+    /// training).
+    pub fn forward(
+        &mut self,
+        x: Var,
+        training: bool,
+        rng: &mut ChaCha8Rng,
+        taps: Option<&mut Vec<Tap>>,
+    ) -> Result<Var> {
+        let mut ctx = Ctx {
+            tape: &mut self.tape,
+            training,
+            rng,
+            taps,
+        };
+        self.root.forward(&mut ctx, x)
+    }
+
+    /// The outputs for a batch `[batch, features…]` in evaluation mode, recording nothing.
+    ///
+    /// # Errors
+    /// As [`Network::forward`].
+    pub fn predict(&mut self, x: &ArrayView2<'_, F>) -> Result<Array2<F>> {
+        self.tape.reset();
+        let was = self.tape.is_recording();
+        self.tape.set_recording(false);
+        let v = self.tape.input_view(&x.view().into_dyn());
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let out = self.forward(v, false, &mut rng, None);
+        self.tape.set_recording(was);
+        let y = out?;
+        let y = self.tape.value(y).to_owned();
+        y.into_dimensionality::<Ix2>()
+            .map_err(|_| NnError::Config("the model's output is not [batch, features]".into()))
+    }
+
+    /// The parameter names in store order (PyTorch's state_dict keys).
+    pub fn param_names(&self) -> Vec<String> {
+        let p = self.tape.params();
+        p.ids().map(|id| p.name(id).to_string()).collect()
+    }
+
+    /// The handle of a parameter by name.
+    pub fn param(&self, name: &str) -> Option<ParamId> {
+        let p = self.tape.params();
+        p.ids().find(|&id| p.name(id) == name)
+    }
+
+    /// Trainable and non-trainable scalar counts.
+    pub fn num_params(&self) -> (usize, usize) {
+        count_params(&self.root, self.tape.params())
+    }
+
+    /// A Keras-style summary: one row per layer (name and type, output shape, parameter
+    /// count), then the totals with trainable and non-trainable counts and their size.
+    pub fn summary(&self) -> String {
+        let mut rows: Vec<(String, String, usize)> = Vec::new();
+        let mut shape = self.spec.input_shape.clone();
+        fn walk<F: Float>(
+            m: &dyn Module<F>,
+            path: String,
+            shape: &mut Vec<usize>,
+            store: &gradwell_autodiff::ParamStore<F>,
+            rows: &mut Vec<(String, String, usize)>,
+        ) {
+            let children = m.children();
+            if children.is_empty() || m.kind() == "Residual" {
+                *shape = m.output_shape(shape).unwrap_or_else(|_| shape.clone());
+                let (t, f) = count_params(m, store);
+                rows.push((
+                    format!("{path} ({})", m.kind()),
+                    format!(
+                        "(None, {})",
+                        shape
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    t + f,
+                ));
+            } else {
+                for (name, c) in children {
+                    let p = if path.is_empty() {
+                        name
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    walk(c, p, shape, store, rows);
+                }
+            }
+        }
+        walk(
+            &self.root,
+            String::new(),
+            &mut shape,
+            self.tape.params(),
+            &mut rows,
+        );
+        let (trainable, frozen) = self.num_params();
+        let size = |n: usize| human_bytes(n * std::mem::size_of::<F>());
+        let w = [33usize, 24, 15];
+        let line = |l: char, m: char, r: char, f: char| {
+            format!(
+                "{l}{}{m}{}{m}{}{r}\n",
+                f.to_string().repeat(w[0]),
+                f.to_string().repeat(w[1]),
+                f.to_string().repeat(w[2])
+            )
+        };
+        let mut s = String::from("Model: \"sequential\"\n");
+        s += &line('┏', '┳', '┓', '━');
+        let _ = writeln!(
+            s,
+            "┃ {:<a$}┃ {:<b$}┃ {:>c$} ┃",
+            "Layer (type)",
+            "Output Shape",
+            "Param #",
+            a = w[0] - 1,
+            b = w[1] - 1,
+            c = w[2] - 2
+        );
+        s += &line('┡', '╇', '┩', '━');
+        for (i, (name, out, n)) in rows.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "│ {:<a$}│ {:<b$}│ {:>c$} │",
+                name,
+                out,
+                thousands(*n),
+                a = w[0] - 1,
+                b = w[1] - 1,
+                c = w[2] - 2
+            );
+            s += &if i + 1 < rows.len() {
+                line('├', '┼', '┤', '─')
+            } else {
+                line('└', '┴', '┘', '─')
+            };
+        }
+        let _ = writeln!(
+            s,
+            " Total params: {} ({})",
+            thousands(trainable + frozen),
+            size(trainable + frozen)
+        );
+        let _ = writeln!(
+            s,
+            " Trainable params: {} ({})",
+            thousands(trainable),
+            size(trainable)
+        );
+        let _ = writeln!(
+            s,
+            " Non-trainable params: {} ({})",
+            thousands(frozen),
+            size(frozen)
+        );
+        s
+    }
+
+    /// Writes the parameters (and buffers) to a safetensors file under their PyTorch
+    /// names, so that the same architecture in PyTorch loads them with `load_state_dict`.
+    /// The file is written to a temporary name and renamed, so a crash leaves either the
+    /// old file or the new one.
+    ///
+    /// # Errors
+    /// [`NnError::Io`] when the file cannot be written.
+    pub fn save_safetensors(&self, path: &Path) -> Result<()> {
+        let bytes = self.safetensors_bytes()?;
+        crate::io::write_atomic(path, &bytes)
+    }
+
+    /// The safetensors encoding of the parameters.
+    ///
+    /// # Errors
+    /// Never in practice (the encoder's own errors are passed on).
+    pub fn safetensors_bytes(&self) -> Result<Vec<u8>> {
+        let store = self.tape.params();
+        let mut encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        for id in store.ids() {
+            let name = store.name(id).to_string();
+            let v = store.value(id);
+            let (dtype, bytes) = if name.ends_with("num_batches_tracked") {
+                (
+                    Dtype::I64,
+                    v.iter()
+                        .flat_map(|x| (x.as_f64() as i64).to_le_bytes())
+                        .collect(),
+                )
+            } else if F::NAME == "f32" {
+                (
+                    Dtype::F32,
+                    v.iter()
+                        .flat_map(|x| (x.as_f64() as f32).to_le_bytes())
+                        .collect(),
+                )
+            } else {
+                (
+                    Dtype::F64,
+                    v.iter()
+                        .flat_map(|x| x.as_f64().to_le_bytes())
+                        .collect::<Vec<u8>>(),
+                )
+            };
+            encoded.push((name, dtype, v.shape().to_vec(), bytes));
+        }
+        let views: Vec<(String, TensorView<'_>)> = encoded
+            .iter()
+            .map(|(n, d, s, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| NnError::WeightsFormat {
+                path: "<memory>".into(),
+                why: e.to_string(),
+            })?;
+        let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+        safetensors::serialize(views, Some(meta)).map_err(|e| NnError::WeightsFormat {
+            path: "<memory>".into(),
+            why: e.to_string(),
+        })
+    }
+
+    /// Loads parameters from a safetensors file. Every name, shape and dtype is checked
+    /// first; if anything does not match, the error lists every mismatch and nothing is
+    /// loaded.
+    ///
+    /// # Errors
+    /// [`NnError::Io`], [`NnError::WeightsFormat`] or [`NnError::WeightsMismatch`].
+    pub fn load_safetensors(&mut self, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|source| NnError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        self.load_safetensors_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// [`Network::load_safetensors`] from bytes; `origin` names them in errors.
+    ///
+    /// # Errors
+    /// As [`Network::load_safetensors`].
+    pub fn load_safetensors_bytes(&mut self, bytes: &[u8], origin: &str) -> Result<()> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| NnError::WeightsFormat {
+            path: origin.to_string(),
+            why: e.to_string(),
+        })?;
+        let store = self.tape.params();
+        let mut problems = Vec::new();
+        let mut values: Vec<(ParamId, ArrayD<F>)> = Vec::new();
+        let ours: Vec<String> = self.param_names();
+        for name in st.names() {
+            if !ours.iter().any(|n| n == name) {
+                problems.push(format!("unexpected tensor `{name}` in the file"));
+            }
+        }
+        for id in store.ids() {
+            let name = store.name(id);
+            let Ok(t) = st.tensor(name) else {
+                problems.push(format!("missing tensor `{name}`"));
+                continue;
+            };
+            let want = store.value(id).shape().to_vec();
+            if t.shape() != want.as_slice() {
+                problems.push(format!(
+                    "`{name}`: shape {:?} in the file, {want:?} in the model",
+                    t.shape()
+                ));
+                continue;
+            }
+            let decoded: Option<Vec<f64>> = match t.dtype() {
+                Dtype::F32 => Some(
+                    t.data()
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+                        .collect(),
+                ),
+                Dtype::F64 => Some(
+                    t.data()
+                        .chunks_exact(8)
+                        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                        .collect(),
+                ),
+                Dtype::I64 if name.ends_with("num_batches_tracked") => Some(
+                    t.data()
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f64)
+                        .collect(),
+                ),
+                _ => None,
+            };
+            match decoded {
+                Some(v)
+                    if v.len() == want.iter().product::<usize>()
+                        && (F::NAME == "f64" || t.dtype() != Dtype::F64) =>
+                {
+                    let a =
+                        ArrayD::from_shape_vec(IxDyn(&want), v.into_iter().map(F::of).collect())
+                            .unwrap_or_else(|_| unreachable!("length checked against the shape"));
+                    values.push((id, a));
+                }
+                _ => problems.push(format!(
+                    "`{name}`: dtype {:?} in the file, {} in the model",
+                    t.dtype(),
+                    F::NAME
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(NnError::WeightsMismatch {
+                path: origin.to_string(),
+                problems,
+            });
+        }
+        let store = self.tape.params_mut();
+        for (id, v) in values {
+            store.value_mut(id).assign(&v);
+        }
+        Ok(())
+    }
+}
+
+/// `101770` → `101,770`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Keras's size notation (1024-based): `0.00 B`, `397.54 KB`, `1.53 MB`.
+fn human_bytes(n: usize) -> String {
+    let units = ["B", "KB", "MB", "GB"];
+    let mut x = n as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    format!("{x:.2} {}", units[u])
+}
+
+impl<F: Float> fmt::Display for Network<F> {
+    /// PyTorch's `print(model)` form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn write<F: Float>(
+            m: &dyn Module<F>,
+            indent: usize,
+            out: &mut fmt::Formatter<'_>,
+        ) -> fmt::Result {
+            let children = m.children();
+            if children.is_empty() {
+                return write!(out, "{}", m.repr());
+            }
+            writeln!(out, "{}(", m.repr())?;
+            for (name, c) in children {
+                write!(out, "{:w$}({name}): ", "", w = indent + 2)?;
+                write(c, indent + 2, out)?;
+                writeln!(out)?;
+            }
+            write!(out, "{:w$})", "", w = indent)
+        }
+        write(&self.root, 0, f)
+    }
+}

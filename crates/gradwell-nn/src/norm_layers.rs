@@ -1,0 +1,131 @@
+//! Batch norm and layer norm (from `gradwell-norm`) as modules.
+
+use gradwell_autodiff::{ParamId, Var};
+use gradwell_norm::{BatchNorm, LayerNorm};
+use gradwell_tensor::Float;
+
+use crate::module::{Ctx, Module};
+use crate::{NnError, Result};
+
+/// PyTorch's float formatting in a `repr` (`1e-05`, `0.1`).
+fn py_float(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-4 {
+        let s = format!("{x:e}");
+        // Rust prints 1e-5; Python prints 1e-05.
+        match s.split_once('e') {
+            Some((m, e)) if e.len() == 2 && e.starts_with('-') => format!("{m}e-0{}", &e[1..]),
+            _ => s,
+        }
+    } else if x.fract() == 0.0 && x.abs() < 1e16 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// Batch normalization over the feature axis (`BatchNorm1d`).
+#[derive(Debug)]
+pub struct BatchNormLayer<F: Float>(pub BatchNorm<F>);
+
+impl<F: Float> Module<F> for BatchNormLayer<F> {
+    fn kind(&self) -> &'static str {
+        "BatchNorm1d"
+    }
+
+    fn repr(&self) -> String {
+        let c = self.0.config();
+        let momentum = c.momentum.map_or("None".to_string(), py_float);
+        format!(
+            "BatchNorm1d({}, eps={}, momentum={momentum}, affine={}, track_running_stats={})",
+            self.0.features(),
+            py_float(c.eps),
+            py_bool(c.affine),
+            py_bool(c.track_running_stats)
+        )
+    }
+
+    fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {
+        Ok(self.0.forward(ctx.tape, x, ctx.training)?)
+    }
+
+    fn params(&self) -> Vec<ParamId> {
+        [
+            self.0.weight(),
+            self.0.bias(),
+            self.0.running_mean(),
+            self.0.running_var(),
+            self.0.num_batches_tracked(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        if input.first() != Some(&self.0.features()) {
+            return Err(NnError::Config(format!(
+                "BatchNorm1d({}) got per-sample input {input:?}",
+                self.0.features()
+            )));
+        }
+        Ok(input.to_vec())
+    }
+}
+
+/// Layer normalization over the last axis.
+#[derive(Debug)]
+pub struct LayerNormLayer<F: Float>(pub LayerNorm<F>);
+
+impl<F: Float> Module<F> for LayerNormLayer<F> {
+    fn kind(&self) -> &'static str {
+        "LayerNorm"
+    }
+
+    fn repr(&self) -> String {
+        let c = self.0.config();
+        format!(
+            "LayerNorm(({},), eps={}, elementwise_affine={})",
+            self.0.normalized(),
+            py_float(c.eps),
+            py_bool(c.elementwise_affine)
+        )
+    }
+
+    fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {
+        Ok(self.0.forward(ctx.tape, x)?)
+    }
+
+    fn params(&self) -> Vec<ParamId> {
+        [self.0.weight(), self.0.bias()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        if input.last() != Some(&self.0.normalized()) {
+            return Err(NnError::Config(format!(
+                "LayerNorm(({},)) got per-sample input {input:?}",
+                self.0.normalized()
+            )));
+        }
+        Ok(input.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_float;
+
+    #[test]
+    fn floats_print_as_python_does() {
+        assert_eq!(py_float(1e-5), "1e-05");
+        assert_eq!(py_float(0.1), "0.1");
+        assert_eq!(py_float(1.0), "1.0");
+        assert_eq!(py_float(1e-3), "0.001");
+    }
+}
