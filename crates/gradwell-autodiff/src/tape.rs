@@ -266,6 +266,20 @@ impl<F: Float> Tape<F> {
         })
     }
 
+    /// The variable at position `index` of this step (0 is the first value recorded), for
+    /// walking everything recorded — e.g. to find where a value first became non-finite.
+    pub fn var_at(&self, index: usize) -> Option<Var> {
+        (index < self.len).then_some(Var { index: index as u32, generation: self.generation })
+    }
+
+    /// The positions of the inputs of the op that produced `v` (empty for leaves).
+    pub fn inputs_of(&self, v: Var) -> &[usize] {
+        match self.index(v) {
+            Ok(i) if self.sources[i] == Source::Op => &self.inputs[i],
+            _ => &[],
+        }
+    }
+
     /// The name of the op that produced `v` (`"input"` or `"param"` for leaves).
     pub fn op_name(&self, v: Var) -> Option<&'static str> {
         let i = self.index(v).ok()?;
