@@ -5,5 +5,11 @@ use criterion::criterion_main;
 mod matmul;
 mod norm;
 mod optim;
+mod train_step;
 
-criterion_main!(matmul::benches, norm::benches, optim::benches);
+criterion_main!(
+    matmul::benches,
+    norm::benches,
+    optim::benches,
+    train_step::benches
+);

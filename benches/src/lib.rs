@@ -1,10 +1,136 @@
 //! Criterion benchmarks of gradwell (run with `cargo bench -p gradwell-benches`). The
-//! library part holds the shared fixtures the bench modules use.
+//! library part holds the shared fixtures the bench modules use: deterministic matrices
+//! and the three reference training workloads of the performance work (M1, M2, M3).
+
+use gradwell_autodiff::Result as AdResult;
+use gradwell_nn::{LayerSpec, MlpSpec, ModelSpec, Network};
+use gradwell_optim::{Adam, AdamConfig, Optimizer, ParamSlot, Sgd, SgdConfig, SlotBuffer};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 /// A deterministic `rows×cols` f32 matrix with entries in [−1, 1), cheap to build.
-pub fn matrix(rows: usize, cols: usize) -> ndarray::Array2<f32> {
-    ndarray::Array2::from_shape_fn((rows, cols), |(i, j)| {
+pub fn matrix(rows: usize, cols: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
         let h = (i.wrapping_mul(2_654_435_761) ^ j.wrapping_mul(40_503)) % 2001;
         h as f32 / 1000.0 - 1.0
     })
+}
+
+/// One of the reference models with its optimizer and its data: the step walks through
+/// the data's rows batch by batch, in order, wrapping around.
+pub struct Workload {
+    /// The model.
+    pub net: Network<f32>,
+    opt: Box<dyn Optimizer<f32>>,
+    x: Array2<f32>,
+    labels: Vec<usize>,
+    batch: usize,
+    cursor: usize,
+    rng: ChaCha8Rng,
+    slots: SlotBuffer<f32>,
+}
+
+/// The reference models of the performance work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// 784-128-10, ReLU, He normal, SGD lr 0.1 momentum 0.9.
+    M1,
+    /// 784 → 8 × (Linear 256 → BatchNorm → ReLU) → 10, Adam lr 1e-3.
+    M2,
+    /// 784-1024-1024-10, ReLU, SGD momentum 0.9.
+    M3,
+}
+
+impl Model {
+    /// The model's spec.
+    pub fn spec(self) -> ModelSpec {
+        let relu = "relu"
+            .parse()
+            .unwrap_or_else(|_| unreachable!("a valid name"));
+        let mut m = match self {
+            Model::M1 => MlpSpec::new(&[784, 128, 10], relu),
+            Model::M2 => MlpSpec::new(&[784, 256, 256, 256, 256, 256, 256, 256, 256, 10], relu),
+            Model::M3 => MlpSpec::new(&[784, 1024, 1024, 10], relu),
+        };
+        m.init = Some(gradwell_init::Init::HE_NORMAL);
+        m.batch_norm = self == Model::M2;
+        m.to_spec()
+            .unwrap_or_else(|e| unreachable!("reference specs are valid: {e}"))
+    }
+}
+
+impl Workload {
+    /// The model with its optimizer, fed one synthetic batch of `batch` samples.
+    pub fn new(model: Model, batch: usize) -> Self {
+        let x = matrix(batch, 784).mapv(|v| (v + 1.0) * 0.5);
+        let labels = (0..batch).map(|i| (i * 7) % 10).collect();
+        Workload::with_data(model, batch, x, labels)
+    }
+
+    /// The model with its optimizer, walking through `x` (`[n, 784]`, n ≥ batch) and its
+    /// labels in batches of `batch`.
+    pub fn with_data(model: Model, batch: usize, x: Array2<f32>, labels: Vec<usize>) -> Self {
+        let net = Network::build(&model.spec(), 0).unwrap_or_else(|e| unreachable!("{e}"));
+        let opt: Box<dyn Optimizer<f32>> = match model {
+            Model::M2 => Box::new(
+                Adam::new(AdamConfig::default().lr(1e-3)).unwrap_or_else(|e| unreachable!("{e}")),
+            ),
+            _ => Box::new(
+                Sgd::new(SgdConfig::default().lr(0.1).momentum(0.9))
+                    .unwrap_or_else(|e| unreachable!("{e}")),
+            ),
+        };
+        Workload {
+            net,
+            opt,
+            x,
+            labels,
+            batch,
+            cursor: 0,
+            rng: ChaCha8Rng::seed_from_u64(1),
+            slots: SlotBuffer::new(),
+        }
+    }
+
+    /// One training step: forward, cross-entropy, backward, optimizer update, zeroed
+    /// gradients. Returns the loss.
+    pub fn step(&mut self) -> AdResult<f32> {
+        if self.cursor + self.batch > self.x.nrows() {
+            self.cursor = 0;
+        }
+        let rows = self.cursor..self.cursor + self.batch;
+        self.cursor += self.batch;
+        self.net.tape.reset();
+        let x = self
+            .net
+            .tape
+            .input_view(&self.x.slice(ndarray::s![rows.clone(), ..]).into_dyn());
+        let out = self
+            .net
+            .forward(x, true, &mut self.rng, None)
+            .map_err(|e| gradwell_autodiff::AutodiffError::invalid("forward", e.to_string()))?;
+        let y = self.net.tape.labels(&self.labels[rows]);
+        let loss = self.net.tape.softmax_cross_entropy(out, y)?;
+        self.net.tape.backward(loss)?;
+        let value = self.net.tape.value(loss)[[]];
+        let params = self.net.tape.params_mut();
+        let opt = &mut self.opt;
+        self.slots
+            .with(
+                params.slots_mut().map(|(n, v, g)| ParamSlot::new(n, v, g)),
+                |s| opt.step(s),
+            )
+            .map_err(|e| gradwell_autodiff::AutodiffError::invalid("optimizer", e.to_string()))?;
+        params.zero_grad();
+        Ok(value)
+    }
+}
+
+/// The layer list of a spec (for tests of the workloads).
+pub fn layer_count(spec: &ModelSpec) -> usize {
+    spec.layers
+        .iter()
+        .filter(|l| matches!(l, LayerSpec::Linear { .. }))
+        .count()
 }

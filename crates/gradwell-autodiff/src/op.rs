@@ -56,9 +56,22 @@ use crate::Result;
 /// assert_eq!(tape.params().grad(x)[[0]], 12.0);
 /// # Ok::<(), gradwell_autodiff::AutodiffError>(())
 /// ```
-pub trait Op<F: Float>: Send + std::fmt::Debug {
+pub trait Op<F: Float>: std::any::Any + Send + std::fmt::Debug {
     /// A short name for error messages and profiles (e.g. `"matmul"`).
     fn name(&self) -> &'static str;
+
+    /// Called before `forward` with the op of the same type that was recorded at the same
+    /// position of the tape in the previous step, so that this op can take over that op's
+    /// buffers (`std::mem::take`) instead of allocating its own. The tape then stores this
+    /// op in the previous one's place, so a training step that records the same ops every
+    /// time allocates neither op records nor op buffers in steady state. The default does
+    /// nothing.
+    fn recycle(&mut self, previous: &mut Self)
+    where
+        Self: Sized,
+    {
+        let _ = previous;
+    }
 
     /// Computes the output into `out`.
     ///

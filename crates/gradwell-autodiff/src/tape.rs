@@ -68,6 +68,8 @@ pub struct Tape<F: Float> {
     needs_grad: Vec<bool>,
     sources: Vec<Source>,
     ops: Vec<Option<Box<dyn Op<F>>>>,
+    /// Whether `ops[i]` was recorded this step (a stale op is kept for recycling).
+    recorded: Vec<bool>,
     inputs: Vec<Vec<usize>>,
     len: usize,
     generation: u32,
@@ -97,6 +99,7 @@ impl<F: Float> Tape<F> {
             needs_grad: Vec::new(),
             sources: Vec::new(),
             ops: Vec::new(),
+            recorded: Vec::new(),
             inputs: Vec::new(),
             len: 0,
             generation: 0,
@@ -125,8 +128,9 @@ impl<F: Float> Tape<F> {
     pub fn reset(&mut self) {
         self.len = 0;
         self.generation = self.generation.wrapping_add(1);
-        for op in &mut self.ops {
-            *op = None;
+        // Ops stay in place: the next step's op at each position may recycle them.
+        for r in &mut self.recorded {
+            *r = false;
         }
         for p in &mut self.param_nodes {
             *p = None;
@@ -171,11 +175,13 @@ impl<F: Float> Tape<F> {
             self.needs_grad.push(false);
             self.sources.push(Source::Leaf);
             self.ops.push(None);
+            self.recorded.push(false);
             self.inputs.push(Vec::new());
         }
         self.sources[i] = source;
         self.needs_grad[i] = needs_grad;
         self.live[i] = false;
+        self.recorded[i] = false;
         self.inputs[i].clear();
         self.len += 1;
         Var {
@@ -269,7 +275,10 @@ impl<F: Float> Tape<F> {
     /// The variable at position `index` of this step (0 is the first value recorded), for
     /// walking everything recorded — e.g. to find where a value first became non-finite.
     pub fn var_at(&self, index: usize) -> Option<Var> {
-        (index < self.len).then_some(Var { index: index as u32, generation: self.generation })
+        (index < self.len).then_some(Var {
+            index: index as u32,
+            generation: self.generation,
+        })
     }
 
     /// The positions of the inputs of the op that produced `v` (empty for leaves).
@@ -286,7 +295,8 @@ impl<F: Float> Tape<F> {
         Some(match self.sources[i] {
             Source::Leaf => "input",
             Source::Param(_) => "param",
-            Source::Op => self.ops[i].as_ref().map_or("op", |o| o.name()),
+            Source::Op if self.recorded[i] => self.ops[i].as_ref().map_or("op", |o| o.name()),
+            Source::Op => "op",
         })
     }
 
@@ -302,7 +312,7 @@ impl<F: Float> Tape<F> {
     /// # Errors
     /// Whatever the op's forward reports (shape mismatches, invalid arguments), or a stale
     /// input handle; nothing is recorded then.
-    pub fn apply(&mut self, mut op: impl Op<F> + 'static, inputs: &[Var]) -> Result<Var> {
+    pub fn apply<O: Op<F>>(&mut self, mut op: O, inputs: &[Var]) -> Result<Var> {
         let out = self.len;
         let mut needs_grad = false;
         for &v in inputs {
@@ -313,6 +323,21 @@ impl<F: Float> Tape<F> {
         for &input in inputs {
             self.inputs[out].push(input.index());
         }
+        // Put the op in its slot: in the box of last step's op at this position when that
+        // op has the same type (after letting the new op take its buffers).
+        let slot = &mut self.ops[out];
+        let previous = slot.as_mut().and_then(|b| {
+            let any: &mut dyn std::any::Any = b.as_mut();
+            any.downcast_mut::<O>()
+        });
+        let op: &mut dyn Op<F> = match previous {
+            Some(prev) => {
+                op.recycle(prev);
+                *prev = op;
+                prev
+            }
+            None => slot.insert(Box::new(op)).as_mut(),
+        };
         let (below, above) = self.values.split_at_mut(out);
         let views: Vec<ArrayViewD<'_, F>> = self.inputs[out]
             .iter()
@@ -325,9 +350,7 @@ impl<F: Float> Tape<F> {
             self.len -= 1;
             return Err(e);
         }
-        if needs_grad {
-            self.ops[out] = Some(Box::new(op));
-        }
+        self.recorded[out] = needs_grad;
         Ok(v)
     }
 
@@ -370,9 +393,13 @@ impl<F: Float> Tape<F> {
             needs_grad,
             sources,
             ops,
+            recorded,
             inputs,
             ..
         } = self;
+        if !recorded[k] {
+            return;
+        }
         let Some(op) = ops[k].as_mut() else { return };
         let ins = &inputs[k];
         // Zero the gradient buffers this op is the first to reach.

@@ -141,7 +141,7 @@ pub use clip::{CLIP_NORM_EPS, GradClip, NormType, clip_grad_norm, clip_grad_valu
 pub use error::OptimError;
 pub use group::{GroupRule, NameMatch, ParamGroups};
 pub use optimizer::{Optimizer, OptimizerState, ParamState, StepReport};
-pub use param::{ParamSlot, zero_grad};
+pub use param::{ParamSlot, SlotBuffer, zero_grad};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use schedule::{
     Anneal, Curve, CurveSpec, LrSchedule, OneCycleConfig, PlateauConfig, PlateauMode,

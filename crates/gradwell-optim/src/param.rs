@@ -46,6 +46,55 @@ impl<'a, F> ParamSlot<'a, F> {
     }
 }
 
+/// A reusable buffer for the slice of [`ParamSlot`]s a step takes, so that building it
+/// every step allocates nothing after the first: the slots borrow the parameters only for
+/// the duration of [`SlotBuffer::with`], and the buffer keeps just its capacity.
+///
+/// ```
+/// use gradwell_optim::{ParamSlot, SlotBuffer};
+///
+/// let mut params = vec![(String::from("w"), vec![1.0_f32, 2.0], vec![0.5_f32, 0.5])];
+/// let mut buf = SlotBuffer::new();
+/// let n = buf.with(
+///     params.iter_mut().map(|(n, v, g)| ParamSlot::new(n, v, g)),
+///     |slots| slots.len(),
+/// );
+/// assert_eq!(n, 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct SlotBuffer<F: 'static> {
+    spare: Vec<ParamSlot<'static, F>>,
+}
+
+/// An empty vector of slots of another lifetime that reuses `v`'s allocation (the
+/// elements have the same layout, so the standard library collects in place).
+fn recycle<'a, 'b, F>(mut v: Vec<ParamSlot<'a, F>>) -> Vec<ParamSlot<'b, F>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector was cleared"))
+        .collect()
+}
+
+impl<F: 'static> SlotBuffer<F> {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        SlotBuffer { spare: Vec::new() }
+    }
+
+    /// Collects `slots` into the buffer and runs `f` on them.
+    pub fn with<'a, R>(
+        &mut self,
+        slots: impl Iterator<Item = ParamSlot<'a, F>>,
+        f: impl FnOnce(&mut [ParamSlot<'a, F>]) -> R,
+    ) -> R {
+        let mut v: Vec<ParamSlot<'a, F>> = recycle(std::mem::take(&mut self.spare));
+        v.extend(slots);
+        let r = f(&mut v);
+        self.spare = recycle(v);
+        r
+    }
+}
+
 /// Sets every gradient to zero (PyTorch's `zero_grad(set_to_none=False)`).
 pub fn zero_grad<F: Float>(params: &mut [ParamSlot<'_, F>]) {
     for p in params {

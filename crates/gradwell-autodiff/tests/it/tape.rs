@@ -113,3 +113,25 @@ fn intermediate_gradients_are_readable_after_backward() {
     assert_eq!(t.grad(m).unwrap(), array![6.0, -12.0].into_dyn());
     assert_eq!(t.op_name(s), Some("square"));
 }
+
+#[test]
+fn ops_of_a_previous_step_never_run_in_this_steps_backward() {
+    // Step 1 records square(p); step 2 evaluates the same position in inference mode and
+    // then differentiates a fresh graph: the stale op must not contribute.
+    let mut t = Tape::<f64>::new();
+    let p = t.params_mut().add("p", array![2.0].into_dyn());
+    let v = t.param(p);
+    let s = t.square(v).unwrap();
+    let l = t.sum(s).unwrap();
+    t.backward(l).unwrap();
+    assert_eq!(t.params().grad(p)[[0]], 4.0);
+    t.params_mut().zero_grad();
+    t.reset();
+    t.set_recording(false);
+    let v = t.param(p);
+    let s = t.square(v).unwrap();
+    t.set_recording(true);
+    let l = t.sum(s).unwrap();
+    t.backward(l).unwrap();
+    assert_eq!(t.params().grad(p)[[0]], 0.0);
+}

@@ -1,0 +1,65 @@
+//! The gradwell side of `benches/compare/`: trains one reference model on Fashion-MNIST
+//! (in memory) for a fixed time and prints one JSON line with samples per second and the
+//! peak resident memory.
+//!
+//! `compare-step <M1|M2|M3> <batch> [seconds] [data dir]`; the matrix kernel's thread
+//! count is `MATMUL_NUM_THREADS`.
+
+use std::time::{Duration, Instant};
+
+use gradwell_benches::{Model, Workload};
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let model =
+        match args.first().map(String::as_str) {
+            Some("M1") => Model::M1,
+            Some("M2") => Model::M2,
+            Some("M3") => Model::M3,
+            other => return Err(format!(
+                "usage: compare-step <M1|M2|M3> <batch> [seconds] [data dir]; got model {other:?}"
+            )
+            .into()),
+        };
+    let batch: usize = args.get(1).ok_or("missing batch size")?.parse()?;
+    let seconds: f64 = args.get(2).map_or(Ok(10.0), |s| s.parse())?;
+    let dir = args.get(3).map(std::path::PathBuf::from);
+    let (mut x, labels) = gradwell_data::fashion_mnist(dir.as_deref())?
+        .train
+        .into_parts();
+    x.mapv_inplace(|v| v / 255.0);
+    let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
+    let mut w = Workload::with_data(model, batch, x, labels);
+    // Warm-up: one pass over a few hundred steps' worth of time.
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_secs_f64(seconds * 0.2) {
+        w.step()?;
+    }
+    let rss_after_warmup = peak_rss_kib();
+    let start = Instant::now();
+    let mut steps = 0u64;
+    let mut loss = 0.0;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        loss = w.step()?;
+        steps += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"framework\":\"gradwell\",\"model\":\"{model:?}\",\"batch\":{batch},\"steps\":{steps},\"samples_per_sec\":{:.1},\"peak_rss_mib\":{:.1},\"peak_rss_after_warmup_mib\":{:.1},\"final_loss\":{loss:.4}}}",
+        steps as f64 * batch as f64 / secs,
+        peak_rss_kib() as f64 / 1024.0,
+        rss_after_warmup as f64 / 1024.0,
+    );
+    Ok(())
+}
