@@ -1,7 +1,9 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
-//! - `ci`: the checks CI runs, cheapest first — `cargo fmt --check`, `cargo clippy
-//!   --workspace --all-targets -- -D warnings`, then the test suite.
+//! - `ci`: everything CI runs, on a fresh machine too: set-up (rustfmt and clippy, and on
+//!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read), then
+//!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
+//!   --all-targets -- -D warnings`, the test suite, and `cargo xtask verify`.
 //! - `verify`: the registry of statistical and numerical checks (see [`verify`]), printed
 //!   as a table of name, statistic, threshold, p-value and verdict; exits non-zero if any
 //!   check fails. `verify --list` prints the names; `verify <substring>` runs a subset.
