@@ -35,6 +35,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod check;
 mod error;
 mod io;
 mod layers;
@@ -42,8 +43,10 @@ pub mod losses;
 mod module;
 mod network;
 mod norm_layers;
+mod pyfmt;
 mod spec;
 
+pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
 pub use layers::{

@@ -5,27 +5,8 @@ use gradwell_norm::{BatchNorm, LayerNorm};
 use gradwell_tensor::Float;
 
 use crate::module::{Ctx, Module};
+use crate::pyfmt::{py_bool, py_float};
 use crate::{NnError, Result};
-
-/// PyTorch's float formatting in a `repr` (`1e-05`, `0.1`).
-fn py_float(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1e-4 {
-        let s = format!("{x:e}");
-        // Rust prints 1e-5; Python prints 1e-05.
-        match s.split_once('e') {
-            Some((m, e)) if e.len() == 2 && e.starts_with('-') => format!("{m}e-0{}", &e[1..]),
-            _ => s,
-        }
-    } else if x.fract() == 0.0 && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
 
 /// Batch normalization over the feature axis (`BatchNorm1d`).
 #[derive(Debug)]
@@ -114,18 +95,5 @@ impl<F: Float> Module<F> for LayerNormLayer<F> {
             )));
         }
         Ok(input.to_vec())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::py_float;
-
-    #[test]
-    fn floats_print_as_python_does() {
-        assert_eq!(py_float(1e-5), "1e-05");
-        assert_eq!(py_float(0.1), "0.1");
-        assert_eq!(py_float(1.0), "1.0");
-        assert_eq!(py_float(1e-3), "0.001");
     }
 }
