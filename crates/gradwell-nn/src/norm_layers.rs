@@ -20,11 +20,13 @@ impl<F: Float> Module<F> for BatchNormLayer<F> {
     fn repr(&self) -> String {
         let c = self.0.config();
         let momentum = c.momentum.map_or("None".to_string(), py_float);
+        // PyTorch 2.15's form, which has `bias=` (True only when the shift exists).
         format!(
-            "BatchNorm1d({}, eps={}, momentum={momentum}, affine={}, track_running_stats={})",
+            "BatchNorm1d({}, eps={}, momentum={momentum}, affine={}, bias={}, track_running_stats={})",
             self.0.features(),
             py_float(c.eps),
             py_bool(c.affine),
+            py_bool(self.0.bias().is_some()),
             py_bool(c.track_running_stats)
         )
     }
@@ -33,13 +35,15 @@ impl<F: Float> Module<F> for BatchNormLayer<F> {
         Ok(self.0.forward(ctx.tape, x, ctx.training)?)
     }
 
+    /// γ, β and the running statistics; not the batch counter, which is saved with the
+    /// weights (PyTorch's `num_batches_tracked`) but is no parameter: Keras counts the
+    /// moving statistics as non-trainable parameters, and nothing else.
     fn params(&self) -> Vec<ParamId> {
         [
             self.0.weight(),
             self.0.bias(),
             self.0.running_mean(),
             self.0.running_var(),
-            self.0.num_batches_tracked(),
         ]
         .into_iter()
         .flatten()
@@ -69,10 +73,11 @@ impl<F: Float> Module<F> for LayerNormLayer<F> {
     fn repr(&self) -> String {
         let c = self.0.config();
         format!(
-            "LayerNorm(({},), eps={}, elementwise_affine={})",
+            "LayerNorm(({},), eps={}, elementwise_affine={}, bias={})",
             self.0.normalized(),
             py_float(c.eps),
-            py_bool(c.elementwise_affine)
+            py_bool(c.elementwise_affine),
+            py_bool(self.0.bias().is_some())
         )
     }
 
