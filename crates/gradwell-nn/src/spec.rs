@@ -380,6 +380,7 @@ pub enum Head {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MlpSpec {
     /// Input width, hidden widths, output width.
     pub widths: Vec<usize>,

@@ -205,8 +205,9 @@ fn unknown_names_and_fields_are_parse_errors() {
             &["unknown variant `convolution`"][..],
         ),
         (
+            // The tagged layer is read as a whole, so the error points at the layer.
             "input_shape = [3]\n[[layers]]\ntype = \"linear\"\nout_features = -2\n",
-            &["out_features"][..],
+            &["`-2`", "expected usize", "line 2"][..],
         ),
         (
             r#"{"input_shape": [3], "layers": [{"type": "dropout", "p": 0.5, "inplace": true}]}"#,

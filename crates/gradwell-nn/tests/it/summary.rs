@@ -84,3 +84,26 @@ layers = [
         "{s}"
     );
 }
+
+#[test]
+fn keras_seed_weights_are_keras_he_normal_with_zero_biases() {
+    let net = Network::<f64>::build(&spec(KERAS_SEED), 0).expect("builds");
+    let p = net.tape.params();
+    for bias in ["0.bias", "2.bias"] {
+        assert!(
+            p.value(net.param(bias).expect("present"))
+                .iter()
+                .all(|&b| b == 0.0)
+        );
+    }
+    // Keras's He normal draws N(0, σ²) with σ = √(2/fan_in)/0.8796 and redraws beyond 2σ:
+    // every weight lies within 2σ. An untruncated He normal would put about 4.6 % of the
+    // 100,352 weights beyond that bound (and the largest near 4.4 of its σ).
+    let sigma = (2.0_f64 / 784.0).sqrt() / gradwell_init::KERAS_TRUNCATION_STD;
+    let w = p.value(net.param("0.weight").expect("present"));
+    let largest = w.iter().fold(0.0_f64, |m, &v| m.max(v.abs()));
+    assert!(largest <= 2.0 * sigma, "{largest} > 2σ = {}", 2.0 * sigma);
+    // 1.25 % of the truncated mass lies in (1.9σ, 2σ]: the chance that none of 100,352
+    // weights does is below e^(-1200) (this cannot fail by chance).
+    assert!(largest > 1.9 * sigma, "the bound is approached: {largest}");
+}
