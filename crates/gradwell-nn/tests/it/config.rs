@@ -288,3 +288,25 @@ fn invalid_mlps_are_errors() {
         assert!(err.to_string().contains("dropout"), "{err}");
     }
 }
+
+#[test]
+fn an_mlp_config_with_an_unknown_field_is_refused() {
+    let err = serde_json::from_str::<MlpSpec>(
+        r#"{"widths": [4, 2], "activation": "relu", "init": null, "batch_norm": false,
+            "residual": false, "dropout": 0.0, "head": "logits", "batchnorm": true}"#,
+    )
+    .expect_err("unknown field");
+    assert!(
+        err.to_string().contains("unknown field `batchnorm`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_input_of_the_wrong_width_is_an_error_at_the_forward_pass() {
+    let mut net = Network::<f32>::build(&spec(PYTORCH_SEED), 0).expect("builds");
+    let err = net
+        .predict(&ndarray::Array2::zeros((2, 783)).view())
+        .expect_err("783 ≠ 784");
+    assert!(err.to_string().contains("783"), "{err}");
+}
