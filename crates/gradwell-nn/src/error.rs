@@ -19,6 +19,14 @@ pub enum NnError {
         /// What `prev` produces.
         got: usize,
     },
+    /// A layer that could not be built from its settings.
+    #[error("layer {layer}: {source}")]
+    Layer {
+        /// The layer's path and type, e.g. `2 (Dropout)`.
+        layer: String,
+        /// What was wrong with it.
+        source: Box<NnError>,
+    },
     /// A configuration value that is not valid, naming the field.
     #[error("invalid model configuration: {0}")]
     Config(String),

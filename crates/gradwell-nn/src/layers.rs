@@ -1,7 +1,7 @@
 //! The layers: [`Linear`], [`Act`], [`Prelu`], [`Softmax`], [`Dropout`], [`Flatten`], and
 //! the containers [`Sequential`] and [`Residual`].
 
-use gradwell_activations::{Activation, ActivationKind, Prelu as PreluMath};
+use gradwell_activations::{ActivationKind, Prelu as PreluMath};
 use gradwell_autodiff::{Op, ParamId, ParamStore, Tape, Var, ensure_shape};
 use gradwell_init::{Init, Initializer};
 use gradwell_tensor::Float;
@@ -9,6 +9,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 use rand::{Rng, RngCore};
 
 use crate::module::{Ctx, Module, Tap};
+use crate::pyfmt::py_float;
 use crate::{NnError, Result};
 
 /// Fills a new parameter of `shape` with `init` and adds it to the store as `name`.
@@ -162,14 +163,7 @@ impl<F: Float> Module<F> for Linear {
 
 /// The PyTorch class name and `repr` of an activation.
 pub fn torch_activation_repr(kind: &ActivationKind) -> (&'static str, String) {
-    let f = |x: f64| {
-        let s = format!("{x}");
-        if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    };
+    let f = py_float;
     let (name, args) = match kind {
         ActivationKind::Identity(_) => ("Identity", String::new()),
         ActivationKind::Sigmoid(_) => ("Sigmoid", String::new()),
@@ -253,8 +247,8 @@ impl<F: Float> Module<F> for Softmax {
 }
 
 /// The parametric rectifier: max(0, x) + a·min(0, x) with a learnable slope `a`, shared
-/// (`num_parameters = 1`) or one per feature, initialized to 0.25 as PyTorch's
-/// `nn.PReLU`.
+/// (`num_parameters = 1`) or one per channel (axis 1 of the input: the feature of
+/// `[batch, features]`), initialized to 0.25 as PyTorch's `nn.PReLU`.
 #[derive(Debug, Clone)]
 pub struct Prelu {
     /// The slope parameter, `[num_parameters]`.
@@ -291,18 +285,30 @@ impl Prelu {
     }
 }
 
-/// The PReLU op: inputs `x` (`[batch, features]`, or any shape with one shared slope) and
-/// the slopes.
+/// The PReLU op, PyTorch's `F.prelu`: inputs `x` (`[batch, channels, …]`) and the slopes
+/// (one shared, or one per channel of axis 1). The math is
+/// [`gradwell_activations::Prelu`]'s (`x` for `x > 0`, `a·x` otherwise; ∂/∂x is `a` at 0,
+/// ∂/∂a = min(0, x)), written here with the slope in the float type so that a diverged
+/// (non-finite) slope shows in the output instead of being replaced.
 #[derive(Debug, Clone, Copy)]
 struct PreluOp;
 
-fn slopes<F: Float>(a: &ArrayViewD<'_, F>) -> Vec<PreluMath> {
-    // A non-finite learned slope is a diverged run; it is caught as a non-finite loss.
-    a.iter()
-        .map(|s| {
-            PreluMath::new(s.as_f64()).unwrap_or_else(|_| PreluMath::new(0.0).unwrap_or_default())
-        })
-        .collect()
+/// The number of consecutive elements that share one slope, and the number of slopes
+/// cycled through: `(inner, n)` such that element `k` uses slope `(k / inner) % n`.
+fn prelu_layout(x: &[usize], slopes: usize) -> gradwell_autodiff::Result<(usize, usize)> {
+    if slopes == 1 {
+        return Ok((x.iter().product::<usize>().max(1), 1));
+    }
+    if x.len() < 2 || x[1] != slopes {
+        return Err(gradwell_tensor::ShapeError::mismatch(
+            "prelu",
+            x,
+            &[slopes],
+            "one slope, or one per channel (axis 1)",
+        )
+        .into());
+    }
+    Ok((x[2..].iter().product::<usize>().max(1), slopes))
 }
 
 impl<F: Float> Op<F> for PreluOp {
@@ -315,23 +321,17 @@ impl<F: Float> Op<F> for PreluOp {
         x: &[ArrayViewD<'_, F>],
         out: &mut ArrayD<F>,
     ) -> gradwell_autodiff::Result<()> {
-        let n = x[1].len();
-        if n != 1 && x[0].shape().last() != Some(&n) {
-            return Err(gradwell_tensor::ShapeError::mismatch(
-                "prelu",
-                x[0].shape(),
-                x[1].shape(),
-                "one slope, or one per feature of the last axis",
-            )
-            .into());
-        }
+        let (inner, n) = prelu_layout(x[0].shape(), x[1].len())?;
         ensure_shape(out, x[0].shape());
-        let p = slopes(&x[1]);
-        let (Some(xs), Some(ys)) = (x[0].as_slice(), out.as_slice_mut()) else {
-            unreachable!("standard layout")
+        let (Some(xs), Some(a), Some(ys)) = (x[0].as_slice(), x[1].as_slice(), out.as_slice_mut())
+        else {
+            unreachable!("tape values are in standard layout")
         };
-        for (k, (y, &v)) in ys.iter_mut().zip(xs).enumerate() {
-            *y = p[k % n].value(v);
+        for (k, (ys, xs)) in ys.chunks_mut(inner).zip(xs.chunks(inner)).enumerate() {
+            let a = a[k % n];
+            for (y, &v) in ys.iter_mut().zip(xs) {
+                *y = if v > F::zero() { v } else { a * v };
+            }
         }
         Ok(())
     }
@@ -343,19 +343,33 @@ impl<F: Float> Op<F> for PreluOp {
         g: &ArrayViewD<'_, F>,
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
-        let n = x[1].len();
-        let p = slopes(&x[1]);
-        let (Some(xs), Some(gs)) = (x[0].as_slice(), g.as_slice()) else {
-            unreachable!("standard layout")
+        let Ok((inner, n)) = prelu_layout(x[0].shape(), x[1].len()) else {
+            unreachable!("checked in forward")
+        };
+        let (Some(xs), Some(a), Some(gs)) = (x[0].as_slice(), x[1].as_slice(), g.as_slice()) else {
+            unreachable!("tape values are in standard layout")
         };
         if let Some(dx) = grads[0].as_mut().and_then(|d| d.as_slice_mut()) {
-            for (k, (d, (&v, &g))) in dx.iter_mut().zip(xs.iter().zip(gs)).enumerate() {
-                *d += g * p[k % n].derivative(v);
+            for (k, ((dx, xs), gs)) in dx
+                .chunks_mut(inner)
+                .zip(xs.chunks(inner))
+                .zip(gs.chunks(inner))
+                .enumerate()
+            {
+                let a = a[k % n];
+                for ((d, &v), &g) in dx.iter_mut().zip(xs).zip(gs) {
+                    *d += if v > F::zero() { g } else { g * a };
+                }
             }
         }
         if let Some(da) = grads[1].as_mut().and_then(|d| d.as_slice_mut()) {
-            for (k, (&v, &g)) in xs.iter().zip(gs).enumerate() {
-                da[k % n] += g * p[k % n].slope_derivative(v);
+            for (k, (xs, gs)) in xs.chunks(inner).zip(gs.chunks(inner)).enumerate() {
+                let s: F = xs
+                    .iter()
+                    .zip(gs)
+                    .map(|(&v, &g)| g * PreluMath::default().slope_derivative(v))
+                    .sum();
+                da[k % n] += s;
             }
         }
     }
@@ -380,9 +394,9 @@ impl<F: Float> Module<F> for Prelu {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        if self.num_parameters != 1 && input.last() != Some(&self.num_parameters) {
+        if self.num_parameters != 1 && input.first() != Some(&self.num_parameters) {
             return Err(NnError::Config(format!(
-                "PReLU has {} slopes but the input has shape {input:?}",
+                "PReLU has {} slopes (one per channel) but the per-sample input has shape {input:?}",
                 self.num_parameters
             )));
         }
@@ -419,7 +433,7 @@ impl<F: Float> Module<F> for Dropout {
     }
 
     fn repr(&self) -> String {
-        format!("Dropout(p={}, inplace=False)", self.p)
+        format!("Dropout(p={}, inplace=False)", py_float(self.p))
     }
 
     fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {

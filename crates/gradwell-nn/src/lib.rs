@@ -14,6 +14,39 @@
 //!   names ([`Network::save_safetensors`], [`Network::load_safetensors`]).
 //! - [`losses`]: cross-entropy on logits (label smoothing), NLL on log-probabilities, MSE,
 //!   binary cross-entropy with logits; mean or sum.
+//! - [`Network::gradcheck`]: the gradient of a loss through a whole network, with respect
+//!   to every trainable parameter and the input, against finite differences (f64).
+//!
+//! The examples `keras_seed` and `pytorch_seed` rebuild the two seed models from their
+//! configs (`examples/*.toml`). The PyTorch interop fixtures (`fixtures/`) are made by
+//! `fixtures/gen_torch_weights.sh`, which installs PyTorch in a local virtual environment,
+//! writes PyTorch's weights and outputs, and checks that weights saved here load in
+//! PyTorch; the tests read the committed fixtures and need no PyTorch.
+//!
+//! # PyTorch and Keras parity
+//!
+//! Names, defaults and formulas are PyTorch's: state_dict keys, `[out, in]` weights,
+//! `Linear`'s default U(±1/√in) weight and bias, PReLU slopes on the channel axis (axis 1,
+//! where Keras's `PReLU` has one slope per element unless `shared_axes` is given), the
+//! `repr` of every layer as PyTorch 2.15 prints it. Deliberate differences:
+//!
+//! - Keras's `Dense` starts its bias at zero and folds its activation into the layer; here
+//!   the bias follows PyTorch unless a `bias_init` is given, and an activation is a layer
+//!   of its own, with a row of its own in [`Network::summary`] (whose rows are named by
+//!   PyTorch paths, `0 (Linear)`, rather than Keras's `dense (Dense)`). Keras's
+//!   `he_normal` is truncated (`keras-he-normal`); PyTorch's `kaiming_normal_` is not
+//!   (`he-normal`).
+//! - The summary counts batch norm's running statistics as non-trainable parameters, as
+//!   Keras does, but not PyTorch's `num_batches_tracked` counter (it is saved with the
+//!   weights, as an int64, so PyTorch loads the file).
+//! - Loading is strict where PyTorch's `load_state_dict` converts: an f64 tensor is refused
+//!   by an f32 model (it would lose precision), while an f32 tensor loads exactly into an
+//!   f64 model; every mismatch is reported at once and nothing is loaded.
+//! - Dropout masks come from a seeded ChaCha8 stream: the same distribution as PyTorch's,
+//!   not the same masks.
+//! - An activation layer holding a fixed-slope `prelu:A` prints as `PReLU(init=A)`;
+//!   PyTorch has no such layer (its `PReLU` learns the slope, here [`Prelu`]), and
+//!   `LeakyReLU(negative_slope=A)` is the equivalent to build on that side.
 //!
 //! The seed's PyTorch model, printed as PyTorch prints it:
 //!
@@ -35,6 +68,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod check;
 mod error;
 mod io;
 mod layers;
@@ -42,8 +76,10 @@ pub mod losses;
 mod module;
 mod network;
 mod norm_layers;
+mod pyfmt;
 mod spec;
 
+pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
 pub use layers::{

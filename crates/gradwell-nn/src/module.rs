@@ -54,7 +54,9 @@ pub trait Module<F: Float>: fmt::Debug + Send {
     /// Shapes that do not fit the layer, or a norm layer's complaint.
     fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var>;
 
-    /// Its own parameters and buffers (not its children's).
+    /// Its own parameters and statistics buffers (not its children's), as counted by
+    /// [`count_params`]. Every tensor of the store is saved with the weights, whether
+    /// listed here or not.
     fn params(&self) -> Vec<ParamId> {
         Vec::new()
     }

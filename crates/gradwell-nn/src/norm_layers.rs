@@ -5,27 +5,8 @@ use gradwell_norm::{BatchNorm, LayerNorm};
 use gradwell_tensor::Float;
 
 use crate::module::{Ctx, Module};
+use crate::pyfmt::{py_bool, py_float};
 use crate::{NnError, Result};
-
-/// PyTorch's float formatting in a `repr` (`1e-05`, `0.1`).
-fn py_float(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1e-4 {
-        let s = format!("{x:e}");
-        // Rust prints 1e-5; Python prints 1e-05.
-        match s.split_once('e') {
-            Some((m, e)) if e.len() == 2 && e.starts_with('-') => format!("{m}e-0{}", &e[1..]),
-            _ => s,
-        }
-    } else if x.fract() == 0.0 && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
 
 /// Batch normalization over the feature axis (`BatchNorm1d`).
 #[derive(Debug)]
@@ -39,11 +20,13 @@ impl<F: Float> Module<F> for BatchNormLayer<F> {
     fn repr(&self) -> String {
         let c = self.0.config();
         let momentum = c.momentum.map_or("None".to_string(), py_float);
+        // PyTorch 2.15's form, which has `bias=` (True only when the shift exists).
         format!(
-            "BatchNorm1d({}, eps={}, momentum={momentum}, affine={}, track_running_stats={})",
+            "BatchNorm1d({}, eps={}, momentum={momentum}, affine={}, bias={}, track_running_stats={})",
             self.0.features(),
             py_float(c.eps),
             py_bool(c.affine),
+            py_bool(self.0.bias().is_some()),
             py_bool(c.track_running_stats)
         )
     }
@@ -52,13 +35,15 @@ impl<F: Float> Module<F> for BatchNormLayer<F> {
         Ok(self.0.forward(ctx.tape, x, ctx.training)?)
     }
 
+    /// γ, β and the running statistics; not the batch counter, which is saved with the
+    /// weights (PyTorch's `num_batches_tracked`) but is no parameter: Keras counts the
+    /// moving statistics as non-trainable parameters, and nothing else.
     fn params(&self) -> Vec<ParamId> {
         [
             self.0.weight(),
             self.0.bias(),
             self.0.running_mean(),
             self.0.running_var(),
-            self.0.num_batches_tracked(),
         ]
         .into_iter()
         .flatten()
@@ -88,10 +73,11 @@ impl<F: Float> Module<F> for LayerNormLayer<F> {
     fn repr(&self) -> String {
         let c = self.0.config();
         format!(
-            "LayerNorm(({},), eps={}, elementwise_affine={})",
+            "LayerNorm(({},), eps={}, elementwise_affine={}, bias={})",
             self.0.normalized(),
             py_float(c.eps),
-            py_bool(c.elementwise_affine)
+            py_bool(c.elementwise_affine),
+            py_bool(self.0.bias().is_some())
         )
     }
 
@@ -114,18 +100,5 @@ impl<F: Float> Module<F> for LayerNormLayer<F> {
             )));
         }
         Ok(input.to_vec())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::py_float;
-
-    #[test]
-    fn floats_print_as_python_does() {
-        assert_eq!(py_float(1e-5), "1e-05");
-        assert_eq!(py_float(0.1), "0.1");
-        assert_eq!(py_float(1.0), "1.0");
-        assert_eq!(py_float(1e-3), "0.001");
     }
 }

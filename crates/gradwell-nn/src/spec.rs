@@ -1,8 +1,6 @@
 //! Models as data: [`ModelSpec`] (a list of [`LayerSpec`]s) serializes to JSON and TOML,
 //! and [`MlpSpec`] writes the common multilayer perceptron in one call.
 
-use std::str::FromStr;
-
 use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_autodiff::ParamStore;
 use gradwell_init::{Distribution, FanMode, Init, VarianceScaling};
@@ -42,13 +40,13 @@ pub enum LayerSpec {
         /// Whether there is a bias (default true).
         #[serde(default = "yes")]
         bias: bool,
-        /// The weight initializer by name (`he-normal`, `xavier-uniform`, …); PyTorch's
-        /// default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        init: Option<String>,
-        /// The bias initializer by name; PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        bias_init: Option<String>,
+        /// The weight initializer, written by name in files (`he-normal`,
+        /// `xavier-uniform`, …; see [`Init`]); PyTorch's default U(±1/√in) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        init: Option<Init>,
+        /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        bias_init: Option<Init>,
     },
     /// An element-wise activation by name (`relu`, `leaky-relu:0.2`, …).
     Activation {
@@ -126,8 +124,24 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-fn parse_init(text: &str, layer: &str) -> Result<Init> {
-    Init::from_str(text).map_err(|e| NnError::Config(format!("layer {layer}: {e}")))
+/// An optional [`Init`] written as its name (`"he-normal"`), so that a config file says
+/// `init = "he-normal"` and an unknown name is an error at parse time, with its line.
+mod init_text {
+    use gradwell_init::Init;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
+        match init {
+            Some(init) => s.serialize_some(&init.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| text.parse().map_err(D::Error::custom))
+            .transpose()
+    }
 }
 
 impl LayerSpec {
@@ -143,6 +157,14 @@ impl LayerSpec {
                 .to_string(),
         }
     }
+}
+
+/// Names the layer in a construction error.
+fn in_layer<T>(layer: &str, r: Result<T>) -> Result<T> {
+    r.map_err(|source| NnError::Layer {
+        layer: layer.to_string(),
+        source: Box::new(source),
+    })
 }
 
 /// Builds `layers` into `seq`, starting from per-sample shape `shape`; returns the output
@@ -190,22 +212,13 @@ fn build_into<F: Float>(
                         "layer {here}: out_features must be at least 1"
                     )));
                 }
-                let init = init
-                    .as_deref()
-                    .map(|t| parse_init(t, &here))
-                    .transpose()?
-                    .unwrap_or(Init::PytorchDefault);
-                let bias_init = bias_init
-                    .as_deref()
-                    .map(|t| parse_init(t, &here))
-                    .transpose()?;
                 Box::new(Linear::new(
                     store,
                     &path,
                     got,
                     *out_features,
                     *bias,
-                    &init,
+                    &init.unwrap_or(Init::PytorchDefault),
                     bias_init.as_ref(),
                     rng,
                 )?)
@@ -215,29 +228,28 @@ fn build_into<F: Float>(
                 num_parameters,
                 init,
             } => {
-                if *num_parameters != 1 && shape.last() != Some(num_parameters) {
+                if *num_parameters != 1 && shape.first() != Some(num_parameters) {
                     return Err(NnError::WidthMismatch {
                         prev,
                         next: here,
                         expected: *num_parameters,
-                        got: shape.last().copied().unwrap_or(0),
+                        got: shape.first().copied().unwrap_or(0),
                     });
                 }
-                Box::new(Prelu::new(store, &path, *num_parameters, *init)?)
+                Box::new(in_layer(
+                    &here,
+                    Prelu::new(store, &path, *num_parameters, *init),
+                )?)
             }
-            LayerSpec::BatchNorm { config } => Box::new(BatchNormLayer(BatchNorm::new(
-                store,
-                &path,
-                width()?,
-                *config,
-            )?)),
-            LayerSpec::LayerNorm { config } => Box::new(LayerNormLayer(LayerNorm::new(
-                store,
-                &path,
-                width()?,
-                *config,
-            )?)),
-            LayerSpec::Dropout { p } => Box::new(Dropout::new(*p)?),
+            LayerSpec::BatchNorm { config } => {
+                let bn = BatchNorm::new(store, &path, width()?, *config);
+                Box::new(BatchNormLayer(in_layer(&here, bn.map_err(NnError::from))?))
+            }
+            LayerSpec::LayerNorm { config } => {
+                let ln = LayerNorm::new(store, &path, width()?, *config);
+                Box::new(LayerNormLayer(in_layer(&here, ln.map_err(NnError::from))?))
+            }
+            LayerSpec::Dropout { p } => Box::new(in_layer(&here, Dropout::new(*p))?),
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::Softmax => Box::new(Softmax { log: false }),
             LayerSpec::LogSoftmax => Box::new(Softmax { log: true }),
@@ -368,6 +380,7 @@ pub enum Head {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MlpSpec {
     /// Input width, hidden widths, output width.
     pub widths: Vec<usize>,
@@ -435,7 +448,7 @@ impl MlpSpec {
                 self.dropout
             )));
         }
-        let init = Some(self.weight_init().to_string());
+        let init = Some(self.weight_init());
         let mut layers = Vec::new();
         let n = self.widths.len() - 1;
         for (i, w) in self.widths.windows(2).enumerate() {
@@ -443,7 +456,7 @@ impl MlpSpec {
                 out_features: w[1],
                 in_features: Some(w[0]),
                 bias: true,
-                init: init.clone(),
+                init,
                 bias_init: None,
             };
             if i + 1 == n {

@@ -1,0 +1,312 @@
+//! Model configs: JSON and TOML round trips, and bad configs rejected at parse or build
+//! time with errors that say what and where.
+
+use gradwell_nn::{Head, LayerSpec, MlpSpec, ModelSpec, Network, NnError};
+
+use crate::common::{KERAS_SEED, PYTORCH_SEED, spec};
+
+/// Every layer kind with non-default settings.
+const EVERYTHING: &str = r#"
+input_shape = [2, 4]
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out_features = 6
+in_features = 8
+bias = false
+init = "variance-scaling:0.5,fan-avg,uniform,pytorch"
+[[layers]]
+type = "batch_norm"
+eps = 0.001
+momentum = 0.01
+[[layers]]
+type = "prelu"
+num_parameters = 6
+init = 0.1
+[[layers]]
+type = "residual"
+layers = [
+    { type = "linear", out_features = 6, init = "he-uniform:fan-out,leaky-relu=0.2", bias_init = "constant:0.5" },
+    { type = "layer_norm", elementwise_affine = false },
+    { type = "activation", activation = "leaky-relu:0.2" },
+    { type = "dropout", p = 0.25 },
+]
+[[layers]]
+type = "residual"
+layers = [{ type = "linear", out_features = 3 }, { type = "activation", activation = "softplus:2,10" }]
+[[layers]]
+type = "softmax"
+[[layers]]
+type = "log_softmax"
+"#;
+
+#[test]
+fn a_config_round_trips_through_json_and_toml() {
+    let original = spec(EVERYTHING);
+    let json = original.to_json().expect("serializes");
+    let toml = original.to_toml().expect("serializes");
+    assert_eq!(
+        ModelSpec::parse(&json).expect("parses back"),
+        original,
+        "{json}"
+    );
+    assert_eq!(
+        ModelSpec::parse(&toml).expect("parses back"),
+        original,
+        "{toml}"
+    );
+    for text in [KERAS_SEED, PYTORCH_SEED] {
+        let s = spec(text);
+        assert_eq!(ModelSpec::parse(&s.to_toml().expect("ok")).expect("ok"), s);
+        assert_eq!(ModelSpec::parse(&s.to_json().expect("ok")).expect("ok"), s);
+    }
+}
+
+#[test]
+fn a_round_tripped_config_builds_the_same_network() {
+    let original = spec(EVERYTHING);
+    let back = ModelSpec::parse(&original.to_toml().expect("ok")).expect("ok");
+    let a = Network::<f64>::build(&original, 9).expect("builds");
+    let b = Network::<f64>::build(&back, 9).expect("builds");
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(
+        a.safetensors_bytes().expect("ok"),
+        b.safetensors_bytes().expect("ok")
+    );
+    // The initializers were honoured: the residual body's bias is the constant 0.5.
+    let bias = a.param("4.body.0.bias").expect("present");
+    assert!(a.tape.params().value(bias).iter().all(|&v| v == 0.5));
+}
+
+#[test]
+fn an_mlp_spec_round_trips_and_expands() {
+    let mut mlp = MlpSpec::new(&[5, 7, 7, 2], "tanh".parse().expect("valid"));
+    mlp.batch_norm = true;
+    mlp.residual = true;
+    mlp.dropout = 0.1;
+    mlp.head = Head::LogSoftmax;
+    let back: MlpSpec =
+        serde_json::from_str(&serde_json::to_string(&mlp).expect("ok")).expect("ok");
+    assert_eq!(back, mlp);
+    let s = mlp.to_spec().expect("valid");
+    // 5→7 block, a residual 7→7 block, the output layer, the head.
+    assert_eq!(s.layers.len(), 4 + 1 + 1 + 1);
+    assert!(matches!(s.layers[4], LayerSpec::Residual { ref layers } if layers.len() == 4));
+    let net = Network::<f32>::build(&s, 0).expect("builds");
+    assert!(net.param("4.body.1.running_mean").is_some());
+}
+
+fn build_err(text: &str) -> String {
+    match ModelSpec::parse(text) {
+        Err(e) => e.to_string(),
+        Ok(s) => Network::<f32>::build(&s, 0)
+            .map(|_| ())
+            .expect_err("the config is invalid")
+            .to_string(),
+    }
+}
+
+#[test]
+fn mismatched_widths_are_a_build_error_naming_both_layers() {
+    let s = spec(
+        r#"
+input_shape = [784]
+layers = [
+    { type = "linear", out_features = 128 },
+    { type = "activation", activation = "relu" },
+    { type = "linear", in_features = 64, out_features = 10 },
+]
+"#,
+    );
+    let err = Network::<f32>::build(&s, 0).expect_err("64 ≠ 128");
+    assert!(
+        matches!(
+            err,
+            NnError::WidthMismatch {
+                expected: 64,
+                got: 128,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "layer 2 (Linear(→10)) expects 64 input features but layer 1 (Activation(relu)) produces 128"
+    );
+    // Inside a residual block the paths are the full ones.
+    let err = build_err(
+        r#"
+input_shape = [4]
+layers = [
+    { type = "linear", out_features = 8 },
+    { type = "residual", layers = [
+        { type = "linear", out_features = 8 },
+        { type = "linear", in_features = 4, out_features = 8 },
+    ] },
+]
+"#,
+    );
+    assert_eq!(
+        err,
+        "layer 1.body.1 (Linear(→8)) expects 4 input features but layer 1.body.0 (Linear(→8)) produces 8"
+    );
+    // Per-channel PReLU slopes are widths too.
+    let err = build_err(
+        r#"
+input_shape = [4]
+layers = [{ type = "linear", out_features = 5 }, { type = "prelu", num_parameters = 4 }]
+"#,
+    );
+    assert!(
+        err.contains("layer 1 (Prelu)") && err.contains("layer 0 (Linear(→5))"),
+        "{err}"
+    );
+    // A 2-D sample before a linear layer asks for a flatten.
+    let err = build_err(
+        r#"
+input_shape = [28, 28]
+layers = [{ type = "linear", out_features = 5 }]
+"#,
+    );
+    assert!(err.contains("flatten") && err.contains("[28, 28]"), "{err}");
+}
+
+#[test]
+fn unknown_names_and_fields_are_parse_errors() {
+    for (text, needles) in [
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"activation\"\nactivation = \"swishy\"\n",
+            &["swishy", "relu", "line 2"][..],
+        ),
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"linear\"\nout_features = 2\ninit = \"he-norml\"\n",
+            &["he-norml", "xavier-uniform", "line 2"][..],
+        ),
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"linear\"\nout_features = 2\nbias_init = \"zeroes\"\n",
+            &["zeroes"][..],
+        ),
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"linear\"\nout_feature = 2\n",
+            &["unknown field `out_feature`"][..],
+        ),
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"batch_norm\"\nmomentun = 0.1\n",
+            &["unknown field `momentun`"][..],
+        ),
+        (
+            "input_shape = [3]\nlayer = []\n",
+            &["unknown field `layer`"][..],
+        ),
+        (
+            "input_shape = [3]\n[[layers]]\ntype = \"convolution\"\n",
+            &["unknown variant `convolution`"][..],
+        ),
+        (
+            // The tagged layer is read as a whole, so the error points at the layer.
+            "input_shape = [3]\n[[layers]]\ntype = \"linear\"\nout_features = -2\n",
+            &["`-2`", "expected usize", "line 2"][..],
+        ),
+        (
+            r#"{"input_shape": [3], "layers": [{"type": "dropout", "p": 0.5, "inplace": true}]}"#,
+            &["JSON", "unknown field `inplace`"][..],
+        ),
+    ] {
+        let err = ModelSpec::parse(text).expect_err(text).to_string();
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in {err}");
+        }
+    }
+}
+
+#[test]
+fn invalid_settings_are_build_errors_naming_the_layer() {
+    for (layers, needles) in [
+        (
+            r#"{ type = "linear", out_features = 0 }"#,
+            &["layer 0 (Linear(→0))", "at least 1"][..],
+        ),
+        (
+            r#"{ type = "dropout", p = 1.0 }"#,
+            &["layer 0 (Dropout)", "[0, 1)", "got 1"][..],
+        ),
+        (
+            r#"{ type = "dropout", p = -0.1 }"#,
+            &["layer 0 (Dropout)", "-0.1"][..],
+        ),
+        (
+            r#"{ type = "dropout", p = nan }"#,
+            &["layer 0 (Dropout)", "NaN"][..],
+        ),
+        (
+            r#"{ type = "prelu", init = inf }"#,
+            &["layer 0 (Prelu)", "slope"][..],
+        ),
+        (
+            r#"{ type = "prelu", num_parameters = 0 }"#,
+            &["layer 0 (Prelu)"][..],
+        ),
+        (
+            r#"{ type = "batch_norm", eps = 0.0 }"#,
+            &["layer 0 (BatchNorm)", "eps"][..],
+        ),
+        (
+            r#"{ type = "batch_norm", momentum = 2.0 }"#,
+            &["layer 0 (BatchNorm)", "momentum"][..],
+        ),
+        (
+            r#"{ type = "layer_norm", eps = -1.0 }"#,
+            &["layer 0 (LayerNorm)", "eps"][..],
+        ),
+    ] {
+        let err = build_err(&format!("input_shape = [3]\nlayers = [{layers}]\n"));
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in {err}");
+        }
+    }
+    for shape in ["[]", "[0]", "[3, 0]"] {
+        let err = build_err(&format!("input_shape = {shape}\nlayers = []\n"));
+        assert!(err.contains("input_shape"), "{err}");
+    }
+}
+
+#[test]
+fn invalid_mlps_are_errors() {
+    let relu = "relu".parse().expect("valid");
+    for widths in [&[][..], &[4][..], &[4, 0, 2][..]] {
+        let err = MlpSpec::new(widths, relu)
+            .to_spec()
+            .expect_err("invalid widths");
+        assert!(err.to_string().contains(&format!("{widths:?}")), "{err}");
+    }
+    for p in [1.0, 1.5, -0.5, f64::NAN] {
+        let mut mlp = MlpSpec::new(&[4, 3, 2], relu);
+        mlp.dropout = p;
+        let err = mlp.to_spec().expect_err("invalid dropout");
+        assert!(err.to_string().contains("dropout"), "{err}");
+    }
+}
+
+#[test]
+fn an_mlp_config_with_an_unknown_field_is_refused() {
+    let err = serde_json::from_str::<MlpSpec>(
+        r#"{"widths": [4, 2], "activation": "relu", "init": null, "batch_norm": false,
+            "residual": false, "dropout": 0.0, "head": "logits", "batchnorm": true}"#,
+    )
+    .expect_err("unknown field");
+    assert!(
+        err.to_string().contains("unknown field `batchnorm`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_input_of_the_wrong_width_is_an_error_at_the_forward_pass() {
+    let mut net = Network::<f32>::build(&spec(PYTORCH_SEED), 0).expect("builds");
+    let err = net
+        .predict(&ndarray::Array2::zeros((2, 783)).view())
+        .expect_err("783 ≠ 784");
+    assert!(err.to_string().contains("783"), "{err}");
+}

@@ -1,0 +1,9 @@
+//! Integration tests of `gradwell-nn`, in one binary.
+
+mod common;
+mod config;
+mod display;
+mod gradcheck;
+mod summary;
+mod torch;
+mod weights;
