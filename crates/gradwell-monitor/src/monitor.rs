@@ -291,9 +291,9 @@ fn step_record<F: Float>(
 /// let mut store = ParamStore::<f64>::new();
 /// let w = store.add("w", array![3.0, 4.0].into_dyn());
 /// let before = Snapshot::take(&store);
-/// store.value_mut(w)[[0]] += 0.05; // an "optimizer step"
+/// store.value_mut(w)[[0]] += 0.5; // an "optimizer step"
 /// let u = before.updates(&store);
-/// assert_eq!(u[0].ratio, Some(0.05 / 5.0));
+/// assert_eq!(u[0].ratio, Some(0.1)); // ‖Δw‖ = 0.5, ‖w‖ = 5
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot<F: Float> {
