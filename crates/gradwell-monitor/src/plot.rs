@@ -183,6 +183,8 @@ fn draw<DB: DrawingBackend>(
                 .configure_mesh()
                 .x_desc(spec.x_label)
                 .y_desc(spec.y_label)
+                .x_label_formatter(&|x: &f64| tick(*x, false))
+                .y_label_formatter(&|y: &f64| tick(*y, spec.log_y))
                 .label_style(("sans-serif", 14))
                 .draw()
                 .map_err(|e| e.to_string())?;
@@ -224,6 +226,24 @@ fn draw<DB: DrawingBackend>(
         );
     }
     Ok(())
+}
+
+/// A tick label: powers of ten as `1e-6` on a log axis, whole numbers without a fraction,
+/// others with up to four significant digits.
+fn tick(v: f64, log: bool) -> String {
+    if log {
+        let e = v.log10().round();
+        if (v.log10() - e).abs() < 1e-9 {
+            return format!("1e{}", e as i32);
+        }
+        return format!("{v:.1e}");
+    }
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 /// ‖∂L/∂W‖ by layer on a log axis, one line per configuration
