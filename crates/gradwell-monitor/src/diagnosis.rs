@@ -1,0 +1,531 @@
+//! Diagnosis: rules that turn the recorded figures into plain [`Finding`]s, each naming
+//! the layers, the figure, the threshold it crossed and the cures the classic texts give.
+//! Every threshold is a field of [`Thresholds`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Thresholds;
+use crate::record::{History, StepRecord};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth knowing; training may still work.
+    Info,
+    /// Past a threshold: training is likely slowed or harmed.
+    Warning,
+    /// Far past a threshold, or NaN/∞: training is broken.
+    Critical,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// Early layers get far smaller gradients than late ones.
+    VanishingGradients,
+    /// Gradients are huge, or grow along the depth or over the steps.
+    ExplodingGradients,
+    /// A loss, value or gradient is NaN or infinite.
+    NonFinite,
+    /// ReLU units that output 0 for the whole batch.
+    DeadUnits,
+    /// Sigmoid/tanh units stuck near their asymptotes.
+    SaturatedUnits,
+    /// Parameters whose gradient is exactly 0 everywhere.
+    NoGradient,
+    /// Updates too large for the weights.
+    LearningRateTooHigh,
+    /// Updates too small to move the weights.
+    LearningRateTooLow,
+    /// The loss goes up over the steps.
+    LossRising,
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FindingKind::VanishingGradients => "vanishing gradients",
+            FindingKind::ExplodingGradients => "exploding gradients",
+            FindingKind::NonFinite => "non-finite values",
+            FindingKind::DeadUnits => "dead units",
+            FindingKind::SaturatedUnits => "saturated units",
+            FindingKind::NoGradient => "parameters without gradient",
+            FindingKind::LearningRateTooHigh => "learning rate too high",
+            FindingKind::LearningRateTooLow => "learning rate too low",
+            FindingKind::LossRising => "loss rising",
+        })
+    }
+}
+
+/// A remedy from the classic texts (Glorot & Bengio 2010; He et al. 2015; Ioffe &
+/// Szegedy 2015; He et al. 2016; Pascanu et al. 2013).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cure {
+    /// Non-saturating activations.
+    ReluFamily,
+    /// Rectifiers that keep a gradient on the negative side.
+    LeakyRelu,
+    /// He (Kaiming) initialization for rectifiers.
+    HeInit,
+    /// Xavier (Glorot) initialization for tanh/sigmoid.
+    XavierInit,
+    /// LeCun initialization for SELU.
+    LecunInit,
+    /// Batch normalization.
+    BatchNorm,
+    /// Residual (skip) connections.
+    Residual,
+    /// Gradient clipping by global norm.
+    GradientClipping,
+    /// L2 regularization / weight decay.
+    L2,
+    /// A smaller learning rate.
+    SmallerLearningRate,
+    /// A larger learning rate.
+    LargerLearningRate,
+    /// Look at the data and the loss for NaN/∞ sources.
+    CheckInputs,
+}
+
+impl fmt::Display for Cure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cure::ReluFamily => "use a non-saturating activation (ReLU, leaky ReLU, ELU, GELU)",
+            Cure::LeakyRelu => {
+                "use leaky ReLU, PReLU or ELU, which keep a gradient for negative inputs"
+            }
+            Cure::HeInit => "initialize rectifier layers with He (Kaiming) init, variance 2/fan_in",
+            Cure::XavierInit => {
+                "initialize tanh/sigmoid layers with Xavier (Glorot) init, variance 2/(fan_in + fan_out)"
+            }
+            Cure::LecunInit => "initialize SELU layers with LeCun init, variance 1/fan_in",
+            Cure::BatchNorm => "add batch normalization before the activations",
+            Cure::Residual => "add residual (skip) connections so gradients bypass the layers",
+            Cure::GradientClipping => "clip gradients by global norm (e.g. 1.0)",
+            Cure::L2 => "add L2 regularization (weight decay) to keep weights small",
+            Cure::SmallerLearningRate => "lower the learning rate (e.g. by 10×)",
+            Cure::LargerLearningRate => "raise the learning rate (e.g. by 10×)",
+            Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
+        })
+    }
+}
+
+/// One plain-words finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// How bad.
+    pub severity: Severity,
+    /// What about.
+    pub kind: FindingKind,
+    /// The layers (paths) or parameters concerned.
+    pub layers: Vec<String>,
+    /// The measured figure the rule judged.
+    pub figure: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// The finding in words, with the figure.
+    pub message: String,
+    /// What the classic texts prescribe.
+    pub cures: Vec<Cure>,
+}
+
+impl fmt::Display for Finding {
+    /// `warning: vanishing gradients — <message>` then one `  cure: …` line per cure.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        };
+        write!(f, "{sev}: {} — {}", self.kind, self.message)?;
+        for c in &self.cures {
+            write!(f, "\n  cure: {c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The layer path of a parameter name (`"4.weight"` → `"4"`).
+fn layer_of_param(name: &str) -> String {
+    name.rsplit_once('.')
+        .map_or(name, |(layer, _)| layer)
+        .to_string()
+}
+
+/// Severity of a figure above a high threshold.
+fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+    if figure > threshold * th.critical_factor {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
+/// Severity of a figure below a low threshold.
+fn below(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+    if figure < threshold / th.critical_factor {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
+/// Severity of a fraction above its threshold: critical when nearly every unit is hit.
+fn fraction_severity(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+    if figure > 1.0 - (1.0 - threshold) / th.critical_factor {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
+/// The findings of one step's figures (layer rules need a detailed step; update rules
+/// need recorded updates). Healthy figures give no finding.
+pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let weights: Vec<_> = r.params.iter().filter(|p| p.shape.len() >= 2).collect();
+
+    // Non-finite values.
+    let bad: Vec<_> = r
+        .params
+        .iter()
+        .filter(|p| p.grad_nan + p.grad_inf > 0)
+        .collect();
+    let bad_layers: Vec<_> = r.layers.iter().filter(|l| l.non_finite > 0).collect();
+    if !r.loss.is_finite() || !bad.is_empty() || !bad_layers.is_empty() {
+        let count: usize = bad.iter().map(|p| p.grad_nan + p.grad_inf).sum();
+        let mut layers: Vec<String> = bad_layers.iter().map(|l| l.path.clone()).collect();
+        layers.extend(bad.iter().map(|p| p.name.clone()));
+        out.push(Finding {
+            severity: Severity::Critical,
+            kind: FindingKind::NonFinite,
+            layers: layers.clone(),
+            figure: count as f64,
+            threshold: 0.0,
+            message: format!(
+                "step {}: loss {}, {count} non-finite gradient element(s){}",
+                r.step,
+                r.loss,
+                if layers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in {}", layers.join(", "))
+                }
+            ),
+            cures: vec![
+                Cure::SmallerLearningRate,
+                Cure::GradientClipping,
+                Cure::HeInit,
+                Cure::BatchNorm,
+                Cure::CheckInputs,
+            ],
+        });
+    }
+
+    // Vanishing and exploding along the depth.
+    if let (Some(ratio), Some(first), Some(last)) =
+        (r.first_last_ratio, weights.first(), weights.last())
+    {
+        let steps = weights.len().saturating_sub(1).max(1) as f64;
+        let per_layer = ratio.powf(1.0 / steps);
+        let layers = vec![layer_of_param(&first.name), layer_of_param(&last.name)];
+        let says = format!(
+            "‖∇W‖ of the first weight ({}) is {ratio:.3e} times that of the last ({}), a factor \
+             of {per_layer:.3} per layer over {} weight layers",
+            first.name,
+            last.name,
+            weights.len()
+        );
+        if ratio < th.vanishing_ratio {
+            out.push(Finding {
+                severity: below(ratio, th.vanishing_ratio, th),
+                kind: FindingKind::VanishingGradients,
+                layers,
+                figure: ratio,
+                threshold: th.vanishing_ratio,
+                message: format!(
+                    "{says} (threshold {:e}): early layers barely learn",
+                    th.vanishing_ratio
+                ),
+                cures: vec![
+                    Cure::ReluFamily,
+                    Cure::HeInit,
+                    Cure::XavierInit,
+                    Cure::BatchNorm,
+                    Cure::Residual,
+                ],
+            });
+        } else if ratio > th.exploding_ratio {
+            out.push(Finding {
+                severity: above(ratio, th.exploding_ratio, th),
+                kind: FindingKind::ExplodingGradients,
+                layers,
+                figure: ratio,
+                threshold: th.exploding_ratio,
+                message: format!(
+                    "{says} (threshold {:e}): gradients grow towards the input",
+                    th.exploding_ratio
+                ),
+                cures: exploding_cures(),
+            });
+        }
+    }
+    if r.global_grad_norm.is_finite() && r.global_grad_norm > th.exploding_global_norm {
+        out.push(Finding {
+            severity: above(r.global_grad_norm, th.exploding_global_norm, th),
+            kind: FindingKind::ExplodingGradients,
+            layers: Vec::new(),
+            figure: r.global_grad_norm,
+            threshold: th.exploding_global_norm,
+            message: format!(
+                "the global gradient norm before clipping is {:.3e} (threshold {:e})",
+                r.global_grad_norm, th.exploding_global_norm
+            ),
+            cures: exploding_cures(),
+        });
+    }
+
+    // Parameters without gradient.
+    let none: Vec<String> = r
+        .params
+        .iter()
+        .filter(|p| p.no_gradient)
+        .map(|p| p.name.clone())
+        .collect();
+    if !none.is_empty() && r.loss.is_finite() {
+        out.push(Finding {
+            severity: Severity::Warning,
+            kind: FindingKind::NoGradient,
+            figure: none.len() as f64,
+            threshold: 0.0,
+            message: format!(
+                "{} parameter(s) received a gradient of exactly 0 everywhere ({}): they are \
+                 off the loss's path or every unit they feed is dead",
+                none.len(),
+                none.join(", ")
+            ),
+            layers: none,
+            cures: vec![Cure::LeakyRelu, Cure::HeInit, Cure::SmallerLearningRate],
+        });
+    }
+
+    // Dead and saturated units.
+    let dead: Vec<_> = r
+        .layers
+        .iter()
+        .filter_map(|l| Some((l, l.dead_fraction?)))
+        .filter(|(_, d)| *d > th.dead_units)
+        .collect();
+    if let Some(worst) = dead.iter().map(|(_, d)| *d).reduce(f64::max) {
+        out.push(Finding {
+            severity: fraction_severity(worst, th.dead_units, th),
+            kind: FindingKind::DeadUnits,
+            layers: dead.iter().map(|(l, _)| l.path.clone()).collect(),
+            figure: worst,
+            threshold: th.dead_units,
+            message: format!(
+                "{} ({} layer(s) above {:.0} %); a dead ReLU passes no gradient and does not recover",
+                dead.iter()
+                    .map(|(l, d)| format!("layer {}: {:.1} % of units dead", l.path, 100.0 * d))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                dead.len(),
+                100.0 * th.dead_units
+            ),
+            cures: vec![
+                Cure::LeakyRelu,
+                Cure::HeInit,
+                Cure::SmallerLearningRate,
+                Cure::BatchNorm,
+            ],
+        });
+    }
+    let sat: Vec<_> = r
+        .layers
+        .iter()
+        .filter_map(|l| Some((l, l.saturated_fraction?)))
+        .filter(|(_, s)| *s > th.saturated_units)
+        .collect();
+    if let Some(worst) = sat.iter().map(|(_, s)| *s).reduce(f64::max) {
+        out.push(Finding {
+            severity: fraction_severity(worst, th.saturated_units, th),
+            kind: FindingKind::SaturatedUnits,
+            layers: sat.iter().map(|(l, _)| l.path.clone()).collect(),
+            figure: worst,
+            threshold: th.saturated_units,
+            message: format!(
+                "{} (threshold {:.0} %); a saturated unit's derivative is nearly 0",
+                sat.iter()
+                    .map(|(l, s)| format!("layer {}: {:.1} % saturated", l.path, 100.0 * s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                100.0 * th.saturated_units
+            ),
+            cures: vec![Cure::ReluFamily, Cure::XavierInit, Cure::BatchNorm],
+        });
+    }
+
+    // Learning rate, from the update-to-weight ratios.
+    let ratios: Vec<(&str, f64)> = r
+        .updates
+        .iter()
+        .filter_map(|u| Some((u.name.as_str(), u.ratio?)))
+        .collect();
+    let high: Vec<_> = ratios
+        .iter()
+        .filter(|(_, x)| *x > th.update_ratio_high)
+        .collect();
+    if let Some(worst) = high.iter().map(|(_, x)| *x).reduce(f64::max) {
+        out.push(Finding {
+            severity: above(worst, th.update_ratio_high, th),
+            kind: FindingKind::LearningRateTooHigh,
+            layers: high.iter().map(|(n, _)| n.to_string()).collect(),
+            figure: worst,
+            threshold: th.update_ratio_high,
+            message: format!(
+                "one step changes weights by up to {worst:.3e} of their norm (threshold {:e}; \
+                 healthy is near 1e-3)",
+                th.update_ratio_high
+            ),
+            cures: vec![Cure::SmallerLearningRate, Cure::GradientClipping],
+        });
+    }
+    if !ratios.is_empty() && ratios.iter().all(|(_, x)| *x < th.update_ratio_low) {
+        let worst = ratios.iter().map(|(_, x)| *x).fold(0.0, f64::max);
+        out.push(Finding {
+            severity: Severity::Warning,
+            kind: FindingKind::LearningRateTooLow,
+            layers: Vec::new(),
+            figure: worst,
+            threshold: th.update_ratio_low,
+            message: format!(
+                "one step changes every weight by at most {worst:.3e} of its norm (threshold \
+                 {:e}; healthy is near 1e-3)",
+                th.update_ratio_low
+            ),
+            cures: vec![Cure::LargerLearningRate],
+        });
+    }
+    out
+}
+
+fn exploding_cures() -> Vec<Cure> {
+    vec![
+        Cure::GradientClipping,
+        Cure::SmallerLearningRate,
+        Cure::HeInit,
+        Cure::XavierInit,
+        Cure::L2,
+        Cure::BatchNorm,
+    ]
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
+    let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    (n > 0).then(|| s / n as f64)
+}
+
+/// The findings of a whole history: those of the last step (with the layer figures of the
+/// last detailed step), the non-finite event traced to its op and layer, and the trends
+/// over the steps (loss rising, gradient norm growing).
+pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
+    let Some(last) = h.steps.last() else {
+        return Vec::new();
+    };
+    let mut record = last.clone();
+    if record.layers.is_empty()
+        && let Some(d) = h.last_detailed()
+    {
+        record.layers = d.layers.clone();
+    }
+    if record.updates.is_empty()
+        && let Some(u) = h.steps.iter().rev().find(|s| !s.updates.is_empty())
+    {
+        record.updates = u.updates.clone();
+    }
+    let mut out = diagnose_step(&record, th);
+    if let Some(nf) = &h.non_finite {
+        match out.iter_mut().find(|f| f.kind == FindingKind::NonFinite) {
+            Some(f) => f.message = format!("{}; {nf}", f.message),
+            None => out.push(Finding {
+                severity: Severity::Critical,
+                kind: FindingKind::NonFinite,
+                layers: nf
+                    .forward
+                    .as_ref()
+                    .and_then(|o| o.layer.as_ref())
+                    .map(|l| vec![l.path.clone()])
+                    .unwrap_or_default(),
+                figure: 1.0,
+                threshold: 0.0,
+                message: nf.to_string(),
+                cures: vec![
+                    Cure::SmallerLearningRate,
+                    Cure::GradientClipping,
+                    Cure::CheckInputs,
+                ],
+            }),
+        }
+        if let Some(f) = out.iter_mut().find(|f| f.kind == FindingKind::NonFinite)
+            && let Some(l) = nf.forward.as_ref().and_then(|o| o.layer.as_ref())
+            && !f.layers.contains(&l.path)
+        {
+            f.layers.insert(0, l.path.clone());
+        }
+    }
+    let w = th.loss_window.max(1);
+    if h.steps.len() >= 2 * w {
+        let n = h.steps.len();
+        let early = &h.steps[..w];
+        let late = &h.steps[n - w..];
+        let finite = |s: &[StepRecord], f: fn(&StepRecord) -> f64| {
+            mean(s.iter().map(f).filter(|x| x.is_finite()))
+        };
+        if let (Some(a), Some(b)) = (finite(early, |s| s.loss), finite(late, |s| s.loss))
+            && a > 0.0
+            && b > a * th.loss_rise
+        {
+            out.push(Finding {
+                severity: above(b / a, th.loss_rise, th),
+                kind: FindingKind::LossRising,
+                layers: Vec::new(),
+                figure: b / a,
+                threshold: th.loss_rise,
+                message: format!(
+                    "the mean loss of the last {w} steps ({b:.4}) is {:.2} times that of the \
+                     first {w} ({a:.4}; threshold ×{})",
+                    b / a,
+                    th.loss_rise
+                ),
+                cures: vec![Cure::SmallerLearningRate, Cure::GradientClipping],
+            });
+        }
+        if let (Some(a), Some(b)) = (
+            finite(early, |s| s.global_grad_norm),
+            finite(late, |s| s.global_grad_norm),
+        ) && a > 0.0
+            && b > a * th.exploding_growth
+        {
+            out.push(Finding {
+                severity: above(b / a, th.exploding_growth, th),
+                kind: FindingKind::ExplodingGradients,
+                layers: Vec::new(),
+                figure: b / a,
+                threshold: th.exploding_growth,
+                message: format!(
+                    "the global gradient norm grew {:.3e}-fold from the first {w} steps to the \
+                     last {w} (threshold {:e})",
+                    b / a,
+                    th.exploding_growth
+                ),
+                cures: exploding_cures(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,87 @@
+//! The gradient-health monitor of gradwell: it measures a network's gradients and
+//! activations, says in plain words when they vanish, explode, die or saturate and what
+//! would cure it, and sets the measurement beside what theory predicts.
+//!
+//! - [`Monitor`] records, at every step after the backward pass and before clipping, each
+//!   trainable parameter's gradient figures ([`ParamStats`]: L2 norm, max |g|, fraction of
+//!   zeros, NaN/∞ counts, "no gradient at all") and the global norm; on chosen steps each
+//!   layer's output figures ([`LayerStats`]: mean, std, saturated and dead fractions, the
+//!   output's and the weight's gradient norms); with a [`Snapshot`], each optimizer step's
+//!   update-to-weight ratio ‖Δw‖/‖w‖. All of it is kept in a [`History`] that writes CSV
+//!   and JSON.
+//! - [`probe`]: one measured forward and backward pass of a batch, for a network at
+//!   initialization.
+//! - Non-finite provenance ([`trace_non_finite`]): the forward op and layer where a NaN or
+//!   ∞ first appeared, with its inputs' statistics, and the first gradient (in backward
+//!   order) that was not finite.
+//! - Diagnosis ([`diagnose`], [`diagnose_step`]): rules with the thresholds of
+//!   [`Thresholds`] turn figures into [`Finding`]s that name the layers, the figure and the
+//!   [`Cure`]s of the classic texts.
+//! - Theory ([`PlainNet`], [`MeanField`], [`GaussHermite`], [`TheoryTable`]): the
+//!   mean-field variance map and gradient factor χ of a plain deep network at
+//!   initialization, printed beside the measurement.
+//! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
+//! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
+//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration.
+//!
+//! This crate knows networks only through `gradwell-nn`'s [`gradwell_nn::Network`] and the
+//! taps of its forward pass, and gradients only through the tape; it knows nothing of
+//! optimizers, data sets or training loops — those call it.
+//!
+//! # A network at initialization
+//!
+//! ```
+//! use gradwell_monitor::{FindingKind, PlainNet, TheoryTable, Thresholds, probe};
+//! use gradwell_nn::{MlpSpec, Network};
+//! use ndarray::Array2;
+//!
+//! // A deep sigmoid network: gradients vanish.
+//! let mut mlp = MlpSpec::new(&[16; 12], "sigmoid".parse()?);
+//! mlp.widths.push(4);
+//! let mut net = Network::<f64>::build(&mlp.to_spec()?, 1)?;
+//! let x = Array2::from_shape_fn((32, 16), |(i, j)| ((i * 16 + j) as f64 * 0.37).sin());
+//! let labels: Vec<usize> = (0..32).map(|i| i % 4).collect();
+//! let p = probe(&mut net, &x.view(), &labels, &Thresholds::default())?;
+//! assert!(p.findings.iter().any(|f| f.kind == FindingKind::VanishingGradients));
+//!
+//! // The theory column: χ ≤ σ_w²/16 per sigmoid layer.
+//! let theory = PlainNet::from_mlp(&mlp, None, 0.5)?.predict()?;
+//! let table = TheoryTable::compare(&theory, &p.record)?;
+//! assert_eq!(table.rows.len(), 12);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod diagnosis;
+mod error;
+mod lsuv;
+mod monitor;
+mod plot;
+mod provenance;
+mod record;
+mod stats;
+mod theory;
+mod thresholds;
+
+pub use diagnosis::{Cure, Finding, FindingKind, Severity, diagnose, diagnose_step};
+pub use error::{MonitorError, Result};
+pub use lsuv::{Lsuv, LsuvLayer};
+pub use monitor::{
+    Monitor, MonitorConfig, Probe, Snapshot, first_last_ratio, global_norm, layer_stats,
+    param_stats, probe,
+};
+pub use plot::{
+    PLOT_SIZE, PlotSpec, Series, line_plot, plot_accuracy, plot_activation_std_by_layer,
+    plot_grad_norm_by_layer, plot_loss,
+};
+pub use provenance::{
+    ForwardOrigin, GradientOrigin, InputReport, LayerRef, NonFinite, forward_origin,
+    gradient_origin, trace_non_finite,
+};
+pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
+pub use stats::{TensorStats, can_die, saturation_rule};
+pub use theory::{
+    GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,
+    weight_sigma2,
+};
+pub use thresholds::Thresholds;

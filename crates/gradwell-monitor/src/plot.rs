@@ -1,0 +1,317 @@
+//! Plots with plotters, as SVG or PNG (chosen by the file's extension): gradient norm by
+//! layer (log scale), activation standard deviation by layer, loss and accuracy curves —
+//! one line per configuration.
+//!
+//! Text is drawn with DejaVu Sans, embedded in the crate (its licence is beside it in
+//! `assets/`), so that drawing needs no system font library.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use serde::{Deserialize, Serialize};
+
+use crate::record::{History, StepRecord};
+use crate::{MonitorError, Result};
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTERED: OnceLock<bool> = OnceLock::new();
+
+/// Registers the embedded font as plotters' `sans-serif` (once).
+fn ensure_font() -> bool {
+    *REGISTERED.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
+    })
+}
+
+/// One named line: `(x, y)` points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The legend label (a configuration's name).
+    pub name: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    /// A named series.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            name: name.into(),
+            points,
+        }
+    }
+
+    /// ‖∂L/∂W‖ of each layer that has a weight, against its position among them (1, 2, …),
+    /// from a detailed record.
+    pub fn grad_norm_by_layer(name: impl Into<String>, record: &StepRecord) -> Self {
+        let points = record
+            .layers
+            .iter()
+            .filter_map(|l| l.weight_grad_norm)
+            .enumerate()
+            .map(|(i, g)| ((i + 1) as f64, g))
+            .collect();
+        Series::new(name, points)
+    }
+
+    /// The standard deviation of each activation layer's output against its position among
+    /// them (1, 2, …).
+    pub fn activation_std_by_layer(name: impl Into<String>, record: &StepRecord) -> Self {
+        let points = record
+            .layers
+            .iter()
+            .filter(|l| l.activation.is_some())
+            .enumerate()
+            .map(|(i, l)| ((i + 1) as f64, l.std))
+            .collect();
+        Series::new(name, points)
+    }
+
+    /// The loss of each recorded step.
+    pub fn loss(name: impl Into<String>, history: &History) -> Self {
+        let points = history
+            .steps
+            .iter()
+            .map(|s| (s.step as f64, s.loss))
+            .collect();
+        Series::new(name, points)
+    }
+
+    /// A named metric of the history (e.g. `"test_accuracy"`); empty if absent.
+    pub fn metric(name: impl Into<String>, history: &History, metric: &str) -> Self {
+        let points = history
+            .metrics
+            .get(metric)
+            .map(|v| v.iter().map(|&(at, y)| (at as f64, y)).collect())
+            .unwrap_or_default();
+        Series::new(name, points)
+    }
+}
+
+/// Titles and axes of a line plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotSpec<'a> {
+    /// The caption.
+    pub title: &'a str,
+    /// The x axis's label.
+    pub x_label: &'a str,
+    /// The y axis's label.
+    pub y_label: &'a str,
+    /// A logarithmic y axis (points with y ≤ 0 are left out).
+    pub log_y: bool,
+}
+
+/// The plot size in pixels.
+pub const PLOT_SIZE: (u32, u32) = (800, 500);
+
+/// Draws one line per series to `path`: SVG for `.svg`, PNG for `.png`. Non-finite points
+/// are left out (and non-positive ones on a log axis).
+///
+/// # Errors
+/// Another extension, an unwritable file, or the plotting library's complaint.
+pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<()> {
+    ensure_font();
+    let err = |why: String| MonitorError::Plot {
+        path: path.display().to_string(),
+        why,
+    };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => {
+            let root = SVGBackend::new(path, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        Some(e) if e.eq_ignore_ascii_case("png") => {
+            let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))
+        }
+        _ => Err(err("the file name must end in .svg or .png".into())),
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &PlotSpec<'_>,
+    series: &[Series],
+) -> std::result::Result<(), String> {
+    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!spec.log_y || y > 0.0);
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().copied().filter(keep).collect())
+        .collect();
+    let all = points.iter().flatten();
+    let (mut x0, mut x1, mut y0, mut y1) = all.fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if spec.log_y {
+        if y1 <= y0 {
+            y1 = y0 * 10.0;
+        }
+        (y0, y1) = (y0 / 2.0, y1 * 2.0);
+    } else {
+        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 0.5 };
+        (y0, y1) = (y0 - pad, y1 + pad);
+    }
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(spec.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(80);
+    let colors = |i: usize| Palette99::pick(i).to_rgba();
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(spec.x_label)
+                .y_desc(spec.y_label)
+                .x_label_formatter(&|x: &f64| tick(*x, false))
+                .y_label_formatter(&|y: &f64| tick(*y, spec.log_y))
+                .label_style(("sans-serif", 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (i, (s, pts)) in series.iter().zip(&points).enumerate() {
+                let c = colors(i);
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
+            if !series.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 14))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }
+        }};
+    }
+    if spec.log_y {
+        body!(
+            builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?
+        );
+    } else {
+        body!(
+            builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
+}
+
+/// A tick label: powers of ten as `1e-6` on a log axis, whole numbers without a fraction,
+/// others with up to four significant digits.
+fn tick(v: f64, log: bool) -> String {
+    if log {
+        let e = v.log10().round();
+        if (v.log10() - e).abs() < 1e-9 {
+            return format!("1e{}", e as i32);
+        }
+        return format!("{v:.1e}");
+    }
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// ‖∂L/∂W‖ by layer on a log axis, one line per configuration
+/// ([`Series::grad_norm_by_layer`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_grad_norm_by_layer(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Gradient norm by layer",
+            x_label: "weight layer",
+            y_label: "‖∂L/∂W‖ (log scale)",
+            log_y: true,
+        },
+        series,
+    )
+}
+
+/// The standard deviation of each activation layer's output, one line per configuration
+/// ([`Series::activation_std_by_layer`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_activation_std_by_layer(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Activation standard deviation by layer",
+            x_label: "activation layer",
+            y_label: "std of output",
+            log_y: false,
+        },
+        series,
+    )
+}
+
+/// Loss curves, one line per configuration ([`Series::loss`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_loss(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Training loss",
+            x_label: "step",
+            y_label: "loss",
+            log_y: false,
+        },
+        series,
+    )
+}
+
+/// Accuracy curves, one line per configuration ([`Series::metric`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_accuracy(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Accuracy",
+            x_label: "epoch",
+            y_label: "accuracy",
+            log_y: false,
+        },
+        series,
+    )
+}

@@ -1,0 +1,359 @@
+//! What the monitor keeps: [`ParamStats`], [`LayerStats`], [`UpdateStats`] per step in a
+//! [`StepRecord`], all of them in a [`History`] that writes CSV and JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MonitorError, NonFinite, Result};
+
+/// Serializes a float that may be NaN or infinite: JSON has no such numbers, so they are
+/// written as the strings `"NaN"`, `"inf"` and `"-inf"` and read back.
+pub(crate) mod maybe_finite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else if x.is_nan() {
+            s.serialize_str("NaN")
+        } else if *x > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Num(x) => x,
+            Repr::Text(t) => match t.as_str() {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                _ => f64::NAN,
+            },
+        })
+    }
+}
+
+/// One trainable parameter's gradient after a backward pass (before clipping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamStats {
+    /// The parameter's name (`"0.weight"`).
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// ‖g‖₂ over the finite elements.
+    pub grad_norm: f64,
+    /// max |g| over the finite elements.
+    pub grad_max_abs: f64,
+    /// The fraction of gradient elements exactly 0.
+    pub grad_zero_fraction: f64,
+    /// The number of NaN gradient elements.
+    pub grad_nan: usize,
+    /// The number of infinite gradient elements.
+    pub grad_inf: usize,
+    /// The gradient is 0 everywhere: the parameter received no gradient at all (it is not
+    /// on the loss's path, or every unit it feeds is dead).
+    pub no_gradient: bool,
+    /// ‖w‖₂ of the value.
+    pub weight_norm: f64,
+}
+
+/// One layer's output on a detailed step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// The layer's path (`"3"`, `"2.body.1"`).
+    pub path: String,
+    /// The layer's type (`"Linear"`, `"ReLU"`, …).
+    pub kind: String,
+    /// The activation it applies, for activation layers (`"relu"`, `"leaky-relu:0.2"`).
+    pub activation: Option<String>,
+    /// The mean of the output over the batch and the units.
+    pub mean: f64,
+    /// The standard deviation of the output over the batch and the units.
+    pub std: f64,
+    /// The mean of the squared output: the pre-activation "q" of mean-field theory for a
+    /// linear layer.
+    pub second_moment: f64,
+    /// The fraction of outputs exactly 0.
+    pub zero_fraction: f64,
+    /// For ReLU and ReLU6: the fraction of units whose output is 0 for every sample of
+    /// the batch (dead units).
+    pub dead_fraction: Option<f64>,
+    /// For saturating activations: the fraction of outputs past the saturation threshold.
+    pub saturated_fraction: Option<f64>,
+    /// NaNs and infinities in the output.
+    pub non_finite: usize,
+    /// ‖∂loss/∂output‖₂, when the backward pass reached the output.
+    pub output_grad_norm: Option<f64>,
+    /// ‖∂loss/∂W‖₂ of the layer's weight (`{path}.weight`), if it has one.
+    pub weight_grad_norm: Option<f64>,
+    /// ‖∂loss/∂b‖₂ of the layer's bias, if it has one.
+    pub bias_grad_norm: Option<f64>,
+}
+
+/// One parameter's update over an optimizer step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStats {
+    /// The parameter's name.
+    pub name: String,
+    /// ‖Δw‖₂.
+    pub update_norm: f64,
+    /// ‖w‖₂ before the step.
+    pub weight_norm: f64,
+    /// ‖Δw‖/‖w‖; `None` when ‖w‖ was 0.
+    pub ratio: Option<f64>,
+}
+
+/// Everything recorded at one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step (the caller's count).
+    pub step: usize,
+    /// The loss of the step.
+    #[serde(with = "maybe_finite")]
+    pub loss: f64,
+    /// The global gradient norm √(Σ‖g‖²) over every trainable parameter, before clipping;
+    /// NaN or ∞ when a gradient is.
+    #[serde(with = "maybe_finite")]
+    pub global_grad_norm: f64,
+    /// ‖∇W‖ of the first weight matrix over ‖∇W‖ of the last (weights of two or more
+    /// axes, in parameter order); `None` with fewer than two or a zero last norm.
+    pub first_last_ratio: Option<f64>,
+    /// Per trainable parameter.
+    pub params: Vec<ParamStats>,
+    /// Per layer, on detailed steps only (empty otherwise).
+    pub layers: Vec<LayerStats>,
+    /// Per trainable parameter, when the caller reported the optimizer step.
+    pub updates: Vec<UpdateStats>,
+}
+
+impl StepRecord {
+    /// Whether the loss or a gradient was NaN or infinite.
+    pub fn non_finite(&self) -> bool {
+        !self.loss.is_finite()
+            || !self.global_grad_norm.is_finite()
+            || self.params.iter().any(|p| p.grad_nan + p.grad_inf > 0)
+            || self.layers.iter().any(|l| l.non_finite > 0)
+    }
+
+    /// The largest update-to-weight ratio of the step, if updates were recorded.
+    pub fn max_update_ratio(&self) -> Option<f64> {
+        self.updates
+            .iter()
+            .filter_map(|u| u.ratio)
+            .fold(None, |m, r| Some(m.map_or(r, |m: f64| m.max(r))))
+    }
+}
+
+/// Every record of a run, named metrics (accuracy, test loss, …) and the first non-finite
+/// event; written as JSON (all of it) or CSV (one table per kind of record).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// The step records, in order.
+    pub steps: Vec<StepRecord>,
+    /// Named series of `(step or epoch, value)`, e.g. `"test_accuracy"`.
+    pub metrics: BTreeMap<String, Vec<(usize, f64)>>,
+    /// The first NaN or infinity seen, traced to its op and layer.
+    pub non_finite: Option<NonFinite>,
+}
+
+fn csv_f(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:e}")
+    } else if x.is_nan() {
+        "NaN".into()
+    } else if x > 0.0 {
+        "inf".into()
+    } else {
+        "-inf".into()
+    }
+}
+
+fn csv_opt(x: Option<f64>) -> String {
+    x.map(csv_f).unwrap_or_default()
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a newline.
+fn csv_s(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| MonitorError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl History {
+    /// The last step record that has layer statistics.
+    pub fn last_detailed(&self) -> Option<&StepRecord> {
+        self.steps.iter().rev().find(|s| !s.layers.is_empty())
+    }
+
+    /// Appends a named metric value.
+    pub fn push_metric(&mut self, name: &str, at: usize, value: f64) {
+        self.metrics
+            .entry(name.to_string())
+            .or_default()
+            .push((at, value));
+    }
+
+    /// The whole history as pretty JSON (non-finite numbers as `"NaN"`, `"inf"`).
+    ///
+    /// # Errors
+    /// Never in practice (serialization of these types does not fail).
+    pub fn to_json(&self) -> Result<String> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+
+    /// Reads a history written by [`History::to_json`].
+    ///
+    /// # Errors
+    /// [`MonitorError::Json`] when the text is not such a history.
+    pub fn from_json(text: &str) -> Result<Self> {
+        Ok(serde_json::from_str(text)?)
+    }
+
+    /// One row per step: `step,loss,global_grad_norm,first_last_ratio,max_update_ratio`.
+    pub fn steps_csv(&self) -> String {
+        let mut s = String::from("step,loss,global_grad_norm,first_last_ratio,max_update_ratio\n");
+        for r in &self.steps {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{}",
+                r.step,
+                csv_f(r.loss),
+                csv_f(r.global_grad_norm),
+                csv_opt(r.first_last_ratio),
+                csv_opt(r.max_update_ratio())
+            );
+        }
+        s
+    }
+
+    /// One row per step and parameter.
+    pub fn params_csv(&self) -> String {
+        let mut s = String::from(
+            "step,name,grad_norm,grad_max_abs,grad_zero_fraction,grad_nan,grad_inf,no_gradient,weight_norm\n",
+        );
+        for r in &self.steps {
+            for p in &r.params {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{},{},{},{}",
+                    r.step,
+                    csv_s(&p.name),
+                    csv_f(p.grad_norm),
+                    csv_f(p.grad_max_abs),
+                    csv_f(p.grad_zero_fraction),
+                    p.grad_nan,
+                    p.grad_inf,
+                    p.no_gradient,
+                    csv_f(p.weight_norm)
+                );
+            }
+        }
+        s
+    }
+
+    /// One row per detailed step and layer.
+    pub fn layers_csv(&self) -> String {
+        let mut s = String::from(
+            "step,path,kind,activation,mean,std,second_moment,zero_fraction,dead_fraction,saturated_fraction,non_finite,output_grad_norm,weight_grad_norm,bias_grad_norm\n",
+        );
+        for r in &self.steps {
+            for l in &r.layers {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    r.step,
+                    csv_s(&l.path),
+                    csv_s(&l.kind),
+                    csv_s(l.activation.as_deref().unwrap_or("")),
+                    csv_f(l.mean),
+                    csv_f(l.std),
+                    csv_f(l.second_moment),
+                    csv_f(l.zero_fraction),
+                    csv_opt(l.dead_fraction),
+                    csv_opt(l.saturated_fraction),
+                    l.non_finite,
+                    csv_opt(l.output_grad_norm),
+                    csv_opt(l.weight_grad_norm),
+                    csv_opt(l.bias_grad_norm)
+                );
+            }
+        }
+        s
+    }
+
+    /// One row per step and parameter whose update was recorded.
+    pub fn updates_csv(&self) -> String {
+        let mut s = String::from("step,name,update_norm,weight_norm,ratio\n");
+        for r in &self.steps {
+            for u in &r.updates {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{}",
+                    r.step,
+                    csv_s(&u.name),
+                    csv_f(u.update_norm),
+                    csv_f(u.weight_norm),
+                    csv_opt(u.ratio)
+                );
+            }
+        }
+        s
+    }
+
+    /// One row per metric value: `metric,at,value`.
+    pub fn metrics_csv(&self) -> String {
+        let mut s = String::from("metric,at,value\n");
+        for (name, values) in &self.metrics {
+            for (at, v) in values {
+                let _ = writeln!(s, "{},{at},{}", csv_s(name), csv_f(*v));
+            }
+        }
+        s
+    }
+
+    /// Writes the JSON to `path`.
+    ///
+    /// # Errors
+    /// [`MonitorError::Io`] naming the file.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        write_file(path, &self.to_json()?)
+    }
+
+    /// Writes `steps.csv`, `params.csv`, `layers.csv`, `updates.csv` and `metrics.csv`
+    /// into the directory `dir` (created if missing).
+    ///
+    /// # Errors
+    /// [`MonitorError::Io`] naming the file or directory.
+    pub fn write_csv(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| MonitorError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        write_file(&dir.join("steps.csv"), &self.steps_csv())?;
+        write_file(&dir.join("params.csv"), &self.params_csv())?;
+        write_file(&dir.join("layers.csv"), &self.layers_csv())?;
+        write_file(&dir.join("updates.csv"), &self.updates_csv())?;
+        write_file(&dir.join("metrics.csv"), &self.metrics_csv())
+    }
+}

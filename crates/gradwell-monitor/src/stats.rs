@@ -1,0 +1,176 @@
+//! One-pass statistics of an array, and the per-layer rules for saturated and dead units.
+
+use gradwell_activations::ActivationKind;
+use gradwell_tensor::Float;
+use ndarray::ArrayViewD;
+use serde::{Deserialize, Serialize};
+
+use crate::Thresholds;
+
+/// Statistics of one array, in one pass, accumulated in f64. Minimum, maximum, mean,
+/// standard deviation and second moment are over the **finite** elements only (so one NaN
+/// does not hide the rest); the non-finite ones are counted in `nan` and `inf`. With no
+/// finite element they are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TensorStats {
+    /// The number of elements.
+    pub len: usize,
+    /// The smallest finite element.
+    pub min: f64,
+    /// The largest finite element.
+    pub max: f64,
+    /// The mean of the finite elements.
+    pub mean: f64,
+    /// The (population) standard deviation of the finite elements.
+    pub std: f64,
+    /// The mean of the squares of the finite elements.
+    pub second_moment: f64,
+    /// The L2 norm of the finite elements.
+    pub l2: f64,
+    /// The largest |x| among the finite elements.
+    pub max_abs: f64,
+    /// The number of elements exactly 0.
+    pub zeros: usize,
+    /// The number of NaNs.
+    pub nan: usize,
+    /// The number of infinities (either sign).
+    pub inf: usize,
+}
+
+impl TensorStats {
+    /// The statistics of `a`.
+    ///
+    /// ```
+    /// use gradwell_monitor::TensorStats;
+    /// let a = ndarray::array![3.0_f64, -4.0, 0.0, f64::NAN].into_dyn();
+    /// let s = TensorStats::of(&a.view());
+    /// assert_eq!((s.l2, s.max_abs, s.zeros, s.nan), (5.0, 4.0, 1, 1));
+    /// assert!((s.mean - (-1.0 / 3.0)).abs() < 1e-15);
+    /// ```
+    pub fn of<F: Float>(a: &ArrayViewD<'_, F>) -> Self {
+        let mut s = TensorStats {
+            len: a.len(),
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            ..TensorStats::default()
+        };
+        let (mut sum, mut sq, mut n) = (0.0_f64, 0.0_f64, 0usize);
+        let mut visit = |x: f64| {
+            if x.is_nan() {
+                s.nan += 1;
+            } else if x.is_infinite() {
+                s.inf += 1;
+            } else {
+                if x == 0.0 {
+                    s.zeros += 1;
+                }
+                sum += x;
+                sq += x * x;
+                n += 1;
+                s.min = s.min.min(x);
+                s.max = s.max.max(x);
+            }
+        };
+        match a.as_slice_memory_order() {
+            Some(xs) => xs.iter().for_each(|x| visit(x.as_f64())),
+            None => a.iter().for_each(|x| visit(x.as_f64())),
+        }
+        if n == 0 {
+            s.min = 0.0;
+            s.max = 0.0;
+            return s;
+        }
+        s.mean = sum / n as f64;
+        s.second_moment = sq / n as f64;
+        s.std = (s.second_moment - s.mean * s.mean).max(0.0).sqrt();
+        s.l2 = sq.sqrt();
+        s.max_abs = s.max.abs().max(s.min.abs());
+        s
+    }
+
+    /// NaNs plus infinities.
+    pub fn non_finite(&self) -> usize {
+        self.nan + self.inf
+    }
+
+    /// The fraction of elements exactly 0 (0 for an empty array).
+    pub fn zero_fraction(&self) -> f64 {
+        fraction(self.zeros, self.len)
+    }
+}
+
+pub(crate) fn fraction(count: usize, total: usize) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        count as f64 / total as f64
+    }
+}
+
+/// The rule deciding whether an output `y` of `activation` is saturated, or `None` for an
+/// activation that does not saturate (see [`Thresholds`] for the thresholds).
+pub fn saturation_rule(
+    activation: &ActivationKind,
+    thresholds: &Thresholds,
+) -> Option<Box<dyn Fn(f64) -> bool>> {
+    match *activation {
+        ActivationKind::Sigmoid(_) => {
+            let s = thresholds.sigmoid_saturation;
+            Some(Box::new(move |y| y < s || y > 1.0 - s))
+        }
+        ActivationKind::Tanh(_) => {
+            let t = thresholds.tanh_saturation;
+            Some(Box::new(move |y: f64| y.abs() > t))
+        }
+        ActivationKind::Hardtanh(h) => {
+            let (lo, hi) = (h.min(), h.max());
+            Some(Box::new(move |y| y <= lo || y >= hi))
+        }
+        ActivationKind::Relu6(_) => Some(Box::new(|y| y >= 6.0)),
+        _ => None,
+    }
+}
+
+/// Whether `activation` outputs exactly 0 over a whole half-line, so that a unit can die
+/// (ReLU, ReLU6).
+pub fn can_die(activation: &ActivationKind) -> bool {
+    matches!(
+        activation,
+        ActivationKind::Relu(_) | ActivationKind::Relu6(_)
+    )
+}
+
+/// Unit-level statistics of a layer output `[batch, units…]`: the fraction of units that
+/// are 0 for every sample of the batch, and the fraction of outputs for which `saturated`
+/// holds (when given).
+pub(crate) fn unit_stats<F: Float>(
+    y: &ArrayViewD<'_, F>,
+    saturated: Option<&dyn Fn(f64) -> bool>,
+) -> (f64, Option<f64>) {
+    let batch = y.shape().first().copied().unwrap_or(1).max(1);
+    let units = y.len() / batch;
+    let mut alive = vec![false; units];
+    let mut sat = 0usize;
+    let mut visit = |k: usize, x: f64| {
+        if x != 0.0 {
+            alive[k % units.max(1)] = true;
+        }
+        if let Some(f) = saturated
+            && f(x)
+        {
+            sat += 1;
+        }
+    };
+    match y.as_slice() {
+        Some(xs) => xs
+            .iter()
+            .enumerate()
+            .for_each(|(k, x)| visit(k, x.as_f64())),
+        None => y.iter().enumerate().for_each(|(k, x)| visit(k, x.as_f64())),
+    }
+    let dead = alive.iter().filter(|a| !**a).count();
+    (
+        fraction(dead, units),
+        saturated.map(|_| fraction(sat, y.len())),
+    )
+}

@@ -1,0 +1,79 @@
+//! [`Thresholds`]: every number the monitor judges by, in one place, with its default and
+//! the reason for it.
+
+use serde::{Deserialize, Serialize};
+
+/// The thresholds of the statistics and of the diagnosis rules. Every default is stated
+/// here and nowhere else; `Thresholds::default()` is what the monitor uses unless told
+/// otherwise.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | [`tanh_saturation`](Self::tanh_saturation) | 0.99 | a tanh output is saturated when \|y\| > 0.99 (tanh′ = 1 − y² < 0.02) |
+/// | [`sigmoid_saturation`](Self::sigmoid_saturation) | 0.01 | a sigmoid output is saturated when y < 0.01 or y > 0.99 (σ′ = y(1 − y) < 0.0099) |
+/// | [`vanishing_ratio`](Self::vanishing_ratio) | 1e-3 | gradients vanish when ‖∇W_first‖ / ‖∇W_last‖ < 1e-3 |
+/// | [`exploding_ratio`](Self::exploding_ratio) | 1e3 | gradients explode when that ratio > 1e3 |
+/// | [`exploding_global_norm`](Self::exploding_global_norm) | 1e3 | … or when the global gradient norm (before clipping) > 1e3 |
+/// | [`exploding_growth`](Self::exploding_growth) | 1e2 | … or when the global norm grew more than 100-fold over the recorded steps |
+/// | [`dead_units`](Self::dead_units) | 0.5 | a ReLU layer is reported when more than half of its units output 0 for the whole batch (deep ReLU networks correlate their inputs, so a healthy He-initialized one already has some units at 0 for a whole batch at initialization — about 30 % deep in a 20-layer, 128-wide MLP — but not most) |
+/// | [`saturated_units`](Self::saturated_units) | 0.25 | a sigmoid/tanh layer is reported when more than 25 % of its outputs are saturated |
+/// | [`update_ratio_high`](Self::update_ratio_high) | 1e-1 | the learning rate is too high when a weight's ‖Δw‖/‖w‖ per step > 0.1 (healthy is near 1e-3) |
+/// | [`update_ratio_low`](Self::update_ratio_low) | 1e-5 | the learning rate is too low when every weight's ‖Δw‖/‖w‖ < 1e-5 |
+/// | [`loss_window`](Self::loss_window) | 10 | steps averaged at each end of the history when judging the loss trend |
+/// | [`loss_rise`](Self::loss_rise) | 1.5 | the loss is rising when the last window's mean exceeds the first's by this factor |
+/// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
+///
+/// Saturation of hardtanh and ReLU6 is an output at their bounds (exactly), where the
+/// derivative is 0; dead units are counted for the activations that output exactly 0 on
+/// the negative side (ReLU, ReLU6).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// |y| above which a tanh output counts as saturated.
+    pub tanh_saturation: f64,
+    /// Distance from 0 or 1 below which a sigmoid output counts as saturated.
+    pub sigmoid_saturation: f64,
+    /// First-to-last weight-gradient norm ratio below which gradients vanish.
+    pub vanishing_ratio: f64,
+    /// First-to-last weight-gradient norm ratio above which gradients explode.
+    pub exploding_ratio: f64,
+    /// Global gradient norm (before clipping) above which gradients explode.
+    pub exploding_global_norm: f64,
+    /// Growth factor of the global gradient norm over the history above which gradients
+    /// explode.
+    pub exploding_growth: f64,
+    /// Fraction of a layer's units dead over the whole batch above which it is reported.
+    pub dead_units: f64,
+    /// Fraction of a layer's outputs saturated above which it is reported.
+    pub saturated_units: f64,
+    /// Update-to-weight ratio above which the learning rate is too high.
+    pub update_ratio_high: f64,
+    /// Update-to-weight ratio below which (for every weight) the learning rate is too low.
+    pub update_ratio_low: f64,
+    /// Steps averaged at each end of the history for the loss trend.
+    pub loss_window: usize,
+    /// Factor by which the loss must rise for a finding.
+    pub loss_rise: f64,
+    /// How far past its threshold a figure must be to be critical.
+    pub critical_factor: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            tanh_saturation: 0.99,
+            sigmoid_saturation: 0.01,
+            vanishing_ratio: 1e-3,
+            exploding_ratio: 1e3,
+            exploding_global_norm: 1e3,
+            exploding_growth: 1e2,
+            dead_units: 0.5,
+            saturated_units: 0.25,
+            update_ratio_high: 1e-1,
+            update_ratio_low: 1e-5,
+            loss_window: 10,
+            loss_rise: 1.5,
+            critical_factor: 10.0,
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The diagnosis rules fire on constructed figures past their thresholds and stay silent on
+//! healthy ones.
+
+use gradwell_monitor::{
+    Cure, FindingKind, History, LayerStats, ParamStats, Severity, StepRecord, Thresholds,
+    UpdateStats, diagnose, diagnose_step,
+};
+
+fn param(name: &str, shape: &[usize], grad_norm: f64) -> ParamStats {
+    ParamStats {
+        name: name.into(),
+        shape: shape.to_vec(),
+        grad_norm,
+        grad_max_abs: grad_norm,
+        grad_zero_fraction: 0.0,
+        grad_nan: 0,
+        grad_inf: 0,
+        no_gradient: false,
+        weight_norm: 1.0,
+    }
+}
+
+fn layer(path: &str, activation: &str) -> LayerStats {
+    LayerStats {
+        path: path.into(),
+        kind: "Activation".into(),
+        activation: Some(activation.into()),
+        mean: 0.3,
+        std: 0.5,
+        second_moment: 0.34,
+        zero_fraction: 0.5,
+        dead_fraction: (activation == "relu").then_some(0.02),
+        saturated_fraction: (activation == "tanh").then_some(0.01),
+        non_finite: 0,
+        output_grad_norm: Some(0.1),
+        weight_grad_norm: None,
+        bias_grad_norm: None,
+    }
+}
+
+/// A healthy step: gradient ratio 0.5, global norm 1, few dead or saturated units, updates
+/// near 1e-3.
+fn healthy() -> StepRecord {
+    let params = vec![
+        param("0.weight", &[8, 4], 0.4),
+        param("0.bias", &[8], 0.1),
+        param("2.weight", &[8, 8], 0.6),
+        param("4.weight", &[3, 8], 0.8),
+    ];
+    StepRecord {
+        step: 7,
+        loss: 1.2,
+        global_grad_norm: 1.0,
+        first_last_ratio: Some(0.5),
+        params,
+        layers: vec![layer("1", "relu"), layer("3", "tanh")],
+        updates: vec![UpdateStats {
+            name: "0.weight".into(),
+            update_norm: 1e-3,
+            weight_norm: 1.0,
+            ratio: Some(1e-3),
+        }],
+    }
+}
+
+fn kinds(r: &StepRecord) -> Vec<FindingKind> {
+    diagnose_step(r, &Thresholds::default())
+        .iter()
+        .map(|f| f.kind)
+        .collect()
+}
+
+#[test]
+fn healthy_figures_give_no_finding() {
+    assert_eq!(kinds(&healthy()), []);
+}
+
+#[test]
+fn vanishing_gradients_name_the_first_and_last_layers() {
+    let mut r = healthy();
+    r.first_last_ratio = Some(5e-4);
+    let f = diagnose_step(&r, &Thresholds::default());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].kind, FindingKind::VanishingGradients);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].layers, ["0", "4"]);
+    assert_eq!(f[0].figure, 5e-4);
+    assert!(f[0].cures.contains(&Cure::Residual) && f[0].cures.contains(&Cure::BatchNorm));
+    let text = f[0].to_string();
+    assert!(text.starts_with("warning: vanishing gradients"), "{text}");
+    assert!(
+        text.contains("5.000e-4") && text.contains("cure: add batch normalization"),
+        "{text}"
+    );
+    // Ten times past the threshold is critical; exactly at it is silent.
+    r.first_last_ratio = Some(5e-5);
+    assert_eq!(
+        diagnose_step(&r, &Thresholds::default())[0].severity,
+        Severity::Critical
+    );
+    r.first_last_ratio = Some(1e-3);
+    assert_eq!(kinds(&r), []);
+}
+
+#[test]
+fn exploding_gradients_by_ratio_by_global_norm_and_by_growth() {
+    let mut r = healthy();
+    r.first_last_ratio = Some(2e3);
+    assert_eq!(kinds(&r), [FindingKind::ExplodingGradients]);
+    let mut r = healthy();
+    r.global_grad_norm = 5e3;
+    let f = diagnose_step(&r, &Thresholds::default());
+    assert_eq!(f[0].kind, FindingKind::ExplodingGradients);
+    assert!(f[0].cures.contains(&Cure::GradientClipping) && f[0].cures.contains(&Cure::L2));
+    // Growth: global norm 1 for 10 steps, then 500 for 10 (under the absolute threshold).
+    let mut h = History::default();
+    for step in 0..20 {
+        let mut s = healthy();
+        s.step = step;
+        s.global_grad_norm = if step < 10 { 1.0 } else { 500.0 };
+        h.steps.push(s);
+    }
+    let f = diagnose(&h, &Thresholds::default());
+    assert!(
+        f.iter()
+            .any(|f| f.kind == FindingKind::ExplodingGradients && f.figure == 500.0)
+    );
+}
+
+#[test]
+fn dead_and_saturated_units_name_their_layers() {
+    let mut r = healthy();
+    r.layers[0].dead_fraction = Some(0.6);
+    r.layers[1].saturated_fraction = Some(0.97);
+    let f = diagnose_step(&r, &Thresholds::default());
+    let dead = f.iter().find(|f| f.kind == FindingKind::DeadUnits).unwrap();
+    assert_eq!(
+        (dead.layers.as_slice(), dead.severity),
+        (&["1".to_string()][..], Severity::Warning)
+    );
+    assert!(dead.cures.contains(&Cure::LeakyRelu));
+    let sat = f
+        .iter()
+        .find(|f| f.kind == FindingKind::SaturatedUnits)
+        .unwrap();
+    assert_eq!(sat.layers, ["3"]);
+    // 0.97 > 1 − 0.75/10: nearly every output saturated is critical.
+    assert_eq!(sat.severity, Severity::Critical);
+    assert!(sat.cures.contains(&Cure::ReluFamily));
+}
+
+#[test]
+fn learning_rate_too_high_and_too_low() {
+    let mut r = healthy();
+    r.updates[0].ratio = Some(0.3);
+    let f = diagnose_step(&r, &Thresholds::default());
+    assert_eq!(f[0].kind, FindingKind::LearningRateTooHigh);
+    assert_eq!(f[0].cures[0], Cure::SmallerLearningRate);
+    r.updates[0].ratio = Some(3e-6);
+    let f = diagnose_step(&r, &Thresholds::default());
+    assert_eq!(f[0].kind, FindingKind::LearningRateTooLow);
+    assert_eq!(f[0].cures, [Cure::LargerLearningRate]);
+}
+
+#[test]
+fn non_finite_loss_and_gradients_are_critical() {
+    let mut r = healthy();
+    r.loss = f64::NAN;
+    r.params[2].grad_inf = 4;
+    let f = diagnose_step(&r, &Thresholds::default());
+    let nf = f.iter().find(|f| f.kind == FindingKind::NonFinite).unwrap();
+    assert_eq!(nf.severity, Severity::Critical);
+    assert_eq!(nf.layers, ["2.weight"]);
+    assert_eq!(nf.figure, 4.0);
+}
+
+#[test]
+fn parameters_without_gradient_are_reported() {
+    let mut r = healthy();
+    r.params[1].no_gradient = true;
+    let f = diagnose_step(&r, &Thresholds::default());
+    assert_eq!(f[0].kind, FindingKind::NoGradient);
+    assert_eq!(f[0].layers, ["0.bias"]);
+}
+
+#[test]
+fn a_rising_loss_is_found_over_the_history_and_a_falling_one_is_not() {
+    let mut rising = History::default();
+    let mut falling = History::default();
+    for step in 0..30 {
+        let mut s = healthy();
+        s.step = step;
+        s.loss = 1.0 + 0.1 * step as f64;
+        rising.steps.push(s.clone());
+        s.loss = 4.0 - 0.1 * step as f64;
+        falling.steps.push(s);
+    }
+    let f = diagnose(&rising, &Thresholds::default());
+    let loss = f
+        .iter()
+        .find(|f| f.kind == FindingKind::LossRising)
+        .unwrap();
+    // Means 1.45 and 3.45.
+    assert!((loss.figure - 3.45 / 1.45).abs() < 1e-12);
+    assert!(diagnose(&falling, &Thresholds::default()).is_empty());
+}

@@ -1,0 +1,78 @@
+//! Plots are written as SVG and PNG, with lines and text drawn.
+
+use gradwell_monitor::{
+    MonitorError, Series, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer,
+    plot_loss,
+};
+
+use crate::temp_dir;
+
+fn series() -> Vec<Series> {
+    vec![
+        Series::new(
+            "sigmoid xavier",
+            (1..=20)
+                .map(|l| (l as f64, 10f64.powi(-(20 - l))))
+                .collect(),
+        ),
+        Series::new(
+            "relu he",
+            (1..=20)
+                .map(|l| (l as f64, 0.5 + 0.01 * l as f64))
+                .collect(),
+        ),
+    ]
+}
+
+#[test]
+fn svg_plot_has_lines_and_labels() {
+    let dir = temp_dir("svg");
+    let path = dir.join("grad.svg");
+    plot_grad_norm_by_layer(&path, &series()).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert!(svg.contains("<polyline"), "no line drawn");
+    assert!(
+        svg.contains("sigmoid xavier") && svg.contains("relu he"),
+        "no legend"
+    );
+    assert!(svg.contains("Gradient norm by layer"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Counts pixels that are not white in a region of a PNG.
+fn ink(path: &std::path::Path, rows: std::ops::Range<u32>) -> usize {
+    let img = image::open(path).unwrap().to_rgb8();
+    rows.flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0 != [255, 255, 255])
+        .count()
+}
+
+#[test]
+fn png_plots_draw_text_and_lines() {
+    let dir = temp_dir("png");
+    let path = dir.join("grad.png");
+    plot_grad_norm_by_layer(&path, &series()).unwrap();
+    // The caption band (top 40 px) holds the title's glyphs; the body holds the lines.
+    assert!(ink(&path, 0..40) > 200, "no caption drawn");
+    assert!(ink(&path, 60..440) > 2000, "no plot drawn");
+    for (name, f) in [
+        ("std.png", plot_activation_std_by_layer as fn(&_, &_) -> _),
+        ("loss.png", plot_loss),
+        ("acc.png", plot_accuracy),
+    ] {
+        let p = dir.join(name);
+        f(&p, &series()).unwrap();
+        assert!(ink(&p, 60..440) > 2000, "{name}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn unknown_extension_is_an_error() {
+    let dir = temp_dir("ext");
+    let err = plot_loss(&dir.join("loss.jpg"), &series()).unwrap_err();
+    assert!(matches!(err, MonitorError::Plot { .. }));
+    assert!(err.to_string().contains(".svg or .png"));
+    std::fs::remove_dir_all(dir).ok();
+}
