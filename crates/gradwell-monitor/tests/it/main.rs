@@ -33,7 +33,7 @@ pub fn with_bias_init(mlp: &MlpSpec, bias_init: &str) -> ModelSpec {
     let mut spec = mlp.to_spec().expect("valid MLP");
     for l in &mut spec.layers {
         if let LayerSpec::Linear { bias_init: b, .. } = l {
-            *b = Some(bias_init.to_string());
+            *b = Some(bias_init.parse().expect("a valid initializer name"));
         }
     }
     spec
