@@ -854,3 +854,55 @@ fn epoch_line(m: &EpochMetrics, epochs: u64) -> String {
     }
     s + &format!("  {:.1}s", m.seconds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gradwell_nn::MlpSpec;
+
+    #[test]
+    fn a_non_finite_gradient_is_named_with_the_step_and_the_parameter() {
+        let spec = MlpSpec::new(&[4, 3, 2], "relu".parse().unwrap()).to_spec().unwrap();
+        let mut net = Network::<f32>::build(&spec, 0).unwrap();
+        assert_eq!(checked_grad_norm(&net, 1).unwrap(), 0.0);
+        let id = net.param("2.weight").unwrap();
+        net.tape.params_mut().grad_mut(id)[[1, 2]] = f32::NAN;
+        let err = checked_grad_norm(&net, 1234).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step 1234: gradient of `2.weight` is not finite (NaN)"
+        );
+        assert!(matches!(err, TrainError::NonFiniteGradient { index: 5, .. }));
+        net.tape.params_mut().grad_mut(id)[[1, 2]] = f32::NEG_INFINITY;
+        let err = checked_grad_norm(&net, 7).unwrap_err();
+        assert_eq!(err.to_string(), "step 7: gradient of `2.weight` is not finite (-inf)");
+    }
+
+    #[test]
+    fn the_global_norm_is_that_of_all_trainable_gradients() {
+        let spec = MlpSpec::new(&[4, 3, 2], "relu".parse().unwrap()).to_spec().unwrap();
+        let mut net = Network::<f32>::build(&spec, 0).unwrap();
+        let a = net.param("0.weight").unwrap();
+        let b = net.param("2.bias").unwrap();
+        net.tape.params_mut().grad_mut(a)[[0, 0]] = 3.0;
+        net.tape.params_mut().grad_mut(b)[[1]] = 4.0;
+        assert_eq!(checked_grad_norm(&net, 1).unwrap(), 5.0);
+    }
+
+    #[test]
+    fn recycled_slot_vectors_keep_their_allocation() {
+        let (mut v1, mut g1) = (vec![0.0f32; 2], vec![0.0f32; 2]);
+        let mut slots = Vec::with_capacity(8);
+        slots.push(ParamSlot::new("a", &mut v1, &mut g1));
+        let ptr = slots.as_ptr() as usize;
+        let back: Vec<ParamSlot<'static, f32>> = recycle(slots);
+        assert_eq!((back.len(), back.capacity(), back.as_ptr() as usize), (0, 8, ptr));
+    }
+
+    #[test]
+    fn ties_count_for_the_first_maximum() {
+        let logits = ndarray::array![[1.0f32, 1.0, 0.0], [0.0, 2.0, 2.0]].into_dyn();
+        assert_eq!(count_correct(logits.view(), &[0, 1]), 2);
+        assert_eq!(count_correct(logits.view(), &[1, 2]), 0);
+    }
+}
