@@ -365,7 +365,7 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
             found.push((step, entry.path()));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|c| std::cmp::Reverse(c.0));
     Ok(found)
 }
 

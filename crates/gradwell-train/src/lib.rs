@@ -26,7 +26,7 @@
 //! ```
 //! use gradwell_data::digits;
 //! use gradwell_nn::{MlpSpec, Network};
-//! use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+//! use gradwell_train::{TrainConfig, Trainer};
 //!
 //! let split = digits()?.split(0.2, 42, true)?;
 //! let spec = MlpSpec::new(&[64, 32, 10], "relu".parse()?).to_spec()?;

@@ -41,6 +41,16 @@ use serde::{Deserialize, Serialize};
 ///         ControlFlow::Continue(())
 ///     }
 /// }
+///
+/// # use gradwell_nn::{MlpSpec, Network};
+/// # use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+/// # let split = gradwell_data::digits()?.split(0.2, 0, true)?;
+/// # let net = Network::<f32>::build(&MlpSpec::new(&[64, 16, 10], "relu".parse()?).to_spec()?, 0)?;
+/// # let config = TrainConfig { epochs: 1, progress: ProgressMode::Off, ..TrainConfig::default() };
+/// let mut norms = Norms::default();
+/// let report = Trainer::new(config, net, split.train, None)?.run(&mut [&mut norms])?;
+/// assert_eq!(norms.0.len() as u64, report.steps);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Observer {
     /// Whether the forward pass of `step` (1 for the first) should record taps.

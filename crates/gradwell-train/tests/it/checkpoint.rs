@@ -48,7 +48,11 @@ fn a_run_resumed_mid_epoch_ends_bit_identical() {
     let mut second = digits_trainer(config);
     let outcome = second.resume().unwrap();
     let loaded = outcome.loaded.expect("a checkpoint to resume from");
-    assert!(loaded.ends_with(checkpoint::file_name(98)), "{}", loaded.display());
+    assert!(
+        loaded.ends_with(checkpoint::file_name(98)),
+        "{}",
+        loaded.display()
+    );
     assert!(outcome.skipped.is_empty());
     assert_eq!(second.step(), 98);
     let report = second.run(&mut []).unwrap();
@@ -57,7 +61,10 @@ fn a_run_resumed_mid_epoch_ends_bit_identical() {
     assert_eq!(report.resumed_from, Some(loaded));
     // The metrics of every epoch agree too (timings aside).
     for (a, b) in report.epochs.iter().zip(&ref_report.epochs) {
-        assert_eq!((a.train_loss, a.train_accuracy, a.test), (b.train_loss, b.train_accuracy, b.test));
+        assert_eq!(
+            (a.train_loss, a.train_accuracy, a.test),
+            (b.train_loss, b.train_accuracy, b.test)
+        );
     }
     assert_eq!(report.test, ref_report.test);
 }
@@ -83,7 +90,11 @@ fn only_the_newest_checkpoints_are_kept() {
     let config = with_checkpoints("keep", 2, Some(10));
     let dir = config.checkpoint.dir.clone().unwrap();
     digits_trainer(config).run(&mut []).unwrap();
-    let steps: Vec<u64> = checkpoint::list(&dir).unwrap().iter().map(|c| c.0).collect();
+    let steps: Vec<u64> = checkpoint::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|c| c.0)
+        .collect();
     // 90 steps: checkpoints at 10, 20, …, 90 and at the epoch ends 45 and 90.
     assert_eq!(steps, [90, 80, 70]);
 }
@@ -93,7 +104,15 @@ fn corrupt_copies(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     for cut in [0, 10, HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
         out.push((format!("truncated to {cut}"), bytes[..cut].to_vec()));
     }
-    for at in [0, 9, 13, 37, HEADER_LEN + 5, bytes.len() / 2, bytes.len() - 1] {
+    for at in [
+        0,
+        9,
+        13,
+        37,
+        HEADER_LEN + 5,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
         for bit in [0, 7] {
             let mut b = bytes.to_vec();
             b[at] ^= 1 << bit;
@@ -138,14 +157,22 @@ fn resume_skips_a_corrupt_newest_checkpoint_with_a_warning() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x10;
     std::fs::write(newest, &bytes).unwrap();
-    std::fs::write(dir.join(".checkpoint-000000000999.gwck.tmp1"), &bytes[..100]).unwrap();
+    std::fs::write(
+        dir.join(".checkpoint-000000000999.gwck.tmp1"),
+        &bytes[..100],
+    )
+    .unwrap();
 
     let mut t = digits_trainer(config);
     let outcome = t.resume().unwrap();
     assert_eq!(outcome.loaded.as_ref(), Some(older));
     assert_eq!(outcome.skipped.len(), 1);
     assert_eq!(&outcome.skipped[0].0, newest);
-    assert!(outcome.skipped[0].1.contains("checksum"), "{}", outcome.skipped[0].1);
+    assert!(
+        outcome.skipped[0].1.contains("checksum"),
+        "{}",
+        outcome.skipped[0].1
+    );
     assert_eq!(t.epoch(), 1);
 
     // With every checkpoint corrupt, the run starts afresh.
@@ -157,7 +184,10 @@ fn resume_skips_a_corrupt_newest_checkpoint_with_a_warning() {
     c.checkpoint.dir = Some(dir);
     fresh = digits_trainer(c);
     let outcome = fresh.resume().unwrap();
-    assert_eq!((outcome.loaded, outcome.skipped.len(), fresh.step()), (None, 2, 0));
+    assert_eq!(
+        (outcome.loaded, outcome.skipped.len(), fresh.step()),
+        (None, 2, 0)
+    );
 }
 
 #[test]
@@ -171,11 +201,21 @@ fn a_checkpoint_of_another_run_is_refused() {
     assert!(err.to_string().contains("`batch_size`"), "{err}");
     // Another model.
     let split = crate::digits_split();
-    let mut t = Trainer::new(config, crate::seed_model(64, 99), split.train, Some(split.test))
-        .unwrap();
-    assert!(t.resume().is_ok(), "the same architecture with other initial weights resumes");
+    let mut t = Trainer::new(
+        config,
+        crate::seed_model(64, 99),
+        split.train,
+        Some(split.test),
+    )
+    .unwrap();
+    assert!(
+        t.resume().is_ok(),
+        "the same architecture with other initial weights resumes"
+    );
     let net = gradwell_nn::Network::build(
-        &gradwell_nn::MlpSpec::new(&[64, 32, 10], "relu".parse().unwrap()).to_spec().unwrap(),
+        &gradwell_nn::MlpSpec::new(&[64, 32, 10], "relu".parse().unwrap())
+            .to_spec()
+            .unwrap(),
         0,
     )
     .unwrap();

@@ -53,7 +53,12 @@ fn crash_child() {
 
 fn spawn(dir: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["crash::crash_child", "--exact", "--ignored", "--test-threads=1"])
+        .args([
+            "crash::crash_child",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
         .env(CHILD_DIR, dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -80,14 +85,20 @@ fn killed_runs_resume_to_identical_weights() {
         let mut child = spawn(&dir);
         let started = Instant::now();
         while newest_step(&dir) < target && child.try_wait().unwrap().is_none() {
-            assert!(started.elapsed() < Duration::from_secs(120), "the child hangs");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the child hangs"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(delay_ms));
         let running = child.try_wait().unwrap().is_none();
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert!(running, "the child finished before it could be killed ({status})");
+        assert!(
+            running,
+            "the child finished before it could be killed ({status})"
+        );
         kills.push(newest_step(&dir));
     }
     assert!(
@@ -97,5 +108,8 @@ fn killed_runs_resume_to_identical_weights() {
     let status = spawn(&dir).wait().unwrap();
     assert!(status.success(), "the last run failed: {status}");
     let final_weights = std::fs::read(dir.join(FINAL)).unwrap();
-    assert!(final_weights == reference, "resumed weights differ from the uninterrupted run's");
+    assert!(
+        final_weights == reference,
+        "resumed weights differ from the uninterrupted run's"
+    );
 }

@@ -23,19 +23,31 @@ fn grad_norm(step: &StepView<'_>) -> f64 {
     store
         .ids()
         .filter(|&id| store.is_trainable(id))
-        .flat_map(|id| store.grad(id).iter().map(|&g| (g as f64) * (g as f64)).collect::<Vec<_>>())
+        .flat_map(|id| {
+            store
+                .grad(id)
+                .iter()
+                .map(|&g| (g as f64) * (g as f64))
+                .collect::<Vec<_>>()
+        })
         .sum::<f64>()
         .sqrt()
 }
 
 fn first_weight(step: &StepView<'_>) -> Vec<f32> {
     let id = step.network.param("0.weight").unwrap();
-    step.network.tape.params().value(id).iter().copied().collect()
+    step.network
+        .tape
+        .params()
+        .value(id)
+        .iter()
+        .copied()
+        .collect()
 }
 
 impl Observer for Recorder {
     fn wants_taps(&mut self, step: u64) -> bool {
-        step % 10 == 0
+        step.is_multiple_of(10)
     }
 
     fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
@@ -77,7 +89,11 @@ fn an_observer_sees_every_step_taps_when_asked_and_clipped_updates() {
     assert!(rec.norms.iter().all(|g| g.is_finite() && *g > 0.0));
     // Taps on every tenth step only, one per top-level layer.
     assert_eq!(rec.taps_seen.len(), n / 10);
-    assert!(rec.taps_seen.iter().all(|(s, p)| s % 10 == 0 && p == &["0", "1", "2"]));
+    assert!(
+        rec.taps_seen
+            .iter()
+            .all(|(s, p)| s.is_multiple_of(10) && p == &["0", "1", "2"])
+    );
     // After the update the gradients are the clipped ones: at most 0.5 in norm, and
     // exactly the raw ones when those were under the limit.
     for (raw, applied) in rec.norms.iter().zip(&rec.applied_norms) {
@@ -87,7 +103,10 @@ fn an_observer_sees_every_step_taps_when_asked_and_clipped_updates() {
             assert!((applied - raw).abs() < 1e-12);
         }
     }
-    assert!(rec.norms.iter().any(|&g| g > 0.5), "the clipping was never exercised");
+    assert!(
+        rec.norms.iter().any(|&g| g > 0.5),
+        "the clipping was never exercised"
+    );
     assert!(rec.moved.iter().all(|&m| m));
 }
 
@@ -117,6 +136,19 @@ fn a_non_finite_loss_stops_the_run_naming_the_step() {
     let id = net.param("2.bias").unwrap();
     net.tape.params_mut().value_mut(id).fill(f32::NAN);
     let err = t.run(&mut []).unwrap_err();
-    assert!(matches!(err, TrainError::NonFiniteLoss { step: 1, epoch: 0, .. }), "{err}");
-    assert_eq!(err.to_string(), "step 1 (epoch 0): the loss is not finite (NaN)");
+    assert!(
+        matches!(
+            err,
+            TrainError::NonFiniteLoss {
+                step: 1,
+                epoch: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "step 1 (epoch 0): the loss is not finite (NaN)"
+    );
 }
