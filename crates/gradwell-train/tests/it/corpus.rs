@@ -1,7 +1,7 @@
 //! Replays the checkpoint fuzz target's seed corpus (`fuzz/corpus/checkpoint/`) through the
 //! same check the target runs, so that the corpus and the check stay alive on stable.
-//! `cargo test -p gradwell-train --test it corpus::write_seed_corpus -- --ignored`
-//! rewrites the corpus.
+//! `GRADWELL_WRITE_CORPUS=1 cargo test -p gradwell-train --test it corpus::write_seed_corpus
+//! -- --ignored` rewrites the corpus.
 
 use std::path::PathBuf;
 
@@ -137,6 +137,9 @@ fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 #[ignore = "rewrites the seed corpus; run by hand after a format change"]
 fn write_seed_corpus() {
+    if std::env::var_os("GRADWELL_WRITE_CORPUS").is_none() {
+        return;
+    }
     let dir = corpus_dir();
     std::fs::create_dir_all(&dir).unwrap();
     for (name, bytes) in seed_files() {

@@ -1,5 +1,6 @@
 //! Integration tests of gradwell-train, one binary with a module per area.
 
+mod alloc;
 mod checkpoint;
 mod config;
 mod corpus;
