@@ -1,0 +1,64 @@
+//! The gradwell training loop: a [`TrainConfig`] (TOML or JSON, validated once), a
+//! [`Trainer`] that runs epochs of shuffled mini-batches on a [`gradwell_nn::Network`]
+//! with any optimizer, schedule, clipping and weight decay of `gradwell-optim`, metrics
+//! per epoch on the training, validation and test sets, a progress bar in a terminal and
+//! log lines elsewhere, an [`Observer`] hook for tools such as the gradient-health
+//! monitor, and checkpoints that survive a crash.
+//!
+//! # Checkpoints and exact resume
+//!
+//! A checkpoint ([`checkpoint`]) holds the weights, the optimizer's state, the schedule's
+//! state, the batcher's position and RNG, the dropout RNG, the step and epoch, the
+//! running metrics and the config, in one file with a CRC-32 checksum, written atomically
+//! (temporary file, fsync, rename) every N steps and at each epoch's end; the newest few
+//! are kept. [`Trainer::resume`] continues from the newest valid one, skipping corrupt or
+//! partial files with a warning, and the resumed run is bit-for-bit the run that was
+//! interrupted: same batches, same dropout masks, same updates, same final weights.
+//!
+//! # Design choice: what the crate does not know
+//!
+//! The trainer knows the network only through [`gradwell_nn::Network`] (a tape with its
+//! parameters, a forward pass) and the optimizer only through the
+//! [`gradwell_optim::Optimizer`] trait over flat parameter slots; it knows nothing of the
+//! monitor, which plugs in through [`Observer`]. The loss is cross-entropy on logits:
+//! the crate trains classifiers.
+//!
+//! ```
+//! use gradwell_data::digits;
+//! use gradwell_nn::{MlpSpec, Network};
+//! use gradwell_train::{TrainConfig, Trainer};
+//!
+//! let split = digits()?.split(0.2, 42, true)?;
+//! let spec = MlpSpec::new(&[64, 32, 10], "relu".parse()?).to_spec()?;
+//! let net = Network::<f32>::build(&spec, 42)?;
+//! let config = TrainConfig::from_toml_str(r#"
+//!     epochs = 3
+//!     batch_size = 32
+//!     progress = "off"
+//!     [optimizer]
+//!     kind = "sgd"
+//!     lr = 0.1
+//!     momentum = 0.9
+//! "#, "example")?;
+//! let report = Trainer::new(config, net, split.train, Some(split.test))?.run(&mut [])?;
+//! assert_eq!(report.epochs.len(), 3);
+//! println!("{}", report.to_json());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+pub mod checkpoint;
+mod config;
+mod error;
+pub mod fuzzing;
+mod observer;
+mod trainer;
+
+pub use checkpoint::Checkpoint;
+pub use config::{
+    CheckpointConfig, OptimizerConfig, Preprocess, ProgressMode, ScheduleConfig, ScheduleUnit,
+    TrainConfig,
+};
+pub use error::{Result, TrainError};
+pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+pub use trainer::{ResumeOutcome, TrainReport, Trainer};

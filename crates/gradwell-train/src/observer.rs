@@ -1,0 +1,144 @@
+//! The hook through which tools watch a run: [`Observer`], with what it sees at each step
+//! ([`StepView`]) and at each epoch's end ([`EpochMetrics`]).
+
+use std::ops::ControlFlow;
+
+use gradwell_autodiff::{Tape, Var};
+use gradwell_nn::{Network, Tap};
+use serde::{Deserialize, Serialize};
+
+/// Something that watches training (the gradient-health monitor, a logger, a test).
+///
+/// For each step the trainer calls, in order:
+///
+/// 1. [`Observer::wants_taps`] before the forward pass: whether this step should record
+///    every top-level layer's output ([`StepView::taps`]). Taps cost a little (one small
+///    record per layer), so an observer that samples every N-th step says so here.
+/// 2. [`Observer::on_step`] after the backward pass, before clipping and the optimizer
+///    step: the tape holds this step's values and gradients, the parameters' gradients are
+///    the raw (unclipped) ones, and the weights are those the forward pass used.
+/// 3. [`Observer::after_update`] after the optimizer step, before gradients are zeroed:
+///    the weights are the updated ones and the gradients those that were applied (after
+///    clipping), so update-to-weight ratios can be computed against values kept from
+///    `on_step`.
+///
+/// and [`Observer::on_epoch_end`] after each epoch's evaluation. Every method has a
+/// default that does nothing; returning [`ControlFlow::Break`] with a reason from
+/// `on_step` or `on_epoch_end` stops the run cleanly (the step's update is skipped, and
+/// the report says why it stopped).
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use gradwell_train::{Observer, StepView};
+///
+/// /// Keeps the gradient norm of every step.
+/// #[derive(Default)]
+/// struct Norms(Vec<f64>);
+///
+/// impl Observer for Norms {
+///     fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
+///         self.0.push(step.grad_norm);
+///         ControlFlow::Continue(())
+///     }
+/// }
+///
+/// # use gradwell_nn::{MlpSpec, Network};
+/// # use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+/// # let split = gradwell_data::digits()?.split(0.2, 0, true)?;
+/// # let net = Network::<f32>::build(&MlpSpec::new(&[64, 16, 10], "relu".parse()?).to_spec()?, 0)?;
+/// # let config = TrainConfig { epochs: 1, progress: ProgressMode::Off, ..TrainConfig::default() };
+/// let mut norms = Norms::default();
+/// let report = Trainer::new(config, net, split.train, None)?.run(&mut [&mut norms])?;
+/// assert_eq!(norms.0.len() as u64, report.steps);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Observer {
+    /// Whether the forward pass of `step` (1 for the first) should record taps.
+    fn wants_taps(&mut self, step: u64) -> bool {
+        let _ = step;
+        false
+    }
+
+    /// After the backward pass of a step, before clipping and the update.
+    fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
+        let _ = step;
+        ControlFlow::Continue(())
+    }
+
+    /// After the optimizer step (updated weights, applied gradients).
+    fn after_update(&mut self, step: &StepView<'_>) {
+        let _ = step;
+    }
+
+    /// After an epoch's evaluation.
+    fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> ControlFlow<String> {
+        let _ = metrics;
+        ControlFlow::Continue(())
+    }
+}
+
+/// What an [`Observer`] sees of one training step.
+pub struct StepView<'a> {
+    /// The step, from 1 (the optimizer's step count once this step's update is done).
+    pub step: u64,
+    /// The epoch, from 0.
+    pub epoch: u64,
+    /// The batch's mean training loss (label smoothing included).
+    pub loss: f64,
+    /// Samples in the batch.
+    pub batch_size: usize,
+    /// The global L2 norm of all trainable parameters' gradients before clipping.
+    pub grad_norm: f64,
+    /// The learning rate of this step's update.
+    pub lr: f64,
+    /// The network; `network.tape` holds this step's recorded values and gradients, and
+    /// its parameter store the weights and their gradients.
+    pub network: &'a Network<f32>,
+    /// Each top-level layer's output on the tape, in order, if the observer asked for
+    /// them ([`Observer::wants_taps`]); empty otherwise.
+    pub taps: &'a [Tap],
+    /// The logits (the network's output) on the tape.
+    pub logits: Var,
+}
+
+impl StepView<'_> {
+    /// The tape of this step.
+    pub fn tape(&self) -> &Tape<f32> {
+        &self.network.tape
+    }
+}
+
+/// Loss and accuracy of an evaluation (mean cross-entropy without label smoothing, and
+/// the fraction of samples whose largest logit is the label's).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvalMetrics {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Samples evaluated.
+    pub samples: usize,
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// The epoch, from 0.
+    pub epoch: u64,
+    /// Steps taken so far, this epoch's included.
+    pub steps: u64,
+    /// The learning rate at the epoch's last step.
+    pub lr: f64,
+    /// Mean training loss over the epoch's batches, weighted by batch size, as measured
+    /// during training (dropout active, weights changing).
+    pub train_loss: f64,
+    /// Training accuracy measured the same way.
+    pub train_accuracy: f64,
+    /// The held-out validation set, in evaluation mode, if there is one.
+    pub validation: Option<EvalMetrics>,
+    /// The test set, in evaluation mode, if there is one.
+    pub test: Option<EvalMetrics>,
+    /// Seconds the epoch took, evaluation included (not reproducible; 0 in a checkpoint's
+    /// comparison).
+    pub seconds: f64,
+}

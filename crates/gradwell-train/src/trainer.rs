@@ -1,0 +1,921 @@
+//! [`Trainer`]: the training loop, evaluation, checkpoints and resume.
+
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
+use gradwell_nn::losses::{LossReduction, cross_entropy};
+use gradwell_nn::{Network, Tap};
+use gradwell_optim::{Optimizer, ParamSlot, Schedule, apply_schedule};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{Array2, ArrayViewD};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, OptimMeta, Running};
+use crate::config::{Preprocess, ProgressMode, ScheduleUnit, TrainConfig};
+use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+use crate::{Result, TrainError};
+
+/// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
+const DROPOUT_STREAM: u64 = 1;
+
+/// Steps between progress-bar message updates.
+const BAR_MESSAGE_EVERY: u64 = 50;
+
+/// The held-out parts of the data.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Validation,
+    Test,
+}
+
+/// What [`Trainer::run`] did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Every finished epoch, those of earlier (resumed) processes included.
+    pub epochs: Vec<EpochMetrics>,
+    /// The test set at the end, if there is one.
+    pub test: Option<EvalMetrics>,
+    /// The validation set at the end, if there is one.
+    pub validation: Option<EvalMetrics>,
+    /// Steps taken in total.
+    pub steps: u64,
+    /// Training samples processed by this call.
+    pub samples: u64,
+    /// Seconds this call took, evaluation and checkpoints included.
+    pub wall_seconds: f64,
+    /// Training samples per second of training steps (evaluation and checkpoints
+    /// excluded).
+    pub samples_per_second: f64,
+    /// Why the run stopped early, if an observer stopped it.
+    pub stopped: Option<String>,
+    /// The checkpoint the run was resumed from, if any.
+    pub resumed_from: Option<PathBuf>,
+}
+
+impl TrainReport {
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// What [`Trainer::resume`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumeOutcome {
+    /// The checkpoint loaded, if any was valid.
+    pub loaded: Option<PathBuf>,
+    /// Newer checkpoints skipped because they were corrupt or partial, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Trains a [`Network<f32>`] on a classification data set with cross-entropy on logits.
+///
+/// Each step: reset the tape, put the batch on it, forward in training mode,
+/// cross-entropy (with label smoothing), backward, check that the loss and every gradient
+/// are finite, [`Observer::on_step`], clip, optimizer step, [`Observer::after_update`],
+/// zero the gradients, advance a per-step schedule. Each epoch ends with evaluation on the
+/// validation and test sets, a per-epoch schedule step, [`Observer::on_epoch_end`] and a
+/// checkpoint. Buffers (the batch, the tape's values and gradients, the optimizer's list of
+/// parameters) are reused, so a step allocates no tensor in steady state.
+///
+/// ```
+/// use gradwell_data::digits;
+/// use gradwell_nn::{MlpSpec, Network};
+/// use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+///
+/// let split = digits()?.split(0.2, 0, true)?;
+/// let net = Network::<f32>::build(&MlpSpec::new(&[64, 32, 10], "relu".parse()?).to_spec()?, 0)?;
+/// let config = TrainConfig { epochs: 5, progress: ProgressMode::Off, ..TrainConfig::default() };
+/// let mut trainer = Trainer::new(config, net, split.train, Some(split.test))?;
+/// let report = trainer.run(&mut [])?;
+/// assert_eq!(report.epochs.len(), 5);
+/// assert!(report.test.unwrap().accuracy > 0.8); // Adam's default rate, 5 short epochs
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Trainer {
+    config: TrainConfig,
+    net: Network<f32>,
+    optimizer: Box<dyn Optimizer<f32>>,
+    schedule: Box<dyn Schedule>,
+    train: Dataset,
+    validation: Option<Dataset>,
+    test: Option<Dataset>,
+    batcher: Batcher,
+    dropout_rng: ChaCha8Rng,
+    step: u64,
+    running: Running,
+    history: Vec<EpochMetrics>,
+    resumed_from: Option<PathBuf>,
+    // Buffers reused from step to step.
+    x: Array2<f32>,
+    y: Vec<u32>,
+    eval_x: Array2<f32>,
+    eval_y: Vec<u32>,
+    taps: Vec<Tap>,
+    slots: Vec<ParamSlot<'static, f32>>,
+}
+
+/// An empty vector of slots of another lifetime, keeping the allocation (the in-place
+/// collect of an empty iterator reuses the buffer, as the element layout is the same).
+fn recycle<'b>(mut v: Vec<ParamSlot<'_, f32>>) -> Vec<ParamSlot<'b, f32>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| -> ParamSlot<'b, f32> { unreachable!("the vector is empty") })
+        .collect()
+}
+
+/// Samples of `labels` whose row of `logits` has its largest value at the label (the first
+/// maximum on ties, as `argmax`).
+fn count_correct(logits: ArrayViewD<'_, f32>, labels: &[u32]) -> u64 {
+    let Some(&classes) = logits.shape().get(1) else {
+        return 0;
+    };
+    let Some(flat) = logits.as_slice() else {
+        return 0;
+    };
+    flat.chunks_exact(classes.max(1))
+        .zip(labels)
+        .filter(|&(row, &label)| {
+            let mut best = 0;
+            for (i, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = i;
+                }
+            }
+            best == label as usize
+        })
+        .count() as u64
+}
+
+fn non_finite_kind(x: f32) -> &'static str {
+    if x.is_nan() {
+        "NaN"
+    } else if x > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    }
+}
+
+impl Trainer {
+    /// A trainer at step 0. `train` is split into training and validation parts when the
+    /// config asks for it (stratified, seeded with `config.seed`), then every part is
+    /// scaled as `config.preprocess` says (fitted on the training part).
+    ///
+    /// # Errors
+    /// An invalid config (naming the field), a network whose input or output width does
+    /// not fit the data, or a data error.
+    pub fn new(
+        config: TrainConfig,
+        net: Network<f32>,
+        train: Dataset,
+        test: Option<Dataset>,
+    ) -> Result<Trainer> {
+        config.validate()?;
+        let spec = net.spec();
+        if spec.input_shape.iter().product::<usize>() != train.num_features() {
+            return Err(TrainError::Setup(format!(
+                "the network takes input of shape {:?} but {} has {} features per sample",
+                spec.input_shape,
+                train.name(),
+                train.num_features()
+            )));
+        }
+        let out = spec.output_shape()?;
+        if out != [train.num_classes()] {
+            return Err(TrainError::Setup(format!(
+                "the network's output has shape {out:?} but {} has {} classes",
+                train.name(),
+                train.num_classes()
+            )));
+        }
+        if let Some(t) = &test
+            && (t.num_features(), t.num_classes()) != (train.num_features(), train.num_classes())
+        {
+            return Err(TrainError::Setup(format!(
+                "the test set {} has {} features and {} classes, the training set {} and {}",
+                t.name(),
+                t.num_features(),
+                t.num_classes(),
+                train.num_features(),
+                train.num_classes()
+            )));
+        }
+        let (mut train, mut validation, mut test) = if config.validation_fraction > 0.0 {
+            let split = train.split(config.validation_fraction, config.seed, true)?;
+            (split.train, Some(split.test), test)
+        } else {
+            (train, None, test)
+        };
+        let transform = match config.preprocess {
+            Preprocess::None => None,
+            Preprocess::UnitRange => Some(Transform::unit_range(&train)?),
+            Preprocess::Standardize => Some(Transform::fit_standardize(
+                train.features(),
+                DEFAULT_STD_FLOOR,
+            )?),
+            Preprocess::StandardizeGlobal => Some(Transform::fit_standardize_global(
+                train.features(),
+                DEFAULT_STD_FLOOR,
+            )?),
+        };
+        if let Some(t) = &transform {
+            for ds in [Some(&mut train), validation.as_mut(), test.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                t.apply_to(ds)?;
+            }
+        }
+        let batcher = Batcher::new(
+            train.len(),
+            config.batch_size,
+            config.last_batch,
+            config.seed,
+        )?;
+        let optimizer = config.optimizer.build(config.no_decay_on_bias_and_norm)?;
+        let schedule = config.schedule.build(config.optimizer.lr())?;
+        let mut dropout_rng = ChaCha8Rng::seed_from_u64(config.seed);
+        dropout_rng.set_stream(DROPOUT_STREAM);
+        Ok(Trainer {
+            config,
+            net,
+            optimizer,
+            schedule,
+            train,
+            validation,
+            test,
+            batcher,
+            dropout_rng,
+            step: 0,
+            running: Running::default(),
+            history: Vec::new(),
+            resumed_from: None,
+            x: Array2::zeros((0, 0)),
+            y: Vec::new(),
+            eval_x: Array2::zeros((0, 0)),
+            eval_y: Vec::new(),
+            taps: Vec::new(),
+            slots: Vec::new(),
+        })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network<f32> {
+        &self.net
+    }
+
+    /// The network, mutable.
+    pub fn network_mut(&mut self) -> &mut Network<f32> {
+        &mut self.net
+    }
+
+    /// Gives the network back.
+    pub fn into_network(self) -> Network<f32> {
+        self.net
+    }
+
+    /// The config.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Steps taken.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The current epoch, from 0 (equal to `config.epochs` once training is done).
+    pub fn epoch(&self) -> u64 {
+        self.batcher.epoch()
+    }
+
+    /// The finished epochs.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
+    }
+
+    /// The training part of the data (after the split and scaling).
+    pub fn train_set(&self) -> &Dataset {
+        &self.train
+    }
+
+    /// The validation part, if any.
+    pub fn validation_set(&self) -> Option<&Dataset> {
+        self.validation.as_ref()
+    }
+
+    /// The test set, if any (scaled).
+    pub fn test_set(&self) -> Option<&Dataset> {
+        self.test.as_ref()
+    }
+
+    fn fingerprint(&self) -> DataFingerprint {
+        DataFingerprint {
+            train: self.train.len(),
+            validation: self.validation.as_ref().map_or(0, Dataset::len),
+            features: self.train.num_features(),
+            classes: self.train.num_classes(),
+        }
+    }
+
+    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
+    /// trainer stands), calling the observers, and reports.
+    ///
+    /// # Errors
+    /// A non-finite loss or gradient (naming the step and the parameter; no weight is
+    /// updated by that step), a data, network or optimizer error, or a checkpoint that
+    /// cannot be written.
+    pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
+        let started = Instant::now();
+        let mut train_seconds = 0.0;
+        let mut samples = 0u64;
+        let mut stopped = None;
+        let show_bar = match self.config.progress {
+            ProgressMode::Auto => std::io::stderr().is_terminal(),
+            ProgressMode::Bar => true,
+            ProgressMode::Lines | ProgressMode::Off => false,
+        };
+        let bar = show_bar.then(|| {
+            let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_position(self.step);
+            bar
+        });
+        'epochs: while self.batcher.epoch() < self.config.epochs {
+            let epoch = self.batcher.epoch();
+            let epoch_started = Instant::now();
+            loop {
+                let t = Instant::now();
+                let Some(rows) = self
+                    .batcher
+                    .fill_batch(&self.train, &mut self.x, &mut self.y)?
+                else {
+                    break;
+                };
+                let flow = self.train_step(rows, epoch, observers)?;
+                train_seconds += t.elapsed().as_secs_f64();
+                if let ControlFlow::Break(reason) = flow {
+                    stopped = Some(reason);
+                    break 'epochs;
+                }
+                samples += rows as u64;
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                    if self.step.is_multiple_of(BAR_MESSAGE_EVERY) {
+                        let r = &self.running;
+                        bar.set_message(format!(
+                            "epoch {}/{} loss {:.4}",
+                            epoch + 1,
+                            self.config.epochs,
+                            r.loss_sum / r.samples.max(1) as f64
+                        ));
+                    }
+                }
+                if let Some(n) = self.config.checkpoint.every_steps
+                    && self.step.is_multiple_of(n)
+                {
+                    self.save_checkpoint()?;
+                }
+            }
+            let metrics = self.end_epoch(epoch, epoch_started)?;
+            match self.config.progress {
+                ProgressMode::Off => {}
+                _ if bar.is_some() => {
+                    if let Some(bar) = &bar {
+                        bar.println(epoch_line(&metrics, self.config.epochs));
+                    }
+                }
+                _ => eprintln!("{}", epoch_line(&metrics, self.config.epochs)),
+            }
+            for o in observers.iter_mut() {
+                if let ControlFlow::Break(reason) = o.on_epoch_end(&metrics) {
+                    stopped = Some(reason);
+                }
+            }
+            if self.config.checkpoint.dir.is_some() {
+                self.save_checkpoint()?;
+            }
+            if stopped.is_some() {
+                break;
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let test = self.evaluate_part(Part::Test)?;
+        let validation = self.evaluate_part(Part::Validation)?;
+        Ok(TrainReport {
+            epochs: self.history.clone(),
+            test,
+            validation,
+            steps: self.step,
+            samples,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            samples_per_second: if train_seconds > 0.0 {
+                samples as f64 / train_seconds
+            } else {
+                0.0
+            },
+            stopped,
+            resumed_from: self.resumed_from.clone(),
+        })
+    }
+
+    /// One training step on the batch in `self.x`, `self.y`.
+    fn train_step(
+        &mut self,
+        rows: usize,
+        epoch: u64,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<ControlFlow<String>> {
+        let step = self.step + 1;
+        let wants_taps = observers
+            .iter_mut()
+            .fold(false, |any, o| o.wants_taps(step) | any);
+        self.taps.clear();
+        let tape = &mut self.net.tape;
+        tape.reset();
+        let x = tape.input_view(&self.x.view().into_dyn());
+        let taps = if wants_taps {
+            Some(&mut self.taps)
+        } else {
+            None
+        };
+        let logits = self.net.forward(x, true, &mut self.dropout_rng, taps)?;
+        let tape = &mut self.net.tape;
+        let y = &self.y;
+        let labels = tape.input_with(&[rows], |buf| {
+            for (b, &l) in buf.iter_mut().zip(y) {
+                *b = l as f32;
+            }
+        });
+        let loss = cross_entropy(
+            tape,
+            logits,
+            labels,
+            self.config.label_smoothing,
+            LossReduction::Mean,
+        )?;
+        let loss_value = tape
+            .value(loss)
+            .iter()
+            .next()
+            .map_or(f64::NAN, |&l| l as f64);
+        if !loss_value.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                step,
+                epoch,
+                value: loss_value,
+            });
+        }
+        let correct = count_correct(tape.value(logits), &self.y);
+        tape.backward(loss)?;
+        let grad_norm = checked_grad_norm(&self.net, step)?;
+        apply_schedule(&*self.schedule, &mut *self.optimizer)?;
+        let lr = self.optimizer.learning_rate();
+        self.step = step;
+        self.running.loss_sum += loss_value * rows as f64;
+        self.running.correct += correct;
+        self.running.samples += rows as u64;
+        if !observers.is_empty() {
+            let view = StepView {
+                step,
+                epoch,
+                loss: loss_value,
+                batch_size: rows,
+                grad_norm,
+                lr,
+                network: &self.net,
+                taps: &self.taps,
+                logits,
+            };
+            let mut flow = ControlFlow::Continue(());
+            for o in observers.iter_mut() {
+                if let ControlFlow::Break(reason) = o.on_step(&view) {
+                    flow = ControlFlow::Break(reason);
+                }
+            }
+            if flow.is_break() {
+                self.net.tape.params_mut().zero_grad();
+                return Ok(flow);
+            }
+        }
+        let mut slots = recycle(std::mem::take(&mut self.slots));
+        slots.extend(
+            self.net
+                .tape
+                .params_mut()
+                .slots_mut()
+                .map(|(name, value, grad)| ParamSlot::new(name, value, grad)),
+        );
+        let updated = match &self.config.clip {
+            Some(clip) => clip.apply(&mut slots).map(|_| ()),
+            None => Ok(()),
+        }
+        .and_then(|()| self.optimizer.step(&mut slots).map(|_| ()));
+        self.slots = recycle(slots);
+        updated?;
+        if !observers.is_empty() {
+            let view = StepView {
+                step,
+                epoch,
+                loss: loss_value,
+                batch_size: rows,
+                grad_norm,
+                lr,
+                network: &self.net,
+                taps: &self.taps,
+                logits,
+            };
+            for o in observers.iter_mut() {
+                o.after_update(&view);
+            }
+        }
+        self.net.tape.params_mut().zero_grad();
+        if self.config.schedule.unit() == ScheduleUnit::Step {
+            self.schedule.step(None)?;
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Evaluates, steps a per-epoch schedule, and records the epoch's metrics.
+    fn end_epoch(&mut self, epoch: u64, started: Instant) -> Result<EpochMetrics> {
+        let validation = self.evaluate_part(Part::Validation)?;
+        let test = self.evaluate_part(Part::Test)?;
+        let r = self.running;
+        let n = r.samples.max(1) as f64;
+        let metrics = EpochMetrics {
+            epoch,
+            steps: self.step,
+            lr: self.optimizer.learning_rate(),
+            train_loss: r.loss_sum / n,
+            train_accuracy: r.correct as f64 / n,
+            validation,
+            test,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        if self.config.schedule.unit() == ScheduleUnit::Epoch {
+            let metric = validation.map_or(metrics.train_loss, |v| v.loss);
+            self.schedule.step(Some(metric))?;
+        }
+        self.running = Running::default();
+        self.history.push(metrics.clone());
+        Ok(metrics)
+    }
+
+    /// Evaluates the validation or test set, if there is one.
+    fn evaluate_part(&mut self, part: Part) -> Result<Option<EvalMetrics>> {
+        let slot = match part {
+            Part::Validation => &mut self.validation,
+            Part::Test => &mut self.test,
+        };
+        let Some(ds) = slot.take() else {
+            return Ok(None);
+        };
+        let out = self.evaluate_set(&ds);
+        match part {
+            Part::Validation => self.validation = Some(ds),
+            Part::Test => self.test = Some(ds),
+        }
+        out.map(Some)
+    }
+
+    fn evaluate_set(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
+        self.net.tape.set_recording(false);
+        let out = self.evaluate_inner(ds);
+        self.net.tape.set_recording(true);
+        out
+    }
+
+    fn evaluate_inner(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
+        let mut batches =
+            Batcher::sequential(ds.len(), self.config.eval_batch_size, LastBatch::Keep)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let (mut loss_sum, mut correct) = (0.0, 0u64);
+        while let Some(rows) = batches.fill_batch(ds, &mut self.eval_x, &mut self.eval_y)? {
+            let tape = &mut self.net.tape;
+            tape.reset();
+            let x = tape.input_view(&self.eval_x.view().into_dyn());
+            let logits = self.net.forward(x, false, &mut rng, None)?;
+            let tape = &mut self.net.tape;
+            let y = &self.eval_y;
+            let labels = tape.input_with(&[rows], |buf| {
+                for (b, &l) in buf.iter_mut().zip(y) {
+                    *b = l as f32;
+                }
+            });
+            let loss = cross_entropy(tape, logits, labels, 0.0, LossReduction::Sum)?;
+            loss_sum += tape
+                .value(loss)
+                .iter()
+                .next()
+                .map_or(f64::NAN, |&l| l as f64);
+            correct += count_correct(tape.value(logits), &self.eval_y);
+        }
+        let n = ds.len();
+        Ok(EvalMetrics {
+            loss: loss_sum / n as f64,
+            accuracy: correct as f64 / n as f64,
+            samples: n,
+        })
+    }
+
+    /// Loss and accuracy of the network on `ds` in evaluation mode (`ds` must already be
+    /// scaled as the trainer's data are).
+    ///
+    /// # Errors
+    /// A data set that does not fit the network.
+    pub fn evaluate(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
+        self.evaluate_set(ds)
+    }
+
+    /// The checkpoint of the current state.
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        let meta = CheckpointMeta {
+            config: self.config.clone(),
+            model: self.net.spec().clone(),
+            data: self.fingerprint(),
+            step: self.step,
+            batcher: self.batcher.state(),
+            dropout_rng: self.dropout_rng.clone(),
+            schedule: self.schedule.state(),
+            optimizer: OptimMeta {
+                kind: String::new(),
+                steps: 0,
+                lr: 0.0,
+                momentum: None,
+                params: Vec::new(),
+            },
+            running: self.running,
+            history: self.history.clone(),
+        };
+        Ok(Checkpoint::new(
+            meta,
+            self.net.safetensors_bytes()?,
+            self.optimizer.state(),
+        ))
+    }
+
+    /// Writes a checkpoint of the current state into the configured directory (keeping the
+    /// newest `checkpoint.keep`) and returns its path.
+    ///
+    /// # Errors
+    /// No directory configured, or the file cannot be written.
+    pub fn save_checkpoint(&self) -> Result<PathBuf> {
+        let Some(dir) = &self.config.checkpoint.dir else {
+            return Err(TrainError::config(
+                "checkpoint.dir",
+                "is not set: name a directory to write checkpoints to",
+            ));
+        };
+        checkpoint::write(dir, &self.checkpoint()?, self.config.checkpoint.keep)
+    }
+
+    /// Continues from the newest valid checkpoint in the configured directory; newer ones
+    /// that are corrupt or partial are skipped with a warning on standard error (and
+    /// listed in the outcome). With no valid checkpoint the trainer stays at step 0.
+    ///
+    /// # Errors
+    /// No directory configured, or a valid checkpoint of another run (another model, data
+    /// or config): that is refused rather than skipped.
+    pub fn resume(&mut self) -> Result<ResumeOutcome> {
+        let Some(dir) = self.config.checkpoint.dir.clone() else {
+            return Err(TrainError::config(
+                "checkpoint.dir",
+                "is not set: resume needs the directory the checkpoints are in",
+            ));
+        };
+        let mut outcome = ResumeOutcome::default();
+        for (_, path) in checkpoint::list(&dir)? {
+            match checkpoint::read(&path) {
+                Ok(ck) => {
+                    self.restore(ck, &path.display().to_string())?;
+                    self.resumed_from = Some(path.clone());
+                    outcome.loaded = Some(path);
+                    return Ok(outcome);
+                }
+                Err(e) => {
+                    eprintln!("warning: skipping checkpoint {}: {e}", path.display());
+                    outcome.skipped.push((path, e.to_string()));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Puts the trainer in the state a checkpoint holds; `origin` names it in errors.
+    /// Everything is checked before anything changes.
+    ///
+    /// # Errors
+    /// [`TrainError::CheckpointMismatch`] if it belongs to another model, data or config.
+    pub fn restore(&mut self, ck: Checkpoint, origin: &str) -> Result<()> {
+        let mismatch = |why: String| TrainError::CheckpointMismatch {
+            origin: origin.to_string(),
+            why,
+        };
+        let meta = ck.meta;
+        if meta.model != *self.net.spec() {
+            return Err(mismatch("it was written for another model".into()));
+        }
+        if meta.data != self.fingerprint() {
+            return Err(mismatch(format!(
+                "it was written for data of shape {:?}, this run has {:?}",
+                meta.data,
+                self.fingerprint()
+            )));
+        }
+        if let Some(field) = differing_field(&meta.config, &self.config) {
+            return Err(mismatch(format!(
+                "its config differs in `{field}` (only `epochs`, `checkpoint` and `progress` may change on resume)"
+            )));
+        }
+        let mut optimizer = self
+            .config
+            .optimizer
+            .build(self.config.no_decay_on_bias_and_norm)?;
+        if ck.optimizer.steps > 0 {
+            optimizer
+                .load_state(&ck.optimizer)
+                .map_err(|e| mismatch(e.to_string()))?;
+        }
+        let mut schedule = self.config.schedule.build(self.config.optimizer.lr())?;
+        schedule
+            .load_state(&meta.schedule)
+            .map_err(|e| mismatch(e.to_string()))?;
+        let batcher = Batcher::from_state(meta.batcher).map_err(|e| mismatch(e.to_string()))?;
+        if batcher.len() != self.train.len() || batcher.batch_size() != self.config.batch_size {
+            return Err(mismatch("its batcher does not fit the training set".into()));
+        }
+        self.net
+            .load_safetensors_bytes(&ck.weights, origin)
+            .map_err(|e| mismatch(e.to_string()))?;
+        self.optimizer = optimizer;
+        self.schedule = schedule;
+        self.batcher = batcher;
+        self.dropout_rng = meta.dropout_rng;
+        self.step = meta.step;
+        self.running = meta.running;
+        self.history = meta.history;
+        Ok(())
+    }
+}
+
+/// The first top-level field in which two configs differ, ignoring those that may change
+/// when a run is resumed.
+fn differing_field(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return Some("(unreadable)".into());
+    };
+    a.iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "epochs" | "checkpoint" | "progress"))
+        .find(|(k, v)| b.get(k.as_str()) != Some(v))
+        .map(|(k, _)| k.clone())
+}
+
+/// The global L2 norm of the trainable gradients (in f64), or an error naming the first
+/// parameter with a non-finite gradient.
+fn checked_grad_norm(net: &Network<f32>, step: u64) -> Result<f64> {
+    let store = net.tape.params();
+    let mut total = 0.0f64;
+    for id in store.ids() {
+        if !store.is_trainable(id) {
+            continue;
+        }
+        let g = store.grad(id);
+        let sum = match g.as_slice() {
+            Some(s) => sum_squares(s),
+            None => g.iter().map(|&x| (x as f64) * (x as f64)).sum(),
+        };
+        if !sum.is_finite() {
+            let (index, &bad) = g
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !x.is_finite())
+                .unwrap_or((0, &f32::INFINITY));
+            return Err(TrainError::NonFiniteGradient {
+                step,
+                param: store.name(id).to_string(),
+                index,
+                kind: non_finite_kind(bad).to_string(),
+            });
+        }
+        total += sum;
+    }
+    Ok(total.sqrt())
+}
+
+/// Σx² in f64 with independent accumulators so that the loop vectorizes.
+fn sum_squares(xs: &[f32]) -> f64 {
+    const LANES: usize = 8;
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += (x as f64) * (x as f64);
+        }
+    }
+    let tail: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|&x| (x as f64) * (x as f64))
+        .sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+/// One log line for an epoch.
+fn epoch_line(m: &EpochMetrics, epochs: u64) -> String {
+    let mut s = format!(
+        "epoch {}/{epochs}  step {}  lr {:.3e}  train loss {:.4} acc {:.4}",
+        m.epoch + 1,
+        m.steps,
+        m.lr,
+        m.train_loss,
+        m.train_accuracy
+    );
+    if let Some(v) = m.validation {
+        s += &format!("  val loss {:.4} acc {:.4}", v.loss, v.accuracy);
+    }
+    if let Some(t) = m.test {
+        s += &format!("  test loss {:.4} acc {:.4}", t.loss, t.accuracy);
+    }
+    s + &format!("  {:.1}s", m.seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gradwell_nn::MlpSpec;
+
+    #[test]
+    fn a_non_finite_gradient_is_named_with_the_step_and_the_parameter() {
+        let spec = MlpSpec::new(&[4, 3, 2], "relu".parse().unwrap())
+            .to_spec()
+            .unwrap();
+        let mut net = Network::<f32>::build(&spec, 0).unwrap();
+        assert_eq!(checked_grad_norm(&net, 1).unwrap(), 0.0);
+        let id = net.param("2.weight").unwrap();
+        net.tape.params_mut().grad_mut(id)[[1, 2]] = f32::NAN;
+        let err = checked_grad_norm(&net, 1234).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step 1234: gradient of `2.weight` is not finite (NaN)"
+        );
+        assert!(matches!(
+            err,
+            TrainError::NonFiniteGradient { index: 5, .. }
+        ));
+        net.tape.params_mut().grad_mut(id)[[1, 2]] = f32::NEG_INFINITY;
+        let err = checked_grad_norm(&net, 7).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step 7: gradient of `2.weight` is not finite (-inf)"
+        );
+    }
+
+    #[test]
+    fn the_global_norm_is_that_of_all_trainable_gradients() {
+        let spec = MlpSpec::new(&[4, 3, 2], "relu".parse().unwrap())
+            .to_spec()
+            .unwrap();
+        let mut net = Network::<f32>::build(&spec, 0).unwrap();
+        let a = net.param("0.weight").unwrap();
+        let b = net.param("2.bias").unwrap();
+        net.tape.params_mut().grad_mut(a)[[0, 0]] = 3.0;
+        net.tape.params_mut().grad_mut(b)[[1]] = 4.0;
+        assert_eq!(checked_grad_norm(&net, 1).unwrap(), 5.0);
+    }
+
+    #[test]
+    fn recycled_slot_vectors_keep_their_allocation() {
+        let (mut v1, mut g1) = (vec![0.0f32; 2], vec![0.0f32; 2]);
+        let mut slots = Vec::with_capacity(8);
+        slots.push(ParamSlot::new("a", &mut v1, &mut g1));
+        let ptr = slots.as_ptr() as usize;
+        let back: Vec<ParamSlot<'static, f32>> = recycle(slots);
+        assert_eq!(
+            (back.len(), back.capacity(), back.as_ptr() as usize),
+            (0, 8, ptr)
+        );
+    }
+
+    #[test]
+    fn ties_count_for_the_first_maximum() {
+        let logits = ndarray::array![[1.0f32, 1.0, 0.0], [0.0, 2.0, 2.0]].into_dyn();
+        assert_eq!(count_correct(logits.view(), &[0, 1]), 2);
+        assert_eq!(count_correct(logits.view(), &[1, 2]), 0);
+    }
+}

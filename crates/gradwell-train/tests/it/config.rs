@@ -1,0 +1,143 @@
+//! Configs: defaults, TOML round trips, and bad values refused with the field's name.
+
+use gradwell_optim::{Curve, GradClip, NormType};
+use gradwell_train::{OptimizerConfig, ScheduleConfig, ScheduleUnit, TrainConfig, TrainError};
+
+/// Parses `toml` and expects an error mentioning every string of `names`.
+fn refused(toml: &str, names: &[&str]) {
+    let err = TrainConfig::from_toml_str(toml, "test.toml").unwrap_err();
+    let text = err.to_string();
+    for n in names {
+        assert!(
+            text.contains(n),
+            "error for {toml:?} does not name {n}: {text}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_file_is_the_default_config() {
+    let config = TrainConfig::from_toml_str("", "empty.toml").unwrap();
+    assert_eq!(config, TrainConfig::default());
+}
+
+#[test]
+fn a_full_config_round_trips_through_toml_and_json() {
+    let config = TrainConfig {
+        epochs: 7,
+        seed: 3,
+        optimizer: OptimizerConfig::AdamW(gradwell_optim::AdamConfig::adamw().lr(2e-3)),
+        no_decay_on_bias_and_norm: true,
+        schedule: ScheduleConfig::Curve {
+            curve: Curve::sequential(
+                vec![
+                    Curve::linear(0.1, 1.0, 2).unwrap(),
+                    Curve::cosine(5, 0.0).unwrap(),
+                ],
+                vec![2],
+            )
+            .unwrap(),
+            per: ScheduleUnit::Epoch,
+        },
+        clip: Some(GradClip::norm(1.0, NormType::L2).unwrap()),
+        label_smoothing: 0.1,
+        validation_fraction: 0.1,
+        ..TrainConfig::default()
+    };
+    let toml = config.to_toml().unwrap();
+    assert_eq!(
+        TrainConfig::from_toml_str(&toml, "round trip").unwrap(),
+        config,
+        "{toml}"
+    );
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);
+}
+
+#[test]
+fn optimizer_fields_left_out_take_the_optimizer_defaults() {
+    let c = TrainConfig::from_toml_str("[optimizer]\nkind = \"adamw\"\nlr = 0.01", "t").unwrap();
+    let OptimizerConfig::AdamW(adam) = c.optimizer else {
+        panic!("not AdamW: {:?}", c.optimizer)
+    };
+    assert_eq!(adam, gradwell_optim::AdamConfig::adamw().lr(0.01));
+    let c =
+        TrainConfig::from_toml_str("[schedule]\nkind = \"plateau\"\npatience = 2", "t").unwrap();
+    assert_eq!(
+        c.schedule,
+        ScheduleConfig::Plateau(gradwell_optim::PlateauConfig::default().patience(2))
+    );
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_field() {
+    refused("epochs = 0", &["`epochs`"]);
+    refused("batch_size = 0", &["`batch_size`"]);
+    refused("eval_batch_size = 0", &["`eval_batch_size`"]);
+    refused("label_smoothing = 1.5", &["`label_smoothing`", "1.5"]);
+    refused("label_smoothing = -0.1", &["`label_smoothing`"]);
+    refused("validation_fraction = 1.0", &["`validation_fraction`"]);
+    refused("[checkpoint]\nkeep = 0", &["`checkpoint.keep`"]);
+    refused(
+        "[checkpoint]\nevery_steps = 0\ndir = \"x\"",
+        &["`checkpoint.every_steps`"],
+    );
+    refused(
+        "[checkpoint]\nevery_steps = 10",
+        &["`checkpoint.every_steps`", "checkpoint.dir"],
+    );
+    refused(
+        "[optimizer]\nkind = \"sgd\"\nmomentum = 1.0",
+        &["`optimizer.momentum`", "[0, 1)"],
+    );
+    refused("[optimizer]\nkind = \"sgd\"\nlr = -1", &["`optimizer.lr`"]);
+    refused(
+        "[optimizer]\nkind = \"adam\"\nbeta2 = 1.0",
+        &["`optimizer.beta2`"],
+    );
+    refused(
+        "[optimizer]\nkind = \"rmsprop\"\neps = 0",
+        &["`optimizer.eps`"],
+    );
+    refused(
+        "[schedule]\nkind = \"plateau\"\nfactor = 2.0",
+        &["`schedule.factor`"],
+    );
+}
+
+#[test]
+fn malformed_files_are_refused_naming_the_field() {
+    refused("epocs = 3", &["epocs", "test.toml"]);
+    refused("epochs = \"three\"", &["epochs"]);
+    refused(
+        "[optimizer]\nkind = \"sgd\"\nmomentun = 0.9",
+        &["optimizer.momentun"],
+    );
+    refused("[optimizer]\nkind = \"lion\"", &["lion", "optimizer.kind"]);
+    refused("[optimizer]\nlr = 0.1", &["optimizer.kind"]);
+    refused("[schedule]\nkind = \"warp\"", &["warp", "schedule.kind"]);
+    refused("[schedule]\nkind = \"curve\"", &["schedule.curve"]);
+    refused(
+        "[schedule]\nkind = \"curve\"\ncurve = { kind = \"step\", step_size = 0, gamma = 0.5 }",
+        &["step_size"],
+    );
+    refused(
+        "[clip]\nkind = \"value\"\nclip_value = -1.0",
+        &["clip_value"],
+    );
+    refused("preprocess = \"whiten\"", &["whiten", "preprocess"]);
+}
+
+#[test]
+fn a_config_error_is_a_config_variant() {
+    let err = TrainConfig {
+        epochs: 0,
+        ..TrainConfig::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Config { ref field, .. } if field == "epochs"),
+        "{err}"
+    );
+}

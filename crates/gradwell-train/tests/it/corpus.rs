@@ -1,0 +1,205 @@
+//! Replays the checkpoint fuzz target's seed corpus (`fuzz/corpus/checkpoint/`) through the
+//! same check the target runs, so that the corpus and the check stay alive on stable.
+//! `GRADWELL_WRITE_CORPUS=1 cargo test -p gradwell-train --test it corpus::write_seed_corpus
+//! -- --ignored` rewrites the corpus.
+
+use std::path::PathBuf;
+
+use gradwell_nn::{MlpSpec, Network};
+use gradwell_optim::{PlateauConfig, SgdConfig};
+use gradwell_train::checkpoint::{Checkpoint, HEADER_LEN};
+use gradwell_train::fuzzing::check_checkpoint_bytes;
+use gradwell_train::{OptimizerConfig, ScheduleConfig, TrainConfig, Trainer};
+
+use crate::{digits_config, digits_split};
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/checkpoint")
+}
+
+fn corpus() -> Vec<(String, Vec<u8>)> {
+    let dir = corpus_dir();
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Recomputes the checksum, so that a crafted file gets past it to the later checks.
+fn reseal(mut b: Vec<u8>) -> Vec<u8> {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&b[..36]);
+    h.update(&b[HEADER_LEN..]);
+    let crc = h.finalize();
+    b[36..40].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+fn len_at(b: &[u8], at: usize) -> usize {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize
+}
+
+/// A small checkpoint (a 64-8-10 network on the digits) after `epochs` epochs.
+fn small_checkpoint(config: TrainConfig, stop_at: Option<u64>) -> Vec<u8> {
+    use std::ops::ControlFlow;
+    struct StopAt(u64);
+    impl gradwell_train::Observer for StopAt {
+        fn on_step(&mut self, s: &gradwell_train::StepView<'_>) -> ControlFlow<String> {
+            if s.step == self.0 {
+                ControlFlow::Break("stop".into())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    let split = digits_split();
+    let spec = MlpSpec::new(&[64, 8, 10], "relu".parse().unwrap())
+        .to_spec()
+        .unwrap();
+    let net = Network::build(&spec, 1).unwrap();
+    let mut t = Trainer::new(config, net, split.train, Some(split.test)).unwrap();
+    match stop_at {
+        Some(s) => t.run(&mut [&mut StopAt(s)]).unwrap(),
+        None => t.run(&mut []).unwrap(),
+    };
+    t.checkpoint().unwrap().encode()
+}
+
+fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
+    let sgd = small_checkpoint(digits_config(1), Some(20));
+    let mut adam = digits_config(2);
+    adam.optimizer = OptimizerConfig::Adam(gradwell_optim::AdamConfig::default().amsgrad(true));
+    let adam = small_checkpoint(adam, None);
+    let mut plateau = digits_config(1);
+    plateau.validation_fraction = 0.1;
+    plateau.label_smoothing = 0.1;
+    plateau.schedule = ScheduleConfig::Plateau(PlateauConfig::default());
+    plateau.optimizer = OptimizerConfig::Sgd(SgdConfig::default().lr(0.01));
+    let plateau = small_checkpoint(plateau, None);
+
+    let meta_len = len_at(&sgd, 12);
+    let weights_len = len_at(&sgd, 20);
+    let flip = |at: usize| {
+        let mut b = sgd.clone();
+        b[at] ^= 0x04;
+        b
+    };
+    let mut bad_magic = sgd.clone();
+    bad_magic[0] = b'X';
+    let mut bad_version = sgd.clone();
+    bad_version[8] = 2;
+    let mut huge = sgd.clone();
+    huge[12..20].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
+    let mut extended = sgd.clone();
+    extended.extend_from_slice(b"tail");
+    // Valid checksums over bad contents.
+    let mut garbage_meta = sgd[..HEADER_LEN].to_vec();
+    garbage_meta[12..20].copy_from_slice(&2u64.to_le_bytes());
+    garbage_meta.extend_from_slice(b"{}");
+    garbage_meta.extend_from_slice(&sgd[HEADER_LEN + meta_len..]);
+    let mut nan_state = sgd.clone();
+    let at = HEADER_LEN + meta_len + weights_len;
+    nan_state[at..at + 4].copy_from_slice(&f32::NAN.to_bits().to_le_bytes());
+    let mut bad_weights = sgd.clone();
+    bad_weights[HEADER_LEN + meta_len..HEADER_LEN + meta_len + 8].fill(0xff);
+    vec![
+        ("valid-sgd-mid-epoch", sgd.clone()),
+        ("valid-amsgrad-epoch-end", adam),
+        ("valid-plateau-validation", plateau),
+        ("empty", Vec::new()),
+        ("truncated-header", sgd[..20].to_vec()),
+        ("truncated-payload", sgd[..sgd.len() - 100].to_vec()),
+        ("extended", extended),
+        ("flipped-length", flip(13)),
+        ("flipped-meta", flip(HEADER_LEN + meta_len / 2)),
+        (
+            "flipped-weights",
+            flip(HEADER_LEN + meta_len + weights_len / 2),
+        ),
+        ("flipped-optimizer", flip(sgd.len() - 3)),
+        ("bad-magic", bad_magic),
+        ("bad-version", bad_version),
+        ("huge-length", huge),
+        ("sealed-garbage-meta", reseal(garbage_meta)),
+        ("sealed-nan-optimizer-state", reseal(nan_state)),
+        ("sealed-bad-weights", reseal(bad_weights)),
+    ]
+}
+
+#[test]
+#[ignore = "rewrites the seed corpus; run by hand after a format change"]
+fn write_seed_corpus() {
+    if std::env::var_os("GRADWELL_WRITE_CORPUS").is_none() {
+        return;
+    }
+    let dir = corpus_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in seed_files() {
+        std::fs::write(dir.join(format!("{name}.gwck")), bytes).unwrap();
+    }
+}
+
+#[test]
+fn checkpoint_corpus_passes_the_fuzz_check() {
+    let files = corpus();
+    assert!(
+        files.len() >= 15,
+        "the checkpoint corpus has {} files",
+        files.len()
+    );
+    let mut valid = 0;
+    for (name, bytes) in &files {
+        check_checkpoint_bytes(bytes);
+        let ok = Checkpoint::decode(bytes, name).is_ok();
+        // Files are named for what they are: `valid-*` decode, the rest are refused.
+        assert_eq!(ok, name.starts_with("valid-"), "{name}");
+        valid += usize::from(ok);
+    }
+    assert_eq!(valid, 3);
+}
+
+/// Seeded random mutations of a corpus file: flipped, inserted and deleted bytes and cuts.
+fn mutations(bytes: &[u8], seed: u64, count: usize) -> Vec<Vec<u8>> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let mut m = bytes.to_vec();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..=m.len());
+                match rng.random_range(0..4) {
+                    0 if at < m.len() => m[at] ^= 1 << rng.random_range(0..8),
+                    1 => m.insert(at, rng.random()),
+                    2 if at < m.len() => {
+                        m.remove(at);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn mutated_corpus_files_are_refused_without_a_panic() {
+    for (i, (_, bytes)) in corpus().iter().enumerate() {
+        for m in mutations(bytes, i as u64, 50) {
+            check_checkpoint_bytes(&m);
+        }
+        // Mutations that keep the checksum valid reach the parsers.
+        for m in mutations(bytes, 100 + i as u64, 50) {
+            if m.len() >= HEADER_LEN {
+                check_checkpoint_bytes(&reseal(m));
+            }
+        }
+    }
+}

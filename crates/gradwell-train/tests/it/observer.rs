@@ -1,0 +1,154 @@
+//! The observer hook: what it sees, when, and how it stops a run; non-finite losses.
+
+use std::ops::ControlFlow;
+
+use gradwell_optim::{GradClip, NormType};
+use gradwell_train::{EpochMetrics, Observer, StepView, TrainError};
+
+use crate::{digits_config, digits_trainer};
+
+#[derive(Default)]
+struct Recorder {
+    steps: Vec<u64>,
+    norms: Vec<f64>,
+    taps_seen: Vec<(u64, Vec<String>)>,
+    applied_norms: Vec<f64>,
+    moved: Vec<bool>,
+    before: Vec<f32>,
+    epochs: Vec<u64>,
+}
+
+fn grad_norm(step: &StepView<'_>) -> f64 {
+    let store = step.network.tape.params();
+    store
+        .ids()
+        .filter(|&id| store.is_trainable(id))
+        .flat_map(|id| {
+            store
+                .grad(id)
+                .iter()
+                .map(|&g| (g as f64) * (g as f64))
+                .collect::<Vec<_>>()
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn first_weight(step: &StepView<'_>) -> Vec<f32> {
+    let id = step.network.param("0.weight").unwrap();
+    step.network
+        .tape
+        .params()
+        .value(id)
+        .iter()
+        .copied()
+        .collect()
+}
+
+impl Observer for Recorder {
+    fn wants_taps(&mut self, step: u64) -> bool {
+        step.is_multiple_of(10)
+    }
+
+    fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
+        self.steps.push(step.step);
+        self.norms.push(step.grad_norm);
+        assert!((grad_norm(step) - step.grad_norm).abs() <= 1e-9 * step.grad_norm.max(1.0));
+        if !step.taps.is_empty() {
+            let paths = step.taps.iter().map(|t| t.path.clone()).collect();
+            // The tapped outputs are this step's values on the tape.
+            let out = step.tape().value(step.taps[2].output);
+            assert_eq!(out.shape(), step.tape().value(step.logits).shape());
+            self.taps_seen.push((step.step, paths));
+        }
+        self.before = first_weight(step);
+        ControlFlow::Continue(())
+    }
+
+    fn after_update(&mut self, step: &StepView<'_>) {
+        self.applied_norms.push(grad_norm(step));
+        self.moved.push(first_weight(step) != self.before);
+    }
+
+    fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> ControlFlow<String> {
+        self.epochs.push(metrics.epoch);
+        ControlFlow::Continue(())
+    }
+}
+
+#[test]
+fn an_observer_sees_every_step_taps_when_asked_and_clipped_updates() {
+    let mut config = digits_config(2);
+    config.clip = Some(GradClip::norm(0.5, NormType::L2).unwrap());
+    let mut t = digits_trainer(config);
+    let mut rec = Recorder::default();
+    let report = t.run(&mut [&mut rec]).unwrap();
+    let n = report.steps as usize;
+    assert_eq!(rec.steps, (1..=report.steps).collect::<Vec<_>>());
+    assert_eq!(rec.epochs, [0, 1]);
+    assert!(rec.norms.iter().all(|g| g.is_finite() && *g > 0.0));
+    // Taps on every tenth step only, one per top-level layer.
+    assert_eq!(rec.taps_seen.len(), n / 10);
+    assert!(
+        rec.taps_seen
+            .iter()
+            .all(|(s, p)| s.is_multiple_of(10) && p == &["0", "1", "2"])
+    );
+    // After the update the gradients are the clipped ones: at most 0.5 in norm, and
+    // exactly the raw ones when those were under the limit.
+    for (raw, applied) in rec.norms.iter().zip(&rec.applied_norms) {
+        if *raw > 0.5 {
+            assert!((applied - 0.5).abs() < 1e-4, "raw {raw}, applied {applied}");
+        } else {
+            assert!((applied - raw).abs() < 1e-12);
+        }
+    }
+    assert!(
+        rec.norms.iter().any(|&g| g > 0.5),
+        "the clipping was never exercised"
+    );
+    assert!(rec.moved.iter().all(|&m| m));
+}
+
+#[test]
+fn an_observer_can_stop_the_run_before_the_update() {
+    struct Stop;
+    impl Observer for Stop {
+        fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
+            if step.step == 3 {
+                ControlFlow::Break("enough".into())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    let mut t = digits_trainer(digits_config(2));
+    let report = t.run(&mut [&mut Stop]).unwrap();
+    assert_eq!(report.stopped.as_deref(), Some("enough"));
+    assert!(report.epochs.is_empty());
+    assert_eq!(report.samples, 2 * 32);
+}
+
+#[test]
+fn a_non_finite_loss_stops_the_run_naming_the_step() {
+    let mut t = digits_trainer(digits_config(1));
+    let net = t.network_mut();
+    let id = net.param("2.bias").unwrap();
+    net.tape.params_mut().value_mut(id).fill(f32::NAN);
+    let err = t.run(&mut []).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::NonFiniteLoss {
+                step: 1,
+                epoch: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "step 1 (epoch 0): the loss is not finite (NaN)"
+    );
+}
