@@ -54,3 +54,8 @@ pub mod prelude {
     pub use gradwell_tensor::Float;
     pub use gradwell_train::{TrainConfig, Trainer};
 }
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
