@@ -25,7 +25,8 @@ pub(crate) fn sigmoid<F: Float>(x: F) -> F {
 pub(crate) fn sigmoid_derivative<F: Float>(x: F) -> F {
     let e = (-x.abs()).exp();
     let r = F::one() / (F::one() + e);
-    e * r * r
+    // Near 0 the product can round one ulp above 1/4, its true supremum.
+    (e * r * r).min(cst::<F>(0.25))
 }
 
 /// sech²(x) = 1 − tanh²(x) = 4e/(1+e)² with e = e^{−2|x|}: accurate on the tails, where
@@ -35,7 +36,8 @@ pub(crate) fn sech2<F: Float>(x: F) -> F {
     let a = x.abs();
     let e = (-(a + a)).exp();
     let r = F::one() / (F::one() + e);
-    cst::<F>(4.0) * e * r * r
+    // Near 0 the product can round one ulp above 1, its true supremum.
+    (cst::<F>(4.0) * e * r * r).min(F::one())
 }
 
 /// log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|}): no overflow for large x, no underflow to

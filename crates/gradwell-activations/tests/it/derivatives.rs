@@ -139,3 +139,16 @@ fn derivative_bounds_are_tight() {
         );
     }
 }
+
+/// Pinned from proptest: near 0, 4e/(1+e)² and e/(1+e)² rounded one ulp above their
+/// suprema (tanh′ = 1.0000000000000002 at 1.16e-8, σ′ = 0.25000000000000006 at 2.34e-8).
+#[test]
+fn regression_slopes_near_zero_never_round_above_their_bounds() {
+    let mut xs = vec![1.1558543989332644e-8, 2.342194277550293e-8];
+    xs.extend((0..2000).map(|i| (i as f64 - 1000.0) * 1e-10));
+    for x in xs {
+        assert!(Tanh.derivative(x) <= 1.0, "tanh′({x}) = {}", Tanh.derivative(x));
+        assert!(Sigmoid.derivative(x) <= 0.25, "σ′({x}) = {}", Sigmoid.derivative(x));
+        assert!(Tanh.derivative(x as f32) <= 1.0 && Sigmoid.derivative(x as f32) <= 0.25);
+    }
+}
