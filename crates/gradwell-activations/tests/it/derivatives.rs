@@ -147,8 +147,16 @@ fn regression_slopes_near_zero_never_round_above_their_bounds() {
     let mut xs = vec![1.1558543989332644e-8, 2.342194277550293e-8];
     xs.extend((0..2000).map(|i| (i as f64 - 1000.0) * 1e-10));
     for x in xs {
-        assert!(Tanh.derivative(x) <= 1.0, "tanh′({x}) = {}", Tanh.derivative(x));
-        assert!(Sigmoid.derivative(x) <= 0.25, "σ′({x}) = {}", Sigmoid.derivative(x));
+        assert!(
+            Tanh.derivative(x) <= 1.0,
+            "tanh′({x}) = {}",
+            Tanh.derivative(x)
+        );
+        assert!(
+            Sigmoid.derivative(x) <= 0.25,
+            "σ′({x}) = {}",
+            Sigmoid.derivative(x)
+        );
         assert!(Tanh.derivative(x as f32) <= 1.0 && Sigmoid.derivative(x as f32) <= 0.25);
     }
 }
