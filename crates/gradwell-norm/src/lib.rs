@@ -41,6 +41,7 @@
 
 mod batch_norm;
 mod batch_op;
+mod buffers;
 mod config;
 mod error;
 mod layer_norm;
