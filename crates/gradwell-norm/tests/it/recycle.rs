@@ -31,13 +31,13 @@ impl Net {
         let bare = BatchNormConfig {
             affine: false,
             track_running_stats: false,
-            ..cfg.clone()
+            ..cfg
         };
         let net = Net {
-            a: BatchNorm::new(store, "a", C, cfg.clone()).unwrap(),
+            a: BatchNorm::new(store, "a", C, cfg).unwrap(),
             norm: LayerNorm::new(store, "norm", C, LayerNormConfig::default()).unwrap(),
             b: BatchNorm::new(store, "b", C, bare).unwrap(),
-            c: BatchNorm::new(store, "c", C, cfg.clone()).unwrap(),
+            c: BatchNorm::new(store, "c", C, cfg).unwrap(),
             d: BatchNorm::new(store, "d", C, cfg).unwrap(),
         };
         // γ and β away from 1 and 0, so that their gradients and uses are exercised.
