@@ -35,8 +35,10 @@ enum Source {
 /// [`Tape::matmul`]), calls [`Tape::backward`] on the loss, lets an optimizer update
 /// [`Tape::params_mut`], and calls [`Tape::reset`]. The tape keeps every buffer it ever
 /// allocated — values and gradients of each position — so a step that records the same
-/// computation again reuses them: in steady state only the small op records are
-/// allocated. Parameters are read in place, never copied onto the tape.
+/// computation again reuses them, and the op records too (see [`Op::recycle`]); the
+/// per-call lists of input views and gradient targets live on the stack for ops of up to
+/// five inputs. A training step that repeats allocates nothing in steady state.
+/// Parameters are read in place, never copied onto the tape.
 ///
 /// In inference mode ([`Tape::set_recording`]`(false)`) ops compute their values but
 /// nothing is kept for a backward pass.

@@ -677,7 +677,8 @@ fn positions(
 /// `x` is `[batch, channels]` or `[batch, channels, length]`; each channel is normalized
 /// with its mean and **biased** variance over the `m = batch·length` values,
 /// `y = (x − μ)/√(σ² + eps)·γ + β`, where `γ` and `β` (`[channels]`) default to 1 and 0
-/// when absent. Returns the output and the batch statistics (for running averages).
+/// when absent. Returns the output and a copy of the batch statistics (for running
+/// averages; [`crate::BatchNorm`] reads them in place instead).
 ///
 /// ```
 /// use gradwell_autodiff::Tape;
