@@ -35,8 +35,10 @@ enum Source {
 /// [`Tape::matmul`]), calls [`Tape::backward`] on the loss, lets an optimizer update
 /// [`Tape::params_mut`], and calls [`Tape::reset`]. The tape keeps every buffer it ever
 /// allocated — values and gradients of each position — so a step that records the same
-/// computation again reuses them: in steady state only the small op records are
-/// allocated. Parameters are read in place, never copied onto the tape.
+/// computation again reuses them, and the op records too (see [`Op::recycle`]); the
+/// per-call lists of input views and gradient targets live on the stack for ops of up to
+/// five inputs. A training step that repeats allocates nothing in steady state.
+/// Parameters are read in place, never copied onto the tape.
 ///
 /// In inference mode ([`Tape::set_recording`]`(false)`) ops compute their values but
 /// nothing is kept for a backward pass.
@@ -300,6 +302,28 @@ impl<F: Float> Tape<F> {
         })
     }
 
+    /// The op that produced `v` in this step, if it is an `O`: to read what an op computed
+    /// besides its output (e.g. the batch statistics of a batch norm) without copying it.
+    pub fn op_of<O: Op<F>>(&self, v: Var) -> Option<&O> {
+        let i = self.op_position(v)?;
+        let op: &dyn std::any::Any = self.ops[i].as_deref()?;
+        op.downcast_ref::<O>()
+    }
+
+    /// [`Tape::op_of`] together with the parameters, mutable: to update buffers in the
+    /// store from what the op computed (e.g. running statistics) without copying it.
+    pub fn op_and_params_mut<O: Op<F>>(&mut self, v: Var) -> Option<(&O, &mut ParamStore<F>)> {
+        let i = self.op_position(v)?;
+        let op: &dyn std::any::Any = self.ops[i].as_deref()?;
+        Some((op.downcast_ref::<O>()?, &mut self.params))
+    }
+
+    /// The position of `v` when it is the output of an op of this step.
+    fn op_position(&self, v: Var) -> Option<usize> {
+        let i = self.index(v).ok()?;
+        (self.sources[i] == Source::Op).then_some(i)
+    }
+
     fn node_value(&self, i: usize) -> ArrayViewD<'_, F> {
         match self.sources[i] {
             Source::Param(id) => self.params.values[id.0].view(),
@@ -339,13 +363,15 @@ impl<F: Float> Tape<F> {
             None => slot.insert(Box::new(op)).as_mut(),
         };
         let (below, above) = self.values.split_at_mut(out);
-        let views: Vec<ArrayViewD<'_, F>> = self.inputs[out]
-            .iter()
-            .map(|&i| match self.sources[i] {
+        let ins = &self.inputs[out];
+        let views = PerInput::new(
+            ins.len(),
+            |p| match self.sources[ins[p]] {
                 Source::Param(id) => self.params.values[id.0].view(),
-                _ => below[i].view(),
-            })
-            .collect();
+                _ => below[ins[p]].view(),
+            },
+            empty_view,
+        );
         if let Err(e) = op.forward(&views, &mut above[0]) {
             self.len -= 1;
             return Err(e);
@@ -362,9 +388,12 @@ impl<F: Float> Tape<F> {
     /// [`AutodiffError::NotScalar`] if `loss` has more than one element.
     pub fn backward(&mut self, loss: Var) -> Result<()> {
         let l = self.index(loss)?;
-        let shape = self.node_value(l).shape().to_vec();
-        if shape.iter().product::<usize>() != 1 {
-            return Err(AutodiffError::NotScalar(shape));
+        let value = match self.sources[l] {
+            Source::Param(id) => &self.params.values[id.0],
+            _ => &self.values[l],
+        };
+        if value.len() != 1 {
+            return Err(AutodiffError::NotScalar(value.shape().to_vec()));
         }
         for live in &mut self.live[..self.len] {
             *live = false;
@@ -372,7 +401,7 @@ impl<F: Float> Tape<F> {
         if !self.needs_grad[l] {
             return Ok(());
         }
-        ensure_shape(&mut self.grads[l], &shape);
+        ensure_shape(&mut self.grads[l], value.shape());
         self.grads[l].fill(F::one());
         self.live[l] = true;
         for k in (0..=l).rev() {
@@ -413,16 +442,18 @@ impl<F: Float> Tape<F> {
         let (below, above) = grads.split_at_mut(k);
         let grad_out = above[0].view();
         let out = values[k].view();
-        let views: Vec<ArrayViewD<'_, F>> = ins
-            .iter()
-            .map(|&i| match sources[i] {
+        let views = PerInput::new(
+            ins.len(),
+            |p| match sources[ins[p]] {
                 Source::Param(id) => params.values[id.0].view(),
-                _ => values[i].view(),
-            })
-            .collect();
+                _ => values[ins[p]].view(),
+            },
+            empty_view,
+        );
         // One mutable gradient view per distinct input; a repeated input gets a scratch
         // buffer that is added in afterwards.
-        let mut targets: Vec<Option<ArrayViewMutD<'_, F>>> = (0..ins.len()).map(|_| None).collect();
+        let mut targets: PerInput<Option<ArrayViewMutD<'_, F>>> =
+            PerInput::new(ins.len(), |_| None, || None);
         let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
         let first = |p: usize| !ins[..p].contains(&ins[p]);
         for (p, &j) in ins.iter().enumerate() {
@@ -430,13 +461,14 @@ impl<F: Float> Tape<F> {
                 scratch.push((p, ArrayD::zeros(views[p].raw_dim())));
             }
         }
-        let param_ids: Vec<Option<usize>> = ins
-            .iter()
-            .map(|&j| match sources[j] {
+        let param_ids = PerInput::new(
+            ins.len(),
+            |p| match sources[ins[p]] {
                 Source::Param(id) => Some(id.0),
                 _ => None,
-            })
-            .collect();
+            },
+            || None,
+        );
         for (j, g) in below.iter_mut().enumerate() {
             if let Some(p) = ins.iter().position(|&i| i == j)
                 && needs_grad[j]
@@ -465,4 +497,55 @@ impl<F: Float> Tape<F> {
             }
         }
     }
+}
+
+/// The most inputs of an op whose per-call views and gradient targets are held on the
+/// stack; an op with more inputs gets them in a vector.
+const INLINE_INPUTS: usize = 5;
+
+/// One item per input of an op: on the stack for up to [`INLINE_INPUTS`] inputs, so that
+/// recording an op and running its backward allocate nothing.
+enum PerInput<T> {
+    Inline([T; INLINE_INPUTS], usize),
+    Heap(Vec<T>),
+}
+
+impl<T> PerInput<T> {
+    /// `item(p)` for each input position `p < n`; `unused()` fills the rest of the stack
+    /// array.
+    fn new(n: usize, mut item: impl FnMut(usize) -> T, unused: impl Fn() -> T) -> Self {
+        if n <= INLINE_INPUTS {
+            PerInput::Inline(
+                std::array::from_fn(|p| if p < n { item(p) } else { unused() }),
+                n,
+            )
+        } else {
+            PerInput::Heap((0..n).map(item).collect())
+        }
+    }
+}
+
+impl<T> std::ops::Deref for PerInput<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            PerInput::Inline(items, n) => &items[..*n],
+            PerInput::Heap(items) => items,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for PerInput<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            PerInput::Inline(items, n) => &mut items[..*n],
+            PerInput::Heap(items) => items,
+        }
+    }
+}
+
+/// An empty view (no allocation), for the unused slots of a [`PerInput`].
+fn empty_view<'a, F>() -> ArrayViewD<'a, F> {
+    ndarray::ArrayView1::from(&[][..]).into_dyn()
 }

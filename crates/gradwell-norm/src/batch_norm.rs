@@ -4,9 +4,9 @@ use gradwell_autodiff::{Float, ParamId, ParamStore, Tape, Var};
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
-use crate::batch_op::Layout;
+use crate::batch_op::{Layout, record_train, stats_and_store};
 use crate::config::check_width;
-use crate::{BatchNormConfig, BatchStats, NormError, Result, batch_norm_eval, batch_norm_train};
+use crate::{BatchNormConfig, BatchStats, NormError, Result, batch_norm_eval};
 
 const LAYER: &str = "batch_norm";
 
@@ -168,19 +168,22 @@ impl<F: Float> BatchNorm<F> {
 
     /// Checks that `store` holds this layer's parameters with their shapes.
     fn check_store(&self, store: &ParamStore<F>) -> Result<()> {
-        let c = self.features;
-        let mut expected = vec![
-            (self.weight, "weight", vec![c]),
-            (self.bias, "bias", vec![c]),
+        let (channels, scalar): (&[usize], &[usize]) = (&[self.features], &[]);
+        let r = self.running;
+        let expected = [
+            (self.weight, "weight", channels),
+            (self.bias, "bias", channels),
+            (r.map(|r| r.mean), "running_mean", channels),
+            (r.map(|r| r.var), "running_var", channels),
+            (
+                r.map(|r| r.num_batches_tracked),
+                "num_batches_tracked",
+                scalar,
+            ),
         ];
-        if let Some(r) = self.running {
-            expected.push((Some(r.mean), "running_mean", vec![c]));
-            expected.push((Some(r.var), "running_var", vec![c]));
-            expected.push((Some(r.num_batches_tracked), "num_batches_tracked", vec![]));
-        }
         for (id, param, shape) in expected {
             if let Some(id) = id
-                && (id.index() >= store.len() || store.value(id).shape() != shape.as_slice())
+                && (id.index() >= store.len() || store.value(id).shape() != shape)
             {
                 return Err(NormError::ForeignStore {
                     layer: LAYER,
@@ -203,12 +206,12 @@ impl<F: Float> BatchNorm<F> {
     /// not hold the layer's parameters. Nothing is changed on error.
     pub fn forward(&self, tape: &mut Tape<F>, x: Var, training: bool) -> Result<Var> {
         self.check_store(tape.params())?;
-        let shape = tape.shape(x)?.to_vec();
-        let lay = Layout::of(&shape)?;
+        let shape = tape.shape(x)?;
+        let lay = Layout::of(shape)?;
         if lay.c != self.features {
             return Err(NormError::Features {
                 layer: LAYER,
-                shape,
+                shape: shape.to_vec(),
                 axis: 1,
                 expected: self.features,
                 got: lay.c,
@@ -224,11 +227,12 @@ impl<F: Float> BatchNorm<F> {
                 batch_norm_eval(tape, x, mean, var, w, b, eps)
             }
             (true, Some(r)) => {
-                let (y, stats) = batch_norm_train(tape, x, w, b, eps)?;
-                self.update_running(tape.params_mut(), r, &stats);
+                let y = record_train(tape, x, w, b, eps)?;
+                let (stats, store) = stats_and_store(tape, y);
+                self.update_running(store, r, stats);
                 Ok(y)
             }
-            (_, None) => Ok(batch_norm_train(tape, x, w, b, eps)?.0),
+            (_, None) => record_train(tape, x, w, b, eps),
         }
     }
 

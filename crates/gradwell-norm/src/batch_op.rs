@@ -7,10 +7,11 @@
 //! walks each channel's contiguous run of `l` values. Sums are accumulated in f64 (as
 //! PyTorch's CPU kernels accumulate f32 in double).
 
-use gradwell_autodiff::{AutodiffError, Float, Op, Tape, Var, ensure_shape};
+use gradwell_autodiff::{AutodiffError, Float, Op, ParamStore, Tape, Var, ensure_shape};
 use gradwell_tensor::ShapeError;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
+use crate::buffers::{Inputs, filled, refill, slice, targets};
 use crate::config::check_eps;
 use crate::sum::{sum_by, sum2_by};
 use crate::{NormError, Result};
@@ -74,13 +75,14 @@ fn rows_by_four<F, A: ?Sized>(
     }
 }
 
-/// Per-channel mean and **biased** variance (÷m), two passes in f64.
-fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
+/// Per-channel mean and **biased** variance (÷m), two passes in f64, into `mean` and
+/// `var` (resized to `c`).
+fn moments<F: Float>(x: &[F], lay: Layout, mean: &mut Vec<f64>, var: &mut Vec<f64>) {
     let Layout { c, l, .. } = lay;
-    let mut mean = vec![0.0_f64; c];
-    let mut var = vec![0.0_f64; c];
+    filled(mean, c, 0.0);
+    filled(var, c, 0.0);
     if lay.is_empty() {
-        return (mean, var);
+        return;
     }
     let m = lay.per_channel() as f64;
     if l == 1 {
@@ -117,21 +119,26 @@ fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
             c,
             &mut var[..],
             |var, [r0, r1, r2, r3]| {
-                for (((((s, &a), &b), &c), &d), &mu) in
-                    var.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3).zip(&mean)
+                for (((((s, &a), &b), &c), &d), &mu) in var
+                    .iter_mut()
+                    .zip(r0)
+                    .zip(r1)
+                    .zip(r2)
+                    .zip(r3)
+                    .zip(mean.iter())
                 {
                     *s += (sq(a, mu) + sq(b, mu)) + (sq(c, mu) + sq(d, mu));
                 }
             },
             |var, row| {
-                for ((s, &v), &mu) in var.iter_mut().zip(row).zip(&mean) {
+                for ((s, &v), &mu) in var.iter_mut().zip(row).zip(mean.iter()) {
                     *s += sq(v, mu);
                 }
             },
         );
     } else {
         for sample in x.chunks_exact(c * l) {
-            for ((s, run), &mu) in var.iter_mut().zip(sample.chunks_exact(l)).zip(&mean) {
+            for ((s, run), &mu) in var.iter_mut().zip(sample.chunks_exact(l)).zip(mean.iter()) {
                 *s += sum_by(run, |v| {
                     let d = v.as_f64() - mu;
                     d * d
@@ -140,7 +147,6 @@ fn moments<F: Float>(x: &[F], lay: Layout) -> (Vec<f64>, Vec<f64>) {
         }
     }
     var.iter_mut().for_each(|s| *s /= m);
-    (mean, var)
 }
 
 /// `y = (x − center[k])·a[k] + b[k]` for channel `k`. Centering first (rather than the
@@ -169,13 +175,21 @@ fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, center: &[F], a: 
     }
 }
 
-/// Per channel, `Σ dy` and `Σ dy·(x − center)`, in f64 (one pass).
-fn grad_sums<F: Float>(x: &[F], dy: &[F], lay: Layout, center: &[F]) -> (Vec<f64>, Vec<f64>) {
+/// Per channel, `Σ dy` and `Σ dy·(x − center)`, in f64 (one pass), into `sdy` and `sdyx`
+/// (resized to `c`).
+fn grad_sums<F: Float>(
+    x: &[F],
+    dy: &[F],
+    lay: Layout,
+    center: &[F],
+    sdy: &mut Vec<f64>,
+    sdyx: &mut Vec<f64>,
+) {
     let Layout { c, l, .. } = lay;
-    let mut sdy = vec![0.0_f64; c];
-    let mut sdyx = vec![0.0_f64; c];
+    filled(sdy, c, 0.0);
+    filled(sdyx, c, 0.0);
     if lay.is_empty() {
-        return (sdy, sdyx);
+        return;
     }
     if l == 1 {
         // Four rows per pass over the accumulators (see `rows_by_four`).
@@ -232,14 +246,13 @@ fn grad_sums<F: Float>(x: &[F], dy: &[F], lay: Layout, center: &[F]) -> (Vec<f64
             }
         }
     }
-    (sdy, sdyx)
 }
 
 /// Per-channel coefficients of the input gradient `dx += a·(dy − b − (x − center)·k)`.
-struct DxCoefficients<F> {
-    a: Vec<F>,
-    b: Vec<F>,
-    k: Vec<F>,
+struct DxCoefficients<'a, F> {
+    a: &'a [F],
+    b: &'a [F],
+    k: &'a [F],
 }
 
 /// `dx += a[k]·(dy − b[k] − (x − center[k])·k[k])` for channel `k`.
@@ -249,7 +262,7 @@ fn add_dx<F: Float>(
     dy: &[F],
     lay: Layout,
     center: &[F],
-    co: &DxCoefficients<F>,
+    co: &DxCoefficients<'_, F>,
 ) {
     let Layout { c, l, .. } = lay;
     if lay.is_empty() {
@@ -287,9 +300,9 @@ fn add_dx<F: Float>(
                 .zip(xr)
                 .zip(gr)
                 .zip(center)
-                .zip(&co.a)
-                .zip(&co.b)
-                .zip(&co.k)
+                .zip(co.a)
+                .zip(co.b)
+                .zip(co.k)
             {
                 *d += a * (g - b - (x - mu) * k);
             }
@@ -322,70 +335,88 @@ fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff:
         .ok_or_else(|| AutodiffError::invalid(OP, format!("{what} must be contiguous")))
 }
 
-fn slice<'a, F>(v: &'a ArrayViewD<'_, F>) -> &'a [F] {
-    v.as_slice()
-        .unwrap_or_else(|| unreachable!("the tape hands ops values in standard layout"))
-}
-
-/// The gradient targets as flat slices, by input position.
-fn targets<'a, F>(grads: &'a mut [Option<ArrayViewMutD<'_, F>>]) -> Vec<Option<&'a mut [F]>> {
-    grads
-        .iter_mut()
-        .map(|g| {
-            g.as_mut().map(|g| {
-                g.as_slice_mut()
-                    .unwrap_or_else(|| unreachable!("gradient buffers are in standard layout"))
-            })
-        })
-        .collect()
-}
-
-/// Per-channel `γ` (1 without weight) and `β` (0 without bias) of an op's inputs.
-fn gamma_beta<F: Float>(
-    inputs: &[ArrayViewD<'_, F>],
-    weight: Option<usize>,
-    bias: Option<usize>,
+/// Checks that input `i` of an op is `[c]` and contiguous, and returns it.
+fn channel_input<'a, F: Float>(
+    inputs: &'a [ArrayViewD<'_, F>],
+    i: usize,
     c: usize,
-) -> gradwell_autodiff::Result<(Vec<F>, Vec<F>)> {
-    let pick = |i: Option<usize>, what: &str, default: F| -> gradwell_autodiff::Result<Vec<F>> {
-        match i {
-            Some(i) => {
-                let v = &inputs[i];
-                if v.shape() != [c] {
-                    return Err(ShapeError::mismatch(
-                        OP,
-                        inputs[0].shape(),
-                        v.shape(),
-                        format!("{what} must be [channels] = [{c}]"),
-                    )
-                    .into());
-                }
-                Ok(contiguous(v, what)?.to_vec())
-            }
-            None => Ok(vec![default; c]),
-        }
-    };
-    Ok((
-        pick(weight, "weight", F::one())?,
-        pick(bias, "bias", F::zero())?,
-    ))
+    what: &str,
+) -> gradwell_autodiff::Result<&'a [F]> {
+    let v = &inputs[i];
+    if v.shape() != [c] {
+        return Err(ShapeError::mismatch(
+            OP,
+            inputs[0].shape(),
+            v.shape(),
+            format!("{what} must be [channels] = [{c}]"),
+        )
+        .into());
+    }
+    contiguous(v, what)
+}
+
+/// [`channel_input`] for an optional input (the weight or bias).
+fn optional_input<'a, F: Float>(
+    inputs: &'a [ArrayViewD<'_, F>],
+    i: Option<usize>,
+    c: usize,
+    what: &str,
+) -> gradwell_autodiff::Result<Option<&'a [F]>> {
+    i.map(|i| channel_input(inputs, i, c, what)).transpose()
+}
+
+/// `a[k] = γ[k]·s[k]`, with `γ = 1` without weight.
+fn scale<F: Float>(a: &mut Vec<F>, gamma: Option<&[F]>, inv_std: &[F]) {
+    match gamma {
+        Some(g) => refill(a, g.iter().zip(inv_std).map(|(&g, &s)| g * s)),
+        None => refill(a, inv_std.iter().map(|&s| F::one() * s)),
+    }
+}
+
+/// The per-channel vectors of the batch-norm ops, reused from step to step (see
+/// [`Op::recycle`]): after the first step a training step allocates none of them.
+#[derive(Debug, Default)]
+struct Scratch<F> {
+    /// `1/√(var + eps)` per channel.
+    inv_std: Vec<F>,
+    /// `γ·inv_std` per channel: the forward's scale and the input gradient's.
+    a: Vec<F>,
+    /// Zeros: `β` without bias, and the evaluation op's `b` and `k` input-gradient
+    /// coefficients.
+    zeros: Vec<F>,
+    /// `Σ dy` and `Σ dy·(x − center)` per channel.
+    sdy: Vec<f64>,
+    sdyx: Vec<f64>,
+    /// The training op's `b` and `k` input-gradient coefficients.
+    b: Vec<F>,
+    k: Vec<F>,
 }
 
 /// Batch norm with the batch's own statistics (training), fused: inputs `[x, weight?,
-/// bias?]`. The per-channel mean and inverse standard deviation are computed once (by
-/// [`batch_norm_train`], which also needs them for the running statistics) and kept here
-/// for the backward pass, which recomputes `x̂` from `x` instead of storing it.
+/// bias?]`. The forward computes the per-channel mean and variance in f64 (kept for the
+/// running statistics, see [`stats_and_store`]) and keeps the mean and inverse standard
+/// deviation in `F` for the backward pass, which recomputes `x̂` from `x` instead of
+/// storing it.
 #[derive(Debug)]
-struct BatchNormTrain<F> {
-    mean: Vec<F>,
-    inv_std: Vec<F>,
+pub(crate) struct BatchNormTrain<F> {
+    eps: f64,
     weight: Option<usize>,
     bias: Option<usize>,
+    stats: BatchStats,
+    mean: Vec<F>,
+    scratch: Scratch<F>,
 }
 
 impl<F: Float> Op<F> for BatchNormTrain<F> {
     fn name(&self) -> &'static str {
         OP
+    }
+
+    fn recycle(&mut self, previous: &mut Self) {
+        self.stats.mean = std::mem::take(&mut previous.stats.mean);
+        self.stats.var = std::mem::take(&mut previous.stats.var);
+        self.mean = std::mem::take(&mut previous.mean);
+        self.scratch = std::mem::take(&mut previous.scratch);
     }
 
     fn forward(
@@ -395,24 +426,29 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
     ) -> gradwell_autodiff::Result<()> {
         let x = &inputs[0];
         let lay = Layout::of(x.shape())?;
-        if lay.c != self.mean.len() {
-            return Err(AutodiffError::invalid(
-                OP,
-                "the statistics were computed for another input",
-            ));
-        }
-        let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
+        let gamma = optional_input(inputs, self.weight, lay.c, "weight")?;
+        let beta = optional_input(inputs, self.bias, lay.c, "bias")?;
+        let xs = contiguous(x, "input")?;
+        let (stats, s) = (&mut self.stats, &mut self.scratch);
+        moments(xs, lay, &mut stats.mean, &mut stats.var);
+        stats.count = lay.per_channel();
+        refill(&mut self.mean, stats.mean.iter().map(|&m| F::of(m)));
+        let eps = self.eps;
+        refill(
+            &mut s.inv_std,
+            stats.var.iter().map(|&v| F::of(1.0 / (v + eps).sqrt())),
+        );
         // y = (x − μ)·a + β with a = γ·s.
-        let a: Vec<F> = gamma
-            .iter()
-            .zip(&self.inv_std)
-            .map(|(&g, &s)| g * s)
-            .collect();
+        scale(&mut s.a, gamma, &s.inv_std);
+        let beta = match beta {
+            Some(b) => b,
+            None => filled(&mut s.zeros, lay.c, F::zero()),
+        };
         ensure_shape(out, x.shape());
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(x, "input")?, y, lay, &self.mean, &a, &beta);
+        affine_forward(xs, y, lay, &self.mean, &s.a, beta);
         Ok(())
     }
 
@@ -428,38 +464,36 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
         let Ok(lay) = Layout::of(inputs[0].shape()) else {
             unreachable!("checked in forward")
         };
+        let s = &mut self.scratch;
         let mut t = targets(grads);
         // Σ dy and Σ dy·(x − μ); Σ dy·x̂ = s·Σ dy·(x − μ).
-        let (sdy, sdyx) = grad_sums(x, dy, lay, &self.mean);
+        grad_sums(x, dy, lay, &self.mean, &mut s.sdy, &mut s.sdyx);
         if let Some(dw) = self.weight.and_then(|i| t[i].take()) {
-            for ((d, &s2), &s) in dw.iter_mut().zip(&sdyx).zip(&self.inv_std) {
+            for ((d, &s2), &s) in dw.iter_mut().zip(&s.sdyx).zip(&s.inv_std) {
                 *d += F::of(s2) * s;
             }
         }
         if let Some(db) = self.bias.and_then(|i| t[i].take()) {
-            for (d, &s1) in db.iter_mut().zip(&sdy) {
+            for (d, &s1) in db.iter_mut().zip(&s.sdy) {
                 *d += F::of(s1);
             }
         }
         if let Some(dx) = t[0].take() {
             // dx = γ·s·(dy − mean(dy) − x̂·mean(dy·x̂)), x̂ = (x − μ)·s.
             let m = lay.per_channel() as f64;
-            let gamma: Vec<F> = match self.weight {
-                Some(i) => slice(&inputs[i]).to_vec(),
-                None => vec![F::one(); lay.c],
-            };
+            scale(&mut s.a, self.weight.map(|i| slice(&inputs[i])), &s.inv_std);
+            refill(&mut s.b, s.sdy.iter().map(|&s1| F::of(s1 / m)));
+            refill(
+                &mut s.k,
+                s.sdyx
+                    .iter()
+                    .zip(&s.inv_std)
+                    .map(|(&s2, &s)| F::of(s2 / m) * s * s),
+            );
             let co = DxCoefficients {
-                a: gamma
-                    .iter()
-                    .zip(&self.inv_std)
-                    .map(|(&g, &s)| g * s)
-                    .collect(),
-                b: sdy.iter().map(|&s1| F::of(s1 / m)).collect(),
-                k: sdyx
-                    .iter()
-                    .zip(&self.inv_std)
-                    .map(|(&s2, &s)| F::of(s2 / m) * s * s)
-                    .collect(),
+                a: &s.a,
+                b: &s.b,
+                k: &s.k,
             };
             add_dx(dx, x, dy, lay, &self.mean, &co);
         }
@@ -474,38 +508,31 @@ struct BatchNormEval<F> {
     eps: F,
     weight: Option<usize>,
     bias: Option<usize>,
+    scratch: Scratch<F>,
 }
 
 impl<F: Float> BatchNormEval<F> {
-    /// Per-channel mean and `1/√(var + eps)` from the inputs.
-    fn stats(
-        &self,
-        inputs: &[ArrayViewD<'_, F>],
+    /// The per-channel mean (an input) and, into `inv_std`, `1/√(var + eps)`.
+    fn stats<'a>(
+        eps: F,
+        inputs: &'a [ArrayViewD<'_, F>],
         c: usize,
-    ) -> gradwell_autodiff::Result<(Vec<F>, Vec<F>)> {
-        for (i, what) in [(1, "running_mean"), (2, "running_var")] {
-            if inputs[i].shape() != [c] {
-                return Err(ShapeError::mismatch(
-                    OP,
-                    inputs[0].shape(),
-                    inputs[i].shape(),
-                    format!("{what} must be [channels] = [{c}]"),
-                )
-                .into());
-            }
-        }
-        let mean = contiguous(&inputs[1], "running_mean")?.to_vec();
-        let inv_std = contiguous(&inputs[2], "running_var")?
-            .iter()
-            .map(|&v| F::one() / (v + self.eps).sqrt())
-            .collect();
-        Ok((mean, inv_std))
+        inv_std: &mut Vec<F>,
+    ) -> gradwell_autodiff::Result<&'a [F]> {
+        let mean = channel_input(inputs, 1, c, "running_mean")?;
+        let var = channel_input(inputs, 2, c, "running_var")?;
+        refill(inv_std, var.iter().map(|&v| F::one() / (v + eps).sqrt()));
+        Ok(mean)
     }
 }
 
 impl<F: Float> Op<F> for BatchNormEval<F> {
     fn name(&self) -> &'static str {
         "batch_norm_eval"
+    }
+
+    fn recycle(&mut self, previous: &mut Self) {
+        self.scratch = std::mem::take(&mut previous.scratch);
     }
 
     fn forward(
@@ -515,14 +542,20 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
     ) -> gradwell_autodiff::Result<()> {
         let x = &inputs[0];
         let lay = Layout::of(x.shape())?;
-        let (mean, inv_std) = self.stats(inputs, lay.c)?;
-        let (gamma, beta) = gamma_beta(inputs, self.weight, self.bias, lay.c)?;
-        let a: Vec<F> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
+        let s = &mut self.scratch;
+        let mean = Self::stats(self.eps, inputs, lay.c, &mut s.inv_std)?;
+        let gamma = optional_input(inputs, self.weight, lay.c, "weight")?;
+        let beta = optional_input(inputs, self.bias, lay.c, "bias")?;
+        scale(&mut s.a, gamma, &s.inv_std);
+        let beta = match beta {
+            Some(b) => b,
+            None => filled(&mut s.zeros, lay.c, F::zero()),
+        };
         ensure_shape(out, x.shape());
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(x, "input")?, y, lay, &mean, &a, &beta);
+        affine_forward(contiguous(x, "input")?, y, lay, mean, &s.a, beta);
         Ok(())
     }
 
@@ -538,54 +571,54 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
         let Ok(lay) = Layout::of(inputs[0].shape()) else {
             unreachable!("checked in forward")
         };
-        let Ok((mean, inv_std)) = self.stats(inputs, lay.c) else {
+        let s = &mut self.scratch;
+        let Ok(mean) = Self::stats(self.eps, inputs, lay.c, &mut s.inv_std) else {
             unreachable!("checked in forward")
         };
-        let gamma: Vec<F> = match self.weight {
-            Some(i) => slice(&inputs[i]).to_vec(),
-            None => vec![F::one(); lay.c],
-        };
-        let a: Vec<F> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
+        let gamma = self.weight.map(|i| slice(&inputs[i]));
+        scale(&mut s.a, gamma, &s.inv_std);
         let mut t = targets(grads);
         if t[1..].iter().any(Option::is_some) {
-            let (sdy, sdyx) = grad_sums(x, dy, lay, &mean);
+            grad_sums(x, dy, lay, mean, &mut s.sdy, &mut s.sdyx);
             if let Some(d) = t[1].take() {
                 // ∂y/∂mean = −a
-                for ((d, &s1), &a) in d.iter_mut().zip(&sdy).zip(&a) {
+                for ((d, &s1), &a) in d.iter_mut().zip(&s.sdy).zip(&s.a) {
                     *d -= F::of(s1) * a;
                 }
             }
             if let Some(d) = t[2].take() {
                 // ∂y/∂var = −½·γ·(x − mean)·s³
-                for (((d, &s2), &g), &s) in d.iter_mut().zip(&sdyx).zip(&gamma).zip(&inv_std) {
+                for (k, (d, &s2)) in d.iter_mut().zip(&s.sdyx).enumerate() {
+                    let (g, s) = (gamma.map_or(F::one(), |g| g[k]), s.inv_std[k]);
                     *d -= F::of(0.5 * s2) * g * s * s * s;
                 }
             }
             if let Some(d) = self.weight.and_then(|i| t[i].take()) {
-                for ((d, &s2), &s) in d.iter_mut().zip(&sdyx).zip(&inv_std) {
+                for ((d, &s2), &s) in d.iter_mut().zip(&s.sdyx).zip(&s.inv_std) {
                     *d += F::of(s2) * s;
                 }
             }
             if let Some(d) = self.bias.and_then(|i| t[i].take()) {
-                for (d, &s1) in d.iter_mut().zip(&sdy) {
+                for (d, &s1) in d.iter_mut().zip(&s.sdy) {
                     *d += F::of(s1);
                 }
             }
         }
         if let Some(dx) = t[0].take() {
+            let zeros = filled(&mut s.zeros, lay.c, F::zero());
             let co = DxCoefficients {
-                a,
-                b: vec![F::zero(); lay.c],
-                k: vec![F::zero(); lay.c],
+                a: &s.a,
+                b: zeros,
+                k: zeros,
             };
-            add_dx(dx, x, dy, lay, &mean, &co);
+            add_dx(dx, x, dy, lay, mean, &co);
         }
     }
 }
 
 /// The statistics of one training batch, per channel: what the running averages are
 /// updated with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchStats {
     /// The batch mean.
     pub mean: Vec<f64>,
@@ -644,7 +677,8 @@ fn positions(
 /// `x` is `[batch, channels]` or `[batch, channels, length]`; each channel is normalized
 /// with its mean and **biased** variance over the `m = batch·length` values,
 /// `y = (x − μ)/√(σ² + eps)·γ + β`, where `γ` and `β` (`[channels]`) default to 1 and 0
-/// when absent. Returns the output and the batch statistics (for running averages).
+/// when absent. Returns the output and a copy of the batch statistics (for running
+/// averages; [`crate::BatchNorm`] reads them in place instead).
 ///
 /// ```
 /// use gradwell_autodiff::Tape;
@@ -671,40 +705,52 @@ pub fn batch_norm_train<F: Float>(
     bias: Option<Var>,
     eps: f64,
 ) -> Result<(Var, BatchStats)> {
+    let y = record_train(tape, x, weight, bias, eps)?;
+    let stats = stats_and_store(tape, y).0.clone();
+    Ok((y, stats))
+}
+
+/// [`batch_norm_train`] without the copy of the statistics: checks the arguments, records
+/// the training op and returns its output (see [`stats_and_store`] for the statistics).
+pub(crate) fn record_train<F: Float>(
+    tape: &mut Tape<F>,
+    x: Var,
+    weight: Option<Var>,
+    bias: Option<Var>,
+    eps: f64,
+) -> Result<Var> {
     check_eps(OP, eps)?;
-    let shape = tape.shape(x)?.to_vec();
-    let lay = Layout::of(&shape)?;
+    let shape = tape.shape(x)?;
+    let lay = Layout::of(shape)?;
     if lay.per_channel() <= 1 {
-        return Err(NormError::TooFewValues { shape });
+        return Err(NormError::TooFewValues {
+            shape: shape.to_vec(),
+        });
     }
-    check_param(tape, weight, &shape, lay.c, "weight")?;
-    check_param(tape, bias, &shape, lay.c, "bias")?;
-    let (mean, var) = {
-        let xv = tape.value(x);
-        let xs = xv
-            .as_slice()
-            .unwrap_or_else(|| unreachable!("tape values are in standard layout"));
-        moments(xs, lay)
-    };
+    check_param(tape, weight, shape, lay.c, "weight")?;
+    check_param(tape, bias, shape, lay.c, "bias")?;
     let (w, b) = positions(1, weight, bias);
     let op = BatchNormTrain {
-        mean: mean.iter().map(|&m| F::of(m)).collect(),
-        inv_std: var.iter().map(|&v| F::of(1.0 / (v + eps).sqrt())).collect(),
+        eps,
         weight: w,
         bias: b,
+        stats: BatchStats::default(),
+        mean: Vec::new(),
+        scratch: Scratch::default(),
     };
-    let mut ins = vec![x];
-    ins.extend(weight);
-    ins.extend(bias);
-    let y = tape.apply(op, &ins)?;
-    Ok((
-        y,
-        BatchStats {
-            mean,
-            var,
-            count: lay.per_channel(),
-        },
-    ))
+    Ok(tape.apply(op, Inputs::new(&[x], weight, bias).as_slice())?)
+}
+
+/// The batch statistics computed by the training op that produced `y` (in place, not
+/// copied), with the tape's store: what a layer updates its running statistics from.
+pub(crate) fn stats_and_store<F: Float>(
+    tape: &mut Tape<F>,
+    y: Var,
+) -> (&BatchStats, &mut ParamStore<F>) {
+    let (op, store) = tape
+        .op_and_params_mut::<BatchNormTrain<F>>(y)
+        .unwrap_or_else(|| unreachable!("`y` is the output of a training batch-norm op"));
+    (&op.stats, store)
 }
 
 /// Batch normalization with given statistics, as one op: PyTorch's
@@ -725,20 +771,18 @@ pub fn batch_norm_eval<F: Float>(
     eps: f64,
 ) -> Result<Var> {
     check_eps(OP, eps)?;
-    let shape = tape.shape(x)?.to_vec();
-    let lay = Layout::of(&shape)?;
-    check_param(tape, Some(mean), &shape, lay.c, "running_mean")?;
-    check_param(tape, Some(var), &shape, lay.c, "running_var")?;
-    check_param(tape, weight, &shape, lay.c, "weight")?;
-    check_param(tape, bias, &shape, lay.c, "bias")?;
+    let shape = tape.shape(x)?;
+    let lay = Layout::of(shape)?;
+    check_param(tape, Some(mean), shape, lay.c, "running_mean")?;
+    check_param(tape, Some(var), shape, lay.c, "running_var")?;
+    check_param(tape, weight, shape, lay.c, "weight")?;
+    check_param(tape, bias, shape, lay.c, "bias")?;
     let (w, b) = positions(3, weight, bias);
     let op = BatchNormEval {
         eps: F::of(eps),
         weight: w,
         bias: b,
+        scratch: Scratch::default(),
     };
-    let mut ins = vec![x, mean, var];
-    ins.extend(weight);
-    ins.extend(bias);
-    Ok(tape.apply(op, &ins)?)
+    Ok(tape.apply(op, Inputs::new(&[x, mean, var], weight, bias).as_slice())?)
 }

@@ -5,6 +5,7 @@ use gradwell_tensor::ShapeError;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use crate::batch_norm::param_name;
+use crate::buffers::{Inputs, filled, slice, targets};
 use crate::config::{check_eps, check_width};
 use crate::sum::{sum_by, sum2_by};
 use crate::{LayerNormConfig, NormError, Result};
@@ -21,6 +22,8 @@ struct LayerNormOp<F> {
     inv_std: Vec<F>,
     weight: Option<usize>,
     bias: Option<usize>,
+    /// γ = 1 for the backward pass without weight.
+    ones: Vec<F>,
 }
 
 fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff::Result<&'a [F]> {
@@ -28,14 +31,15 @@ fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff:
         .ok_or_else(|| AutodiffError::invalid(OP, format!("{what} must be contiguous")))
 }
 
-fn slice<'a, F>(v: &'a ArrayViewD<'_, F>) -> &'a [F] {
-    v.as_slice()
-        .unwrap_or_else(|| unreachable!("the tape hands ops values in standard layout"))
-}
-
 impl<F: Float> Op<F> for LayerNormOp<F> {
     fn name(&self) -> &'static str {
         OP
+    }
+
+    fn recycle(&mut self, previous: &mut Self) {
+        self.mean = std::mem::take(&mut previous.mean);
+        self.inv_std = std::mem::take(&mut previous.inv_std);
+        self.ones = std::mem::take(&mut previous.ones);
     }
 
     fn forward(
@@ -121,23 +125,11 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
         if d == 0 {
             return;
         }
-        let ones;
         let gamma = match self.weight {
             Some(i) => slice(&inputs[i]),
-            None => {
-                ones = vec![F::one(); d];
-                &ones
-            }
+            None => filled(&mut self.ones, d, F::one()),
         };
-        let mut t: Vec<Option<&mut [F]>> = grads
-            .iter_mut()
-            .map(|g| {
-                g.as_mut().map(|g| {
-                    g.as_slice_mut()
-                        .unwrap_or_else(|| unreachable!("gradient buffers are in standard layout"))
-                })
-            })
-            .collect();
+        let mut t = targets(grads);
         let mut dx = t[0].take();
         let mut dw = self.weight.and_then(|i| t[i].take());
         let mut db = self.bias.and_then(|i| t[i].take());
@@ -196,11 +188,9 @@ pub fn layer_norm<F: Float>(
         inv_std: Vec::new(),
         weight: weight.map(|_| 1),
         bias: bias.map(|_| 1 + usize::from(weight.is_some())),
+        ones: Vec::new(),
     };
-    let mut ins = vec![x];
-    ins.extend(weight);
-    ins.extend(bias);
-    Ok(tape.apply(op, &ins)?)
+    Ok(tape.apply(op, Inputs::new(&[x], weight, bias).as_slice())?)
 }
 
 /// Layer normalization over the last axis: PyTorch's `LayerNorm(normalized_shape)` with a
@@ -296,13 +286,13 @@ impl<F: Float> LayerNorm<F> {
                 return Err(NormError::ForeignStore { layer: OP, param });
             }
         }
-        let shape = tape.shape(x)?.to_vec();
+        let shape = tape.shape(x)?;
         let got = shape.last().copied().unwrap_or(0);
         if shape.is_empty() || got != self.normalized {
             return Err(NormError::Features {
                 layer: OP,
                 axis: shape.len().saturating_sub(1),
-                shape,
+                shape: shape.to_vec(),
                 expected: self.normalized,
                 got,
             });

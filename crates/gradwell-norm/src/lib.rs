@@ -21,6 +21,13 @@
 //! beyond the output and gradient buffers the tape reuses. The trade-off: the statistics
 //! are not separate values on the tape, so nothing can differentiate through them alone.
 //!
+//! The per-channel vectors themselves (statistics, coefficients, sums) belong to the op
+//! and are handed on to the op recorded at the same tape position in the next step
+//! (`Op::recycle`); [`BatchNorm`] updates its running statistics from the op's batch
+//! statistics in place (`Tape::op_and_params_mut`). A training step therefore allocates
+//! nothing in steady state. The functional [`batch_norm_train`] returns a copy of the
+//! statistics, its one allocation.
+//!
 //! # PyTorch parity
 //!
 //! Matches `torch.nn.BatchNorm1d` and `torch.nn.functional.batch_norm`
@@ -41,6 +48,7 @@
 
 mod batch_norm;
 mod batch_op;
+mod buffers;
 mod config;
 mod error;
 mod layer_norm;

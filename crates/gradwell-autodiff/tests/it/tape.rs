@@ -1,7 +1,8 @@
-//! Tape behaviour: buffer reuse, accumulation, stale handles, inference mode, errors.
+//! Tape behaviour: buffer reuse, accumulation, stale handles, inference mode, errors, ops
+//! with many inputs, reading an op back.
 
-use gradwell_autodiff::{AutodiffError, Tape};
-use ndarray::{Array2, array};
+use gradwell_autodiff::{AutodiffError, Op, Result, Tape, ensure_shape};
+use ndarray::{Array2, ArrayD, ArrayViewD, ArrayViewMutD, array};
 
 fn step(
     t: &mut Tape<f32>,
@@ -134,4 +135,80 @@ fn ops_of_a_previous_step_never_run_in_this_steps_backward() {
     let l = t.sum(s).unwrap();
     t.backward(l).unwrap();
     assert_eq!(t.params().grad(p)[[0]], 0.0);
+}
+
+/// `y = Σₖ (k + 1)·xₖ` over any number of inputs of one shape; remembers the sum of its
+/// output (to be read back with `Tape::op_of`).
+#[derive(Debug, Default)]
+struct WeightedSum {
+    total: f64,
+}
+
+impl Op<f64> for WeightedSum {
+    fn name(&self) -> &'static str {
+        "weighted_sum"
+    }
+
+    fn forward(&mut self, x: &[ArrayViewD<'_, f64>], out: &mut ArrayD<f64>) -> Result<()> {
+        ensure_shape(out, x[0].shape());
+        out.fill(0.0);
+        for (k, x) in x.iter().enumerate() {
+            out.scaled_add((k + 1) as f64, x);
+        }
+        self.total = out.sum();
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        _: &[ArrayViewD<'_, f64>],
+        _: &ArrayViewD<'_, f64>,
+        g: &ArrayViewD<'_, f64>,
+        grads: &mut [Option<ArrayViewMutD<'_, f64>>],
+    ) {
+        for (k, d) in grads.iter_mut().enumerate() {
+            if let Some(d) = d {
+                d.scaled_add((k + 1) as f64, g);
+            }
+        }
+    }
+}
+
+#[test]
+fn ops_with_more_inputs_than_fit_on_the_stack_get_them_all() {
+    // Seven inputs (more than the five held inline), a parameter among them three times.
+    let mut t = Tape::<f64>::new();
+    let p = t.params_mut().add("p", array![1.0, 2.0].into_dyn());
+    for _ in 0..2 {
+        t.reset();
+        let v = t.param(p);
+        let c = t.input(array![10.0, 20.0].into_dyn());
+        let y = t
+            .apply(WeightedSum::default(), &[v, c, v, c, c, c, v])
+            .unwrap();
+        // Weights of p: 1 + 3 + 7 = 11; of c: 2 + 4 + 5 + 6 = 17.
+        assert_eq!(t.value(y), array![11.0 + 170.0, 22.0 + 340.0].into_dyn());
+        let l = t.sum(y).unwrap();
+        t.backward(l).unwrap();
+    }
+    assert_eq!(t.params().grad(p), array![22.0, 22.0].into_dyn());
+}
+
+#[test]
+fn ops_are_found_behind_their_outputs() {
+    let mut t = Tape::<f64>::new();
+    let p = t.params_mut().add("p", array![1.0, 2.0].into_dyn());
+    let x = t.input(array![3.0, 4.0].into_dyn());
+    let v = t.param(p);
+    let y = t.apply(WeightedSum::default(), &[x, v]).unwrap();
+    let s = t.square(y).unwrap();
+    assert_eq!(t.op_of::<WeightedSum>(y).map(|o| o.total), Some(13.0)); // 1·(3 + 4) + 2·(1 + 2)
+    assert!(t.op_of::<WeightedSum>(s).is_none(), "another op's type");
+    assert!(t.op_of::<WeightedSum>(x).is_none(), "a leaf");
+    // Update a parameter from what the op computed, without copying it out.
+    let (op, store) = t.op_and_params_mut::<WeightedSum>(y).unwrap();
+    store.value_mut(p).fill(op.total);
+    assert_eq!(t.params().value(p), array![13.0, 13.0].into_dyn());
+    t.reset();
+    assert!(t.op_of::<WeightedSum>(y).is_none(), "a stale handle");
 }

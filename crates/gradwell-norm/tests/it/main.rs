@@ -7,5 +7,6 @@ mod errors;
 mod gradcheck;
 mod layer_norm;
 mod properties;
+mod recycle;
 mod running;
 mod state;

@@ -1,0 +1,100 @@
+//! A training step of M1 and of M2 in steady state allocates no tensor buffer: after the
+//! first steps, no array allocation above 1 KiB, and the same number of small allocations
+//! every step. Counted with a global allocator that wraps the system's (deterministic,
+//! unlike timing).
+//!
+//! The matrix kernel (`matrixmultiply`) allocates its own packing scratch inside every
+//! product, with the alignment its SIMD kernels need (≥ 32 bytes); gradwell's arrays are
+//! aligned to their element (4 or 8 bytes). The counter tells the two apart by alignment:
+//! kernel scratch is reported separately and must be exactly one allocation per product.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use gradwell_benches::{Model, Workload};
+
+struct Counting;
+
+static SMALL: AtomicUsize = AtomicUsize::new(0);
+static LARGE: AtomicUsize = AtomicUsize::new(0);
+static KERNEL: AtomicUsize = AtomicUsize::new(0);
+static ON: AtomicBool = AtomicBool::new(false);
+
+fn record(size: usize, align: usize) {
+    if ON.load(Ordering::Relaxed) {
+        let counter = match (size > 1024, align >= 32) {
+            (true, true) => &KERNEL,
+            (true, false) => &LARGE,
+            (false, _) => &SMALL,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded unchanged to the system allocator; only counters change.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record(layout.size(), layout.align());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record(new_size, layout.align());
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// (array buffers > 1 KiB, kernel scratch, small) allocations of each of `steps` steps
+/// after `warmup` steps.
+fn count(model: Model, batch: usize, warmup: usize, steps: usize) -> Vec<[usize; 3]> {
+    let mut w = Workload::new(model, batch);
+    for _ in 0..warmup {
+        w.step().unwrap();
+    }
+    (0..steps)
+        .map(|_| {
+            for c in [&SMALL, &LARGE, &KERNEL] {
+                c.store(0, Ordering::SeqCst);
+            }
+            ON.store(true, Ordering::SeqCst);
+            w.step().unwrap();
+            ON.store(false, Ordering::SeqCst);
+            [
+                LARGE.load(Ordering::SeqCst),
+                KERNEL.load(Ordering::SeqCst),
+                SMALL.load(Ordering::SeqCst),
+            ]
+        })
+        .collect()
+}
+
+// One test function: the counters are global, so the models are measured one after the
+// other rather than in parallel test threads.
+#[test]
+fn steady_state_steps_allocate_no_tensor_buffers_and_a_constant_number_of_small_ones() {
+    // Products per step: forward one per linear layer; backward one per linear layer for
+    // the weight and one per layer whose input needs a gradient (all but the first).
+    for (model, batch, linears) in [(Model::M1, 64, 2), (Model::M2, 128, 9)] {
+        let counts = count(model, batch, 3, 5);
+        eprintln!("{model:?}: [array buffers > 1 KiB, kernel scratch, small] per step: {counts:?}");
+        assert!(
+            counts.iter().all(|c| c[0] == 0),
+            "{model:?}: array allocations above 1 KiB: {counts:?}"
+        );
+        let products = 3 * linears - 1;
+        assert!(
+            counts.iter().all(|c| c[1] <= products),
+            "{model:?}: kernel scratch beyond one per product ({products}): {counts:?}"
+        );
+        assert!(
+            counts.windows(2).all(|w| w[0] == w[1]),
+            "{model:?}: the allocations vary from step to step: {counts:?}"
+        );
+    }
+}
