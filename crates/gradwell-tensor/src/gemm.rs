@@ -1,4 +1,4 @@
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, s};
 
 use crate::{Float, ShapeError};
 
@@ -51,30 +51,11 @@ pub fn gemm<F: Float>(
         }
         return Ok(());
     }
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    #[allow(unsafe_code)]
-    // SAFETY: ndarray views guarantee that every index within their dimensions is in
-    // bounds with these strides, `as_ptr` points at element [0, 0], the dimensions were
-    // checked above, and `c` is a unique mutable view so it cannot alias `a` or `b`.
-    unsafe {
-        F::gemm_raw(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            rsc,
-            csc,
-        );
+    let threads = crate::threads::threads_for(m, k, n);
+    if threads > 1 {
+        parallel_gemm(threads, alpha, a, b, beta, c);
+    } else {
+        kernel(alpha, a, b, beta, c);
     }
     Ok(())
 }
@@ -149,6 +130,82 @@ pub fn batched_matmul_new<F: Float>(
     let mut out = Array3::zeros((batch, a.len_of(Axis(1)), b.len_of(Axis(2))));
     batched_matmul(F::one(), a, b, F::zero(), &mut out.view_mut())?;
     Ok(out)
+}
+
+/// One single-threaded kernel call on checked, non-empty operands.
+fn kernel<F: Float>(
+    alpha: F,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    beta: F,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    #[allow(unsafe_code)]
+    // SAFETY: ndarray views guarantee that every index within their dimensions is in
+    // bounds with these strides, `as_ptr` points at element [0, 0], the caller checked that
+    // the dimensions agree, and `c` is a unique mutable view so it cannot alias `a` or `b`.
+    unsafe {
+        F::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        );
+    }
+}
+
+/// The product split into `threads` blocks of rows of `C` (or of columns, when `C` is
+/// wider than tall), each computed by one kernel call on its own scoped thread.
+fn parallel_gemm<F: Float>(
+    threads: usize,
+    alpha: F,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    beta: F,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let (m, n) = c.dim();
+    let by_rows = m >= n;
+    let len = if by_rows { m } else { n };
+    let chunk = len.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let axis = Axis(if by_rows { 0 } else { 1 });
+        let mut c_rest = c.view_mut();
+        let mut start = 0;
+        while start < len {
+            let size = chunk.min(len - start);
+            let (c_part, rest) = c_rest.split_at(axis, size);
+            c_rest = rest;
+            let (a_part, b_part) = if by_rows {
+                (a.slice(s![start..start + size, ..]), b.view())
+            } else {
+                (a.view(), b.slice(s![.., start..start + size]))
+            };
+            let mut c_part = c_part;
+            start += size;
+            if start >= len {
+                // The last block runs on the calling thread.
+                kernel(alpha, &a_part, &b_part, beta, &mut c_part);
+            } else {
+                scope.spawn(move || kernel(alpha, &a_part, &b_part, beta, &mut c_part));
+            }
+        }
+    });
 }
 
 /// `(m, k, n)` of the product of an `m×k` and a `k×n` matrix, or the error naming both.

@@ -15,6 +15,15 @@
 //! gradient can be accumulated in place with `beta = 1`. The cost is that operands must
 //! be views with in-bounds strides, which ndarray guarantees.
 //!
+//! # Threads
+//!
+//! Large products are split by rows (or columns) of the output across scoped threads, each
+//! block one single-threaded kernel call; products below [`PARALLEL_MIN_MACS`] stay on the
+//! calling thread. The count follows [`set_num_threads`], then `GRADWELL_NUM_THREADS` or
+//! `MATMUL_NUM_THREADS`, then the available cores. `matrixmultiply`'s own threading is not
+//! used: its thread count is fixed per process at the first product and it threads small
+//! products too, which made two threads slower than one on the seed model.
+//!
 //! ```
 //! use gradwell_tensor::{gemm, matmul};
 //! use ndarray::array;
@@ -36,12 +45,14 @@ mod error;
 mod float;
 mod gemm;
 mod reduce;
+mod threads;
 
 pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_into};
 pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
 pub use reduce::{check_axis, mean_axis, sum_axis};
+pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 
 /// Re-export of the array crate every gradwell crate speaks, so that users name one version.
 pub use ndarray;

@@ -138,3 +138,31 @@ fn batched_products_equal_per_matrix_products_and_broadcast_a_batch_of_one() {
     let bad = Array3::<f64>::zeros((2, 5, 2));
     assert!(batched_matmul(1.0, &a.view(), &bad.view(), 0.0, &mut c.view_mut()).is_err());
 }
+
+/// Products above the threading threshold, split by rows (tall output) and by columns
+/// (wide output), in every transpose and with accumulation, equal the triple loop.
+#[test]
+fn threaded_products_equal_the_triple_loop() {
+    gradwell_tensor::set_num_threads(2);
+    for (m, k, n) in [(400, 512, 200), (150, 512, 500)] {
+        assert!(m * k * n >= gradwell_tensor::PARALLEL_MIN_MACS);
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let sa = filled(if ta { k } else { m }, if ta { m } else { k }, 11);
+            let sb = filled(if tb { n } else { k }, if tb { k } else { n }, 12);
+            let a = if ta { sa.t() } else { sa.view() };
+            let b = if tb { sb.t() } else { sb.view() };
+            let c0 = filled(m, n, 13);
+            let mut c = c0.clone();
+            gemm(0.5, &a, &b, 1.0, &mut c.view_mut()).unwrap();
+            let (want, mag) = naive(&a, &b);
+            for ((i, j), &got) in c.indexed_iter() {
+                let expect = 0.5 * want[[i, j]] + c0[[i, j]];
+                let scale = 0.5 * mag[[i, j]] + c0[[i, j]].abs();
+                assert!(
+                    (got - expect).abs() <= 1e-12 * scale,
+                    "[{i},{j}] {got} vs {expect}"
+                );
+            }
+        }
+    }
+}
