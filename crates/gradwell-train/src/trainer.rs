@@ -8,7 +8,7 @@ use std::time::Instant;
 use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
 use gradwell_nn::losses::{LossReduction, cross_entropy};
 use gradwell_nn::{Network, Tap};
-use gradwell_optim::{Optimizer, ParamSlot, Schedule, apply_schedule};
+use gradwell_optim::{Optimizer, ParamSlot, Schedule, SlotBuffer, apply_schedule};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, ArrayViewD};
 use rand::SeedableRng;
@@ -117,16 +117,7 @@ pub struct Trainer {
     eval_x: Array2<f32>,
     eval_y: Vec<u32>,
     taps: Vec<Tap>,
-    slots: Vec<ParamSlot<'static, f32>>,
-}
-
-/// An empty vector of slots of another lifetime, keeping the allocation (the in-place
-/// collect of an empty iterator reuses the buffer, as the element layout is the same).
-fn recycle<'b>(mut v: Vec<ParamSlot<'_, f32>>) -> Vec<ParamSlot<'b, f32>> {
-    v.clear();
-    v.into_iter()
-        .map(|_| -> ParamSlot<'b, f32> { unreachable!("the vector is empty") })
-        .collect()
+    slots: SlotBuffer<f32>,
 }
 
 /// Samples of `labels` whose row of `logits` has its largest value at the label (the first
@@ -261,7 +252,7 @@ impl Trainer {
             eval_x: Array2::zeros((0, 0)),
             eval_y: Vec::new(),
             taps: Vec::new(),
-            slots: Vec::new(),
+            slots: SlotBuffer::new(),
         })
     }
 
@@ -512,21 +503,17 @@ impl Trainer {
                 return Ok(flow);
             }
         }
-        let mut slots = recycle(std::mem::take(&mut self.slots));
-        slots.extend(
-            self.net
-                .tape
-                .params_mut()
-                .slots_mut()
-                .map(|(name, value, grad)| ParamSlot::new(name, value, grad)),
-        );
-        let updated = match &self.config.clip {
-            Some(clip) => clip.apply(&mut slots).map(|_| ()),
-            None => Ok(()),
-        }
-        .and_then(|()| self.optimizer.step(&mut slots).map(|_| ()));
-        self.slots = recycle(slots);
-        updated?;
+        let (clip, optimizer) = (&self.config.clip, &mut self.optimizer);
+        let params = self.net.tape.params_mut().slots_mut();
+        self.slots.with(
+            params.map(|(name, value, grad)| ParamSlot::new(name, value, grad)),
+            |slots| {
+                if let Some(clip) = clip {
+                    clip.apply(slots)?;
+                }
+                optimizer.step(slots).map(|_| ())
+            },
+        )?;
         if !observers.is_empty() {
             let view = StepView {
                 step,
@@ -897,19 +884,6 @@ mod tests {
         net.tape.params_mut().grad_mut(a)[[0, 0]] = 3.0;
         net.tape.params_mut().grad_mut(b)[[1]] = 4.0;
         assert_eq!(checked_grad_norm(&net, 1).unwrap(), 5.0);
-    }
-
-    #[test]
-    fn recycled_slot_vectors_keep_their_allocation() {
-        let (mut v1, mut g1) = (vec![0.0f32; 2], vec![0.0f32; 2]);
-        let mut slots = Vec::with_capacity(8);
-        slots.push(ParamSlot::new("a", &mut v1, &mut g1));
-        let ptr = slots.as_ptr() as usize;
-        let back: Vec<ParamSlot<'static, f32>> = recycle(slots);
-        assert_eq!(
-            (back.len(), back.capacity(), back.as_ptr() as usize),
-            (0, 8, ptr)
-        );
     }
 
     #[test]
