@@ -76,7 +76,7 @@ def run_torch(model, batch, seconds, threads, x, y):
         opt.step()
         return loss
 
-    return timed(step, seconds, batch, lambda l: float(l))
+    return timed(step, seconds, batch, lambda l: float(l.detach()))
 
 
 def run_jax(model, batch, seconds, threads, x, y):

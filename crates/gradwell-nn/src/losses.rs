@@ -4,8 +4,8 @@
 //! Cross-entropy and MSE are the fused ops of `gradwell-autodiff`; NLL and binary
 //! cross-entropy with logits are defined here.
 
-use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy};
-use gradwell_autodiff::{AutodiffError, Op, Tape, Var, ensure_shape};
+use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy, class_labels};
+use gradwell_autodiff::{Op, Tape, Var, ensure_shape};
 use gradwell_tensor::{Float, ShapeError};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Ix2, Zip};
 
@@ -59,39 +59,6 @@ pub fn mse<F: Float>(
 #[derive(Debug, Clone, Copy)]
 pub struct Nll(pub Reduction);
 
-fn check_labels<F: Float>(
-    op: &'static str,
-    x: &ArrayViewD<'_, F>,
-    labels: &ArrayViewD<'_, F>,
-) -> std::result::Result<(), AutodiffError> {
-    let (n, c) = match x.shape() {
-        [n, c] => (*n, *c),
-        s => return Err(ShapeError::invalid(op, s, "input must be [batch, classes]").into()),
-    };
-    if labels.shape() != [n] {
-        return Err(
-            ShapeError::mismatch(op, x.shape(), labels.shape(), "one label per row").into(),
-        );
-    }
-    for (i, l) in labels.iter().enumerate() {
-        let l = l.as_f64();
-        if !(l >= 0.0 && l < c as f64 && l.fract() == 0.0) {
-            return Err(AutodiffError::invalid(
-                op,
-                format!("label {l} of row {i} is not a class index in 0..{c}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn divisor<F: Float>(r: Reduction, n: usize) -> F {
-    match r {
-        Reduction::Mean => F::of(n as f64),
-        Reduction::Sum => F::one(),
-    }
-}
-
 impl<F: Float> Op<F> for Nll {
     fn name(&self) -> &'static str {
         "nll_loss"
@@ -102,18 +69,14 @@ impl<F: Float> Op<F> for Nll {
         x: &[ArrayViewD<'_, F>],
         out: &mut ArrayD<F>,
     ) -> gradwell_autodiff::Result<()> {
-        check_labels("nll_loss", &x[0], &x[1])?;
-        let lp = x[0]
-            .view()
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| ShapeError::invalid("nll_loss", x[0].shape(), "2-D"))?;
+        let (lp, _) = class_labels("nll_loss", &x[0], &x[1])?;
         let total: F = x[1]
             .iter()
             .enumerate()
             .map(|(i, &l)| -lp[[i, l.as_f64() as usize]])
             .sum();
         ensure_shape(out, &[]);
-        out.fill(total / divisor::<F>(self.0, lp.nrows()));
+        out.fill(total / self.0.divisor::<F>(lp.nrows()));
         Ok(())
     }
 
@@ -126,7 +89,7 @@ impl<F: Float> Op<F> for Nll {
     ) {
         let Some(dx) = grads[0].as_mut() else { return };
         let n = x[0].shape()[0];
-        let k = g.iter().next().copied().unwrap_or_else(F::zero) / divisor::<F>(self.0, n);
+        let k = g.iter().next().copied().unwrap_or_else(F::zero) / self.0.divisor::<F>(n);
         let mut dx = dx
             .view_mut()
             .into_dimensionality::<Ix2>()
@@ -180,7 +143,7 @@ impl<F: Float> Op<F> for BceWithLogits {
             .and(&x[1])
             .for_each(|&z, &y| total += z.max(F::zero()) - z * y + (-z.abs()).exp().ln_1p());
         ensure_shape(out, &[]);
-        out.fill(total / divisor::<F>(self.0, x[0].len()));
+        out.fill(total / self.0.divisor::<F>(x[0].len()));
         Ok(())
     }
 
@@ -191,7 +154,7 @@ impl<F: Float> Op<F> for BceWithLogits {
         g: &ArrayViewD<'_, F>,
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
-        let k = g.iter().next().copied().unwrap_or_else(F::zero) / divisor::<F>(self.0, x[0].len());
+        let k = g.iter().next().copied().unwrap_or_else(F::zero) / self.0.divisor::<F>(x[0].len());
         let sigmoid = |z: F| {
             if z >= F::zero() {
                 F::one() / (F::one() + (-z).exp())

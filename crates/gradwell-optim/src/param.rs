@@ -134,15 +134,19 @@ mod slot_buffer_tests {
 
     #[test]
     fn the_buffer_keeps_its_allocation_across_steps() {
-        let mut params: Vec<(String, Vec<f32>, Vec<f32>)> =
-            (0..40).map(|i| (format!("p{i}"), vec![0.0; 3], vec![1.0; 3])).collect();
+        let mut params: Vec<(String, Vec<f32>, Vec<f32>)> = (0..40)
+            .map(|i| (format!("p{i}"), vec![0.0; 3], vec![1.0; 3]))
+            .collect();
         let mut buf = SlotBuffer::new();
         let mut pointers = Vec::new();
         for _ in 0..3 {
-            let p = buf.with(params.iter_mut().map(|(n, v, g)| ParamSlot::new(n, v, g)), |s| {
-                assert_eq!(s.len(), 40);
-                s.as_ptr() as usize
-            });
+            let p = buf.with(
+                params.iter_mut().map(|(n, v, g)| ParamSlot::new(n, v, g)),
+                |s| {
+                    assert_eq!(s.len(), 40);
+                    s.as_ptr() as usize
+                },
+            );
             pointers.push(p);
         }
         assert!(pointers.windows(2).all(|w| w[0] == w[1]), "{pointers:?}");

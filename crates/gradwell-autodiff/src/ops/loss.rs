@@ -14,6 +14,16 @@ pub enum Reduction {
     Sum,
 }
 
+impl Reduction {
+    /// What the summed loss of `batch` samples is divided by: `batch` or 1.
+    pub fn divisor<F: Float>(self, batch: usize) -> F {
+        match self {
+            Reduction::Mean => F::of(batch as f64),
+            Reduction::Sum => F::one(),
+        }
+    }
+}
+
 /// Cross-entropy of class logits `[batch, classes]` against integer labels `[batch]`:
 /// PyTorch's `F.cross_entropy(logits, labels, label_smoothing=ε, reduction=…)`, fused
 /// with the softmax. With smoothing ε the target is `(1 − ε)·onehot + ε/classes`.
@@ -31,46 +41,46 @@ pub struct SoftmaxCrossEntropy {
     pub reduction: Reduction,
 }
 
-impl SoftmaxCrossEntropy {
-    fn divisor<F: Float>(&self, batch: usize) -> F {
-        match self.reduction {
-            Reduction::Mean => F::of(batch as f64),
-            Reduction::Sum => F::one(),
-        }
-    }
-}
-
 /// Mean squared error `mean((a − b)²)` of two values of one shape (PyTorch's `mse_loss`);
 /// unlike PyTorch, differing shapes are an error rather than a broadcast with a warning.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mse;
 
-fn logits_and_labels<'a, F: Float>(
-    x: &[ArrayViewD<'a, F>],
+/// Checks a classification loss's inputs — scores `[batch, classes]` and labels `[batch]`
+/// holding class indices in the float type — and returns them as 2-D and 1-D views.
+///
+/// # Errors
+/// Shapes that do not fit, or a label that is not an integer in `0..classes` (naming the
+/// row), under the name `op`.
+pub fn class_labels<'a, F: Float>(
+    op: &'static str,
+    scores: &ArrayViewD<'a, F>,
+    labels: &ArrayViewD<'a, F>,
 ) -> Result<(ndarray::ArrayView2<'a, F>, ndarray::ArrayView1<'a, F>)> {
-    let logits = x[0].clone().into_dimensionality::<Ix2>().map_err(|_| {
-        ShapeError::invalid(
-            "cross_entropy",
-            x[0].shape(),
-            "logits must be [batch, classes]",
-        )
-    })?;
-    let labels = x[1]
+    let x = scores
+        .clone()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| ShapeError::invalid(op, scores.shape(), "input must be [batch, classes]"))?;
+    let y = labels
         .clone()
         .into_dimensionality::<ndarray::Ix1>()
-        .map_err(|_| {
-            ShapeError::invalid("cross_entropy", x[1].shape(), "labels must be [batch]")
-        })?;
-    if labels.len() != logits.nrows() {
-        return Err(ShapeError::mismatch(
-            "cross_entropy",
-            x[0].shape(),
-            x[1].shape(),
-            "one label per row of logits",
-        )
-        .into());
+        .map_err(|_| ShapeError::invalid(op, labels.shape(), "labels must be [batch]"))?;
+    if y.len() != x.nrows() {
+        return Err(
+            ShapeError::mismatch(op, scores.shape(), labels.shape(), "one label per row").into(),
+        );
     }
-    Ok((logits, labels))
+    let classes = x.ncols();
+    for (i, l) in y.iter().enumerate() {
+        let l = l.as_f64();
+        if !(l >= 0.0 && l < classes as f64 && l.fract() == 0.0) {
+            return Err(AutodiffError::invalid(
+                op,
+                format!("label {l} of row {i} is not a class index in 0..{classes}"),
+            ));
+        }
+    }
+    Ok((x, y))
 }
 
 /// The row's maximum `m` and `Σ exp(x − m)` (in [1, classes]).
@@ -86,7 +96,7 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
-        let (logits, labels) = logits_and_labels(x)?;
+        let (logits, labels) = class_labels("cross_entropy", &x[0], &x[1])?;
         if !(0.0..=1.0).contains(&self.label_smoothing) {
             return Err(AutodiffError::invalid(
                 "cross_entropy",
@@ -100,14 +110,8 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
         let eps = F::of(self.label_smoothing);
         let per_class = eps / F::of(classes as f64);
         let mut total = F::zero();
-        for (i, (row, &label)) in logits.outer_iter().zip(labels.iter()).enumerate() {
+        for (row, &label) in logits.outer_iter().zip(labels.iter()) {
             let l = label.as_f64();
-            if !(l >= 0.0 && l < classes as f64 && l.fract() == 0.0) {
-                return Err(AutodiffError::invalid(
-                    "cross_entropy",
-                    format!("label {l} of row {i} is not a class index in 0..{classes}"),
-                ));
-            }
             let (m, s) = row_max_and_sum(row);
             // (m − x) first: exact-ish even when both are huge.
             let lse = s.ln();
@@ -117,7 +121,7 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
             }
         }
         ensure_shape(out, &[]);
-        out.fill(total / self.divisor::<F>(logits.nrows()));
+        out.fill(total / self.reduction.divisor::<F>(logits.nrows()));
         Ok(())
     }
 
@@ -129,11 +133,11 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
         let Some(dx) = grads[0].as_mut() else { return };
-        let Ok((logits, labels)) = logits_and_labels(x) else {
+        let Ok((logits, labels)) = class_labels("cross_entropy", &x[0], &x[1]) else {
             unreachable!("checked in forward")
         };
-        let scale =
-            g.iter().next().copied().unwrap_or_else(F::zero) / self.divisor::<F>(logits.nrows());
+        let scale = g.iter().next().copied().unwrap_or_else(F::zero)
+            / self.reduction.divisor::<F>(logits.nrows());
         let eps = F::of(self.label_smoothing);
         let per_class = scale * eps / F::of(logits.ncols() as f64);
         let mut dx = dx

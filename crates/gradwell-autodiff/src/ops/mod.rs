@@ -10,7 +10,7 @@ mod unary;
 
 pub use activation::{ActivationOp, LogSoftmax, Softmax};
 pub use binary::{Binary, BinaryKind};
-pub use loss::{Mse, Reduction, SoftmaxCrossEntropy};
+pub use loss::{Mse, Reduction, SoftmaxCrossEntropy, class_labels};
 pub use matmul::{BiasAdd, MatMul};
 pub use reduce::{Mean, Sum};
 pub use shape::{Reshape, Transpose};
