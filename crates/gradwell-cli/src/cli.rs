@@ -207,7 +207,7 @@ pub struct TrainArgs {
     /// Weight decay λ: L2 added to the gradient (decoupled for adamw).
     #[arg(long, value_name = "L")]
     pub weight_decay: Option<f64>,
-    /// Passes over the training set (default 10).
+    /// Passes over the training set (default 20).
     #[arg(long, value_name = "N")]
     pub epochs: Option<u64>,
     /// Samples per mini-batch (default 64).
@@ -226,8 +226,8 @@ pub struct TrainArgs {
     /// Label smoothing ε of the training loss, in [0, 1).
     #[arg(long, value_name = "EPS")]
     pub label_smoothing: Option<f64>,
-    /// Input scaling: unit-range (pixels to [0, 1], the default when the range is known),
-    /// standardize, standardize-global, none.
+    /// Input scaling: standardize (each feature to mean 0, std 1; the default),
+    /// unit-range (pixels to [0, 1]), standardize-global, none.
     #[arg(long, value_name = "HOW")]
     pub preprocess: Option<String>,
     /// Fraction of the training set held out for validation.
@@ -273,9 +273,9 @@ printed when they change, e.g.:
 When a loss or gradient becomes NaN or infinite, the run stops and names the forward op and
 layer where the first non-finite value appeared.
 
-The default model is one hidden layer of 128 ReLU units with He initialization; the
-defaults (Adam, lr 1e-3, 10 epochs, batch 64) reach about 0.97 test accuracy on the
-embedded digits in a few seconds.
+The default model is one hidden layer of 256 ReLU units with He initialization; with the
+defaults (Adam, lr 1e-3, 20 epochs, batch 64, standardized features) it reaches 0.97-0.99
+test accuracy on the embedded digits in about a second.
 
 Config file (TOML), every section optional, flags override it:
   name = \"digits-sgd\"
@@ -283,11 +283,11 @@ Config file (TOML), every section optional, flags override it:
   source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file
   test_fraction = 0.2
   [model]
-  hidden = [128]              # or widths = [64, 128, 10]
+  hidden = [256]              # or widths = [64, 256, 10]
   activation = \"relu\"
   init = \"he-normal\"
-  [train]                     # every field of gradwell-train's TrainConfig
-  epochs = 10
+  [train]                     # any field of gradwell-train's TrainConfig
+  epochs = 20
   [train.optimizer]
   kind = \"sgd\"
   lr = 0.1
