@@ -107,7 +107,7 @@ pub struct ModelArgs {
 
 /// `gradwell probe`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = PROBE_HELP)]
+#[command(after_help = PROBE_HELP, allow_negative_numbers = true)]
 pub struct ProbeArgs {
     /// Hidden layers (each a linear layer and an activation); the output layer comes on top.
     #[arg(long, default_value = "20", value_name = "N", value_parser = positive)]
@@ -177,7 +177,7 @@ Examples:
 
 /// `gradwell train`.
 #[derive(Debug, Clone, Default, Args)]
-#[command(after_help = TRAIN_HELP)]
+#[command(after_help = TRAIN_HELP, allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// A TOML file holding the run: `[data]`, `[model]` (or `[network]`), `[train]`,
     /// `[monitor]` (see `crates/gradwell-cli/examples/digits.toml`); flags override it.
@@ -307,7 +307,7 @@ Examples:
 
 /// `gradwell summary`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "\
+#[command(allow_negative_numbers = true, after_help = "\
 The Keras-style summary lists each layer (PyTorch path and type), its output shape and its
 parameter count, then the totals: trainable parameters (weights and biases, batch norm's
 scale and shift) and non-trainable ones (batch norm's running statistics). --pytorch prints
