@@ -307,7 +307,9 @@ Examples:
 
 /// `gradwell summary`.
 #[derive(Debug, Clone, Args)]
-#[command(allow_negative_numbers = true, after_help = "\
+#[command(
+    allow_negative_numbers = true,
+    after_help = "\
 The Keras-style summary lists each layer (PyTorch path and type), its output shape and its
 parameter count, then the totals: trainable parameters (weights and biases, batch norm's
 scale and shift) and non-trainable ones (batch norm's running statistics). --pytorch prints
@@ -317,7 +319,8 @@ Examples:
   gradwell summary --model 784-128-10 --activation relu
   gradwell summary --model 784-128-10 --activation relu --pytorch
   gradwell summary --hidden 64,64 --batch-norm --residual
-  gradwell summary --config crates/gradwell-cli/examples/digits.toml")]
+  gradwell summary --config crates/gradwell-cli/examples/digits.toml"
+)]
 pub struct SummaryArgs {
     /// A run config (TOML) whose model to print.
     #[arg(long, value_name = "FILE.toml")]

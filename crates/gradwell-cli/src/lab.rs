@@ -18,7 +18,7 @@
 //!   classes); a network whose early layers do not train keeps close to it.
 //! - [`STILL_LEARNING`] = 0.5 (five times chance): a clipped run that started badly is
 //!   still learning.
-//! - [`VANISHING_RATIO`] = 1e-3, [`EXPLODING_NORM`] = 1e3: the monitor's own thresholds
+//! - [`vanishing_ratio`] = 1e-3, [`exploding_norm`] = 1e3: the monitor's own thresholds
 //!   ([`Thresholds::default`]) for vanishing (first-to-last weight-gradient ratio) and
 //!   exploding (global gradient norm) gradients.
 //! - [`SMALL_FACTOR`] = 10: "within a small factor" across the layers.
@@ -51,10 +51,15 @@ pub const LEARNS: f64 = 0.9;
 pub const BARELY_LEARNS: f64 = 0.3;
 /// Test accuracy of a run that is still learning after a bad start.
 pub const STILL_LEARNING: f64 = 0.5;
-/// A first-to-last weight-gradient ratio below this is vanishing (the monitor's).
-pub const VANISHING_RATIO: f64 = 1e-3;
-/// A global gradient norm above this is exploding (the monitor's).
-pub const EXPLODING_NORM: f64 = 1e3;
+/// A first-to-last weight-gradient ratio below this is vanishing: the monitor's threshold.
+pub fn vanishing_ratio() -> f64 {
+    Thresholds::default().vanishing_ratio
+}
+
+/// A global gradient norm above this is exploding: the monitor's threshold.
+pub fn exploding_norm() -> f64 {
+    Thresholds::default().exploding_global_norm
+}
 /// "Within a small factor".
 pub const SMALL_FACTOR: f64 = 10.0;
 /// Relative agreement of a measured per-layer factor with theory.
@@ -65,8 +70,6 @@ pub const SIGMOID_SLACK: f64 = 1.25;
 pub const IDENTICAL: f64 = 1e-6;
 /// Hidden units this far apart (relative) are distinct.
 pub const DISTINCT: f64 = 1e-2;
-
-const _: () = assert!(VANISHING_RATIO == 1e-3 && EXPLODING_NORM == 1e3);
 
 /// The size of the lab.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,8 +166,18 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
     let run = |name: &str, claim: usize, model: &[String], lr: &str, extra: &[&str]| {
         let mut args = model.to_vec();
         args.extend(strings(&[
-            "--optimizer", "sgd", "--lr", lr, "--momentum", "0.9", "--batch-size", "32",
-            "--seed", "0", "--epochs", &epochs,
+            "--optimizer",
+            "sgd",
+            "--lr",
+            lr,
+            "--momentum",
+            "0.9",
+            "--batch-size",
+            "32",
+            "--seed",
+            "0",
+            "--epochs",
+            &epochs,
         ]));
         args.extend(strings(extra));
         LabRun {
@@ -185,15 +198,35 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
     let sig = mlp(deep.clone(), "sigmoid", "xavier-normal", &zero_bias);
     let relu_he = mlp(deep.clone(), "relu", "he-normal", &zero_bias);
     let relu_xavier = mlp(deep.clone(), "relu", "xavier-normal", &zero_bias);
-    let sig_bn = mlp(deep.clone(), "sigmoid", "xavier-normal", &["--bias-init", "zeros", "--batch-norm"]);
-    let sig_bn_poor = mlp(deep.clone(), "sigmoid", "normal:0,1", &["--bias-init", "zeros", "--batch-norm"]);
+    let sig_bn = mlp(
+        deep.clone(),
+        "sigmoid",
+        "xavier-normal",
+        &["--bias-init", "zeros", "--batch-norm"],
+    );
+    let sig_bn_poor = mlp(
+        deep.clone(),
+        "sigmoid",
+        "normal:0,1",
+        &["--bias-init", "zeros", "--batch-norm"],
+    );
     let deep_plain = mlp(deeper.clone(), "relu", "pytorch-default", &[]);
     let deep_res = mlp(deeper, "relu", "pytorch-default", &["--residual"]);
     // σ_w² = fan_in·std² = 3, 1.5 times He's 2: the second moment of the signal grows by
     // σ_w²/2 = 1.5 per ReLU layer (1.5²⁰ ≈ 3300 over 20 layers), the squared gradient norm
     // by the same factor towards the input.
-    let big = mlp(deep, "relu", &format!("normal:0,{}", big_init_std(w)), &zero_bias);
-    let constant = mlp(two.clone(), "relu", &format!("constant:{}", 1.0 / w as f64), &zero_bias);
+    let big = mlp(
+        deep,
+        "relu",
+        &format!("normal:0,{}", big_init_std(w)),
+        &zero_bias,
+    );
+    let constant = mlp(
+        two.clone(),
+        "relu",
+        &format!("constant:{}", 1.0 / w as f64),
+        &zero_bias,
+    );
     let random = mlp(two, "relu", "he-normal", &zero_bias);
     let clip = ["--clip-norm", "1.0", "--weight-decay", "1e-4"];
     // The learning rate of every run is BASE_LR but for the 10× runs and the much deeper
@@ -251,11 +284,18 @@ pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<R
 /// # Errors
 /// As [`run_all`].
 pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
-    let mut argv = vec!["gradwell".to_string(), "train".into(), "--name".into(), r.name.clone()];
+    let mut argv = vec![
+        "gradwell".to_string(),
+        "train".into(),
+        "--name".into(),
+        r.name.clone(),
+    ];
     argv.extend(r.args.iter().cloned());
     let cli = Cli::try_parse_from_args(&argv)?;
     let Command::Train(args) = cli.command else {
-        return Err(CliError::Invalid("a lab run must be a train command".into()));
+        return Err(CliError::Invalid(
+            "a lab run must be a train command".into(),
+        ));
     };
     let run = crate::run_file(&args)?;
     train_run(
@@ -275,8 +315,11 @@ impl Cli {
     /// # Errors
     /// Arguments the command line refuses.
     pub fn try_parse_from_args(argv: &[String]) -> Result<Cli> {
-        <Cli as clap::Parser>::try_parse_from(argv)
-            .map_err(|e| CliError::Invalid(crate::one_line(e.render().to_string().lines().next().unwrap_or(""))))
+        <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| {
+            CliError::Invalid(crate::one_line(
+                e.render().to_string().lines().next().unwrap_or(""),
+            ))
+        })
     }
 }
 
@@ -438,7 +481,8 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
         1,
         format!("sigmoid-plain: {}, SGD", model_of("sigmoid-plain")),
         format!(
-            "at init ‖∇W₁‖/‖∇W_L‖ < {VANISHING_RATIO:e}; per-layer factor of ‖∂L/∂h‖ ≤ {SIGMOID_SLACK}·σ_w/4 (sigmoid′ ≤ 1/4); test accuracy < {BARELY_LEARNS}"
+            "at init ‖∇W₁‖/‖∇W_L‖ < {:e}; per-layer factor of ‖∂L/∂h‖ ≤ {SIGMOID_SLACK}·σ_w/4 (sigmoid′ ≤ 1/4); test accuracy < {BARELY_LEARNS}",
+            vanishing_ratio()
         ),
         &["sigmoid-plain"],
         &|r| {
@@ -451,7 +495,9 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
             let g = |l: &gradwell_monitor::LayerStats| l.output_grad_norm.unwrap_or(f64::NAN);
             let factor = per_layer(g(lin[0]), g(lin[lin.len() - 1]), lin.len() - 1);
             let bound = sigma_w2(s).map_or(f64::NAN, |s2| s2.sqrt() / 4.0);
-            let ok = ratio < VANISHING_RATIO && factor <= SIGMOID_SLACK * bound && acc(s) < BARELY_LEARNS;
+            let ok = ratio < vanishing_ratio()
+                && factor <= SIGMOID_SLACK * bound
+                && acc(s) < BARELY_LEARNS;
             (
                 format!(
                     "‖∇W₁‖/‖∇W_L‖ = {ratio:.2e}; ‖∂L/∂h‖ shrinks by {factor:.3} per layer (bound {bound:.3}); test accuracy {}",
@@ -479,10 +525,7 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
                 .unwrap_or(f64::NAN);
             let ok = (1.0 / SMALL_FACTOR..=SMALL_FACTOR).contains(&ratio) && acc(s) >= LEARNS;
             (
-                format!(
-                    "‖∇W₁‖/‖∇W_L‖ = {ratio:.3}; test accuracy {}",
-                    fmt_acc(s)
-                ),
+                format!("‖∇W₁‖/‖∇W_L‖ = {ratio:.3}; test accuracy {}", fmt_acc(s)),
                 ok,
             )
         },
@@ -534,7 +577,12 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
         format!(
             "each batch-norm run reaches test accuracy ≥ {LEARNS}, where the plain sigmoid network stays < {BARELY_LEARNS}"
         ),
-        &["sigmoid-bn", "sigmoid-bn-lr10x", "sigmoid-bn-poor-init", "sigmoid-plain"],
+        &[
+            "sigmoid-bn",
+            "sigmoid-bn-lr10x",
+            "sigmoid-bn-poor-init",
+            "sigmoid-plain",
+        ],
         &|r| {
             let ok = r[..3].iter().all(|s| acc(s) >= LEARNS) && acc(r[3]) < BARELY_LEARNS;
             (
@@ -585,12 +633,15 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
             model_of("big-init")
         ),
         format!(
-            "unclipped: global gradient norm > {EXPLODING_NORM:e} or non-finite; clipped: every step finite and test accuracy ≥ {STILL_LEARNING}"
+            "unclipped: global gradient norm > {:e} or non-finite; clipped: every step finite and test accuracy ≥ {STILL_LEARNING}",
+            exploding_norm()
         ),
         &["big-init", "high-lr", "big-init-clipped", "high-lr-clipped"],
         &|r| {
             let exploded = |s: &RunSummary| {
-                s.diverged.is_some() || !s.max_grad_norm.is_finite() || s.max_grad_norm > EXPLODING_NORM
+                s.diverged.is_some()
+                    || !s.max_grad_norm.is_finite()
+                    || s.max_grad_norm > exploding_norm()
             };
             let tamed = |s: &RunSummary| {
                 s.diverged.is_none() && s.max_grad_norm.is_finite() && acc(s) >= STILL_LEARNING
@@ -645,7 +696,6 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
             )
         },
     );
-    let _ = Thresholds::default;
     out
 }
 
@@ -658,7 +708,10 @@ pub fn table(results: &[ClaimResult]) -> String {
         let _ = writeln!(s, "   criterion:     {}", r.criterion);
         let _ = writeln!(s, "   evidence:      {}", r.evidence);
     }
-    let pass = results.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    let pass = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Pass)
+        .count();
     let _ = writeln!(s, "{pass} of {} claims pass", results.len());
     s
 }

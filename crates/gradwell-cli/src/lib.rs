@@ -19,12 +19,12 @@
 //! ```
 //! use gradwell_cli::setup::RunFile;
 //!
-//! // The run `gradwell train --hidden 32 --epochs 1` would make, trained in-process.
+//! // The run `gradwell train --hidden 32 --epochs 5` would make, trained in-process.
 //! let mut run = RunFile::default();
 //! run.model.hidden = Some(vec![32]);
-//! run.train.epochs = 1;
+//! run.train.epochs = 5;
 //! let summary = gradwell_cli::train_run(&run, &Default::default())?;
-//! assert!(summary.test_accuracy.unwrap() > 0.5);
+//! assert!(summary.test_accuracy.unwrap() > 0.8);
 //! assert!(summary.init.is_some()); // the monitor's record of step 1, per layer
 //! # Ok::<(), gradwell_cli::CliError>(())
 //! ```
@@ -119,10 +119,7 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
     }
     let acc = s.test_accuracy.unwrap_or(f64::NAN);
     if !args.quiet {
-        eprintln!(
-            "{} steps in {:.1} s",
-            s.steps, s.seconds
-        );
+        eprintln!("{} steps in {:.1} s", s.steps, s.seconds);
         if let Some(out) = &args.out {
             eprintln!("run folder written to {}", out.display());
         }

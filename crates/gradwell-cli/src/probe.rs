@@ -6,8 +6,8 @@ use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
 use gradwell_monitor::{
-    Lsuv, LsuvLayer, PlainNet, Probe, Series, TheoryTable, Thresholds, plot_activation_std_by_layer,
-    plot_grad_norm_by_layer, probe,
+    Lsuv, LsuvLayer, PlainNet, Probe, Series, TheoryTable, Thresholds,
+    plot_activation_std_by_layer, plot_grad_norm_by_layer, probe,
 };
 use gradwell_nn::{MlpSpec, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
@@ -186,7 +186,10 @@ pub fn render(r: &ProbeReport) -> String {
             );
         }
     }
-    let _ = writeln!(s, "\ntheory (mean-field signal propagation, plain network):");
+    let _ = writeln!(
+        s,
+        "\ntheory (mean-field signal propagation, plain network):"
+    );
     match (&r.theory, &r.no_theory) {
         (Some(t), _) => {
             let _ = writeln!(s, "{t}");
@@ -229,7 +232,10 @@ pub fn plot(r: &ProbeReport, path: &Path) -> Result<Vec<std::path::PathBuf>> {
         .file_stem()
         .map_or_else(|| "probe".into(), |s| s.to_string_lossy().into_owned());
     let other = path.with_file_name(format!("{stem}-activations.{ext}"));
-    plot_grad_norm_by_layer(path, &[Series::grad_norm_by_layer(&r.model, &r.probe.record)])?;
+    plot_grad_norm_by_layer(
+        path,
+        &[Series::grad_norm_by_layer(&r.model, &r.probe.record)],
+    )?;
     plot_activation_std_by_layer(
         &other,
         &[Series::activation_std_by_layer(&r.model, &r.probe.record)],

@@ -32,7 +32,9 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<RunSummary>> {
         if subs.is_empty() {
             return Err(CliError::file(
                 d,
-                format!("no {RUN_FILE} here nor in its folders: not a run folder (write one with `gradwell train --out DIR`)"),
+                format!(
+                    "no {RUN_FILE} here nor in its folders: not a run folder (write one with `gradwell train --out DIR`)"
+                ),
             ));
         }
         subs.sort();
@@ -184,10 +186,13 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
                 y_label: "‖∇‖ before clipping (log scale)",
                 log_y: true,
             },
-            series: pick(runs, &["big-init", "big-init-clipped", "high-lr", "high-lr-clipped"])
-                .into_iter()
-                .map(|s| Series::new(s.name.clone(), grad_norms(s)))
-                .collect(),
+            series: pick(
+                runs,
+                &["big-init", "big-init-clipped", "high-lr", "high-lr-clipped"],
+            )
+            .into_iter()
+            .map(|s| Series::new(s.name.clone(), grad_norms(s)))
+            .collect(),
         },
         Figure {
             file: "accuracy_symmetry.svg",

@@ -147,8 +147,11 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }
         run.train.preprocess = Preprocess::Standardize;
     }
-    let (spec, mlp) =
-        run.model_spec(&data_name, split.train.num_features(), split.train.num_classes())?;
+    let (spec, mlp) = run.model_spec(
+        &data_name,
+        split.train.num_features(),
+        split.train.num_classes(),
+    )?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     run.train.progress = if opts.quiet || !opts.verbose {
         ProgressMode::Off
@@ -208,7 +211,9 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             _ => trainer.step() + 1,
         };
         if let Some(o) = observer.as_mut() {
-            non_finite = o.trace(&trainer.network().tape, step).map(|nf| nf.to_string());
+            non_finite = o
+                .trace(&trainer.network().tape, step)
+                .map(|nf| nf.to_string());
         }
     }
     let findings: Vec<String> = observer
@@ -264,7 +269,13 @@ fn max_grad_norm(h: &History) -> f64 {
     h.steps
         .iter()
         .map(|s| s.global_grad_norm)
-        .fold(0.0, |a, b| if b.is_finite() { a.max(b) } else { f64::INFINITY })
+        .fold(0.0, |a, b| {
+            if b.is_finite() {
+                a.max(b)
+            } else {
+                f64::INFINITY
+            }
+        })
 }
 
 /// Weight matrices (two or more axes) of the network.
@@ -310,7 +321,11 @@ pub fn unit_spread(net: &Network<f32>) -> f64 {
 }
 
 /// `64-128-10 relu he-normal`, with batch norm, residual, dropout and bias init if set.
-fn describe_model(run: &RunFile, spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSpec>) -> String {
+fn describe_model(
+    run: &RunFile,
+    spec: &gradwell_nn::ModelSpec,
+    mlp: Option<&gradwell_nn::MlpSpec>,
+) -> String {
     let Some(mlp) = mlp else {
         return format!("custom network ({} layers)", spec.layers.len());
     };
@@ -403,11 +418,12 @@ fn write_run_folder(
 
 /// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`.
 pub fn epochs_csv(s: &RunSummary) -> String {
-    let mut out = String::from("run,epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy\n");
+    let mut out =
+        String::from("run,epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy\n");
     for e in &s.epochs {
-        let (tl, ta) = e
-            .test
-            .map_or((String::new(), String::new()), |t| (t.loss.to_string(), t.accuracy.to_string()));
+        let (tl, ta) = e.test.map_or((String::new(), String::new()), |t| {
+            (t.loss.to_string(), t.accuracy.to_string())
+        });
         out.push_str(&format!(
             "{},{},{},{},{},{},{tl},{ta}\n",
             s.name,

@@ -250,10 +250,7 @@ fn check_fraction(flag: &str, v: f64, closed_low: bool) -> Result<f64> {
         Err(CliError::flag(
             flag,
             v,
-            format!(
-                "must be in {}0, 1)",
-                if closed_low { "[" } else { "(" }
-            ),
+            format!("must be in {}0, 1)", if closed_low { "[" } else { "(" }),
         ))
     }
 }
@@ -540,7 +537,11 @@ impl RunFile {
         }
         if let Some(n) = a.checkpoint_every {
             if n == 0 {
-                return Err(CliError::flag("--checkpoint-every", n, "must be at least 1"));
+                return Err(CliError::flag(
+                    "--checkpoint-every",
+                    n,
+                    "must be at least 1",
+                ));
             }
             if t.checkpoint.dir.is_none() {
                 return Err(CliError::flag(
