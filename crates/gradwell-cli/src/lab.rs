@@ -158,8 +158,9 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 /// The runs of the lab at `scale`. Every run trains with SGD (momentum 0.9, batch 32,
-/// seed 0), the optimizer of the classic experiments; Adam would hide vanishing gradients
-/// by rescaling each parameter's step.
+/// seed 0), the optimizer of the classic experiments (Adam would hide vanishing gradients
+/// by rescaling each parameter's step), on standardized features: each input of unit
+/// variance, the unit-scale input the mean-field theory starts from.
 pub fn runs(scale: &Scale) -> Vec<LabRun> {
     let w = scale.width;
     let epochs = scale.epochs.to_string();
@@ -174,6 +175,8 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
             "0.9",
             "--batch-size",
             "32",
+            "--preprocess",
+            "standardize",
             "--seed",
             "0",
             "--epochs",
@@ -552,7 +555,7 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
                     (Some((m, n)), Some(t)) => {
                         ok &= (m / t - 1.0).abs() <= THEORY_TOLERANCE;
                         parts.push(format!(
-                            "{}: q × {m:.3} per layer over {n} layers (theory {t:.3}; q falls to {:.1e} of its start)",
+                            "{}: q × {m:.3} per layer over {n} layers (theory {t:.3}; q ends at {:.1e} times its start)",
                             s.name,
                             m.powi(n as i32)
                         ));
