@@ -221,7 +221,7 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
     let big = mlp(
         deep,
         "relu",
-        &format!("normal:0,{}", big_init_std(w)),
+        &format!("normal:0,{:.4}", big_init_std(w)),
         &zero_bias,
     );
     let constant = mlp(

@@ -117,7 +117,7 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
     let mut figs = vec![
         Figure {
             file: "grad_norm_at_init.svg",
-            caption: "Claims 1–4: ‖∂L/∂W‖ of each weight layer at initialization (log scale). The plain sigmoid network's gradient falls by orders of magnitude towards the input; ReLU with He keeps it level; batch norm restores it.",
+            caption: "Claims 1–4: ‖∂L/∂W‖ of each weight layer at initialization (log scale). The plain sigmoid network's gradient falls by orders of magnitude towards the input; ReLU with He keeps it level; batch norm restores it (its scale parameters count as weight layers of their own, hence the zigzag).",
             spec: PlotSpec {
                 title: "Gradient norm by layer at initialization",
                 x_label: "weight layer",
