@@ -16,14 +16,14 @@ use gradwell_train::{EpochMetrics, Observer, StepView};
 /// update-to-weight ratios of the optimizer step; prints the findings when they change.
 ///
 /// The findings are judged on the detailed steps, from the history so far
-/// ([`Monitor::findings`]). A finding is printed when its kind and severity first show,
-/// and a line says when it has gone.
+/// ([`Monitor::findings`]). A finding is printed when it first shows or changes severity,
+/// and a line says when it has been gone for [`QUIET_CHECKS`] detailed steps.
 #[derive(Debug)]
 pub struct MonitorObserver {
     monitor: Monitor,
     snapshot: Snapshot<f32>,
     last_taps: Vec<Tap>,
-    shown: Vec<(FindingKind, Severity)>,
+    shown: Vec<Shown>,
     non_finite: Option<NonFinite>,
     print: bool,
     /// Every finding printed, with its step, in order.
@@ -79,26 +79,62 @@ impl MonitorObserver {
 
     fn report(&mut self, step: u64) {
         let findings = self.monitor.findings();
-        let now: Vec<(FindingKind, Severity)> =
-            findings.iter().map(|f| (f.kind, f.severity)).collect();
         for f in &findings {
-            if !self.shown.contains(&(f.kind, f.severity)) {
-                if self.print {
-                    eprintln!("step {step}: {f}");
+            match self.shown.iter_mut().find(|t| t.kind == f.kind) {
+                Some(t) if t.severity == f.severity => t.absent = 0,
+                Some(t) => {
+                    // The same kind, worse or better: say so.
+                    t.severity = f.severity;
+                    t.absent = 0;
+                    self.announce(step, f);
                 }
-                self.log.push((step, f.clone()));
+                None => {
+                    self.shown.push(Shown {
+                        kind: f.kind,
+                        severity: f.severity,
+                        absent: 0,
+                    });
+                    self.announce(step, f);
+                }
             }
         }
-        for (kind, _) in &self.shown {
-            if !now.iter().any(|(k, _)| k == kind) && !self.resolved.contains(&(step, *kind)) {
-                if self.print {
-                    eprintln!("step {step}: no longer: {kind}");
+        let mut gone = Vec::new();
+        for t in &mut self.shown {
+            if !findings.iter().any(|f| f.kind == t.kind) {
+                t.absent += 1;
+                if t.absent == QUIET_CHECKS {
+                    gone.push(t.kind);
                 }
-                self.resolved.push((step, *kind));
             }
         }
-        self.shown = now;
+        for kind in gone {
+            self.shown.retain(|t| t.kind != kind);
+            if self.print {
+                eprintln!("step {step}: no longer: {kind}");
+            }
+            self.resolved.push((step, kind));
+        }
     }
+
+    fn announce(&mut self, step: u64, f: &Finding) {
+        if self.print {
+            eprintln!("step {step}: {f}");
+        }
+        self.log.push((step, f.clone()));
+    }
+}
+
+/// A finding gone from this many consecutive detailed steps is reported as gone (and
+/// would be announced again if it came back); a finding that flickers around its
+/// threshold is not repeated.
+pub const QUIET_CHECKS: usize = 5;
+
+/// A finding announced and not yet gone.
+#[derive(Debug, Clone, Copy)]
+struct Shown {
+    kind: FindingKind,
+    severity: Severity,
+    absent: usize,
 }
 
 impl Observer for MonitorObserver {
