@@ -1,0 +1,399 @@
+//! The command line: [`Cli`] and the arguments of each subcommand (clap derive). The help
+//! texts teach: what each figure means and examples to start from.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `gradwell`: train deep networks whose gradients stay healthy, and see when they do not.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gradwell",
+    version,
+    about = "Train deep networks whose gradients stay healthy, and see when they do not",
+    long_about = "Train deep feed-forward networks and watch their gradients.\n\n\
+        `probe` measures a network at initialization, layer by layer, beside what \
+        signal-propagation theory predicts; `train` trains one with the gradient-health \
+        monitor alongside, printing its findings (vanishing or exploding gradients, dead or \
+        saturated units, a learning rate too high or too low) when they change; `summary` \
+        prints a model; `lab` runs the classic experiments on vanishing and exploding \
+        gradients and writes a report; `report` merges run folders into that report.",
+    after_help = "Examples:\n  \
+        gradwell train                                   # embedded digits, sensible defaults\n  \
+        gradwell probe --depth 20 --width 128 --activation sigmoid --init xavier-normal\n  \
+        gradwell train --data fashion-mnist --model 784-128-10 --activation relu \\\n      \
+        --init he-normal --optimizer sgd --lr 0.1 --momentum 0.9 --epochs 5 --clip-norm 1.0 \\\n      \
+        --weight-decay 1e-4\n  \
+        gradwell summary --model 784-128-10 --activation relu\n  \
+        gradwell lab --out report/",
+    allow_negative_numbers = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure a deep network at initialization on a batch of real data.
+    Probe(ProbeArgs),
+    /// Train a network, with the gradient-health monitor alongside.
+    Train(Box<TrainArgs>),
+    /// Print a model's summary (Keras style, or PyTorch's print form).
+    Summary(SummaryArgs),
+    /// Run the standard experiments on vanishing and exploding gradients and write a report.
+    Lab(LabArgs),
+    /// Merge run folders (written by `train --out`) into a lab report.
+    Report(ReportArgs),
+}
+
+/// Where the data come from.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataArgs {
+    /// The data: `digits` (embedded, the default), `fashion-mnist`, `mnist`, a directory
+    /// holding the four IDX files of MNIST's layout, or a `.csv` file (one sample per line,
+    /// numeric features, an integer label).
+    #[arg(long, value_name = "NAME|DIR|FILE.csv")]
+    pub data: Option<String>,
+    /// Where `fashion-mnist` or `mnist` lie (Fashion-MNIST defaults to Debian's
+    /// `dataset-fashion-mnist` location; MNIST has no default).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The CSV column holding the label: `last` (default), a 0-based index, or a header name.
+    #[arg(long, value_name = "last|INDEX|NAME")]
+    pub label_column: Option<String>,
+    /// Fraction held out as the test set, for data that ship without one (digits, CSV);
+    /// default 0.2.
+    #[arg(long, value_name = "F")]
+    pub test_fraction: Option<f64>,
+}
+
+/// The model, as an MLP.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModelArgs {
+    /// All widths, input to output, e.g. `784-128-10` (the first must be the data's number
+    /// of features, the last its number of classes).
+    #[arg(long, value_name = "W-W-...-W", conflicts_with = "hidden")]
+    pub model: Option<String>,
+    /// Only the hidden widths, e.g. `128` or `256,128`; input and output widths come from
+    /// the data.
+    #[arg(long, value_name = "W,W,...")]
+    pub hidden: Option<String>,
+    /// The hidden layers' activation: relu, leaky-relu[:SLOPE], prelu:A, elu[:ALPHA],
+    /// selu, gelu, silu, sigmoid, tanh, softplus, ….
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<String>,
+    /// The weights' initializer: he-normal, he-uniform, xavier-normal, xavier-uniform,
+    /// lecun-normal, pytorch-default, orthogonal, normal:MEAN,STD, constant:V, …; by
+    /// default the one that suits the activation (He for the ReLU family, Xavier for
+    /// sigmoid and tanh, LeCun for SELU).
+    #[arg(long, value_name = "NAME")]
+    pub init: Option<String>,
+    /// The biases' initializer (e.g. `zeros`); by default PyTorch's U(±1/√fan_in).
+    #[arg(long, value_name = "NAME")]
+    pub bias_init: Option<String>,
+    /// Batch normalization between each hidden linear layer and its activation.
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// A residual (skip) connection around each hidden block whose width does not change.
+    #[arg(long)]
+    pub residual: bool,
+    /// Dropout probability after each hidden activation.
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
+}
+
+/// `gradwell probe`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = PROBE_HELP, allow_negative_numbers = true)]
+pub struct ProbeArgs {
+    /// Hidden layers (each a linear layer and an activation); the output layer comes on top.
+    #[arg(long, default_value = "20", value_name = "N", value_parser = positive)]
+    pub depth: usize,
+    /// Width of every hidden layer.
+    #[arg(long, default_value = "128", value_name = "N", value_parser = positive)]
+    pub width: usize,
+    /// The hidden activation.
+    #[arg(long, default_value = "relu", value_name = "NAME")]
+    pub activation: String,
+    /// The weights' initializer (default: the one that suits the activation).
+    #[arg(long, value_name = "NAME")]
+    pub init: Option<String>,
+    /// The biases' initializer (default PyTorch's U(±1/√fan_in)).
+    #[arg(long, value_name = "NAME")]
+    pub bias_init: Option<String>,
+    /// Batch normalization before each hidden activation.
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// Residual connections around the hidden blocks.
+    #[arg(long)]
+    pub residual: bool,
+    /// Re-initialize with LSUV (orthogonal, then each layer scaled to unit output
+    /// variance on the batch) before measuring.
+    #[arg(long)]
+    pub lsuv: bool,
+    /// Where the batch comes from.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Samples in the probed batch.
+    #[arg(long, default_value = "256", value_name = "N", value_parser = positive)]
+    pub batch_size: usize,
+    /// Seeds the weights and the batch.
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub seed: u64,
+    /// Also draw the gradient norm and the activation std by layer (`.svg` or `.png`;
+    /// the activation plot is written beside it with `-activations` in its name).
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// Print the figures as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const PROBE_HELP: &str = "\
+What the table shows, for each layer's output on one batch at initialization:
+  mean, std      of the layer's outputs over the batch and the units
+  sat %          sigmoid/tanh outputs near their asymptotes, where the derivative is ~0
+  dead %         ReLU units that output 0 for every sample of the batch (they pass no gradient)
+  |dL/dout|      norm of the loss gradient reaching the layer's output
+  |dL/dW|        norm of the gradient of the layer's weight
+
+A healthy deep network keeps |dL/dW| within a small factor from first layer to last. When
+the first layer's is orders of magnitude below the last's, gradients vanish: early layers
+barely learn. The theory column is mean-field signal propagation: q = E[h^2] of each linear
+output and the gradient trend predicted for a plain network (no batch norm, no residual):
+for ReLU with He init q is preserved, with Xavier it halves per layer; sigmoid's derivative
+is at most 1/4, so each sigmoid layer shrinks the gradient by a factor of at most 1/4 times
+the weights' gain.
+
+Examples:
+  gradwell probe --depth 20 --width 128 --activation sigmoid --init xavier-normal
+  gradwell probe --depth 20 --width 128 --activation relu --init he-normal
+  gradwell probe --depth 20 --activation relu --init xavier-normal --bias-init zeros
+  gradwell probe --depth 20 --activation sigmoid --batch-norm --plot probe.svg
+  gradwell probe --depth 50 --activation relu --init pytorch-default --residual";
+
+/// `gradwell train`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(after_help = TRAIN_HELP, allow_negative_numbers = true)]
+pub struct TrainArgs {
+    /// A TOML file holding the run: `[data]`, `[model]` (or `[network]`), `[train]`,
+    /// `[monitor]` (see `crates/gradwell-cli/examples/digits.toml`); flags override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// The run's name (in reports); default the `--out` folder's name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The optimizer: sgd, adam (default), adamw, rmsprop, adagrad.
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<String>,
+    /// Learning rate (defaults: PyTorch's, 1e-3 for Adam).
+    #[arg(long, value_name = "LR")]
+    pub lr: Option<f64>,
+    /// Momentum (sgd, rmsprop), in [0, 1).
+    #[arg(long, value_name = "M")]
+    pub momentum: Option<f64>,
+    /// Nesterov momentum (sgd).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Weight decay λ: L2 added to the gradient (decoupled for adamw).
+    #[arg(long, value_name = "L")]
+    pub weight_decay: Option<f64>,
+    /// Passes over the training set (default 20).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u64>,
+    /// Samples per mini-batch (default 64).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Clip the global gradient norm to this value before each step.
+    #[arg(long, value_name = "MAX", conflicts_with = "clip_value")]
+    pub clip_norm: Option<f64>,
+    /// Clamp each gradient element into [-V, V] before each step.
+    #[arg(long, value_name = "V")]
+    pub clip_value: Option<f64>,
+    /// Learning-rate schedule: constant, cosine[:ETA_MIN] (over the epochs),
+    /// step:EPOCHS[,GAMMA], exponential:GAMMA, plateau.
+    #[arg(long, value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+    /// Label smoothing ε of the training loss, in [0, 1).
+    #[arg(long, value_name = "EPS")]
+    pub label_smoothing: Option<f64>,
+    /// Input scaling: unit-range (pixels to [0, 1], the default when the data's range is
+    /// known), standardize (each feature to mean 0, std 1; the default for CSV),
+    /// standardize-global, none.
+    #[arg(long, value_name = "HOW")]
+    pub preprocess: Option<String>,
+    /// Fraction of the training set held out for validation.
+    #[arg(long, value_name = "F")]
+    pub validation_fraction: Option<f64>,
+    /// Seeds the weights, the test split, shuffling and dropout (default 0).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Write checkpoints (weights, optimizer, RNG and position) here, at each epoch's end.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Also write a checkpoint every N steps.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<u64>,
+    /// Continue from the newest valid checkpoint in `--checkpoint-dir`, exactly where it
+    /// stopped.
+    #[arg(long, requires = "checkpoint_dir")]
+    pub resume: bool,
+    /// Switch the gradient-health monitor off.
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// Per-layer statistics every N steps (and at step 1); default 10.
+    #[arg(long, value_name = "N")]
+    pub monitor_every: Option<usize>,
+    /// Write the run's report here: config.toml, metrics.json, run.json, monitor.json,
+    /// monitor/*.csv, plots (SVG), model.safetensors.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print only the final accuracy (no epoch lines, no findings).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+const TRAIN_HELP: &str = "\
+Trains a classifier (cross-entropy on logits) and prints the final test accuracy. With the
+monitor on (the default), the gradients of every step are measured before clipping (global
+norm, per-parameter norms, NaN/inf), every layer's outputs every --monitor-every steps, and
+each optimizer step's update-to-weight ratio |dw|/|w| (healthy near 1e-3). Findings are
+printed when they change, e.g.:
+  step 1: warning: vanishing gradients — |dW| of the first weight (0.weight) is 3.1e-7 times
+  that of the last ...
+    cure: use a non-saturating activation (ReLU, leaky ReLU, ELU, GELU)
+When a loss or gradient becomes NaN or infinite, the run stops and names the forward op and
+layer where the first non-finite value appeared.
+
+The default model is one hidden layer of 256 ReLU units with He initialization; with the
+defaults (Adam, lr 1e-3, 20 epochs, batch 64, features scaled to [0, 1]) it reaches
+0.97-0.99 test accuracy on the embedded digits in well under a second (release build).
+
+Config file (TOML), every section optional, flags override it:
+  name = \"digits-sgd\"
+  [data]
+  source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file
+  test_fraction = 0.2
+  [model]
+  hidden = [256]              # or widths = [64, 256, 10]
+  activation = \"relu\"
+  init = \"he-normal\"
+  [train]                     # any field of gradwell-train's TrainConfig
+  epochs = 20
+  [train.optimizer]
+  kind = \"sgd\"
+  lr = 0.1
+  momentum = 0.9
+  [monitor]
+  enabled = true
+  layer_every = 10
+
+Examples:
+  gradwell train
+  gradwell train --hidden 256,128 --activation gelu --epochs 20 --out runs/gelu
+  gradwell train --data fashion-mnist --model 784-128-10 --activation relu --init he-normal \\
+      --optimizer sgd --lr 0.1 --momentum 0.9 --epochs 5 --clip-norm 1.0 --weight-decay 1e-4
+  gradwell train --data my.csv --label-column species --preprocess standardize
+  gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/
+  gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/ --resume";
+
+/// `gradwell summary`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    allow_negative_numbers = true,
+    after_help = "\
+The Keras-style summary lists each layer (PyTorch path and type), its output shape and its
+parameter count, then the totals: trainable parameters (weights and biases, batch norm's
+scale and shift) and non-trainable ones (batch norm's running statistics). --pytorch prints
+the model as PyTorch's print(model) does.
+
+Examples:
+  gradwell summary --model 784-128-10 --activation relu
+  gradwell summary --model 784-128-10 --activation relu --pytorch
+  gradwell summary --hidden 64,64 --batch-norm --residual
+  gradwell summary --config crates/gradwell-cli/examples/digits.toml"
+)]
+pub struct SummaryArgs {
+    /// A run config (TOML) whose model to print.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The data (for `--hidden`: the input and output widths).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print PyTorch's print(model) form instead.
+    #[arg(long)]
+    pub pytorch: bool,
+}
+
+/// `gradwell lab`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+The experiments, each a claim checked against a criterion stated in advance:
+  1. a deep plain sigmoid network has vanishing gradients and barely learns;
+  2. the same depth with ReLU and He init keeps gradient norms within a small factor, and learns;
+  3. Xavier under ReLU loses signal with depth as theory predicts (variance halves per layer),
+     He does not;
+  4. batch normalization lets the deep sigmoid network learn, at a 10x learning rate and from
+     a poor initialization too;
+  5. residual connections let a much deeper network train where the plain one does not;
+  6. a too-large initialization or learning rate gives huge or non-finite gradients; clipping
+     by norm (with L2) keeps training finite and learning;
+  7. a constant initialization never breaks symmetry: hidden units stay identical.
+All run on the embedded digits with fixed seeds. The report folder holds index.html (plots
+inline), results.json, one CSV per run and each run's folder.
+
+Examples:
+  gradwell lab --out report/
+  gradwell lab --list --out sweep/ > jobs.txt   # one `gradwell train` command per line
+  gradwell report sweep/runs/* --out report/    # merge the folders those commands wrote")]
+pub struct LabArgs {
+    /// The report folder.
+    #[arg(long, default_value = "report", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print each run as a standalone `gradwell train` command (writing to
+    /// `OUT/runs/NAME`) instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    /// A smaller, faster lab (narrower layers, fewer epochs), as the tests run it.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `gradwell report`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Each DIR is a run folder written by `gradwell train --out DIR` (it holds run.json), or a
+folder of such folders. The runs are matched to the lab's claims by name; claims whose runs
+are missing are reported as not run.
+
+Example:
+  gradwell report sweep/runs/* --out report/")]
+pub struct ReportArgs {
+    /// Run folders, or folders of run folders.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The report folder.
+    #[arg(long, default_value = "report", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// A whole number ≥ 1, for clap.
+fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(n as usize),
+        Ok(n) => Err(format!("must be a whole number >= 1, got {n}")),
+        Err(_) => Err("must be a whole number >= 1".into()),
+    }
+}

@@ -1,0 +1,720 @@
+//! The lab: the classic claims about vanishing and exploding gradients, each checked by
+//! training runs on the embedded digits with fixed seeds, against a criterion stated in
+//! advance (below, with its derivation).
+//!
+//! Every run is an ordinary `gradwell train` command ([`LabRun::args`]), so the lab can be
+//! spread over a batch scheduler (`gradwell lab --list`) and merged with `gradwell
+//! report`. The evidence comes from each run's [`RunSummary`]: the monitor's record of
+//! step 1 (the network at initialization, on a real batch, before any update), the
+//! largest gradient norm, the final test accuracy, the spread between hidden units.
+//!
+//! # Criteria
+//!
+//! Thresholds are constants here, fixed before the runs were measured:
+//!
+//! - [`LEARNS`] = 0.9 test accuracy: a run "learns". Digits are easy (a linear classifier
+//!   reaches about 0.95), so a network that trains at all passes 0.9.
+//! - [`BARELY_LEARNS`] = 0.3: a run "barely learns". Chance is 0.1 (ten balanced
+//!   classes); a network whose early layers do not train keeps close to it.
+//! - [`STILL_LEARNING`] = 0.5 (five times chance): a clipped run that started badly is
+//!   still learning.
+//! - [`vanishing_ratio`] = 1e-3, [`exploding_norm`] = 1e3: the monitor's own thresholds
+//!   ([`Thresholds::default`]) for vanishing (first-to-last weight-gradient ratio) and
+//!   exploding (global gradient norm) gradients.
+//! - [`SMALL_FACTOR`] = 10: "within a small factor" across the layers.
+//! - [`THEORY_TOLERANCE`] = 0.2: a measured per-layer factor agrees with theory when it is
+//!   within 20 % of it. The measured factor is a geometric mean over about 18 layers; the
+//!   finite-width fluctuation of a layer's log second moment has a standard deviation of
+//!   about √(2/n) per sample, averaged over the batch's samples and the units, so 20 % is
+//!   several standard deviations of the mean over the layers.
+//! - [`SIGMOID_SLACK`] = 1.25: the mean-field bound on sigmoid's per-layer gradient factor,
+//!   σ_w·max σ′ = σ_w/4, may be exceeded by at most 25 % by finite-width fluctuations.
+//! - [`IDENTICAL`] = 1e-6, [`DISTINCT`] = 1e-2: hidden units are identical when their
+//!   weights differ by at most 1e-6 of the largest weight (f32 rounding; identical
+//!   arithmetic gives exactly 0) and distinct when by at least 1 %.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use gradwell_activations::ActivationKind;
+use gradwell_init::Init;
+use gradwell_monitor::{MeanField, StepRecord, Thresholds, weight_sigma2};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{Cli, Command};
+use crate::run::{RunOptions, RunSummary, train_run};
+use crate::{CliError, Result};
+
+/// Test accuracy at which a run learns.
+pub const LEARNS: f64 = 0.9;
+/// Test accuracy below which a run barely learns.
+pub const BARELY_LEARNS: f64 = 0.3;
+/// Test accuracy of a run that is still learning after a bad start.
+pub const STILL_LEARNING: f64 = 0.5;
+/// A first-to-last weight-gradient ratio below this is vanishing: the monitor's threshold.
+pub fn vanishing_ratio() -> f64 {
+    Thresholds::default().vanishing_ratio
+}
+
+/// A global gradient norm above this is exploding: the monitor's threshold.
+pub fn exploding_norm() -> f64 {
+    Thresholds::default().exploding_global_norm
+}
+/// "Within a small factor".
+pub const SMALL_FACTOR: f64 = 10.0;
+/// Relative agreement of a measured per-layer factor with theory.
+pub const THEORY_TOLERANCE: f64 = 0.2;
+/// How far finite width may push sigmoid's gradient factor past its mean-field bound.
+pub const SIGMOID_SLACK: f64 = 1.25;
+/// Hidden units this close (relative) are identical.
+pub const IDENTICAL: f64 = 1e-6;
+/// Hidden units this far apart (relative) are distinct.
+pub const DISTINCT: f64 = 1e-2;
+
+/// The size of the lab.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    /// Width of the hidden layers.
+    pub width: usize,
+    /// Hidden layers of the "deep" networks (claims 1–4, 6).
+    pub depth: usize,
+    /// Hidden layers of the "much deeper" networks (claim 5).
+    pub deep_depth: usize,
+    /// Epochs of each run.
+    pub epochs: u64,
+}
+
+impl Scale {
+    /// The default lab: 20 hidden layers of 64, 50 for the much deeper pair, 20 epochs.
+    pub const FULL: Scale = Scale {
+        width: 64,
+        depth: 20,
+        deep_depth: 50,
+        epochs: 20,
+    };
+    /// The quick lab of the tests: 20 hidden layers of 32, 40 for the deeper pair, 6
+    /// epochs.
+    pub const QUICK: Scale = Scale {
+        width: 32,
+        depth: 20,
+        deep_depth: 40,
+        epochs: 6,
+    };
+}
+
+/// One run of the lab: a name and the flags of its `gradwell train` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabRun {
+    /// The run's name (its folder).
+    pub name: String,
+    /// The claim it is evidence for.
+    pub claim: usize,
+    /// The flags after `gradwell train`.
+    pub args: Vec<String>,
+}
+
+impl LabRun {
+    /// The standalone command, writing to `runs/NAME`.
+    pub fn command(&self, runs: &Path) -> String {
+        let out = runs.join(&self.name);
+        format!(
+            "gradwell train --name {} --out {} --quiet {}",
+            self.name,
+            shell_quote(&out.display().to_string()),
+            self.args.join(" ")
+        )
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn hidden(width: usize, depth: usize) -> String {
+    vec![width.to_string(); depth].join(",")
+}
+
+/// The learning rate of the lab's runs (SGD, momentum 0.9).
+pub const BASE_LR: &str = "0.005";
+/// Ten times [`BASE_LR`].
+pub const HIGH_LR: &str = "0.05";
+
+/// The learning rate of the much deeper pair (claim 5), whose steps are clipped.
+pub const DEEP_LR: &str = "0.02";
+
+/// The standard deviation of the "too large" normal init for width `w`: σ_w² = 3.
+pub fn big_init_std(w: usize) -> f64 {
+    (3.0 / w as f64).sqrt()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The runs of the lab at `scale`. Every run trains with SGD (momentum 0.9, batch 32,
+/// seed 0), the optimizer of the classic experiments (Adam would hide vanishing gradients
+/// by rescaling each parameter's step), on standardized features: each input of unit
+/// variance, the unit-scale input the mean-field theory starts from.
+pub fn runs(scale: &Scale) -> Vec<LabRun> {
+    let w = scale.width;
+    let epochs = scale.epochs.to_string();
+    let run = |name: &str, claim: usize, model: &[String], lr: &str, extra: &[&str]| {
+        let mut args = model.to_vec();
+        args.extend(strings(&[
+            "--optimizer",
+            "sgd",
+            "--lr",
+            lr,
+            "--momentum",
+            "0.9",
+            "--batch-size",
+            "32",
+            "--preprocess",
+            "standardize",
+            "--seed",
+            "0",
+            "--epochs",
+            &epochs,
+        ]));
+        args.extend(strings(extra));
+        LabRun {
+            name: name.into(),
+            claim,
+            args,
+        }
+    };
+    let mlp = |hidden: String, act: &str, init: &str, more: &[&str]| {
+        let mut v = strings(&["--hidden", &hidden, "--activation", act, "--init", init]);
+        v.extend(strings(more));
+        v
+    };
+    let deep = hidden(w, scale.depth);
+    let deeper = hidden(w, scale.deep_depth);
+    let two = format!("{w},{w}");
+    let zero_bias = ["--bias-init", "zeros"];
+    let sig = mlp(deep.clone(), "sigmoid", "xavier-normal", &zero_bias);
+    let relu_he = mlp(deep.clone(), "relu", "he-normal", &zero_bias);
+    let relu_xavier = mlp(deep.clone(), "relu", "xavier-normal", &zero_bias);
+    let sig_bn = mlp(
+        deep.clone(),
+        "sigmoid",
+        "xavier-normal",
+        &["--bias-init", "zeros", "--batch-norm"],
+    );
+    let sig_bn_poor = mlp(
+        deep.clone(),
+        "sigmoid",
+        "normal:0,1",
+        &["--bias-init", "zeros", "--batch-norm"],
+    );
+    let deep_plain = mlp(deeper.clone(), "relu", "pytorch-default", &[]);
+    let deep_res = mlp(deeper, "relu", "pytorch-default", &["--residual"]);
+    // σ_w² = fan_in·std² = 3, 1.5 times He's 2: the second moment of the signal grows by
+    // σ_w²/2 = 1.5 per ReLU layer (1.5²⁰ ≈ 3300 over 20 layers), the squared gradient norm
+    // by the same factor towards the input.
+    let big = mlp(
+        deep,
+        "relu",
+        &format!("normal:0,{:.4}", big_init_std(w)),
+        &zero_bias,
+    );
+    let constant = mlp(
+        two.clone(),
+        "relu",
+        &format!("constant:{}", 1.0 / w as f64),
+        &zero_bias,
+    );
+    let random = mlp(two, "relu", "he-normal", &zero_bias);
+    let clip = ["--clip-norm", "1.0", "--weight-decay", "1e-4"];
+    // The learning rate of every run is BASE_LR but for the 10× runs and the much deeper
+    // pair, which clips at 1.0 (both of them: the residual network's signal grows by
+    // 1 + σ_w²/2 per block at PyTorch's default init, so its first gradients are large)
+    // and, its steps bounded by the clipping, takes DEEP_LR.
+    vec![
+        run("sigmoid-plain", 1, &sig, BASE_LR, &[]),
+        run("relu-he", 2, &relu_he, BASE_LR, &[]),
+        run("relu-xavier", 3, &relu_xavier, BASE_LR, &[]),
+        run("sigmoid-bn", 4, &sig_bn, BASE_LR, &[]),
+        run("sigmoid-bn-lr10x", 4, &sig_bn, HIGH_LR, &[]),
+        run("sigmoid-bn-poor-init", 4, &sig_bn_poor, BASE_LR, &[]),
+        run("deep-plain", 5, &deep_plain, DEEP_LR, &clip[..2]),
+        run("deep-residual", 5, &deep_res, DEEP_LR, &clip[..2]),
+        run("big-init", 6, &big, BASE_LR, &[]),
+        run("big-init-clipped", 6, &big, BASE_LR, &clip),
+        run("high-lr", 6, &relu_he, HIGH_LR, &[]),
+        run("high-lr-clipped", 6, &relu_he, HIGH_LR, &clip),
+        run("constant-init", 7, &constant, BASE_LR, &[]),
+        run("random-init", 7, &random, BASE_LR, &[]),
+    ]
+}
+
+/// Runs every lab run in-process, exactly as its command would (its flags are parsed by
+/// the same command line), writing each folder under `runs_dir`.
+///
+/// # Errors
+/// A run that cannot be set up or written (a diverged run is a result, not an error).
+pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<RunSummary>> {
+    let mut out = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let s = run_one(r, Some(&runs_dir.join(&r.name)))?;
+        if progress {
+            eprintln!(
+                "[{}/{}] {}: {} ({:.1} s)",
+                i + 1,
+                runs.len(),
+                r.name,
+                match (&s.diverged, s.test_accuracy) {
+                    (Some(_), _) => "diverged (non-finite)".to_string(),
+                    (None, Some(a)) => format!("test accuracy {a:.3}"),
+                    (None, None) => "no test accuracy".into(),
+                },
+                s.seconds
+            );
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Runs one lab run in-process; with `out`, writes its folder there.
+///
+/// # Errors
+/// As [`run_all`].
+pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
+    let mut argv = vec![
+        "gradwell".to_string(),
+        "train".into(),
+        "--name".into(),
+        r.name.clone(),
+    ];
+    argv.extend(r.args.iter().cloned());
+    let cli = Cli::try_parse_from_args(&argv)?;
+    let Command::Train(args) = cli.command else {
+        return Err(CliError::Invalid(
+            "a lab run must be a train command".into(),
+        ));
+    };
+    let run = crate::run_file(&args)?;
+    train_run(
+        &run,
+        &RunOptions {
+            out: out.map(Path::to_path_buf),
+            verbose: false,
+            resume: false,
+            quiet: true,
+        },
+    )
+}
+
+impl Cli {
+    /// Parses an argument list (the lab's runs), a parse error as a [`CliError`].
+    ///
+    /// # Errors
+    /// Arguments the command line refuses.
+    pub fn try_parse_from_args(argv: &[String]) -> Result<Cli> {
+        <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| {
+            CliError::Invalid(crate::one_line(
+                e.render().to_string().lines().next().unwrap_or(""),
+            ))
+        })
+    }
+}
+
+/// A claim's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The evidence meets the criterion.
+    Pass,
+    /// It does not.
+    Fail,
+    /// Its runs are missing.
+    NotRun,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotRun => "not run",
+        })
+    }
+}
+
+/// A claim with its evidence and verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    /// 1 to 7.
+    pub id: usize,
+    /// The claim.
+    pub claim: String,
+    /// The configuration of its runs.
+    pub configuration: String,
+    /// The criterion, stated in advance.
+    pub criterion: String,
+    /// The measured evidence.
+    pub evidence: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The runs it used.
+    pub runs: Vec<String>,
+}
+
+/// The claims, in order.
+pub const CLAIMS: [&str; 7] = [
+    "A deep plain sigmoid network has vanishing gradients and barely learns",
+    "The same depth with ReLU and He init keeps gradient norms within a small factor and learns",
+    "Xavier under ReLU loses signal with depth as theory predicts (variance halves per layer); He does not",
+    "Batch norm lets the deep sigmoid network learn, at a 10x learning rate and from a poor init too",
+    "Residual connections let a much deeper network train where the plain one does not",
+    "A too-large init or learning rate gives huge or non-finite gradients; clipping (with L2) keeps training finite and learning",
+    "A constant initialization never breaks symmetry: hidden units stay identical",
+];
+
+/// The linear layers' figures of a detailed record, in order.
+fn linears(r: &StepRecord) -> Vec<&gradwell_monitor::LayerStats> {
+    r.layers.iter().filter(|l| l.kind == "Linear").collect()
+}
+
+/// (a/b)^(1/n).
+fn per_layer(a: f64, b: f64, n: usize) -> f64 {
+    (a / b).powf(1.0 / n.max(1) as f64)
+}
+
+fn acc(s: &RunSummary) -> f64 {
+    s.test_accuracy.unwrap_or(0.0)
+}
+
+fn fmt_acc(s: &RunSummary) -> String {
+    match (&s.diverged, s.test_accuracy) {
+        (Some(_), _) => "diverged".into(),
+        (None, Some(a)) => format!("{a:.3}"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The settings a run's config names (`[model]` and its flags), read back from its TOML.
+fn run_model(s: &RunSummary) -> Option<crate::setup::ModelSection> {
+    toml::from_str::<crate::RunFile>(&s.config)
+        .ok()
+        .map(|r| r.model)
+}
+
+/// σ_w² of a run's hidden square layers (width × width), from its initializer.
+fn sigma_w2(s: &RunSummary) -> Option<f64> {
+    let m = run_model(s)?;
+    let width = *m.hidden.as_ref()?.first()?;
+    let init: Init = m.init.as_deref()?.parse().ok()?;
+    weight_sigma2(&init, width, width).ok()
+}
+
+/// The per-layer factor of q (the linear outputs' second moment) predicted by the
+/// mean-field map for a run with zero biases: `next_q(q, σ_w², 0) / q` of its activation.
+fn theory_q_factor(s: &RunSummary) -> Option<f64> {
+    let m = run_model(s)?;
+    let act: ActivationKind = m.activation.parse().ok()?;
+    let mf = MeanField::new(act).ok()?;
+    let q = 1.0;
+    // The map for the layer after an activation: q' = σ_w²·E[φ(√q z)²].
+    Some(mf.next_q(q, sigma_w2(s)?, 0.0) / q)
+}
+
+/// Measured per-layer factor of q over the square hidden layers (the second linear layer
+/// to the last hidden one), and the layers it spans.
+fn measured_q_factor(s: &RunSummary) -> Option<(f64, usize)> {
+    let init = s.init.as_ref()?;
+    let lin = linears(init);
+    if lin.len() < 4 {
+        return None;
+    }
+    let first = lin[1].second_moment;
+    let last = lin[lin.len() - 2].second_moment;
+    let n = lin.len() - 3;
+    Some((per_layer(last, first, n), n))
+}
+
+/// Judges every claim on the runs present (matched by name).
+pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
+    let get = |name: &str| runs.iter().find(|r| r.name == name);
+    let mut out = Vec::new();
+    let mut push = |id: usize,
+                    configuration: String,
+                    criterion: String,
+                    names: &[&str],
+                    judge: &dyn Fn(&[&RunSummary]) -> (String, bool)| {
+        let found: Vec<&RunSummary> = names.iter().filter_map(|n| get(n)).collect();
+        let (evidence, verdict) = if found.len() == names.len() {
+            let (e, ok) = judge(&found);
+            (e, if ok { Verdict::Pass } else { Verdict::Fail })
+        } else {
+            (
+                format!(
+                    "missing runs: {}",
+                    names
+                        .iter()
+                        .filter(|n| get(n).is_none())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Verdict::NotRun,
+            )
+        };
+        out.push(ClaimResult {
+            id,
+            claim: CLAIMS[id - 1].to_string(),
+            configuration,
+            criterion,
+            evidence,
+            verdict,
+            runs: names.iter().map(|s| s.to_string()).collect(),
+        });
+    };
+    let model_of = |n: &str| get(n).map_or_else(|| n.to_string(), |r| r.model.clone());
+
+    // 1. Vanishing gradients in the deep sigmoid network.
+    push(
+        1,
+        format!("sigmoid-plain: {}, SGD", model_of("sigmoid-plain")),
+        format!(
+            "at init ‖∇W₁‖/‖∇W_L‖ < {:e}; per-layer factor of ‖∂L/∂h‖ ≤ {SIGMOID_SLACK}·σ_w/4 (sigmoid′ ≤ 1/4); test accuracy < {BARELY_LEARNS}",
+            vanishing_ratio()
+        ),
+        &["sigmoid-plain"],
+        &|r| {
+            let s = r[0];
+            let Some(init) = &s.init else {
+                return ("no monitor record".into(), false);
+            };
+            let ratio = init.first_last_ratio.unwrap_or(f64::NAN);
+            let lin = linears(init);
+            let g = |l: &gradwell_monitor::LayerStats| l.output_grad_norm.unwrap_or(f64::NAN);
+            let factor = per_layer(g(lin[0]), g(lin[lin.len() - 1]), lin.len() - 1);
+            let bound = sigma_w2(s).map_or(f64::NAN, |s2| s2.sqrt() / 4.0);
+            let ok = ratio < vanishing_ratio()
+                && factor <= SIGMOID_SLACK * bound
+                && acc(s) < BARELY_LEARNS;
+            (
+                format!(
+                    "‖∇W₁‖/‖∇W_L‖ = {ratio:.2e}; ‖∂L/∂h‖ shrinks by {factor:.3} per layer (bound {bound:.3}); test accuracy {}",
+                    fmt_acc(s)
+                ),
+                ok,
+            )
+        },
+    );
+
+    // 2. ReLU + He keeps gradients within a small factor and learns.
+    push(
+        2,
+        format!("relu-he: {}, SGD", model_of("relu-he")),
+        format!(
+            "at init 1/{SMALL_FACTOR} ≤ ‖∇W₁‖/‖∇W_L‖ ≤ {SMALL_FACTOR}; test accuracy ≥ {LEARNS}"
+        ),
+        &["relu-he"],
+        &|r| {
+            let s = r[0];
+            let ratio = s
+                .init
+                .as_ref()
+                .and_then(|i| i.first_last_ratio)
+                .unwrap_or(f64::NAN);
+            let ok = (1.0 / SMALL_FACTOR..=SMALL_FACTOR).contains(&ratio) && acc(s) >= LEARNS;
+            (
+                format!("‖∇W₁‖/‖∇W_L‖ = {ratio:.3}; test accuracy {}", fmt_acc(s)),
+                ok,
+            )
+        },
+    );
+
+    // 3. Signal under ReLU: Xavier halves q per layer, He keeps it.
+    push(
+        3,
+        format!(
+            "relu-xavier: {}; relu-he: {}",
+            model_of("relu-xavier"),
+            model_of("relu-he")
+        ),
+        format!(
+            "per-layer factor of q = E[h²] at init within {:.0} % of the mean-field map σ_w²·E[relu(h)²]/q (0.5 for Xavier, 1 for He)",
+            100.0 * THEORY_TOLERANCE
+        ),
+        &["relu-xavier", "relu-he"],
+        &|r| {
+            let mut ok = true;
+            let mut parts = Vec::new();
+            for s in r {
+                match (measured_q_factor(s), theory_q_factor(s)) {
+                    (Some((m, n)), Some(t)) => {
+                        ok &= (m / t - 1.0).abs() <= THEORY_TOLERANCE;
+                        parts.push(format!(
+                            "{}: q × {m:.3} per layer over {n} layers (theory {t:.3}; q ends at {:.1e} times its start)",
+                            s.name,
+                            m.powi(n as i32)
+                        ));
+                    }
+                    _ => {
+                        ok = false;
+                        parts.push(format!("{}: no figures", s.name));
+                    }
+                }
+            }
+            (parts.join("; "), ok)
+        },
+    );
+
+    // 4. Batch norm.
+    push(
+        4,
+        format!(
+            "sigmoid-bn: {}; the same at lr {HIGH_LR} (10×); the same from N(0, 1) weights",
+            model_of("sigmoid-bn")
+        ),
+        format!(
+            "each batch-norm run reaches test accuracy ≥ {LEARNS}, where the plain sigmoid network stays < {BARELY_LEARNS}"
+        ),
+        &[
+            "sigmoid-bn",
+            "sigmoid-bn-lr10x",
+            "sigmoid-bn-poor-init",
+            "sigmoid-plain",
+        ],
+        &|r| {
+            let ok = r[..3].iter().all(|s| acc(s) >= LEARNS) && acc(r[3]) < BARELY_LEARNS;
+            (
+                r.iter()
+                    .map(|s| format!("{} {}", s.name, fmt_acc(s)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ok,
+            )
+        },
+    );
+
+    // 5. Residual connections.
+    push(
+        5,
+        format!(
+            "deep-plain: {}, lr {DEEP_LR} clipped at 1.0; deep-residual: the same with skip connections",
+            model_of("deep-plain")
+        ),
+        format!("residual test accuracy ≥ {LEARNS}, plain < {BARELY_LEARNS}"),
+        &["deep-residual", "deep-plain"],
+        &|r| {
+            let ratio = |s: &RunSummary| {
+                s.init
+                    .as_ref()
+                    .and_then(|i| i.first_last_ratio)
+                    .map_or("-".to_string(), |x| format!("{x:.1e}"))
+            };
+            let ok = acc(r[0]) >= LEARNS && acc(r[1]) < BARELY_LEARNS;
+            (
+                format!(
+                    "residual {} (‖∇W₁‖/‖∇W_L‖ {}), plain {} (‖∇W₁‖/‖∇W_L‖ {})",
+                    fmt_acc(r[0]),
+                    ratio(r[0]),
+                    fmt_acc(r[1]),
+                    ratio(r[1])
+                ),
+                ok,
+            )
+        },
+    );
+
+    // 6. Exploding gradients and clipping.
+    push(
+        6,
+        format!(
+            "big-init: {} (σ_w² = 3, 1.5× He); high-lr: relu-he at lr {HIGH_LR} (10×); each again with --clip-norm 1.0 --weight-decay 1e-4",
+            model_of("big-init")
+        ),
+        format!(
+            "unclipped: global gradient norm > {:e} or non-finite; clipped: every step finite and test accuracy ≥ {STILL_LEARNING}",
+            exploding_norm()
+        ),
+        &["big-init", "high-lr", "big-init-clipped", "high-lr-clipped"],
+        &|r| {
+            let exploded = |s: &RunSummary| {
+                s.diverged.is_some()
+                    || !s.max_grad_norm.is_finite()
+                    || s.max_grad_norm > exploding_norm()
+            };
+            let tamed = |s: &RunSummary| {
+                s.diverged.is_none() && s.max_grad_norm.is_finite() && acc(s) >= STILL_LEARNING
+            };
+            let ok = exploded(r[0]) && exploded(r[1]) && tamed(r[2]) && tamed(r[3]);
+            (
+                r.iter()
+                    .map(|s| {
+                        format!(
+                            "{}: max ‖∇‖ {}, {}",
+                            s.name,
+                            if s.max_grad_norm.is_finite() {
+                                format!("{:.2e}", s.max_grad_norm)
+                            } else {
+                                "non-finite".into()
+                            },
+                            match &s.diverged {
+                                Some(_) => format!("diverged at step {}", s.steps + 1),
+                                None => format!("test accuracy {}", fmt_acc(s)),
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                ok,
+            )
+        },
+    );
+
+    // 7. Symmetry.
+    push(
+        7,
+        format!(
+            "constant-init: {}; random-init: the same with He init",
+            model_of("constant-init")
+        ),
+        format!(
+            "after training, hidden units of the constant init differ by ≤ {IDENTICAL:e} (relative), those of the random init by ≥ {DISTINCT:e}"
+        ),
+        &["constant-init", "random-init"],
+        &|r| {
+            let ok = r[0].unit_spread <= IDENTICAL && r[1].unit_spread >= DISTINCT;
+            (
+                format!(
+                    "spread between hidden units: constant {:.1e} (test accuracy {}), random {:.2} (test accuracy {})",
+                    r[0].unit_spread,
+                    fmt_acc(r[0]),
+                    r[1].unit_spread,
+                    fmt_acc(r[1])
+                ),
+                ok,
+            )
+        },
+    );
+    out
+}
+
+/// The comparison table: claim, configuration, evidence, verdict.
+pub fn table(results: &[ClaimResult]) -> String {
+    let mut s = String::new();
+    for r in results {
+        let _ = writeln!(s, "{}. {} — {}", r.id, r.claim, r.verdict);
+        let _ = writeln!(s, "   configuration: {}", r.configuration);
+        let _ = writeln!(s, "   criterion:     {}", r.criterion);
+        let _ = writeln!(s, "   evidence:      {}", r.evidence);
+    }
+    let pass = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Pass)
+        .count();
+    let _ = writeln!(s, "{pass} of {} claims pass", results.len());
+    s
+}

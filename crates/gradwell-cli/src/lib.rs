@@ -1,0 +1,211 @@
+//! The `gradwell` command, as a library so that its tests and the lab call the same code
+//! the binary runs.
+//!
+//! - [`cli`]: the command line (clap derive), with help texts that teach.
+//! - [`setup`]: a run as data ([`RunFile`], the TOML of `--config`), the flags written over
+//!   it, its data and its model.
+//! - [`observe`]: [`MonitorObserver`], the gradient-health monitor plugged into
+//!   `gradwell-train`'s `Observer` hook.
+//! - [`run`]: one training run ([`train_run`]) and its folder; [`RunSummary`] is its
+//!   `run.json`.
+//! - [`probe`]: a network at initialization, beside the theory.
+//! - [`lab`]: the standard experiments, each a claim with a criterion stated in advance;
+//!   [`report`]: the report folder (index.html with inline SVG plots, results.json, CSVs).
+//!
+//! The crate sits at the top of the workspace: it depends on every crate it drives, and
+//! none depends on it. The trainer does not know the monitor; the bridge between the two
+//! is [`MonitorObserver`], here.
+//!
+//! ```
+//! use gradwell_cli::setup::RunFile;
+//!
+//! // The run `gradwell train --hidden 32 --epochs 5` would make, trained in-process.
+//! let mut run = RunFile::default();
+//! run.model.hidden = Some(vec![32]);
+//! run.train.epochs = 5;
+//! let summary = gradwell_cli::train_run(&run, &Default::default())?;
+//! assert!(summary.test_accuracy.unwrap() > 0.8);
+//! assert!(summary.init.is_some()); // the monitor's record of step 1, per layer
+//! # Ok::<(), gradwell_cli::CliError>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+pub mod cli;
+mod error;
+pub mod lab;
+pub mod observe;
+pub mod probe;
+pub mod report;
+pub mod run;
+pub mod setup;
+
+use std::io::Write as _;
+
+pub use error::{CliError, Result, one_line};
+pub use observe::MonitorObserver;
+pub use run::{RunOptions, RunSummary, train_run};
+pub use setup::RunFile;
+
+use cli::{Command, LabArgs, ReportArgs, SummaryArgs, TrainArgs};
+
+/// What a command ends with: success, or a run that finished but failed (a diverged
+/// training run), which exits non-zero after its output is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything went as asked.
+    Success,
+    /// The command finished but its result is a failure (exit code 1).
+    Failed,
+}
+
+/// Runs a parsed command.
+///
+/// # Errors
+/// Anything the command refuses; the binary prints it as one line.
+pub fn execute(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Probe(args) => {
+            let report = probe::run_probe(&args)?;
+            if args.json {
+                println!("{}", run::pretty(&report));
+            } else {
+                print!("{}", probe::render(&report));
+            }
+            if let Some(path) = &args.plot {
+                for p in probe::plot(&report, path)? {
+                    eprintln!("plot written to {}", p.display());
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Train(args) => train(&args),
+        Command::Summary(args) => summary(&args),
+        Command::Lab(args) => lab_command(&args),
+        Command::Report(args) => report_command(&args),
+    }
+}
+
+/// The run that `gradwell train` flags (and `--config`) describe.
+///
+/// # Errors
+/// An unreadable or invalid config, a flag value out of range or unknown.
+pub fn run_file(args: &TrainArgs) -> Result<RunFile> {
+    let mut run = match &args.config {
+        Some(path) => RunFile::from_file(path)?,
+        None => RunFile::default(),
+    };
+    run.apply_train_args(args)?;
+    Ok(run)
+}
+
+fn train(args: &TrainArgs) -> Result<Outcome> {
+    let run = run_file(args)?;
+    let opts = RunOptions {
+        out: args.out.clone(),
+        verbose: !args.quiet,
+        resume: args.resume,
+        quiet: args.quiet,
+    };
+    let s = train_run(&run, &opts)?;
+    if let Some(d) = &s.diverged {
+        if let Some(nf) = &s.non_finite {
+            eprintln!("{nf}");
+        }
+        if let Some(out) = &args.out {
+            eprintln!("run folder written to {}", out.display());
+        }
+        eprintln!("error: training stopped: {d}");
+        return Ok(Outcome::Failed);
+    }
+    let acc = s.test_accuracy.unwrap_or(f64::NAN);
+    if !args.quiet {
+        eprintln!("{} steps in {:.1} s", s.steps, s.seconds);
+        if let Some(out) = &args.out {
+            eprintln!("run folder written to {}", out.display());
+        }
+    }
+    println!("test accuracy: {acc:.4}");
+    let _ = std::io::stdout().flush();
+    Ok(Outcome::Success)
+}
+
+fn summary(args: &SummaryArgs) -> Result<Outcome> {
+    let mut run = match &args.config {
+        Some(path) => RunFile::from_file(path)?,
+        None => RunFile::default(),
+    };
+    run.apply_data_args(&args.data)?;
+    run.apply_model_args(&args.model)?;
+    // With all widths given (or a whole network), the model is printed as given; only
+    // `--hidden` (or no widths) needs the data for its input and output widths.
+    let spec = match (&run.model.widths, &run.network) {
+        (_, Some(net)) => net.clone(),
+        (Some(w), None) if args.data.data.is_none() => {
+            let (f, c) = (w[0], *w.last().unwrap_or(&0));
+            run.model_spec("the model", f, c)?.0
+        }
+        _ => {
+            let split = run.load_data()?;
+            run.model_spec(
+                &run.data.source,
+                split.train.num_features(),
+                split.train.num_classes(),
+            )?
+            .0
+        }
+    };
+    let net = gradwell_nn::Network::<f32>::build(&spec, run.train.seed)?;
+    if args.pytorch {
+        println!("{net}");
+    } else {
+        print!("{}", net.summary());
+        if !net.summary().ends_with('\n') {
+            println!();
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn lab_command(args: &LabArgs) -> Result<Outcome> {
+    let scale = if args.quick {
+        lab::Scale::QUICK
+    } else {
+        lab::Scale::FULL
+    };
+    let runs = lab::runs(&scale);
+    if args.list {
+        for r in &runs {
+            println!("{}", r.command(&args.out.join("runs")));
+        }
+        return Ok(Outcome::Success);
+    }
+    let started = std::time::Instant::now();
+    let summaries = lab::run_all(&runs, &args.out.join("runs"), true)?;
+    let results = lab::evaluate(&summaries);
+    print!("{}", lab::table(&results));
+    report::write(&args.out, &results, &summaries)?;
+    eprintln!(
+        "lab: {} runs in {:.0} s; report written to {}",
+        summaries.len(),
+        started.elapsed().as_secs_f64(),
+        args.out.join("index.html").display()
+    );
+    Ok(if results.iter().all(|r| r.verdict != lab::Verdict::Fail) {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn report_command(args: &ReportArgs) -> Result<Outcome> {
+    let summaries = report::collect(&args.dirs)?;
+    let results = lab::evaluate(&summaries);
+    print!("{}", lab::table(&results));
+    report::write(&args.out, &results, &summaries)?;
+    eprintln!(
+        "report of {} runs written to {}",
+        summaries.len(),
+        args.out.join("index.html").display()
+    );
+    Ok(Outcome::Success)
+}

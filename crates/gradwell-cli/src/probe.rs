@@ -1,0 +1,244 @@
+//! `gradwell probe`: a deep MLP at initialization, measured layer by layer on a batch of
+//! real data, beside the mean-field theory, with the monitor's diagnosis.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use gradwell_data::{Batcher, LastBatch};
+use gradwell_monitor::{
+    Lsuv, LsuvLayer, PlainNet, Probe, Series, TheoryTable, Thresholds,
+    plot_activation_std_by_layer, plot_grad_norm_by_layer, probe,
+};
+use gradwell_nn::{MlpSpec, Network};
+use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+use ndarray::Array2;
+use serde::Serialize;
+
+use crate::cli::ProbeArgs;
+use crate::setup::{parse_activation, parse_init, set_bias_init};
+use crate::{CliError, Result};
+
+/// What `probe` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// The model, one line.
+    pub model: String,
+    /// The data set and batch size.
+    pub data: String,
+    /// The measurement and its findings.
+    pub probe: Probe,
+    /// The theory beside the measurement, when the network is plain.
+    pub theory: Option<TheoryTable>,
+    /// Why there is no theory column, when there is none.
+    pub no_theory: Option<String>,
+    /// What LSUV did, if it ran.
+    pub lsuv: Vec<LsuvLayer>,
+}
+
+/// Builds the network of `args`, takes a shuffled batch of the (scaled) training data,
+/// and measures one forward and backward pass.
+///
+/// # Errors
+/// Unknown names, data that cannot be loaded, LSUV that does not converge.
+pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
+    let mut data = crate::setup::DataSection::default();
+    let mut file = crate::setup::RunFile::default();
+    file.apply_data_args(&args.data)?;
+    data.clone_from(&file.data);
+    let split = crate::setup::load_data(&data, args.seed)?;
+    let (features, classes) = (split.train.num_features(), split.train.num_classes());
+    let mut widths = vec![features];
+    widths.extend(std::iter::repeat_n(args.width, args.depth));
+    widths.push(classes);
+    let mut mlp = MlpSpec::new(&widths, parse_activation("--activation", &args.activation)?);
+    mlp.init = args
+        .init
+        .as_deref()
+        .map(|i| parse_init("--init", i))
+        .transpose()?;
+    mlp.batch_norm = args.batch_norm;
+    mlp.residual = args.residual;
+    let bias_init = args
+        .bias_init
+        .as_deref()
+        .map(|b| parse_init("--bias-init", b))
+        .transpose()?;
+    let mut spec = mlp.to_spec()?;
+    if let Some(b) = bias_init {
+        set_bias_init(&mut spec.layers, b);
+    }
+    let net = Network::<f32>::build(&spec, args.seed)?;
+    // The trainer scales the data as training would (pixels to [0, 1]).
+    let mut config = TrainConfig {
+        progress: ProgressMode::Off,
+        ..TrainConfig::default()
+    };
+    if split.train.value_range().is_none() {
+        config.preprocess = gradwell_train::Preprocess::Standardize;
+    }
+    let mut trainer = Trainer::new(config, net, split.train, None)?;
+    let train = trainer.train_set().clone();
+    let rows = args.batch_size.min(train.len());
+    let mut batches = Batcher::new(train.len(), rows, LastBatch::Drop, args.seed)?;
+    let (mut x, mut y) = (Array2::<f32>::zeros((rows, features)), Vec::new());
+    batches.fill_batch(&train, &mut x, &mut y)?;
+    let labels: Vec<usize> = y.iter().map(|&l| l as usize).collect();
+    let net = trainer.network_mut();
+    let lsuv = if args.lsuv {
+        Lsuv {
+            seed: args.seed,
+            ..Lsuv::default()
+        }
+        .apply(net, &x.view())?
+    } else {
+        Vec::new()
+    };
+    let p = probe(net, &x.view(), &labels, &Thresholds::default())?;
+    let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
+    let (theory, no_theory) = if args.lsuv {
+        (
+            None,
+            Some("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string()),
+        )
+    } else {
+        match PlainNet::from_mlp(&mlp, bias_init.as_ref(), second_moment)
+            .and_then(|t| t.predict())
+            .and_then(|pred| TheoryTable::compare(&pred, &p.record))
+        {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(crate::one_line(e))),
+        }
+    };
+    let mut model = format!(
+        "{} {} {}",
+        crate::run::compress_widths(&widths),
+        mlp.activation,
+        mlp.weight_init()
+    );
+    if args.batch_norm {
+        model.push_str(" batch-norm");
+    }
+    if args.residual {
+        model.push_str(" residual");
+    }
+    if let Some(b) = &args.bias_init {
+        model.push_str(&format!(" bias {b}"));
+    }
+    if args.lsuv {
+        model.push_str(" LSUV");
+    }
+    Ok(ProbeReport {
+        model,
+        data: format!("{} batch of {rows} from `{}`", "a shuffled", data.source),
+        probe: p,
+        theory,
+        no_theory,
+        lsuv,
+    })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |v| format!("{:.1}", 100.0 * v))
+}
+
+fn sci(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |v| format!("{v:.3e}"))
+}
+
+/// The report as text: the per-layer table, the theory, the findings.
+pub fn render(r: &ProbeReport) -> String {
+    let mut s = String::new();
+    let rec = &r.probe.record;
+    let _ = writeln!(s, "model: {}\ndata: {}", r.model, r.data);
+    let _ = writeln!(
+        s,
+        "loss {:.4}, global gradient norm {:.3e}, first/last weight-gradient ratio {}\n",
+        rec.loss,
+        rec.global_grad_norm,
+        sci(rec.first_last_ratio)
+    );
+    let _ = writeln!(
+        s,
+        "{:<10} {:<12} {:>10} {:>10} {:>6} {:>6} {:>11} {:>11}",
+        "layer", "kind", "mean", "std", "sat %", "dead %", "|dL/dout|", "|dL/dW|"
+    );
+    for l in &rec.layers {
+        let _ = writeln!(
+            s,
+            "{:<10} {:<12} {:>10.3e} {:>10.3e} {:>6} {:>6} {:>11} {:>11}",
+            l.path,
+            l.activation.as_deref().unwrap_or(&l.kind),
+            l.mean,
+            l.std,
+            pct(l.saturated_fraction),
+            pct(l.dead_fraction),
+            sci(l.output_grad_norm),
+            sci(l.weight_grad_norm)
+        );
+    }
+    if !r.lsuv.is_empty() {
+        let _ = writeln!(s, "\nLSUV:");
+        for l in &r.lsuv {
+            let _ = writeln!(
+                s,
+                "  layer {}: {} rescaling(s), output variance {:.3}, scale {:.3}",
+                l.path, l.iterations, l.variance, l.scale
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\ntheory (mean-field signal propagation, plain network):"
+    );
+    match (&r.theory, &r.no_theory) {
+        (Some(t), _) => {
+            let _ = writeln!(s, "{t}");
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(s, "  not shown: {why}");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(s, "\ndiagnosis:");
+    if r.probe.findings.is_empty() {
+        let _ = writeln!(s, "  healthy: no finding");
+    }
+    for f in &r.probe.findings {
+        let _ = writeln!(s, "{f}");
+    }
+    if let Some(nf) = &r.probe.non_finite {
+        let _ = writeln!(s, "{nf}");
+    }
+    s
+}
+
+/// Draws the gradient norm by layer to `path` and the activation std by layer beside it.
+///
+/// # Errors
+/// An extension other than `.svg` or `.png`, a file that cannot be written.
+pub fn plot(r: &ProbeReport, path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let Some(ext) = ext.filter(|e| e == "svg" || e == "png") else {
+        return Err(CliError::flag(
+            "--plot",
+            path.display(),
+            "the plot file must end in .svg or .png",
+        ));
+    };
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "probe".into(), |s| s.to_string_lossy().into_owned());
+    let other = path.with_file_name(format!("{stem}-activations.{ext}"));
+    plot_grad_norm_by_layer(
+        path,
+        &[Series::grad_norm_by_layer(&r.model, &r.probe.record)],
+    )?;
+    plot_activation_std_by_layer(
+        &other,
+        &[Series::activation_std_by_layer(&r.model, &r.probe.record)],
+    )?;
+    Ok(vec![path.to_path_buf(), other])
+}

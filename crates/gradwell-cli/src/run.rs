@@ -1,0 +1,443 @@
+//! One training run ([`train_run`]): data, model, trainer and monitor, the outcome as a
+//! [`RunSummary`], and the run folder (`--out`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use gradwell_monitor::{
+    History, Series, StepRecord, plot_accuracy, plot_activation_std_by_layer,
+    plot_grad_norm_by_layer, plot_loss,
+};
+use gradwell_nn::Network;
+use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
+use serde::{Deserialize, Serialize};
+
+use crate::observe::MonitorObserver;
+use crate::setup::RunFile;
+use crate::{CliError, Result};
+
+/// The file of a run folder that holds its [`RunSummary`].
+pub const RUN_FILE: &str = "run.json";
+
+/// What a run did, as `run.json` of its folder: what `gradwell report` and the lab read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run's name.
+    pub name: String,
+    /// The config, as TOML.
+    pub config: String,
+    /// The model, one line (`64-128-10 relu he-normal`).
+    pub model: String,
+    /// Hidden linear layers of the model (weights of two axes, minus the output layer).
+    pub depth: usize,
+    /// Test accuracy at the end (`None` when the run diverged before an evaluation).
+    pub test_accuracy: Option<f64>,
+    /// Test loss at the end.
+    pub test_loss: Option<f64>,
+    /// Every finished epoch.
+    pub epochs: Vec<EpochMetrics>,
+    /// Steps taken.
+    pub steps: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Why the run stopped early: a non-finite loss or gradient.
+    pub diverged: Option<String>,
+    /// Where the first NaN or infinity appeared, in words.
+    pub non_finite: Option<String>,
+    /// The monitor's record of step 1, with layer statistics: the network at
+    /// initialization on a real batch (before the first update).
+    pub init: Option<StepRecord>,
+    /// The largest global gradient norm (before clipping) over the steps; ∞ or NaN when
+    /// one was not finite.
+    #[serde(with = "json_float")]
+    pub max_grad_norm: f64,
+    /// The loss of each step.
+    pub losses: Vec<(u64, f64)>,
+    /// The global gradient norm (before clipping) of each step.
+    pub grad_norms: Vec<(f64, f64)>,
+    /// The largest difference between two hidden units' incoming weights and biases,
+    /// relative to the largest weight, over the hidden linear layers at the end: 0 when
+    /// every hidden layer's units are identical.
+    pub unit_spread: f64,
+    /// The monitor's findings as printed, with their steps.
+    pub findings: Vec<String>,
+}
+
+/// JSON has no NaN or ∞: they are written as strings.
+mod json_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else {
+            s.serialize_str(&x.to_string())
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum F {
+            N(f64),
+            S(String),
+        }
+        Ok(match F::deserialize(d)? {
+            F::N(x) => x,
+            F::S(s) => s.parse().unwrap_or(f64::NAN),
+        })
+    }
+}
+
+impl RunSummary {
+    /// Reads `run.json` from a run folder.
+    ///
+    /// # Errors
+    /// A missing or malformed file.
+    pub fn read(dir: &Path) -> Result<RunSummary> {
+        let path = dir.join(RUN_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| CliError::file(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| CliError::file(&path, e))
+    }
+
+    /// The final training accuracy (last epoch), if an epoch finished.
+    pub fn train_accuracy(&self) -> Option<f64> {
+        self.epochs.last().map(|e| e.train_accuracy)
+    }
+}
+
+/// How a run is shown and where it goes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The run folder.
+    pub out: Option<PathBuf>,
+    /// Print epoch lines and findings.
+    pub verbose: bool,
+    /// Continue from the newest checkpoint.
+    pub resume: bool,
+    /// Silence everything.
+    pub quiet: bool,
+}
+
+/// The run's name: given, or the folder's, or `run`.
+fn run_name(run: &RunFile, out: Option<&Path>) -> String {
+    run.name.clone().unwrap_or_else(|| {
+        out.and_then(|p| p.file_name())
+            .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned())
+    })
+}
+
+/// Trains the run, with the monitor if it is enabled, and writes the run folder if asked.
+/// A run that stops on a non-finite loss or gradient is an outcome, not an error: its
+/// summary says so ([`RunSummary::diverged`]) and names where the first NaN or infinity
+/// appeared.
+///
+/// # Errors
+/// Data, model or config problems; files that cannot be written.
+pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    let mut run = run.clone();
+    let split = run.load_data()?;
+    let data_name = run.data.source.clone();
+    if run.train.preprocess == Preprocess::UnitRange && split.train.value_range().is_none() {
+        if !opts.quiet {
+            eprintln!(
+                "note: `{data_name}` has no known value range; standardizing the features instead of scaling them to [0, 1]"
+            );
+        }
+        run.train.preprocess = Preprocess::Standardize;
+    }
+    let (spec, mlp) = run.model_spec(
+        &data_name,
+        split.train.num_features(),
+        split.train.num_classes(),
+    )?;
+    let net = Network::<f32>::build(&spec, run.train.seed)?;
+    run.train.progress = if opts.quiet || !opts.verbose {
+        ProgressMode::Off
+    } else {
+        ProgressMode::Auto
+    };
+    let name = run_name(&run, opts.out.as_deref());
+    let model_line = describe_model(&run, &spec, mlp.as_ref());
+    if opts.verbose && !opts.quiet {
+        eprintln!(
+            "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {} classes)",
+            split.train.len(),
+            split.test.len(),
+            split.train.num_features(),
+            split.train.num_classes()
+        );
+    }
+    let mut trainer = Trainer::new(run.train.clone(), net, split.train, Some(split.test))?;
+    if opts.resume {
+        let outcome = trainer.resume()?;
+        if !opts.quiet {
+            for (p, why) in &outcome.skipped {
+                eprintln!("warning: skipped checkpoint {}: {why}", p.display());
+            }
+            match &outcome.loaded {
+                Some(p) => eprintln!(
+                    "resumed from {} at step {}, epoch {}",
+                    p.display(),
+                    trainer.step(),
+                    trainer.epoch()
+                ),
+                None => eprintln!("no checkpoint to resume from; starting afresh"),
+            }
+        }
+    }
+    let mut observer = run
+        .monitor
+        .enabled
+        .then(|| MonitorObserver::new(run.monitor.layer_every, opts.verbose && !opts.quiet));
+    let result = match observer.as_mut() {
+        Some(o) => trainer.run(&mut [o]),
+        None => trainer.run(&mut []),
+    };
+    let (test, diverged) = match result {
+        Ok(report) => (report.test, None),
+        Err(e @ (TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. })) => {
+            (None, Some(e))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut non_finite = None;
+    if let Some(e) = &diverged {
+        let step = match e {
+            TrainError::NonFiniteLoss { step, .. } | TrainError::NonFiniteGradient { step, .. } => {
+                *step
+            }
+            _ => trainer.step() + 1,
+        };
+        if let Some(o) = observer.as_mut() {
+            non_finite = o
+                .trace(&trainer.network().tape, step)
+                .map(|nf| nf.to_string());
+        }
+    }
+    let findings: Vec<String> = observer
+        .as_ref()
+        .map(|o| {
+            o.log
+                .iter()
+                .map(|(s, f)| format!("step {s}: {}", crate::one_line(f)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let history = observer.map(MonitorObserver::into_history);
+    let net = trainer.network();
+    let summary = RunSummary {
+        name,
+        config: run.to_toml()?,
+        model: model_line,
+        depth: count_weights(net).saturating_sub(1),
+        test_accuracy: test.map(|t| t.accuracy),
+        test_loss: test.map(|t| t.loss),
+        epochs: trainer.history().to_vec(),
+        steps: trainer.step(),
+        seconds: started.elapsed().as_secs_f64(),
+        diverged: diverged.as_ref().map(crate::one_line),
+        non_finite,
+        init: history
+            .as_ref()
+            .and_then(|h| h.steps.iter().find(|s| !s.layers.is_empty()).cloned()),
+        max_grad_norm: history.as_ref().map_or(f64::NAN, max_grad_norm),
+        losses: history.as_ref().map_or_else(Vec::new, |h| {
+            h.steps.iter().map(|s| (s.step as u64, s.loss)).collect()
+        }),
+        grad_norms: history.as_ref().map_or_else(Vec::new, |h| {
+            h.steps
+                .iter()
+                .filter(|s| s.global_grad_norm.is_finite())
+                .map(|s| (s.step as f64, s.global_grad_norm))
+                .collect()
+        }),
+        unit_spread: unit_spread(net),
+        findings,
+    };
+    if let Some(out) = &opts.out {
+        write_run_folder(out, &run, &summary, history.as_ref(), trainer.network())?;
+    }
+    Ok(summary)
+}
+
+fn max_grad_norm(h: &History) -> f64 {
+    if h.non_finite.is_some() {
+        return f64::INFINITY;
+    }
+    h.steps
+        .iter()
+        .map(|s| s.global_grad_norm)
+        .fold(0.0, |a, b| {
+            if b.is_finite() {
+                a.max(b)
+            } else {
+                f64::INFINITY
+            }
+        })
+}
+
+/// Weight matrices (two or more axes) of the network.
+fn count_weights(net: &Network<f32>) -> usize {
+    let store = net.tape.params();
+    store
+        .ids()
+        .filter(|&id| store.is_trainable(id) && store.value(id).ndim() >= 2)
+        .count()
+}
+
+/// The largest difference between two units' incoming weights (and biases) over the
+/// hidden linear layers, relative to the largest absolute weight of the layer.
+pub fn unit_spread(net: &Network<f32>) -> f64 {
+    let store = net.tape.params();
+    let weights: Vec<_> = store
+        .ids()
+        .filter(|&id| store.is_trainable(id) && store.value(id).ndim() == 2)
+        .collect();
+    let mut worst = 0.0f64;
+    for &id in weights.iter().take(weights.len().saturating_sub(1)) {
+        let w = store.value(id);
+        let scale = w.iter().fold(0.0f64, |m, &x| m.max((x as f64).abs()));
+        let rows = w.shape()[0];
+        let bias = net
+            .param(&store.name(id).replace("weight", "bias"))
+            .map(|b| store.value(b).iter().map(|&x| x as f64).collect::<Vec<_>>());
+        for r in 1..rows {
+            let mut d = (0..w.shape()[1])
+                .map(|c| (w[[r, c]] as f64 - w[[0, c]] as f64).abs())
+                .fold(0.0, f64::max);
+            if let Some(b) = &bias {
+                d = d.max((b[r] - b[0]).abs());
+            }
+            if scale > 0.0 {
+                worst = worst.max(d / scale);
+            } else if d > 0.0 {
+                worst = f64::INFINITY;
+            }
+        }
+    }
+    worst
+}
+
+/// `64-128-10 relu he-normal`, with batch norm, residual, dropout and bias init if set.
+fn describe_model(
+    run: &RunFile,
+    spec: &gradwell_nn::ModelSpec,
+    mlp: Option<&gradwell_nn::MlpSpec>,
+) -> String {
+    let Some(mlp) = mlp else {
+        return format!("custom network ({} layers)", spec.layers.len());
+    };
+    let widths = compress_widths(&mlp.widths);
+    let mut s = format!("{widths} {} {}", mlp.activation, mlp.weight_init());
+    if mlp.batch_norm {
+        s.push_str(" batch-norm");
+    }
+    if mlp.residual {
+        s.push_str(" residual");
+    }
+    if mlp.dropout > 0.0 {
+        s.push_str(&format!(" dropout {}", mlp.dropout));
+    }
+    if let Some(b) = &run.model.bias_init {
+        s.push_str(&format!(" bias {b}"));
+    }
+    s
+}
+
+/// `64-64-64-64-10` as `64-64×3-10`.
+pub fn compress_widths(w: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < w.len() {
+        let mut j = i;
+        while j + 1 < w.len() && w[j + 1] == w[i] && j + 1 < w.len() - 1 && i > 0 {
+            j += 1;
+        }
+        if j > i {
+            parts.push(format!("{}×{}", w[i], j - i + 1));
+        } else {
+            parts.push(w[i].to_string());
+        }
+        i = j + 1;
+    }
+    parts.join("-")
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| CliError::file(path, e))
+}
+
+/// Writes the run folder: `config.toml`, `run.json`, `metrics.json`, `monitor.json`,
+/// `monitor/*.csv`, `epochs.csv`, the plots and `model.safetensors`.
+fn write_run_folder(
+    out: &Path,
+    run: &RunFile,
+    summary: &RunSummary,
+    history: Option<&History>,
+    net: &Network<f32>,
+) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
+    let mut run = run.clone();
+    run.name = Some(summary.name.clone());
+    run.train.progress = ProgressMode::Auto;
+    write(&out.join("config.toml"), run.to_toml()?)?;
+    write(&out.join(RUN_FILE), pretty(summary))?;
+    write(&out.join("metrics.json"), pretty(&summary.epochs))?;
+    write(&out.join("epochs.csv"), epochs_csv(summary))?;
+    if let Some(h) = history {
+        h.write_json(&out.join("monitor.json"))?;
+        h.write_csv(&out.join("monitor"))?;
+        if let Some(init) = &summary.init {
+            plot_grad_norm_by_layer(
+                &out.join("grad_norm_by_layer.svg"),
+                &[Series::grad_norm_by_layer("step 1", init)],
+            )?;
+            plot_activation_std_by_layer(
+                &out.join("activation_std_by_layer.svg"),
+                &[Series::activation_std_by_layer("step 1", init)],
+            )?;
+        }
+        plot_loss(&out.join("loss.svg"), &[Series::loss(&summary.name, h)])?;
+    }
+    plot_accuracy(
+        &out.join("accuracy.svg"),
+        &[gradwell_monitor::Series::new(
+            format!("{} (test)", summary.name),
+            summary
+                .epochs
+                .iter()
+                .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy)))
+                .collect(),
+        )],
+    )?;
+    net.save_safetensors(&out.join("model.safetensors"))?;
+    Ok(())
+}
+
+/// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`.
+pub fn epochs_csv(s: &RunSummary) -> String {
+    let mut out =
+        String::from("run,epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy\n");
+    for e in &s.epochs {
+        let (tl, ta) = e.test.map_or((String::new(), String::new()), |t| {
+            (t.loss.to_string(), t.accuracy.to_string())
+        });
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{tl},{ta}\n",
+            s.name,
+            e.epoch + 1,
+            e.steps,
+            e.lr,
+            e.train_loss,
+            e.train_accuracy
+        ));
+    }
+    out
+}
+
+/// Pretty JSON (the types written here always serialize).
+pub(crate) fn pretty<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}

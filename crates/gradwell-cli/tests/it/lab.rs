@@ -1,0 +1,191 @@
+//! The lab's claims, each a test on fixed seeds at the lab's own scale ([`Scale::FULL`]:
+//! 20 hidden layers of 64, 50 for the much deeper pair, 20 epochs of SGD on the digits).
+//! Runs shared by two claims are trained once ([`summaries`]).
+//!
+//! The criteria are the lab's constants, fixed before the runs were measured, with their
+//! derivations in `gradwell_cli::lab`'s docs; each test restates its criterion and checks
+//! the figures directly as well as through the lab's verdict.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use gradwell_cli::RunSummary;
+use gradwell_cli::lab::{self, Scale, Verdict};
+
+type Cell = Arc<OnceLock<RunSummary>>;
+
+/// The summaries of the named lab runs, each trained once per test binary.
+fn summaries(names: &[&str]) -> Vec<RunSummary> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Cell>>> = OnceLock::new();
+    let runs = lab::runs(&Scale::FULL);
+    names
+        .iter()
+        .map(|n| {
+            let cell = CACHE
+                .get_or_init(Default::default)
+                .lock()
+                .unwrap()
+                .entry(n.to_string())
+                .or_default()
+                .clone();
+            cell.get_or_init(|| {
+                let r = runs.iter().find(|r| r.name == *n).expect("a lab run");
+                lab::run_one(r, None).expect("the run trains")
+            })
+            .clone()
+        })
+        .collect()
+}
+
+/// The lab's verdict on claim `id`, given its runs.
+fn verdict(id: usize, runs: &[RunSummary]) -> lab::ClaimResult {
+    let r = lab::evaluate(runs)
+        .into_iter()
+        .find(|c| c.id == id)
+        .expect("a claim");
+    eprintln!("claim {id}: {} — {}", r.evidence, r.verdict);
+    r
+}
+
+fn acc(s: &RunSummary) -> f64 {
+    s.test_accuracy.unwrap_or(0.0)
+}
+
+/// Claim 1. Criterion: at initialization ‖∇W₁‖/‖∇W_L‖ < 1e-3 (the monitor's vanishing
+/// threshold); ‖∂L/∂h‖ shrinks per layer by at most 1.25·σ_w/4 (mean field: each sigmoid
+/// layer multiplies the squared gradient norm by χ = σ_w²·E[σ′(h)²] ≤ σ_w²/16, as
+/// σ′ ≤ 1/4; Xavier on square layers has σ_w² = 1; 25 % slack for finite width); after
+/// training, test accuracy < 0.3 (chance is 0.1).
+#[test]
+fn claim_1_deep_sigmoid_gradients_vanish() {
+    let s = summaries(&["sigmoid-plain"]);
+    let init = s[0].init.as_ref().expect("monitor record of step 1");
+    assert!(init.first_last_ratio.unwrap() < lab::vanishing_ratio());
+    // 21 weight layers at ≤ 0.25·1.25 per layer bound the ratio by about 0.31^20 ≈ 1e-10
+    // (times the ratio of the layers' input norms, within a factor of a few).
+    assert!(
+        init.first_last_ratio.unwrap() < 1e-8,
+        "{:?}",
+        init.first_last_ratio
+    );
+    assert!(acc(&s[0]) < lab::BARELY_LEARNS);
+    assert_eq!(verdict(1, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 2. Criterion: at initialization 1/10 ≤ ‖∇W₁‖/‖∇W_L‖ ≤ 10 (He keeps χ = σ_w²/2 =
+/// 1 per ReLU layer, so the mean-field ratio is 1; 10 allows for finite width); test
+/// accuracy ≥ 0.9.
+#[test]
+fn claim_2_relu_he_keeps_gradients_and_learns() {
+    let s = summaries(&["relu-he"]);
+    let ratio = s[0].init.as_ref().unwrap().first_last_ratio.unwrap();
+    assert!((0.1..=10.0).contains(&ratio), "{ratio}");
+    assert!(acc(&s[0]) >= lab::LEARNS, "{:?}", s[0].test_accuracy);
+    assert_eq!(verdict(2, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 3. Criterion: the per-layer factor of q = E[h²] over the square hidden layers, at
+/// initialization, is within 20 % of the mean-field map q ↦ σ_w²·E[relu(√q z)²] = σ_w²·q/2
+/// (zero biases): 0.5 for Xavier (σ_w² = 1), 1 for He (σ_w² = 2).
+#[test]
+fn claim_3_xavier_halves_the_signal_under_relu() {
+    let s = summaries(&["relu-xavier", "relu-he"]);
+    let factor = |s: &RunSummary| {
+        let lin: Vec<f64> = s
+            .init
+            .as_ref()
+            .unwrap()
+            .layers
+            .iter()
+            .filter(|l| l.kind == "Linear")
+            .map(|l| l.second_moment)
+            .collect();
+        let n = lin.len() - 3;
+        (lin[lin.len() - 2] / lin[1]).powf(1.0 / n as f64)
+    };
+    let (xavier, he) = (factor(&s[0]), factor(&s[1]));
+    assert!(
+        (xavier / 0.5 - 1.0).abs() <= lab::THEORY_TOLERANCE,
+        "Xavier: {xavier}"
+    );
+    assert!((he - 1.0).abs() <= lab::THEORY_TOLERANCE, "He: {he}");
+    assert_eq!(verdict(3, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 4. Criterion: with batch norm, the deep sigmoid network reaches ≥ 0.9 test
+/// accuracy at the base rate, at 10× the rate and from N(0, 1) weights (σ_w² = 64, which
+/// saturates every sigmoid of the plain network; batch norm undoes the scale), while the
+/// plain network stays < 0.3.
+#[test]
+fn claim_4_batch_norm_rescues_the_deep_sigmoid_network() {
+    let s = summaries(&[
+        "sigmoid-bn",
+        "sigmoid-bn-lr10x",
+        "sigmoid-bn-poor-init",
+        "sigmoid-plain",
+    ]);
+    for r in &s[..3] {
+        assert!(acc(r) >= lab::LEARNS, "{}: {:?}", r.name, r.test_accuracy);
+    }
+    assert!(acc(&s[3]) < lab::BARELY_LEARNS);
+    assert_eq!(verdict(4, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 5. Criterion: 50 hidden ReLU layers at PyTorch's default init (σ_w² = 1/3, so
+/// χ = 1/6 per layer and the plain network's gradient falls by (1/6)^(49/2) ≈ 1e-19):
+/// the residual network reaches ≥ 0.9 test accuracy, the plain one stays < 0.3.
+#[test]
+fn claim_5_residual_connections_train_much_deeper() {
+    let s = summaries(&["deep-residual", "deep-plain"]);
+    assert!(acc(&s[0]) >= lab::LEARNS, "{:?}", s[0].test_accuracy);
+    assert!(acc(&s[1]) < lab::BARELY_LEARNS, "{:?}", s[1].test_accuracy);
+    assert!(s[1].init.as_ref().unwrap().first_last_ratio.unwrap() < lab::vanishing_ratio());
+    assert_eq!(verdict(5, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 6. Criterion: without clipping, the too-large init (σ_w² = 3: the signal grows
+/// 1.5× per ReLU layer) and the 10× learning rate each give a global gradient norm
+/// above 1e3 (the monitor's exploding threshold) or a non-finite loss or gradient; with
+/// clipping at norm 1.0 and L2 1e-4, every step is finite and test accuracy ≥ 0.5.
+#[test]
+fn claim_6_clipping_tames_exploding_gradients() {
+    let s = summaries(&["big-init", "high-lr", "big-init-clipped", "high-lr-clipped"]);
+    for r in &s[..2] {
+        assert!(
+            r.diverged.is_some() || r.max_grad_norm > lab::exploding_norm(),
+            "{}: {:?} {}",
+            r.name,
+            r.diverged,
+            r.max_grad_norm
+        );
+    }
+    for r in &s[2..] {
+        assert!(r.diverged.is_none(), "{}: {:?}", r.name, r.diverged);
+        assert!(r.max_grad_norm.is_finite());
+        assert!(
+            acc(r) >= lab::STILL_LEARNING,
+            "{}: {:?}",
+            r.name,
+            r.test_accuracy
+        );
+    }
+    // A diverged run names the first non-finite value's origin.
+    let diverged = s[..2]
+        .iter()
+        .find(|r| r.diverged.is_some())
+        .expect("one diverged");
+    assert!(diverged.non_finite.is_some(), "{diverged:?}");
+    assert_eq!(verdict(6, &s).verdict, Verdict::Pass);
+}
+
+/// Claim 7. Criterion: every unit of a hidden layer computes the same function of the same
+/// inputs and receives the same gradient when the weights start equal (and the biases at
+/// 0), so after training the units differ by at most f32 rounding (≤ 1e-6 of the largest
+/// weight; exactly 0 is expected); with He init they differ by ≥ 1 %.
+#[test]
+fn claim_7_constant_init_never_breaks_symmetry() {
+    let s = summaries(&["constant-init", "random-init"]);
+    assert!(s[0].unit_spread <= lab::IDENTICAL, "{}", s[0].unit_spread);
+    assert!(s[1].unit_spread >= lab::DISTINCT, "{}", s[1].unit_spread);
+    assert_eq!(verdict(7, &s).verdict, Verdict::Pass);
+}
