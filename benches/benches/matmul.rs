@@ -1,15 +1,16 @@
 //! f32 matrix products at the seed model's shapes and at 1024³, reported as GFLOP/s
 //! (criterion's element throughput is set to the flop count, so "elem/s" reads as FLOP/s).
-//! The thread count is the kernel's, chosen by `MATMUL_NUM_THREADS` (run once with 1 and
-//! once with 2).
+//! The thread count follows `GRADWELL_NUM_THREADS` (run once with 1 and once with 2).
 
 use criterion::{Criterion, Throughput, criterion_group};
 use gradwell_benches::matrix;
 use gradwell_tensor::gemm;
 
 fn bench(c: &mut Criterion) {
-    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "default".into());
-    let mut group = c.benchmark_group(format!("matmul-f32-threads-{threads}"));
+    let mut group = c.benchmark_group(format!(
+        "matmul-f32-threads-{}",
+        gradwell_tensor::num_threads()
+    ));
     for (m, k, n) in [(64, 784, 128), (64, 128, 10), (1024, 1024, 1024)] {
         let a = matrix(m, k);
         let b = matrix(k, n);

@@ -5,8 +5,10 @@ use criterion::{Criterion, Throughput, criterion_group};
 use gradwell_benches::{Model, Workload};
 
 fn bench(c: &mut Criterion) {
-    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "default".into());
-    let mut group = c.benchmark_group(format!("train-step-threads-{threads}"));
+    let mut group = c.benchmark_group(format!(
+        "train-step-threads-{}",
+        gradwell_tensor::num_threads()
+    ));
     for (model, batch) in [
         (Model::M1, 64),
         (Model::M1, 256),
