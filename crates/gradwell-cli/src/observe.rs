@@ -23,7 +23,7 @@ pub struct MonitorObserver {
     monitor: Monitor,
     snapshot: Snapshot<f32>,
     last_taps: Vec<Tap>,
-    shown: Vec<Shown>,
+    shown: Shown,
     non_finite: Option<NonFinite>,
     print: bool,
     /// Every finding printed, with its step, in order.
@@ -44,7 +44,7 @@ impl MonitorObserver {
             }),
             snapshot: Snapshot::default(),
             last_taps: Vec::new(),
-            shown: Vec::new(),
+            shown: Shown::default(),
             non_finite: None,
             print,
             log: Vec::new(),
@@ -79,36 +79,11 @@ impl MonitorObserver {
 
     fn report(&mut self, step: u64) {
         let findings = self.monitor.findings();
-        for f in &findings {
-            match self.shown.iter_mut().find(|t| t.kind == f.kind) {
-                Some(t) if t.severity == f.severity => t.absent = 0,
-                Some(t) => {
-                    // The same kind, worse or better: say so.
-                    t.severity = f.severity;
-                    t.absent = 0;
-                    self.announce(step, f);
-                }
-                None => {
-                    self.shown.push(Shown {
-                        kind: f.kind,
-                        severity: f.severity,
-                        absent: 0,
-                    });
-                    self.announce(step, f);
-                }
-            }
-        }
-        let mut gone = Vec::new();
-        for t in &mut self.shown {
-            if !findings.iter().any(|f| f.kind == t.kind) {
-                t.absent += 1;
-                if t.absent == QUIET_CHECKS {
-                    gone.push(t.kind);
-                }
-            }
+        let (announce, gone) = self.shown.update(&findings);
+        for i in announce {
+            self.announce(step, &findings[i]);
         }
         for kind in gone {
-            self.shown.retain(|t| t.kind != kind);
             if self.print {
                 eprintln!("step {step}: no longer: {kind}");
             }
@@ -129,12 +104,45 @@ impl MonitorObserver {
 /// threshold is not repeated.
 pub const QUIET_CHECKS: usize = 5;
 
-/// A finding announced and not yet gone.
-#[derive(Debug, Clone, Copy)]
+/// The findings announced and not yet gone, with how many consecutive checks each has
+/// been absent: the de-duplication of [`MonitorObserver`]'s output.
+#[derive(Debug, Clone, Default)]
 struct Shown {
-    kind: FindingKind,
-    severity: Severity,
-    absent: usize,
+    entries: Vec<(FindingKind, Severity, usize)>,
+}
+
+impl Shown {
+    /// Takes one check's findings; returns the indices of those to announce (new, or of a
+    /// changed severity) and the kinds now gone for [`QUIET_CHECKS`] checks in a row.
+    fn update(&mut self, findings: &[Finding]) -> (Vec<usize>, Vec<FindingKind>) {
+        let mut announce = Vec::new();
+        for (i, f) in findings.iter().enumerate() {
+            match self.entries.iter_mut().find(|e| e.0 == f.kind) {
+                Some(e) => {
+                    if e.1 != f.severity {
+                        e.1 = f.severity;
+                        announce.push(i);
+                    }
+                    e.2 = 0;
+                }
+                None => {
+                    self.entries.push((f.kind, f.severity, 0));
+                    announce.push(i);
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for e in &mut self.entries {
+            if !findings.iter().any(|f| f.kind == e.0) {
+                e.2 += 1;
+                if e.2 == QUIET_CHECKS {
+                    gone.push(e.0);
+                }
+            }
+        }
+        self.entries.retain(|e| !gone.contains(&e.0));
+        (announce, gone)
+    }
 }
 
 impl Observer for MonitorObserver {
@@ -181,5 +189,58 @@ impl Observer for MonitorObserver {
                 .record_metric("validation_accuracy", at, v.accuracy);
         }
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: FindingKind, severity: Severity) -> Finding {
+        Finding {
+            severity,
+            kind,
+            layers: vec!["1".into()],
+            figure: 0.6,
+            threshold: 0.5,
+            message: String::new(),
+            cures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_finding_flickering_around_its_threshold_is_announced_once() {
+        let mut shown = Shown::default();
+        let dead = finding(FindingKind::DeadUnits, Severity::Warning);
+        let mut announced = 0;
+        let mut gone = 0;
+        // Present, absent for fewer than QUIET_CHECKS checks, present again, ten times.
+        for _ in 0..10 {
+            let (a, g) = shown.update(std::slice::from_ref(&dead));
+            announced += a.len();
+            gone += g.len();
+            for _ in 0..QUIET_CHECKS - 1 {
+                let (a, g) = shown.update(&[]);
+                announced += a.len();
+                gone += g.len();
+            }
+        }
+        assert_eq!((announced, gone), (1, 0));
+    }
+
+    #[test]
+    fn severity_changes_are_announced_and_long_absences_reported_gone() {
+        let mut shown = Shown::default();
+        let warn = finding(FindingKind::DeadUnits, Severity::Warning);
+        let crit = finding(FindingKind::DeadUnits, Severity::Critical);
+        assert_eq!(shown.update(std::slice::from_ref(&warn)).0, vec![0]);
+        assert!(shown.update(std::slice::from_ref(&warn)).0.is_empty());
+        assert_eq!(shown.update(std::slice::from_ref(&crit)).0, vec![0]);
+        for _ in 0..QUIET_CHECKS - 1 {
+            assert!(shown.update(&[]).1.is_empty());
+        }
+        assert_eq!(shown.update(&[]).1, vec![FindingKind::DeadUnits]);
+        // Back after being reported gone: announced again.
+        assert_eq!(shown.update(std::slice::from_ref(&warn)).0, vec![0]);
     }
 }
