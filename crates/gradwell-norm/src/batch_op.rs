@@ -7,11 +7,11 @@
 //! walks each channel's contiguous run of `l` values. Sums are accumulated in f64 (as
 //! PyTorch's CPU kernels accumulate f32 in double).
 
-use gradwell_autodiff::{AutodiffError, Float, Op, ParamStore, Tape, Var, ensure_shape};
+use gradwell_autodiff::{Float, Op, ParamStore, Tape, Var, ensure_shape};
 use gradwell_tensor::ShapeError;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
-use crate::buffers::{Inputs, filled, refill, slice, targets};
+use crate::buffers::{Inputs, contiguous, filled, positions, refill, slice, targets};
 use crate::config::check_eps;
 use crate::sum::{sum_by, sum2_by};
 use crate::{NormError, Result};
@@ -328,13 +328,6 @@ fn add_dx<F: Float>(
     }
 }
 
-/// A contiguous input, or an error naming it (the tape hands ops contiguous values, so
-/// this fails only for a misuse of the op outside a tape).
-fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff::Result<&'a [F]> {
-    v.as_slice()
-        .ok_or_else(|| AutodiffError::invalid(OP, format!("{what} must be contiguous")))
-}
-
 /// Checks that input `i` of an op is `[c]` and contiguous, and returns it.
 fn channel_input<'a, F: Float>(
     inputs: &'a [ArrayViewD<'_, F>],
@@ -352,7 +345,7 @@ fn channel_input<'a, F: Float>(
         )
         .into());
     }
-    contiguous(v, what)
+    contiguous(OP, v, what)
 }
 
 /// [`channel_input`] for an optional input (the weight or bias).
@@ -428,7 +421,7 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
         let lay = Layout::of(x.shape())?;
         let gamma = optional_input(inputs, self.weight, lay.c, "weight")?;
         let beta = optional_input(inputs, self.bias, lay.c, "bias")?;
-        let xs = contiguous(x, "input")?;
+        let xs = contiguous(OP, x, "input")?;
         let (stats, s) = (&mut self.stats, &mut self.scratch);
         moments(xs, lay, &mut stats.mean, &mut stats.var);
         stats.count = lay.per_channel();
@@ -555,7 +548,7 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(x, "input")?, y, lay, mean, &s.a, beta);
+        affine_forward(contiguous(OP, x, "input")?, y, lay, mean, &s.a, beta);
         Ok(())
     }
 
@@ -658,17 +651,6 @@ fn check_param<F: Float>(
         }
     }
     Ok(())
-}
-
-/// The position of the optional weight and bias among an op's inputs, after `first`.
-fn positions(
-    first: usize,
-    weight: Option<Var>,
-    bias: Option<Var>,
-) -> (Option<usize>, Option<usize>) {
-    let w = weight.map(|_| first);
-    let b = bias.map(|_| first + usize::from(weight.is_some()));
-    (w, b)
 }
 
 /// Batch normalization with the batch's own statistics, as one fused op: PyTorch's

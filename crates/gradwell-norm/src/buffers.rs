@@ -2,11 +2,33 @@
 //! tape's values and gradients, per-op vectors refilled in place, and input lists on the
 //! stack.
 
-use gradwell_autodiff::Var;
+use gradwell_autodiff::{AutodiffError, Var};
 use ndarray::{ArrayViewD, ArrayViewMutD};
 
 /// The most inputs a norm op takes (`x, running_mean, running_var, weight, bias`).
 pub(crate) const MAX_INPUTS: usize = 5;
+
+/// A contiguous input of the op `op`, or an error naming it (the tape hands ops contiguous
+/// values, so this fails only for a misuse of the op outside a tape).
+pub(crate) fn contiguous<'a, F>(
+    op: &'static str,
+    v: &'a ArrayViewD<'_, F>,
+    what: &str,
+) -> gradwell_autodiff::Result<&'a [F]> {
+    v.as_slice()
+        .ok_or_else(|| AutodiffError::invalid(op, format!("{what} must be contiguous")))
+}
+
+/// The position of the optional weight and bias among an op's inputs, after `first`.
+pub(crate) fn positions(
+    first: usize,
+    weight: Option<Var>,
+    bias: Option<Var>,
+) -> (Option<usize>, Option<usize>) {
+    let w = weight.map(|_| first);
+    let b = bias.map(|_| first + usize::from(weight.is_some()));
+    (w, b)
+}
 
 /// A value the tape handed an op, as a flat slice.
 pub(crate) fn slice<'a, F>(v: &'a ArrayViewD<'_, F>) -> &'a [F] {

@@ -1,11 +1,11 @@
 use std::marker::PhantomData;
 
-use gradwell_autodiff::{AutodiffError, Float, Op, ParamId, ParamStore, Tape, Var, ensure_shape};
+use gradwell_autodiff::{Float, Op, ParamId, ParamStore, Tape, Var, ensure_shape};
 use gradwell_tensor::ShapeError;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use crate::batch_norm::param_name;
-use crate::buffers::{Inputs, filled, slice, targets};
+use crate::buffers::{Inputs, contiguous, filled, positions, slice, targets};
 use crate::config::{check_eps, check_width};
 use crate::sum::{sum_by, sum2_by};
 use crate::{LayerNormConfig, NormError, Result};
@@ -24,11 +24,6 @@ struct LayerNormOp<F> {
     bias: Option<usize>,
     /// γ = 1 for the backward pass without weight.
     ones: Vec<F>,
-}
-
-fn contiguous<'a, F>(v: &'a ArrayViewD<'_, F>, what: &str) -> gradwell_autodiff::Result<&'a [F]> {
-    v.as_slice()
-        .ok_or_else(|| AutodiffError::invalid(OP, format!("{what} must be contiguous")))
 }
 
 impl<F: Float> Op<F> for LayerNormOp<F> {
@@ -62,11 +57,11 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
                 )
                 .into());
             }
-            Ok(Some(contiguous(&inputs[i], what)?))
+            Ok(Some(contiguous(OP, &inputs[i], what)?))
         };
         let gamma = affine(self.weight, "weight")?;
         let beta = affine(self.bias, "bias")?;
-        let xs = contiguous(x, "input")?;
+        let xs = contiguous(OP, x, "input")?;
         ensure_shape(out, x.shape());
         let ys = out
             .as_slice_mut()
@@ -182,12 +177,13 @@ pub fn layer_norm<F: Float>(
     eps: f64,
 ) -> Result<Var> {
     check_eps(OP, eps)?;
+    let (weight_at, bias_at) = positions(1, weight, bias);
     let op = LayerNormOp {
         eps,
         mean: Vec::new(),
         inv_std: Vec::new(),
-        weight: weight.map(|_| 1),
-        bias: bias.map(|_| 1 + usize::from(weight.is_some())),
+        weight: weight_at,
+        bias: bias_at,
         ones: Vec::new(),
     };
     Ok(tape.apply(op, Inputs::new(&[x], weight, bias).as_slice())?)
