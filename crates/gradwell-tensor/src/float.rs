@@ -115,5 +115,8 @@ macro_rules! impl_float {
     };
 }
 
+#[cfg(target_arch = "x86_64")]
+impl_float!(f32, "f32", crate::avx512::sgemm);
+#[cfg(not(target_arch = "x86_64"))]
 impl_float!(f32, "f32", matrixmultiply::sgemm);
 impl_float!(f64, "f64", matrixmultiply::dgemm);

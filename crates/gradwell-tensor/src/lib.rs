@@ -40,6 +40,8 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod broadcast;
 mod error;
 mod float;

@@ -47,13 +47,13 @@ fn filled(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 }
 
 /// A view of `rows×cols` elements that is transposed and/or stepped inside a larger array.
-fn operand(
-    storage: &Array2<f64>,
+fn operand<F>(
+    storage: &Array2<F>,
     rows: usize,
     cols: usize,
     transposed: bool,
     stepped: bool,
-) -> ArrayView2<'_, f64> {
+) -> ArrayView2<'_, F> {
     let st = if stepped { 2 } else { 1 };
     if transposed {
         storage
@@ -93,6 +93,41 @@ proptest! {
                 "[{i},{j}] got {got}, want {expect}");
         }
     }
+
+    /// The f32 products (which have their own kernels on processors with AVX-512) in every
+    /// operand layout and with row- or column-major output, against the triple loop in f64
+    /// on the same f32 values. Any summation order is within γₖ = k·u/(1 − k·u) of
+    /// Σ|aᵢₖ·bₖⱼ|, u = 2⁻²⁴, plus one rounding each for α·s, β·c and their sum.
+    #[test]
+    fn f32_gemm_equals_triple_loop(
+        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= 1_500_000),
+        ta in any::<bool>(), tb in any::<bool>(), tc in any::<bool>(), stepped in any::<bool>(), accumulate in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let (ra, ca) = if ta { (k, m) } else { (m, k) };
+        let (rb, cb) = if tb { (n, k) } else { (k, n) };
+        let st = if stepped { 2 } else { 1 };
+        let sa = filled(ra * st + 1, ca * st + 1, seed).mapv(|v| v as f32);
+        let sb = filled(rb * st + 1, cb * st + 1, seed ^ 0xABCDEF).mapv(|v| v as f32);
+        let a = operand(&sa, m, k, ta, stepped);
+        let b = operand(&sb, k, n, tb, stepped);
+        let c0 = filled(m, n, seed ^ 0x1234).mapv(|v| v as f32);
+        // A column-major output is the transposed view of a row-major n×m array.
+        let mut storage = if tc { c0.t().to_owned() } else { c0.clone() };
+        let mut c = if tc { storage.view_mut().reversed_axes() } else { storage.view_mut() };
+        let (alpha, beta) = if accumulate { (0.75_f32, 1.0_f32) } else { (1.0, 0.0) };
+        gemm(alpha, &a, &b, beta, &mut c).unwrap();
+        let (want, mag) = naive(&a.mapv(f64::from).view(), &b.mapv(f64::from).view());
+        let u = f64::from(f32::EPSILON) / 2.0;
+        let gamma = k as f64 * u / (1.0 - k as f64 * u);
+        for ((i, j), &got) in c.indexed_iter() {
+            let (alpha, beta, old) = (f64::from(alpha), f64::from(beta), f64::from(c0[[i, j]]));
+            let expect = alpha * want[[i, j]] + beta * old;
+            let scale = alpha * mag[[i, j]] + beta * old.abs();
+            let tol = (gamma + 3.0 * u) * scale + f64::from(f32::MIN_POSITIVE);
+            prop_assert!((f64::from(got) - expect).abs() <= tol,
+                "[{i},{j}] got {got}, want {expect}");
+        }
+    }
 }
 
 #[test]
@@ -102,6 +137,18 @@ fn beta_zero_ignores_nan_in_the_output() {
     let mut c = Array2::from_elem((3, 5), f64::NAN);
     gemm(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut()).unwrap();
     assert!(c.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn f32_beta_zero_ignores_nan_in_the_output_in_every_layout() {
+    let a = filled(20, 33, 1).mapv(|v| v as f32);
+    let b = filled(33, 70, 2).mapv(|v| v as f32);
+    let bt = b.t().to_owned();
+    for b in [b.view(), bt.t()] {
+        let mut c = Array2::from_elem((20, 70), f32::NAN);
+        gemm(1.0, &a.view(), &b, 0.0, &mut c.view_mut()).unwrap();
+        assert!(c.iter().all(|v| v.is_finite()));
+    }
 }
 
 #[test]

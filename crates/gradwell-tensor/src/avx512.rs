@@ -1,0 +1,353 @@
+//! f32 matrix kernels for x86-64 processors with AVX-512, used instead of
+//! `matrixmultiply`'s AVX2 kernel where they apply.
+//!
+//! Two register-blocked micro-kernels read the operands where they lie, without packing
+//! them into panels first (on a small model, packing cost a fifth of a training step):
+//!
+//! - [`nn`], for `B` with unit column stride (`B` row-major, e.g. `Xᵀ·dY` and `dY·W`):
+//!   each step of `k` loads 64 consecutive elements of a row of `B` into four vectors and
+//!   broadcasts six elements of `A` (any strides), 24 accumulators of 16 lanes.
+//! - [`nt`], for `A` with unit column stride and `B` with unit row stride — a product with a
+//!   transposed row-major matrix, `X·Wᵀ`, a linear layer's forward pass: four rows of `A`
+//!   against six columns of `B`, both read along `k` sixteen at a time, 24 accumulators
+//!   that are summed across lanes at the end.
+//!
+//! `k` is cut in blocks so that what a micro-kernel re-reads stays in the first-level
+//! cache. Tails (in `m`, `n` and `k`) are handled by smaller instantiations and masked
+//! loads, never by reading past an operand. Any other layout, and processors without
+//! AVX-512, go to `matrixmultiply`.
+//!
+//! Setting the environment variable `GRADWELL_KERNEL=portable` turns these kernels off
+//! (to compare against the portable kernel).
+
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+
+/// `C ← α·A·B + β·C` for f32: the AVX-512 kernels when the processor has them and the
+/// layout suits them, `matrixmultiply` otherwise.
+///
+/// # Safety
+/// As [`crate::Float::gemm_raw`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    if m > 0 && n > 0 && k > 0 && enabled() {
+        // A column-major output is the transposed product of the transposed operands.
+        let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
+            (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
+        } else {
+            (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
+        };
+        if csc == 1 && csb == 1 {
+            // SAFETY: the caller's contract; `enabled` checked the processor.
+            unsafe { nn(m, k, n, alpha, a, rsa, csa, b, rsb, beta, c, rsc) };
+            return;
+        }
+        if csc == 1 && rsb == 1 {
+            // SAFETY: as above.
+            unsafe { nt(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
+            return;
+        }
+    }
+    // SAFETY: forwarded verbatim; the caller upholds the kernel's contract.
+    unsafe {
+        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    }
+}
+
+/// Whether the AVX-512 kernels are used: the processor has AVX-512F and
+/// `GRADWELL_KERNEL` is not `portable`. Read once.
+pub(crate) fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::env::var("GRADWELL_KERNEL").map_or(true, |v| v.trim() != "portable")
+    })
+}
+
+/// Rows of `A` per [`nn`] micro-kernel.
+const NN_MR: usize = 6;
+/// Columns of `B` per [`nn`] micro-kernel: four vectors of 16.
+const NN_NR: usize = 64;
+/// Elements of `k` per block in [`nn`]: a 128×64 block of `B` is 32 KiB, inside the
+/// first-level cache.
+const NN_KC: usize = 128;
+
+/// `C ← α·A·B + β·C` with `B` and `C` of unit column stride.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn nn(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = NN_KC.min(k - k0);
+        // Later blocks of `k` add to what the first one stored.
+        let beta = if k0 == 0 { beta } else { 1.0 };
+        let mut j0 = 0;
+        while j0 < n {
+            let nr = NN_NR.min(n - j0);
+            let mut i0 = 0;
+            while i0 < m {
+                let mr = NN_MR.min(m - i0);
+                // SAFETY: every offset addresses an element inside the caller's operands:
+                // rows i0..i0+mr < m, columns j0..j0+nr ≤ n, k0..k0+kc ≤ k.
+                unsafe {
+                    let t = NnTile {
+                        kc,
+                        alpha,
+                        a: a.offset(i0 as isize * rsa + k0 as isize * csa),
+                        rsa,
+                        csa,
+                        b: b.offset(k0 as isize * rsb + j0 as isize),
+                        rsb,
+                        beta,
+                        c: c.offset(i0 as isize * rsc + j0 as isize),
+                        rsc,
+                        last: tail_mask(nr),
+                    };
+                    let nv = nr.div_ceil(16);
+                    match (mr, nv) {
+                        (6, 4) => nn_tile::<6, 4>(&t),
+                        (6, 3) => nn_tile::<6, 3>(&t),
+                        (6, 2) => nn_tile::<6, 2>(&t),
+                        (6, _) => nn_tile::<6, 1>(&t),
+                        (5, 4) => nn_tile::<5, 4>(&t),
+                        (5, 3) => nn_tile::<5, 3>(&t),
+                        (5, 2) => nn_tile::<5, 2>(&t),
+                        (5, _) => nn_tile::<5, 1>(&t),
+                        (4, 4) => nn_tile::<4, 4>(&t),
+                        (4, 3) => nn_tile::<4, 3>(&t),
+                        (4, 2) => nn_tile::<4, 2>(&t),
+                        (4, _) => nn_tile::<4, 1>(&t),
+                        (3, 4) => nn_tile::<3, 4>(&t),
+                        (3, 3) => nn_tile::<3, 3>(&t),
+                        (3, 2) => nn_tile::<3, 2>(&t),
+                        (3, _) => nn_tile::<3, 1>(&t),
+                        (2, 4) => nn_tile::<2, 4>(&t),
+                        (2, 3) => nn_tile::<2, 3>(&t),
+                        (2, 2) => nn_tile::<2, 2>(&t),
+                        (2, _) => nn_tile::<2, 1>(&t),
+                        (_, 4) => nn_tile::<1, 4>(&t),
+                        (_, 3) => nn_tile::<1, 3>(&t),
+                        (_, 2) => nn_tile::<1, 2>(&t),
+                        (_, _) => nn_tile::<1, 1>(&t),
+                    }
+                }
+                i0 += mr;
+            }
+            j0 += nr;
+        }
+        k0 += kc;
+    }
+}
+
+/// The lanes of the last vector of a row of `width` elements (1 to 64): all sixteen unless
+/// `width` is not a multiple of 16.
+fn tail_mask(width: usize) -> u16 {
+    match width % 16 {
+        0 => u16::MAX,
+        r => (1u16 << r) - 1,
+    }
+}
+
+/// One `MR × 16·NV` block of `C` over `kc` steps of `k`, for [`nn`].
+struct NnTile {
+    kc: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    /// The lanes of the last of the `NV` vectors that lie inside `C`.
+    last: u16,
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
+    // SAFETY: `nn` built the tile inside the operands; the last vector is masked to the
+    // lanes inside `B` and `C`.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        let mut bp = t.b;
+        let mut ap = t.a;
+        for _ in 0..t.kc {
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (v, slot) in bv.iter_mut().enumerate() {
+                *slot = if v + 1 == NV {
+                    _mm512_maskz_loadu_ps(t.last, bp.add(16 * v))
+                } else {
+                    _mm512_loadu_ps(bp.add(16 * v))
+                };
+            }
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*ap.offset(r as isize * t.rsa));
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = _mm512_fmadd_ps(av, bv[v], *x);
+                }
+            }
+            bp = bp.offset(t.rsb);
+            ap = ap.offset(t.csa);
+        }
+        let alpha = _mm512_set1_ps(t.alpha);
+        let beta = _mm512_set1_ps(t.beta);
+        for (r, row) in acc.iter().enumerate() {
+            let cp = t.c.offset(r as isize * t.rsc);
+            for (v, x) in row.iter().enumerate() {
+                let mask = if v + 1 == NV { t.last } else { u16::MAX };
+                let mut out = _mm512_mul_ps(alpha, *x);
+                if t.beta != 0.0 {
+                    out = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, cp.add(16 * v)), out);
+                }
+                _mm512_mask_storeu_ps(cp.add(16 * v), mask, out);
+            }
+        }
+    }
+}
+
+/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
+/// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into a row-major scratch copy,
+/// sixteen by sixteen, and the product is an [`nn`] product.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|packed| {
+        if packed.len() < k * n {
+            packed.resize(k * n, 0.0);
+        }
+        // SAFETY: `b` covers `k` elements along each of its `n` columns; `packed` holds
+        // `k·n` elements; the caller's contract covers `a` and `c`.
+        unsafe {
+            transpose_into(b, csb, n, k, packed.as_mut_ptr());
+            nn(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                rsa,
+                csa,
+                packed.as_ptr(),
+                n as isize,
+                beta,
+                c,
+                rsc,
+            );
+        }
+    });
+}
+
+/// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
+/// transposed into `dst`, row-major `cols × rows`.
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose_into(src: *const f32, stride: isize, rows: usize, cols: usize, dst: *mut f32) {
+    let mut r0 = 0;
+    while r0 < rows {
+        let nr = 16.min(rows - r0);
+        let row_mask = tail_mask(nr);
+        let mut c0 = 0;
+        while c0 < cols {
+            let nc = 16.min(cols - c0);
+            let col_mask = tail_mask(nc);
+            // SAFETY: rows r0..r0+nr and columns c0..c0+nc lie inside `src`, and their
+            // transposes inside `dst`; rows past `nr` are not read (zeros stand in).
+            unsafe {
+                let mut v = [_mm512_setzero_ps(); 16];
+                for (i, x) in v.iter_mut().enumerate().take(nr) {
+                    *x = _mm512_maskz_loadu_ps(
+                        col_mask,
+                        src.offset((r0 + i) as isize * stride).add(c0),
+                    );
+                }
+                let t = transpose16(v);
+                for (j, x) in t.iter().enumerate().take(nc) {
+                    _mm512_mask_storeu_ps(dst.add((c0 + j) * rows + r0), row_mask, *x);
+                }
+            }
+            c0 += nc;
+        }
+        r0 += nr;
+    }
+}
+
+/// The transpose of a 16×16 block held as sixteen row vectors: 32-bit, then 64-bit
+/// interleaves within 128-bit lanes, then two rounds of 128-bit lane shuffles.
+#[target_feature(enable = "avx512f")]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // Four rows at a time; lane l of u[4g + q] holds column 4l + q of rows 4g..4g+4.
+    let mut u = [_mm512_setzero_ps(); 16];
+    for g in 0..4 {
+        let (lo, hi) = (t[4 * g], t[4 * g + 1]);
+        let (lo2, hi2) = (t[4 * g + 2], t[4 * g + 3]);
+        u[4 * g] = _mm512_shuffle_ps::<0x44>(lo, lo2);
+        u[4 * g + 1] = _mm512_shuffle_ps::<0xEE>(lo, lo2);
+        u[4 * g + 2] = _mm512_shuffle_ps::<0x44>(hi, hi2);
+        u[4 * g + 3] = _mm512_shuffle_ps::<0xEE>(hi, hi2);
+    }
+    // Groups of rows (0,1) and (2,3) merged: even lanes then odd lanes.
+    let mut w = [_mm512_setzero_ps(); 16];
+    for q in 0..4 {
+        w[q] = _mm512_shuffle_f32x4::<0x88>(u[q], u[4 + q]);
+        w[4 + q] = _mm512_shuffle_f32x4::<0xDD>(u[q], u[4 + q]);
+        w[8 + q] = _mm512_shuffle_f32x4::<0x88>(u[8 + q], u[12 + q]);
+        w[12 + q] = _mm512_shuffle_f32x4::<0xDD>(u[8 + q], u[12 + q]);
+    }
+    let mut out = [_mm512_setzero_ps(); 16];
+    for j in 0..8 {
+        out[j] = _mm512_shuffle_f32x4::<0x88>(w[j], w[j + 8]);
+        out[j + 8] = _mm512_shuffle_f32x4::<0xDD>(w[j], w[j + 8]);
+    }
+    out
+}
