@@ -111,19 +111,23 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
     fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
         let AdagradConfig { lr_decay, eps, .. } = self.config;
         let feps = F::of(eps);
-        self.core.step(params, |c: &Ctx, p, g, bufs| {
-            let clr = c.lr / (1.0 + (c.step - 1) as f64 * lr_decay);
-            let (keep, l2, neg_clr) = (F::of(c.keep), F::of(c.l2), F::of(-clr));
-            let [s] = bufs else {
-                unreachable!("Adagrad keeps one buffer per parameter")
-            };
-            for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-                let w = *p * keep;
-                let g = g + l2 * w;
-                *s += g * g;
-                *p = w + neg_clr * (g / (s.sqrt() + feps));
-            }
-        })
+        self.core.step(
+            params,
+            #[inline(always)]
+            |c: &Ctx, p, g, bufs| {
+                let clr = c.lr / (1.0 + (c.step - 1) as f64 * lr_decay);
+                let (keep, l2, neg_clr) = (F::of(c.keep), F::of(c.l2), F::of(-clr));
+                let [s] = bufs else {
+                    unreachable!("Adagrad keeps one buffer per parameter")
+                };
+                for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+                    let w = *p * keep;
+                    let g = g + l2 * w;
+                    *s += g * g;
+                    *p = w + neg_clr * (g / (s.sqrt() + feps));
+                }
+            },
+        )
     }
 
     crate::common_methods!();

@@ -139,42 +139,47 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let w1 = 1.0 - beta1;
         let (fw1, fb2, fw2, feps) = (F::of(w1), F::of(beta2), F::of(1.0 - beta2), F::of(eps));
         let from_start = w1 < 0.5;
-        self.core.step(params, |c: &Ctx, p, g, bufs| {
-            let t = i32::try_from(c.step).unwrap_or(i32::MAX);
-            let bc1 = 1.0 - beta1.powi(t);
-            let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
-            let (keep, l2) = (F::of(c.keep), F::of(c.l2));
-            let (neg_step, bc2s) = (F::of(-(c.lr / bc1)), F::of(bc2_sqrt));
-            match bufs {
-                [m, v] if !amsgrad => {
-                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                    {
-                        let w = *p * keep;
-                        let g = g + l2 * w;
-                        *m = lerp(*m, g, fw1, from_start);
-                        *v = *v * fb2 + fw2 * g * g;
-                        *p = w + neg_step * (*m / (v.sqrt() / bc2s + feps));
+        self.core.step(
+            params,
+            #[inline(always)]
+            |c: &Ctx, p, g, bufs| {
+                let t = i32::try_from(c.step).unwrap_or(i32::MAX);
+                let bc1 = 1.0 - beta1.powi(t);
+                let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+                let (keep, l2) = (F::of(c.keep), F::of(c.l2));
+                let (neg_step, bc2s) = (F::of(-(c.lr / bc1)), F::of(bc2_sqrt));
+                match bufs {
+                    [m, v] if !amsgrad => {
+                        for (((p, &g), m), v) in
+                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                        {
+                            let w = *p * keep;
+                            let g = g + l2 * w;
+                            *m = lerp(*m, g, fw1, from_start);
+                            *v = *v * fb2 + fw2 * g * g;
+                            *p = w + neg_step * (*m / (v.sqrt() / bc2s + feps));
+                        }
                     }
-                }
-                [m, v, vmax] => {
-                    let it = p
-                        .iter_mut()
-                        .zip(g)
-                        .zip(m.iter_mut())
-                        .zip(v.iter_mut())
-                        .zip(vmax.iter_mut());
-                    for ((((p, &g), m), v), vmax) in it {
-                        let w = *p * keep;
-                        let g = g + l2 * w;
-                        *m = lerp(*m, g, fw1, from_start);
-                        *v = *v * fb2 + fw2 * g * g;
-                        *vmax = vmax.max(*v);
-                        *p = w + neg_step * (*m / (vmax.sqrt() / bc2s + feps));
+                    [m, v, vmax] => {
+                        let it = p
+                            .iter_mut()
+                            .zip(g)
+                            .zip(m.iter_mut())
+                            .zip(v.iter_mut())
+                            .zip(vmax.iter_mut());
+                        for ((((p, &g), m), v), vmax) in it {
+                            let w = *p * keep;
+                            let g = g + l2 * w;
+                            *m = lerp(*m, g, fw1, from_start);
+                            *v = *v * fb2 + fw2 * g * g;
+                            *vmax = vmax.max(*v);
+                            *p = w + neg_step * (*m / (vmax.sqrt() / bc2s + feps));
+                        }
                     }
+                    _ => unreachable!("Adam keeps two or three buffers per parameter"),
                 }
-                _ => unreachable!("Adam keeps two or three buffers per parameter"),
-            }
-        })
+            },
+        )
     }
 
     crate::common_methods!();

@@ -302,16 +302,15 @@ impl<F: Float> Core<F> {
             } else {
                 (1.0, slot.weight_decay)
             };
-            update(
-                &Ctx {
-                    lr,
-                    keep,
-                    l2,
-                    step: slot.step,
-                },
-                p.value,
-                p.grad,
-                &mut slot.bufs,
+            let ctx = Ctx {
+                lr,
+                keep,
+                l2,
+                step: slot.step,
+            };
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || update(&ctx, p.value, p.grad, &mut slot.bufs),
             );
             elements += p.len();
         }

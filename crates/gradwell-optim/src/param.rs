@@ -109,6 +109,14 @@ const LANES: usize = 16;
 /// The index of the first NaN or infinite element, if any. Scans in blocks without an
 /// early exit inside a block, so the compare loop vectorizes.
 pub(crate) fn first_non_finite<F: Float>(xs: &[F]) -> Option<usize> {
+    gradwell_tensor::vectorized(
+        #[inline(always)]
+        || first_non_finite_in(xs),
+    )
+}
+
+#[inline(always)]
+fn first_non_finite_in<F: Float>(xs: &[F]) -> Option<usize> {
     let mut chunks = xs.chunks_exact(LANES);
     let mut base = 0;
     for chunk in &mut chunks {

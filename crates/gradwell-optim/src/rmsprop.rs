@@ -169,34 +169,38 @@ impl<F: Float> Optimizer<F> for Rmsprop<F> {
             ..
         } = self.config;
         let has_momentum = momentum > 0.0;
-        self.core.step(params, |c: &Ctx, p, g, bufs| {
-            let k = Consts {
-                keep: F::of(c.keep),
-                l2: F::of(c.l2),
-                alpha: F::of(alpha),
-                w: F::of(1.0 - alpha),
-                from_start: 1.0 - alpha < 0.5,
-                eps: F::of(eps),
-                mu: F::of(momentum),
-                neg_lr: F::of(-c.lr),
-            };
-            let (v, rest) = bufs.split_first_mut().expect("RMSprop keeps square_avg");
-            let (b, rest) = if has_momentum {
-                let (b, rest) = rest.split_first_mut().expect("momentum_buffer");
-                (b.as_mut_slice(), rest)
-            } else {
-                (&mut [][..], rest)
-            };
-            let ga = rest.first_mut().map_or(&mut [][..], Vec::as_mut_slice);
-            let n = p.len();
-            let (v, g) = (&mut v[..n], &g[..n]);
-            match (centered, has_momentum) {
-                (false, false) => kernel::<F, false, false>(p, g, v, b, ga, &k),
-                (false, true) => kernel::<F, false, true>(p, g, v, &mut b[..n], ga, &k),
-                (true, false) => kernel::<F, true, false>(p, g, v, b, &mut ga[..n], &k),
-                (true, true) => kernel::<F, true, true>(p, g, v, &mut b[..n], &mut ga[..n], &k),
-            }
-        })
+        self.core.step(
+            params,
+            #[inline(always)]
+            |c: &Ctx, p, g, bufs| {
+                let k = Consts {
+                    keep: F::of(c.keep),
+                    l2: F::of(c.l2),
+                    alpha: F::of(alpha),
+                    w: F::of(1.0 - alpha),
+                    from_start: 1.0 - alpha < 0.5,
+                    eps: F::of(eps),
+                    mu: F::of(momentum),
+                    neg_lr: F::of(-c.lr),
+                };
+                let (v, rest) = bufs.split_first_mut().expect("RMSprop keeps square_avg");
+                let (b, rest) = if has_momentum {
+                    let (b, rest) = rest.split_first_mut().expect("momentum_buffer");
+                    (b.as_mut_slice(), rest)
+                } else {
+                    (&mut [][..], rest)
+                };
+                let ga = rest.first_mut().map_or(&mut [][..], Vec::as_mut_slice);
+                let n = p.len();
+                let (v, g) = (&mut v[..n], &g[..n]);
+                match (centered, has_momentum) {
+                    (false, false) => kernel::<F, false, false>(p, g, v, b, ga, &k),
+                    (false, true) => kernel::<F, false, true>(p, g, v, &mut b[..n], ga, &k),
+                    (true, false) => kernel::<F, true, false>(p, g, v, b, &mut ga[..n], &k),
+                    (true, true) => kernel::<F, true, true>(p, g, v, &mut b[..n], &mut ga[..n], &k),
+                }
+            },
+        )
     }
 
     crate::common_methods!();

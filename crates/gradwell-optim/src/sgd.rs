@@ -143,34 +143,38 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
         let (mu, nesterov) = (self.config.momentum, self.config.nesterov);
         let damp = F::of(1.0 - self.config.dampening);
-        self.core.step(params, |c: &Ctx, p, g, bufs| {
-            let (keep, l2, neg_lr) = (F::of(c.keep), F::of(c.l2), F::of(-c.lr));
-            match bufs {
-                [b] => {
-                    let mu = F::of(mu);
-                    match (c.step == 1, nesterov) {
-                        (true, false) => {
-                            momentum_kernel::<F, true, false>(p, g, b, keep, l2, mu, damp, neg_lr)
+        self.core.step(
+            params,
+            #[inline(always)]
+            |c: &Ctx, p, g, bufs| {
+                let (keep, l2, neg_lr) = (F::of(c.keep), F::of(c.l2), F::of(-c.lr));
+                match bufs {
+                    [b] => {
+                        let mu = F::of(mu);
+                        match (c.step == 1, nesterov) {
+                            (true, false) => momentum_kernel::<F, true, false>(
+                                p, g, b, keep, l2, mu, damp, neg_lr,
+                            ),
+                            (true, true) => momentum_kernel::<F, true, true>(
+                                p, g, b, keep, l2, mu, damp, neg_lr,
+                            ),
+                            (false, false) => momentum_kernel::<F, false, false>(
+                                p, g, b, keep, l2, mu, damp, neg_lr,
+                            ),
+                            (false, true) => momentum_kernel::<F, false, true>(
+                                p, g, b, keep, l2, mu, damp, neg_lr,
+                            ),
                         }
-                        (true, true) => {
-                            momentum_kernel::<F, true, true>(p, g, b, keep, l2, mu, damp, neg_lr)
-                        }
-                        (false, false) => {
-                            momentum_kernel::<F, false, false>(p, g, b, keep, l2, mu, damp, neg_lr)
-                        }
-                        (false, true) => {
-                            momentum_kernel::<F, false, true>(p, g, b, keep, l2, mu, damp, neg_lr)
+                    }
+                    _ => {
+                        for (p, &g) in p.iter_mut().zip(g) {
+                            let w = *p * keep;
+                            *p = w + neg_lr * (g + l2 * w);
                         }
                     }
                 }
-                _ => {
-                    for (p, &g) in p.iter_mut().zip(g) {
-                        let w = *p * keep;
-                        *p = w + neg_lr * (g + l2 * w);
-                    }
-                }
-            }
-        })
+            },
+        )
     }
 
     crate::common_methods!();

@@ -56,5 +56,32 @@ pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
 pub use reduce::{check_axis, mean_axis, sum_axis};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 
+/// Runs `f` compiled for the widest vector instructions the processor offers: on x86-64
+/// with AVX-512 (unless `GRADWELL_KERNEL=portable`), `f` runs inside a function built for
+/// AVX-512, so the simple element-wise loops inlined into it are vectorized sixteen
+/// `f32` lanes wide; elsewhere `f` just runs. The result is the same either way (the
+/// loops' arithmetic does not change, only how many lanes run at once).
+///
+/// Mark the loop's function `#[inline(always)]` so that it is compiled inside.
+///
+/// ```
+/// #[inline(always)]
+/// fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+///     for (y, x) in y.iter_mut().zip(x) {
+///         *y += a * x;
+///     }
+/// }
+/// let (x, mut y) = (vec![1.0_f32; 100], vec![2.0_f32; 100]);
+/// gradwell_tensor::vectorized(|| axpy(0.5, &x, &mut y));
+/// assert!(y.iter().all(|&v| v == 2.5));
+/// ```
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    return avx512::vectorized(f);
+    #[cfg(not(target_arch = "x86_64"))]
+    return f();
+}
+
 /// Re-export of the array crate every gradwell crate speaks, so that users name one version.
 pub use ndarray;
