@@ -46,7 +46,7 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 && enabled() {
+    if m > 0 && n > 0 && k > 0 && m * n <= MAX_OUTPUT && enabled() {
         // A column-major output is the transposed product of the transposed operands.
         let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
             (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
@@ -97,6 +97,12 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// The largest output (elements of `C`) given to these kernels: they do not pack, so a
+/// larger `C` is read and written once per block of `k` from beyond the second-level
+/// cache, and `matrixmultiply`'s packed, cache-blocked kernel is faster (measured at M3's
+/// 256×1024 outputs on two threads; see BENCHMARKS.md).
+const MAX_OUTPUT: usize = 1 << 17;
 
 /// Rows of `A` per [`nn`] micro-kernel.
 const NN_MR: usize = 6;

@@ -1,4 +1,4 @@
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 use crate::{Float, ShapeError};
 
@@ -170,7 +170,9 @@ fn kernel<F: Float>(
 }
 
 /// The product split into `threads` blocks of rows of `C` (or of columns, when `C` is
-/// wider than tall), each computed by one kernel call on its own scoped thread.
+/// wider than tall), each one single-threaded kernel call, run by the calling thread and
+/// the persistent helpers ([`crate::threads`]). Blocks are cut at multiples of 16 so that
+/// each keeps whole vectors.
 fn parallel_gemm<F: Float>(
     threads: usize,
     alpha: F,
@@ -179,33 +181,55 @@ fn parallel_gemm<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<'_, F>,
 ) {
-    let (m, n) = c.dim();
-    let by_rows = m >= n;
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let by_rows = n < 32;
     let len = if by_rows { m } else { n };
-    let chunk = len.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let axis = Axis(if by_rows { 0 } else { 1 });
-        let mut c_rest = c.view_mut();
-        let mut start = 0;
-        while start < len {
-            let size = chunk.min(len - start);
-            let (c_part, rest) = c_rest.split_at(axis, size);
-            c_rest = rest;
-            let (a_part, b_part) = if by_rows {
-                (a.slice(s![start..start + size, ..]), b.view())
-            } else {
-                (a.view(), b.slice(s![.., start..start + size]))
-            };
-            let mut c_part = c_part;
-            start += size;
-            if start >= len {
-                // The last block runs on the calling thread.
-                kernel(alpha, &a_part, &b_part, beta, &mut c_part);
-            } else {
-                scope.spawn(move || kernel(alpha, &a_part, &b_part, beta, &mut c_part));
-            }
+    let chunk = len.div_ceil(threads).next_multiple_of(16);
+    let parts = len.div_ceil(chunk);
+    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
+    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
+    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
+    // Addresses travel as integers so that the closure is `Sync`; each part writes its own
+    // rows (or columns) of `C` only.
+    let (pa, pb, pc) = (
+        a.as_ptr() as usize,
+        b.as_ptr() as usize,
+        c.as_mut_ptr() as usize,
+    );
+    let part = |i: usize| {
+        let start = i * chunk;
+        let size = chunk.min(len - start);
+        let (mi, ni) = if by_rows { (size, n) } else { (m, size) };
+        let (oa, ob, oc) = if by_rows {
+            (start as isize * rsa, 0, start as isize * rsc)
+        } else {
+            (0, start as isize * csb, start as isize * csc)
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: the part is the block of rows (columns) `start..start + size` of the
+        // checked operands, in bounds with their strides; parts write disjoint blocks of
+        // `C`, which the caller holds mutably and which aliases neither `A` nor `B`.
+        unsafe {
+            F::gemm_raw(
+                mi,
+                k,
+                ni,
+                alpha,
+                (pa as *const F).offset(oa),
+                rsa,
+                csa,
+                (pb as *const F).offset(ob),
+                rsb,
+                csb,
+                beta,
+                (pc as *mut F).offset(oc),
+                rsc,
+                csc,
+            );
         }
-    });
+    };
+    crate::threads::run_parts(threads - 1, parts, &part);
 }
 
 /// `(m, k, n)` of the product of an `m×k` and a `k×n` matrix, or the error naming both.

@@ -15,14 +15,25 @@
 //! gradient can be accumulated in place with `beta = 1`. The cost is that operands must
 //! be views with in-bounds strides, which ndarray guarantees.
 //!
+//! # Kernels
+//!
+//! On x86-64 processors with AVX-512, f32 products whose output has a unit stride and is
+//! at most 2¹⁷ elements run on gradwell's own kernels, which read a row-major `B` where it
+//! lies and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in 16×16 register blocks instead of
+//! packing both operands; everything else runs on `matrixmultiply`. [`vectorized`] gives
+//! element-wise loops elsewhere in gradwell the same 16-lane instructions. Setting
+//! `GRADWELL_KERNEL=portable` turns both off, for comparison; results are equal to
+//! rounding (the products sum in another order).
+//!
 //! # Threads
 //!
-//! Large products are split by rows (or columns) of the output across scoped threads, each
-//! block one single-threaded kernel call; products below [`PARALLEL_MIN_MACS`] stay on the
-//! calling thread. The count follows [`set_num_threads`], then `GRADWELL_NUM_THREADS` or
-//! `MATMUL_NUM_THREADS`, then the available cores. `matrixmultiply`'s own threading is not
-//! used: its thread count is fixed per process at the first product and it threads small
-//! products too, which made two threads slower than one on the seed model.
+//! Products from [`PARALLEL_MIN_MACS`] multiply-adds up are split by columns (or rows, for
+//! a narrow output) into one block per thread, each block one single-threaded kernel call,
+//! run by the calling thread and a persistent pool of helpers; smaller products stay on
+//! the calling thread. The count follows [`set_num_threads`], then `GRADWELL_NUM_THREADS`
+//! or `MATMUL_NUM_THREADS`, then the available cores. `matrixmultiply`'s own threading is
+//! not used: its thread count is fixed per process at the first product and it threads
+//! small products too, which made two threads slower than one on the seed model.
 //!
 //! ```
 //! use gradwell_tensor::{gemm, matmul};

@@ -213,3 +213,41 @@ fn threaded_products_equal_the_triple_loop() {
         }
     }
 }
+
+/// f32 products above the threading threshold (the seed model's three, in the layouts a
+/// linear layer uses) split across threads equal the triple loop within γₖ.
+#[test]
+fn threaded_f32_products_equal_the_triple_loop() {
+    gradwell_tensor::set_num_threads(2);
+    let (m, k, n) = (64, 784, 128);
+    assert!(m * k * n >= gradwell_tensor::PARALLEL_MIN_MACS);
+    let x = filled(m, k, 21).mapv(|v| v as f32);
+    let w = filled(n, k, 22).mapv(|v| v as f32);
+    let g = filled(m, n, 23).mapv(|v| v as f32);
+    let u = f64::from(f32::EPSILON) / 2.0;
+    let check = |got: &Array2<f32>, a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>| {
+        let (want, mag) = naive(&a.mapv(f64::from).view(), &b.mapv(f64::from).view());
+        let gamma = a.ncols() as f64 * u / (1.0 - a.ncols() as f64 * u);
+        for ((i, j), &v) in got.indexed_iter() {
+            let tol = (gamma + 2.0 * u) * mag[[i, j]] + f64::from(f32::MIN_POSITIVE);
+            assert!((f64::from(v) - want[[i, j]]).abs() <= tol, "[{i},{j}]");
+        }
+    };
+    // y = x·Wᵀ, dW = gᵀ·x written through dWᵀ = xᵀ·g, dx = g·W.
+    let mut y = Array2::<f32>::zeros((m, n));
+    gemm(1.0, &x.view(), &w.t(), 0.0, &mut y.view_mut()).unwrap();
+    check(&y, x.view(), w.t());
+    let mut dw = Array2::<f32>::zeros((n, k));
+    gemm(
+        1.0,
+        &x.t(),
+        &g.view(),
+        0.0,
+        &mut dw.view_mut().reversed_axes(),
+    )
+    .unwrap();
+    check(&dw, g.t(), x.view());
+    let mut dx = Array2::<f32>::zeros((m, k));
+    gemm(1.0, &g.view(), &w.view(), 0.0, &mut dx.view_mut()).unwrap();
+    check(&dx, g.view(), w.view());
+}
