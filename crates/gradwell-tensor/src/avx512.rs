@@ -1,21 +1,20 @@
 //! f32 matrix kernels for x86-64 processors with AVX-512, used instead of
 //! `matrixmultiply`'s AVX2 kernel where they apply.
 //!
-//! Two register-blocked micro-kernels read the operands where they lie, without packing
-//! them into panels first (on a small model, packing cost a fifth of a training step):
+//! One register-blocked micro-kernel, [`nn`], reads a row-major `B` (unit column stride)
+//! where it lies: each step of `k` loads 64 consecutive elements of a row of `B` into four
+//! vectors and broadcasts six elements of `A` (any strides) into 24 accumulators of 16
+//! lanes. `A` is never packed (on the seed model, packing both operands cost a fifth of a
+//! training step). A `B` with unit *row* stride — a transposed row-major matrix, as in a
+//! linear layer's forward `X·Wᵀ` — is first transposed into a per-thread scratch buffer in
+//! 16×16 blocks held in registers ([`nt`]), then multiplied by [`nn`]. A column-major `C`
+//! is handled as the transposed product.
 //!
-//! - [`nn`], for `B` with unit column stride (`B` row-major, e.g. `Xᵀ·dY` and `dY·W`):
-//!   each step of `k` loads 64 consecutive elements of a row of `B` into four vectors and
-//!   broadcasts six elements of `A` (any strides), 24 accumulators of 16 lanes.
-//! - [`nt`], for `A` with unit column stride and `B` with unit row stride — a product with a
-//!   transposed row-major matrix, `X·Wᵀ`, a linear layer's forward pass: four rows of `A`
-//!   against six columns of `B`, both read along `k` sixteen at a time, 24 accumulators
-//!   that are summed across lanes at the end.
-//!
-//! `k` is cut in blocks so that what a micro-kernel re-reads stays in the first-level
-//! cache. Tails (in `m`, `n` and `k`) are handled by smaller instantiations and masked
-//! loads, never by reading past an operand. Any other layout, and processors without
-//! AVX-512, go to `matrixmultiply`.
+//! `k` is cut in blocks of 128 so that the 128×64 block of `B` a micro-kernel re-reads
+//! stays in the first-level cache. Tails in `m` and `n` are handled by smaller
+//! instantiations and masked loads and stores, never by reading or writing past an
+//! operand. Other layouts, outputs larger than [`MAX_OUTPUT`] and processors without
+//! AVX-512 go to `matrixmultiply`.
 //!
 //! Setting the environment variable `GRADWELL_KERNEL=portable` turns these kernels off
 //! (to compare against the portable kernel).

@@ -73,7 +73,9 @@ pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 /// `f32` lanes wide; elsewhere `f` just runs. The result is the same either way (the
 /// loops' arithmetic does not change, only how many lanes run at once).
 ///
-/// Mark the loop's function `#[inline(always)]` so that it is compiled inside.
+/// Mark the closure and the loop's function `#[inline(always)]` so that they are
+/// compiled inside (a closure or function that is not inlined keeps the baseline
+/// instructions).
 ///
 /// ```
 /// #[inline(always)]
@@ -83,7 +85,10 @@ pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 ///     }
 /// }
 /// let (x, mut y) = (vec![1.0_f32; 100], vec![2.0_f32; 100]);
-/// gradwell_tensor::vectorized(|| axpy(0.5, &x, &mut y));
+/// gradwell_tensor::vectorized(
+///     #[inline(always)]
+///     || axpy(0.5, &x, &mut y),
+/// );
 /// assert!(y.iter().all(|&v| v == 2.5));
 /// ```
 #[inline(always)]
