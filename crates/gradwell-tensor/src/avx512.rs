@@ -13,8 +13,8 @@
 //! `k` is cut in blocks of 128 so that the 128×64 block of `B` a micro-kernel re-reads
 //! stays in the first-level cache. Tails in `m` and `n` are handled by smaller
 //! instantiations and masked loads and stores, never by reading or writing past an
-//! operand. Other layouts, outputs larger than [`MAX_OUTPUT`] and processors without
-//! AVX-512 go to `matrixmultiply`.
+//! operand. Other layouts, outputs larger than [`MAX_OUTPUT`] over more than one block of
+//! `k`, and processors without AVX-512 go to `matrixmultiply`.
 //!
 //! Setting the environment variable `GRADWELL_KERNEL=portable` turns these kernels off
 //! (to compare against the portable kernel).
@@ -45,7 +45,7 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 && m * n <= MAX_OUTPUT && enabled() {
+    if m > 0 && n > 0 && k > 0 && (m * n <= MAX_OUTPUT || k <= NN_KC) && enabled() {
         // A column-major output is the transposed product of the transposed operands.
         let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
             (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
@@ -97,10 +97,12 @@ unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The largest output (elements of `C`) given to these kernels: they do not pack, so a
-/// larger `C` is read and written once per block of `k` from beyond the second-level
-/// cache, and `matrixmultiply`'s packed, cache-blocked kernel is faster (measured at M3's
-/// 256×1024 outputs on two threads; see BENCHMARKS.md).
+/// The largest output (elements of `C`) given to these kernels when `k` spans more than one
+/// block of [`NN_KC`]: they do not pack, so a larger `C` is read and written once per
+/// block of `k` from beyond the second-level cache, and `matrixmultiply`'s packed,
+/// cache-blocked kernel is faster (measured at M3's 256×1024 outputs on two threads; see
+/// BENCHMARKS.md). With a single block of `k` (a weight gradient at batch ≤ 128), `C` is
+/// written once and any size is taken.
 const MAX_OUTPUT: usize = 1 << 17;
 
 /// Rows of `A` per [`nn`] micro-kernel.

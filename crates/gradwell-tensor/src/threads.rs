@@ -13,13 +13,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Products with fewer multiply-adds (`m·k·n`) than this run on one thread: about 4.2
-/// million. Split across the persistent helpers, products from 1 M multiply-adds up run
-/// 1.6–1.9× faster on two threads in isolation; inside a training step, where each split
-/// also moves the operands between the cores' caches, the seed model's 6.4 M products
-/// still gained (1.35× per step) and the products of its second layer (82 K) are kept
-/// whole. See BENCHMARKS.md.
-pub const PARALLEL_MIN_MACS: usize = 1 << 22;
+/// Products with fewer multiply-adds (`m·k·n`) than this run on one thread: about 2.1
+/// million. Split across the persistent helpers, products from 1 M multiply-adds up ran
+/// 1.6–1.9× faster on two threads in isolation; inside a training step, where a split also
+/// moves operands between the cores' caches, the seed model's 6.4 M products still gained
+/// (1.45× per step at batch 64), while its second layer's (82 K) are kept whole. See
+/// BENCHMARKS.md.
+pub const PARALLEL_MIN_MACS: usize = 1 << 21;
 
 /// 0 until the setting is first read or set.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -29,7 +29,7 @@ fn from_env() -> usize {
         .iter()
         .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(cores)
 }
 
 /// The number of threads a large matrix product may use.
@@ -50,7 +50,7 @@ pub fn num_threads() -> usize {
 }
 
 /// Sets the number of threads large matrix products may use (at least 1) for the whole
-/// process.
+/// process. A product never uses more threads than the processor has cores.
 pub fn set_num_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
@@ -67,9 +67,16 @@ fn min_macs() -> usize {
     })
 }
 
+/// The processor's available cores (read once).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The threads to use for an `m×k` by `k×n` product.
 pub(crate) fn threads_for(m: usize, k: usize, n: usize) -> usize {
-    let t = num_threads();
+    // More threads than cores would have helpers spinning on a core another thread needs.
+    let t = num_threads().min(cores());
     if t <= 1 || m.saturating_mul(k).saturating_mul(n) < min_macs() {
         1
     } else {
@@ -206,7 +213,7 @@ mod pool {
         }
     }
 
-    /// One wait between polls: a pause, and every sixteenth time a yield of the processor,
+    /// One wait between polls: a pause, and every 256th time a yield of the processor,
     /// so that a waiting thread that shares its core with the thread it waits for (another
     /// process took the other core) lets it run.
     fn relax(polls: u32) {

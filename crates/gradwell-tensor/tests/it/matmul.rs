@@ -250,4 +250,10 @@ fn threaded_f32_products_equal_the_triple_loop() {
     let mut dx = Array2::<f32>::zeros((m, k));
     gemm(1.0, &g.view(), &w.view(), 0.0, &mut dx.view_mut()).unwrap();
     check(&dx, g.view(), w.view());
+    // A weight gradient larger than 2¹⁷ elements over a short k (batch 100): one pass.
+    let (x, g) = (filled(100, 784, 24), filled(100, 256, 25));
+    let (x, g) = (x.mapv(|v| v as f32), g.mapv(|v| v as f32));
+    let mut dw = Array2::<f32>::zeros((256, 784));
+    gemm(1.0, &g.t(), &x.view(), 0.0, &mut dw.view_mut()).unwrap();
+    check(&dw, g.t(), x.view());
 }
