@@ -93,10 +93,16 @@ fn steady_state_steps_allocate_no_tensor_buffers_and_a_constant_number_of_small_
             counts.iter().all(|c| c[0] == 0),
             "{model:?}: array allocations above 1 KiB: {counts:?}"
         );
-        let products = 3 * linears - 1;
+        // gradwell's AVX-512 kernels take every product of these models and allocate
+        // nothing; the portable kernel may allocate its packing scratch once per product.
+        let products = if gradwell_tensor::avx512_enabled() {
+            0
+        } else {
+            3 * linears - 1
+        };
         assert!(
             counts.iter().all(|c| c[1] <= products),
-            "{model:?}: kernel scratch beyond one per product ({products}): {counts:?}"
+            "{model:?}: kernel scratch beyond {products} per step: {counts:?}"
         );
         assert!(
             counts.windows(2).all(|w| w[0] == w[1]),

@@ -133,7 +133,7 @@ impl<F: Float> ParamStore<F> {
     /// Sets every gradient to zero (buffers are kept).
     pub fn zero_grad(&mut self) {
         for g in &mut self.grads {
-            g.fill(F::zero());
+            gradwell_tensor::fill_zero(g);
         }
     }
 

@@ -435,7 +435,7 @@ impl<F: Float> Tape<F> {
         for &j in ins {
             if needs_grad[j] && !live[j] && !matches!(sources[j], Source::Param(_)) {
                 ensure_shape(&mut grads[j], values[j].shape());
-                grads[j].fill(F::zero());
+                gradwell_tensor::fill_zero(&mut grads[j]);
                 live[j] = true;
             }
         }

@@ -67,6 +67,36 @@ pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
 pub use reduce::{check_axis, mean_axis, sum_axis};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 
+/// Whether gradwell's AVX-512 code runs in this process: the processor has AVX-512F and
+/// `GRADWELL_KERNEL` is not `portable` (read once). When false, products run on
+/// `matrixmultiply` and [`vectorized`] just calls its closure.
+///
+/// ```
+/// // Either way the results agree to rounding; this only says which code runs.
+/// let _ = gradwell_tensor::avx512_enabled();
+/// ```
+pub fn avx512_enabled() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return avx512::enabled();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+/// Sets every element to zero: one `memset` when the array is contiguous in memory (in
+/// any order), an element loop otherwise.
+///
+/// ```
+/// let mut g = ndarray::Array2::<f32>::ones((3, 4));
+/// gradwell_tensor::fill_zero(&mut g);
+/// assert!(g.iter().all(|&v| v == 0.0));
+/// ```
+pub fn fill_zero<F: Float, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) {
+    match a.as_slice_memory_order_mut() {
+        Some(s) => s.fill(F::zero()),
+        None => a.fill(F::zero()),
+    }
+}
+
 /// Runs `f` compiled for the widest vector instructions the processor offers: on x86-64
 /// with AVX-512 (unless `GRADWELL_KERNEL=portable`), `f` runs inside a function built for
 /// AVX-512, so the simple element-wise loops inlined into it are vectorized sixteen
