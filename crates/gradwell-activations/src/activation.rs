@@ -63,6 +63,7 @@ pub trait Activation<F: Float>: ActivationInfo {
 
     /// `y[i] = f(x[i])`. The slices should have equal lengths; only the common prefix is
     /// written.
+    #[inline(always)]
     fn forward_slice(&self, x: &[F], y: &mut [F]) {
         for (y, &x) in y.iter_mut().zip(x) {
             *y = self.value(x);
@@ -82,6 +83,7 @@ pub trait Activation<F: Float>: ActivationInfo {
     /// then follows PyTorch's backward, e.g. sigmoid′ = y(1 − y), which is exactly 0 where
     /// `y` rounds to 1). The slices should have equal lengths; only the common prefix is
     /// touched.
+    #[inline(always)]
     fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
         let _ = y;
         for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {

@@ -56,6 +56,7 @@ impl Layout {
 /// Calls `four` on each group of four consecutive rows of `c` values, then `one` on each
 /// remaining row: a per-channel accumulator array is then read and written once per four
 /// rows instead of once per row.
+#[inline(always)]
 fn rows_by_four<F, A: ?Sized>(
     x: &[F],
     c: usize,
@@ -77,6 +78,7 @@ fn rows_by_four<F, A: ?Sized>(
 
 /// Per-channel mean and **biased** variance (÷m), two passes in f64, into `mean` and
 /// `var` (resized to `c`).
+#[inline(always)]
 fn moments<F: Float>(x: &[F], lay: Layout, mean: &mut Vec<f64>, var: &mut Vec<f64>) {
     let Layout { c, l, .. } = lay;
     filled(mean, c, 0.0);
@@ -152,6 +154,7 @@ fn moments<F: Float>(x: &[F], lay: Layout, mean: &mut Vec<f64>, var: &mut Vec<f6
 /// `y = (x − center[k])·a[k] + b[k]` for channel `k`. Centering first (rather than the
 /// algebraically equal `x·a + (b − center·a)`) keeps f32 accurate when the mean is large
 /// next to the spread.
+#[inline(always)]
 fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, center: &[F], a: &[F], b: &[F]) {
     let Layout { c, l, .. } = lay;
     if lay.is_empty() {
@@ -177,6 +180,7 @@ fn affine_forward<F: Float>(x: &[F], y: &mut [F], lay: Layout, center: &[F], a: 
 
 /// Per channel, `Σ dy` and `Σ dy·(x − center)`, in f64 (one pass), into `sdy` and `sdyx`
 /// (resized to `c`).
+#[inline(always)]
 fn grad_sums<F: Float>(
     x: &[F],
     dy: &[F],
@@ -256,6 +260,7 @@ struct DxCoefficients<'a, F> {
 }
 
 /// `dx += a[k]·(dy − b[k] − (x − center[k])·k[k])` for channel `k`.
+#[inline(always)]
 fn add_dx<F: Float>(
     dx: &mut [F],
     x: &[F],
@@ -423,7 +428,10 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
         let beta = optional_input(inputs, self.bias, lay.c, "bias")?;
         let xs = contiguous(OP, x, "input")?;
         let (stats, s) = (&mut self.stats, &mut self.scratch);
-        moments(xs, lay, &mut stats.mean, &mut stats.var);
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || moments(xs, lay, &mut stats.mean, &mut stats.var),
+        );
         stats.count = lay.per_channel();
         refill(&mut self.mean, stats.mean.iter().map(|&m| F::of(m)));
         let eps = self.eps;
@@ -441,7 +449,10 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(xs, y, lay, &self.mean, &s.a, beta);
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || affine_forward(xs, y, lay, &self.mean, &s.a, beta),
+        );
         Ok(())
     }
 
@@ -460,7 +471,10 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
         let s = &mut self.scratch;
         let mut t = targets(grads);
         // Σ dy and Σ dy·(x − μ); Σ dy·x̂ = s·Σ dy·(x − μ).
-        grad_sums(x, dy, lay, &self.mean, &mut s.sdy, &mut s.sdyx);
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || grad_sums(x, dy, lay, &self.mean, &mut s.sdy, &mut s.sdyx),
+        );
         if let Some(dw) = self.weight.and_then(|i| t[i].take()) {
             for ((d, &s2), &s) in dw.iter_mut().zip(&s.sdyx).zip(&s.inv_std) {
                 *d += F::of(s2) * s;
@@ -488,7 +502,10 @@ impl<F: Float> Op<F> for BatchNormTrain<F> {
                 b: &s.b,
                 k: &s.k,
             };
-            add_dx(dx, x, dy, lay, &self.mean, &co);
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || add_dx(dx, x, dy, lay, &self.mean, &co),
+            );
         }
     }
 }
@@ -548,7 +565,11 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
         let y = out
             .as_slice_mut()
             .unwrap_or_else(|| unreachable!("ensure_shape gives standard layout"));
-        affine_forward(contiguous(OP, x, "input")?, y, lay, mean, &s.a, beta);
+        let xs = contiguous(OP, x, "input")?;
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || affine_forward(xs, y, lay, mean, &s.a, beta),
+        );
         Ok(())
     }
 
@@ -572,7 +593,10 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
         scale(&mut s.a, gamma, &s.inv_std);
         let mut t = targets(grads);
         if t[1..].iter().any(Option::is_some) {
-            grad_sums(x, dy, lay, mean, &mut s.sdy, &mut s.sdyx);
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || grad_sums(x, dy, lay, mean, &mut s.sdy, &mut s.sdyx),
+            );
             if let Some(d) = t[1].take() {
                 // ∂y/∂mean = −a
                 for ((d, &s1), &a) in d.iter_mut().zip(&s.sdy).zip(&s.a) {
@@ -604,7 +628,10 @@ impl<F: Float> Op<F> for BatchNormEval<F> {
                 b: zeros,
                 k: zeros,
             };
-            add_dx(dx, x, dy, lay, mean, &co);
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || add_dx(dx, x, dy, lay, mean, &co),
+            );
         }
     }
 }

@@ -176,12 +176,14 @@ macro_rules! elementwise {
             fn derivative(&self, x: F) -> F {
                 match self { $(ActivationKind::$ty(a) => a.derivative(x),)* }
             }
+            #[inline(always)]
             fn forward_slice(&self, x: &[F], y: &mut [F]) {
                 match self { $(ActivationKind::$ty(a) => a.forward_slice(x, y),)* }
             }
             fn derivative_slice(&self, x: &[F], d: &mut [F]) {
                 match self { $(ActivationKind::$ty(a) => a.derivative_slice(x, d),)* }
             }
+            #[inline(always)]
             fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
                 match self { $(ActivationKind::$ty(a) => a.backward_slice(x, y, dy, dx),)* }
             }

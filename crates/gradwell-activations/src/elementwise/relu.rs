@@ -42,6 +42,7 @@ impl<F: Float> Activation<F> for Relu {
     fn derivative(&self, x: F) -> F {
         if x > F::zero() { F::one() } else { F::zero() }
     }
+    #[inline(always)]
     fn backward_slice(&self, x: &[F], _y: &[F], dy: &[F], dx: &mut [F]) {
         for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
             *dx = *dx + if x > F::zero() { dy } else { F::zero() };

@@ -23,7 +23,11 @@ impl<F: Float, A: Activation<F> + Clone + 'static> Op<F> for ActivationOp<A> {
         let (Some(xs), Some(ys)) = (x[0].as_slice(), out.as_slice_mut()) else {
             unreachable!("tape values are in standard layout")
         };
-        self.0.forward_slice(xs, ys);
+        let a = &self.0;
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || a.forward_slice(xs, ys),
+        );
         Ok(())
     }
 
@@ -43,7 +47,11 @@ impl<F: Float, A: Activation<F> + Clone + 'static> Op<F> for ActivationOp<A> {
         ) else {
             unreachable!("tape values are in standard layout")
         };
-        self.0.backward_slice(xs, ys, gs, dxs);
+        let a = &self.0;
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || a.backward_slice(xs, ys, gs, dxs),
+        );
     }
 }
 
