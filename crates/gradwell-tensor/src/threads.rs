@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// million. Split across the persistent helpers, products from 1 M multiply-adds up ran
 /// 1.6–1.9× faster on two threads in isolation; inside a training step, where a split also
 /// moves operands between the cores' caches, the seed model's 6.4 M products still gained
-/// (1.45× per step at batch 64), while its second layer's (82 K) are kept whole. See
+/// (1.3–1.5× per step at batch 64), while its second layer's (82 K) are kept whole. See
 /// BENCHMARKS.md.
 pub const PARALLEL_MIN_MACS: usize = 1 << 21;
 
@@ -88,8 +88,9 @@ pub(crate) fn threads_for(m: usize, k: usize, n: usize) -> usize {
 /// A persistent set of helper threads that run the parts of one job beside the caller.
 ///
 /// The caller publishes a job (a `Fn(part)` on its own stack and a number of parts), wakes
-/// any helper that went to sleep, and then claims parts itself from a shared counter, as
-/// the helpers do. A helper that is late (descheduled, or still waking) finds no part left
+/// any helper that went to sleep, and then claims parts itself from a shared bit set, as
+/// the helpers do (the caller from the first part up, helpers from the last part down). A
+/// helper that is late (descheduled, or still waking) finds no part left
 /// and does nothing: the caller never waits for a part nobody started, so a busy second
 /// core costs at most the parts a helper already took. After the last part the caller
 /// closes the job and waits until no helper still holds it; only then does the job's
@@ -97,7 +98,8 @@ pub(crate) fn threads_for(m: usize, k: usize, n: usize) -> usize {
 ///
 /// Helpers spin for [`SPIN`] after their last job (a training step issues its products
 /// tens of microseconds apart) and then park until woken. One job runs at a time; a caller
-/// that finds the pool busy (another thread's product) runs its product alone.
+/// that finds the pool busy (another thread's product) runs its product alone. The number
+/// of helpers is fixed when the pool is first used.
 mod pool {
     use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
     use std::sync::{Mutex, OnceLock};
@@ -116,7 +118,7 @@ mod pool {
         /// Helpers that entered the current job and may still touch it.
         active: AtomicUsize,
         /// Bit `i` is set once part `i` is claimed.
-        next: AtomicUsize,
+        claimed: AtomicUsize,
         done: AtomicUsize,
         parts: AtomicUsize,
         job: AtomicPtr<Job<'static>>,
@@ -141,7 +143,7 @@ mod pool {
             Pool {
                 epoch: AtomicUsize::new(0),
                 active: AtomicUsize::new(0),
-                next: AtomicUsize::new(0),
+                claimed: AtomicUsize::new(0),
                 done: AtomicUsize::new(0),
                 parts: AtomicUsize::new(0),
                 job: AtomicPtr::new(std::ptr::null_mut()),
@@ -152,8 +154,13 @@ mod pool {
     }
 
     /// Runs `f(0)`, …, `f(parts − 1)`, each exactly once, on the calling thread and up to
-    /// `helpers` helper threads (created on first use, kept for the process).
+    /// `helpers` helper threads (created on first use, kept for the process). More parts
+    /// than bits in a `usize` run on the calling thread.
     pub(crate) fn run(helpers: usize, parts: usize, f: &(dyn Fn(usize) + Sync)) {
+        if parts > usize::BITS as usize {
+            (0..parts).for_each(f);
+            return;
+        }
         let p = pool(helpers);
         let Ok(_guard) = p.busy.try_lock() else {
             (0..parts).for_each(f);
@@ -164,7 +171,7 @@ mod pool {
             return;
         }
         let job: Job<'_> = f;
-        p.next.store(0, Relaxed);
+        p.claimed.store(0, Relaxed);
         p.done.store(0, Relaxed);
         p.parts.store(parts, Relaxed);
         #[allow(unsafe_code)]
@@ -194,14 +201,14 @@ mod pool {
     fn claim(p: &Pool, f: &(dyn Fn(usize) + Sync), from_back: bool) {
         let parts = p.parts.load(Relaxed);
         loop {
-            let mut claimed = p.next.load(Acquire);
+            let mut claimed = p.claimed.load(Acquire);
             let i = loop {
                 let free = (0..parts).map(|i| if from_back { parts - 1 - i } else { i });
                 let Some(i) = free.into_iter().find(|&i| claimed & (1 << i) == 0) else {
                     return;
                 };
                 match p
-                    .next
+                    .claimed
                     .compare_exchange_weak(claimed, claimed | (1 << i), AcqRel, Acquire)
                 {
                     Ok(_) => break i,
@@ -293,5 +300,11 @@ mod tests {
                 });
             }
         });
+        // More parts than bits in the claim set: still each exactly once.
+        let counts: Vec<AtomicUsize> = (0..70).map(|_| AtomicUsize::new(0)).collect();
+        super::run_parts(1, counts.len(), &|i| {
+            counts[i].fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::SeqCst) == 1));
     }
 }
