@@ -100,8 +100,8 @@ unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
 /// The largest output (elements of `C`) given to these kernels when `k` spans more than one
 /// block of [`NN_KC`]: they do not pack, so a larger `C` is read and written once per
 /// block of `k` from beyond the second-level cache, and `matrixmultiply`'s packed,
-/// cache-blocked kernel is faster (measured at M3's 256×1024 outputs on two threads; see
-/// BENCHMARKS.md). With a single block of `k` (a weight gradient at batch ≤ 128), `C` is
+/// cache-blocked kernel is as fast or faster (measured at 1024³ and at M3's 256×1024
+/// outputs; see BENCHMARKS.md). With a single block of `k` (a weight gradient at batch ≤ 128), `C` is
 /// written once and any size is taken.
 const MAX_OUTPUT: usize = 1 << 17;
 
