@@ -71,39 +71,46 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
         if d == 0 {
             return Ok(());
         }
-        let n = d as f64;
-        for (xr, yr) in xs.chunks_exact(d).zip(ys.chunks_exact_mut(d)) {
-            let mu = sum_by(xr, F::as_f64) / n;
-            let var = sum_by(xr, |v| {
-                let e = v.as_f64() - mu;
-                e * e
-            }) / n;
-            let (mu, s) = (F::of(mu), F::of(1.0 / (var + self.eps).sqrt()));
-            self.mean.push(mu);
-            self.inv_std.push(s);
-            match (gamma, beta) {
-                (Some(g), Some(b)) => {
-                    for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(g).zip(b) {
-                        *y = (x - mu) * s * g + b;
+        let (mean, inv_std, eps) = (&mut self.mean, &mut self.inv_std, self.eps);
+        // Row statistics and the affine map, compiled for AVX-512 where present.
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || {
+                let n = d as f64;
+                for (xr, yr) in xs.chunks_exact(d).zip(ys.chunks_exact_mut(d)) {
+                    let mu = sum_by(xr, F::as_f64) / n;
+                    let var = sum_by(xr, |v| {
+                        let e = v.as_f64() - mu;
+                        e * e
+                    }) / n;
+                    let (mu, s) = (F::of(mu), F::of(1.0 / (var + eps).sqrt()));
+                    mean.push(mu);
+                    inv_std.push(s);
+                    match (gamma, beta) {
+                        (Some(g), Some(b)) => {
+                            for (((y, &x), &g), &b) in yr.iter_mut().zip(xr).zip(g).zip(b) {
+                                *y = (x - mu) * s * g + b;
+                            }
+                        }
+                        (Some(g), None) => {
+                            for ((y, &x), &g) in yr.iter_mut().zip(xr).zip(g) {
+                                *y = (x - mu) * s * g;
+                            }
+                        }
+                        (None, Some(b)) => {
+                            for ((y, &x), &b) in yr.iter_mut().zip(xr).zip(b) {
+                                *y = (x - mu) * s + b;
+                            }
+                        }
+                        (None, None) => {
+                            for (y, &x) in yr.iter_mut().zip(xr) {
+                                *y = (x - mu) * s;
+                            }
+                        }
                     }
                 }
-                (Some(g), None) => {
-                    for ((y, &x), &g) in yr.iter_mut().zip(xr).zip(g) {
-                        *y = (x - mu) * s * g;
-                    }
-                }
-                (None, Some(b)) => {
-                    for ((y, &x), &b) in yr.iter_mut().zip(xr).zip(b) {
-                        *y = (x - mu) * s + b;
-                    }
-                }
-                (None, None) => {
-                    for (y, &x) in yr.iter_mut().zip(xr) {
-                        *y = (x - mu) * s;
-                    }
-                }
-            }
-        }
+            },
+        );
         Ok(())
     }
 
@@ -128,34 +135,40 @@ impl<F: Float> Op<F> for LayerNormOp<F> {
         let mut dx = t[0].take();
         let mut dw = self.weight.and_then(|i| t[i].take());
         let mut db = self.bias.and_then(|i| t[i].take());
-        let n = d as f64;
-        for (row, (xr, gr)) in x.chunks_exact(d).zip(dy.chunks_exact(d)).enumerate() {
-            let (mu, s) = (self.mean[row], self.inv_std[row]);
-            if let Some(dw) = dw.as_deref_mut() {
-                for ((w, &x), &g) in dw.iter_mut().zip(xr).zip(gr) {
-                    *w += g * (x - mu) * s;
+        let (mean, inv_std) = (&self.mean, &self.inv_std);
+        gradwell_tensor::vectorized(
+            #[inline(always)]
+            || {
+                let n = d as f64;
+                for (row, (xr, gr)) in x.chunks_exact(d).zip(dy.chunks_exact(d)).enumerate() {
+                    let (mu, s) = (mean[row], inv_std[row]);
+                    if let Some(dw) = dw.as_deref_mut() {
+                        for ((w, &x), &g) in dw.iter_mut().zip(xr).zip(gr) {
+                            *w += g * (x - mu) * s;
+                        }
+                    }
+                    if let Some(db) = db.as_deref_mut() {
+                        for (b, &g) in db.iter_mut().zip(gr) {
+                            *b += g;
+                        }
+                    }
+                    if let Some(dx) = dx.as_deref_mut() {
+                        // With g = dy·γ: dx = s·(g − mean(g) − x̂·mean(g·x̂)), x̂ = (x − μ)·s.
+                        let (xr, gr, gamma) = (&xr[..d], &gr[..d], &gamma[..d]);
+                        let (s1, s2) = sum2_by(d, |i| {
+                            let g = (gr[i] * gamma[i]).as_f64();
+                            (g, g * (xr[i] - mu).as_f64())
+                        });
+                        let b = F::of(s1 / n);
+                        let k = F::of(s2 / n) * s * s;
+                        let dr = &mut dx[row * d..(row + 1) * d];
+                        for (((dx, &x), &g), &w) in dr.iter_mut().zip(xr).zip(gr).zip(gamma) {
+                            *dx += s * (g * w - b - (x - mu) * k);
+                        }
+                    }
                 }
-            }
-            if let Some(db) = db.as_deref_mut() {
-                for (b, &g) in db.iter_mut().zip(gr) {
-                    *b += g;
-                }
-            }
-            if let Some(dx) = dx.as_deref_mut() {
-                // With g = dy·γ: dx = s·(g − mean(g) − x̂·mean(g·x̂)), x̂ = (x − μ)·s.
-                let (xr, gr, gamma) = (&xr[..d], &gr[..d], &gamma[..d]);
-                let (s1, s2) = sum2_by(d, |i| {
-                    let g = (gr[i] * gamma[i]).as_f64();
-                    (g, g * (xr[i] - mu).as_f64())
-                });
-                let b = F::of(s1 / n);
-                let k = F::of(s2 / n) * s * s;
-                let dr = &mut dx[row * d..(row + 1) * d];
-                for (((dx, &x), &g), &w) in dr.iter_mut().zip(xr).zip(gr).zip(gamma) {
-                    *dx += s * (g * w - b - (x - mu) * k);
-                }
-            }
-        }
+            },
+        );
     }
 }
 

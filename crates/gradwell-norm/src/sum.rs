@@ -5,7 +5,7 @@
 const LANES: usize = 8;
 
 /// `Σ f(xᵢ)`.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum_by<F: Copy>(xs: &[F], f: impl Fn(F) -> f64) -> f64 {
     let mut acc = [0.0_f64; LANES];
     let mut chunks = xs.chunks_exact(LANES);
@@ -19,7 +19,7 @@ pub(crate) fn sum_by<F: Copy>(xs: &[F], f: impl Fn(F) -> f64) -> f64 {
 }
 
 /// `(Σᵢ f(i).0, Σᵢ f(i).1)` for `i` in `0..n`.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum2_by(n: usize, f: impl Fn(usize) -> (f64, f64)) -> (f64, f64) {
     let (mut a1, mut a2) = ([0.0_f64; LANES], [0.0_f64; LANES]);
     let full = n - n % LANES;
@@ -39,7 +39,7 @@ pub(crate) fn sum2_by(n: usize, f: impl Fn(usize) -> (f64, f64)) -> (f64, f64) {
     (fold(a1) + t1, fold(a2) + t2)
 }
 
-#[inline]
+#[inline(always)]
 fn fold(a: [f64; LANES]) -> f64 {
     ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
 }
