@@ -71,7 +71,6 @@ impl Workload {
     /// The model with its optimizer, walking through `x` (`[n, 784]`, n ≥ batch) and its
     /// labels in batches of `batch`.
     pub fn with_data(model: Model, batch: usize, x: Array2<f32>, labels: Vec<usize>) -> Self {
-        let net = Network::build(&model.spec(), 0).unwrap_or_else(|e| unreachable!("{e}"));
         let opt: Box<dyn Optimizer<f32>> = match model {
             Model::M2 => Box::new(
                 Adam::new(AdamConfig::default().lr(1e-3)).unwrap_or_else(|e| unreachable!("{e}")),
@@ -81,7 +80,24 @@ impl Workload {
                     .unwrap_or_else(|e| unreachable!("{e}")),
             ),
         };
-        Workload {
+        Workload::from_spec(&model.spec(), opt, batch, x, labels)
+            .unwrap_or_else(|e| unreachable!("reference specs build: {e}"))
+    }
+
+    /// Any model taking 784 inputs, with the given optimizer, walking through `x`
+    /// (`[n, 784]`, n ≥ batch) and its labels in batches of `batch`.
+    ///
+    /// # Errors
+    /// The spec's build error.
+    pub fn from_spec(
+        spec: &ModelSpec,
+        opt: Box<dyn Optimizer<f32>>,
+        batch: usize,
+        x: Array2<f32>,
+        labels: Vec<usize>,
+    ) -> Result<Self, gradwell_nn::NnError> {
+        let net = Network::build(spec, 0)?;
+        Ok(Workload {
             net,
             opt,
             x,
@@ -90,7 +106,7 @@ impl Workload {
             cursor: 0,
             rng: ChaCha8Rng::seed_from_u64(1),
             slots: SlotBuffer::new(),
-        }
+        })
     }
 
     /// One training step: forward, cross-entropy, backward, optimizer update, zeroed

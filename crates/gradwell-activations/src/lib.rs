@@ -12,7 +12,9 @@
 //! - [`ActivationKind`]: all of them in one serde-serializable enum, parsed from and printed
 //!   as `relu`, `leaky-relu:0.2`, `softplus:2,20`…
 //! - [`softmax`], [`log_softmax`] along an axis, max-subtracted, and their backward
-//!   products [`softmax_backward`], [`log_softmax_backward`].
+//!   products [`softmax_backward`], [`log_softmax_backward`]; each also in place
+//!   ([`softmax_in_place`], [`log_softmax_in_place`]) or accumulating into a given gradient
+//!   ([`softmax_backward_add`], [`log_softmax_backward_add`]), for allocation-free steps.
 //!
 //! This crate knows nothing of tensors, tapes or layers: it depends on `ndarray`,
 //! `num-traits`, `libm` (for `erfc`) and `gradwell-init` (for PyTorch's gains).
@@ -96,4 +98,7 @@ pub use elementwise::{
 pub use error::ActivationError;
 pub use gain::second_moment_gain;
 pub use gradwell_init::Nonlinearity;
-pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+pub use softmax::{
+    log_softmax, log_softmax_backward, log_softmax_backward_add, log_softmax_in_place, softmax,
+    softmax_backward, softmax_backward_add, softmax_in_place,
+};

@@ -5,7 +5,7 @@
 //! [`crate::Activation`]s. As in PyTorch, a lane whose maximum is +∞, or whose entries are
 //! all −∞, gives NaN; every lane of finite numbers gives finite results.
 
-use ndarray::{Array, ArrayBase, ArrayView1, ArrayViewMut1, Axis, Data, Dimension, Zip};
+use ndarray::{Array, ArrayBase, ArrayView1, ArrayViewMut1, Axis, Data, DataMut, Dimension, Zip};
 use num_traits::Float;
 
 use crate::ActivationError;
@@ -66,7 +66,30 @@ where
 {
     check_axis("softmax", x.shape(), axis)?;
     let mut y = x.to_owned();
-    for mut lane in y.lanes_mut(Axis(axis)) {
+    softmax_in_place(&mut y, axis)?;
+    Ok(y)
+}
+
+/// [`softmax`] computed in place: `x` is replaced by its softmax along `axis` (no
+/// allocation; what a training step uses on a reused buffer).
+///
+/// ```
+/// let mut x = ndarray::array![[0.0_f32, 0.0]];
+/// gradwell_activations::softmax_in_place(&mut x, 1)?;
+/// assert_eq!(x, ndarray::array![[0.5, 0.5]]);
+/// # Ok::<(), gradwell_activations::ActivationError>(())
+/// ```
+pub fn softmax_in_place<F, S, D>(
+    x: &mut ArrayBase<S, D>,
+    axis: usize,
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_axis("softmax", x.shape(), axis)?;
+    for mut lane in x.lanes_mut(Axis(axis)) {
         let m = lane_max(&lane);
         let mut sum = F::zero();
         for v in lane.iter_mut() {
@@ -77,7 +100,7 @@ where
             *v = *v / sum;
         }
     }
-    Ok(y)
+    Ok(())
 }
 
 /// log_softmax(x)ᵢ = (xᵢ − m) − log Σⱼ e^{xⱼ−m} along `axis`: finite for finite input even
@@ -102,7 +125,29 @@ where
 {
     check_axis("log_softmax", x.shape(), axis)?;
     let mut y = x.to_owned();
-    for mut lane in y.lanes_mut(Axis(axis)) {
+    log_softmax_in_place(&mut y, axis)?;
+    Ok(y)
+}
+
+/// [`log_softmax`] computed in place along `axis` (no allocation).
+///
+/// ```
+/// let mut x = ndarray::array![-1000.0_f64, 0.0];
+/// gradwell_activations::log_softmax_in_place(&mut x, 0)?;
+/// assert_eq!(x, ndarray::array![-1000.0, 0.0]);
+/// # Ok::<(), gradwell_activations::ActivationError>(())
+/// ```
+pub fn log_softmax_in_place<F, S, D>(
+    x: &mut ArrayBase<S, D>,
+    axis: usize,
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_axis("log_softmax", x.shape(), axis)?;
+    for mut lane in x.lanes_mut(Axis(axis)) {
         let m = lane_max(&lane);
         let sum = lane.iter().fold(F::zero(), |s, &v| s + (v - m).exp());
         let log_sum = sum.ln();
@@ -110,7 +155,7 @@ where
             *v = (*v - m) - log_sum;
         }
     }
-    Ok(y)
+    Ok(())
 }
 
 /// The vector-Jacobian product of softmax: given its output `y` and the output gradient
@@ -128,9 +173,30 @@ where
     S2: Data<Elem = F>,
     D: Dimension,
 {
-    check_same_shape("softmax_backward", y.shape(), dy.shape())?;
-    check_axis("softmax_backward", y.shape(), axis)?;
     let mut dx = Array::zeros(y.raw_dim());
+    softmax_backward_add(y, dy, axis, &mut dx)?;
+    Ok(dx)
+}
+
+/// [`softmax_backward`] **added** into `dx` (no allocation): `dx += y ⊙ (dy − ⟨dy, y⟩)`.
+///
+/// Errors if the three shapes differ or the axis is out of range.
+pub fn softmax_backward_add<F, S1, S2, S3, D>(
+    y: &ArrayBase<S1, D>,
+    dy: &ArrayBase<S2, D>,
+    axis: usize,
+    dx: &mut ArrayBase<S3, D>,
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S1: Data<Elem = F>,
+    S2: Data<Elem = F>,
+    S3: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_same_shape("softmax_backward", y.shape(), dy.shape())?;
+    check_same_shape("softmax_backward", y.shape(), dx.shape())?;
+    check_axis("softmax_backward", y.shape(), axis)?;
     Zip::from(dx.lanes_mut(Axis(axis)))
         .and(y.lanes(Axis(axis)))
         .and(dy.lanes(Axis(axis)))
@@ -138,11 +204,11 @@ where
             |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
                 let dot = y.iter().zip(&dy).fold(F::zero(), |s, (&y, &g)| s + y * g);
                 for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
-                    *dx = y * (g - dot);
+                    *dx = *dx + y * (g - dot);
                 }
             },
         );
-    Ok(dx)
+    Ok(())
 }
 
 /// The vector-Jacobian product of log-softmax: given its output `y` and the output
@@ -160,9 +226,30 @@ where
     S2: Data<Elem = F>,
     D: Dimension,
 {
-    check_same_shape("log_softmax_backward", y.shape(), dy.shape())?;
-    check_axis("log_softmax_backward", y.shape(), axis)?;
     let mut dx = Array::zeros(y.raw_dim());
+    log_softmax_backward_add(y, dy, axis, &mut dx)?;
+    Ok(dx)
+}
+
+/// [`log_softmax_backward`] **added** into `dx` (no allocation): `dx += dy − e^{y}·Σⱼ dyⱼ`.
+///
+/// Errors if the three shapes differ or the axis is out of range.
+pub fn log_softmax_backward_add<F, S1, S2, S3, D>(
+    y: &ArrayBase<S1, D>,
+    dy: &ArrayBase<S2, D>,
+    axis: usize,
+    dx: &mut ArrayBase<S3, D>,
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S1: Data<Elem = F>,
+    S2: Data<Elem = F>,
+    S3: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_same_shape("log_softmax_backward", y.shape(), dy.shape())?;
+    check_same_shape("log_softmax_backward", y.shape(), dx.shape())?;
+    check_axis("log_softmax_backward", y.shape(), axis)?;
     Zip::from(dx.lanes_mut(Axis(axis)))
         .and(y.lanes(Axis(axis)))
         .and(dy.lanes(Axis(axis)))
@@ -170,9 +257,9 @@ where
             |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
                 let sum = dy.iter().fold(F::zero(), |s, &g| s + g);
                 for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
-                    *dx = g - y.exp() * sum;
+                    *dx = *dx + (g - y.exp() * sum);
                 }
             },
         );
-    Ok(dx)
+    Ok(())
 }

@@ -5,7 +5,7 @@ use gradwell_activations::{ActivationKind, Prelu as PreluMath};
 use gradwell_autodiff::{Op, ParamId, ParamStore, Tape, Var, ensure_shape};
 use gradwell_init::{Init, Initializer};
 use gradwell_tensor::Float;
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn};
 use rand::{Rng, RngCore};
 
 use crate::module::{Ctx, Module, Tap};
@@ -440,11 +440,12 @@ impl<F: Float> Module<F> for Dropout {
         if !ctx.training || self.p == 0.0 {
             return Ok(x);
         }
-        let shape = ctx.tape.shape(x)?.to_vec();
+        // An `IxDyn` keeps up to four axes inline: no allocation per step.
+        let shape = IxDyn(ctx.tape.shape(x)?);
         let keep = 1.0 - self.p;
         let scale = F::of(1.0 / keep);
         let rng = &mut *ctx.rng;
-        let mask = ctx.tape.input_with(&shape, |m| {
+        let mask = ctx.tape.input_with(shape.slice(), |m| {
             m.mapv_inplace(|_| {
                 if rng.random::<f64>() < keep {
                     scale

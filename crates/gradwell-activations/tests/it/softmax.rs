@@ -137,3 +137,36 @@ fn bad_axis_and_shape_are_errors() {
         })
     ));
 }
+
+/// The in-place forms equal the allocating ones, and the `_add` backward forms add the
+/// allocating result to what the gradient held (bit for bit: one addition per element);
+/// a gradient of another shape is an error that changes nothing.
+#[test]
+fn in_place_and_accumulating_forms_agree_with_the_allocating_ones() {
+    use gradwell_activations::{
+        log_softmax_backward_add, log_softmax_in_place, softmax_backward_add, softmax_in_place,
+    };
+    let x = ndarray::Array2::from_shape_fn((3, 5), |(i, j)| (i as f64 - 1.5) * (j as f64 + 0.25));
+    let dy = ndarray::Array2::from_shape_fn((3, 5), |(i, j)| ((i * 5 + j) as f64).sin());
+    let old = ndarray::Array2::from_shape_fn((3, 5), |(i, j)| (i + 2 * j) as f64 * 0.1);
+    for axis in [0, 1] {
+        let mut y = x.clone();
+        softmax_in_place(&mut y, axis).unwrap();
+        assert_eq!(y, softmax(&x, axis).unwrap());
+        let mut dx = old.clone();
+        softmax_backward_add(&y, &dy, axis, &mut dx).unwrap();
+        assert_eq!(dx, &old + &softmax_backward(&y, &dy, axis).unwrap());
+
+        let mut l = x.clone();
+        log_softmax_in_place(&mut l, axis).unwrap();
+        assert_eq!(l, log_softmax(&x, axis).unwrap());
+        let mut dx = old.clone();
+        log_softmax_backward_add(&l, &dy, axis, &mut dx).unwrap();
+        assert_eq!(dx, &old + &log_softmax_backward(&l, &dy, axis).unwrap());
+    }
+    let mut wrong = ndarray::Array2::<f64>::zeros((5, 3));
+    assert!(softmax_backward_add(&x, &dy, 1, &mut wrong).is_err());
+    assert!(log_softmax_backward_add(&x, &dy, 1, &mut wrong).is_err());
+    assert!(wrong.iter().all(|&v| v == 0.0));
+    assert!(softmax_in_place(&mut wrong, 2).is_err());
+}

@@ -1,5 +1,6 @@
 use gradwell_activations::{
-    Activation, ActivationError, log_softmax, log_softmax_backward, softmax, softmax_backward,
+    Activation, ActivationError, log_softmax_backward_add, log_softmax_in_place,
+    softmax_backward_add, softmax_in_place,
 };
 use gradwell_tensor::Float;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
@@ -79,7 +80,9 @@ impl<F: Float> Op<F> for Softmax {
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
-        *out = softmax(&x[0], self.axis).map_err(|e| lift("softmax", e))?;
+        ensure_shape(out, x[0].shape());
+        out.assign(&x[0]);
+        softmax_in_place(out, self.axis).map_err(|e| lift("softmax", e))?;
         Ok(())
     }
 
@@ -91,9 +94,8 @@ impl<F: Float> Op<F> for Softmax {
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
         if let Some(dx) = grads[0].as_mut() {
-            let d = softmax_backward(y, g, self.axis)
+            softmax_backward_add(y, g, self.axis, dx)
                 .unwrap_or_else(|e| unreachable!("checked in forward: {e}"));
-            *dx += &d;
         }
     }
 }
@@ -104,7 +106,9 @@ impl<F: Float> Op<F> for LogSoftmax {
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
-        *out = log_softmax(&x[0], self.axis).map_err(|e| lift("log_softmax", e))?;
+        ensure_shape(out, x[0].shape());
+        out.assign(&x[0]);
+        log_softmax_in_place(out, self.axis).map_err(|e| lift("log_softmax", e))?;
         Ok(())
     }
 
@@ -116,9 +120,8 @@ impl<F: Float> Op<F> for LogSoftmax {
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
         if let Some(dx) = grads[0].as_mut() {
-            let d = log_softmax_backward(y, g, self.axis)
+            log_softmax_backward_add(y, g, self.axis, dx)
                 .unwrap_or_else(|e| unreachable!("checked in forward: {e}"));
-            *dx += &d;
         }
     }
 }
