@@ -1,20 +1,21 @@
 //! f32 matrix kernels for x86-64 processors with AVX-512, used instead of
 //! `matrixmultiply`'s AVX2 kernel where they apply.
 //!
-//! One register-blocked micro-kernel, [`nn`], reads a row-major `B` (unit column stride)
-//! where it lies: each step of `k` loads 64 consecutive elements of a row of `B` into four
-//! vectors and broadcasts six elements of `A` (any strides) into 24 accumulators of 16
-//! lanes. `A` is never packed (on the seed model, packing both operands cost a fifth of a
-//! training step). A `B` with unit *row* stride — a transposed row-major matrix, as in a
-//! linear layer's forward `X·Wᵀ` — is first transposed into a per-thread scratch buffer in
-//! 16×16 blocks held in registers ([`nt`]), then multiplied by [`nn`]. A column-major `C`
-//! is handled as the transposed product.
+//! One register-blocked micro-kernel, [`nn`], reads a row-major `B` (unit column stride):
+//! each step of `k` loads 64 consecutive elements of a row of `B` into four vectors and
+//! broadcasts six elements of `A` (any strides) into 24 accumulators of 16 lanes. `A` is
+//! never packed, and `B` only when many tiles of rows reuse a block of it (or its row
+//! stride would alias in the cache): on the seed model, packing both operands for every
+//! product, as matrixmultiply does, cost a fifth of a training step. A `B` with unit *row*
+//! stride — a transposed row-major matrix, as in a linear layer's forward `X·Wᵀ` — is
+//! transposed in 16×16 register blocks straight into the panel layout [`nn`] reads
+//! ([`nt`]). A column-major `C` is handled as the transposed product.
 //!
 //! `k` is cut in blocks of 128 so that the 128×64 block of `B` a micro-kernel re-reads
 //! stays in the first-level cache. Tails in `m` and `n` are handled by smaller
 //! instantiations and masked loads and stores, never by reading or writing past an
-//! operand. Other layouts, outputs larger than [`MAX_OUTPUT`] over more than one block of
-//! `k`, and processors without AVX-512 go to `matrixmultiply`.
+//! operand. Other layouts (an output with no unit stride, or a `B` with neither) and
+//! processors without AVX-512 go to `matrixmultiply`.
 //!
 //! Setting the environment variable `GRADWELL_KERNEL=portable` turns these kernels off
 //! (to compare against the portable kernel).
@@ -45,7 +46,7 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 && (m * n <= MAX_OUTPUT || k <= NN_KC) && enabled() {
+    if m > 0 && n > 0 && k > 0 && enabled() {
         // A column-major output is the transposed product of the transposed operands.
         let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
             (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
@@ -54,7 +55,21 @@ pub(crate) unsafe fn sgemm(
         };
         if csc == 1 && csb == 1 {
             // SAFETY: the caller's contract; `enabled` checked the processor.
-            unsafe { nn(m, k, n, alpha, a, rsa, csa, b, rsb, beta, c, rsc) };
+            unsafe {
+                nn(
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a,
+                    rsa,
+                    csa,
+                    BLayout::Rows(b, rsb),
+                    beta,
+                    c,
+                    rsc,
+                )
+            };
             return;
         }
         if csc == 1 && rsb == 1 {
@@ -97,13 +112,10 @@ unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The largest output (elements of `C`) given to these kernels when `k` spans more than one
-/// block of [`NN_KC`]: they do not pack, so a larger `C` is read and written once per
-/// block of `k` from beyond the second-level cache, and `matrixmultiply`'s packed,
-/// cache-blocked kernel is as fast or faster (measured at 1024³ and at M3's 256×1024
-/// outputs; see BENCHMARKS.md). With a single block of `k` (a weight gradient at batch ≤ 128), `C` is
-/// written once and any size is taken.
-const MAX_OUTPUT: usize = 1 << 17;
+/// From this many rows of `A` on, [`nn`] copies each block of a row-major `B` into a
+/// contiguous panel first, read by every tile of rows: 1024³ went from ≈ 190 to 230
+/// GFLOP/s on one core.
+const PACK_MIN_ROWS: usize = 192;
 
 /// Rows of `A` per [`nn`] micro-kernel.
 const NN_MR: usize = 6;
@@ -113,7 +125,18 @@ const NN_NR: usize = 64;
 /// first-level cache.
 const NN_KC: usize = 128;
 
-/// `C ← α·A·B + β·C` with `B` and `C` of unit column stride.
+/// Where [`nn`] finds `B`.
+#[derive(Clone, Copy)]
+enum BLayout {
+    /// Row-major with this row stride (unit column stride).
+    Rows(*const f32, isize),
+    /// Already in panels: the `k×64` panel of columns `64q..64q+64` starts at element
+    /// `q·k·64`, row `p` of it at `+ p·64` (the last panel may be narrower; its unused
+    /// lanes are never read).
+    Panels(*const f32),
+}
+
+/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` as `layout` says.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nn(
@@ -124,73 +147,109 @@ unsafe fn nn(
     a: *const f32,
     rsa: isize,
     csa: isize,
-    b: *const f32,
-    rsb: isize,
+    layout: BLayout,
     beta: f32,
     c: *mut f32,
     rsc: isize,
 ) {
-    let mut k0 = 0;
-    while k0 < k {
-        let kc = NN_KC.min(k - k0);
-        // Later blocks of `k` add to what the first one stored.
-        let beta = if k0 == 0 { beta } else { 1.0 };
-        let mut j0 = 0;
-        while j0 < n {
-            let nr = NN_NR.min(n - j0);
-            let mut i0 = 0;
-            while i0 < m {
-                let mr = NN_MR.min(m - i0);
-                // SAFETY: every offset addresses an element inside the caller's operands:
-                // rows i0..i0+mr < m, columns j0..j0+nr ≤ n, k0..k0+kc ≤ k.
-                unsafe {
-                    let t = NnTile {
-                        kc,
-                        alpha,
-                        a: a.offset(i0 as isize * rsa + k0 as isize * csa),
-                        rsa,
-                        csa,
-                        b: b.offset(k0 as isize * rsb + j0 as isize),
-                        rsb,
-                        beta,
-                        c: c.offset(i0 as isize * rsc + j0 as isize),
-                        rsc,
-                        last: tail_mask(nr),
-                    };
-                    let nv = nr.div_ceil(16);
-                    match (mr, nv) {
-                        (6, 4) => nn_tile::<6, 4>(&t),
-                        (6, 3) => nn_tile::<6, 3>(&t),
-                        (6, 2) => nn_tile::<6, 2>(&t),
-                        (6, _) => nn_tile::<6, 1>(&t),
-                        (5, 4) => nn_tile::<5, 4>(&t),
-                        (5, 3) => nn_tile::<5, 3>(&t),
-                        (5, 2) => nn_tile::<5, 2>(&t),
-                        (5, _) => nn_tile::<5, 1>(&t),
-                        (4, 4) => nn_tile::<4, 4>(&t),
-                        (4, 3) => nn_tile::<4, 3>(&t),
-                        (4, 2) => nn_tile::<4, 2>(&t),
-                        (4, _) => nn_tile::<4, 1>(&t),
-                        (3, 4) => nn_tile::<3, 4>(&t),
-                        (3, 3) => nn_tile::<3, 3>(&t),
-                        (3, 2) => nn_tile::<3, 2>(&t),
-                        (3, _) => nn_tile::<3, 1>(&t),
-                        (2, 4) => nn_tile::<2, 4>(&t),
-                        (2, 3) => nn_tile::<2, 3>(&t),
-                        (2, 2) => nn_tile::<2, 2>(&t),
-                        (2, _) => nn_tile::<2, 1>(&t),
-                        (_, 4) => nn_tile::<1, 4>(&t),
-                        (_, 3) => nn_tile::<1, 3>(&t),
-                        (_, 2) => nn_tile::<1, 2>(&t),
-                        (_, _) => nn_tile::<1, 1>(&t),
-                    }
-                }
-                i0 += mr;
-            }
-            j0 += nr;
-        }
-        k0 += kc;
+    thread_local! {
+        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    // Copying a row-major block of `B` into a panel pays when many row tiles reuse it, and
+    // always when its row stride is a multiple of 4 KiB (the block's rows would all fall
+    // into the same first-level cache sets).
+    let pack = match layout {
+        BLayout::Rows(_, rsb) => m >= PACK_MIN_ROWS || (rsb * 4) % 4096 == 0,
+        BLayout::Panels(_) => false,
+    };
+    PANEL.with_borrow_mut(|panel| {
+        if pack && panel.len() < NN_KC * NN_NR {
+            panel.resize(NN_KC * NN_NR, 0.0);
+        }
+        let mut k0 = 0;
+        while k0 < k {
+            let kc = NN_KC.min(k - k0);
+            // Later blocks of `k` add to what the first one stored.
+            let beta = if k0 == 0 { beta } else { 1.0 };
+            let mut j0 = 0;
+            while j0 < n {
+                let nr = NN_NR.min(n - j0);
+                // SAFETY: rows k0..k0+kc and columns j0..j0+nr of `B` are in bounds, in
+                // either layout; the panel holds NN_KC·NN_NR elements.
+                let (bp, rsb) = unsafe {
+                    match layout {
+                        BLayout::Panels(base) => (base.add(j0 * k + k0 * NN_NR), NN_NR as isize),
+                        BLayout::Rows(base, rsb) => {
+                            let src = base.offset(k0 as isize * rsb + j0 as isize);
+                            if pack {
+                                for p in 0..kc {
+                                    std::ptr::copy_nonoverlapping(
+                                        src.offset(p as isize * rsb),
+                                        panel.as_mut_ptr().add(p * NN_NR),
+                                        nr,
+                                    );
+                                }
+                                (panel.as_ptr(), NN_NR as isize)
+                            } else {
+                                (src, rsb)
+                            }
+                        }
+                    }
+                };
+                let mut i0 = 0;
+                while i0 < m {
+                    let mr = NN_MR.min(m - i0);
+                    // SAFETY: every offset addresses an element inside the caller's
+                    // operands: rows i0..i0+mr < m, columns j0..j0+nr ≤ n, k0..k0+kc ≤ k.
+                    unsafe {
+                        let t = NnTile {
+                            kc,
+                            alpha,
+                            a: a.offset(i0 as isize * rsa + k0 as isize * csa),
+                            rsa,
+                            csa,
+                            b: bp,
+                            rsb,
+                            beta,
+                            c: c.offset(i0 as isize * rsc + j0 as isize),
+                            rsc,
+                            last: tail_mask(nr),
+                        };
+                        let nv = nr.div_ceil(16);
+                        match (mr, nv) {
+                            (6, 4) => nn_tile::<6, 4>(&t),
+                            (6, 3) => nn_tile::<6, 3>(&t),
+                            (6, 2) => nn_tile::<6, 2>(&t),
+                            (6, _) => nn_tile::<6, 1>(&t),
+                            (5, 4) => nn_tile::<5, 4>(&t),
+                            (5, 3) => nn_tile::<5, 3>(&t),
+                            (5, 2) => nn_tile::<5, 2>(&t),
+                            (5, _) => nn_tile::<5, 1>(&t),
+                            (4, 4) => nn_tile::<4, 4>(&t),
+                            (4, 3) => nn_tile::<4, 3>(&t),
+                            (4, 2) => nn_tile::<4, 2>(&t),
+                            (4, _) => nn_tile::<4, 1>(&t),
+                            (3, 4) => nn_tile::<3, 4>(&t),
+                            (3, 3) => nn_tile::<3, 3>(&t),
+                            (3, 2) => nn_tile::<3, 2>(&t),
+                            (3, _) => nn_tile::<3, 1>(&t),
+                            (2, 4) => nn_tile::<2, 4>(&t),
+                            (2, 3) => nn_tile::<2, 3>(&t),
+                            (2, 2) => nn_tile::<2, 2>(&t),
+                            (2, _) => nn_tile::<2, 1>(&t),
+                            (_, 4) => nn_tile::<1, 4>(&t),
+                            (_, 3) => nn_tile::<1, 3>(&t),
+                            (_, 2) => nn_tile::<1, 2>(&t),
+                            (_, _) => nn_tile::<1, 1>(&t),
+                        }
+                    }
+                    i0 += mr;
+                }
+                j0 += nr;
+            }
+            k0 += kc;
+        }
+    });
 }
 
 /// The lanes of the last vector of a row of `width` elements (1 to 64): all sixteen unless
@@ -284,53 +343,51 @@ unsafe fn nt(
         static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     SCRATCH.with_borrow_mut(|packed| {
-        if packed.len() < k * n {
-            packed.resize(k * n, 0.0);
+        let len = n.next_multiple_of(NN_NR) * k;
+        if packed.len() < len {
+            packed.resize(len, 0.0);
         }
         // SAFETY: `b` covers `k` elements along each of its `n` columns; `packed` holds
-        // `k·n` elements; the caller's contract covers `a` and `c`.
+        // the panels of all `n` columns; the caller's contract covers `a` and `c`.
         unsafe {
-            transpose_into(b, csb, n, k, packed.as_mut_ptr());
-            nn(
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                rsa,
-                csa,
-                packed.as_ptr(),
-                n as isize,
-                beta,
-                c,
-                rsc,
-            );
+            transpose_into_panels(b, csb, n, k, packed.as_mut_ptr());
+            let layout = BLayout::Panels(packed.as_ptr());
+            nn(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc);
         }
     });
 }
 
 /// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
-/// transposed into `dst`, row-major `cols × rows`: whole 16×16 blocks in registers, the
-/// edges element by element.
+/// transposed, in [`BLayout::Panels`] of 64 of its rows: element `(r, c)` goes to
+/// `dst[(r / 64)·cols·64 + c·64 + r % 64]`. Whole 16×16 blocks are transposed in
+/// registers, the edges element by element.
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose_into(src: *const f32, stride: isize, rows: usize, cols: usize, dst: *mut f32) {
+unsafe fn transpose_into_panels(
+    src: *const f32,
+    stride: isize,
+    rows: usize,
+    cols: usize,
+    dst: *mut f32,
+) {
     let (full_rows, full_cols) = (rows / 16 * 16, cols / 16 * 16);
+    let to = |r: usize, c: usize| (r / NN_NR) * cols * NN_NR + c * NN_NR + r % NN_NR;
     // SAFETY: every element read is at row < rows, column < cols of `src`; every element
-    // written at row < cols, column < rows of `dst`.
+    // written is at `to(r, c)` for such an element, inside the caller's panels.
     unsafe {
         let at = |r: usize, c: usize| src.offset(r as isize * stride).add(c);
         for r0 in (0..full_rows).step_by(16) {
             for c0 in (0..full_cols).step_by(16) {
                 let v: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(at(r0 + i, c0)));
+                // 16 consecutive rows never straddle a panel (64 is a multiple of 16).
                 for (j, x) in transpose16(v).into_iter().enumerate() {
-                    _mm512_storeu_ps(dst.add((c0 + j) * rows + r0), x);
+                    _mm512_storeu_ps(dst.add(to(r0, c0 + j)), x);
                 }
             }
         }
         for r in 0..rows {
             let first_col = if r < full_rows { full_cols } else { 0 };
             for c in first_col..cols {
-                *dst.add(c * rows + r) = *at(r, c);
+                *dst.add(to(r, c)) = *at(r, c);
             }
         }
     }

@@ -17,13 +17,14 @@
 //!
 //! # Kernels
 //!
-//! On x86-64 processors with AVX-512, f32 products whose output has a unit stride and is
-//! at most 2¹⁷ elements (or any size when `k ≤ 128`) run on gradwell's own kernels, which read a row-major `B` where it
-//! lies and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in 16×16 register blocks instead of
-//! packing both operands; everything else runs on `matrixmultiply`. [`vectorized`] gives
-//! element-wise loops elsewhere in gradwell the same 16-lane instructions. Setting
-//! `GRADWELL_KERNEL=portable` turns both off, for comparison; results are equal to
-//! rounding (the products sum in another order).
+//! On x86-64 processors with AVX-512, f32 products whose output and one of whose operands
+//! have a unit stride (every product of a linear layer) run on gradwell's own kernels,
+//! which read a row-major `B` where it lies (copying blocks of it into panels only for
+//! large products) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in 16×16 register blocks,
+//! instead of packing both operands for every product; everything else runs on
+//! `matrixmultiply`. [`vectorized`] gives element-wise loops elsewhere in gradwell the
+//! same 16-lane instructions. Setting `GRADWELL_KERNEL=portable` turns both off, for
+//! comparison; results are equal to rounding (the products sum in another order).
 //!
 //! # Threads
 //!

@@ -250,10 +250,19 @@ fn threaded_f32_products_equal_the_triple_loop() {
     let mut dx = Array2::<f32>::zeros((m, k));
     gemm(1.0, &g.view(), &w.view(), 0.0, &mut dx.view_mut()).unwrap();
     check(&dx, g.view(), w.view());
-    // A weight gradient larger than 2¹⁷ elements over a short k (batch 100): one pass.
+    // A weight gradient of 200K elements over a short k (batch 100).
     let (x, g) = (filled(100, 784, 24), filled(100, 256, 25));
     let (x, g) = (x.mapv(|v| v as f32), g.mapv(|v| v as f32));
     let mut dw = Array2::<f32>::zeros((256, 784));
     gemm(1.0, &g.t(), &x.view(), 0.0, &mut dw.view_mut()).unwrap();
     check(&dw, g.t(), x.view());
+    // Blocks of B copied into panels: many rows (200) over several blocks of k, and a
+    // row stride of 4 KiB with few rows (10).
+    let b = filled(300, 1024, 26).mapv(|v| v as f32);
+    for rows in [200, 10] {
+        let a = filled(rows, 300, 27).mapv(|v| v as f32);
+        let mut c = Array2::<f32>::zeros((rows, 1024));
+        gemm(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut()).unwrap();
+        check(&c, a.view(), b.view());
+    }
 }
