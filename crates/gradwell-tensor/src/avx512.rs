@@ -72,7 +72,7 @@ pub(crate) unsafe fn sgemm(
             };
             return;
         }
-        if csc == 1 && rsb == 1 {
+        if csc == 1 && rsb == 1 && k * n.next_multiple_of(NN_NR) <= NT_MAX_SCRATCH {
             // SAFETY: as above.
             unsafe { nt(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
             return;
@@ -111,6 +111,11 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// The largest transposed copy of `B` (elements) [`nt`] keeps per thread: 64 MiB. A larger
+/// `Bᵀ` goes to `matrixmultiply`, which packs in bounded blocks, rather than doubling the
+/// memory of a huge layer.
+const NT_MAX_SCRATCH: usize = 1 << 24;
 
 /// From this many rows of `A` on, [`nn`] copies each block of a row-major `B` into a
 /// contiguous panel first, read by every tile of rows: 1024³ went from ≈ 190 to 230
