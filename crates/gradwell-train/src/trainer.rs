@@ -480,18 +480,25 @@ impl Trainer {
         self.running.loss_sum += loss_value * rows as f64;
         self.running.correct += correct;
         self.running.samples += rows as u64;
-        if !observers.is_empty() {
-            let view = StepView {
-                step,
-                epoch,
-                loss: loss_value,
-                batch_size: rows,
-                grad_norm,
-                lr,
-                network: &self.net,
-                taps: &self.taps,
-                logits,
+        // The observers' view of this step, before and after the update (which borrows
+        // the network mutably in between).
+        macro_rules! step_view {
+            () => {
+                StepView {
+                    step,
+                    epoch,
+                    loss: loss_value,
+                    batch_size: rows,
+                    grad_norm,
+                    lr,
+                    network: &self.net,
+                    taps: &self.taps,
+                    logits,
+                }
             };
+        }
+        if !observers.is_empty() {
+            let view = step_view!();
             let mut flow = ControlFlow::Continue(());
             for o in observers.iter_mut() {
                 if let ControlFlow::Break(reason) = o.on_step(&view) {
@@ -515,17 +522,7 @@ impl Trainer {
             },
         )?;
         if !observers.is_empty() {
-            let view = StepView {
-                step,
-                epoch,
-                loss: loss_value,
-                batch_size: rows,
-                grad_norm,
-                lr,
-                network: &self.net,
-                taps: &self.taps,
-                logits,
-            };
+            let view = step_view!();
             for o in observers.iter_mut() {
                 o.after_update(&view);
             }
