@@ -158,6 +158,33 @@ where
     Ok(())
 }
 
+/// Checks the shapes and axis of a backward product, then calls `lane(dx, y, dy)` on every
+/// lane along `axis` of the three arrays.
+fn backward_lanes<F, S1, S2, S3, D>(
+    op: &'static str,
+    y: &ArrayBase<S1, D>,
+    dy: &ArrayBase<S2, D>,
+    axis: usize,
+    dx: &mut ArrayBase<S3, D>,
+    lane: impl Fn(ArrayViewMut1<'_, F>, ArrayView1<'_, F>, ArrayView1<'_, F>),
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S1: Data<Elem = F>,
+    S2: Data<Elem = F>,
+    S3: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_same_shape(op, y.shape(), dy.shape())?;
+    check_same_shape(op, y.shape(), dx.shape())?;
+    check_axis(op, y.shape(), axis)?;
+    Zip::from(dx.lanes_mut(Axis(axis)))
+        .and(y.lanes(Axis(axis)))
+        .and(dy.lanes(Axis(axis)))
+        .for_each(lane);
+    Ok(())
+}
+
 /// The vector-Jacobian product of softmax: given its output `y` and the output gradient
 /// `dy`, returns dx = y ⊙ (dy − ⟨dy, y⟩) along `axis`.
 ///
@@ -194,21 +221,12 @@ where
     S3: DataMut<Elem = F>,
     D: Dimension,
 {
-    check_same_shape("softmax_backward", y.shape(), dy.shape())?;
-    check_same_shape("softmax_backward", y.shape(), dx.shape())?;
-    check_axis("softmax_backward", y.shape(), axis)?;
-    Zip::from(dx.lanes_mut(Axis(axis)))
-        .and(y.lanes(Axis(axis)))
-        .and(dy.lanes(Axis(axis)))
-        .for_each(
-            |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
-                let dot = y.iter().zip(&dy).fold(F::zero(), |s, (&y, &g)| s + y * g);
-                for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
-                    *dx = *dx + y * (g - dot);
-                }
-            },
-        );
-    Ok(())
+    backward_lanes("softmax_backward", y, dy, axis, dx, |mut dx, y, dy| {
+        let dot = y.iter().zip(&dy).fold(F::zero(), |s, (&y, &g)| s + y * g);
+        for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
+            *dx = *dx + y * (g - dot);
+        }
+    })
 }
 
 /// The vector-Jacobian product of log-softmax: given its output `y` and the output
@@ -247,19 +265,10 @@ where
     S3: DataMut<Elem = F>,
     D: Dimension,
 {
-    check_same_shape("log_softmax_backward", y.shape(), dy.shape())?;
-    check_same_shape("log_softmax_backward", y.shape(), dx.shape())?;
-    check_axis("log_softmax_backward", y.shape(), axis)?;
-    Zip::from(dx.lanes_mut(Axis(axis)))
-        .and(y.lanes(Axis(axis)))
-        .and(dy.lanes(Axis(axis)))
-        .for_each(
-            |mut dx: ArrayViewMut1<'_, F>, y: ArrayView1<'_, F>, dy: ArrayView1<'_, F>| {
-                let sum = dy.iter().fold(F::zero(), |s, &g| s + g);
-                for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
-                    *dx = *dx + (g - y.exp() * sum);
-                }
-            },
-        );
-    Ok(())
+    backward_lanes("log_softmax_backward", y, dy, axis, dx, |mut dx, y, dy| {
+        let sum = dy.iter().fold(F::zero(), |s, &g| s + g);
+        for ((dx, &y), &g) in dx.iter_mut().zip(&y).zip(&dy) {
+            *dx = *dx + (g - y.exp() * sum);
+        }
+    })
 }
