@@ -6,7 +6,7 @@ use std::path::Path;
 
 use gradwell_autodiff::{ParamId, Tape, Var};
 use gradwell_tensor::Float;
-use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Ix2, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -86,22 +86,45 @@ impl<F: Float> Network<F> {
         self.root.forward(&mut ctx, x)
     }
 
-    /// The outputs for a batch `[batch, features…]` in evaluation mode, recording nothing.
+    /// The outputs for a batch `[batch, features]` in evaluation mode, recording nothing.
+    /// For samples of more than one axis (`[batch, 28, 28]` before a `Flatten`), use
+    /// [`Network::predict_dyn`].
     ///
     /// # Errors
-    /// As [`Network::forward`].
+    /// As [`Network::forward`], and when the model's output is not `[batch, features]`.
     pub fn predict(&mut self, x: &ArrayView2<'_, F>) -> Result<Array2<F>> {
+        self.predict_dyn(&x.view().into_dyn())?
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| NnError::Config("the model's output is not [batch, features]".into()))
+    }
+
+    /// The outputs for a batch of any rank (`[batch, sample axes…]`) in evaluation mode,
+    /// recording nothing.
+    ///
+    /// ```
+    /// use gradwell_nn::{ModelSpec, Network};
+    ///
+    /// let spec = ModelSpec::parse(
+    ///     r#"{"input_shape": [2, 3], "layers": [
+    ///         {"type": "flatten"}, {"type": "linear", "out_features": 4}]}"#,
+    /// )?;
+    /// let mut net = Network::<f32>::build(&spec, 0)?;
+    /// let y = net.predict_dyn(&ndarray::ArrayD::zeros(vec![5, 2, 3]).view())?;
+    /// assert_eq!(y.shape(), &[5, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Network::forward`] (e.g. a sample shape the first layer does not take).
+    pub fn predict_dyn(&mut self, x: &ArrayViewD<'_, F>) -> Result<ArrayD<F>> {
         self.tape.reset();
         let was = self.tape.is_recording();
         self.tape.set_recording(false);
-        let v = self.tape.input_view(&x.view().into_dyn());
+        let v = self.tape.input_view(x);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let out = self.forward(v, false, &mut rng, None);
         self.tape.set_recording(was);
-        let y = out?;
-        let y = self.tape.value(y).to_owned();
-        y.into_dimensionality::<Ix2>()
-            .map_err(|_| NnError::Config("the model's output is not [batch, features]".into()))
+        Ok(self.tape.value(out?).to_owned())
     }
 
     /// The parameter names in store order (PyTorch's state_dict keys).

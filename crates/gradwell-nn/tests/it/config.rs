@@ -310,3 +310,34 @@ fn an_input_of_the_wrong_width_is_an_error_at_the_forward_pass() {
         .expect_err("783 ≠ 784");
     assert!(err.to_string().contains("783"), "{err}");
 }
+
+#[test]
+fn samples_of_several_axes_are_predicted_and_a_wrong_sample_shape_is_an_error() {
+    let spec = gradwell_nn::ModelSpec::parse(
+        r#"{"input_shape": [2, 3], "layers": [
+            {"type": "flatten"}, {"type": "linear", "out_features": 4}]}"#,
+    )
+    .expect("valid spec");
+    let mut net = Network::<f32>::build(&spec, 0).expect("builds");
+    let x = ndarray::ArrayD::from_shape_fn(vec![5, 2, 3], |i| (i[0] + i[1] * 3 + i[2]) as f32);
+    let y = net.predict_dyn(&x.view()).expect("runs");
+    assert_eq!(y.shape(), &[5, 4]);
+    // The same samples flattened by hand through `predict` give the same outputs.
+    let flat = x.clone().into_shape_with_order((5, 6)).expect("contiguous");
+    let mut flat_net = Network::<f32>::build(
+        &gradwell_nn::ModelSpec::parse(
+            r#"{"input_shape": [6], "layers": [{"type": "linear", "out_features": 4}]}"#,
+        )
+        .expect("valid spec"),
+        0,
+    )
+    .expect("builds");
+    assert_eq!(
+        y.into_dimensionality::<ndarray::Ix2>().expect("2-D"),
+        flat_net.predict(&flat.view()).expect("runs")
+    );
+    let err = net
+        .predict_dyn(&ndarray::ArrayD::zeros(vec![5, 2, 4]).view())
+        .expect_err("8 features ≠ 6");
+    assert!(err.to_string().contains('8'), "{err}");
+}
