@@ -316,7 +316,9 @@ impl ModelSpec {
         Ok(seq)
     }
 
-    /// The per-sample output shape, computed without building.
+    /// The per-sample output shape. The layers are built into a scratch store first, so
+    /// every width is checked exactly as [`ModelSpec::build`] checks it (the cost is one
+    /// build, weights included).
     ///
     /// # Errors
     /// As [`ModelSpec::build`].
