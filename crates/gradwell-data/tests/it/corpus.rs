@@ -1,28 +1,14 @@
 //! Replays the fuzz targets' seed corpus (`fuzz/corpus/`) through the same checks the
 //! targets run, so that the corpus and the checks stay alive on stable.
 
-use std::path::PathBuf;
-
 use gradwell_data::csv::{CsvOptions, parse_csv};
 use gradwell_data::fuzzing::{check_csv_bytes, check_idx_bytes};
 use gradwell_data::idx::parse_idx;
 
+use crate::replay::{self, mutations};
+
 fn corpus(name: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(name);
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&path).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    replay::corpus(&replay::corpus_dir(env!("CARGO_MANIFEST_DIR"), name))
 }
 
 #[test]
@@ -76,29 +62,6 @@ fn csv_corpus_passes_the_fuzz_checks() {
             "{name}"
         );
     }
-}
-
-/// Seeded random mutations of a corpus file: flipped, inserted and deleted bytes and cuts.
-fn mutations(bytes: &[u8], seed: u64, count: usize) -> Vec<Vec<u8>> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            let mut m = bytes.to_vec();
-            for _ in 0..rng.random_range(1..4) {
-                let at = rng.random_range(0..=m.len());
-                match rng.random_range(0..4) {
-                    0 if at < m.len() => m[at] ^= 1 << rng.random_range(0..8),
-                    1 => m.insert(at, rng.random()),
-                    2 if at < m.len() => {
-                        m.remove(at);
-                    }
-                    _ => m.truncate(at),
-                }
-            }
-            m
-        })
-        .collect()
 }
 
 #[test]

@@ -6,6 +6,8 @@ mod builtin;
 mod corpus;
 mod csv;
 mod idx;
+#[path = "../../../../fuzz/replay.rs"]
+mod replay;
 mod split;
 mod synthetic;
 mod transform;

@@ -11,26 +11,15 @@ use gradwell_train::checkpoint::{Checkpoint, HEADER_LEN};
 use gradwell_train::fuzzing::check_checkpoint_bytes;
 use gradwell_train::{OptimizerConfig, ScheduleConfig, TrainConfig, Trainer};
 
+use crate::replay::{self, mutations};
 use crate::{digits_config, digits_split};
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/checkpoint")
+    replay::corpus_dir(env!("CARGO_MANIFEST_DIR"), "checkpoint")
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir();
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&path).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    replay::corpus(&corpus_dir())
 }
 
 /// Recomputes the checksum, so that a crafted file gets past it to the later checks.
@@ -164,29 +153,6 @@ fn checkpoint_corpus_passes_the_fuzz_check() {
         valid += usize::from(ok);
     }
     assert_eq!(valid, 3);
-}
-
-/// Seeded random mutations of a corpus file: flipped, inserted and deleted bytes and cuts.
-fn mutations(bytes: &[u8], seed: u64, count: usize) -> Vec<Vec<u8>> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            let mut m = bytes.to_vec();
-            for _ in 0..rng.random_range(1..4) {
-                let at = rng.random_range(0..=m.len());
-                match rng.random_range(0..4) {
-                    0 if at < m.len() => m[at] ^= 1 << rng.random_range(0..8),
-                    1 => m.insert(at, rng.random()),
-                    2 if at < m.len() => {
-                        m.remove(at);
-                    }
-                    _ => m.truncate(at),
-                }
-            }
-            m
-        })
-        .collect()
 }
 
 #[test]

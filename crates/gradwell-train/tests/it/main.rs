@@ -8,6 +8,8 @@ mod crash;
 mod digits;
 mod fashion;
 mod observer;
+#[path = "../../../../fuzz/replay.rs"]
+mod replay;
 
 use std::path::PathBuf;
 
