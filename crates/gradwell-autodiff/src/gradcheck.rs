@@ -79,26 +79,38 @@ impl GradCheckReport {
     }
 }
 
+/// `gradcheck (eps …, atol …, rtol …)`: the heading of a report.
+impl fmt::Display for GradCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gradcheck (eps {:e}, atol {:e}, rtol {:e})",
+            self.eps, self.atol, self.rtol
+        )
+    }
+}
+
+/// One input's figures and verdict, as a report line shows them.
+impl fmt::Display for InputReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "max abs error {:.3e}, max rel error {:.3e}, worst at {:?} (analytic {:.9e}, numeric {:.9e}) {}",
+            self.max_abs_error,
+            self.max_rel_error,
+            self.worst_at,
+            self.worst_values.0,
+            self.worst_values.1,
+            if self.passed { "ok" } else { "FAILED" }
+        )
+    }
+}
+
 impl fmt::Display for GradCheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = self.tolerances;
-        writeln!(
-            f,
-            "gradcheck (eps {:e}, atol {:e}, rtol {:e}):",
-            t.eps, t.atol, t.rtol
-        )?;
+        writeln!(f, "{}:", self.tolerances)?;
         for r in &self.inputs {
-            writeln!(
-                f,
-                "  input {}: max abs error {:.3e}, max rel error {:.3e}, worst at {:?} (analytic {:.9e}, numeric {:.9e}) {}",
-                r.input,
-                r.max_abs_error,
-                r.max_rel_error,
-                r.worst_at,
-                r.worst_values.0,
-                r.worst_values.1,
-                if r.passed { "ok" } else { "FAILED" }
-            )?;
+            writeln!(f, "  input {}: {r}", r.input)?;
         }
         Ok(())
     }

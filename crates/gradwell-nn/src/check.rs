@@ -35,22 +35,9 @@ impl NetworkGradCheck {
 
 impl fmt::Display for NetworkGradCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = self.tolerances;
-        writeln!(
-            f,
-            "gradcheck (eps {:e}, atol {:e}, rtol {:e}):",
-            t.eps, t.atol, t.rtol
-        )?;
+        writeln!(f, "{}:", self.tolerances)?;
         for (name, r) in &self.entries {
-            writeln!(
-                f,
-                "  {name}: max abs error {:.3e}, worst at {:?} (analytic {:.9e}, numeric {:.9e}) {}",
-                r.max_abs_error,
-                r.worst_at,
-                r.worst_values.0,
-                r.worst_values.1,
-                if r.passed { "ok" } else { "FAILED" }
-            )?;
+            writeln!(f, "  {name}: {r}")?;
         }
         Ok(())
     }
