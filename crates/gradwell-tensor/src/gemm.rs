@@ -55,7 +55,13 @@ pub fn gemm<F: Float>(
     if threads > 1 {
         parallel_gemm(threads, alpha, a, b, beta, c);
     } else {
-        kernel(alpha, a, b, beta, c);
+        #[allow(unsafe_code)]
+        // SAFETY: ndarray views guarantee that every index within their dimensions is in
+        // bounds with these strides, the dimensions were checked above, and `c` is a unique
+        // mutable view so it cannot alias `a` or `b`.
+        unsafe {
+            kernel(m, k, n, alpha, Raw::of(a), Raw::of(b), beta, Raw::of_mut(c));
+        }
     }
     Ok(())
 }
@@ -132,47 +138,88 @@ pub fn batched_matmul_new<F: Float>(
     Ok(out)
 }
 
-/// One single-threaded kernel call on checked, non-empty operands.
-fn kernel<F: Float>(
+/// A matrix operand as the kernel takes it: the address of element `[0, 0]` and the row
+/// and column strides (in elements). The address is an integer so that the parts of a
+/// split product can be handed to other threads.
+#[derive(Clone, Copy)]
+struct Raw {
+    addr: usize,
+    rs: isize,
+    cs: isize,
+}
+
+impl Raw {
+    /// An input operand.
+    fn of<F, S: ndarray::RawData<Elem = F>>(m: &ndarray::ArrayBase<S, ndarray::Ix2>) -> Self {
+        Raw {
+            addr: m.as_ptr() as usize,
+            rs: m.strides()[0],
+            cs: m.strides()[1],
+        }
+    }
+
+    /// The output operand: its address taken through the unique mutable view.
+    fn of_mut<F>(m: &mut ArrayViewMut2<'_, F>) -> Self {
+        Raw {
+            addr: m.as_mut_ptr() as usize,
+            ..Raw::of(m)
+        }
+    }
+
+    /// The operand starting `rows` rows and `cols` columns further on.
+    fn shifted<F>(self, rows: usize, cols: usize) -> Self {
+        let elements = rows as isize * self.rs + cols as isize * self.cs;
+        Raw {
+            addr: self
+                .addr
+                .wrapping_add_signed(elements * size_of::<F>() as isize),
+            ..self
+        }
+    }
+}
+
+/// One single-threaded `m×k` by `k×n` kernel call.
+///
+/// # Safety
+/// Each operand must address in-bounds storage for its dimensions with its strides, and
+/// `c` must be writable and alias neither `a` nor `b`.
+#[allow(unsafe_code, clippy::too_many_arguments)]
+unsafe fn kernel<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
     alpha: F,
-    a: &ArrayView2<'_, F>,
-    b: &ArrayView2<'_, F>,
+    a: Raw,
+    b: Raw,
     beta: F,
-    c: &mut ArrayViewMut2<'_, F>,
+    c: Raw,
 ) {
-    let (m, k) = a.dim();
-    let n = b.ncols();
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    #[allow(unsafe_code)]
-    // SAFETY: ndarray views guarantee that every index within their dimensions is in
-    // bounds with these strides, `as_ptr` points at element [0, 0], the caller checked that
-    // the dimensions agree, and `c` is a unique mutable view so it cannot alias `a` or `b`.
+    // SAFETY: the caller's contract is the kernel's.
     unsafe {
         F::gemm_raw(
             m,
             k,
             n,
             alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
+            a.addr as *const F,
+            a.rs,
+            a.cs,
+            b.addr as *const F,
+            b.rs,
+            b.cs,
             beta,
-            c.as_mut_ptr(),
-            rsc,
-            csc,
+            c.addr as *mut F,
+            c.rs,
+            c.cs,
         );
     }
 }
 
-/// The product split into `threads` blocks of rows of `C` (or of columns, when `C` is
-/// wider than tall), each one single-threaded kernel call, run by the calling thread and
-/// the persistent helpers ([`crate::threads`]). Blocks are cut at multiples of 16 so that
-/// each keeps whole vectors.
+/// The product split into `threads` blocks of columns of `C` (or of rows, when `C` has
+/// fewer than 32 columns), each one single-threaded kernel call, run by the calling
+/// thread and the persistent helpers ([`crate::threads`]). Splitting by columns gives each
+/// thread the same rows of a linear layer's weight in the forward and backward products.
+/// Blocks are cut at multiples of 16 so that each keeps whole vectors.
 fn parallel_gemm<F: Float>(
     threads: usize,
     alpha: F,
@@ -187,46 +234,22 @@ fn parallel_gemm<F: Float>(
     let len = if by_rows { m } else { n };
     let chunk = len.div_ceil(threads).next_multiple_of(16);
     let parts = len.div_ceil(chunk);
-    let [rsa, csa] = [a.strides()[0], a.strides()[1]];
-    let [rsb, csb] = [b.strides()[0], b.strides()[1]];
-    let [rsc, csc] = [c.strides()[0], c.strides()[1]];
-    // Addresses travel as integers so that the closure is `Sync`; each part writes its own
-    // rows (or columns) of `C` only.
-    let (pa, pb, pc) = (
-        a.as_ptr() as usize,
-        b.as_ptr() as usize,
-        c.as_mut_ptr() as usize,
-    );
+    let (ra, rb, rc) = (Raw::of(a), Raw::of(b), Raw::of_mut(c));
     let part = |i: usize| {
         let start = i * chunk;
         let size = chunk.min(len - start);
-        let (mi, ni) = if by_rows { (size, n) } else { (m, size) };
-        let (oa, ob, oc) = if by_rows {
-            (start as isize * rsa, 0, start as isize * rsc)
-        } else {
-            (0, start as isize * csb, start as isize * csc)
-        };
         #[allow(unsafe_code)]
         // SAFETY: the part is the block of rows (columns) `start..start + size` of the
         // checked operands, in bounds with their strides; parts write disjoint blocks of
         // `C`, which the caller holds mutably and which aliases neither `A` nor `B`.
         unsafe {
-            F::gemm_raw(
-                mi,
-                k,
-                ni,
-                alpha,
-                (pa as *const F).offset(oa),
-                rsa,
-                csa,
-                (pb as *const F).offset(ob),
-                rsb,
-                csb,
-                beta,
-                (pc as *mut F).offset(oc),
-                rsc,
-                csc,
-            );
+            if by_rows {
+                let (a, c) = (ra.shifted::<F>(start, 0), rc.shifted::<F>(start, 0));
+                kernel(size, k, n, alpha, a, rb, beta, c);
+            } else {
+                let (b, c) = (rb.shifted::<F>(0, start), rc.shifted::<F>(0, start));
+                kernel(m, k, size, alpha, ra, b, beta, c);
+            }
         }
     };
     crate::threads::run_parts(threads - 1, parts, &part);
