@@ -220,32 +220,13 @@ unsafe fn nn(
                             rsc,
                             last: tail_mask(nr),
                         };
-                        let nv = nr.div_ceil(16);
-                        match (mr, nv) {
-                            (6, 4) => nn_tile::<6, 4>(&t),
-                            (6, 3) => nn_tile::<6, 3>(&t),
-                            (6, 2) => nn_tile::<6, 2>(&t),
-                            (6, _) => nn_tile::<6, 1>(&t),
-                            (5, 4) => nn_tile::<5, 4>(&t),
-                            (5, 3) => nn_tile::<5, 3>(&t),
-                            (5, 2) => nn_tile::<5, 2>(&t),
-                            (5, _) => nn_tile::<5, 1>(&t),
-                            (4, 4) => nn_tile::<4, 4>(&t),
-                            (4, 3) => nn_tile::<4, 3>(&t),
-                            (4, 2) => nn_tile::<4, 2>(&t),
-                            (4, _) => nn_tile::<4, 1>(&t),
-                            (3, 4) => nn_tile::<3, 4>(&t),
-                            (3, 3) => nn_tile::<3, 3>(&t),
-                            (3, 2) => nn_tile::<3, 2>(&t),
-                            (3, _) => nn_tile::<3, 1>(&t),
-                            (2, 4) => nn_tile::<2, 4>(&t),
-                            (2, 3) => nn_tile::<2, 3>(&t),
-                            (2, 2) => nn_tile::<2, 2>(&t),
-                            (2, _) => nn_tile::<2, 1>(&t),
-                            (_, 4) => nn_tile::<1, 4>(&t),
-                            (_, 3) => nn_tile::<1, 3>(&t),
-                            (_, 2) => nn_tile::<1, 2>(&t),
-                            (_, _) => nn_tile::<1, 1>(&t),
+                        match mr {
+                            6 => nn_tile_rows::<6>(nr.div_ceil(16), &t),
+                            5 => nn_tile_rows::<5>(nr.div_ceil(16), &t),
+                            4 => nn_tile_rows::<4>(nr.div_ceil(16), &t),
+                            3 => nn_tile_rows::<3>(nr.div_ceil(16), &t),
+                            2 => nn_tile_rows::<2>(nr.div_ceil(16), &t),
+                            _ => nn_tile_rows::<1>(nr.div_ceil(16), &t),
                         }
                     }
                     i0 += mr;
@@ -280,6 +261,21 @@ struct NnTile {
     rsc: isize,
     /// The lanes of the last of the `NV` vectors that lie inside `C`.
     last: u16,
+}
+
+/// [`nn_tile`] with `MR` rows and `nv` vectors (1 to 4) of columns.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &NnTile) {
+    // SAFETY: as `nn_tile`'s; `nv` vectors cover the tile's columns.
+    unsafe {
+        match nv {
+            4 => nn_tile::<MR, 4>(t),
+            3 => nn_tile::<MR, 3>(t),
+            2 => nn_tile::<MR, 2>(t),
+            _ => nn_tile::<MR, 1>(t),
+        }
+    }
 }
 
 #[target_feature(enable = "avx512f")]
