@@ -38,6 +38,27 @@ fn check_same_shape(
     }
 }
 
+/// Checks the axis, then calls `lane(lane, max)` on every lane of `x` along `axis` with
+/// the lane's largest entry.
+fn forward_lanes<F, S, D>(
+    op: &'static str,
+    x: &mut ArrayBase<S, D>,
+    axis: usize,
+    mut lane: impl FnMut(ArrayViewMut1<'_, F>, F),
+) -> Result<(), ActivationError>
+where
+    F: Float,
+    S: DataMut<Elem = F>,
+    D: Dimension,
+{
+    check_axis(op, x.shape(), axis)?;
+    for l in x.lanes_mut(Axis(axis)) {
+        let m = lane_max(&l);
+        lane(l, m);
+    }
+    Ok(())
+}
+
 /// The largest entry of a lane (−∞ for an empty lane; NaNs are skipped here and propagate
 /// through the exponentials instead).
 fn lane_max<F: Float>(lane: &ArrayViewMut1<'_, F>) -> F {
@@ -64,7 +85,6 @@ where
     S: Data<Elem = F>,
     D: Dimension,
 {
-    check_axis("softmax", x.shape(), axis)?;
     let mut y = x.to_owned();
     softmax_in_place(&mut y, axis)?;
     Ok(y)
@@ -88,9 +108,7 @@ where
     S: DataMut<Elem = F>,
     D: Dimension,
 {
-    check_axis("softmax", x.shape(), axis)?;
-    for mut lane in x.lanes_mut(Axis(axis)) {
-        let m = lane_max(&lane);
+    forward_lanes("softmax", x, axis, |mut lane, m| {
         let mut sum = F::zero();
         for v in lane.iter_mut() {
             *v = (*v - m).exp();
@@ -99,8 +117,7 @@ where
         for v in lane.iter_mut() {
             *v = *v / sum;
         }
-    }
-    Ok(())
+    })
 }
 
 /// log_softmax(x)ᵢ = (xᵢ − m) − log Σⱼ e^{xⱼ−m} along `axis`: finite for finite input even
@@ -123,7 +140,6 @@ where
     S: Data<Elem = F>,
     D: Dimension,
 {
-    check_axis("log_softmax", x.shape(), axis)?;
     let mut y = x.to_owned();
     log_softmax_in_place(&mut y, axis)?;
     Ok(y)
@@ -146,16 +162,12 @@ where
     S: DataMut<Elem = F>,
     D: Dimension,
 {
-    check_axis("log_softmax", x.shape(), axis)?;
-    for mut lane in x.lanes_mut(Axis(axis)) {
-        let m = lane_max(&lane);
-        let sum = lane.iter().fold(F::zero(), |s, &v| s + (v - m).exp());
-        let log_sum = sum.ln();
+    forward_lanes("log_softmax", x, axis, |mut lane, m| {
+        let log_sum = lane.iter().fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
         for v in lane.iter_mut() {
             *v = (*v - m) - log_sum;
         }
-    }
-    Ok(())
+    })
 }
 
 /// Checks the shapes and axis of a backward product, then calls `lane(dx, y, dy)` on every
