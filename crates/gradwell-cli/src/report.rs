@@ -207,25 +207,13 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
         },
     ];
     // Runs outside the lab's names (a merged sweep of other runs) get one figure.
-    let known = [
-        "sigmoid-plain",
-        "relu-he",
-        "relu-xavier",
-        "sigmoid-bn",
-        "sigmoid-bn-lr10x",
-        "sigmoid-bn-poor-init",
-        "deep-plain",
-        "deep-residual",
-        "big-init",
-        "big-init-clipped",
-        "high-lr",
-        "high-lr-clipped",
-        "constant-init",
-        "random-init",
-    ];
+    let known: Vec<String> = crate::lab::runs(&crate::lab::Scale::QUICK)
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let others: Vec<Series> = runs
         .iter()
-        .filter(|r| !known.contains(&r.name.as_str()))
+        .filter(|r| !known.contains(&r.name))
         .map(accuracy_series)
         .collect();
     if !others.is_empty() {
