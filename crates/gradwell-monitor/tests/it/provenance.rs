@@ -112,13 +112,14 @@ fn the_monitor_traces_the_first_event_and_the_diagnosis_names_the_layer() {
 fn a_finite_network_has_no_origin_and_the_probe_leaves_the_network_unchanged() {
     let mlp = MlpSpec::new(&[4, 8, 3], "relu".parse().unwrap());
     let mut net = build(&mlp.to_spec().unwrap(), 1);
-    let before: Vec<f32> = net
-        .tape
-        .params()
-        .value(net.param("0.weight").unwrap())
-        .iter()
-        .copied()
-        .collect();
+    let first_weight = |net: &gradwell_nn::Network<f32>| -> Vec<f32> {
+        let p = net.tape.params();
+        p.value(net.param("0.weight").unwrap())
+            .iter()
+            .copied()
+            .collect()
+    };
+    let before = first_weight(&net);
     let x = crate::gaussian(6, 4, 2);
     let p = probe(
         &mut net,
@@ -130,13 +131,7 @@ fn a_finite_network_has_no_origin_and_the_probe_leaves_the_network_unchanged() {
     assert!(p.non_finite.is_none());
     assert!(p.record.loss.is_finite());
     assert_eq!(p.record.layers.len(), 3);
-    let after: Vec<f32> = net
-        .tape
-        .params()
-        .value(net.param("0.weight").unwrap())
-        .iter()
-        .copied()
-        .collect();
+    let after = first_weight(&net);
     assert_eq!(before, after);
     assert!(
         net.tape
