@@ -7,7 +7,8 @@
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
-//! - `miri`: the tensor crate's tests (its unsafe kernels and thread pool) under Miri, on
+//! - `miri`: the tensor crate's tests (its unsafe kernels and thread pool) under Miri with
+//!   strict provenance, on
 //!   small products split across two threads (`cargo +nightly miri test`).
 //! - `fuzz [SECONDS]`: builds the cargo-fuzz targets and runs each for `SECONDS` (default
 //!   60) on a scratch copy of its committed corpus; any crash fails the step and leaves
@@ -177,7 +178,7 @@ fn miri() -> bool {
         &[
             (
                 "MIRIFLAGS",
-                "-Zmiri-ignore-leaks -Zmiri-disable-isolation -Zmiri-num-cpus=2",
+                "-Zmiri-ignore-leaks -Zmiri-disable-isolation -Zmiri-num-cpus=2 -Zmiri-strict-provenance",
             ),
             ("GRADWELL_NUM_THREADS", "2"),
             ("GRADWELL_PARALLEL_MIN_MACS", "256"),
