@@ -8,8 +8,8 @@
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
 //! - `miri`: the tensor crate's tests (its unsafe kernels and thread pool) under Miri with
-//!   strict provenance, on
-//!   small products split across two threads (`cargo +nightly miri test`).
+//!   strict provenance, on small products split across two threads (`cargo +nightly miri
+//!   test`).
 //! - `fuzz [SECONDS]`: builds the cargo-fuzz targets and runs each for `SECONDS` (default
 //!   60) on a scratch copy of its committed corpus; any crash fails the step and leaves
 //!   the input under `fuzz/artifacts/<target>/`.
