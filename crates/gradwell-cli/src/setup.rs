@@ -695,7 +695,7 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
     let src = d.source.trim();
     if let Ok(source) = src.parse::<Source>() {
         return Ok(source
-            .load(d.dir.as_deref())
+            .load(d.dir.as_deref(), gradwell_data::DEFAULT_MAX_DECOMPRESSED)
             .map_err(|e| match (source, &d.dir) {
                 (Source::Mnist, None) => CliError::flag(
                     "--data",
@@ -708,7 +708,9 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
     }
     let path = Path::new(src);
     if path.is_dir() {
-        return Ok(gradwell_data::mnist(path)?);
+        return Ok(Source::Mnist
+            .load(Some(path), gradwell_data::DEFAULT_MAX_DECOMPRESSED)?
+            .into_split(d.test_fraction, seed)?);
     }
     let lower = src.to_ascii_lowercase();
     if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
