@@ -69,10 +69,11 @@ pub enum NnError {
     /// nothing was allocated for it.
     #[error(
         "model too large for this machine: {purpose} it needs {} ({breakdown}), more than the \
-         {} available ({budget}); {culprit}; use fewer or narrower layers (or smaller \
-         batches), or set {} to allow more",
+         {} available ({budget}); {culprit}; use fewer or narrower layers{}, or set {} to \
+         allow more",
         human_bytes(*.needed),
         human_bytes(*.available),
+        if *.batches { " or smaller batches" } else { "" },
         crate::MAX_MEMORY_ENV
     )]
     TooLarge {
@@ -88,6 +89,8 @@ pub enum NnError {
         breakdown: String,
         /// The layer where the total passes the budget, and the largest layer.
         culprit: String,
+        /// Whether batches count (smaller batches would need less).
+        batches: bool,
     },
     /// A batch-norm or layer-norm error.
     #[error(transparent)]

@@ -180,6 +180,7 @@ impl MemoryBudget {
             budget: self.source,
             breakdown: use_.breakdown(params, outputs),
             culprit,
+            batches: use_.value_rows > 0,
         })
     }
 }
@@ -266,21 +267,21 @@ impl MemoryUse {
     /// The parts of the total, in words.
     fn breakdown(&self, params: u64, outputs: u64) -> String {
         let copies = match self.optimizer_buffers {
-            0 => "value and gradient".to_string(),
-            n => format!("value, gradient and {n} optimizer buffer(s)"),
+            0 => "values and gradients".to_string(),
+            n => format!("values, gradients and {n} optimizer buffer(s)"),
         };
-        let mut s = format!("parameters {} ({copies})", human_bytes(params));
+        let mut s = format!("{} for the parameters' {copies}", human_bytes(params));
         if self.value_rows > 0 {
             let rows = if self.value_rows == self.grad_rows {
                 format!("batches of {} samples", self.value_rows)
             } else {
                 format!(
-                    "batches of {} samples, evaluation batches of {}",
+                    "batches of {} samples and evaluation batches of {}",
                     self.grad_rows, self.value_rows
                 )
             };
             s.push_str(&format!(
-                ", layer outputs {} ({rows})",
+                ", {} for the layer outputs of {rows}",
                 human_bytes(outputs)
             ));
         }

@@ -194,7 +194,11 @@ fn training_adds_optimizer_buffers_and_layer_outputs() {
         .to_string();
     assert!(err.contains("to train it needs 1.30 KB"), "{err}");
     assert!(
-        err.contains("parameters 368.00 B (value, gradient and 2 optimizer buffer(s)), layer outputs 960.00 B (batches of 10 samples, evaluation batches of 20)"),
+        err.contains(
+            "(368.00 B for the parameters' values, gradients and 2 optimizer buffer(s), \
+             960.00 B for the layer outputs of batches of 10 samples and evaluation batches \
+             of 20)"
+        ),
         "{err}"
     );
     assert!(err.contains("(the budget given)"), "{err}");
