@@ -309,6 +309,30 @@ fn a_gzip_bomb_stops_at_the_limit_without_inflating_further() {
 }
 
 #[test]
+fn a_wide_first_row_allocates_in_proportion_to_its_text() {
+    // The column count comes from the file; nothing is sized from it ahead of the cells
+    // actually read, so a wide row costs about what its values take, and a ragged second
+    // row is refused without a table sized for the first.
+    let columns = 100_000;
+    let mut text = "1,".repeat(columns - 1);
+    text.push_str("0\n");
+    let (ds, allocs) = measure(|| parse(&text).unwrap());
+    assert_eq!(ds.num_features(), columns - 1);
+    // The features (4 bytes per 2-byte cell) and the growth of their buffer.
+    assert!(allocs.peak_bytes < 6 * text.len(), "{allocs:?}");
+    text.push_str("1,0\n");
+    let (result, allocs) = measure(|| parse(&text));
+    assert!(matches!(
+        result,
+        Err(DataError::Csv {
+            problem: CsvProblem::Ragged { .. },
+            ..
+        })
+    ));
+    assert!(allocs.peak_bytes < 6 * text.len(), "{allocs:?}");
+}
+
+#[test]
 fn ragged_rows_are_refused_with_their_line() {
     let (line, col, p) = where_what(parse("1,2,0\n\n3,4\n"));
     assert_eq!(
