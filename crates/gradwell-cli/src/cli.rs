@@ -68,6 +68,16 @@ pub struct DataArgs {
     /// default 0.2.
     #[arg(long, value_name = "F")]
     pub test_fraction: Option<f64>,
+    /// The number of classes of a CSV file, when some classes have no sample in it: labels
+    /// must then be below N. Without it the classes are the labels present, which must be
+    /// 0 to C-1 with every class present (a gap is an error naming its line).
+    #[arg(long, value_name = "N")]
+    pub classes: Option<usize>,
+    /// The most a gzip data file (`.csv.gz`, IDX `.gz`) may decompress to, in MiB
+    /// (default 256, which every real data set fits); a file that decompresses to more is
+    /// refused without being inflated further.
+    #[arg(long, value_name = "MB")]
+    pub max_decompressed_mb: Option<u64>,
 }
 
 /// The model, as an MLP.
@@ -274,6 +284,11 @@ printed when they change, e.g.:
 When a loss or gradient becomes NaN or infinite, the run stops and names the forward op and
 layer where the first non-finite value appeared.
 
+Before anything is allocated, the memory the run needs (parameters, gradients, optimizer
+buffers, the layer outputs of a batch) is weighed against the memory available
+(MemAvailable, or GRADWELL_MAX_MEMORY_MB in MiB): a run that cannot fit is refused, naming
+the layer. A gzip data file may decompress to at most --max-decompressed-mb (256 MiB).
+
 The default model is one hidden layer of 256 ReLU units with He initialization; with the
 defaults (Adam, lr 1e-3, 20 epochs, batch 64, features scaled to [0, 1]) it reaches
 0.97-0.99 test accuracy on the embedded digits in well under a second (release build).
@@ -283,6 +298,7 @@ Config file (TOML), every section optional, flags override it:
   [data]
   source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file
   test_fraction = 0.2
+  max_decompressed_mb = 256   # most a gzip data file may decompress to
   [model]
   hidden = [256]              # or widths = [64, 256, 10]
   activation = \"relu\"
@@ -313,8 +329,11 @@ Examples:
     after_help = "\
 The Keras-style summary lists each layer (PyTorch path and type), its output shape and its
 parameter count, then the totals: trainable parameters (weights and biases, batch norm's
-scale and shift) and non-trainable ones (batch norm's running statistics). --pytorch prints
-the model as PyTorch's print(model) does.
+scale and shift) and non-trainable ones (batch norm's running statistics). It is computed
+from the model's description without allocating any weight, so a model too large to build
+is summarized too, with a note saying how much memory building it needs. --pytorch prints
+the model as PyTorch's print(model) does, which builds it (and refuses a model larger than
+the memory available; GRADWELL_MAX_MEMORY_MB sets that budget in MiB).
 
 Examples:
   gradwell summary --model 784-128-10 --activation relu

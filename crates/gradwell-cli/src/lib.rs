@@ -154,13 +154,19 @@ fn summary(args: &SummaryArgs) -> Result<Outcome> {
             .0
         }
     };
-    let net = gradwell_nn::Network::<f32>::build(&spec, run.train.seed)?;
     if args.pytorch {
+        // PyTorch's form prints the built layers: the model is built (and refused if the
+        // machine cannot hold it).
+        let net = gradwell_nn::Network::<f32>::build(&spec, run.train.seed)?;
         println!("{net}");
     } else {
-        print!("{}", net.summary());
-        if !net.summary().ends_with('\n') {
-            println!();
+        // Keras's form is printed from the plan: no weight is allocated, so the summary of
+        // a model too large to build costs nothing, and says so.
+        let plan = spec.plan()?;
+        print!("{}", plan.summary::<f32>());
+        let budget = gradwell_nn::MemoryBudget::detect()?;
+        if let Err(e) = budget.check(&plan, &gradwell_nn::MemoryUse::build::<f32>()) {
+            eprintln!("note: {}", one_line(e));
         }
     }
     Ok(Outcome::Success)

@@ -9,7 +9,7 @@ use gradwell_monitor::{
     Lsuv, LsuvLayer, PlainNet, Probe, Series, TheoryTable, Thresholds,
     plot_activation_std_by_layer, plot_grad_norm_by_layer, probe,
 };
-use gradwell_nn::{MlpSpec, Network};
+use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 use ndarray::Array2;
 use serde::Serialize;
@@ -67,6 +67,10 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     if let Some(b) = bias_init {
         set_bias_init(&mut spec.layers, b);
     }
+    // The parameters, their gradients and one batch's outputs must fit before anything is
+    // allocated for them.
+    let rows = args.batch_size.min(split.train.len());
+    MemoryBudget::detect()?.check(&spec.plan()?, &MemoryUse::forward_backward::<f32>(rows))?;
     let net = Network::<f32>::build(&spec, args.seed)?;
     // The trainer scales the data as training would (pixels to [0, 1]).
     let mut config = TrainConfig {
@@ -78,7 +82,6 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     }
     let mut trainer = Trainer::new(config, net, split.train, None)?;
     let train = trainer.train_set().clone();
-    let rows = args.batch_size.min(train.len());
     let mut batches = Batcher::new(train.len(), rows, LastBatch::Drop, args.seed)?;
     let (mut x, mut y) = (Array2::<f32>::zeros((rows, features)), Vec::new());
     batches.fill_batch(&train, &mut x, &mut y)?;

@@ -8,7 +8,7 @@ use gradwell_monitor::{
     History, Series, StepRecord, plot_accuracy, plot_activation_std_by_layer,
     plot_grad_norm_by_layer, plot_loss,
 };
-use gradwell_nn::Network;
+use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +152,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         split.train.num_features(),
         split.train.num_classes(),
     )?;
+    check_training_memory(&run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     run.train.progress = if opts.quiet || !opts.verbose {
         ProgressMode::Off
@@ -260,6 +261,32 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         write_run_folder(out, &run, &summary, history.as_ref(), trainer.network())?;
     }
     Ok(summary)
+}
+
+/// Refuses a run whose model, optimizer state and batches cannot fit in memory, before
+/// anything is allocated for them: the parameters with their gradients and the optimizer's
+/// buffers, and the layer outputs of a training batch (with gradients) and of an
+/// evaluation batch.
+///
+/// # Errors
+/// [`gradwell_nn::NnError::TooLarge`] naming the layer where the total passes the budget.
+pub fn check_training_memory(
+    run: &RunFile,
+    spec: &gradwell_nn::ModelSpec,
+    train_len: usize,
+    test_len: usize,
+) -> Result<u64> {
+    let t = &run.train;
+    let buffers = t
+        .optimizer
+        .build(t.no_decay_on_bias_and_norm)?
+        .state_buffers();
+    let use_ = MemoryUse::training::<f32>(
+        buffers,
+        t.batch_size.min(train_len),
+        t.eval_batch_size.min(train_len.max(test_len)),
+    );
+    Ok(MemoryBudget::detect()?.check(&spec.plan()?, &use_)?)
 }
 
 fn max_grad_norm(h: &History) -> f64 {

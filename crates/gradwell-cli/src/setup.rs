@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use gradwell_activations::ActivationKind;
 use gradwell_data::csv::{CsvOptions, LabelColumn, read_csv};
-use gradwell_data::{Dataset, Source, Split};
+use gradwell_data::{CsvProblem, DataError, Dataset, Source, Split};
 use gradwell_init::Init;
 use gradwell_nn::{LayerSpec, MlpSpec, ModelSpec};
 use gradwell_optim::{AdagradConfig, AdamConfig, Curve, GradClip, NormType, PlateauConfig};
@@ -107,6 +107,12 @@ pub struct DataSection {
     pub label_column: Option<String>,
     /// Held out for testing when the data ship without a test set.
     pub test_fraction: f64,
+    /// The number of classes of a CSV file (labels below it; classes may lack samples);
+    /// by default the labels present, which must be 0 to C − 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// The most a gzip data file may decompress to, in MiB (2^20 bytes).
+    pub max_decompressed_mb: u64,
 }
 
 impl Default for DataSection {
@@ -116,6 +122,30 @@ impl Default for DataSection {
             dir: None,
             label_column: None,
             test_fraction: DEFAULT_TEST_FRACTION,
+            classes: None,
+            max_decompressed_mb: DEFAULT_MAX_DECOMPRESSED_MB,
+        }
+    }
+}
+
+/// The default of `--max-decompressed-mb` (`[data] max_decompressed_mb`): gradwell-data's
+/// [`gradwell_data::DEFAULT_MAX_DECOMPRESSED`] in MiB.
+pub const DEFAULT_MAX_DECOMPRESSED_MB: u64 = gradwell_data::DEFAULT_MAX_DECOMPRESSED >> 20;
+
+impl DataSection {
+    /// The limit on decompressed input in bytes.
+    ///
+    /// # Errors
+    /// A limit of 0, or one too large to count in bytes.
+    pub fn max_decompressed(&self) -> Result<u64> {
+        let mb = self.max_decompressed_mb;
+        match mb.checked_mul(1 << 20) {
+            Some(bytes) if mb >= 1 => Ok(bytes),
+            _ => Err(CliError::flag(
+                "--max-decompressed-mb",
+                mb,
+                "must be a whole number of MiB from 1 to 17592186044415",
+            )),
         }
     }
 }
@@ -379,6 +409,16 @@ impl RunFile {
         }
         if let Some(f) = a.test_fraction {
             self.data.test_fraction = check_fraction("--test-fraction", f, false)?;
+        }
+        if let Some(n) = a.classes {
+            if n == 0 {
+                return Err(CliError::flag("--classes", n, "must be at least 1"));
+            }
+            self.data.classes = Some(n);
+        }
+        if let Some(mb) = a.max_decompressed_mb {
+            self.data.max_decompressed_mb = mb;
+            self.data.max_decompressed()?;
         }
         Ok(())
     }
@@ -693,25 +733,39 @@ pub fn set_bias_init(layers: &mut [LayerSpec], init: Init) {
 /// An unknown name (listing the valid ones), a missing file or directory, malformed data.
 pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
     let src = d.source.trim();
+    let limit = d.max_decompressed()?;
+    let lower = src.to_ascii_lowercase();
+    let csv = lower.ends_with(".csv") || lower.ends_with(".csv.gz");
+    if let Some(n) = d.classes
+        && !csv
+    {
+        return Err(CliError::flag(
+            "--classes",
+            n,
+            format!("applies to a .csv file; `{src}` has its classes fixed"),
+        ));
+    }
     if let Ok(source) = src.parse::<Source>() {
         return Ok(source
-            .load(d.dir.as_deref())
+            .load(d.dir.as_deref(), limit)
             .map_err(|e| match (source, &d.dir) {
                 (Source::Mnist, None) => CliError::flag(
                     "--data",
                     src,
                     "MNIST has no default location: name the directory holding its four IDX files with --data-dir",
                 ),
-                _ => CliError::from(e),
+                _ => data_error(e),
             })?
             .into_split(d.test_fraction, seed)?);
     }
     let path = Path::new(src);
     if path.is_dir() {
-        return Ok(gradwell_data::mnist(path)?);
+        return Ok(Source::Mnist
+            .load(Some(path), limit)
+            .map_err(data_error)?
+            .into_split(d.test_fraction, seed)?);
     }
-    let lower = src.to_ascii_lowercase();
-    if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
+    if csv {
         if !path.is_file() {
             return Err(CliError::flag("--data", src, "no such file"));
         }
@@ -722,7 +776,9 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
                 Err(_) => LabelColumn::Name(x.to_string()),
             },
         };
-        let ds: Dataset = read_csv(path, &CsvOptions::default().label(label))?;
+        let mut opts = CsvOptions::default().label(label).max_decompressed(limit);
+        opts.num_classes = d.classes;
+        let ds: Dataset = read_csv(path, &opts).map_err(data_error)?;
         return Ok(ds.split(d.test_fraction, seed, true)?);
     }
     Err(CliError::flag(
@@ -733,4 +789,21 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
             Source::ALL.map(Source::name).join(", ")
         ),
     ))
+}
+
+/// A data error, with the flag that changes the outcome where there is one: the limit on
+/// decompressed input (`--max-decompressed-mb`), the number of classes (`--classes`).
+fn data_error(e: DataError) -> CliError {
+    let hint = match &e {
+        DataError::TooLarge { .. } => {
+            "; if the file is genuine, raise the limit with --max-decompressed-mb MB \
+             (max_decompressed_mb in [data])"
+        }
+        DataError::Csv {
+            problem: CsvProblem::LabelGap { .. },
+            ..
+        } => " with --classes N (classes in [data])",
+        _ => return e.into(),
+    };
+    CliError::Invalid(format!("{e}{hint}"))
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use crate::csv::{CsvOptions, Header, parse_csv};
 use crate::dataset::{Dataset, Split};
 use crate::error::{DataError, Result};
+use crate::gzip::DEFAULT_MAX_DECOMPRESSED;
 use crate::idx::read_idx_dataset;
 
 /// The digits set, gzip-compressed CSV, as shipped (see the crate docs for its origin).
@@ -63,13 +64,20 @@ pub fn digits() -> Result<Dataset> {
 
 /// Fashion-MNIST (60,000 training and 10,000 test images of 28×28 grey levels 0 to 255,
 /// 10 classes named by [`FASHION_MNIST_CLASSES`]) from `dir`, or from
-/// [`FASHION_MNIST_DIR`] when `dir` is `None`.
+/// [`FASHION_MNIST_DIR`] when `dir` is `None`, with the default limit on decompressed
+/// input ([`crate::DEFAULT_MAX_DECOMPRESSED`], which the real files fit); see
+/// [`Source::load`] to set another.
 pub fn fashion_mnist(dir: Option<&Path>) -> Result<Split> {
+    fashion_mnist_with_limit(dir, DEFAULT_MAX_DECOMPRESSED)
+}
+
+fn fashion_mnist_with_limit(dir: Option<&Path>, max_decompressed: u64) -> Result<Split> {
     let dir = dir.unwrap_or(Path::new(FASHION_MNIST_DIR));
     let mut split = read_mnist_layout(
         "Fashion-MNIST",
         "fashion-mnist",
         dir,
+        max_decompressed,
         "install Debian's `dataset-fashion-mnist` package (apt-get install \
          dataset-fashion-mnist), or put the four IDX files of Fashion-MNIST in a directory \
          and name it",
@@ -80,12 +88,18 @@ pub fn fashion_mnist(dir: Option<&Path>) -> Result<Split> {
 }
 
 /// MNIST (60,000 training and 10,000 test images of 28×28 grey levels, 10 classes named
-/// `"0"` to `"9"`) from `dir`, which holds its four IDX files ([`MNIST_FILES`]).
+/// `"0"` to `"9"`) from `dir`, which holds its four IDX files ([`MNIST_FILES`]), with the
+/// default limit on decompressed input; see [`Source::load`] to set another.
 pub fn mnist(dir: &Path) -> Result<Split> {
+    mnist_with_limit(dir, DEFAULT_MAX_DECOMPRESSED)
+}
+
+fn mnist_with_limit(dir: &Path, max_decompressed: u64) -> Result<Split> {
     let mut split = read_mnist_layout(
         "MNIST",
         "mnist",
         dir,
+        max_decompressed,
         "put the four IDX files of MNIST (train-images-idx3-ubyte.gz, \
          train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) \
          in a directory and name it",
@@ -100,6 +114,7 @@ fn read_mnist_layout(
     dataset: &'static str,
     name: &str,
     dir: &Path,
+    max_decompressed: u64,
     hint: &'static str,
 ) -> Result<Split> {
     let find = |file: &str| -> Result<PathBuf> {
@@ -122,8 +137,20 @@ fn read_mnist_layout(
     let (train_x, train_y, test_x, test_y) =
         (find(train_x)?, find(train_y)?, find(test_x)?, find(test_y)?);
     Ok(Split {
-        train: read_idx_dataset(format!("{name}/train"), train_x, train_y, Some(10))?,
-        test: read_idx_dataset(format!("{name}/test"), test_x, test_y, Some(10))?,
+        train: read_idx_dataset(
+            format!("{name}/train"),
+            train_x,
+            train_y,
+            Some(10),
+            max_decompressed,
+        )?,
+        test: read_idx_dataset(
+            format!("{name}/test"),
+            test_x,
+            test_y,
+            Some(10),
+            max_decompressed,
+        )?,
     })
 }
 
@@ -154,13 +181,16 @@ impl Source {
 
     /// Loads it. `dir` is where MNIST or Fashion-MNIST lie (Fashion-MNIST defaults to
     /// [`FASHION_MNIST_DIR`]; MNIST has no default and errors without one); the digits are
-    /// embedded and ignore it.
-    pub fn load(self, dir: Option<&Path>) -> Result<Loaded> {
+    /// embedded and ignore it. A gzip file may decompress to at most `max_decompressed`
+    /// bytes ([`crate::DEFAULT_MAX_DECOMPRESSED`] unless the caller has reason to change it).
+    pub fn load(self, dir: Option<&Path>, max_decompressed: u64) -> Result<Loaded> {
         match self {
             Source::Digits => digits().map(Loaded::Whole),
-            Source::FashionMnist => fashion_mnist(dir).map(Loaded::TrainTest),
+            Source::FashionMnist => {
+                fashion_mnist_with_limit(dir, max_decompressed).map(Loaded::TrainTest)
+            }
             Source::Mnist => match dir {
-                Some(dir) => mnist(dir).map(Loaded::TrainTest),
+                Some(dir) => mnist_with_limit(dir, max_decompressed).map(Loaded::TrainTest),
                 None => Err(DataError::invalid(
                     "Source::load",
                     "MNIST has no default directory: name the directory holding its IDX files",

@@ -5,8 +5,16 @@
 //! finite number (`3`, `-0.5`, `1e-3`), the label a non-negative integer (`7`, or `7.0`
 //! as some tools write it). Around each cell, spaces are ignored, and one pair of double
 //! quotes is removed; quoted cells holding the delimiter are not supported (numeric data
-//! need none). Blank lines are skipped, `\r\n` line ends are accepted, and the file may be
-//! gzip-compressed (recognised by its magic bytes).
+//! need none). Blank lines are skipped, `\r\n` line ends are accepted, a UTF-8 byte order
+//! mark at the start is dropped, and the file may be gzip-compressed (recognised by its
+//! magic bytes), in which case it may decompress to at most
+//! [`CsvOptions::max_decompressed`] bytes ([`crate::DEFAULT_MAX_DECOMPRESSED`] by default).
+//!
+//! The number of classes is declared ([`CsvOptions::num_classes`]: every label must be
+//! below it, and classes without a sample are allowed) or taken from the labels present,
+//! which must then be exactly 0 to C − 1, each class with a sample: a gap, such as one stray
+//! label 1000000 among digits, is an error naming the line and the label rather than a
+//! million-class data set.
 //!
 //! The label column is the last one by default ([`LabelColumn::Last`]), or numbered from 0
 //! ([`LabelColumn::Index`]), or named in the header ([`LabelColumn::Name`]). Whether the
@@ -31,14 +39,14 @@
 //! # Ok::<(), gradwell_data::DataError>(())
 //! ```
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
 use ndarray::Array2;
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, first_label_gap};
 use crate::error::{CsvProblem, DataError, Result};
+use crate::gzip::{DEFAULT_MAX_DECOMPRESSED, GunzipError, gunzip_bounded};
 use crate::idx::is_gzip;
 
 /// Which column holds the label.
@@ -75,12 +83,16 @@ pub struct CsvOptions {
     pub header: Header,
     /// The cell separator, an ASCII byte (`b','` by default).
     pub delimiter: u8,
-    /// The number of classes; by default one more than the largest label.
+    /// The number of classes: every label must be below it. By default the classes are the
+    /// labels present, which must then be 0 to C − 1 with each class present.
     pub num_classes: Option<usize>,
     /// The shape of one sample (e.g. `[8, 8]`); by default `[features]`.
     pub feature_shape: Option<Vec<usize>>,
     /// The data set's name; by default the file's stem (or the name given to the bytes).
     pub name: Option<String>,
+    /// The most bytes gzip input may decompress to ([`DEFAULT_MAX_DECOMPRESSED`] by
+    /// default); more is a [`DataError::TooLarge`]. Raw input is not limited.
+    pub max_decompressed: u64,
 }
 
 impl Default for CsvOptions {
@@ -92,6 +104,7 @@ impl Default for CsvOptions {
             num_classes: None,
             feature_shape: None,
             name: None,
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
         }
     }
 }
@@ -132,6 +145,12 @@ impl CsvOptions {
         self.name = Some(name.into());
         self
     }
+
+    /// Sets the most bytes gzip input may decompress to.
+    pub fn max_decompressed(mut self, bytes: u64) -> Self {
+        self.max_decompressed = bytes;
+        self
+    }
 }
 
 /// Reads a CSV file (raw or gzip) into a data set.
@@ -170,12 +189,14 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     }
     let decompressed;
     let bytes = if is_gzip(bytes) {
-        // Deflate expands at most ~1032:1, so this is bounded by the input's size.
-        let mut out = Vec::new();
-        MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|e| err(None, None, CsvProblem::Gzip(e.to_string())))?;
-        decompressed = out;
+        decompressed = gunzip_bounded(bytes, opts.max_decompressed).map_err(|e| match e {
+            GunzipError::Corrupt(why) => err(None, None, CsvProblem::Gzip(why)),
+            GunzipError::TooLarge => DataError::TooLarge {
+                source_name: source_name.to_string(),
+                limit: opts.max_decompressed,
+                declared: None,
+            },
+        })?;
         &decompressed[..]
     } else {
         bytes
@@ -187,14 +208,11 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             .count();
         err(Some(line), None, CsvProblem::NotUtf8)
     })?;
+    // A byte order mark (which some spreadsheets write) is no part of the first cell.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let delim = char::from(opts.delimiter);
 
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
+    let mut lines = data_lines(text).peekable();
     let Some(&(first_no, first)) = lines.peek() else {
         return Err(err(None, None, CsvProblem::Empty));
     };
@@ -312,9 +330,26 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     if labels.is_empty() {
         return Err(err(None, None, CsvProblem::Empty));
     }
-    let num_classes = opts
-        .num_classes
-        .unwrap_or_else(|| labels.iter().max().map_or(1, |&m| m as usize + 1));
+    let num_classes = match opts.num_classes {
+        Some(n) => n,
+        None => {
+            if let Some(gap) = first_label_gap(&labels) {
+                // The gap's row is found again by walking the lines: only on this error.
+                let line = data_lines(text)
+                    .nth(gap.index + usize::from(has_header))
+                    .map(|(no, _)| no);
+                return Err(err(
+                    line,
+                    Some(label_col + 1),
+                    CsvProblem::LabelGap {
+                        label: gap.label,
+                        missing: gap.missing,
+                    },
+                ));
+            }
+            labels.iter().max().map_or(1, |&m| m as usize + 1)
+        }
+    };
     let features = Array2::from_shape_vec((labels.len(), width), features)
         .map_err(|e| DataError::invalid("parse_csv", e.to_string()))?;
     let name = opts.name.clone().unwrap_or_else(|| source_name.to_string());
@@ -342,6 +377,14 @@ pub fn write_csv(ds: &Dataset, out: &mut impl Write, header: bool) -> std::io::R
         writeln!(out, "{label}")?;
     }
     Ok(())
+}
+
+/// The non-blank lines of `text` with their 1-based numbers, `\r` line ends removed.
+fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        .filter(|(_, l)| !l.trim().is_empty())
 }
 
 fn unquote(cell: &str) -> &str {

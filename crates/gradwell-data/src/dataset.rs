@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -10,6 +12,38 @@ use crate::transform::Transform;
 /// in a small file from implying billions of classes, and the per-class tables that
 /// follow from them.
 pub const MAX_CLASSES: usize = 1 << 20;
+
+/// Where labels read without a declared number of classes skip a class: the first label
+/// above the first class with no sample, where it first appears, and the classes missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LabelGap {
+    /// The first label above the gap.
+    pub label: u32,
+    /// Its first position in `labels`.
+    pub index: usize,
+    /// The first and last class with no sample.
+    pub missing: (u32, u32),
+}
+
+/// The first gap in `labels` when the classes are the labels present: `None` when they are
+/// exactly 0 to C − 1, each with a sample. A stray label such as 1000000 among digits would
+/// otherwise make a million classes, and a model with a million outputs.
+pub(crate) fn first_label_gap(labels: &[u32]) -> Option<LabelGap> {
+    let present: BTreeSet<u32> = labels.iter().copied().collect();
+    let mut next = 0u32;
+    for &label in &present {
+        if label != next {
+            let index = labels.iter().position(|&l| l == label)?;
+            return Some(LabelGap {
+                label,
+                index,
+                missing: (next, label - 1),
+            });
+        }
+        next = label.checked_add(1)?;
+    }
+    None
+}
 
 /// A labelled data set for classification: one row of `f32` features per sample, one class
 /// index per sample, and what is known about them.

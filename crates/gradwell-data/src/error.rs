@@ -56,6 +56,18 @@ pub enum DataError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// A gzip input that decompresses to more than the limit the caller set
+    /// ([`crate::DEFAULT_MAX_DECOMPRESSED`] by default). Nothing past the limit was
+    /// decompressed.
+    #[error("{source_name}: {}", too_large(.declared, .limit))]
+    TooLarge {
+        /// The file (or the name given to bytes in memory).
+        source_name: String,
+        /// The limit on decompressed bytes.
+        limit: u64,
+        /// The decompressed size the file declares, when its format declares one (IDX).
+        declared: Option<u64>,
+    },
     /// Arguments that do not fit together or are out of range (a batch size of 0, a split
     /// fraction outside (0, 1), labels whose count differs from the rows, ...).
     #[error("{context}: {why}")]
@@ -73,6 +85,26 @@ fn location(line: &Option<usize>, column: &Option<usize>) -> String {
         (Some(l), None) => format!("line {l}: "),
         (None, Some(c)) => format!("column {c}: "),
         (None, None) => String::new(),
+    }
+}
+
+fn too_large(declared: &Option<u64>, limit: &u64) -> String {
+    let limit = crate::gzip::show_bytes(*limit);
+    match declared {
+        Some(d) => format!(
+            "the IDX header declares {d} bytes once decompressed, more than the limit of \
+             {limit} on decompressed gzip input"
+        ),
+        None => format!("decompresses to more than {limit}, the limit on decompressed gzip input"),
+    }
+}
+
+/// The classes `lo` to `hi` as words: `class 3` or `classes 3 to 9`.
+fn classes(missing: &(u32, u32)) -> String {
+    if missing.0 == missing.1 {
+        format!("class {}", missing.0)
+    } else {
+        format!("classes {} to {}", missing.0, missing.1)
     }
 }
 
@@ -153,6 +185,22 @@ pub enum IdxProblem {
     /// A gzip stream that cannot be decompressed.
     #[error("corrupt gzip stream: {0}")]
     Gzip(String),
+    /// Labels that skip a class, read without a declared number of classes (the classes
+    /// are then those present, and must be 0 to C − 1).
+    #[error(
+        "label {label} (item {index} of the labels, counting from 0) leaves {} with no \
+         sample: without a declared number of classes the labels must be 0 to C-1 with every \
+         class present; renumber the labels from 0, or declare the number of classes",
+        classes(.missing)
+    )]
+    LabelGap {
+        /// The first label above the gap.
+        label: u32,
+        /// Its first position in the label array.
+        index: usize,
+        /// The first and last class with no sample.
+        missing: (u32, u32),
+    },
     /// Images and labels that do not belong together.
     #[error("{0}")]
     Mismatch(String),
@@ -180,6 +228,21 @@ pub enum CsvProblem {
         label: u32,
         /// The declared number of classes.
         num_classes: usize,
+    },
+    /// A label that skips a class, read without a declared number of classes (the classes
+    /// are then those present, and must be 0 to C − 1). The error's line is where the
+    /// label first appears.
+    #[error(
+        "label {label} leaves {} with no sample: without a declared number of classes the \
+         labels must be 0 to C-1 with every class present; renumber the labels from 0, or \
+         declare the number of classes",
+        classes(.missing)
+    )]
+    LabelGap {
+        /// The first label above the gap.
+        label: u32,
+        /// The first and last class with no sample.
+        missing: (u32, u32),
     },
     /// A row whose number of cells differs from the first row's.
     #[error("{found} columns where the first row has {expected}")]

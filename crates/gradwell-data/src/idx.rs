@@ -19,10 +19,12 @@
 //! dimensions does not overflow. For a raw file the declared size must then equal the
 //! file's length exactly. For a gzip file the declared size must be one that a gzip stream
 //! of the file's length can decompress to at all (deflate expands at most
-//! [`MAX_DEFLATE_RATIO`] to one), and the elements are decompressed as a stream that stops
-//! one byte past the declared size, so a "gzip bomb" is never inflated further than the
-//! header promised. A file declaring four billion elements in a hundred bytes is an error,
-//! not an allocation.
+//! [`MAX_DEFLATE_RATIO`] to one) and must not exceed the limit on decompressed input
+//! ([`crate::DEFAULT_MAX_DECOMPRESSED`] unless [`parse_idx_with_limit`] is given another;
+//! more is a [`DataError::TooLarge`]), and the elements are decompressed as a stream that
+//! stops one byte past the declared size, so a "gzip bomb" is never inflated further than
+//! the header promised. A file declaring four billion elements in a hundred bytes is an
+//! error, not an allocation.
 //!
 //! ```
 //! use gradwell_data::idx::{IdxArray, parse_idx};
@@ -43,8 +45,9 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 use ndarray::Array2;
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, first_label_gap};
 use crate::error::{DataError, IdxProblem, Result};
+use crate::gzip::DEFAULT_MAX_DECOMPRESSED;
 
 /// The two bytes a gzip stream starts with.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -212,18 +215,52 @@ fn read_header(r: &mut impl Read) -> Result<Header, IdxProblem> {
     })
 }
 
-/// Parses the bytes of an IDX file, raw or gzip-compressed. `source_name` names the bytes
+/// Parses the bytes of an IDX file, raw or gzip-compressed, with the default limit on
+/// decompressed input ([`crate::DEFAULT_MAX_DECOMPRESSED`]). `source_name` names the bytes
 /// in errors (a file name, usually).
 pub fn parse_idx(bytes: &[u8], source_name: &str) -> Result<IdxArray> {
-    parse_inner(bytes).map_err(|problem| DataError::Idx {
-        source_name: source_name.to_string(),
-        problem,
-    })
+    parse_idx_with_limit(bytes, source_name, DEFAULT_MAX_DECOMPRESSED)
 }
 
-fn parse_inner(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
+/// [`parse_idx`] with a limit on decompressed input: a gzip file whose header declares
+/// more than `max_decompressed` bytes (header and elements) is a [`DataError::TooLarge`],
+/// refused before its elements are decompressed. Raw input is not limited (its length is
+/// checked against the header instead).
+pub fn parse_idx_with_limit(
+    bytes: &[u8],
+    source_name: &str,
+    max_decompressed: u64,
+) -> Result<IdxArray> {
+    let name = || source_name.to_string();
+    match parse_inner(bytes, max_decompressed) {
+        Ok(array) => Ok(array),
+        Err(Refusal::Problem(problem)) => Err(DataError::Idx {
+            source_name: name(),
+            problem,
+        }),
+        Err(Refusal::TooLarge { declared }) => Err(DataError::TooLarge {
+            source_name: name(),
+            limit: max_decompressed,
+            declared: Some(declared),
+        }),
+    }
+}
+
+/// Why a file was not parsed: malformed, or larger than the caller allows.
+enum Refusal {
+    Problem(IdxProblem),
+    TooLarge { declared: u64 },
+}
+
+impl From<IdxProblem> for Refusal {
+    fn from(p: IdxProblem) -> Self {
+        Refusal::Problem(p)
+    }
+}
+
+fn parse_inner(bytes: &[u8], max_decompressed: u64) -> Result<IdxArray, Refusal> {
     if is_gzip(bytes) {
-        return parse_gzip(bytes);
+        return parse_gzip(bytes, max_decompressed);
     }
     let mut reader = bytes;
     let h = read_header(&mut reader)?;
@@ -233,13 +270,15 @@ fn parse_inner(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
             dims: h.dims,
             declared: h.data_len,
             actual,
-        });
+        }
+        .into());
     }
     if actual > h.data_len {
         return Err(IdxProblem::TrailingBytes {
             dims: h.dims,
             declared: h.data_len,
-        });
+        }
+        .into());
     }
     Ok(IdxArray {
         dims: h.dims,
@@ -247,7 +286,7 @@ fn parse_inner(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
     })
 }
 
-fn parse_gzip(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
+fn parse_gzip(bytes: &[u8], max_decompressed: u64) -> Result<IdxArray, Refusal> {
     let compressed = bytes.len() as u64;
     let mut decoder = MultiGzDecoder::new(bytes);
     let h = read_header(&mut decoder)?;
@@ -257,7 +296,11 @@ fn parse_gzip(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
             dims: h.dims,
             declared,
             compressed,
-        });
+        }
+        .into());
+    }
+    if declared > max_decompressed {
+        return Err(Refusal::TooLarge { declared });
     }
     // Start from a modest buffer and let it grow with what actually decompresses; never read
     // more than one byte past the declared size.
@@ -276,30 +319,39 @@ fn parse_gzip(bytes: &[u8]) -> Result<IdxArray, IdxProblem> {
             dims: h.dims,
             declared: h.data_len,
             actual,
-        });
+        }
+        .into());
     }
     if actual > h.data_len {
         return Err(IdxProblem::TrailingBytes {
             dims: h.dims,
             declared: h.data_len,
-        });
+        }
+        .into());
     }
     Ok(IdxArray { dims: h.dims, data })
 }
 
-/// Reads an IDX file, raw or gzip-compressed.
+/// Reads an IDX file, raw or gzip-compressed, with the default limit on decompressed input.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
+    read_idx_with_limit(path, DEFAULT_MAX_DECOMPRESSED)
+}
+
+/// [`read_idx`] with a limit on decompressed input (see [`parse_idx_with_limit`]).
+pub fn read_idx_with_limit(path: impl AsRef<Path>, max_decompressed: u64) -> Result<IdxArray> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_idx(&bytes, &path.display().to_string())
+    parse_idx_with_limit(&bytes, &path.display().to_string(), max_decompressed)
 }
 
 /// A data set from an IDX image array (`samples × d1 × d2 …`, rank at least 2) and an IDX
 /// label array (`samples`). Pixel values stay as they are (0 to 255, recorded as the
-/// [`Dataset::value_range`]); `num_classes` is given, or one more than the largest label.
+/// [`Dataset::value_range`]). `num_classes` is given (every label must be below it), or the
+/// classes are the labels present, which must then be 0 to C − 1 with each class present
+/// ([`IdxProblem::LabelGap`] otherwise).
 ///
 /// `images_name` and `labels_name` name the two arrays in errors.
 pub fn idx_dataset(
@@ -340,7 +392,23 @@ pub fn idx_dataset(
         ));
     }
     let max = labels.data.iter().copied().max().map_or(0, usize::from);
-    let num_classes = num_classes.unwrap_or(max + 1);
+    let num_classes = match num_classes {
+        Some(n) => n,
+        None => {
+            let as_u32: Vec<u32> = labels.data.iter().map(|&b| u32::from(b)).collect();
+            if let Some(gap) = first_label_gap(&as_u32) {
+                return Err(DataError::Idx {
+                    source_name: labels_name.to_string(),
+                    problem: IdxProblem::LabelGap {
+                        label: gap.label,
+                        index: gap.index,
+                        missing: gap.missing,
+                    },
+                });
+            }
+            max + 1
+        }
+    };
     if max >= num_classes {
         return Err(mismatch(
             labels_name,
@@ -366,20 +434,21 @@ pub fn idx_dataset(
         .with_value_range(0.0, 255.0)
 }
 
-/// Reads an image file and a label file (each raw or gzip) into one data set; see
-/// [`idx_dataset`].
+/// Reads an image file and a label file (each raw or gzip, each decompressing to at most
+/// `max_decompressed` bytes) into one data set; see [`idx_dataset`].
 pub fn read_idx_dataset(
     name: impl Into<String>,
     images: impl AsRef<Path>,
     labels: impl AsRef<Path>,
     num_classes: Option<usize>,
+    max_decompressed: u64,
 ) -> Result<Dataset> {
     let (images, labels) = (images.as_ref(), labels.as_ref());
     idx_dataset(
         name,
-        read_idx(images)?,
+        read_idx_with_limit(images, max_decompressed)?,
         &images.display().to_string(),
-        read_idx(labels)?,
+        read_idx_with_limit(labels, max_decompressed)?,
         &labels.display().to_string(),
         num_classes,
     )

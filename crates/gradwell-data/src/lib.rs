@@ -35,7 +35,21 @@
 //!   Everything the header declares is checked against the file's length before anything
 //!   is allocated for the elements, and gzip input is decompressed as a bounded stream.
 //! - **CSV** ([`csv`]): one sample per line, numeric feature cells, an integer label in the
-//!   last column or one named or numbered; an optional header, detected or declared.
+//!   last column or one named or numbered; an optional header, detected or declared; a
+//!   UTF-8 byte order mark is dropped. The classes are declared or are the labels present,
+//!   which must then be 0 to C − 1 with each class present.
+//!
+//! # Limits on sizes read from the bytes
+//!
+//! A size written in a file never drives an allocation unchecked. Gzip input (IDX or CSV)
+//! is decompressed through a reader that stops one byte past a limit,
+//! [`DEFAULT_MAX_DECOMPRESSED`] (256 MiB) unless the caller passes another
+//! ([`csv::CsvOptions::max_decompressed`], [`idx::parse_idx_with_limit`],
+//! [`Source::load`]); more is a [`DataError::TooLarge`] naming the file and the limit. An
+//! IDX header's dimensions are checked against the file's length (raw) or the limit and
+//! deflate's ratio (gzip) before the elements are read. Labels read without a declared
+//! number of classes must be 0 to C − 1 (a stray large label is an error, not a class
+//! count), and no data set has more than [`MAX_CLASSES`] classes.
 //!
 //! Malformed input gives a [`DataError`] naming the file and the problem (for CSV, the
 //! line and column); no reader panics on input bytes. The [`fuzzing`] module holds the
@@ -73,6 +87,7 @@ pub mod csv;
 mod dataset;
 mod error;
 pub mod fuzzing;
+mod gzip;
 pub mod idx;
 mod rng;
 pub mod synthetic;
@@ -85,6 +100,7 @@ pub use builtin::{
 };
 pub use dataset::{Dataset, MAX_CLASSES, Split};
 pub use error::{CsvProblem, DataError, IdxProblem, Result};
+pub use gzip::DEFAULT_MAX_DECOMPRESSED;
 pub use transform::{DEFAULT_STD_FLOOR, Transform};
 
 /// Re-export of the array crate the data are held in, so that users name one version.

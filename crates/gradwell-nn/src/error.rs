@@ -1,6 +1,8 @@
 use gradwell_autodiff::AutodiffError;
 use thiserror::Error;
 
+use crate::plan::human_bytes;
+
 /// What can go wrong building, running, saving or loading a network.
 #[derive(Debug, Error)]
 pub enum NnError {
@@ -62,6 +64,33 @@ pub enum NnError {
         param: String,
         /// The cause.
         source: gradwell_init::InitError,
+    },
+    /// A model that needs more memory than the budget allows (see [`crate::MemoryBudget`]);
+    /// nothing was allocated for it.
+    #[error(
+        "model too large for this machine: {purpose} it needs {} ({breakdown}), more than the \
+         {} available ({budget}); {culprit}; use fewer or narrower layers{}, or set {} to \
+         allow more",
+        human_bytes(*.needed),
+        human_bytes(*.available),
+        if *.batches { " or smaller batches" } else { "" },
+        crate::MAX_MEMORY_ENV
+    )]
+    TooLarge {
+        /// What the memory is for (`"to build"`, `"to train"`, …).
+        purpose: &'static str,
+        /// The bytes needed.
+        needed: u64,
+        /// The bytes the budget allows.
+        available: u64,
+        /// Where the budget comes from.
+        budget: crate::BudgetSource,
+        /// The parts of the total, in words.
+        breakdown: String,
+        /// The layer where the total passes the budget, and the largest layer.
+        culprit: String,
+        /// Whether batches count (smaller batches would need less).
+        batches: bool,
     },
     /// A batch-norm or layer-norm error.
     #[error(transparent)]

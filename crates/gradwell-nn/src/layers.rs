@@ -120,9 +120,23 @@ impl Linear {
     }
 }
 
+/// PyTorch's name of each layer type, as [`Module::kind`] gives it and
+/// [`crate::ModelPlan`] names the layers it has not built.
+pub(crate) mod kind {
+    pub(crate) const LINEAR: &str = "Linear";
+    pub(crate) const PRELU: &str = "PReLU";
+    pub(crate) const DROPOUT: &str = "Dropout";
+    pub(crate) const FLATTEN: &str = "Flatten";
+    pub(crate) const SOFTMAX: &str = "Softmax";
+    pub(crate) const LOG_SOFTMAX: &str = "LogSoftmax";
+    pub(crate) const RESIDUAL: &str = "Residual";
+    pub(crate) const BATCH_NORM: &str = "BatchNorm1d";
+    pub(crate) const LAYER_NORM: &str = "LayerNorm";
+}
+
 impl<F: Float> Module<F> for Linear {
     fn kind(&self) -> &'static str {
-        "Linear"
+        kind::LINEAR
     }
 
     fn repr(&self) -> String {
@@ -226,7 +240,11 @@ pub struct Softmax {
 
 impl<F: Float> Module<F> for Softmax {
     fn kind(&self) -> &'static str {
-        if self.log { "LogSoftmax" } else { "Softmax" }
+        if self.log {
+            kind::LOG_SOFTMAX
+        } else {
+            kind::SOFTMAX
+        }
     }
 
     fn repr(&self) -> String {
@@ -268,12 +286,7 @@ impl Prelu {
         num_parameters: usize,
         init: f64,
     ) -> Result<Self> {
-        PreluMath::new(init).map_err(|e| NnError::Config(e.to_string()))?;
-        if num_parameters == 0 {
-            return Err(NnError::Config(
-                "PReLU needs at least one slope parameter".into(),
-            ));
-        }
+        Self::check(num_parameters, init)?;
         let weight = store.add(
             join(prefix, "weight"),
             ArrayD::from_elem(IxDyn(&[num_parameters]), F::of(init)),
@@ -282,6 +295,20 @@ impl Prelu {
             weight,
             num_parameters,
         })
+    }
+
+    /// Checks the settings [`Prelu::new`] takes, allocating nothing.
+    ///
+    /// # Errors
+    /// A non-finite `init` or zero parameters.
+    pub(crate) fn check(num_parameters: usize, init: f64) -> Result<()> {
+        PreluMath::new(init).map_err(|e| NnError::Config(e.to_string()))?;
+        if num_parameters == 0 {
+            return Err(NnError::Config(
+                "PReLU needs at least one slope parameter".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -377,7 +404,7 @@ impl<F: Float> Op<F> for PreluOp {
 
 impl<F: Float> Module<F> for Prelu {
     fn kind(&self) -> &'static str {
-        "PReLU"
+        kind::PRELU
     }
 
     fn repr(&self) -> String {
@@ -429,7 +456,7 @@ impl Dropout {
 
 impl<F: Float> Module<F> for Dropout {
     fn kind(&self) -> &'static str {
-        "Dropout"
+        kind::DROPOUT
     }
 
     fn repr(&self) -> String {
@@ -468,7 +495,7 @@ pub struct Flatten;
 
 impl<F: Float> Module<F> for Flatten {
     fn kind(&self) -> &'static str {
-        "Flatten"
+        kind::FLATTEN
     }
 
     fn repr(&self) -> String {
@@ -590,7 +617,7 @@ pub struct Residual<F: Float> {
 
 impl<F: Float> Module<F> for Residual<F> {
     fn kind(&self) -> &'static str {
-        "Residual"
+        kind::RESIDUAL
     }
 
     fn repr(&self) -> String {

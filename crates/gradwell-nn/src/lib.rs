@@ -9,6 +9,12 @@
 //! - [`ModelSpec`]: a model as data (JSON or TOML), built with widths checked at build
 //!   time; [`MlpSpec`] writes the common MLP in one call, choosing the initializer that
 //!   suits its activation.
+//! - [`ModelPlan`] ([`ModelSpec::plan`]): shapes and parameter counts per layer from the
+//!   spec alone, with checked arithmetic and nothing allocated; the Keras summary is printed
+//!   from it. [`MemoryBudget`] weighs a plan against the memory available (the kernel's
+//!   `MemAvailable`, or `GRADWELL_MAX_MEMORY_MB`) for a [`MemoryUse`] (building, a batch,
+//!   training): building refuses a model that cannot fit with [`NnError::TooLarge`], naming
+//!   the layer, before allocating it.
 //! - [`Network`]: a built model with its parameters, a Keras-style [`Network::summary`],
 //!   PyTorch's `print(model)` form as `Display`, and safetensors weights with PyTorch's
 //!   names ([`Network::save_safetensors`], [`Network::load_safetensors`]).
@@ -73,9 +79,11 @@ mod error;
 mod io;
 mod layers;
 pub mod losses;
+mod memory;
 mod module;
 mod network;
 mod norm_layers;
+mod plan;
 mod pyfmt;
 mod spec;
 
@@ -85,7 +93,9 @@ pub use io::write_atomic;
 pub use layers::{
     Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, run, torch_activation_repr,
 };
+pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
 pub use module::{Ctx, Module, Tap, all_params, count_params};
 pub use network::Network;
 pub use norm_layers::{BatchNormLayer, LayerNormLayer};
+pub use plan::{LayerPlan, ModelPlan};
 pub use spec::{Head, LayerSpec, MlpSpec, ModelSpec};

@@ -1,7 +1,7 @@
 //! [`Network`]: a built model with its parameters, its spec, summaries, and weights files.
 
 use std::collections::HashMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::path::Path;
 
 use gradwell_autodiff::{ParamId, Tape, Var};
@@ -12,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::layers::Sequential;
+use crate::memory::{MemoryBudget, MemoryUse};
 use crate::module::{Ctx, Module, Tap, count_params};
+use crate::plan::ModelPlan;
 use crate::spec::ModelSpec;
 use crate::{NnError, Result};
 
@@ -33,22 +35,49 @@ use crate::{NnError, Result};
 #[derive(Debug)]
 pub struct Network<F: Float> {
     spec: ModelSpec,
+    plan: ModelPlan,
     root: Sequential<F>,
     /// The tape, which owns the parameters; reset it before each step.
     pub tape: Tape<F>,
 }
 
 impl<F: Float> Network<F> {
-    /// Builds `spec` with initial weights drawn from a ChaCha8 RNG seeded with `seed`.
+    /// Builds `spec` with initial weights drawn from a ChaCha8 RNG seeded with `seed`,
+    /// after checking that its parameters and their gradients fit in
+    /// [`MemoryBudget::detect`] (the memory available).
     ///
     /// # Errors
-    /// As [`ModelSpec::build`].
+    /// As [`ModelSpec::build`]: mismatched widths, invalid settings, and
+    /// [`NnError::TooLarge`] for a model the machine cannot hold, before anything is
+    /// allocated for it.
     pub fn build(spec: &ModelSpec, seed: u64) -> Result<Self> {
+        Self::build_within(spec, seed, &MemoryBudget::detect()?)
+    }
+
+    /// [`Network::build`] with a given memory budget.
+    ///
+    /// ```
+    /// use gradwell_nn::{MemoryBudget, MlpSpec, Network};
+    ///
+    /// let spec = MlpSpec::new(&[64, 256, 10], "relu".parse()?).to_spec()?;
+    /// // 19,210 parameters, each a value and a gradient of 4 bytes: 153,680 bytes.
+    /// assert!(Network::<f32>::build_within(&spec, 0, &MemoryBudget::new(153_680)).is_ok());
+    /// let err = Network::<f32>::build_within(&spec, 0, &MemoryBudget::new(100_000)).unwrap_err();
+    /// assert!(err.to_string().contains("layer 0 (Linear(→256)) alone needs"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Network::build`], against `budget`.
+    pub fn build_within(spec: &ModelSpec, seed: u64, budget: &MemoryBudget) -> Result<Self> {
+        let plan = spec.plan()?;
+        budget.check(&plan, &MemoryUse::build::<F>())?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut tape = Tape::new();
-        let root = spec.build(tape.params_mut(), &mut rng)?;
+        let root = spec.build_planned(&plan, tape.params_mut(), &mut rng)?;
         Ok(Network {
             spec: spec.clone(),
+            plan,
             root,
             tape,
         })
@@ -57,6 +86,11 @@ impl<F: Float> Network<F> {
     /// The spec it was built from.
     pub fn spec(&self) -> &ModelSpec {
         &self.spec
+    }
+
+    /// The plan it was built from: shapes and parameter counts per layer.
+    pub fn plan(&self) -> &ModelPlan {
+        &self.plan
     }
 
     /// The layers.
@@ -145,111 +179,10 @@ impl<F: Float> Network<F> {
     }
 
     /// A Keras-style summary: one row per layer (name and type, output shape, parameter
-    /// count), then the totals with trainable and non-trainable counts and their size.
+    /// count), then the totals with trainable and non-trainable counts and their size
+    /// ([`ModelPlan::summary`], which prints the same without building the model).
     pub fn summary(&self) -> String {
-        let mut rows: Vec<(String, String, usize)> = Vec::new();
-        let mut shape = self.spec.input_shape.clone();
-        fn walk<F: Float>(
-            m: &dyn Module<F>,
-            path: String,
-            shape: &mut Vec<usize>,
-            store: &gradwell_autodiff::ParamStore<F>,
-            rows: &mut Vec<(String, String, usize)>,
-        ) {
-            let children = m.children();
-            if children.is_empty() || m.kind() == "Residual" {
-                *shape = m.output_shape(shape).unwrap_or_else(|_| shape.clone());
-                let (t, f) = count_params(m, store);
-                rows.push((
-                    format!("{path} ({})", m.kind()),
-                    format!(
-                        "(None, {})",
-                        shape
-                            .iter()
-                            .map(usize::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    t + f,
-                ));
-            } else {
-                for (name, c) in children {
-                    let p = if path.is_empty() {
-                        name
-                    } else {
-                        format!("{path}.{name}")
-                    };
-                    walk(c, p, shape, store, rows);
-                }
-            }
-        }
-        walk(
-            &self.root,
-            String::new(),
-            &mut shape,
-            self.tape.params(),
-            &mut rows,
-        );
-        let (trainable, frozen) = self.num_params();
-        let size = |n: usize| human_bytes(n * std::mem::size_of::<F>());
-        let w = [33usize, 24, 15];
-        let line = |l: char, m: char, r: char, f: char| {
-            format!(
-                "{l}{}{m}{}{m}{}{r}\n",
-                f.to_string().repeat(w[0]),
-                f.to_string().repeat(w[1]),
-                f.to_string().repeat(w[2])
-            )
-        };
-        let mut s = String::from("Model: \"sequential\"\n");
-        s += &line('┏', '┳', '┓', '━');
-        let _ = writeln!(
-            s,
-            "┃ {:<a$}┃ {:<b$}┃ {:>c$} ┃",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            a = w[0] - 1,
-            b = w[1] - 1,
-            c = w[2] - 2
-        );
-        s += &line('┡', '╇', '┩', '━');
-        for (i, (name, out, n)) in rows.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "│ {:<a$}│ {:<b$}│ {:>c$} │",
-                name,
-                out,
-                thousands(*n),
-                a = w[0] - 1,
-                b = w[1] - 1,
-                c = w[2] - 2
-            );
-            s += &if i + 1 < rows.len() {
-                line('├', '┼', '┤', '─')
-            } else {
-                line('└', '┴', '┘', '─')
-            };
-        }
-        let _ = writeln!(
-            s,
-            " Total params: {} ({})",
-            thousands(trainable + frozen),
-            size(trainable + frozen)
-        );
-        let _ = writeln!(
-            s,
-            " Trainable params: {} ({})",
-            thousands(trainable),
-            size(trainable)
-        );
-        let _ = writeln!(
-            s,
-            " Non-trainable params: {} ({})",
-            thousands(frozen),
-            size(frozen)
-        );
-        s
+        self.plan.summary::<F>()
     }
 
     /// Writes the parameters (and buffers) to a safetensors file under their PyTorch
@@ -409,31 +342,6 @@ impl<F: Float> Network<F> {
         }
         Ok(())
     }
-}
-
-/// `101770` → `101,770`.
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Keras's size notation (1024-based): `0.00 B`, `397.54 KB`, `1.53 MB`.
-fn human_bytes(n: usize) -> String {
-    let units = ["B", "KB", "MB", "GB"];
-    let mut x = n as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u + 1 < units.len() {
-        x /= 1024.0;
-        u += 1;
-    }
-    format!("{x:.2} {}", units[u])
 }
 
 impl<F: Float> fmt::Display for Network<F> {

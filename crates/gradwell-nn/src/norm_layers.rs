@@ -4,6 +4,7 @@ use gradwell_autodiff::{ParamId, Var};
 use gradwell_norm::{BatchNorm, LayerNorm};
 use gradwell_tensor::Float;
 
+use crate::layers::kind;
 use crate::module::{Ctx, Module};
 use crate::pyfmt::{py_bool, py_float};
 use crate::{NnError, Result};
@@ -14,7 +15,7 @@ pub struct BatchNormLayer<F: Float>(pub BatchNorm<F>);
 
 impl<F: Float> Module<F> for BatchNormLayer<F> {
     fn kind(&self) -> &'static str {
-        "BatchNorm1d"
+        kind::BATCH_NORM
     }
 
     fn repr(&self) -> String {
@@ -67,7 +68,7 @@ pub struct LayerNormLayer<F: Float>(pub LayerNorm<F>);
 
 impl<F: Float> Module<F> for LayerNormLayer<F> {
     fn kind(&self) -> &'static str {
-        "LayerNorm"
+        kind::LAYER_NORM
     }
 
     fn repr(&self) -> String {

@@ -9,9 +9,14 @@ use gradwell_tensor::Float;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, join};
+use crate::layers::{
+    Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, join, kind,
+    torch_activation_repr,
+};
+use crate::memory::{MemoryBudget, MemoryUse};
 use crate::module::Module;
 use crate::norm_layers::{BatchNormLayer, LayerNormLayer};
+use crate::plan::{LayerPlan, ModelPlan};
 use crate::{NnError, Result};
 
 fn yes() -> bool {
@@ -167,36 +172,62 @@ fn in_layer<T>(layer: &str, r: Result<T>) -> Result<T> {
     })
 }
 
-/// Builds `layers` into `seq`, starting from per-sample shape `shape`; returns the output
-/// shape. `prev` names the layer that produced `shape`, for error messages.
-fn build_into<F: Float>(
+/// The width of a flat per-sample shape; `here` and `prev` name the layers in the error.
+fn flat(shape: &[usize], here: &str, prev: &str) -> Result<usize> {
+    match shape {
+        [f] => Ok(*f),
+        _ => Err(NnError::Config(format!(
+            "layer {here} needs flat input but {prev} produces shape {shape:?}; add a flatten layer"
+        ))),
+    }
+}
+
+/// The product of `dims`, or an error naming the layer when it overflows.
+fn count(dims: &[usize], here: &str) -> Result<u64> {
+    dims.iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or_else(|| {
+            NnError::Config(format!(
+                "layer {here}: {dims:?} is more elements than a 64-bit count holds"
+            ))
+        })
+}
+
+/// Plans `layers` whose paths start with `prefix`, from per-sample shape `shape`: checks
+/// every width and setting as building would and counts every parameter, allocating
+/// nothing but the plan. `prev` names the layer that produced `shape`, for error messages.
+/// Returns the layers' plans and the output shape.
+fn plan_layers(
     layers: &[LayerSpec],
-    seq: &mut Sequential<F>,
+    prefix: &str,
     mut shape: Vec<usize>,
     mut prev: String,
-    store: &mut ParamStore<F>,
-    rng: &mut dyn RngCore,
-) -> Result<Vec<usize>> {
-    for spec in layers {
-        let path = seq.child_path(seq.len());
+) -> Result<(Vec<LayerPlan>, Vec<usize>)> {
+    let mut plans = Vec::with_capacity(layers.len());
+    for (i, spec) in layers.iter().enumerate() {
+        let path = join(prefix, &i.to_string());
         let here = format!("{path} ({})", spec.describe());
-        let width = || -> Result<usize> {
-            match shape.as_slice() {
-                [f] => Ok(*f),
-                _ => Err(NnError::Config(format!(
-                    "layer {here} needs flat input but {prev} produces shape {shape:?}; add a flatten layer"
-                ))),
-            }
+        let sum = |parts: &[u64]| -> Result<u64> {
+            parts
+                .iter()
+                .try_fold(0u64, |a, &b| a.checked_add(b))
+                .ok_or_else(|| {
+                    NnError::Config(format!(
+                        "layer {here}: more parameters than a 64-bit count holds"
+                    ))
+                })
         };
-        let layer: Box<dyn Module<F>> = match spec {
+        let mut body = Vec::new();
+        let mut uncounted = 0;
+        let mut non_trainable = 0;
+        let (kind, output, trainable): (&'static str, Vec<usize>, u64) = match spec {
             LayerSpec::Linear {
                 out_features,
                 in_features,
                 bias,
-                init,
-                bias_init,
+                ..
             } => {
-                let got = width()?;
+                let got = flat(&shape, &here, &prev)?;
                 if let Some(expected) = *in_features
                     && expected != got
                 {
@@ -212,22 +243,18 @@ fn build_into<F: Float>(
                         "layer {here}: out_features must be at least 1"
                     )));
                 }
-                Box::new(Linear::new(
-                    store,
-                    &path,
-                    got,
-                    *out_features,
-                    *bias,
-                    &init.unwrap_or(Init::PytorchDefault),
-                    bias_init.as_ref(),
-                    rng,
-                )?)
+                let weights = count(&[*out_features, got], &here)?;
+                let biases = if *bias { *out_features as u64 } else { 0 };
+                (kind::LINEAR, vec![*out_features], sum(&[weights, biases])?)
             }
-            LayerSpec::Activation { activation } => Box::new(Act(*activation)),
+            LayerSpec::Activation { activation } => {
+                (torch_activation_repr(activation).0, shape.clone(), 0)
+            }
             LayerSpec::Prelu {
                 num_parameters,
                 init,
             } => {
+                in_layer(&here, Prelu::check(*num_parameters, *init))?;
                 if *num_parameters != 1 && shape.first() != Some(num_parameters) {
                     return Err(NnError::WidthMismatch {
                         prev,
@@ -236,37 +263,146 @@ fn build_into<F: Float>(
                         got: shape.first().copied().unwrap_or(0),
                     });
                 }
-                Box::new(in_layer(
-                    &here,
-                    Prelu::new(store, &path, *num_parameters, *init),
-                )?)
+                (kind::PRELU, shape.clone(), *num_parameters as u64)
             }
             LayerSpec::BatchNorm { config } => {
-                let bn = BatchNorm::new(store, &path, width()?, *config);
-                Box::new(BatchNormLayer(in_layer(&here, bn.map_err(NnError::from))?))
+                let f = flat(&shape, &here, &prev)? as u64;
+                in_layer(&here, config.validate().map_err(NnError::from))?;
+                let affine = match (config.affine, config.bias) {
+                    (false, _) => 0,
+                    (true, false) => f,
+                    (true, true) => sum(&[f, f])?,
+                };
+                if config.track_running_stats {
+                    non_trainable = sum(&[f, f])?; // running mean and variance
+                    uncounted = 1; // the batch counter
+                }
+                (kind::BATCH_NORM, shape.clone(), affine)
             }
             LayerSpec::LayerNorm { config } => {
-                let ln = LayerNorm::new(store, &path, width()?, *config);
-                Box::new(LayerNormLayer(in_layer(&here, ln.map_err(NnError::from))?))
+                let f = flat(&shape, &here, &prev)? as u64;
+                in_layer(&here, config.validate().map_err(NnError::from))?;
+                let affine = match (config.elementwise_affine, config.bias) {
+                    (false, _) => 0,
+                    (true, false) => f,
+                    (true, true) => sum(&[f, f])?,
+                };
+                (kind::LAYER_NORM, shape.clone(), affine)
             }
-            LayerSpec::Dropout { p } => Box::new(in_layer(&here, Dropout::new(*p))?),
-            LayerSpec::Flatten => Box::new(Flatten),
-            LayerSpec::Softmax => Box::new(Softmax { log: false }),
-            LayerSpec::LogSoftmax => Box::new(Softmax { log: true }),
+            LayerSpec::Dropout { p } => {
+                in_layer(&here, Dropout::new(*p))?;
+                (kind::DROPOUT, shape.clone(), 0)
+            }
+            LayerSpec::Flatten => {
+                let n = count(&shape, &here)?;
+                let n = usize::try_from(n).map_err(|_| {
+                    NnError::Config(format!("layer {here}: {shape:?} flattens past usize"))
+                })?;
+                (kind::FLATTEN, vec![n], 0)
+            }
+            LayerSpec::Softmax => (kind::SOFTMAX, shape.clone(), 0),
+            LayerSpec::LogSoftmax => (kind::LOG_SOFTMAX, shape.clone(), 0),
             LayerSpec::Residual { layers } => {
-                let mut body = Sequential::new(join(&path, "body"));
-                let out = build_into(layers, &mut body, shape.clone(), prev.clone(), store, rng)?;
-                let projection = if out != shape {
-                    let (Some(&i), [o]) = (shape.first(), out.as_slice()) else {
+                let (inner, out) =
+                    plan_layers(layers, &join(&path, "body"), shape.clone(), prev.clone())?;
+                let mut parts: Vec<u64> = inner.iter().map(|l| l.trainable).collect();
+                if out != shape {
+                    let ([i], [o]) = (shape.as_slice(), out.as_slice()) else {
                         return Err(NnError::Config(format!(
                             "layer {here}: a residual block needs flat input and output"
                         )));
                     };
+                    parts.push(count(&[*o, *i], &here)?); // the projection, no bias
+                }
+                non_trainable = sum(&inner.iter().map(|l| l.non_trainable).collect::<Vec<_>>())?;
+                uncounted = sum(&inner.iter().map(|l| l.uncounted).collect::<Vec<_>>())?;
+                body = inner;
+                (kind::RESIDUAL, out, sum(&parts)?)
+            }
+        };
+        // What one sample leaves on the tape: the layer's output, and inside a residual
+        // block every layer's output, the projection's and the sum's.
+        let own = count(&output, &here)?;
+        let mut outputs: Vec<u64> = body.iter().map(|l| l.outputs_per_sample).collect();
+        outputs.push(own);
+        if matches!(spec, LayerSpec::Residual { .. }) && output != shape {
+            outputs.push(own);
+        }
+        let outputs_per_sample = sum(&outputs)?;
+        plans.push(LayerPlan {
+            path,
+            kind,
+            label: here.clone(),
+            input_shape: std::mem::replace(&mut shape, output.clone()),
+            output_shape: output,
+            trainable,
+            non_trainable,
+            uncounted,
+            outputs_per_sample,
+            body,
+        });
+        prev = here;
+    }
+    Ok((plans, shape))
+}
+
+/// Builds the layers of `plans` (made by [`plan_layers`] from `layers`) into `seq`.
+fn build_into<F: Float>(
+    layers: &[LayerSpec],
+    plans: &[LayerPlan],
+    seq: &mut Sequential<F>,
+    store: &mut ParamStore<F>,
+    rng: &mut dyn RngCore,
+) -> Result<()> {
+    for (spec, plan) in layers.iter().zip(plans) {
+        let (path, here) = (&plan.path, &plan.label);
+        let width = || flat(&plan.input_shape, here, "the previous layer");
+        let layer: Box<dyn Module<F>> = match spec {
+            LayerSpec::Linear {
+                out_features,
+                bias,
+                init,
+                bias_init,
+                ..
+            } => Box::new(Linear::new(
+                store,
+                path,
+                width()?,
+                *out_features,
+                *bias,
+                &init.unwrap_or(Init::PytorchDefault),
+                bias_init.as_ref(),
+                rng,
+            )?),
+            LayerSpec::Activation { activation } => Box::new(Act(*activation)),
+            LayerSpec::Prelu {
+                num_parameters,
+                init,
+            } => Box::new(in_layer(
+                here,
+                Prelu::new(store, path, *num_parameters, *init),
+            )?),
+            LayerSpec::BatchNorm { config } => {
+                let bn = BatchNorm::new(store, path, width()?, *config);
+                Box::new(BatchNormLayer(in_layer(here, bn.map_err(NnError::from))?))
+            }
+            LayerSpec::LayerNorm { config } => {
+                let ln = LayerNorm::new(store, path, width()?, *config);
+                Box::new(LayerNormLayer(in_layer(here, ln.map_err(NnError::from))?))
+            }
+            LayerSpec::Dropout { p } => Box::new(in_layer(here, Dropout::new(*p))?),
+            LayerSpec::Flatten => Box::new(Flatten),
+            LayerSpec::Softmax => Box::new(Softmax { log: false }),
+            LayerSpec::LogSoftmax => Box::new(Softmax { log: true }),
+            LayerSpec::Residual { layers } => {
+                let mut body = Sequential::new(join(path, "body"));
+                build_into(layers, &plan.body, &mut body, store, rng)?;
+                let projection = if plan.output_shape != plan.input_shape {
                     Some(Linear::new(
                         store,
-                        &join(&path, "projection"),
-                        i,
-                        *o,
+                        &join(path, "projection"),
+                        width()?,
+                        flat(&plan.output_shape, here, here)?,
                         false,
                         &Init::PytorchDefault,
                         None,
@@ -278,55 +414,88 @@ fn build_into<F: Float>(
                 Box::new(Residual { body, projection })
             }
         };
-        shape = layer.output_shape(&shape)?;
-        prev = here;
         seq.push_boxed(layer);
     }
-    Ok(shape)
+    Ok(())
 }
 
 impl ModelSpec {
-    /// Builds the layers, adding their parameters to `store` under PyTorch-style names and
-    /// drawing initial weights from `rng`. Widths are checked here, not at the first
-    /// forward pass: a `Linear` whose `in_features` disagrees with the previous layer's
-    /// output is a [`NnError::WidthMismatch`] naming both layers.
+    /// What the model will hold, computed from the spec alone: every layer's shapes and
+    /// parameter counts, with every width and setting checked as [`ModelSpec::build`]
+    /// checks them, and nothing allocated but the plan (see [`ModelPlan`]). A `Linear`
+    /// whose `in_features` disagrees with the previous layer's output is a
+    /// [`NnError::WidthMismatch`] naming both layers.
+    ///
+    /// ```
+    /// use gradwell_nn::MlpSpec;
+    ///
+    /// // A trillion hidden units: planned (and summarized) without a byte for its weights.
+    /// let spec = MlpSpec::new(&[784, 1_000_000_000_000, 10], "relu".parse()?).to_spec()?;
+    /// let plan = spec.plan()?;
+    /// assert_eq!(plan.num_params(), (795_000_000_000_010, 0));
+    /// assert_eq!(plan.output_shape, [10]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// Mismatched widths, invalid settings or initializer names.
-    pub fn build<F: Float>(
-        &self,
-        store: &mut ParamStore<F>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Sequential<F>> {
+    /// Mismatched widths, invalid settings, counts past 64 bits.
+    pub fn plan(&self) -> Result<ModelPlan> {
         if self.input_shape.is_empty() || self.input_shape.contains(&0) {
             return Err(NnError::Config(format!(
                 "input_shape must be non-empty with no zero axis, got {:?}",
                 self.input_shape
             )));
         }
-        let mut seq = Sequential::new("");
-        build_into(
+        let (layers, output_shape) = plan_layers(
             &self.layers,
-            &mut seq,
+            "",
             self.input_shape.clone(),
             "the input".to_string(),
-            store,
-            rng,
         )?;
+        Ok(ModelPlan {
+            input_shape: self.input_shape.clone(),
+            output_shape,
+            layers,
+        })
+    }
+
+    /// Builds the layers, adding their parameters to `store` under PyTorch-style names and
+    /// drawing initial weights from `rng`. The model is planned first ([`ModelSpec::plan`]:
+    /// every width checked) and its memory weighed against [`MemoryBudget::detect`]
+    /// ([`MemoryUse::build`]: each parameter's value and gradient) before anything is
+    /// allocated.
+    ///
+    /// # Errors
+    /// Mismatched widths, invalid settings or initializer names, a model larger than the
+    /// memory budget ([`NnError::TooLarge`]).
+    pub fn build<F: Float>(
+        &self,
+        store: &mut ParamStore<F>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Sequential<F>> {
+        let plan = self.plan()?;
+        MemoryBudget::detect()?.check(&plan, &MemoryUse::build::<F>())?;
+        self.build_planned(&plan, store, rng)
+    }
+
+    /// Builds the layers of `plan`, which [`ModelSpec::plan`] made from this spec.
+    pub(crate) fn build_planned<F: Float>(
+        &self,
+        plan: &ModelPlan,
+        store: &mut ParamStore<F>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Sequential<F>> {
+        let mut seq = Sequential::new("");
+        build_into(&self.layers, &plan.layers, &mut seq, store, rng)?;
         Ok(seq)
     }
 
-    /// The per-sample output shape. The layers are built into a scratch store first, so
-    /// every width is checked exactly as [`ModelSpec::build`] checks it (the cost is one
-    /// build, weights included).
+    /// The per-sample output shape, from the plan (nothing is built).
     ///
     /// # Errors
-    /// As [`ModelSpec::build`].
+    /// As [`ModelSpec::plan`].
     pub fn output_shape(&self) -> Result<Vec<usize>> {
-        let mut store = ParamStore::<f32>::new();
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        self.build(&mut store, &mut rng)?
-            .output_shape(&self.input_shape)
+        Ok(self.plan()?.output_shape)
     }
 
     /// Reads a spec from JSON or TOML text (JSON if it starts with `{`).

@@ -106,6 +106,10 @@ macro_rules! common_methods {
             self.core.state(self.momentum())
         }
 
+        fn state_buffers(&self) -> usize {
+            self.core.state_buffers()
+        }
+
         fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
             let before = self.momentum();
             if let Some(m) = state.momentum {

@@ -57,6 +57,25 @@ pub trait Optimizer<F: Float> {
     /// Steps taken so far.
     fn steps(&self) -> u64;
 
+    /// The buffers it keeps per parameter, each as long as the parameter (Adam's two
+    /// moments, SGD's momentum buffer): what its state costs in memory, known before the
+    /// first step allocates it.
+    ///
+    /// ```
+    /// use gradwell_optim::{Adam, AdamConfig, Optimizer, ParamSlot, Sgd, SgdConfig};
+    ///
+    /// let mut adam = Adam::<f32>::new(AdamConfig::default())?;
+    /// assert_eq!(adam.state_buffers(), 2);
+    /// let (mut w, mut g) = (vec![1.0; 3], vec![0.5; 3]);
+    /// adam.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
+    /// assert_eq!(adam.state().params[0].buffers.len(), adam.state_buffers());
+    /// assert_eq!(Adam::<f32>::new(AdamConfig::default().amsgrad(true))?.state_buffers(), 3);
+    /// assert_eq!(Sgd::<f32>::new(SgdConfig::default())?.state_buffers(), 0);
+    /// assert_eq!(Sgd::<f32>::new(SgdConfig::default().momentum(0.9))?.state_buffers(), 1);
+    /// # Ok::<(), gradwell_optim::OptimError>(())
+    /// ```
+    fn state_buffers(&self) -> usize;
+
     /// Everything needed to continue exactly: per-parameter buffers and step counts, the
     /// current learning rate and momentum. Hyper-parameters that no schedule changes are
     /// configuration and are not part of the state.
@@ -194,6 +213,10 @@ impl<F: Float> Core<F> {
 
     pub(crate) fn steps(&self) -> u64 {
         self.steps
+    }
+
+    pub(crate) fn state_buffers(&self) -> usize {
+        self.buffers.len()
     }
 
     pub(crate) fn set_lr(&mut self, lr: f64) -> Result<(), OptimError> {

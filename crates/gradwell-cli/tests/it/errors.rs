@@ -5,9 +5,13 @@ use crate::{gradwell, temp_dir, text};
 
 /// Runs `args`, expects a failure with exactly one line on standard error that starts
 /// with `error: ` and contains every string of `needles`.
-fn refuses(args: &[&str], needles: &[&str]) {
-    let o = gradwell(args);
-    let (_, err) = text(&o);
+pub fn refuses(args: &[&str], needles: &[&str]) {
+    refuses_output(args, &gradwell(args), needles);
+}
+
+/// As [`refuses`], for the output `o` of a run of `args`.
+pub fn refuses_output(args: &[&str], o: &std::process::Output, needles: &[&str]) {
+    let (_, err) = text(o);
     assert!(!o.status.success(), "{args:?} succeeded: {err}");
     assert_ne!(o.status.code(), Some(101), "{args:?} panicked: {err}");
     let lines: Vec<&str> = err.lines().collect();

@@ -1,8 +1,8 @@
 use std::path::Path;
 
 use gradwell_data::{
-    DIGITS_LEN, DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, Loaded, MNIST_FILES, Source,
-    digits, fashion_mnist, mnist,
+    DEFAULT_MAX_DECOMPRESSED, DIGITS_LEN, DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
+    Loaded, MNIST_FILES, Source, digits, fashion_mnist, mnist,
 };
 
 use crate::{gzip, idx_bytes, scratch_dir};
@@ -67,12 +67,12 @@ fn sources_are_found_by_name() {
 
 #[test]
 fn digits_load_whole_and_split_on_request() {
-    let loaded = Source::Digits.load(None).unwrap();
+    let loaded = Source::Digits.load(None, DEFAULT_MAX_DECOMPRESSED).unwrap();
     assert!(matches!(loaded, Loaded::Whole(_)));
     let split = loaded.into_split(0.25, 3).unwrap();
     assert_eq!(split.train.len() + split.test.len(), DIGITS_LEN);
     assert!(matches!(
-        Source::Mnist.load(None),
+        Source::Mnist.load(None, DEFAULT_MAX_DECOMPRESSED),
         Err(DataError::Invalid { .. })
     ));
 }
@@ -147,7 +147,10 @@ fn the_mnist_layout_is_read_from_a_named_directory() {
     assert_eq!(split.train.feature_shape(), &[2, 3]);
     assert_eq!(split.test.class_names().unwrap()[9], "Ankle boot");
     assert_eq!(split.train.labels()[11], 1);
-    let Loaded::TrainTest(m) = Source::Mnist.load(Some(&dir)).unwrap() else {
+    let Loaded::TrainTest(m) = Source::Mnist
+        .load(Some(&dir), DEFAULT_MAX_DECOMPRESSED)
+        .unwrap()
+    else {
         panic!()
     };
     assert_eq!(

@@ -50,6 +50,7 @@ fn csv_corpus_passes_the_fuzz_checks() {
         "non-utf8",
         "single-column",
         "huge-label",
+        "label-gap",
         "overlong-label",
         "corrupt",
     ];

@@ -38,11 +38,11 @@ fn headers_are_detected_or_declared() {
     let ds = parse("a,b,label\n1,2,0\n3,4,1\n").unwrap();
     assert_eq!(ds.len(), 2);
     // A header of numbers is data unless declared.
-    let text = "0,1,2\n5,6,1\n";
+    let text = "0,1,1\n5,6,0\n";
     assert_eq!(parse(text).unwrap().len(), 2);
-    let opts = CsvOptions::default().header(Header::Present);
+    let opts = CsvOptions::default().header(Header::Present).num_classes(2);
     let ds = parse_csv(text.as_bytes(), "t", &opts).unwrap();
-    assert_eq!((ds.len(), ds.labels()), (1, &[1u32][..]));
+    assert_eq!((ds.len(), ds.labels()), (1, &[0u32][..]));
     // Declaring no header makes a word in the first line an error.
     let opts = CsvOptions::default().header(Header::Absent);
     let (line, col, p) = where_what(parse_csv(b"a,b,label\n1,2,0\n", "t", &opts));
@@ -116,7 +116,9 @@ fn long_cells_are_cut_in_errors() {
 
 #[test]
 fn labels_must_be_non_negative_integers() {
-    assert_eq!(parse("1,2,3.0\n").unwrap().labels(), &[3]);
+    let four = CsvOptions::default().num_classes(4);
+    let ds = parse_csv(b"1,2,3.0\n", "t", &four).unwrap();
+    assert_eq!(ds.labels(), &[3]);
     for label in ["-1", "0.5", "abc", "", "4294967296", "1e300", "NaN"] {
         let (line, col, p) = where_what(parse(&format!("1,2,0\n1,2,{label}\n")));
         assert_eq!(
@@ -143,11 +145,191 @@ fn labels_must_be_non_negative_integers() {
 #[test]
 fn a_huge_label_does_not_imply_billions_of_classes() {
     let ((), allocs) = measure(|| {
-        let err = parse("1,4294967295\n").unwrap_err();
-        assert!(matches!(err, DataError::Invalid { .. }), "{err:?}");
-        assert!(err.to_string().contains("4294967296 classes"), "{err}");
+        let (line, col, p) = where_what(parse("1,4294967295\n"));
+        assert_eq!(
+            (line, col, p),
+            (
+                Some(1),
+                Some(2),
+                CsvProblem::LabelGap {
+                    label: 4294967295,
+                    missing: (0, 4294967294)
+                }
+            )
+        );
     });
     assert!(allocs.peak_bytes < 4096, "{allocs:?}");
+    // A declared class count that large is refused by the data set itself.
+    let opts = CsvOptions::default().num_classes(1 << 32);
+    let err = parse_csv(b"1,4294967295\n", "t", &opts).unwrap_err();
+    assert!(matches!(err, DataError::Invalid { .. }), "{err:?}");
+    assert!(err.to_string().contains("4294967296 classes"), "{err}");
+}
+
+#[test]
+fn one_stray_label_is_an_error_naming_its_line_not_a_million_classes() {
+    // The file: digits-like rows with one label of 1000000 (which made a
+    // 1,000,001-class model). The classes come from the labels present.
+    let mut text = String::from("pixel0,pixel1,label\n");
+    for i in 0..30 {
+        text.push_str(&format!("{i},{},{}\n", i + 1, i % 10));
+    }
+    text.push_str("7,8,1000000\n");
+    text.push_str("9,9,3\n");
+    let ((line, col, p), allocs) = measure(|| where_what(parse(&text)));
+    assert_eq!(
+        (line, col, p.clone()),
+        (
+            Some(32),
+            Some(3),
+            CsvProblem::LabelGap {
+                label: 1_000_000,
+                missing: (10, 999_999)
+            }
+        )
+    );
+    assert!(allocs.peak_bytes < 64 << 10, "{allocs:?}");
+    let msg = parse(&text).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("t.csv: line 32, column 3: label 1000000 leaves classes 10 to 999999"),
+        "{msg}"
+    );
+    assert!(msg.contains("declare the number of classes"), "{msg}");
+
+    // Labels from 1 (a common numbering) leave class 0 empty; the first row with the
+    // lowest label is named.
+    let (line, _, p) = where_what(parse("a,b,y\n0,0,2\n0,0,1\n0,0,1\n"));
+    assert_eq!(
+        (line, p),
+        (
+            Some(3),
+            CsvProblem::LabelGap {
+                label: 1,
+                missing: (0, 0)
+            }
+        )
+    );
+    // A gap in the middle.
+    let (line, _, p) = where_what(parse("0,0\n0,1\n0,3\n0,4\n"));
+    assert_eq!(
+        (line, p),
+        (
+            Some(3),
+            CsvProblem::LabelGap {
+                label: 3,
+                missing: (2, 2)
+            }
+        )
+    );
+
+    // Declaring the number of classes accepts classes without samples.
+    let ds = parse_csv(
+        b"0,0\n0,1\n0,3\n",
+        "t",
+        &CsvOptions::default().num_classes(5),
+    )
+    .unwrap();
+    assert_eq!(
+        (ds.num_classes(), ds.class_counts()),
+        (5, vec![1, 1, 0, 1, 0])
+    );
+    // Labels exactly 0..C-1, in any order, make C classes.
+    assert_eq!(parse("0,2\n0,0\n0,1\n").unwrap().num_classes(), 3);
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_cell() {
+    // Without stripping, `\u{FEFF}1` is not a number, so the first data row would be taken
+    // for a header and lost.
+    let text = "\u{FEFF}1,2,0\n3,4,1\n";
+    let ds = parse(text).unwrap();
+    assert_eq!(ds.features(), array![[1.0, 2.0], [3.0, 4.0]]);
+    assert_eq!(ds.labels(), &[0, 1]);
+    // Gzipped, the same.
+    let ds = parse_csv(&gzip(text.as_bytes()), "t.csv.gz", &CsvOptions::default()).unwrap();
+    assert_eq!(ds.len(), 2);
+    // A header after the mark is still a header, and its first name is found.
+    let text = "\u{FEFF}label,x\n1,0.5\n0,2\n";
+    let opts = CsvOptions::default().label(LabelColumn::Name("label".into()));
+    let ds = parse_csv(text.as_bytes(), "t", &opts).unwrap();
+    assert_eq!((ds.len(), ds.labels()), (2, &[1u32, 0][..]));
+    // Only one mark, only at the start: one inside a cell is still an error.
+    let (line, col, p) = where_what(parse("1,2,0\n\u{FEFF}3,4,1\n"));
+    assert_eq!(
+        (line, col, p),
+        (Some(2), Some(1), CsvProblem::NotNumeric("\u{FEFF}3".into()))
+    );
+}
+
+/// A gzip "bomb" of CSV text: `members` copies of one gzip member holding 1 MiB of
+/// `0,0,0\n` rows (a file of several members is valid gzip and decompresses to their
+/// concatenation), so the file is about a thousandth of what it decompresses to.
+fn csv_bomb(members: usize) -> Vec<u8> {
+    let row = b"0,0,0\n";
+    let block: Vec<u8> = row.iter().copied().cycle().take(1 << 20).collect();
+    let member = gzip(&block);
+    member.repeat(members)
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_limit_without_inflating_further() {
+    let bomb = csv_bomb(64); // 64 MiB from about 64 KiB
+    assert!(bomb.len() < 256 << 10, "{}", bomb.len());
+    let limit = 1 << 20;
+    let opts = CsvOptions::default().max_decompressed(limit);
+    let (result, allocs) = measure(|| parse_csv(&bomb, "bomb.csv.gz", &opts));
+    let err = result.unwrap_err();
+    match &err {
+        DataError::TooLarge {
+            source_name,
+            limit: l,
+            declared: None,
+        } => assert_eq!((source_name.as_str(), *l), ("bomb.csv.gz", limit)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "bomb.csv.gz: decompresses to more than 1 MiB, the limit on decompressed gzip input"
+    );
+    // At most the limit (and the buffer's growth) is held, never the 64 MiB.
+    assert!(allocs.peak_bytes < 3 * limit as usize, "{allocs:?}");
+
+    // Exactly at the limit is accepted; one byte less is refused.
+    let text: Vec<u8> = b"1,2,0\n3,4,1\n".to_vec();
+    let gz = gzip(&text);
+    let at = CsvOptions::default().max_decompressed(text.len() as u64);
+    assert_eq!(parse_csv(&gz, "t", &at).unwrap().len(), 2);
+    let below = CsvOptions::default().max_decompressed(text.len() as u64 - 1);
+    assert!(matches!(
+        parse_csv(&gz, "t", &below),
+        Err(DataError::TooLarge { .. })
+    ));
+    // Raw input is not limited by it.
+    assert_eq!(parse_csv(&text, "t", &below).unwrap().len(), 2);
+}
+
+#[test]
+fn a_wide_first_row_allocates_in_proportion_to_its_text() {
+    // The column count comes from the file; nothing is sized from it ahead of the cells
+    // actually read, so a wide row costs about what its values take, and a ragged second
+    // row is refused without a table sized for the first.
+    let columns = 100_000;
+    let mut text = "1,".repeat(columns - 1);
+    text.push_str("0\n");
+    let (ds, allocs) = measure(|| parse(&text).unwrap());
+    assert_eq!(ds.num_features(), columns - 1);
+    // The features (4 bytes per 2-byte cell) and the growth of their buffer.
+    assert!(allocs.peak_bytes < 6 * text.len(), "{allocs:?}");
+    text.push_str("1,0\n");
+    let (result, allocs) = measure(|| parse(&text));
+    assert!(matches!(
+        result,
+        Err(DataError::Csv {
+            problem: CsvProblem::Ragged { .. },
+            ..
+        })
+    ));
+    assert!(allocs.peak_bytes < 6 * text.len(), "{allocs:?}");
 }
 
 #[test]
@@ -186,7 +368,7 @@ fn blank_lines_crlf_quotes_spaces_and_other_delimiters() {
         parse_csv(b"1;2,5;1\n", "t", &opts).map(|d| d.len()).ok(),
         None
     );
-    let ds = parse_csv(b"1;2.5;1\n", "t", &opts).unwrap();
+    let ds = parse_csv(b"1;2.5;0\n", "t", &opts).unwrap();
     assert_eq!(ds.features(), array![[1.0, 2.5]]);
     assert!(matches!(
         parse_csv(b"1\n", "t", &CsvOptions::default().delimiter(b'\n')),

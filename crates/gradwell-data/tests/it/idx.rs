@@ -1,7 +1,8 @@
 use gradwell_data::idx::{
-    IdxArray, MAX_DEFLATE_RATIO, idx_dataset, parse_idx, read_idx, read_idx_dataset,
+    IdxArray, MAX_DEFLATE_RATIO, idx_dataset, parse_idx, parse_idx_with_limit, read_idx,
+    read_idx_dataset,
 };
-use gradwell_data::{DataError, IdxProblem};
+use gradwell_data::{DEFAULT_MAX_DECOMPRESSED, DataError, IdxProblem};
 
 use crate::alloc::measure;
 use crate::{gzip, idx_bytes, scratch_dir};
@@ -269,12 +270,96 @@ fn images_and_labels_make_a_dataset() {
         gzip(&idx_bytes(8, &[2, 1, 3], &[1, 2, 3, 4, 5, 6])),
     )
     .unwrap();
-    std::fs::write(dir.join("y"), idx_bytes(8, &[2], &[1, 5])).unwrap();
-    let ds = read_idx_dataset("files", dir.join("x"), dir.join("y"), None).unwrap();
+    std::fs::write(dir.join("y"), idx_bytes(8, &[2], &[1, 0])).unwrap();
+    let ds = read_idx_dataset(
+        "files",
+        dir.join("x"),
+        dir.join("y"),
+        None,
+        DEFAULT_MAX_DECOMPRESSED,
+    )
+    .unwrap();
     assert_eq!(
         (ds.num_classes(), ds.feature_shape()),
-        (6, &[1usize, 3][..])
+        (2, &[1usize, 3][..])
     );
+}
+
+#[test]
+fn idx_labels_without_a_class_count_must_be_zero_to_c_minus_one() {
+    let images = || IdxArray::new(vec![3, 2], vec![0; 6]).unwrap();
+    let gappy = IdxArray::new(vec![3], vec![0, 200, 1]).unwrap();
+    let err = idx_dataset("t", images(), "img", gappy.clone(), "lab", None).unwrap_err();
+    match &err {
+        DataError::Idx {
+            source_name,
+            problem:
+                IdxProblem::LabelGap {
+                    label,
+                    index,
+                    missing,
+                },
+        } => assert_eq!(
+            (source_name.as_str(), *label, *index, *missing),
+            ("lab", 200, 1, (2, 199))
+        ),
+        other => panic!("expected a label gap, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("lab: malformed IDX file: label 200 (item 1 of the labels"),
+        "{err}"
+    );
+    // A declared class count accepts the same labels.
+    let ds = idx_dataset("t", images(), "img", gappy, "lab", Some(201)).unwrap();
+    assert_eq!(ds.num_classes(), 201);
+}
+
+#[test]
+fn a_gzip_file_declaring_more_than_the_limit_is_refused_before_inflating() {
+    // 2 MiB of elements declared and present (zeros compress about a thousandfold); with a
+    // limit of 1 MiB the header alone is enough to refuse.
+    let declared: u32 = 2 << 20;
+    let raw = idx_bytes(0x08, &[declared], &vec![0; declared as usize]);
+    let gz = gzip(&raw);
+    let limit = 1 << 20;
+    let (result, allocs) = measure(|| parse_idx_with_limit(&gz, "big.gz", limit));
+    let err = result.unwrap_err();
+    match &err {
+        DataError::TooLarge {
+            source_name,
+            limit: l,
+            declared: Some(d),
+        } => assert_eq!(
+            (source_name.as_str(), *l, *d),
+            ("big.gz", limit, u64::from(declared) + 8)
+        ),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "big.gz: the IDX header declares 2097160 bytes once decompressed, more than the \
+         limit of 1 MiB on decompressed gzip input"
+    );
+    // Only the decoder's state: nothing of the declared elements.
+    assert!(allocs.peak_bytes < 1 << 20, "{allocs:?}");
+    // The default limit reads it, and raw input is not limited.
+    assert_eq!(
+        parse_idx(&gz, "big.gz").unwrap().data().len(),
+        declared as usize
+    );
+    assert!(parse_idx_with_limit(&raw, "big", limit).is_ok());
+    // The limit reaches the files of a data set too.
+    let dir = scratch_dir("idx-limit");
+    std::fs::write(dir.join("x.gz"), &gz).unwrap();
+    std::fs::write(
+        dir.join("y"),
+        idx_bytes(8, &[declared], &vec![0; declared as usize]),
+    )
+    .unwrap();
+    let err = read_idx_dataset("t", dir.join("x.gz"), dir.join("y"), None, limit).unwrap_err();
+    assert!(matches!(err, DataError::TooLarge { .. }), "{err:?}");
+    assert!(err.to_string().contains("x.gz"), "{err}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod common;
 mod config;
 mod display;
 mod gradcheck;
+mod memory;
 mod summary;
 mod torch;
 mod weights;

@@ -305,3 +305,50 @@ fn non_finite_values_load() {
         .to_owned();
     assert!(b.iter().all(|v| v.is_nan()));
 }
+
+/// A safetensors header is read from the file: a huge declared shape or header length
+/// must be refused before anything is allocated from it (an allocation of the declared
+/// size would abort the test process).
+#[test]
+fn huge_declared_shapes_and_lengths_are_errors_not_allocations() {
+    let file = |header: &str, data: usize| {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend(std::iter::repeat_n(0u8, data));
+        bytes
+    };
+    // A shape of 2^64 elements (overflowing any product) over 16 bytes of data.
+    let huge = file(
+        r#"{"0.weight":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}"#,
+        16,
+    );
+    assert!(matches!(
+        load_untrusted(&huge).expect_err("huge shape"),
+        NnError::WeightsFormat { .. }
+    ));
+    // A shape of 2^40 elements whose offsets claim the matching 4 TiB.
+    let claimed = file(
+        r#"{"0.weight":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,4398046511104]}}"#,
+        16,
+    );
+    assert!(matches!(
+        load_untrusted(&claimed).expect_err("offsets past the file"),
+        NnError::WeightsFormat { .. }
+    ));
+    // A consistent tensor of the right name but another shape than the model's: listed as
+    // a mismatch, its data never decoded.
+    let other = file(
+        r#"{"0.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#,
+        16,
+    );
+    let err = load_untrusted(&other).expect_err("wrong shape");
+    assert!(
+        err.to_string()
+            .contains("`0.weight`: shape [2, 2] in the file"),
+        "{err}"
+    );
+    // A header length near 2^64.
+    let mut long = u64::MAX.to_le_bytes().to_vec();
+    long.extend_from_slice(b"{}");
+    assert!(load_untrusted(&long).is_err());
+}
