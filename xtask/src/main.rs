@@ -4,6 +4,15 @@
 //!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read), then
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, the test suite, and `cargo xtask verify`.
+//!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
+//!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
+//!   nightly they are skipped with a message saying so.
+//! - `miri`: the tensor crate's tests (its unsafe kernels and thread pool) under Miri with
+//!   strict provenance, on small products split across two threads (`cargo +nightly miri
+//!   test`).
+//! - `fuzz [SECONDS]`: builds the cargo-fuzz targets and runs each for `SECONDS` (default
+//!   60) on a scratch copy of its committed corpus; any crash fails the step and leaves
+//!   the input under `fuzz/artifacts/<target>/`.
 //! - `verify`: the registry of statistical and numerical checks (see [`verify`]), printed
 //!   as a table of name, statistic, threshold, p-value and verdict; exits non-zero if any
 //!   check fails. `verify --list` prints the names; `verify <substring>` runs a subset.
@@ -20,8 +29,17 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("verify") => verify::main(&args[1..]),
+        Some("miri") => status_code(miri()),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => status_code(fuzz(60)),
+            Some(Ok(seconds)) if seconds > 0 => status_code(fuzz(seconds)),
+            Some(_) => {
+                eprintln!("xtask fuzz: SECONDS must be a positive whole number of seconds");
+                ExitCode::from(2)
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask <ci | verify [--list] [FILTER]>");
+            eprintln!("usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER]>");
             ExitCode::from(2)
         }
     }
@@ -78,6 +96,168 @@ fn setup() {
     }
 }
 
+/// Seconds each fuzz target runs in `cargo xtask ci`.
+const CI_FUZZ_SECONDS: u64 = 20;
+
+/// The fuzz targets (`fuzz/fuzz_targets/<name>.rs`) and the committed corpus each starts
+/// from (`fuzz/corpus/<corpus>/`).
+const FUZZ_TARGETS: [(&str, &str); 4] = [
+    ("idx", "idx"),
+    ("csv", "csv"),
+    ("checkpoint", "checkpoint"),
+    ("checkpoint_sealed", "checkpoint"),
+];
+
+/// `0` for success, `1` otherwise.
+fn status_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs `cargo` with `args` (and `env`) in `dir`, echoing the command; true on success.
+fn cargo_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> bool {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    let shown = format!("{}cargo {}", shown.concat(), args.join(" "));
+    eprintln!("xtask: {shown}");
+    let status = Command::new("cargo")
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .status();
+    match status {
+        Ok(s) if s.success() => true,
+        Ok(s) => {
+            eprintln!("xtask: `{shown}` failed ({s})");
+            false
+        }
+        Err(e) => {
+            eprintln!("xtask: could not run cargo: {e}");
+            false
+        }
+    }
+}
+
+/// Whether rustup has a nightly toolchain (cargo-fuzz and Miri need one).
+fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The tensor crate's tests under Miri (installing the component when missing): small
+/// products (see the tests' `cfg(miri)` sizes), the threading threshold lowered so that
+/// they split across two threads. Leaks are ignored: the helper pool's threads live for
+/// the whole process by design.
+fn miri() -> bool {
+    if !has_nightly() {
+        eprintln!("xtask miri: skipped: no nightly toolchain (`rustup toolchain install nightly`)");
+        return true;
+    }
+    let added = Command::new("rustup")
+        .args([
+            "component",
+            "add",
+            "--toolchain",
+            "nightly",
+            "miri",
+            "rust-src",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !added {
+        eprintln!("xtask miri: could not install the miri component");
+        return false;
+    }
+    cargo_in(
+        &root(),
+        &["+nightly", "miri", "test", "--package", "gradwell-tensor"],
+        &[
+            (
+                "MIRIFLAGS",
+                "-Zmiri-ignore-leaks -Zmiri-disable-isolation -Zmiri-num-cpus=2 -Zmiri-strict-provenance",
+            ),
+            ("GRADWELL_NUM_THREADS", "2"),
+            ("GRADWELL_PARALLEL_MIN_MACS", "256"),
+        ],
+    )
+}
+
+/// Builds the fuzz targets with cargo-fuzz (installing it when missing) and runs each for
+/// `seconds` on a scratch copy of its corpus, so that the committed corpus stays the
+/// minimized one. Needs a nightly toolchain; skipped with a message without one.
+fn fuzz(seconds: u64) -> bool {
+    if !has_nightly() {
+        eprintln!("xtask fuzz: skipped: no nightly toolchain (`rustup toolchain install nightly`)");
+        return true;
+    }
+    let have_cargo_fuzz = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_cargo_fuzz && !cargo_in(&root(), &["install", "cargo-fuzz", "--locked"], &[]) {
+        return false;
+    }
+    let fuzz_dir = root().join("fuzz");
+    // The workspace's one target directory, in a folder of its own (sanitizer flags).
+    let target_dir = root().join("target").join("fuzz");
+    let target_dir = target_dir.to_string_lossy().into_owned();
+    let build = [
+        "+nightly",
+        "fuzz",
+        "build",
+        "-O",
+        "--target-dir",
+        &target_dir,
+    ];
+    if !cargo_in(&fuzz_dir, &build, &[]) {
+        return false;
+    }
+    let scratch = root().join("target").join("fuzz-scratch");
+    let time = format!("-max_total_time={seconds}");
+    FUZZ_TARGETS.iter().all(|&(target, corpus)| {
+        let work = scratch.join(target);
+        let _ = std::fs::remove_dir_all(&work);
+        if let Err(e) = copy_dir(&fuzz_dir.join("corpus").join(corpus), &work) {
+            eprintln!("xtask fuzz: could not copy the {corpus} corpus: {e}");
+            return false;
+        }
+        let artifacts = format!("-artifact_prefix=artifacts/{target}/");
+        let _ = std::fs::create_dir_all(fuzz_dir.join("artifacts").join(target));
+        let work = work.to_string_lossy().into_owned();
+        cargo_in(
+            &fuzz_dir,
+            &[
+                "+nightly",
+                "fuzz",
+                "run",
+                "-O",
+                target,
+                &work,
+                "--",
+                &time,
+                &artifacts,
+                "-rss_limit_mb=2048",
+                "-timeout=10",
+            ],
+            &[],
+        )
+    })
+}
+
+/// Copies the files of `from` into a new directory `to`.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
 fn ci() -> ExitCode {
     setup();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -126,5 +306,5 @@ fn ci() -> ExitCode {
             }
         }
     }
-    ExitCode::SUCCESS
+    status_code(miri() && fuzz(CI_FUZZ_SECONDS))
 }

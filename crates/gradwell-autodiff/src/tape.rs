@@ -450,45 +450,49 @@ impl<F: Float> Tape<F> {
             },
             empty_view,
         );
-        // One mutable gradient view per distinct input; a repeated input gets a scratch
-        // buffer that is added in afterwards.
-        let mut targets: PerInput<Option<ArrayViewMutD<'_, F>>> =
-            PerInput::new(ins.len(), |_| None, || None);
-        let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
+        // The gradient buffer of each distinct input is moved out of its slot for the
+        // call (a move, not a copy), so that only this op's inputs are visited: backward
+        // stays linear in the tape's length. A repeated input gets a scratch buffer that is
+        // added in afterwards.
         let first = |p: usize| !ins[..p].contains(&ins[p]);
+        let mut taken: PerInput<Option<ArrayD<F>>> = PerInput::new(
+            ins.len(),
+            |p| {
+                let j = ins[p];
+                #[cfg(test)]
+                tests::SLOTS_EXAMINED.set(tests::SLOTS_EXAMINED.get() + 1);
+                (needs_grad[j] && first(p)).then(|| match sources[j] {
+                    Source::Param(id) => std::mem::take(&mut params.grads[id.0]),
+                    _ => std::mem::take(&mut below[j]),
+                })
+            },
+            || None,
+        );
+        let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
         for (p, &j) in ins.iter().enumerate() {
             if needs_grad[j] && !first(p) {
                 scratch.push((p, ArrayD::zeros(views[p].raw_dim())));
             }
         }
-        let param_ids = PerInput::new(
+        let mut each = taken.iter_mut();
+        let mut targets: PerInput<Option<ArrayViewMutD<'_, F>>> = PerInput::new(
             ins.len(),
-            |p| match sources[ins[p]] {
-                Source::Param(id) => Some(id.0),
-                _ => None,
-            },
+            |_| each.next().and_then(|g| g.as_mut().map(|g| g.view_mut())),
             || None,
         );
-        for (j, g) in below.iter_mut().enumerate() {
-            if let Some(p) = ins.iter().position(|&i| i == j)
-                && needs_grad[j]
-                && param_ids[p].is_none()
-            {
-                targets[p] = Some(g.view_mut());
-            }
-        }
-        for (id, g) in params.grads.iter_mut().enumerate() {
-            if let Some(p) = param_ids.iter().position(|&q| q == Some(id))
-                && needs_grad[ins[p]]
-            {
-                targets[p] = Some(g.view_mut());
-            }
-        }
         for (p, buf) in &mut scratch {
             targets[*p] = Some(buf.view_mut());
         }
         op.backward(&views, &out, &grad_out, &mut targets);
         drop(targets);
+        for (p, g) in taken.iter_mut().enumerate() {
+            if let Some(g) = g.take() {
+                match sources[ins[p]] {
+                    Source::Param(id) => params.grads[id.0] = g,
+                    _ => below[ins[p]] = g,
+                }
+            }
+        }
         for (p, buf) in scratch {
             let j = ins[p];
             match sources[j] {
@@ -548,4 +552,45 @@ impl<T> std::ops::DerefMut for PerInput<T> {
 /// An empty view (no allocation), for the unused slots of a [`PerInput`].
 fn empty_view<'a, F>() -> ArrayViewD<'a, F> {
     ndarray::ArrayView1::from(&[][..]).into_dyn()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tape;
+    use ndarray::ArrayD;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Gradient slots the backward pass examined to route gradients to an op's inputs.
+        pub(super) static SLOTS_EXAMINED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Backward examines each op's own inputs and nothing else, so its cost is linear in
+    /// the tape's length: a scan over every earlier node and every parameter per op (as
+    /// it once was) made a 2000-layer network four times slower than a 1000-layer one.
+    #[test]
+    fn backward_examines_only_each_ops_inputs() {
+        for depth in [10, 1000] {
+            let mut t = Tape::<f64>::new();
+            let ids: Vec<_> = (0..depth)
+                .map(|i| {
+                    let v = ArrayD::from_elem(vec![3], 0.5 + i as f64 * 1e-3);
+                    t.params_mut().add(format!("p{i}"), v)
+                })
+                .collect();
+            let mut h = t.input_view(&ArrayD::from_elem(vec![3], 1.0).view());
+            for &id in &ids {
+                let p = t.param(id);
+                h = t.mul(h, p).unwrap();
+            }
+            let loss = t.sum(h).unwrap();
+            SLOTS_EXAMINED.set(0);
+            t.backward(loss).unwrap();
+            // `depth` products with two inputs each, and the sum with one.
+            assert_eq!(SLOTS_EXAMINED.get(), 2 * depth + 1, "depth {depth}");
+            let first = t.param(ids[0]);
+            let g = t.grad(first).unwrap().to_owned();
+            assert!(g.iter().all(|x| x.is_finite() && *x != 0.0), "{g}");
+        }
+    }
 }

@@ -107,6 +107,10 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// `f`, compiled with AVX-512F enabled.
+///
+/// # Safety
+/// The processor must have AVX-512F (checked by [`enabled`]).
 #[target_feature(enable = "avx512f")]
 unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
@@ -142,6 +146,12 @@ enum BLayout {
 }
 
 /// `C ← α·A·B + β·C` with `C` of unit column stride and `B` as `layout` says.
+///
+/// # Safety
+/// The processor must have AVX-512F. `a` (with strides `rsa`, `csa`) must address an
+/// in-bounds `m×k` matrix, `B` a `k×n` one as `layout` says (panels: every panel of `k`
+/// rows and 64 lanes, the last one's unused lanes included), and `c` (row stride `rsc`,
+/// unit column stride) a writable `m×n` matrix aliasing neither.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nn(
@@ -264,6 +274,9 @@ struct NnTile {
 }
 
 /// [`nn_tile`] with `MR` rows and `nv` vectors (1 to 4) of columns.
+///
+/// # Safety
+/// As [`nn_tile`]'s, with `NV = nv`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &NnTile) {
@@ -278,6 +291,14 @@ unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &NnTile) {
     }
 }
 
+/// One tile of [`nn`]: the `MR × 16·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
+/// `t.kc` steps of `k`.
+///
+/// # Safety
+/// The processor must have AVX-512F. `t.a` must address `MR` rows of `t.kc` elements
+/// (strides `t.rsa`, `t.csa`); `t.b` `t.kc` rows (stride `t.rsb`) of `16·NV` elements of
+/// which the last vector's lanes outside `t.last` may lie outside the allocation (they are
+/// masked); `t.c` `MR` writable rows (stride `t.rsc`) likewise, aliasing neither.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
@@ -324,6 +345,11 @@ unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
 /// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
 /// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into a row-major scratch copy,
 /// sixteen by sixteen, and the product is an [`nn`] product.
+///
+/// # Safety
+/// The processor must have AVX-512F. `a` must address an in-bounds `m×k` matrix, `b` an
+/// in-bounds `k×n` one whose column `j` is the `k` contiguous elements at `b + j·csb`, and
+/// `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nt(
@@ -362,6 +388,11 @@ unsafe fn nt(
 /// transposed, in [`BLayout::Panels`] of 64 of its rows: element `(r, c)` goes to
 /// `dst[(r / 64)·cols·64 + c·64 + r % 64]`. Whole 16×16 blocks are transposed in
 /// registers, the edges element by element.
+///
+/// # Safety
+/// The processor must have AVX-512F. `src` must address `rows` rows of `cols` contiguous
+/// elements (row stride `stride`), and `dst` at least `rows.next_multiple_of(64) · cols`
+/// writable elements that do not overlap `src`.
 #[target_feature(enable = "avx512f")]
 unsafe fn transpose_into_panels(
     src: *const f32,

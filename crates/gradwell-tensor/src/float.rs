@@ -90,6 +90,8 @@ macro_rules! impl_float {
                 self as f64
             }
 
+            /// # Safety
+            /// As [`Float::gemm_raw`].
             #[allow(unsafe_code)]
             #[inline]
             unsafe fn gemm_raw(

@@ -139,20 +139,29 @@ pub fn batched_matmul_new<F: Float>(
 }
 
 /// A matrix operand as the kernel takes it: the address of element `[0, 0]` and the row
-/// and column strides (in elements). The address is an integer so that the parts of a
-/// split product can be handed to other threads.
+/// and column strides (in elements). The address stays a pointer (so that Miri can check
+/// every access against the allocation it came from, under strict provenance), and the
+/// operand may be handed to the helper threads of a split product.
 #[derive(Clone, Copy)]
 struct Raw {
-    addr: usize,
+    addr: *mut u8,
     rs: isize,
     cs: isize,
 }
+
+// SAFETY: a `Raw` is only dereferenced inside `kernel`, whose callers guarantee that the
+// storage outlives the call and that concurrent parts write disjoint blocks of `C`.
+#[allow(unsafe_code)]
+unsafe impl Send for Raw {}
+// SAFETY: as for `Send`; a shared `Raw` is only read.
+#[allow(unsafe_code)]
+unsafe impl Sync for Raw {}
 
 impl Raw {
     /// An input operand.
     fn of<F, S: ndarray::RawData<Elem = F>>(m: &ndarray::ArrayBase<S, ndarray::Ix2>) -> Self {
         Raw {
-            addr: m.as_ptr() as usize,
+            addr: m.as_ptr().cast::<u8>().cast_mut(),
             rs: m.strides()[0],
             cs: m.strides()[1],
         }
@@ -161,7 +170,7 @@ impl Raw {
     /// The output operand: its address taken through the unique mutable view.
     fn of_mut<F>(m: &mut ArrayViewMut2<'_, F>) -> Self {
         Raw {
-            addr: m.as_mut_ptr() as usize,
+            addr: m.as_mut_ptr().cast::<u8>(),
             ..Raw::of(m)
         }
     }
@@ -172,7 +181,7 @@ impl Raw {
         Raw {
             addr: self
                 .addr
-                .wrapping_add_signed(elements * size_of::<F>() as isize),
+                .wrapping_offset(elements * size_of::<F>() as isize),
             ..self
         }
     }
@@ -201,14 +210,14 @@ unsafe fn kernel<F: Float>(
             k,
             n,
             alpha,
-            a.addr as *const F,
+            a.addr.cast::<F>().cast_const(),
             a.rs,
             a.cs,
-            b.addr as *const F,
+            b.addr.cast::<F>().cast_const(),
             b.rs,
             b.cs,
             beta,
-            c.addr as *mut F,
+            c.addr.cast::<F>(),
             c.rs,
             c.cs,
         );

@@ -617,6 +617,15 @@ fn decode_optimizer(
     })
 }
 
+/// Writes the checksum of `bytes` into its header (when there is a whole header), so that
+/// a fuzzer's input reaches the decoder behind the checksum.
+pub(crate) fn seal(bytes: &mut [u8]) {
+    if bytes.len() >= HEADER_LEN {
+        let crc = checksum(bytes);
+        bytes[36..40].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
 /// CRC-32 of the header (without its checksum field) and the payload.
 fn checksum(bytes: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();

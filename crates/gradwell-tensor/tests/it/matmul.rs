@@ -23,6 +23,10 @@ fn naive(a: &ArrayView2<'_, f64>, b: &ArrayView2<'_, f64>) -> (Array2<f64>, Arra
 }
 
 fn dim() -> impl Strategy<Value = usize> {
+    // Miri runs the same properties on small products (see `CASES` and `MAX_MACS`).
+    if cfg!(miri) {
+        return prop_oneof![Just(0usize), Just(1), 2usize..24].boxed();
+    }
     prop_oneof![
         Just(0usize),
         Just(1),
@@ -32,7 +36,15 @@ fn dim() -> impl Strategy<Value = usize> {
         1usize..40,
         257usize..270
     ]
+    .boxed()
 }
+
+/// Property cases per test: fewer under Miri, which interprets every instruction.
+const CASES: u32 = if cfg!(miri) { 4 } else { 48 };
+
+/// The largest product (multiply-adds) a property case draws, to keep the naive loop
+/// quick; small under Miri.
+const MAX_MACS: usize = if cfg!(miri) { 4_000 } else { 1_500_000 };
 
 fn filled(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     let mut x = seed
@@ -65,11 +77,11 @@ fn operand<F>(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
 
     #[test]
     fn gemm_equals_triple_loop(
-        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= 1_500_000),
+        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= MAX_MACS),
         ta in any::<bool>(), tb in any::<bool>(), stepped in any::<bool>(), accumulate in any::<bool>(), seed in any::<u64>(),
     ) {
         let (ra, ca) = if ta { (k, m) } else { (m, k) };
@@ -100,7 +112,7 @@ proptest! {
     /// Σ|aᵢₖ·bₖⱼ|, u = 2⁻²⁴, plus one rounding each for α·s, β·c and their sum.
     #[test]
     fn f32_gemm_equals_triple_loop(
-        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= 1_500_000),
+        (m, k, n) in (dim(), dim(), dim()).prop_filter("keep the naive loop quick", |(m, k, n)| m * k * n <= MAX_MACS),
         ta in any::<bool>(), tb in any::<bool>(), tc in any::<bool>(), stepped in any::<bool>(), accumulate in any::<bool>(), seed in any::<u64>(),
     ) {
         let (ra, ca) = if ta { (k, m) } else { (m, k) };
@@ -189,6 +201,10 @@ fn batched_products_equal_per_matrix_products_and_broadcast_a_batch_of_one() {
 /// Products above the threading threshold, split by rows (tall output) and by columns
 /// (wide output), in every transpose and with accumulation, equal the triple loop.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too large for Miri, which splits the property tests' small products"
+)]
 fn threaded_products_equal_the_triple_loop() {
     gradwell_tensor::set_num_threads(2);
     for (m, k, n) in [(400, 512, 200), (150, 512, 500)] {
@@ -217,6 +233,10 @@ fn threaded_products_equal_the_triple_loop() {
 /// f32 products above the threading threshold (the seed model's three, in the layouts a
 /// linear layer uses) split across threads equal the triple loop within γₖ.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too large for Miri, which splits the property tests' small products"
+)]
 fn threaded_f32_products_equal_the_triple_loop() {
     gradwell_tensor::set_num_threads(2);
     let (m, k, n) = (64, 784, 128);

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use gradwell_optim::AdamConfig;
 use gradwell_train::checkpoint::{self, Checkpoint, HEADER_LEN};
-use gradwell_train::fuzzing::check_checkpoint_bytes;
+use gradwell_train::fuzzing::{check_checkpoint_bytes, sealed};
 use gradwell_train::{Observer, OptimizerConfig, StepView, TrainConfig, TrainError, Trainer};
 
-use crate::corpus::{len_at, reseal, rewrite_meta, set_optimizer_value};
+use crate::corpus::{len_at, rewrite_meta, set_optimizer_value};
 use crate::{digits_config, digits_trainer, scratch_dir, weights};
 
 /// Stops the run after a given step (as a crash would, but without a checkpoint).
@@ -491,7 +491,7 @@ fn sealed_checkpoints_with_impossible_fields_are_refused_naming_the_field() {
         ),
         (
             "nan weight",
-            reseal(nan_weight),
+            sealed(&nan_weight),
             "weights: `0.bias` holds NaN at element 0, which is not finite",
         ),
         (
