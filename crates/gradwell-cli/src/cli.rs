@@ -247,14 +247,16 @@ pub struct TrainArgs {
     /// Seeds the weights, the test split, shuffling and dropout (default 0).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Write checkpoints (weights, optimizer, RNG and position) here, at each epoch's end.
+    /// Write checkpoints (weights, optimizer, RNG and position) here, at each epoch's end;
+    /// the newest few valid ones are kept (corrupt files are left alone, never counted).
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
     /// Also write a checkpoint every N steps.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
     /// Continue from the newest valid checkpoint in `--checkpoint-dir`, exactly where it
-    /// stopped.
+    /// stopped. With no checkpoint file there, start afresh; with checkpoint files but none
+    /// valid, refuse (listing each and why) and leave them all in place.
     #[arg(long, requires = "checkpoint_dir")]
     pub resume: bool,
     /// Switch the gradient-health monitor off.

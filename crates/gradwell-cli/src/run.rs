@@ -174,8 +174,8 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     if opts.resume {
         let outcome = trainer.resume()?;
         if !opts.quiet {
-            for (p, why) in &outcome.skipped {
-                eprintln!("warning: skipped checkpoint {}: {why}", p.display());
+            for (_, why) in &outcome.skipped {
+                eprintln!("warning: skipped {why}");
             }
             match &outcome.loaded {
                 Some(p) => eprintln!(

@@ -3,7 +3,7 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Core, Ctx};
+use crate::optimizer::{Buffer, Core, Ctx};
 use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
 
 const NAME: &str = "Adagrad";
@@ -88,7 +88,7 @@ impl<F: Float> Adagrad<F> {
         validate::positive(NAME, "eps", config.eps)?;
         let core = Core::new(
             NAME,
-            vec![("sum", config.initial_accumulator_value)],
+            vec![Buffer::squares("sum", config.initial_accumulator_value)],
             config.lr,
             config.weight_decay,
             config.decoupled_weight_decay,

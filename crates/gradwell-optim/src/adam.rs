@@ -3,7 +3,7 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Core, Ctx, lerp};
+use crate::optimizer::{Buffer, Core, Ctx, lerp};
 use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
 
 const NAME: &str = "Adam";
@@ -102,9 +102,12 @@ impl<F: Float> Adam<F> {
         validate::unit_half_open(NAME, "beta1", config.beta1)?;
         validate::unit_half_open(NAME, "beta2", config.beta2)?;
         validate::positive(NAME, "eps", config.eps)?;
-        let mut buffers = vec![("exp_avg", 0.0), ("exp_avg_sq", 0.0)];
+        let mut buffers = vec![
+            Buffer::signed("exp_avg", 0.0),
+            Buffer::squares("exp_avg_sq", 0.0),
+        ];
         if config.amsgrad {
-            buffers.push(("max_exp_avg_sq", 0.0));
+            buffers.push(Buffer::squares("max_exp_avg_sq", 0.0));
         }
         let core = Core::new(
             NAME,

@@ -82,9 +82,12 @@ pub trait Optimizer<F: Float> {
     fn state(&self) -> OptimizerState<F>;
 
     /// Restores [`Optimizer::state`]; the further steps are bit-identical to those of the
-    /// optimizer that saved it. Fails (changing nothing) on state of another optimizer or
-    /// with other buffers; the next step fails if the model's parameters are not exactly
-    /// the saved ones, with the same lengths.
+    /// optimizer that saved it. Fails (changing nothing) on state no optimizer of this kind
+    /// can be in: another optimizer's, other buffers or lengths, a buffer value that is not
+    /// finite, a negative second moment (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`,
+    /// `sum`), or a parameter that has taken more steps than the optimizer. The next step
+    /// fails if the model's parameters are not exactly the saved ones, with the same
+    /// lengths.
     fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError>;
 }
 
@@ -158,11 +161,43 @@ struct Slot<F> {
     seen: u64,
 }
 
+/// One per-parameter state buffer an optimizer keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Buffer {
+    /// PyTorch's `state_dict` name.
+    name: &'static str,
+    /// Every element's value before the first step.
+    init: f64,
+    /// Whether it accumulates squared gradients (a second moment), so that no element can
+    /// be negative: loading state with a negative one fails.
+    squares: bool,
+}
+
+impl Buffer {
+    /// A buffer whose elements may take any sign (momentum, first moments).
+    pub(crate) const fn signed(name: &'static str, init: f64) -> Self {
+        Buffer {
+            name,
+            init,
+            squares: false,
+        }
+    }
+
+    /// A buffer of accumulated squares (second moments); `init` must be `>= 0`.
+    pub(crate) const fn squares(name: &'static str, init: f64) -> Self {
+        Buffer {
+            name,
+            init,
+            squares: true,
+        }
+    }
+}
+
 /// State and bookkeeping shared by every optimizer.
 pub(crate) struct Core<F> {
     owner: &'static str,
-    /// Buffer names with their initial values.
-    buffers: Vec<(&'static str, f64)>,
+    /// The per-parameter buffers, in the order the update rule receives them.
+    buffers: Vec<Buffer>,
     lr: f64,
     weight_decay: f64,
     decoupled: bool,
@@ -182,7 +217,7 @@ impl<F: Float> Core<F> {
     /// Validates the shared settings.
     pub(crate) fn new(
         owner: &'static str,
-        buffers: Vec<(&'static str, f64)>,
+        buffers: Vec<Buffer>,
         lr: f64,
         weight_decay: f64,
         decoupled: bool,
@@ -230,7 +265,7 @@ impl<F: Float> Core<F> {
         let bufs = self
             .buffers
             .iter()
-            .map(|&(_, init)| vec![F::of(init); len])
+            .map(|b| vec![F::of(b.init); len])
             .collect();
         self.slots.push(Slot {
             name: name.to_string(),
@@ -366,7 +401,7 @@ impl<F: Float> Core<F> {
                         .buffers
                         .iter()
                         .zip(&s.bufs)
-                        .map(|(&(n, _), b)| (n.to_string(), b.clone()))
+                        .map(|(spec, b)| (spec.name.to_string(), b.clone()))
                         .collect(),
                 })
                 .collect(),
@@ -389,7 +424,13 @@ impl<F: Float> Core<F> {
             if index.insert(p.name.clone(), slots.len()).is_some() {
                 return bad(format!("parameter `{}` appears twice", p.name));
             }
-            let expected: Vec<&str> = self.buffers.iter().map(|&(n, _)| n).collect();
+            if p.step > state.steps {
+                return bad(format!(
+                    "parameter `{}` has taken {} steps, more than the optimizer's {}",
+                    p.name, p.step, state.steps
+                ));
+            }
+            let expected: Vec<&str> = self.buffers.iter().map(|b| b.name).collect();
             let found: Vec<&str> = p.buffers.keys().map(String::as_str).collect();
             let mut sorted = expected.clone();
             sorted.sort_unstable();
@@ -400,14 +441,31 @@ impl<F: Float> Core<F> {
                 ));
             }
             let mut bufs = Vec::with_capacity(expected.len());
-            for n in &expected {
-                let b = &p.buffers[*n];
+            for spec in &self.buffers {
+                let n = spec.name;
+                let b = &p.buffers[n];
                 if b.len() != p.len {
                     return bad(format!(
                         "parameter `{}`: buffer `{n}` has {} elements, not {}",
                         p.name,
                         b.len(),
                         p.len
+                    ));
+                }
+                if let Some(i) = first_non_finite(b) {
+                    return bad(format!(
+                        "parameter `{}`: buffer `{n}` holds {} at element {i}, which is not finite",
+                        p.name,
+                        b[i].as_f64()
+                    ));
+                }
+                if spec.squares
+                    && let Some(i) = b.iter().position(|&x| x < F::zero())
+                {
+                    return bad(format!(
+                        "parameter `{}`: buffer `{n}` holds {} at element {i}, but it accumulates squares and cannot be negative",
+                        p.name,
+                        b[i].as_f64()
                     ));
                 }
                 bufs.push(b.clone());

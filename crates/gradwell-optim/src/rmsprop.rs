@@ -4,7 +4,7 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Core, Ctx, lerp};
+use crate::optimizer::{Buffer, Core, Ctx, lerp};
 use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
 
 const NAME: &str = "RMSprop";
@@ -89,12 +89,12 @@ impl<F: Float> Rmsprop<F> {
         validate::unit_half_open(NAME, "alpha", config.alpha)?;
         validate::positive(NAME, "eps", config.eps)?;
         validate::unit_half_open(NAME, "momentum", config.momentum)?;
-        let mut buffers = vec![("square_avg", 0.0)];
+        let mut buffers = vec![Buffer::squares("square_avg", 0.0)];
         if config.momentum > 0.0 {
-            buffers.push(("momentum_buffer", 0.0));
+            buffers.push(Buffer::signed("momentum_buffer", 0.0));
         }
         if config.centered {
-            buffers.push(("grad_avg", 0.0));
+            buffers.push(Buffer::signed("grad_avg", 0.0));
         }
         let core = Core::new(
             NAME,

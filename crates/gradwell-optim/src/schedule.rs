@@ -39,7 +39,9 @@ pub trait Schedule {
     /// The state to save.
     fn state(&self) -> ScheduleState;
 
-    /// Restores [`Schedule::state`]; fails on the state of another kind of schedule.
+    /// Restores [`Schedule::state`]; fails on the state of another kind of schedule, or on
+    /// state this schedule cannot be in (a plateau schedule with more bad epochs than
+    /// steps, or a cooldown longer than its own).
     fn load_state(&mut self, state: &ScheduleState) -> Result<(), OptimError>;
 }
 
@@ -799,6 +801,24 @@ impl Schedule for ReduceLrOnPlateau {
     fn load_state(&mut self, state: &ScheduleState) -> Result<(), OptimError> {
         check_kind(PLATEAU, state)?;
         validate::non_negative(PLATEAU, "lr", state.lr)?;
+        if state.num_bad_epochs > state.steps {
+            return Err(OptimError::Schedule {
+                schedule: PLATEAU,
+                why: format!(
+                    "num_bad_epochs {} is more than the {} steps taken",
+                    state.num_bad_epochs, state.steps
+                ),
+            });
+        }
+        if state.cooldown_counter > self.config.cooldown {
+            return Err(OptimError::Schedule {
+                schedule: PLATEAU,
+                why: format!(
+                    "cooldown_counter {} is more than the cooldown {}",
+                    state.cooldown_counter, self.config.cooldown
+                ),
+            });
+        }
         self.steps = state.steps;
         self.lr = state.lr;
         self.best = state.best.unwrap_or(Self::worst(self.config.mode));

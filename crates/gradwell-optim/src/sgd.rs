@@ -4,7 +4,7 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Core, Ctx};
+use crate::optimizer::{Buffer, Core, Ctx};
 use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
 
 const NAME: &str = "SGD";
@@ -91,7 +91,7 @@ impl<F: Float> Sgd<F> {
             });
         }
         let buffers = if config.momentum > 0.0 {
-            vec![("momentum_buffer", 0.0)]
+            vec![Buffer::signed("momentum_buffer", 0.0)]
         } else {
             vec![]
         };

@@ -108,7 +108,8 @@ pub struct CheckpointConfig {
     pub dir: Option<PathBuf>,
     /// Also write one every this many steps (`>= 1`); otherwise only at each epoch's end.
     pub every_steps: Option<u64>,
-    /// How many of the newest checkpoints to keep, `>= 1`.
+    /// How many of the newest valid checkpoints to keep, `>= 1` (files that do not decode
+    /// are neither counted nor deleted; see [`crate::checkpoint::write`]).
     pub keep: usize,
 }
 
@@ -547,6 +548,17 @@ impl TrainConfig {
             return Err(TrainError::config(
                 "checkpoint.every_steps",
                 "is set but `checkpoint.dir` is not: name a directory to write checkpoints to",
+            ));
+        }
+        if let Some(dir) = &self.checkpoint.dir
+            && dir.to_str().is_none()
+        {
+            return Err(TrainError::config(
+                "checkpoint.dir",
+                format!(
+                    "{} is not valid UTF-8: a checkpoint records its config as JSON text",
+                    dir.display()
+                ),
             ));
         }
         self.optimizer.build(self.no_decay_on_bias_and_norm)?;

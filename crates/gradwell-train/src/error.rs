@@ -61,6 +61,22 @@ pub enum TrainError {
         /// What differs.
         why: String,
     },
+    /// Resuming found checkpoint files in the directory but none that decodes; nothing
+    /// was loaded and every file is left as it was. The message lists each file with the
+    /// reason it was refused.
+    #[error(
+        "{}: none of the {} checkpoint files is valid, so there is nothing to resume from (every file is left in place): {}",
+        .dir.display(),
+        .refused.len(),
+        .refused.iter().map(|(_, why)| why.as_str()).collect::<Vec<_>>().join("; ")
+    )]
+    NoValidCheckpoint {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// Each checkpoint file, newest first, with why it was refused (the error, which
+        /// names the file).
+        refused: Vec<(PathBuf, String)>,
+    },
     /// A network that does not fit the data (input width, number of classes).
     #[error("the network does not fit the data: {0}")]
     Setup(String),

@@ -11,9 +11,13 @@
 //! state, the batcher's position and RNG, the dropout RNG, the step and epoch, the
 //! running metrics and the config, in one file with a CRC-32 checksum, written atomically
 //! (temporary file, fsync, rename) every N steps and at each epoch's end; the newest few
-//! are kept. [`Trainer::resume`] continues from the newest valid one, skipping corrupt or
-//! partial files with a warning, and the resumed run is bit-for-bit the run that was
-//! interrupted: same batches, same dropout masks, same updates, same final weights.
+//! *valid* ones are kept (a corrupt file is left alone and never counted, so it cannot
+//! push a valid checkpoint out). [`Trainer::resume`] continues from the newest valid one,
+//! skipping corrupt or partial files (listed in its outcome); with checkpoint files present
+//! but none valid it refuses, listing each file and why, and changes nothing. Every field
+//! of a checkpoint is checked before anything is allocated from it. The resumed run is
+//! bit-for-bit the run that was interrupted: same batches, same dropout masks, same
+//! updates, same final weights.
 //!
 //! # Design choice: what the crate does not know
 //!

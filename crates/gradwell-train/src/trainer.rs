@@ -67,9 +67,10 @@ impl TrainReport {
 /// What [`Trainer::resume`] found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResumeOutcome {
-    /// The checkpoint loaded, if any was valid.
+    /// The checkpoint loaded; `None` only when the directory held no checkpoint file.
     pub loaded: Option<PathBuf>,
-    /// Newer checkpoints skipped because they were corrupt or partial, with the reason.
+    /// Newer checkpoints skipped because they were corrupt or partial, with the reason
+    /// (the error, which names the file); the caller reports them.
     pub skipped: Vec<(PathBuf, String)>,
 }
 
@@ -653,7 +654,8 @@ impl Trainer {
     }
 
     /// Writes a checkpoint of the current state into the configured directory (keeping the
-    /// newest `checkpoint.keep`) and returns its path.
+    /// newest `checkpoint.keep` valid ones, as [`checkpoint::write`] says) and returns its
+    /// path.
     ///
     /// # Errors
     /// No directory configured, or the file cannot be written.
@@ -668,12 +670,15 @@ impl Trainer {
     }
 
     /// Continues from the newest valid checkpoint in the configured directory; newer ones
-    /// that are corrupt or partial are skipped with a warning on standard error (and
-    /// listed in the outcome). With no valid checkpoint the trainer stays at step 0.
+    /// that are corrupt or partial are skipped and listed in the outcome, for the caller
+    /// to report. A directory that is missing or holds no checkpoint file leaves the
+    /// trainer at step 0 (a first run and its resumption can be the same command). No file
+    /// is deleted or changed.
     ///
     /// # Errors
-    /// No directory configured, or a valid checkpoint of another run (another model, data
-    /// or config): that is refused rather than skipped.
+    /// No directory configured; [`TrainError::NoValidCheckpoint`] when there are checkpoint
+    /// files but none decodes (listing each with its reason); or a valid checkpoint of
+    /// another run (another model, data or config): that is refused rather than skipped.
     pub fn resume(&mut self) -> Result<ResumeOutcome> {
         let Some(dir) = self.config.checkpoint.dir.clone() else {
             return Err(TrainError::config(
@@ -690,21 +695,30 @@ impl Trainer {
                     outcome.loaded = Some(path);
                     return Ok(outcome);
                 }
-                Err(e) => {
-                    eprintln!("warning: skipping checkpoint {}: {e}", path.display());
-                    outcome.skipped.push((path, e.to_string()));
-                }
+                Err(e) => outcome.skipped.push((path, e.to_string())),
             }
         }
-        Ok(outcome)
+        if outcome.skipped.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(TrainError::NoValidCheckpoint {
+                dir,
+                refused: outcome.skipped,
+            })
+        }
     }
 
     /// Puts the trainer in the state a checkpoint holds; `origin` names it in errors.
-    /// Everything is checked before anything changes.
+    /// Everything is checked before anything changes, and before anything is allocated
+    /// from the checkpoint's fields: first [`Checkpoint::check`], then the model, the
+    /// data's shape and the config against this run's, the optimizer state's parameters
+    /// against the network's trainable ones, and the batcher against the training set.
     ///
     /// # Errors
-    /// [`TrainError::CheckpointMismatch`] if it belongs to another model, data or config.
+    /// [`TrainError::Checkpoint`] if a field is impossible; [`TrainError::CheckpointMismatch`]
+    /// if it belongs to another model, data or config.
     pub fn restore(&mut self, ck: Checkpoint, origin: &str) -> Result<()> {
+        ck.check(origin)?;
         let mismatch = |why: String| TrainError::CheckpointMismatch {
             origin: origin.to_string(),
             why,
@@ -725,6 +739,59 @@ impl Trainer {
                 "its config differs in `{field}` (only `epochs`, `checkpoint` and `progress` may change on resume)"
             )));
         }
+        if !ck.optimizer.params.is_empty() {
+            let store = self.net.tape.params();
+            let trainable: Vec<(&str, usize)> = store
+                .ids()
+                .filter(|&id| store.is_trainable(id))
+                .map(|id| (store.name(id), store.value(id).len()))
+                .collect();
+            for p in &ck.optimizer.params {
+                match trainable.iter().find(|(name, _)| *name == p.name) {
+                    None => {
+                        return Err(mismatch(format!(
+                            "its optimizer state has parameter `{}`, which is not a trainable parameter of this model",
+                            p.name
+                        )));
+                    }
+                    Some(&(_, len)) if len != p.len => {
+                        return Err(mismatch(format!(
+                            "its optimizer state of `{}` has {} elements, the parameter {len}",
+                            p.name, p.len
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some((name, _)) = trainable
+                .iter()
+                .find(|(name, _)| !ck.optimizer.params.iter().any(|p| p.name == *name))
+            {
+                return Err(mismatch(format!(
+                    "its optimizer state has nothing for the parameter `{name}`"
+                )));
+            }
+        }
+        let b = &meta.batcher;
+        if (b.len, b.batch_size, b.last, b.shuffle)
+            != (
+                self.train.len(),
+                self.config.batch_size,
+                self.config.last_batch,
+                true,
+            )
+        {
+            return Err(mismatch(format!(
+                "its batcher ({} samples in batches of {}, {:?} the last, shuffle {}) does not fit this run's ({} samples in batches of {}, {:?} the last, shuffled)",
+                b.len,
+                b.batch_size,
+                b.last,
+                b.shuffle,
+                self.train.len(),
+                self.config.batch_size,
+                self.config.last_batch
+            )));
+        }
         let mut optimizer = self
             .config
             .optimizer
@@ -738,10 +805,8 @@ impl Trainer {
         schedule
             .load_state(&meta.schedule)
             .map_err(|e| mismatch(e.to_string()))?;
+        // Allocates one index per training sample: `len` was compared with the run above.
         let batcher = Batcher::from_state(meta.batcher).map_err(|e| mismatch(e.to_string()))?;
-        if batcher.len() != self.train.len() || batcher.batch_size() != self.config.batch_size {
-            return Err(mismatch("its batcher does not fit the training set".into()));
-        }
         self.net
             .load_safetensors_bytes(&ck.weights, origin)
             .map_err(|e| mismatch(e.to_string()))?;

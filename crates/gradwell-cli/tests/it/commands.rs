@@ -1,5 +1,9 @@
 //! The commands as users type them.
 
+use std::path::{Path, PathBuf};
+
+use gradwell_train::checkpoint;
+
 use crate::{gradwell, temp_dir, text};
 
 fn ok(args: &[&str]) -> (String, String) {
@@ -152,6 +156,98 @@ fn example_config_trains_and_resumes() {
         accuracy(&resumed),
         accuracy(&straight),
         "resume continues exactly"
+    );
+}
+
+/// The checkpoint files of `dir` with their bytes, oldest (lowest step) first.
+fn checkpoints(dir: &Path) -> Vec<(u64, PathBuf, Vec<u8>)> {
+    let mut found: Vec<(u64, PathBuf, Vec<u8>)> = checkpoint::list(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(step, path)| {
+            let bytes = std::fs::read(&path).unwrap();
+            (step, path, bytes)
+        })
+        .collect();
+    found.reverse();
+    found
+}
+
+/// The reproduction: train with a checkpoint every 5 steps, flip one byte in each
+/// file, rerun with `--resume`. That used to start afresh with exit 0, and the corrupt
+/// files (with the highest steps) then pushed out every new checkpoint. Now the rerun is
+/// refused, naming every file, and nothing is touched; a run without `--resume` keeps its
+/// own valid checkpoints beside the corrupt ones; and `--resume` then skips the corrupt
+/// files, with a warning, for the newest valid checkpoint.
+#[test]
+fn resume_with_only_corrupt_checkpoints_is_refused_and_nothing_is_lost() {
+    let dir = temp_dir("corrupt-checkpoints");
+    let ck = dir.join("ck");
+    let train = |epochs: &str, resume: bool| {
+        let mut args = vec![
+            "train",
+            "--epochs",
+            epochs,
+            "--checkpoint-every",
+            "5",
+            "--checkpoint-dir",
+            ck.to_str().unwrap(),
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let o = gradwell(&args);
+        let (_, err) = text(&o);
+        (o.status, err)
+    };
+    let (status, err) = train("2", false);
+    assert!(status.success(), "{err}");
+    let mut corrupt = checkpoints(&ck);
+    assert_eq!(corrupt.len(), 3);
+    for (_, path, bytes) in &mut corrupt {
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        std::fs::write(path, &bytes).unwrap();
+    }
+
+    let (status, err) = train("2", true);
+    assert!(!status.success(), "{err}");
+    assert_ne!(status.code(), Some(101), "panicked: {err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    for (_, path, _) in &corrupt {
+        assert!(errors[0].contains(&path.display().to_string()), "{err}");
+    }
+    assert_eq!(errors[0].matches("checksum mismatch").count(), 3, "{err}");
+    assert_eq!(
+        checkpoints(&ck),
+        corrupt,
+        "refusing to resume changed the files"
+    );
+
+    // A shorter run without `--resume`: its checkpoints have lower steps than the corrupt
+    // ones, and the three newest are kept beside them.
+    let (status, err) = train("1", false);
+    assert!(status.success(), "{err}");
+    let now = checkpoints(&ck);
+    assert_eq!(
+        now.len(),
+        6,
+        "{:?}",
+        now.iter().map(|c| c.0).collect::<Vec<_>>()
+    );
+    assert_eq!(now[3..], corrupt[..], "the corrupt files were touched");
+    for (step, path, _) in &now[..3] {
+        assert!(*step < corrupt[0].0);
+        checkpoint::read(path).unwrap();
+    }
+
+    let (status, err) = train("1", true);
+    assert!(status.success(), "{err}");
+    assert_eq!(err.matches("warning: skipped").count(), 3, "{err}");
+    assert!(
+        err.contains(&format!("resumed from {}", now[2].1.display())),
+        "{err}"
     );
 }
 

@@ -195,6 +195,78 @@ fn state_of_another_model_is_refused() {
     assert!(e.to_string().contains("exp_avg"), "{e}");
 }
 
+/// State no optimizer can be in is refused at load, naming the parameter and the buffer,
+/// and the optimizer is left as it was: non-finite values, negative second moments, a
+/// parameter with more steps than the optimizer.
+#[test]
+fn impossible_state_is_refused_at_load() {
+    const SECOND_MOMENTS: [&str; 4] = ["exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum"];
+    for (name, make) in all_optimizers::<f64>() {
+        let mut saved = make();
+        run(saved.as_mut(), &mut init::<f64>(), 3);
+        let state = saved.state();
+        let param = state.params[0].name.clone();
+        let mut target = make();
+        let before = target.state();
+        let refuses = |broken: &OptimizerState<f64>, needles: &[&str]| {
+            let mut t = make();
+            let e = t.load_state(broken).unwrap_err();
+            assert!(matches!(e, OptimError::BadState { .. }), "{name}: {e}");
+            for n in needles {
+                assert!(e.to_string().contains(n), "{name}: `{n}` missing from {e}");
+            }
+            assert_eq!(
+                t.state(),
+                before,
+                "{name}: a refused load changed the state"
+            );
+        };
+        for buffer in state.params[0].buffers.keys() {
+            for bad in [f64::NAN, f64::INFINITY] {
+                let mut broken = state.clone();
+                broken.params[0].buffers.get_mut(buffer).unwrap()[1] = bad;
+                refuses(&broken, &[&param, buffer, "element 1", "not finite"]);
+            }
+            let mut negative = state.clone();
+            negative.params[0].buffers.get_mut(buffer).unwrap()[2] = -1e-3;
+            if SECOND_MOMENTS.contains(&buffer.as_str()) {
+                refuses(
+                    &negative,
+                    &[&param, buffer, "element 2", "cannot be negative"],
+                );
+            } else {
+                target
+                    .load_state(&negative)
+                    .unwrap_or_else(|e| panic!("{name}: `{buffer}` may be negative: {e}"));
+            }
+        }
+        let mut ahead = state.clone();
+        ahead.params[0].step = state.steps + 1;
+        refuses(&ahead, &[&param, "4 steps", "3"]);
+        target.load_state(&state).unwrap();
+    }
+}
+
+/// A plateau schedule's counters are checked against its steps and cooldown at load.
+#[test]
+fn impossible_plateau_state_is_refused_at_load() {
+    let make = || ReduceLrOnPlateau::new(1.0, PlateauConfig::default().cooldown(2)).unwrap();
+    let mut s = make();
+    for loss in [1.0, 1.0, 1.0] {
+        s.step(Some(loss)).unwrap();
+    }
+    let state = s.state();
+    make().load_state(&state).unwrap();
+    let mut bad_epochs = state.clone();
+    bad_epochs.num_bad_epochs = u64::MAX;
+    let e = make().load_state(&bad_epochs).unwrap_err();
+    assert!(e.to_string().contains("num_bad_epochs"), "{e}");
+    let mut cooldown = state.clone();
+    cooldown.cooldown_counter = 3;
+    let e = make().load_state(&cooldown).unwrap_err();
+    assert!(e.to_string().contains("cooldown_counter 3"), "{e}");
+}
+
 /// Schedules resume where they stopped, through JSON.
 #[test]
 fn schedules_resume() {

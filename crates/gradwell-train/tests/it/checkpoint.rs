@@ -2,10 +2,14 @@
 //! another run's checkpoint refused.
 
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
+use gradwell_optim::AdamConfig;
 use gradwell_train::checkpoint::{self, Checkpoint, HEADER_LEN};
-use gradwell_train::{Observer, StepView, TrainConfig, TrainError, Trainer};
+use gradwell_train::fuzzing::{check_checkpoint_bytes, sealed};
+use gradwell_train::{Observer, OptimizerConfig, StepView, TrainConfig, TrainError, Trainer};
 
+use crate::corpus::{len_at, rewrite_meta, set_optimizer_value};
 use crate::{digits_config, digits_trainer, scratch_dir, weights};
 
 /// Stops the run after a given step (as a crash would, but without a checkpoint).
@@ -163,7 +167,7 @@ fn resume_skips_a_corrupt_newest_checkpoint_with_a_warning() {
     )
     .unwrap();
 
-    let mut t = digits_trainer(config);
+    let mut t = digits_trainer(config.clone());
     let outcome = t.resume().unwrap();
     assert_eq!(outcome.loaded.as_ref(), Some(older));
     assert_eq!(outcome.skipped.len(), 1);
@@ -175,19 +179,142 @@ fn resume_skips_a_corrupt_newest_checkpoint_with_a_warning() {
     );
     assert_eq!(t.epoch(), 1);
 
-    // With every checkpoint corrupt, the run starts afresh.
+    // With every checkpoint corrupt, resuming is an error that lists each file and why,
+    // and leaves every file as it was.
     let mut b = std::fs::read(older).unwrap();
     b.truncate(b.len() - 3);
     std::fs::write(older, &b).unwrap();
-    let mut fresh = digits_trainer(with_checkpoints("skip_corrupt_fresh", 2, None));
-    let mut c = fresh.config().clone();
-    c.checkpoint.dir = Some(dir);
-    fresh = digits_trainer(c);
-    let outcome = fresh.resume().unwrap();
+    let before = dir_contents(&dir);
+    let mut again = digits_trainer(config);
+    let err = again.resume().unwrap_err();
+    let TrainError::NoValidCheckpoint { refused, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let refused: Vec<&PathBuf> = refused.iter().map(|r| &r.0).collect();
+    assert_eq!(refused, [newest, older]);
+    let message = err.to_string();
+    for needle in [
+        &newest.display().to_string(),
+        "checksum mismatch",
+        &older.display().to_string(),
+        "truncated",
+        "every file is left in place",
+    ] {
+        assert!(
+            message.contains(needle),
+            "`{needle}` missing from {message}"
+        );
+    }
+    assert_eq!(again.step(), 0);
+    assert_eq!(dir_contents(&dir), before, "resuming changed the directory");
+}
+
+/// Every file of `dir` with its bytes, sorted by name.
+fn dir_contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn resume_with_no_checkpoint_file_starts_afresh() {
+    // A missing directory, and one holding only a temporary file of an interrupted write.
+    let config = with_checkpoints("no_checkpoint", 1, None);
+    let dir = config.checkpoint.dir.clone().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut t = digits_trainer(config.clone());
+    assert_eq!(t.resume().unwrap(), Default::default());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".checkpoint-000000000005.gwck.tmp1"), b"partial").unwrap();
+    let mut t = digits_trainer(config);
+    assert_eq!(t.resume().unwrap(), Default::default());
+    assert_eq!(t.step(), 0);
+}
+
+/// Stops a run once it has written a checkpoint at or after a step.
+fn run_until(config: TrainConfig, stop: u64) {
+    digits_trainer(config)
+        .run(&mut [&mut StopAt(stop)])
+        .unwrap();
+}
+
+/// Flips one byte in the middle of a file.
+fn flip_a_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The reproduction: train with a checkpoint every 5 steps, flip one byte in each
+/// file, train again in the same directory. The corrupt files used to push out every new
+/// valid checkpoint (they had the higher steps), leaving only corrupt files.
+#[test]
+fn corrupt_checkpoints_never_push_out_valid_ones() {
+    let config = with_checkpoints("corrupt_pruning", 2, Some(5));
+    let dir = config.checkpoint.dir.clone().unwrap();
+    digits_trainer(config.clone()).run(&mut []).unwrap();
+    let corrupt: Vec<PathBuf> = checkpoint::list(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.1)
+        .collect();
+    assert_eq!(corrupt.len(), 3);
+    for path in &corrupt {
+        flip_a_byte(path);
+    }
+    let corrupt_bytes: Vec<Vec<u8>> = corrupt.iter().map(|p| std::fs::read(p).unwrap()).collect();
+
+    // A new run in the same directory, stopped at step 23: checkpoints at 5, 10, 15, 20.
+    run_until(config.clone(), 23);
+    let steps: Vec<(u64, bool)> = checkpoint::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|(step, path)| (*step, checkpoint::read(path).is_ok()))
+        .collect();
+    // The three newest valid ones are kept; the corrupt ones are left alone, not counted.
     assert_eq!(
-        (outcome.loaded, outcome.skipped.len(), fresh.step()),
-        (None, 2, 0)
+        steps,
+        [
+            (90, false),
+            (85, false),
+            (80, false),
+            (20, true),
+            (15, true),
+            (10, true)
+        ]
     );
+    for (path, bytes) in corrupt.iter().zip(&corrupt_bytes) {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+    }
+    // And resuming skips the corrupt ones for the newest valid one.
+    let mut t = digits_trainer(config);
+    let outcome = t.resume().unwrap();
+    assert_eq!(outcome.skipped.len(), 3);
+    assert!(outcome.loaded.unwrap().ends_with(checkpoint::file_name(20)));
+}
+
+#[test]
+fn the_checkpoint_just_written_is_kept_whatever_its_step() {
+    // Valid checkpoints of a longer run, with higher steps, are already in the directory.
+    let config = with_checkpoints("keep_written", 2, Some(5));
+    let dir = config.checkpoint.dir.clone().unwrap();
+    let mut one = config.clone();
+    one.checkpoint.keep = 1;
+    digits_trainer(one.clone()).run(&mut []).unwrap();
+    let listed =
+        |dir: &Path| -> Vec<u64> { checkpoint::list(dir).unwrap().iter().map(|c| c.0).collect() };
+    assert_eq!(listed(&dir), [90]);
+    run_until(one, 12);
+    // The newest valid checkpoint (90) and the one just written (10) are both kept.
+    assert_eq!(listed(&dir), [90, 10]);
 }
 
 #[test]
@@ -231,6 +358,256 @@ fn a_checkpoint_of_another_run_is_refused() {
     let ck = src.checkpoint().unwrap();
     let err = t.restore(ck, "src").unwrap_err();
     assert!(err.to_string().contains("another model"), "{err}");
+}
+
+/// A checkpoint of the digits run stopped mid-epoch at step 20 (SGD with momentum), and
+/// one at the end of its second epoch with AMSGrad, as file bytes.
+fn crafting_bases() -> (Vec<u8>, Vec<u8>) {
+    let mut sgd = digits_trainer(digits_config(1));
+    sgd.run(&mut [&mut StopAt(20)]).unwrap();
+    let mut adam = digits_config(2);
+    adam.optimizer = OptimizerConfig::Adam(AdamConfig::default().amsgrad(true));
+    let mut adam = digits_trainer(adam);
+    adam.run(&mut []).unwrap();
+    (
+        sgd.checkpoint().unwrap().encode(),
+        adam.checkpoint().unwrap().encode(),
+    )
+}
+
+/// Writes `bytes` as the only checkpoint of a fresh directory and resumes from it with
+/// `config` (its directory replaced).
+fn resume_from(test: &str, mut config: TrainConfig, bytes: &[u8]) -> gradwell_train::Result<()> {
+    let dir = scratch_dir(test);
+    std::fs::write(dir.join(checkpoint::file_name(20)), bytes).unwrap();
+    config.checkpoint.dir = Some(dir);
+    digits_trainer(config).resume().map(|_| ())
+}
+
+/// Checkpoints with a valid checksum but a field no run can be in: each is refused when
+/// decoded and when resumed from, with an error naming the file and the field, before
+/// anything is allocated from it (a batcher of 10^15 samples used to allocate 8 PB) and
+/// without a panic in the fuzz check.
+#[test]
+fn sealed_checkpoints_with_impossible_fields_are_refused_naming_the_field() {
+    use serde_json::{Value, json};
+    let (sgd, adam) = crafting_bases();
+    let meta = |edit: fn(&mut Value)| rewrite_meta(&sgd, edit);
+    let adam_meta = |edit: fn(&mut Value)| rewrite_meta(&adam, edit);
+    let weights_at = HEADER_LEN + len_at(&sgd, 12);
+    let header = u64::from_le_bytes(sgd[weights_at..weights_at + 8].try_into().unwrap());
+    let mut nan_weight = sgd.clone();
+    let first = weights_at + 8 + header as usize;
+    nan_weight[first..first + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let adam_len = 64 * 128; // `0.weight`, the first parameter
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "huge batcher",
+            meta(|m| m["batcher"]["len"] = json!(1_000_000_000_000_000u64)),
+            "`batcher.len` is 1000000000000000 but `data.train` is 1438",
+        ),
+        (
+            "position",
+            meta(|m| m["batcher"]["position"] = json!(1_000_000_000_000_000u64)),
+            "`batcher.position` 1000000000000000 is past the epoch's end 1438",
+        ),
+        (
+            "epoch",
+            meta(|m| m["batcher"]["epoch"] = json!(1_000_000_000_000_000_000u64)),
+            "`batcher.epoch` is 1000000000000000000 but `history` holds 0 finished epochs",
+        ),
+        (
+            "batch size",
+            meta(|m| m["batcher"]["batch_size"] = json!(1)),
+            "`batcher.batch_size` is 1 but `config.batch_size` is 32",
+        ),
+        (
+            "shuffle",
+            meta(|m| m["batcher"]["shuffle"] = json!(false)),
+            "`batcher.shuffle` is false",
+        ),
+        (
+            "step",
+            meta(|m| m["step"] = json!(u64::MAX)),
+            "`step` 18446744073709551615 is more than the batches handed out",
+        ),
+        (
+            "samples",
+            meta(|m| m["running"]["samples"] = json!(u64::MAX)),
+            "`running.samples` 18446744073709551615 is more than the 640 samples",
+        ),
+        (
+            "correct",
+            meta(|m| m["running"]["correct"] = json!(641)),
+            "`running.correct` 641 is more than `running.samples`",
+        ),
+        (
+            "loss",
+            meta(|m| m["running"]["loss_sum"] = json!(-1.0)),
+            "`running.loss_sum` -1 is not a finite sum of losses",
+        ),
+        (
+            "optimizer steps",
+            meta(|m| m["optimizer"]["steps"] = json!(21)),
+            "`optimizer.steps` 21 is more than `step` 20",
+        ),
+        (
+            "parameter steps",
+            meta(|m| m["optimizer"]["params"][0]["step"] = json!(u64::MAX)),
+            "parameter `0.weight` has taken 18446744073709551615 steps, more than the optimizer's 19",
+        ),
+        (
+            "schedule steps",
+            meta(|m| m["schedule"]["steps"] = json!(u64::MAX)),
+            "`schedule.steps` 18446744073709551615 is more than the 0 epochs taken",
+        ),
+        (
+            "nan init",
+            meta(|m| m["model"]["layers"][0]["init"] = json!("constant:nan")),
+            "`model.layers[0]` does not survive re-encoding",
+        ),
+        (
+            "history epoch",
+            adam_meta(|m| m["history"][1]["epoch"] = json!(7)),
+            "`history[1].epoch` is 7",
+        ),
+        (
+            "history steps",
+            adam_meta(|m| m["history"][0]["steps"] = json!(1_000_000)),
+            "`history[0].steps` 1000000 is not between",
+        ),
+        (
+            "buffers out of order",
+            adam_meta(|m| {
+                m["optimizer"]["params"][0]["buffers"] =
+                    json!(["exp_avg", "max_exp_avg_sq", "exp_avg_sq"])
+            }),
+            "this format lists them in name order",
+        ),
+        (
+            "buffer length",
+            meta(|m| m["optimizer"]["params"][0]["len"] = json!(1_000_000_000_000_000u64)),
+            "optimizer buffers: the metadata describes",
+        ),
+        (
+            "nan weight",
+            sealed(&nan_weight),
+            "weights: `0.bias` holds NaN at element 0, which is not finite",
+        ),
+        (
+            "infinite momentum",
+            set_optimizer_value(&sgd, 3, f32::INFINITY),
+            "parameter `0.weight`: buffer `momentum_buffer` holds inf at element 3, which is not finite",
+        ),
+        (
+            "negative second moment",
+            set_optimizer_value(&adam, adam_len + 5, -0.5),
+            "buffer `exp_avg_sq` holds -0.5 at element 5, but it accumulates squares",
+        ),
+        (
+            "nan maximum",
+            set_optimizer_value(&adam, 2 * adam_len + 7, f32::NAN),
+            "buffer `max_exp_avg_sq` holds NaN at element 7, which is not finite",
+        ),
+    ];
+    for (what, bytes, needle) in &cases {
+        check_checkpoint_bytes(bytes);
+        match Checkpoint::decode(bytes, "crafted") {
+            Err(TrainError::Checkpoint { origin, why }) => {
+                assert_eq!(origin, "crafted");
+                assert!(
+                    why.contains(needle),
+                    "{what}: `{needle}` missing from {why}"
+                );
+            }
+            other => panic!("{what}: decoded: {other:?}"),
+        }
+        let test = format!("crafted_{}", what.replace(' ', "_"));
+        let err = resume_from(&test, digits_config(2), bytes).unwrap_err();
+        assert!(
+            matches!(err, TrainError::NoValidCheckpoint { .. }),
+            "{what}: {err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&checkpoint::file_name(20)) && message.contains(needle),
+            "{what}: {message}"
+        );
+    }
+}
+
+/// A consistent checkpoint of a run on 10^15 samples is compared with this run before
+/// anything is allocated from it; so is a checkpoint built in memory and restored.
+#[test]
+fn a_checkpoint_is_compared_with_the_run_before_anything_is_allocated() {
+    let (sgd, _) = crafting_bases();
+    let huge = rewrite_meta(&sgd, |m| {
+        m["batcher"]["len"] = 1_000_000_000_000_000u64.into();
+        m["data"]["train"] = 1_000_000_000_000_000u64.into();
+    });
+    assert!(Checkpoint::decode(&huge, "huge").is_ok());
+    let err = resume_from("huge_run", digits_config(2), &huge).unwrap_err();
+    assert!(
+        matches!(err, TrainError::CheckpointMismatch { .. }) && err.to_string().contains("data"),
+        "{err}"
+    );
+
+    let mut source = digits_trainer(digits_config(1));
+    source.run(&mut [&mut StopAt(20)]).unwrap();
+    let mut target = digits_trainer(digits_config(1));
+    let mut ck = source.checkpoint().unwrap();
+    ck.meta.batcher.len = 1_000_000_000_000_000;
+    let err = target.restore(ck, "in memory").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("in memory: not a valid checkpoint: metadata: `batcher.len`"),
+        "{err}"
+    );
+    // Optimizer state of parameters this model does not have.
+    let mut ck = source.checkpoint().unwrap();
+    ck.optimizer.params[0].name = "9.weight".into();
+    ck.meta.optimizer.params[0].name = "9.weight".into();
+    let err = target.restore(ck, "in memory").unwrap_err();
+    assert!(
+        matches!(err, TrainError::CheckpointMismatch { .. })
+            && err
+                .to_string()
+                .contains("`9.weight`, which is not a trainable parameter"),
+        "{err}"
+    );
+    assert_eq!(target.step(), 0);
+    target
+        .restore(source.checkpoint().unwrap(), "in memory")
+        .unwrap();
+    assert_eq!(target.step(), 20);
+}
+
+/// A checkpoint that would not read back is an error, not a file: here a config whose
+/// directory is not UTF-8 (which JSON cannot carry, so the metadata came out empty), and
+/// which the config's validation now refuses too.
+#[cfg(unix)]
+#[test]
+fn a_checkpoint_that_would_not_read_back_is_not_written() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch_dir("unreadable");
+    let mut source = digits_trainer(digits_config(1));
+    source.run(&mut [&mut StopAt(3)]).unwrap();
+    let mut ck = source.checkpoint().unwrap();
+    let bad = PathBuf::from(std::ffi::OsStr::from_bytes(b"ck-\xff"));
+    ck.meta.config.checkpoint.dir = Some(bad.clone());
+    let err = checkpoint::write(&dir, &ck, 3).unwrap_err();
+    assert!(
+        matches!(err, TrainError::Checkpoint { .. }) && err.to_string().contains("metadata"),
+        "{err}"
+    );
+    assert_eq!(checkpoint::list(&dir).unwrap(), []);
+    let mut config = digits_config(1);
+    config.checkpoint.dir = Some(bad);
+    let err = config.validate().unwrap_err();
+    assert!(
+        err.to_string().contains("`checkpoint.dir`") && err.to_string().contains("UTF-8"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use gradwell_nn::{MlpSpec, Network};
 use gradwell_optim::{PlateauConfig, SgdConfig};
 use gradwell_train::checkpoint::{Checkpoint, HEADER_LEN};
 use gradwell_train::fuzzing::{check_checkpoint_bytes, check_sealed_checkpoint_bytes, sealed};
-use gradwell_train::{OptimizerConfig, ScheduleConfig, TrainConfig, Trainer};
+use gradwell_train::{OptimizerConfig, ScheduleConfig, TrainConfig, TrainError, Trainer};
 
 use crate::replay::{self, mutations};
 use crate::{digits_config, digits_split};
@@ -22,8 +22,77 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
     replay::corpus(&corpus_dir())
 }
 
-fn len_at(b: &[u8], at: usize) -> usize {
+/// The length field of the header at byte `at` (12: metadata, 20: weights, 28: optimizer).
+pub fn len_at(b: &[u8], at: usize) -> usize {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize
+}
+
+/// `bytes` with the metadata rewritten by `edit` (as JSON), the header's length and the
+/// checksum made to fit: a crafted checkpoint that only the later checks can refuse.
+pub fn rewrite_meta(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let meta_len = len_at(bytes, 12);
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + meta_len]).unwrap();
+    edit(&mut meta);
+    let meta = serde_json::to_vec(&meta).unwrap();
+    let mut out = bytes[..HEADER_LEN].to_vec();
+    out[12..20].copy_from_slice(&(meta.len() as u64).to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&bytes[HEADER_LEN + meta_len..]);
+    sealed(&out)
+}
+
+/// `bytes` with the `index`th f32 of the optimizer buffers set to `value`, sealed.
+pub fn set_optimizer_value(bytes: &[u8], index: usize, value: f32) -> Vec<u8> {
+    let at = bytes.len() - len_at(bytes, 28) + 4 * index;
+    let mut b = bytes.to_vec();
+    b[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    sealed(&b)
+}
+
+/// Refusals derived from valid checkpoints (a mid-epoch SGD one and an AMSGrad one), each
+/// of which got past the loader's checks, or panicked in the round trip, before they were
+/// added: all with valid checksums.
+fn derived_seeds(sgd: &[u8], amsgrad: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let first_len = |b: &[u8]| {
+        let meta: serde_json::Value =
+            serde_json::from_slice(&b[HEADER_LEN..HEADER_LEN + len_at(b, 12)]).unwrap();
+        meta["optimizer"]["params"][0]["len"].as_u64().unwrap() as usize
+    };
+    vec![
+        (
+            // Decoded, re-encoded in another order, and failed the round trip.
+            "sealed-adam-buffers-out-of-order",
+            rewrite_meta(amsgrad, |m| {
+                m["optimizer"]["params"][0]["buffers"] =
+                    serde_json::json!(["exp_avg_sq", "exp_avg", "max_exp_avg_sq"]);
+            }),
+        ),
+        (
+            // NaN != NaN: decoded, and failed the round trip.
+            "sealed-nan-init",
+            rewrite_meta(sgd, |m| {
+                m["model"]["layers"][0]["init"] = "constant:nan".into();
+            }),
+        ),
+        (
+            // Allocated 8 PB when resumed.
+            "sealed-huge-batcher",
+            rewrite_meta(sgd, |m| {
+                m["batcher"]["len"] = 1_000_000_000_000_000u64.into()
+            }),
+        ),
+        (
+            // Overflowed the step counter when resumed.
+            "sealed-last-step",
+            rewrite_meta(sgd, |m| m["step"] = u64::MAX.into()),
+        ),
+        (
+            // `exp_avg_sq`, the second buffer of the first parameter.
+            "sealed-negative-second-moment",
+            set_optimizer_value(amsgrad, first_len(amsgrad), -1.0),
+        ),
+    ]
 }
 
 /// A small checkpoint (a 64-8-10 network on the digits) after `epochs` epochs.
@@ -89,7 +158,8 @@ fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
     nan_state[at..at + 4].copy_from_slice(&f32::NAN.to_bits().to_le_bytes());
     let mut bad_weights = sgd.clone();
     bad_weights[HEADER_LEN + meta_len..HEADER_LEN + meta_len + 8].fill(0xff);
-    vec![
+    let derived = derived_seeds(&sgd, &adam);
+    let mut seeds = vec![
         ("valid-sgd-mid-epoch", sgd.clone()),
         ("valid-amsgrad-epoch-end", adam),
         ("valid-plateau-validation", plateau),
@@ -110,7 +180,9 @@ fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
         ("sealed-garbage-meta", sealed(&garbage_meta)),
         ("sealed-nan-optimizer-state", sealed(&nan_state)),
         ("sealed-bad-weights", sealed(&bad_weights)),
-    ]
+    ];
+    seeds.extend(derived);
+    seeds
 }
 
 #[test]
@@ -143,6 +215,58 @@ fn checkpoint_corpus_passes_the_fuzz_check() {
         valid += usize::from(ok);
     }
     assert_eq!(valid, 3);
+}
+
+/// Regressions: inputs that a CRC-valid checkpoint could use to make the check panic or a
+/// resumed run abort, derived from the committed valid seeds exactly as the committed
+/// `sealed-*` seeds were; each is now refused with an error naming the field.
+#[test]
+fn sealed_impossible_checkpoints_are_refused_naming_the_field() {
+    let dir = corpus_dir();
+    let read = |name: &str| std::fs::read(dir.join(format!("{name}.gwck"))).unwrap();
+    let derived = derived_seeds(
+        &read("valid-sgd-mid-epoch"),
+        &read("valid-amsgrad-epoch-end"),
+    );
+    let expected = [
+        (
+            "sealed-adam-buffers-out-of-order",
+            "are listed as [\"exp_avg_sq\", \"exp_avg\", \"max_exp_avg_sq\"]: this format lists them in name order",
+        ),
+        (
+            "sealed-nan-init",
+            "`model.layers[0]` does not survive re-encoding",
+        ),
+        (
+            "sealed-huge-batcher",
+            "`batcher.len` is 1000000000000000 but `data.train` is 1438",
+        ),
+        (
+            "sealed-last-step",
+            "`step` 18446744073709551615 is more than the batches handed out",
+        ),
+        (
+            "sealed-negative-second-moment",
+            "buffer `exp_avg_sq` holds -1 at element 0, but it accumulates squares",
+        ),
+    ];
+    assert_eq!(derived.len(), expected.len());
+    for ((name, bytes), (want_name, needle)) in derived.iter().zip(expected) {
+        assert_eq!(*name, want_name);
+        // The committed seed is this very input.
+        assert_eq!(bytes, &read(name), "{name}: the committed seed differs");
+        check_checkpoint_bytes(bytes);
+        match Checkpoint::decode(bytes, name) {
+            Err(TrainError::Checkpoint { origin, why }) => {
+                assert_eq!(origin, *name);
+                assert!(
+                    why.contains(needle),
+                    "{name}: `{needle}` missing from {why}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
 }
 
 #[test]
