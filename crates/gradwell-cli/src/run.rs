@@ -202,20 +202,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut non_finite = None;
-    if let Some(e) = &diverged {
-        let step = match e {
-            TrainError::NonFiniteLoss { step, .. } | TrainError::NonFiniteGradient { step, .. } => {
-                *step
-            }
-            _ => trainer.step() + 1,
-        };
-        if let Some(o) = observer.as_mut() {
-            non_finite = o
-                .trace(&trainer.network().tape, step)
-                .map(|nf| nf.to_string());
-        }
-    }
+    let non_finite = observer
+        .as_ref()
+        .and_then(MonitorObserver::non_finite)
+        .map(ToString::to_string);
     let findings: Vec<String> = observer
         .as_ref()
         .map(|o| {

@@ -83,6 +83,11 @@ pub struct ResumeOutcome {
 /// checkpoint. Buffers (the batch, the tape's values and gradients, the optimizer's list of
 /// parameters) are reused, so a step allocates no tensor in steady state.
 ///
+/// A non-finite loss or gradient stops the run with an error after
+/// [`Observer::on_non_finite`] has seen the step, its layers named by taps on that step's
+/// tape (the first step a trainer takes records them for this, whatever the observers
+/// asked).
+///
 /// ```
 /// use gradwell_data::digits;
 /// use gradwell_nn::{MlpSpec, Network};
@@ -118,6 +123,10 @@ pub struct Trainer {
     eval_y: Vec<u32>,
     taps: Vec<Tap>,
     slots: SlotBuffer<f32>,
+    /// Every top-level layer's tap, from the first step this trainer took with observers:
+    /// every step records the same ops in the same order, so they place a value of any
+    /// step in its layer.
+    layer_taps: Option<Vec<Tap>>,
 }
 
 /// Samples of `labels` whose row of `logits` has its largest value at the label (the first
@@ -253,6 +262,7 @@ impl Trainer {
             eval_y: Vec::new(),
             taps: Vec::new(),
             slots: SlotBuffer::new(),
+            layer_taps: None,
         })
     }
 
@@ -435,16 +445,24 @@ impl Trainer {
         let wants_taps = observers
             .iter_mut()
             .fold(false, |any, o| o.wants_taps(step) | any);
+        // The first step with observers learns the layers, for `on_non_finite`.
+        let learn_layers = self.layer_taps.is_none() && !observers.is_empty();
         self.taps.clear();
         let tape = &mut self.net.tape;
         tape.reset();
         let x = tape.input_view(&self.x.view().into_dyn());
-        let taps = if wants_taps {
+        let taps = if wants_taps || learn_layers {
             Some(&mut self.taps)
         } else {
             None
         };
         let logits = self.net.forward(x, true, &mut self.dropout_rng, taps)?;
+        if learn_layers {
+            self.layer_taps = Some(self.taps.clone());
+            if !wants_taps {
+                self.taps.clear();
+            }
+        }
         let tape = &mut self.net.tape;
         let y = &self.y;
         let labels = tape.input_with(&[rows], |buf| {
@@ -465,6 +483,7 @@ impl Trainer {
             .next()
             .map_or(f64::NAN, |&l| l as f64);
         if !loss_value.is_finite() {
+            self.notify_non_finite(observers, step, epoch, loss_value, rows, logits);
             return Err(TrainError::NonFiniteLoss {
                 step,
                 epoch,
@@ -473,7 +492,13 @@ impl Trainer {
         }
         let correct = count_correct(tape.value(logits), &self.y);
         tape.backward(loss)?;
-        let grad_norm = checked_grad_norm(&self.net, step)?;
+        let grad_norm = match checked_grad_norm(&self.net, step) {
+            Ok(norm) => norm,
+            Err(e) => {
+                self.notify_non_finite(observers, step, epoch, loss_value, rows, logits);
+                return Err(e);
+            }
+        };
         apply_schedule(&*self.schedule, &mut *self.optimizer)?;
         let lr = self.optimizer.learning_rate();
         self.step = step;
@@ -532,6 +557,55 @@ impl Trainer {
             self.schedule.step(None)?;
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Shows the observers the step that went non-finite ([`Observer::on_non_finite`]),
+    /// with taps on this step's tape: the step's own, or the layers learnt on the first
+    /// step placed at the same positions.
+    fn notify_non_finite(
+        &self,
+        observers: &mut [&mut dyn Observer],
+        step: u64,
+        epoch: u64,
+        loss: f64,
+        rows: usize,
+        logits: gradwell_autodiff::Var,
+    ) {
+        if observers.is_empty() {
+            return;
+        }
+        let tape = &self.net.tape;
+        let placed: Vec<Tap>;
+        let taps = if self.taps.is_empty() {
+            placed = self
+                .layer_taps
+                .iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some(Tap {
+                        output: tape.var_at(t.output.index())?,
+                        ..t.clone()
+                    })
+                })
+                .collect();
+            &placed
+        } else {
+            &self.taps
+        };
+        let view = StepView {
+            step,
+            epoch,
+            loss,
+            batch_size: rows,
+            grad_norm: f64::NAN,
+            lr: self.schedule.lr(),
+            network: &self.net,
+            taps,
+            logits,
+        };
+        for o in observers.iter_mut() {
+            o.on_non_finite(&view);
+        }
     }
 
     /// Evaluates, steps a per-epoch schedule, and records the epoch's metrics.

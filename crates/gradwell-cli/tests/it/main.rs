@@ -4,6 +4,7 @@
 mod commands;
 mod errors;
 mod lab;
+mod outputs;
 
 use std::process::{Command, Output};
 
