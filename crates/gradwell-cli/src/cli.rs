@@ -253,8 +253,8 @@ pub struct TrainArgs {
     /// Per-layer statistics every N steps (and at step 1); default 10.
     #[arg(long, value_name = "N")]
     pub monitor_every: Option<usize>,
-    /// Write the run's report here: config.toml, metrics.json, run.json, monitor.json,
-    /// monitor/*.csv, plots (SVG), model.safetensors.
+    /// Write the run's report here: model.safetensors (first), config.toml, metrics.json,
+    /// run.json, monitor.json, monitor/*.csv, plots (SVG), each file atomically.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print only the final accuracy (no epoch lines, no findings).

@@ -355,12 +355,14 @@ pub fn compress_widths(w: &[usize]) -> String {
     parts.join("-")
 }
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| CliError::file(path, e))
+/// Writes `bytes` to `path` atomically: a failed write leaves the previous file whole.
+pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+    Ok(gradwell_nn::write_atomic(path, bytes.as_ref())?)
 }
 
-/// Writes the run folder: `config.toml`, `run.json`, `metrics.json`, `monitor.json`,
-/// `monitor/*.csv`, `epochs.csv`, the plots and `model.safetensors`.
+/// Writes the run folder: `model.safetensors` first (the weights are what a failure
+/// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
+/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots, each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -369,13 +371,14 @@ fn write_run_folder(
     net: &Network<f32>,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
+    net.save_safetensors(&out.join("model.safetensors"))?;
     let mut run = run.clone();
     run.name = Some(summary.name.clone());
     run.train.progress = ProgressMode::Auto;
-    write(&out.join("config.toml"), run.to_toml()?)?;
-    write(&out.join(RUN_FILE), pretty(summary))?;
-    write(&out.join("metrics.json"), pretty(&summary.epochs))?;
-    write(&out.join("epochs.csv"), epochs_csv(summary))?;
+    write_file(&out.join("config.toml"), run.to_toml()?)?;
+    write_file(&out.join(RUN_FILE), pretty(summary))?;
+    write_file(&out.join("metrics.json"), pretty(&summary.epochs))?;
+    write_file(&out.join("epochs.csv"), epochs_csv(summary))?;
     if let Some(h) = history {
         h.write_json(&out.join("monitor.json"))?;
         h.write_csv(&out.join("monitor"))?;
@@ -402,7 +405,6 @@ fn write_run_folder(
                 .collect(),
         )],
     )?;
-    net.save_safetensors(&out.join("model.safetensors"))?;
     Ok(())
 }
 
