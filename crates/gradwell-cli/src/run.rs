@@ -9,6 +9,7 @@ use gradwell_monitor::{
     plot_grad_norm_by_layer, plot_loss,
 };
 use gradwell_nn::Network;
+use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 
@@ -127,13 +128,30 @@ fn run_name(run: &RunFile, out: Option<&Path>) -> String {
     })
 }
 
+/// Creates and locks `dir` for this run ([`DirLock`]), the error naming `flag` and the
+/// path: a path that is a file or cannot be created, or a directory another run holds
+/// (with its pid).
+///
+/// # Errors
+/// [`CliError::Flag`] saying which.
+pub fn hold_dir(flag: &str, dir: &Path) -> Result<DirLock> {
+    DirLock::acquire(dir).map_err(|why| CliError::flag(flag, dir.display(), why.to_string()))
+}
+
 /// Trains the run, with the monitor if it is enabled, and writes the run folder if asked.
 /// A run that stops on a non-finite loss or gradient is an outcome, not an error: its
 /// summary says so ([`RunSummary::diverged`]) and names where the first NaN or infinity
 /// appeared.
 ///
+/// The run folder and the checkpoint directory are created and locked once the data and
+/// the model are known to be good, before any training: a bad path, or a directory another
+/// run is using, is refused before the first step (and a refused flag, data set or model
+/// leaves no folder behind). Every file of the run folder is written atomically, the
+/// weights first.
+///
 /// # Errors
-/// Data, model or config problems; files that cannot be written.
+/// Data, model or config problems; directories that cannot be used; files that cannot be
+/// written.
 pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
     let mut run = run.clone();
@@ -153,6 +171,19 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         split.train.num_classes(),
     )?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
+    // The data and the model are good: take the directories before any training.
+    let _out_lock = opts
+        .out
+        .as_deref()
+        .map(|d| hold_dir("--out", d))
+        .transpose()?;
+    let _checkpoint_lock = run
+        .train
+        .checkpoint
+        .dir
+        .as_deref()
+        .map(|d| hold_dir("--checkpoint-dir", d))
+        .transpose()?;
     run.train.progress = if opts.quiet || !opts.verbose {
         ProgressMode::Off
     } else {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, OptimMeta, Running};
 use crate::config::{Preprocess, ProgressMode, ScheduleUnit, TrainConfig};
+use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
 use crate::{Result, TrainError};
 
@@ -86,7 +87,10 @@ pub struct ResumeOutcome {
 /// A non-finite loss or gradient stops the run with an error after
 /// [`Observer::on_non_finite`] has seen the step, its layers named by taps on that step's
 /// tape (the first step a trainer takes records them for this, whatever the observers
-/// asked).
+/// asked). With a checkpoint directory configured, the trainer takes that directory's lock
+/// ([`DirLock`]) when it first resumes, runs or saves, and holds it until it is dropped: a
+/// second process on the same directory is refused instead of pruning this one's
+/// checkpoints.
 ///
 /// ```
 /// use gradwell_data::digits;
@@ -127,6 +131,8 @@ pub struct Trainer {
     /// every step records the same ops in the same order, so they place a value of any
     /// step in its layer.
     layer_taps: Option<Vec<Tap>>,
+    /// The checkpoint directory's lock, once taken.
+    dir_lock: Option<DirLock>,
 }
 
 /// Samples of `labels` whose row of `logits` has its largest value at the label (the first
@@ -263,6 +269,7 @@ impl Trainer {
             taps: Vec::new(),
             slots: SlotBuffer::new(),
             layer_taps: None,
+            dir_lock: None,
         })
     }
 
@@ -325,14 +332,38 @@ impl Trainer {
         }
     }
 
-    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
-    /// trainer stands), calling the observers, and reports.
+    /// Takes the checkpoint directory's lock, creating the directory, unless this trainer
+    /// holds it already or has no directory configured.
     ///
     /// # Errors
-    /// A non-finite loss or gradient (naming the step and the parameter; no weight is
+    /// [`TrainError::Directory`]: the path is not a directory, cannot be created or
+    /// written, or another process holds it (its pid is named).
+    pub fn hold_checkpoint_dir(&mut self) -> Result<()> {
+        if self.dir_lock.is_some() {
+            return Ok(());
+        }
+        if let Some(dir) = &self.config.checkpoint.dir {
+            let lock = DirLock::acquire(dir).map_err(|why| TrainError::Directory {
+                setting: "checkpoint.dir".into(),
+                dir: dir.clone(),
+                why,
+            })?;
+            self.dir_lock = Some(lock);
+        }
+        Ok(())
+    }
+
+    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
+    /// trainer stands), calling the observers, and reports. The checkpoint directory is
+    /// created and locked before the first step.
+    ///
+    /// # Errors
+    /// A checkpoint directory that cannot be used ([`Trainer::hold_checkpoint_dir`]), a
+    /// non-finite loss or gradient (naming the step and the parameter; no weight is
     /// updated by that step), a data, network or optimizer error, or a checkpoint that
     /// cannot be written.
     pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
+        self.hold_checkpoint_dir()?;
         let started = Instant::now();
         let mut train_seconds = 0.0;
         let mut samples = 0u64;
@@ -730,8 +761,10 @@ impl Trainer {
     /// newest `checkpoint.keep`) and returns its path.
     ///
     /// # Errors
-    /// No directory configured, or the file cannot be written.
-    pub fn save_checkpoint(&self) -> Result<PathBuf> {
+    /// No directory configured, a directory that cannot be used
+    /// ([`Trainer::hold_checkpoint_dir`]), or the file cannot be written.
+    pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        self.hold_checkpoint_dir()?;
         let Some(dir) = &self.config.checkpoint.dir else {
             return Err(TrainError::config(
                 "checkpoint.dir",
@@ -746,8 +779,9 @@ impl Trainer {
     /// listed in the outcome). With no valid checkpoint the trainer stays at step 0.
     ///
     /// # Errors
-    /// No directory configured, or a valid checkpoint of another run (another model, data
-    /// or config): that is refused rather than skipped.
+    /// No directory configured, a directory that cannot be used
+    /// ([`Trainer::hold_checkpoint_dir`]), or a valid checkpoint of another run (another
+    /// model, data or config): that is refused rather than skipped.
     pub fn resume(&mut self) -> Result<ResumeOutcome> {
         let Some(dir) = self.config.checkpoint.dir.clone() else {
             return Err(TrainError::config(
@@ -755,6 +789,7 @@ impl Trainer {
                 "is not set: resume needs the directory the checkpoints are in",
             ));
         };
+        self.hold_checkpoint_dir()?;
         let mut outcome = ResumeOutcome::default();
         for (_, path) in checkpoint::list(&dir)? {
             match checkpoint::read(&path) {

@@ -1,10 +1,13 @@
-//! Where a run writes and what it says: every file is written atomically (the weights
-//! first), and a non-finite value is placed in its layer at the first step of a run or of
-//! a resumed run.
+//! Where a run writes: the run folder and the checkpoint directory are checked, created and
+//! locked before training, every file is written atomically (the weights first), a second
+//! run on a folder in use is refused with the holder's pid, and a non-finite value is
+//! placed in its layer at the first step of a run or of a resumed run.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use gradwell_nn::io::TEMP_PREFIX;
+use gradwell_train::lock::{DirLock, LOCK_FILE};
 
 use crate::{gradwell, temp_dir, text};
 
@@ -95,6 +98,43 @@ fn a_non_finite_value_right_after_a_resume_is_placed_in_its_layer() {
 }
 
 #[test]
+fn bad_output_paths_are_refused_before_training() {
+    let dir = temp_dir("bad-paths");
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let below = file.join("run");
+    for (flag, path, why) in [
+        ("--out", &file, "exists and is not a directory"),
+        ("--out", &below, "cannot be created or written"),
+        ("--checkpoint-dir", &file, "exists and is not a directory"),
+        ("--checkpoint-dir", &below, "cannot be created or written"),
+    ] {
+        let path = path.to_str().unwrap();
+        let err = fails(&["train", flag, path, "--epochs", "5"]);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("error: {flag} {path}: {why}")),
+            "{err}"
+        );
+        assert!(
+            !err.contains("epoch 1/5"),
+            "refused only after training: {err}"
+        );
+    }
+    // A run refused for its data makes no folder.
+    let out = dir.join("never");
+    let missing = dir.join("missing.csv");
+    fails(&[
+        "train",
+        "--data",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_failed_write_names_the_file_and_keeps_the_weights_written_before_it() {
     let dir = temp_dir("failed-write");
     let out = dir.join("run");
@@ -115,4 +155,107 @@ fn a_failed_write_names_the_file_and_keeps_the_weights_written_before_it() {
         .expect("the weights load");
     assert!(out.join("monitor.json").join("inside").is_dir());
     assert_eq!(temp_files(&out), Vec::<String>::new());
+}
+
+#[test]
+fn a_folder_in_use_is_refused_naming_the_holder() {
+    let dir = temp_dir("in-use");
+    let ck = dir.join("ck");
+    let ck_s = ck.to_str().unwrap();
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let o = gradwell(&[
+        "train",
+        "--epochs",
+        "2",
+        "--checkpoint-dir",
+        ck_s,
+        "--out",
+        out_s,
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let before: Vec<_> = gradwell_train::checkpoint::list(&ck).unwrap();
+    let model = std::fs::read(out.join("model.safetensors")).unwrap();
+    let me = std::process::id();
+    for (flag, held) in [("--checkpoint-dir", &ck), ("--out", &out)] {
+        let lock = DirLock::acquire(held).unwrap();
+        let err = fails(&[
+            "train",
+            "--epochs",
+            "3",
+            "--seed",
+            "5",
+            "--checkpoint-dir",
+            ck_s,
+            "--out",
+            out_s,
+        ]);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!(
+                "error: {flag} {}: is in use by another gradwell run (pid {me})",
+                held.display()
+            )),
+            "{err}"
+        );
+        drop(lock);
+    }
+    // Nothing of the first run was touched.
+    assert_eq!(gradwell_train::checkpoint::list(&ck).unwrap(), before);
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), model);
+    // The same folder as run folder and checkpoint directory is one run's, not two.
+    let both = dir.join("both");
+    let both = both.to_str().unwrap();
+    let o = gradwell(&[
+        "train",
+        "--epochs",
+        "1",
+        "--checkpoint-dir",
+        both,
+        "--out",
+        both,
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+}
+
+#[test]
+fn a_dead_runs_lock_and_temporary_files_are_cleared() {
+    let dir = temp_dir("dead-run");
+    let out = dir.join("run");
+    std::fs::create_dir_all(out.join("monitor")).unwrap();
+    // What a run killed while writing leaves: its lock file, unheld, and temporary files.
+    std::fs::write(out.join(LOCK_FILE), "4000000001\n").unwrap();
+    let stale = [
+        out.join(format!("{TEMP_PREFIX}4000000001-0.model.safetensors")),
+        out.join("monitor")
+            .join(format!("{TEMP_PREFIX}4000000001-5.steps.csv")),
+    ];
+    for s in &stale {
+        std::fs::write(s, b"half").unwrap();
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args([
+            "train",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(stale.iter().all(|s| !s.exists()));
+    assert_eq!(temp_files(&out), Vec::<String>::new());
+    assert!(out.join("model.safetensors").is_file());
+    assert_eq!(
+        std::fs::read_to_string(out.join(LOCK_FILE)).unwrap().trim(),
+        pid.to_string()
+    );
 }
