@@ -1,7 +1,7 @@
 //! Repository hygiene, checked by ordinary tests (`cargo test -p xtask`): every crate has
 //! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
-//! or doc file has trailing whitespace or tabs, and every crate denies warnings in its
-//! doctests.
+//! or doc file has trailing whitespace or tabs, every crate denies warnings in its
+//! doctests, and no library code writes a file except through `gradwell_nn::io`.
 
 #[cfg(test)]
 mod tests {
@@ -71,6 +71,25 @@ mod tests {
         assert!(
             hits.is_empty(),
             "tests must assert on Err, not panic: {hits:?}"
+        );
+    }
+
+    #[test]
+    fn files_are_written_only_through_the_atomic_writer() {
+        let writer = root().join("crates/gradwell-nn/src/io.rs");
+        let needles = [["fs::", "write("].concat(), ["File::", "create("].concat()];
+        let mut all = Vec::new();
+        files(&root().join("crates"), &[".rs"], &mut all);
+        let hits: Vec<_> = all
+            .into_iter()
+            .filter(|p| p.components().any(|c| c.as_os_str() == "src") && *p != writer)
+            .filter(|p| {
+                fs::read_to_string(p).is_ok_and(|t| needles.iter().any(|n| t.contains(n.as_str())))
+            })
+            .collect();
+        assert!(
+            hits.is_empty(),
+            "write files with gradwell_nn::io (atomically), not directly: {hits:?}"
         );
     }
 

@@ -249,6 +249,7 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     /// Write checkpoints (weights, optimizer, RNG and position) here, at each epoch's end;
     /// the newest few valid ones are kept (corrupt files are left alone, never counted).
+    /// Created and locked before training: a second run on the same directory is refused.
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
     /// Also write a checkpoint every N steps.
@@ -265,8 +266,9 @@ pub struct TrainArgs {
     /// Per-layer statistics every N steps (and at step 1); default 10.
     #[arg(long, value_name = "N")]
     pub monitor_every: Option<usize>,
-    /// Write the run's report here: config.toml, metrics.json, run.json, monitor.json,
-    /// monitor/*.csv, plots (SVG), model.safetensors.
+    /// Write the run's report here: model.safetensors (first), config.toml, metrics.json,
+    /// run.json, monitor.json, monitor/*.csv, plots (SVG), each file atomically. Created
+    /// and locked before training: a bad path or a folder in use is refused at once.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print only the final accuracy (no epoch lines, no findings).

@@ -185,6 +185,7 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Success);
     }
+    let _out_lock = run::hold_dir("--out", &args.out)?;
     let started = std::time::Instant::now();
     let summaries = lab::run_all(&runs, &args.out.join("runs"), true)?;
     let results = lab::evaluate(&summaries);
@@ -205,6 +206,7 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
 
 fn report_command(args: &ReportArgs) -> Result<Outcome> {
     let summaries = report::collect(&args.dirs)?;
+    let _out_lock = run::hold_dir("--out", &args.out)?;
     let results = lab::evaluate(&summaries);
     print!("{}", lab::table(&results));
     report::write(&args.out, &results, &summaries)?;

@@ -3,12 +3,10 @@
 
 use std::ops::ControlFlow;
 
-use gradwell_autodiff::Tape;
 use gradwell_monitor::{
     Finding, FindingKind, History, Monitor, MonitorConfig, NonFinite, Severity, Snapshot,
     trace_non_finite,
 };
-use gradwell_nn::Tap;
 use gradwell_train::{EpochMetrics, Observer, StepView};
 
 /// Records, at every step, each parameter's gradient figures (before clipping); on the
@@ -22,7 +20,6 @@ use gradwell_train::{EpochMetrics, Observer, StepView};
 pub struct MonitorObserver {
     monitor: Monitor,
     snapshot: Snapshot<f32>,
-    last_taps: Vec<Tap>,
     shown: Shown,
     non_finite: Option<NonFinite>,
     print: bool,
@@ -43,7 +40,6 @@ impl MonitorObserver {
                 ..MonitorConfig::default()
             }),
             snapshot: Snapshot::default(),
-            last_taps: Vec::new(),
             shown: Shown::default(),
             non_finite: None,
             print,
@@ -57,7 +53,7 @@ impl MonitorObserver {
         &self.monitor
     }
 
-    /// What was recorded, with the non-finite event found by [`MonitorObserver::trace`].
+    /// What was recorded, with the non-finite event that stopped the run, if one did.
     pub fn into_history(self) -> History {
         let mut h = self.monitor.into_history();
         if h.non_finite.is_none() {
@@ -66,15 +62,10 @@ impl MonitorObserver {
         h
     }
 
-    /// After the trainer stopped on a non-finite loss or gradient at `step`: walks the tape
-    /// of that step (still holding its values and gradients) to the forward op and layer
-    /// where the first NaN or infinity appeared, keeps it and returns it. The layer names
-    /// come from the taps of the last detailed step (every step records the same ops in
-    /// the same order).
-    pub fn trace(&mut self, tape: &Tape<f32>, step: u64) -> Option<NonFinite> {
-        let nf = trace_non_finite(tape, &self.last_taps, step as usize)?;
-        self.non_finite = Some(nf.clone());
-        Some(nf)
+    /// Where the first NaN or infinity appeared at the step the trainer stopped on (the
+    /// forward op and layer, the first non-finite gradient), if it stopped on one.
+    pub fn non_finite(&self) -> Option<&NonFinite> {
+        self.non_finite.as_ref()
     }
 
     fn report(&mut self, step: u64) {
@@ -156,10 +147,6 @@ impl Observer for MonitorObserver {
         self.monitor.record(step, view.tape(), view.taps, view.loss);
         if detailed {
             self.snapshot.capture(view.tape().params());
-            if !view.taps.is_empty() {
-                self.last_taps.clear();
-                self.last_taps.extend_from_slice(view.taps);
-            }
         }
         ControlFlow::Continue(())
     }
@@ -171,6 +158,14 @@ impl Observer for MonitorObserver {
                 .record_update(&self.snapshot, view.tape().params());
             self.report(view.step);
         }
+    }
+
+    /// Walks the tape of the step that went non-finite (still holding its values and
+    /// gradients) to the op and layer where the first NaN or infinity appeared; the
+    /// trainer gives the layers' taps on that tape at every step, the first one of a run
+    /// or of a resumed run included.
+    fn on_non_finite(&mut self, view: &StepView<'_>) {
+        self.non_finite = trace_non_finite(view.tape(), view.taps, view.step as usize);
     }
 
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> ControlFlow<String> {

@@ -8,7 +8,7 @@ use gradwell_monitor::{PlotSpec, Series, line_plot};
 use serde::Serialize;
 
 use crate::lab::{ClaimResult, Verdict};
-use crate::run::{RUN_FILE, RunSummary, epochs_csv, pretty};
+use crate::run::{RUN_FILE, RunSummary, epochs_csv, pretty, write_file};
 use crate::{CliError, Result};
 
 /// The run summaries in `dirs`: each a run folder (holding `run.json`) or a folder of run
@@ -238,7 +238,7 @@ fn grad_norms(s: &RunSummary) -> Vec<(f64, f64)> {
     s.grad_norms.clone()
 }
 
-/// Writes the report folder `out`.
+/// Writes the report folder `out`, every file atomically.
 ///
 /// # Errors
 /// Files that cannot be written, plots that cannot be drawn.
@@ -267,10 +267,10 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
             .collect(),
     };
     let path = out.join("results.json");
-    std::fs::write(&path, pretty(&results_json)).map_err(|e| CliError::file(&path, e))?;
+    write_file(&path, pretty(&results_json))?;
     for s in runs {
         let path = csv.join(format!("{}.csv", s.name));
-        std::fs::write(&path, epochs_csv(s)).map_err(|e| CliError::file(&path, e))?;
+        write_file(&path, epochs_csv(s))?;
     }
     let mut html = String::new();
     let _ = write!(
@@ -355,6 +355,6 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
     }
     html.push_str("</table>\n</body>\n</html>\n");
     let path = out.join("index.html");
-    std::fs::write(&path, html).map_err(|e| CliError::file(&path, e))?;
+    write_file(&path, html)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use gradwell_monitor::{
     plot_grad_norm_by_layer, plot_loss,
 };
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
+use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 
@@ -127,13 +128,30 @@ fn run_name(run: &RunFile, out: Option<&Path>) -> String {
     })
 }
 
+/// Creates and locks `dir` for this run ([`DirLock`]), the error naming `flag` and the
+/// path: a path that is a file or cannot be created, or a directory another run holds
+/// (with its pid).
+///
+/// # Errors
+/// [`CliError::Flag`] saying which.
+pub fn hold_dir(flag: &str, dir: &Path) -> Result<DirLock> {
+    DirLock::acquire(dir).map_err(|why| CliError::flag(flag, dir.display(), why.to_string()))
+}
+
 /// Trains the run, with the monitor if it is enabled, and writes the run folder if asked.
 /// A run that stops on a non-finite loss or gradient is an outcome, not an error: its
 /// summary says so ([`RunSummary::diverged`]) and names where the first NaN or infinity
 /// appeared.
 ///
+/// The run folder and the checkpoint directory are created and locked once the data and
+/// the model are known to be good, before any training: a bad path, or a directory another
+/// run is using, is refused before the first step (and a refused flag, data set or model
+/// leaves no folder behind). Every file of the run folder is written atomically, the
+/// weights first.
+///
 /// # Errors
-/// Data, model or config problems; files that cannot be written.
+/// Data, model or config problems; directories that cannot be used; files that cannot be
+/// written.
 pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
     let mut run = run.clone();
@@ -154,6 +172,19 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     )?;
     check_training_memory(&run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
+    // The data and the model are good: take the directories before any training.
+    let _out_lock = opts
+        .out
+        .as_deref()
+        .map(|d| hold_dir("--out", d))
+        .transpose()?;
+    let _checkpoint_lock = run
+        .train
+        .checkpoint
+        .dir
+        .as_deref()
+        .map(|d| hold_dir("--checkpoint-dir", d))
+        .transpose()?;
     run.train.progress = if opts.quiet || !opts.verbose {
         ProgressMode::Off
     } else {
@@ -203,20 +234,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut non_finite = None;
-    if let Some(e) = &diverged {
-        let step = match e {
-            TrainError::NonFiniteLoss { step, .. } | TrainError::NonFiniteGradient { step, .. } => {
-                *step
-            }
-            _ => trainer.step() + 1,
-        };
-        if let Some(o) = observer.as_mut() {
-            non_finite = o
-                .trace(&trainer.network().tape, step)
-                .map(|nf| nf.to_string());
-        }
-    }
+    let non_finite = observer
+        .as_ref()
+        .and_then(MonitorObserver::non_finite)
+        .map(ToString::to_string);
     let findings: Vec<String> = observer
         .as_ref()
         .map(|o| {
@@ -392,12 +413,14 @@ pub fn compress_widths(w: &[usize]) -> String {
     parts.join("-")
 }
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| CliError::file(path, e))
+/// Writes `bytes` to `path` atomically: a failed write leaves the previous file whole.
+pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+    Ok(gradwell_nn::write_atomic(path, bytes.as_ref())?)
 }
 
-/// Writes the run folder: `config.toml`, `run.json`, `metrics.json`, `monitor.json`,
-/// `monitor/*.csv`, `epochs.csv`, the plots and `model.safetensors`.
+/// Writes the run folder: `model.safetensors` first (the weights are what a failure
+/// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
+/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots, each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -406,13 +429,14 @@ fn write_run_folder(
     net: &Network<f32>,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
+    net.save_safetensors(&out.join("model.safetensors"))?;
     let mut run = run.clone();
     run.name = Some(summary.name.clone());
     run.train.progress = ProgressMode::Auto;
-    write(&out.join("config.toml"), run.to_toml()?)?;
-    write(&out.join(RUN_FILE), pretty(summary))?;
-    write(&out.join("metrics.json"), pretty(&summary.epochs))?;
-    write(&out.join("epochs.csv"), epochs_csv(summary))?;
+    write_file(&out.join("config.toml"), run.to_toml()?)?;
+    write_file(&out.join(RUN_FILE), pretty(summary))?;
+    write_file(&out.join("metrics.json"), pretty(&summary.epochs))?;
+    write_file(&out.join("epochs.csv"), epochs_csv(summary))?;
     if let Some(h) = history {
         h.write_json(&out.join("monitor.json"))?;
         h.write_csv(&out.join("monitor"))?;
@@ -439,7 +463,6 @@ fn write_run_folder(
                 .collect(),
         )],
     )?;
-    net.save_safetensors(&out.join("model.safetensors"))?;
     Ok(())
 }
 

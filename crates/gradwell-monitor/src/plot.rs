@@ -107,7 +107,8 @@ pub struct PlotSpec<'a> {
 /// The plot size in pixels.
 pub const PLOT_SIZE: (u32, u32) = (800, 500);
 
-/// Draws one line per series to `path`: SVG for `.svg`, PNG for `.png`. Non-finite points
+/// Draws one line per series to `path`: SVG for `.svg`, PNG for `.png`, written
+/// atomically (a failed draw or write leaves the previous file whole). Non-finite points
 /// are left out (and non-positive ones on a log axis).
 ///
 /// # Errors
@@ -118,18 +119,34 @@ pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<
         path: path.display().to_string(),
         why,
     };
-    match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("svg") => {
-            let root = SVGBackend::new(path, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series).map_err(err)?;
-            root.present().map_err(|e| err(e.to_string()))
-        }
-        Some(e) if e.eq_ignore_ascii_case("png") => {
-            let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series).map_err(err)?;
-            root.present().map_err(|e| err(e.to_string()))
-        }
-        _ => Err(err("the file name must end in .svg or .png".into())),
+    // The plot is drawn into a temporary file beside `path` (which keeps its extension)
+    // and renamed over it, so a failed draw or write leaves the old plot whole.
+    let svg = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => true,
+        Some(e) if e.eq_ignore_ascii_case("png") => false,
+        _ => return Err(err("the file name must end in .svg or .png".into())),
+    };
+    let mut failure = None;
+    let written = gradwell_nn::io::replace_atomic(path, |tmp| {
+        let drawn = if svg {
+            let root = SVGBackend::new(tmp, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+        } else {
+            let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+        };
+        drawn.map_err(|why| {
+            failure = Some(why);
+            std::io::Error::other("the plot was not drawn")
+        })
+    });
+    match (written, failure) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(why)) => Err(err(why)),
+        (Err(source), None) => Err(MonitorError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -193,10 +194,13 @@ fn csv_s(s: &str) -> String {
     }
 }
 
+/// Writes `text` to `path` atomically: a failed write leaves the old file whole.
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| MonitorError::Io {
-        path: path.display().to_string(),
-        source,
+    gradwell_nn::io::write_atomic_with(path, |f| f.write_all(text.as_bytes())).map_err(|source| {
+        MonitorError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     })
 }
 
@@ -332,7 +336,8 @@ impl History {
         s
     }
 
-    /// Writes the JSON to `path`.
+    /// Writes the JSON to `path` atomically (a temporary file renamed over it, so a failed
+    /// write leaves the previous file whole).
     ///
     /// # Errors
     /// [`MonitorError::Io`] naming the file.
@@ -341,7 +346,7 @@ impl History {
     }
 
     /// Writes `steps.csv`, `params.csv`, `layers.csv`, `updates.csv` and `metrics.csv`
-    /// into the directory `dir` (created if missing).
+    /// into the directory `dir` (created if missing), each atomically.
     ///
     /// # Errors
     /// [`MonitorError::Io`] naming the file or directory.

@@ -22,6 +22,8 @@
 //!   binary cross-entropy with logits; mean or sum.
 //! - [`Network::gradcheck`]: the gradient of a loss through a whole network, with respect
 //!   to every trainable parameter and the input, against finite differences (f64).
+//! - [`io`]: the workspace's one file writer, atomic (temporary file, fsync, rename), with
+//!   the cleanup of temporary files that killed writes left.
 //!
 //! The examples `keras_seed` and `pytorch_seed` rebuild the two seed models from their
 //! configs (`examples/*.toml`). The PyTorch interop fixtures (`fixtures/`) are made by
@@ -76,7 +78,7 @@
 
 mod check;
 mod error;
-mod io;
+pub mod io;
 mod layers;
 pub mod losses;
 mod memory;

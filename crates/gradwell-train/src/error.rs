@@ -80,6 +80,18 @@ pub enum TrainError {
     /// A network that does not fit the data (input width, number of classes).
     #[error("the network does not fit the data: {0}")]
     Setup(String),
+    /// A directory the run writes (`checkpoint.dir`) that it cannot use: not a directory,
+    /// not writable, or held by another run (naming its pid).
+    #[error("`{setting}` {dir}: {why}")]
+    Directory {
+        /// The config field that names it.
+        setting: String,
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong.
+        #[source]
+        why: crate::lock::DirError,
+    },
     /// A file or directory that could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -19,6 +19,10 @@
 //! bit-for-bit the run that was interrupted: same batches, same dropout masks, same
 //! updates, same final weights.
 //!
+//! A trainer with a checkpoint directory creates it and takes its lock ([`lock::DirLock`])
+//! before its first step, and holds it until it is dropped: a second process on the same
+//! directory is refused (naming the first one's pid) instead of pruning its checkpoints.
+//!
 //! # Design choice: what the crate does not know
 //!
 //! The trainer knows the network only through [`gradwell_nn::Network`] (a tape with its
@@ -55,6 +59,7 @@ pub mod checkpoint;
 mod config;
 mod error;
 pub mod fuzzing;
+pub mod lock;
 mod observer;
 mod trainer;
 

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 ///    clipping), so update-to-weight ratios can be computed against values kept from
 ///    `on_step`.
 ///
-/// and [`Observer::on_epoch_end`] after each epoch's evaluation. Every method has a
+/// and [`Observer::on_epoch_end`] after each epoch's evaluation. When a step's loss or a
+/// gradient is not finite, the trainer calls [`Observer::on_non_finite`] instead of
+/// `on_step` and stops with an error. Every method has a
 /// default that does nothing; returning [`ControlFlow::Break`] with a reason from
 /// `on_step` or `on_epoch_end` stops the run cleanly (the step's update is skipped, and
 /// the report says why it stopped).
@@ -67,6 +69,17 @@ pub trait Observer {
 
     /// After the optimizer step (updated weights, applied gradients).
     fn after_update(&mut self, step: &StepView<'_>) {
+        let _ = step;
+    }
+
+    /// When the trainer stops on a non-finite loss or gradient, before it returns the
+    /// error. The tape holds the step's values (and, when the loss was finite, its
+    /// gradients); [`StepView::taps`] holds every top-level layer's output on this tape
+    /// whether or not [`Observer::wants_taps`] asked (the trainer records them on its first
+    /// step for this), so the layer where the first NaN or infinity appeared can be named,
+    /// at the first step of a run or of a resumed run too. [`StepView::grad_norm`] is NaN
+    /// and [`StepView::loss`] may be non-finite.
+    fn on_non_finite(&mut self, step: &StepView<'_>) {
         let _ = step;
     }
 

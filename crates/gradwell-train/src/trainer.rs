@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, OptimMeta, Running};
 use crate::config::{Preprocess, ProgressMode, ScheduleUnit, TrainConfig};
+use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
 use crate::{Result, TrainError};
 
@@ -84,6 +85,14 @@ pub struct ResumeOutcome {
 /// checkpoint. Buffers (the batch, the tape's values and gradients, the optimizer's list of
 /// parameters) are reused, so a step allocates no tensor in steady state.
 ///
+/// A non-finite loss or gradient stops the run with an error after
+/// [`Observer::on_non_finite`] has seen the step, its layers named by taps on that step's
+/// tape (the first step a trainer takes records them for this, whatever the observers
+/// asked). With a checkpoint directory configured, the trainer takes that directory's lock
+/// ([`DirLock`]) when it first resumes, runs or saves, and holds it until it is dropped: a
+/// second process on the same directory is refused instead of pruning this one's
+/// checkpoints.
+///
 /// ```
 /// use gradwell_data::digits;
 /// use gradwell_nn::{MlpSpec, Network};
@@ -119,6 +128,12 @@ pub struct Trainer {
     eval_y: Vec<u32>,
     taps: Vec<Tap>,
     slots: SlotBuffer<f32>,
+    /// Every top-level layer's tap, from the first step this trainer took with observers:
+    /// every step records the same ops in the same order, so they place a value of any
+    /// step in its layer.
+    layer_taps: Option<Vec<Tap>>,
+    /// The checkpoint directory's lock, once taken.
+    dir_lock: Option<DirLock>,
 }
 
 /// Samples of `labels` whose row of `logits` has its largest value at the label (the first
@@ -254,6 +269,8 @@ impl Trainer {
             eval_y: Vec::new(),
             taps: Vec::new(),
             slots: SlotBuffer::new(),
+            layer_taps: None,
+            dir_lock: None,
         })
     }
 
@@ -316,14 +333,38 @@ impl Trainer {
         }
     }
 
-    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
-    /// trainer stands), calling the observers, and reports.
+    /// Takes the checkpoint directory's lock, creating the directory, unless this trainer
+    /// holds it already or has no directory configured.
     ///
     /// # Errors
-    /// A non-finite loss or gradient (naming the step and the parameter; no weight is
+    /// [`TrainError::Directory`]: the path is not a directory, cannot be created or
+    /// written, or another process holds it (its pid is named).
+    pub fn hold_checkpoint_dir(&mut self) -> Result<()> {
+        if self.dir_lock.is_some() {
+            return Ok(());
+        }
+        if let Some(dir) = &self.config.checkpoint.dir {
+            let lock = DirLock::acquire(dir).map_err(|why| TrainError::Directory {
+                setting: "checkpoint.dir".into(),
+                dir: dir.clone(),
+                why,
+            })?;
+            self.dir_lock = Some(lock);
+        }
+        Ok(())
+    }
+
+    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
+    /// trainer stands), calling the observers, and reports. The checkpoint directory is
+    /// created and locked before the first step.
+    ///
+    /// # Errors
+    /// A checkpoint directory that cannot be used ([`Trainer::hold_checkpoint_dir`]), a
+    /// non-finite loss or gradient (naming the step and the parameter; no weight is
     /// updated by that step), a data, network or optimizer error, or a checkpoint that
     /// cannot be written.
     pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
+        self.hold_checkpoint_dir()?;
         let started = Instant::now();
         let mut train_seconds = 0.0;
         let mut samples = 0u64;
@@ -436,16 +477,24 @@ impl Trainer {
         let wants_taps = observers
             .iter_mut()
             .fold(false, |any, o| o.wants_taps(step) | any);
+        // The first step with observers learns the layers, for `on_non_finite`.
+        let learn_layers = self.layer_taps.is_none() && !observers.is_empty();
         self.taps.clear();
         let tape = &mut self.net.tape;
         tape.reset();
         let x = tape.input_view(&self.x.view().into_dyn());
-        let taps = if wants_taps {
+        let taps = if wants_taps || learn_layers {
             Some(&mut self.taps)
         } else {
             None
         };
         let logits = self.net.forward(x, true, &mut self.dropout_rng, taps)?;
+        if learn_layers {
+            self.layer_taps = Some(self.taps.clone());
+            if !wants_taps {
+                self.taps.clear();
+            }
+        }
         let tape = &mut self.net.tape;
         let y = &self.y;
         let labels = tape.input_with(&[rows], |buf| {
@@ -466,6 +515,7 @@ impl Trainer {
             .next()
             .map_or(f64::NAN, |&l| l as f64);
         if !loss_value.is_finite() {
+            self.notify_non_finite(observers, step, epoch, loss_value, rows, logits);
             return Err(TrainError::NonFiniteLoss {
                 step,
                 epoch,
@@ -474,7 +524,13 @@ impl Trainer {
         }
         let correct = count_correct(tape.value(logits), &self.y);
         tape.backward(loss)?;
-        let grad_norm = checked_grad_norm(&self.net, step)?;
+        let grad_norm = match checked_grad_norm(&self.net, step) {
+            Ok(norm) => norm,
+            Err(e) => {
+                self.notify_non_finite(observers, step, epoch, loss_value, rows, logits);
+                return Err(e);
+            }
+        };
         apply_schedule(&*self.schedule, &mut *self.optimizer)?;
         let lr = self.optimizer.learning_rate();
         self.step = step;
@@ -533,6 +589,55 @@ impl Trainer {
             self.schedule.step(None)?;
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Shows the observers the step that went non-finite ([`Observer::on_non_finite`]),
+    /// with taps on this step's tape: the step's own, or the layers learnt on the first
+    /// step placed at the same positions.
+    fn notify_non_finite(
+        &self,
+        observers: &mut [&mut dyn Observer],
+        step: u64,
+        epoch: u64,
+        loss: f64,
+        rows: usize,
+        logits: gradwell_autodiff::Var,
+    ) {
+        if observers.is_empty() {
+            return;
+        }
+        let tape = &self.net.tape;
+        let placed: Vec<Tap>;
+        let taps = if self.taps.is_empty() {
+            placed = self
+                .layer_taps
+                .iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some(Tap {
+                        output: tape.var_at(t.output.index())?,
+                        ..t.clone()
+                    })
+                })
+                .collect();
+            &placed
+        } else {
+            &self.taps
+        };
+        let view = StepView {
+            step,
+            epoch,
+            loss,
+            batch_size: rows,
+            grad_norm: f64::NAN,
+            lr: self.schedule.lr(),
+            network: &self.net,
+            taps,
+            logits,
+        };
+        for o in observers.iter_mut() {
+            o.on_non_finite(&view);
+        }
     }
 
     /// Evaluates, steps a per-epoch schedule, and records the epoch's metrics.
@@ -658,8 +763,10 @@ impl Trainer {
     /// path.
     ///
     /// # Errors
-    /// No directory configured, or the file cannot be written.
-    pub fn save_checkpoint(&self) -> Result<PathBuf> {
+    /// No directory configured, a directory that cannot be used
+    /// ([`Trainer::hold_checkpoint_dir`]), or the file cannot be written.
+    pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        self.hold_checkpoint_dir()?;
         let Some(dir) = &self.config.checkpoint.dir else {
             return Err(TrainError::config(
                 "checkpoint.dir",
@@ -676,9 +783,11 @@ impl Trainer {
     /// is deleted or changed.
     ///
     /// # Errors
-    /// No directory configured; [`TrainError::NoValidCheckpoint`] when there are checkpoint
-    /// files but none decodes (listing each with its reason); or a valid checkpoint of
-    /// another run (another model, data or config): that is refused rather than skipped.
+    /// No directory configured; a directory that cannot be used
+    /// ([`Trainer::hold_checkpoint_dir`]); [`TrainError::NoValidCheckpoint`] when there are
+    /// checkpoint files but none decodes (listing each with its reason); or a valid
+    /// checkpoint of another run (another model, data or config): that is refused rather
+    /// than skipped.
     pub fn resume(&mut self) -> Result<ResumeOutcome> {
         let Some(dir) = self.config.checkpoint.dir.clone() else {
             return Err(TrainError::config(
@@ -686,6 +795,7 @@ impl Trainer {
                 "is not set: resume needs the directory the checkpoints are in",
             ));
         };
+        self.hold_checkpoint_dir()?;
         let mut outcome = ResumeOutcome::default();
         for (_, path) in checkpoint::list(&dir)? {
             match checkpoint::read(&path) {

@@ -5,6 +5,7 @@ mod commands;
 mod errors;
 mod lab;
 mod limits;
+mod outputs;
 
 use std::process::{Command, Output};
 

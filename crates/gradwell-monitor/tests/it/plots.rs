@@ -76,3 +76,32 @@ fn unknown_extension_is_an_error() {
     assert!(err.to_string().contains(".svg or .png"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The files in `dir` that are temporary files of gradwell's atomic writes.
+fn temp_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| gradwell_nn::io::is_temp_name(n))
+        .collect()
+}
+
+#[test]
+fn a_plot_that_cannot_be_written_leaves_no_temporary_file() {
+    let dir = temp_dir("atomic");
+    for name in ["loss.svg", "loss.png"] {
+        // The target is a non-empty directory: the plot is drawn into a temporary file,
+        // whose rename over the target is refused; the directory stays, the temporary
+        // file goes.
+        let blocked = dir.join(name);
+        std::fs::create_dir_all(blocked.join("inside")).unwrap();
+        let err = plot_loss(&blocked, &series()).unwrap_err();
+        assert!(
+            matches!(err, MonitorError::Io { .. }) && err.to_string().contains(name),
+            "{err}"
+        );
+        assert!(blocked.join("inside").is_dir());
+    }
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod digits;
 mod fashion;
+mod lock;
 mod observer;
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;

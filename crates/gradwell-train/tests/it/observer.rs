@@ -152,3 +152,96 @@ fn a_non_finite_loss_stops_the_run_naming_the_step() {
         "step 1 (epoch 0): the loss is not finite (NaN)"
     );
 }
+
+/// Keeps what `on_non_finite` saw: the step, the tapped layers' paths and whether each
+/// tapped output is finite. Never asks for taps.
+#[derive(Default)]
+struct NonFiniteSeen {
+    steps: Vec<u64>,
+    seen: Vec<(u64, Vec<String>, Vec<bool>)>,
+}
+
+impl Observer for NonFiniteSeen {
+    fn on_step(&mut self, step: &StepView<'_>) -> ControlFlow<String> {
+        assert!(step.taps.is_empty(), "taps given unasked at {}", step.step);
+        self.steps.push(step.step);
+        ControlFlow::Continue(())
+    }
+
+    fn on_non_finite(&mut self, step: &StepView<'_>) {
+        assert!(step.grad_norm.is_nan());
+        let paths = step.taps.iter().map(|t| t.path.clone()).collect();
+        // The taps are handles on this step's tape: reading them does not panic.
+        let finite = step
+            .taps
+            .iter()
+            .map(|t| step.tape().value(t.output).iter().all(|x| x.is_finite()))
+            .collect();
+        self.seen.push((step.step, paths, finite));
+    }
+}
+
+/// Every first-layer weight 3e38: the inputs are pixels scaled to [0, 1], so a sample
+/// whose pixels sum past 1.14 overflows to +inf in layer 0's product (no NaN: every term
+/// is >= 0).
+fn overflow_first_layer(t: &mut gradwell_train::Trainer) {
+    let net = t.network_mut();
+    let id = net.param("0.weight").unwrap();
+    net.tape.params_mut().value_mut(id).fill(3e38);
+}
+
+#[test]
+fn a_non_finite_value_at_step_1_is_shown_with_the_layers() {
+    let mut t = digits_trainer(digits_config(1));
+    overflow_first_layer(&mut t);
+    let mut seen = NonFiniteSeen::default();
+    let err = t.run(&mut [&mut seen]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::NonFiniteLoss { step: 1, .. }
+                | TrainError::NonFiniteGradient { step: 1, .. }
+        ),
+        "{err}"
+    );
+    assert!(seen.steps.is_empty(), "no update was observed");
+    assert_eq!(seen.seen.len(), 1);
+    let (step, paths, finite) = &seen.seen[0];
+    assert_eq!(*step, 1);
+    assert_eq!(paths, &["0", "1", "2"]);
+    assert!(!finite[0], "layer 0's output holds the overflow");
+}
+
+#[test]
+fn the_first_step_after_a_resume_is_shown_with_the_layers() {
+    let dir = crate::scratch_dir("non-finite-after-resume");
+    let mut config = digits_config(1);
+    config.checkpoint.dir = Some(dir);
+    let mut first = digits_trainer(config.clone());
+    let steps = first.run(&mut []).unwrap().steps;
+    drop(first);
+    config.epochs = 2;
+    let mut resumed = digits_trainer(config);
+    assert!(resumed.resume().unwrap().loaded.is_some());
+    assert_eq!(resumed.step(), steps);
+    overflow_first_layer(&mut resumed);
+    let mut seen = NonFiniteSeen::default();
+    assert!(resumed.run(&mut [&mut seen]).is_err());
+    assert!(seen.steps.is_empty());
+    let (step, paths, finite) = &seen.seen[0];
+    assert_eq!(*step, steps + 1);
+    assert_eq!(paths, &["0", "1", "2"]);
+    assert!(!finite[0]);
+}
+
+#[test]
+fn unasked_taps_are_not_shown_to_on_step() {
+    // The first step records taps for `on_non_finite` but `on_step` only gets them when
+    // asked (NonFiniteSeen asserts it at every step).
+    let mut seen = NonFiniteSeen::default();
+    let report = digits_trainer(digits_config(1))
+        .run(&mut [&mut seen])
+        .unwrap();
+    assert_eq!(seen.steps.len() as u64, report.steps);
+    assert!(seen.seen.is_empty());
+}
