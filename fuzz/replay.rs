@@ -10,6 +10,14 @@ pub fn corpus_dir(manifest_dir: &str, name: &str) -> PathBuf {
     Path::new(manifest_dir).join("../../fuzz/corpus").join(name)
 }
 
+/// The directory `fuzz/corpus-min/<target>`: what a fuzz campaign on `target` kept,
+/// minimized with `cargo fuzz cmin`, from a crate's manifest directory.
+pub fn minimized_dir(manifest_dir: &str, target: &str) -> PathBuf {
+    Path::new(manifest_dir)
+        .join("../../fuzz/corpus-min")
+        .join(target)
+}
+
 /// Every file of a corpus directory as `(file name, bytes)`, sorted by name.
 pub fn corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)

@@ -11,7 +11,8 @@
 //!   strict provenance, on small products split across two threads (`cargo +nightly miri
 //!   test`).
 //! - `fuzz [SECONDS]`: builds the cargo-fuzz targets and runs each for `SECONDS` (default
-//!   60) on a scratch copy of its committed corpus; any crash fails the step and leaves
+//!   60) on a scratch copy of its seed corpus (`fuzz/corpus/`) plus the minimized corpus of
+//!   the last campaign (`fuzz/corpus-min/<target>/`); any crash fails the step and leaves
 //!   the input under `fuzz/artifacts/<target>/`.
 //! - `verify`: the registry of statistical and numerical checks (see [`verify`]), printed
 //!   as a table of name, statistic, threshold, p-value and verdict; exits non-zero if any
@@ -228,6 +229,10 @@ fn fuzz(seconds: u64) -> bool {
         let artifacts = format!("-artifact_prefix=artifacts/{target}/");
         let _ = std::fs::create_dir_all(fuzz_dir.join("artifacts").join(target));
         let work = work.to_string_lossy().into_owned();
+        // The campaign's minimized corpus is read too (libFuzzer writes new inputs only
+        // into the first directory).
+        let kept = fuzz_dir.join("corpus-min").join(target);
+        let kept = kept.to_string_lossy().into_owned();
         cargo_in(
             &fuzz_dir,
             &[
@@ -237,6 +242,7 @@ fn fuzz(seconds: u64) -> bool {
                 "-O",
                 target,
                 &work,
+                &kept,
                 "--",
                 &time,
                 &artifacts,
