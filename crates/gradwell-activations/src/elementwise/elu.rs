@@ -24,7 +24,9 @@ impl Elu {
 
     /// ELU with this α; it must be finite (any sign, as in PyTorch).
     pub fn new(alpha: f64) -> Result<Self, ActivationError> {
-        Ok(Elu { alpha: finite("elu", "alpha", alpha)? })
+        Ok(Elu {
+            alpha: finite("elu", "alpha", alpha)?,
+        })
     }
 
     /// α.
@@ -35,7 +37,9 @@ impl Elu {
 
 impl Default for Elu {
     fn default() -> Self {
-        Elu { alpha: Self::DEFAULT_ALPHA }
+        Elu {
+            alpha: Self::DEFAULT_ALPHA,
+        }
     }
 }
 
@@ -63,11 +67,19 @@ impl ActivationInfo for Elu {
 impl<F: Float> Activation<F> for Elu {
     #[inline(always)]
     fn value(&self, x: F) -> F {
-        if x > F::zero() { x } else { cst::<F>(self.alpha) * x.exp_m1() }
+        if x > F::zero() {
+            x
+        } else {
+            cst::<F>(self.alpha) * x.exp_m1()
+        }
     }
     #[inline(always)]
     fn derivative(&self, x: F) -> F {
-        if x > F::zero() { F::one() } else { cst::<F>(self.alpha) * x.exp() }
+        if x > F::zero() {
+            F::one()
+        } else {
+            cst::<F>(self.alpha) * x.exp()
+        }
     }
     /// From the output, as PyTorch: f′ = y + α for x ≤ 0.
     fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
