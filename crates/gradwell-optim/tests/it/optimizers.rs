@@ -120,6 +120,62 @@ fn reference_worked_examples() {
     close(run(&mut ada, 1.0, &[0.5]), 0.9, 1e-9);
 }
 
+/// SGD without momentum with decoupled weight decay: `p ← p·(1 − lr·λ) − lr·g`, which for
+/// plain SGD equals coupled L2 (`p ← p − lr·(g + λ·p)`) up to rounding. Worked by hand:
+/// lr 0.1, λ 0.5, p 2, g 1 then 3: 2·0.95 − 0.1 = 1.8, then 1.8·0.95 − 0.3 = 1.41.
+#[test]
+fn sgd_decoupled_weight_decay_without_momentum() {
+    let cfg = SgdConfig::default().lr(0.1).weight_decay(0.5);
+    let decoupled = run(
+        &mut Sgd::new(cfg.clone().decoupled_weight_decay(true)).unwrap(),
+        2.0,
+        &[1.0, 3.0],
+    );
+    assert!((decoupled - 1.41).abs() < 1e-12, "{decoupled}");
+    let coupled = run(&mut Sgd::new(cfg).unwrap(), 2.0, &[1.0, 3.0]);
+    assert!(
+        (coupled - decoupled).abs() < 1e-12,
+        "{coupled} != {decoupled}"
+    );
+}
+
+/// SGD's accessors: its name, its momentum (`None` when built without) and its settings,
+/// which follow `set_momentum`. A plain SGD saves no momentum and loads its own state.
+#[test]
+fn sgd_reports_its_name_momentum_and_settings() {
+    let plain_cfg = SgdConfig::default().lr(0.1).weight_decay(0.01);
+    let mut plain = Sgd::<f64>::new(plain_cfg.clone()).unwrap();
+    assert_eq!(plain.name(), "SGD");
+    assert_eq!(plain.momentum(), None);
+    assert_eq!(plain.config(), &plain_cfg);
+    run(&mut plain, 1.0, &[0.5, 0.25]);
+    let state = plain.state();
+    assert_eq!(state.momentum, None);
+    let mut again = Sgd::<f64>::new(plain_cfg.clone()).unwrap();
+    again.load_state(&state).unwrap();
+    assert_eq!((again.steps(), again.momentum()), (2, None));
+
+    let cfg = SgdConfig::default().lr(0.1).momentum(0.9);
+    let mut heavy = Sgd::<f64>::new(cfg.clone()).unwrap();
+    assert_eq!(heavy.momentum(), Some(0.9));
+    assert_eq!(heavy.config(), &cfg);
+    heavy.set_momentum(0.5).unwrap();
+    assert_eq!(heavy.momentum(), Some(0.5));
+    assert_eq!(heavy.config(), &cfg.clone().momentum(0.5));
+    assert!(heavy.set_momentum(1.0).is_err());
+    assert_eq!(
+        heavy.config().momentum,
+        0.5,
+        "a refused momentum changes nothing"
+    );
+    let mut nesterov = Sgd::<f64>::new(cfg.nesterov(true)).unwrap();
+    assert!(
+        nesterov.set_momentum(0.0).is_err(),
+        "nesterov needs momentum > 0"
+    );
+    assert_eq!(nesterov.momentum(), Some(0.9));
+}
+
 #[test]
 fn defaults_are_pytorchs() {
     let s = SgdConfig::default();
