@@ -111,6 +111,25 @@ mod tests {
         assert_eq!(Elu::default().derivative(0.0_f64), 1.0);
     }
 
+    /// At exactly x = 0 the backward from the output takes the x ≤ 0 branch, y + α = α, as
+    /// PyTorch (`F.elu(torch.zeros(1, requires_grad=True), alpha=2.0)` backward gives 2):
+    /// with α ≠ 1 the other branch (1) would differ.
+    #[test]
+    fn backward_at_zero_is_alpha() {
+        for alpha in [2.0_f64, 0.5, -0.5] {
+            let elu = Elu::new(alpha).unwrap();
+            let x = [0.0_f64, -0.0];
+            let y = x.map(|x| elu.value(x));
+            assert_eq!(y, [0.0, 0.0]);
+            let mut dx = [1.0, 1.0];
+            elu.backward_slice(&x, &y, &[3.0, 3.0], &mut dx);
+            assert_eq!(dx, [1.0 + 3.0 * alpha; 2], "alpha {alpha}");
+            let mut d = [0.0; 2];
+            elu.derivative_slice(&x, &mut d);
+            assert_eq!(d, [alpha; 2], "alpha {alpha}");
+        }
+    }
+
     #[test]
     fn saturates_to_minus_alpha_without_overflow() {
         assert_eq!(Elu::new(2.0).unwrap().value(-1e4_f64), -2.0);
