@@ -130,6 +130,16 @@ mod tests {
         }
     }
 
+    /// α as given, and the name with it (what `ActivationKind` prints and parses).
+    #[test]
+    fn alpha_and_name() {
+        for (alpha, name) in [(2.0, "elu:2"), (-0.5, "elu:-0.5"), (1.0, "elu:1")] {
+            let elu = Elu::new(alpha).unwrap();
+            assert_eq!(elu.alpha(), alpha);
+            assert_eq!(elu.name(), name);
+        }
+    }
+
     #[test]
     fn saturates_to_minus_alpha_without_overflow() {
         assert_eq!(Elu::new(2.0).unwrap().value(-1e4_f64), -2.0);
