@@ -2,7 +2,7 @@
 //! the non-finite-gradient guarantee.
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, OptimError, Optimizer, ParamSlot, Rmsprop,
+    Adagrad, AdagradConfig, Adam, AdamConfig, NameMatch, OptimError, Optimizer, ParamSlot, Rmsprop,
     RmspropConfig, Sgd, SgdConfig,
 };
 
@@ -174,6 +174,54 @@ fn sgd_reports_its_name_momentum_and_settings() {
         "nesterov needs momentum > 0"
     );
     assert_eq!(nesterov.momentum(), Some(0.9));
+}
+
+/// Every optimizer's name (PyTorch's class name) and settings are readable; Adagrad has
+/// no momentum to report or set.
+#[test]
+fn names_and_settings_are_reported() {
+    let sgd = SgdConfig::default().lr(0.2);
+    assert_eq!(Sgd::<f64>::new(sgd.clone()).unwrap().config(), &sgd);
+    let adam = AdamConfig::default().lr(0.02).amsgrad(true);
+    let a = Adam::<f64>::new(adam.clone()).unwrap();
+    assert_eq!((a.name(), a.config()), ("Adam", &adam));
+    let rms = RmspropConfig::default().alpha(0.9);
+    let r = Rmsprop::<f64>::new(rms.clone()).unwrap();
+    assert_eq!((r.name(), r.config()), ("RMSprop", &rms));
+    let ada = AdagradConfig::default().lr_decay(0.01);
+    let mut g = Adagrad::<f64>::new(ada.clone()).unwrap();
+    assert_eq!((g.name(), g.config()), ("Adagrad", &ada));
+    assert_eq!(g.momentum(), None);
+    assert!(matches!(
+        g.set_momentum(0.5),
+        Err(OptimError::NoMomentum { .. })
+    ));
+}
+
+/// Each kind of name rule matches what its documentation says, and only that.
+#[test]
+fn name_rules_match_as_documented() {
+    let cases = [
+        (NameMatch::Exact("fc.bias".into()), "fc.bias", "fc.bias2"),
+        (
+            NameMatch::Prefix("head.".into()),
+            "head.weight",
+            "body.head.weight",
+        ),
+        (NameMatch::Suffix("bias".into()), "fc.bias", "bias.fc"),
+        (
+            NameMatch::Contains("norm".into()),
+            "layer_norm.weight",
+            "fc.weight",
+        ),
+        (NameMatch::bias_or_norm(), "bn_norm.weight", "fc.weight"),
+        (NameMatch::bias_or_norm(), "fc.bias", "fc.biased"),
+    ];
+    for (rule, yes, no) in cases {
+        assert!(rule.matches(yes), "{rule:?} should match {yes}");
+        assert!(!rule.matches(no), "{rule:?} should not match {no}");
+    }
+    assert!(!NameMatch::AnyOf(vec![]).matches("anything"));
 }
 
 #[test]
