@@ -2,8 +2,8 @@
 //! the non-finite-gradient guarantee.
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, NameMatch, OptimError, Optimizer, ParamSlot, Rmsprop,
-    RmspropConfig, Sgd, SgdConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, GroupRule, NameMatch, OptimError, Optimizer,
+    ParamGroups, ParamSlot, Rmsprop, RmspropConfig, Sgd, SgdConfig,
 };
 
 use crate::harness::{self, TRAJECTORY_RTOL};
@@ -222,6 +222,12 @@ fn name_rules_match_as_documented() {
         assert!(!rule.matches(no), "{rule:?} should not match {no}");
     }
     assert!(!NameMatch::AnyOf(vec![]).matches("anything"));
+    // The rules are kept in the order given (the first match wins).
+    let head = GroupRule::new(NameMatch::Prefix("head.".into())).lr_scale(10.0);
+    let groups = ParamGroups::no_decay_on_bias_and_norm().rule(head.clone());
+    assert_eq!(groups.rules().len(), 2);
+    assert_eq!(groups.rules()[0].matcher, NameMatch::bias_or_norm());
+    assert_eq!(groups.rules()[1], head);
 }
 
 #[test]
