@@ -419,3 +419,16 @@ fn f32_tracks_the_f64_reference() {
         "f32 drifted {worst:e} from the f64 trajectory"
     );
 }
+
+/// `zero_grad` zeroes every gradient of every parameter and leaves the values alone.
+#[test]
+fn zero_grad_zeroes_gradients_only() {
+    let (mut w1, mut g1) = (vec![1.0_f32, 2.0], vec![0.5, -0.5]);
+    let (mut w2, mut g2) = (vec![3.0_f32; 20], vec![f32::NAN; 20]);
+    gradwell_optim::zero_grad(&mut [
+        ParamSlot::new("a", &mut w1, &mut g1),
+        ParamSlot::new("b", &mut w2, &mut g2),
+    ]);
+    assert!(g1.iter().chain(&g2).all(|&g| g == 0.0));
+    assert_eq!((w1, w2), (vec![1.0, 2.0], vec![3.0; 20]));
+}
