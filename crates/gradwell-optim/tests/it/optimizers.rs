@@ -301,10 +301,11 @@ fn bad_hyper_parameters_are_named() {
 }
 
 /// A NaN or infinite gradient anywhere refuses the whole step: no weight and no state
-/// changes, and the error names the parameter.
+/// changes, and the error names the parameter and the element (in the first, a later, and
+/// the last partial block of the 16 elements checked together).
 #[test]
 fn non_finite_gradient_changes_nothing() {
-    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+    for (bad, at) in [(f64::NAN, 37), (f64::INFINITY, 20), (f64::NEG_INFINITY, 5)] {
         let mut opt = Adam::<f64>::new(AdamConfig::default().lr(0.1).amsgrad(true)).unwrap();
         let (mut a, mut ga) = (vec![1.0, 2.0], vec![0.1, 0.2]);
         let (mut b, mut gb) = (vec![3.0; 40], vec![0.3; 40]);
@@ -314,7 +315,7 @@ fn non_finite_gradient_changes_nothing() {
         ])
         .unwrap();
         let (a0, b0, state0) = (a.clone(), b.clone(), opt.state());
-        gb[37] = bad;
+        gb[at] = bad;
         let err = opt
             .step(&mut [
                 ParamSlot::new("a", &mut a, &mut ga),
@@ -322,7 +323,7 @@ fn non_finite_gradient_changes_nothing() {
             ])
             .unwrap_err();
         assert!(
-            matches!(&err, OptimError::NonFiniteGradient { name, index: 37, .. } if name == "b"),
+            matches!(&err, OptimError::NonFiniteGradient { name, index, .. } if name == "b" && *index == at),
             "{err}"
         );
         assert_eq!((a, b), (a0, b0), "weights moved");
@@ -418,6 +419,35 @@ fn f32_tracks_the_f64_reference() {
         worst < 1e-4,
         "f32 drifted {worst:e} from the f64 trajectory"
     );
+}
+
+/// A slot is empty exactly when it has no element.
+#[test]
+fn a_slot_knows_whether_it_is_empty() {
+    let (mut w, mut g) = (vec![1.0_f64], vec![0.0]);
+    assert!(!ParamSlot::new("w", &mut w, &mut g).is_empty());
+    let (mut w, mut g): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+    assert!(ParamSlot::new("w", &mut w, &mut g).is_empty());
+}
+
+/// Group rules are validated with the optimizer: a learning-rate scale must be > 0 and a
+/// group weight decay >= 0, and the error names which.
+#[test]
+fn bad_group_rules_are_named() {
+    let rule = || GroupRule::new(NameMatch::Suffix("bias".into()));
+    for (groups, what) in [
+        (ParamGroups::new().rule(rule().lr_scale(0.0)), "lr_scale"),
+        (
+            ParamGroups::new().rule(rule().weight_decay(-1.0)),
+            "weight_decay",
+        ),
+    ] {
+        let e = Sgd::<f64>::new(SgdConfig::default().groups(groups))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "`{e}` does not name {what}");
+    }
 }
 
 /// `zero_grad` zeroes every gradient of every parameter and leaves the values alone.
