@@ -79,15 +79,15 @@ fn bad_parameters_are_errors_that_name_the_parameter() {
         ),
         (
             Box::new(TruncatedNormal {
-                a: f64::NAN,
+                a: f64::INFINITY,
+                b: f64::INFINITY,
                 ..TruncatedNormal::default()
             }),
             "a",
         ),
         (
             Box::new(TruncatedNormal {
-                a: f64::INFINITY,
-                b: f64::INFINITY,
+                a: f64::NAN,
                 ..TruncatedNormal::default()
             }),
             "a",
