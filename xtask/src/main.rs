@@ -17,7 +17,11 @@
 //! - `verify`: the registry of statistical and numerical checks (see [`verify`]), printed
 //!   as a table of name, statistic, threshold, p-value and verdict; exits non-zero if any
 //!   check fails. `verify --list` prints the names; `verify <substring>` runs a subset.
+//! - `mutants [--base REV] [FILE...]`: cargo-mutants on the given files, or on the lines of
+//!   the numeric crates that the working tree changes against `main` (see [`mutants`]).
+//!   Slow, so not part of `ci`; skipped with a message when cargo-mutants is missing.
 
+mod mutants;
 mod stats;
 mod tidy;
 mod verify;
@@ -39,8 +43,12 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("mutants") => mutants::main(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER]>");
+            eprintln!(
+                "usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER] | \
+                 mutants [--base REV] [FILE...]>"
+            );
             ExitCode::from(2)
         }
     }

@@ -795,3 +795,55 @@ pub fn batch_norm_eval<F: Float>(
     };
     Ok(tape.apply(op, Inputs::new(&[x, mean, var], weight, bias).as_slice())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::IxDyn;
+
+    use super::*;
+
+    /// Records a training op and an evaluation op at the same tape positions as the step
+    /// before, on `c` channels (the input a parameter, so that the ops are recorded for
+    /// backward), and returns both outputs.
+    fn step(tape: &mut Tape<f64>, c: usize) -> (Var, Var) {
+        tape.reset();
+        let value = ArrayD::from_shape_fn(IxDyn(&[4, c]), |i| (i[0] * c + i[1]) as f64 * 0.1);
+        let id = tape.params_mut().add(format!("x{c}"), value);
+        let x = tape.param(id);
+        let (y, _) = batch_norm_train(tape, x, None, None, 1e-5).unwrap();
+        let mean = tape.input(ArrayD::zeros(IxDyn(&[c])));
+        let var = tape.input(ArrayD::ones(IxDyn(&[c])));
+        let z = batch_norm_eval(tape, x, mean, var, None, None, 1e-5).unwrap();
+        (y, z)
+    }
+
+    /// A reused tape hands each op the buffers of last step's op at its position, so a
+    /// steady-state step allocates none: after a step on 8 channels, the ops of a step on
+    /// 3 channels still hold buffers of capacity 8 (fresh ones would be sized for 3).
+    #[test]
+    fn ops_take_the_previous_steps_buffers() {
+        let mut tape = Tape::<f64>::new();
+        step(&mut tape, 8);
+        let (y, z) = step(&mut tape, 3);
+        let train = tape.op_of::<BatchNormTrain<f64>>(y).unwrap();
+        let s = &train.scratch;
+        let held = [
+            train.stats.mean.capacity(),
+            train.stats.var.capacity(),
+            train.mean.capacity(),
+            s.inv_std.capacity(),
+            s.a.capacity(),
+            s.zeros.capacity(),
+        ];
+        assert!(held.iter().all(|&n| n >= 8), "training op: {held:?}");
+        assert_eq!(train.stats.mean.len(), 3);
+        let eval = tape.op_of::<BatchNormEval<f64>>(z).unwrap();
+        let s = &eval.scratch;
+        let held = [s.inv_std.capacity(), s.a.capacity(), s.zeros.capacity()];
+        assert!(held.iter().all(|&n| n >= 8), "evaluation op: {held:?}");
+        assert_eq!(s.inv_std.len(), 3);
+        // And each op is named as PyTorch's function is.
+        assert_eq!(tape.op_name(y), Some(OP));
+        assert_eq!(tape.op_name(z), Some("batch_norm_eval"));
+    }
+}

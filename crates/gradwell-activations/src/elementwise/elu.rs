@@ -24,7 +24,9 @@ impl Elu {
 
     /// ELU with this α; it must be finite (any sign, as in PyTorch).
     pub fn new(alpha: f64) -> Result<Self, ActivationError> {
-        Ok(Elu { alpha: finite("elu", "alpha", alpha)? })
+        Ok(Elu {
+            alpha: finite("elu", "alpha", alpha)?,
+        })
     }
 
     /// α.
@@ -35,7 +37,9 @@ impl Elu {
 
 impl Default for Elu {
     fn default() -> Self {
-        Elu { alpha: Self::DEFAULT_ALPHA }
+        Elu {
+            alpha: Self::DEFAULT_ALPHA,
+        }
     }
 }
 
@@ -63,11 +67,19 @@ impl ActivationInfo for Elu {
 impl<F: Float> Activation<F> for Elu {
     #[inline(always)]
     fn value(&self, x: F) -> F {
-        if x > F::zero() { x } else { cst::<F>(self.alpha) * x.exp_m1() }
+        if x > F::zero() {
+            x
+        } else {
+            cst::<F>(self.alpha) * x.exp_m1()
+        }
     }
     #[inline(always)]
     fn derivative(&self, x: F) -> F {
-        if x > F::zero() { F::one() } else { cst::<F>(self.alpha) * x.exp() }
+        if x > F::zero() {
+            F::one()
+        } else {
+            cst::<F>(self.alpha) * x.exp()
+        }
     }
     /// From the output, as PyTorch: f′ = y + α for x ≤ 0.
     fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
@@ -97,6 +109,35 @@ mod tests {
     fn derivative_at_zero_is_alpha() {
         assert_eq!(Elu::new(2.0).unwrap().derivative(0.0_f64), 2.0);
         assert_eq!(Elu::default().derivative(0.0_f64), 1.0);
+    }
+
+    /// At exactly x = 0 the backward from the output takes the x ≤ 0 branch, y + α = α, as
+    /// PyTorch (`F.elu(torch.zeros(1, requires_grad=True), alpha=2.0)` backward gives 2):
+    /// with α ≠ 1 the other branch (1) would differ.
+    #[test]
+    fn backward_at_zero_is_alpha() {
+        for alpha in [2.0_f64, 0.5, -0.5] {
+            let elu = Elu::new(alpha).unwrap();
+            let x = [0.0_f64, -0.0];
+            let y = x.map(|x| elu.value(x));
+            assert_eq!(y, [0.0, 0.0]);
+            let mut dx = [1.0, 1.0];
+            elu.backward_slice(&x, &y, &[3.0, 3.0], &mut dx);
+            assert_eq!(dx, [1.0 + 3.0 * alpha; 2], "alpha {alpha}");
+            let mut d = [0.0; 2];
+            elu.derivative_slice(&x, &mut d);
+            assert_eq!(d, [alpha; 2], "alpha {alpha}");
+        }
+    }
+
+    /// α as given, and the name with it (what `ActivationKind` prints and parses).
+    #[test]
+    fn alpha_and_name() {
+        for (alpha, name) in [(2.0, "elu:2"), (-0.5, "elu:-0.5"), (1.0, "elu:1")] {
+            let elu = Elu::new(alpha).unwrap();
+            assert_eq!(elu.alpha(), alpha);
+            assert_eq!(elu.name(), name);
+        }
     }
 
     #[test]

@@ -48,7 +48,10 @@ impl Hardtanh {
 impl Default for Hardtanh {
     /// PyTorch's defaults, [−1, 1].
     fn default() -> Self {
-        Hardtanh { min: -1.0, max: 1.0 }
+        Hardtanh {
+            min: -1.0,
+            max: 1.0,
+        }
     }
 }
 
@@ -88,7 +91,11 @@ impl<F: Float> Activation<F> for Hardtanh {
     #[inline(always)]
     fn derivative(&self, x: F) -> F {
         let (lo, hi) = (cst::<F>(self.min), cst::<F>(self.max));
-        if (x <= lo) | (x >= hi) { F::zero() } else { F::one() }
+        if (x <= lo) | (x >= hi) {
+            F::zero()
+        } else {
+            F::one()
+        }
     }
     fn forward_slice(&self, x: &[F], y: &mut [F]) {
         let (lo, hi) = (cst::<F>(self.min), cst::<F>(self.max));

@@ -21,7 +21,9 @@ impl LeakyRelu {
     /// A leaky rectifier with this negative slope; it must be finite (any sign, as in
     /// PyTorch).
     pub fn new(slope: f64) -> Result<Self, ActivationError> {
-        Ok(LeakyRelu { slope: finite("leaky-relu", "slope", slope)? })
+        Ok(LeakyRelu {
+            slope: finite("leaky-relu", "slope", slope)?,
+        })
     }
 
     /// The negative slope.
@@ -32,7 +34,9 @@ impl LeakyRelu {
 
 impl Default for LeakyRelu {
     fn default() -> Self {
-        LeakyRelu { slope: Self::DEFAULT_SLOPE }
+        LeakyRelu {
+            slope: Self::DEFAULT_SLOPE,
+        }
     }
 }
 
@@ -60,11 +64,19 @@ impl ActivationInfo for LeakyRelu {
 impl<F: Float> Activation<F> for LeakyRelu {
     #[inline(always)]
     fn value(&self, x: F) -> F {
-        if x > F::zero() { x } else { x * cst(self.slope) }
+        if x > F::zero() {
+            x
+        } else {
+            x * cst(self.slope)
+        }
     }
     #[inline(always)]
     fn derivative(&self, x: F) -> F {
-        if x > F::zero() { F::one() } else { cst(self.slope) }
+        if x > F::zero() {
+            F::one()
+        } else {
+            cst(self.slope)
+        }
     }
     fn forward_slice(&self, x: &[F], y: &mut [F]) {
         let s: F = cst(self.slope);

@@ -1,10 +1,14 @@
 //! Every element-wise activation, one file each (value, derivative, facts, unit tests), and
 //! [`ActivationKind`], the enum that names them all.
 //!
-//! Adding an activation is adding its file and one line to the `elementwise!` list below:
-//! the list declares the module, the enum variant, the dispatch, the parsing and the
-//! printing, and [`ActivationKind::defaults`] then brings it into every property test and
-//! every `xtask verify` check.
+//! Adding an activation is adding its file, its `mod` line and one line to the
+//! `elementwise!` list below: the list re-exports the type and declares the enum variant,
+//! the dispatch, the parsing and the printing, and [`ActivationKind::defaults`] then brings
+//! it into every property test and every `xtask verify` check. The modules are declared
+//! with plain `mod` items (not by the macro) so that tools reading the source, such as
+//! cargo-mutants and rustfmt, see their files. Neither half can be forgotten: a list entry
+//! without its module does not compile, and a module left out of the list leaves its type
+//! unused (a dead-code error under clippy's `-D warnings`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -81,7 +85,7 @@ fn parse_params<T: Spec>(text: Option<&str>) -> Result<T, ActivationError> {
 
 macro_rules! elementwise {
     ($($module:ident :: $ty:ident),* $(,)?) => {
-        $(mod $module; pub use $module::$ty;)*
+        $(pub use $module::$ty;)*
 
         /// Every element-wise activation with its parameters: what a configuration file or
         /// a command line names.
@@ -190,6 +194,22 @@ macro_rules! elementwise {
         }
     };
 }
+
+mod elu;
+mod gelu;
+mod gelu_tanh;
+mod hardtanh;
+mod identity;
+mod leaky_relu;
+mod mish;
+mod prelu;
+mod relu;
+mod relu6;
+mod selu;
+mod sigmoid;
+mod silu;
+mod softplus;
+mod tanh;
 
 elementwise! {
     identity::Identity,

@@ -23,7 +23,9 @@ impl Prelu {
 
     /// PReLU at this slope; it must be finite.
     pub fn new(slope: f64) -> Result<Self, ActivationError> {
-        Ok(Prelu { slope: finite("prelu", "slope", slope)? })
+        Ok(Prelu {
+            slope: finite("prelu", "slope", slope)?,
+        })
     }
 
     /// The leaky rectifier with the same slope, whose math PReLU shares.
@@ -56,7 +58,9 @@ impl Prelu {
 
 impl Default for Prelu {
     fn default() -> Self {
-        Prelu { slope: Self::DEFAULT_INIT }
+        Prelu {
+            slope: Self::DEFAULT_INIT,
+        }
     }
 }
 

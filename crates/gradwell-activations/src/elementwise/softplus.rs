@@ -37,7 +37,10 @@ impl Softplus {
                 why: "must be positive",
             });
         }
-        Ok(Softplus { beta, threshold: finite("softplus", "threshold", threshold)? })
+        Ok(Softplus {
+            beta,
+            threshold: finite("softplus", "threshold", threshold)?,
+        })
     }
 
     /// β.
@@ -53,7 +56,10 @@ impl Softplus {
 
 impl Default for Softplus {
     fn default() -> Self {
-        Softplus { beta: Self::DEFAULT_BETA, threshold: Self::DEFAULT_THRESHOLD }
+        Softplus {
+            beta: Self::DEFAULT_BETA,
+            threshold: Self::DEFAULT_THRESHOLD,
+        }
     }
 }
 
@@ -84,12 +90,20 @@ impl<F: Float> Activation<F> for Softplus {
     #[inline(always)]
     fn value(&self, x: F) -> F {
         let z = cst::<F>(self.beta) * x;
-        if z > cst(self.threshold) { x } else { softplus(z) / cst(self.beta) }
+        if z > cst(self.threshold) {
+            x
+        } else {
+            softplus(z) / cst(self.beta)
+        }
     }
     #[inline(always)]
     fn derivative(&self, x: F) -> F {
         let z = cst::<F>(self.beta) * x;
-        if z > cst(self.threshold) { F::one() } else { sigmoid(z) }
+        if z > cst(self.threshold) {
+            F::one()
+        } else {
+            sigmoid(z)
+        }
     }
 }
 

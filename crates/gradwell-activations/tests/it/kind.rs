@@ -65,6 +65,9 @@ fn errors_name_what_was_wrong() {
     ] {
         assert!(msg.contains(name), "{msg} lacks {name}");
     }
+    // Only names that have aliases get the "(or …)" part.
+    assert!(!msg.contains("(or )"), "{msg}");
+    assert!(msg.contains("relu, "), "{msg}");
     assert!(matches!(
         "leaky-relu:abc".parse::<ActivationKind>(),
         Err(ActivationError::BadNumber {
@@ -154,5 +157,32 @@ fn gains_follow_the_documented_rule() {
             "{k}: {} vs {want}",
             k.gain()
         );
+    }
+}
+
+/// The kinks are exactly the points where f is not differentiable (softplus: where PyTorch
+/// switches to the identity, at threshold/β); the smooth activations have none, so no
+/// property test skips points near a kink that is not there.
+#[test]
+fn kinks_are_where_f_is_not_smooth() {
+    for k in ActivationKind::defaults() {
+        let want: Vec<f64> = match k {
+            ActivationKind::Relu(_)
+            | ActivationKind::LeakyRelu(_)
+            | ActivationKind::Prelu(_)
+            | ActivationKind::Elu(_)
+            | ActivationKind::Selu(_) => vec![0.0],
+            ActivationKind::Relu6(_) => vec![0.0, 6.0],
+            ActivationKind::Hardtanh(_) => vec![-1.0, 1.0],
+            ActivationKind::Softplus(_) => vec![20.0],
+            ActivationKind::Identity(_)
+            | ActivationKind::Sigmoid(_)
+            | ActivationKind::Tanh(_)
+            | ActivationKind::Gelu(_)
+            | ActivationKind::GeluTanh(_)
+            | ActivationKind::Silu(_)
+            | ActivationKind::Mish(_) => vec![],
+        };
+        assert_eq!(k.kinks(), want, "{k}");
     }
 }

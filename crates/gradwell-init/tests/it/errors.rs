@@ -78,6 +78,21 @@ fn bad_parameters_are_errors_that_name_the_parameter() {
             "std",
         ),
         (
+            Box::new(TruncatedNormal {
+                a: f64::INFINITY,
+                b: f64::INFINITY,
+                ..TruncatedNormal::default()
+            }),
+            "a",
+        ),
+        (
+            Box::new(TruncatedNormal {
+                a: f64::NAN,
+                ..TruncatedNormal::default()
+            }),
+            "a",
+        ),
+        (
             Box::new(VarianceScaling::new(
                 -2.0,
                 FanMode::FanIn,
@@ -106,5 +121,9 @@ fn bad_parameters_are_errors_that_name_the_parameter() {
 #[test]
 fn a_shape_too_large_to_address_is_an_error() {
     let e = err(&Init::Zeros, &[usize::MAX, 2]);
+    assert!(matches!(e, InitError::ShapeTooLarge { .. }), "{e}");
+    // A count that fits in usize but not, in bytes, in isize.
+    let count = isize::MAX as usize / std::mem::size_of::<f64>() + 1;
+    let e = err(&Init::Zeros, &[count, 1]);
     assert!(matches!(e, InitError::ShapeTooLarge { .. }), "{e}");
 }

@@ -5,6 +5,7 @@
 //! from the sampling distribution of its statistic and its false-alarm probability is
 //! stated beside it.
 
+mod basic;
 mod bounds;
 mod errors;
 mod fans;

@@ -5,7 +5,7 @@
 //! normal cut at ±2σ₀ — at most σ²·√(2/n) for all three. Each check allows 6 of those
 //! standard deviations; under the normal approximation of m₂ (n ≥ 2¹⁶ here) that is a
 //! false-alarm probability of about 2·10⁻⁹ per check, below 10⁻⁵ for the whole property
-//! (24 shapes × 11 initializers). With n ≥ 2¹⁶ the allowance is 3.3 % of the variance: a
+//! (24 shapes × 12 initializers). With n ≥ 2¹⁶ the allowance is 3.3 % of the variance: a
 //! swapped fan, a missing gain or a missing truncation correction (−23 %) all fail.
 
 use gradwell_init::{FanMode, Fans, Init, Layout, Nonlinearity};
@@ -22,6 +22,8 @@ fn cases(fi: f64, fo: f64) -> Vec<(Init, f64)> {
     let leaky = |a: f64| 2.0 / (1.0 + a * a);
     vec![
         (Init::XavierNormal { gain: 1.0 }, 2.0 / (fi + fo)),
+        // A gain other than 1, where gain², gain·1 and gain/gain all differ.
+        (Init::XavierNormal { gain: 0.6 }, 0.36 * 2.0 / (fi + fo)),
         (
             Init::XavierUniform { gain: tanh_gain },
             tanh_gain * tanh_gain * 2.0 / (fi + fo),
@@ -120,5 +122,31 @@ fn the_variance_check_rejects_wrong_formulas() {
             (m2 / wrong - 1.0).abs() > 6.0 * (2.0 / xs.len() as f64).sqrt(),
             "{wrong}"
         );
+    }
+}
+
+/// A scale of 0 is allowed (the documented range is "at least 0"): every distribution then
+/// gives exact zeros, and the target variance is 0.
+#[test]
+fn a_zero_scale_gives_zeros() {
+    use gradwell_init::{Distribution, Initializer, VarianceScaling};
+    for distribution in [
+        Distribution::Normal,
+        Distribution::TruncatedNormal,
+        Distribution::Uniform,
+    ] {
+        for mode in [FanMode::FanIn, FanMode::FanOut, FanMode::FanAvg] {
+            let vs = VarianceScaling::new(0.0, mode, distribution);
+            assert_eq!(vs.variance(&[4, 3]).unwrap(), 0.0);
+            let mut rng = crate::rng(7);
+            let w: ndarray::ArrayD<f64> = vs.sample(&[4, 3], &mut rng).unwrap();
+            assert!(w.iter().all(|&x| x == 0.0), "{distribution:?}: {w}");
+            let parsed: Init =
+                format!("variance-scaling:0,{},{}", mode.name(), distribution.name())
+                    .parse()
+                    .unwrap();
+            let w: ndarray::ArrayD<f32> = parsed.sample(&[2, 5], &mut rng).unwrap();
+            assert!(w.iter().all(|&x| x == 0.0), "{parsed}: {w}");
+        }
     }
 }

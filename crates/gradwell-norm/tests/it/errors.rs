@@ -2,7 +2,8 @@
 
 use gradwell_autodiff::{ParamStore, Tape};
 use gradwell_norm::{
-    BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, NormError, batch_norm_train,
+    BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, NormError, batch_norm_eval,
+    batch_norm_train,
 };
 use ndarray::{ArrayD, IxDyn};
 
@@ -238,4 +239,52 @@ fn layer_norm_wrong_last_axis() {
         ln.forward(&mut tape, x),
         Err(NormError::Features { .. })
     ));
+}
+
+/// Inputs with no channels (`[4, 0]`) or no length (`[2, 3, 0]`) have no values to
+/// normalize: forward and backward run without touching anything (no panic on the empty
+/// rows), in training where there are values per channel and in evaluation always; in
+/// training `[2, 3, 0]` has no value per channel, which is `TooFewValues`.
+#[test]
+fn inputs_without_channels_or_length() {
+    let eps = 1e-5;
+    for (shape, c) in [(vec![4, 0], 0), (vec![2, 3, 0], 3), (vec![0, 0, 5], 0)] {
+        for affine in [false, true] {
+            let mut tape = Tape::<f64>::new();
+            let x = tape.input(zeros(&shape));
+            let mean = tape.input(zeros(&[c]));
+            let var = tape.input(ArrayD::ones(IxDyn(&[c])));
+            let (w, b) = if affine {
+                let w = tape.input(ArrayD::ones(IxDyn(&[c])));
+                (Some(w), Some(tape.input(zeros(&[c]))))
+            } else {
+                (None, None)
+            };
+            let y = batch_norm_eval(&mut tape, x, mean, var, w, b, eps).unwrap();
+            assert_eq!(tape.value(y).shape(), &shape[..]);
+            let loss = tape.sum(y).unwrap();
+            tape.backward(loss).unwrap();
+            assert_eq!(tape.value(loss).sum(), 0.0);
+
+            let m = shape[0] * shape.get(2).copied().unwrap_or(1);
+            match batch_norm_train(&mut tape, x, w, b, eps) {
+                Ok((y, stats)) => {
+                    assert!(m > 1, "{shape:?}");
+                    assert_eq!(tape.value(y).shape(), &shape[..]);
+                    assert_eq!((stats.mean.len(), stats.var.len(), stats.count), (c, c, m));
+                    let loss = tape.sum(y).unwrap();
+                    tape.backward(loss).unwrap();
+                }
+                Err(e) => {
+                    assert!(m <= 1, "{shape:?}: {e}");
+                    assert_eq!(
+                        e,
+                        NormError::TooFewValues {
+                            shape: shape.clone()
+                        }
+                    );
+                }
+            }
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! the non-finite-gradient guarantee.
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, OptimError, Optimizer, ParamSlot, Rmsprop,
-    RmspropConfig, Sgd, SgdConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, GroupRule, NameMatch, OptimError, Optimizer,
+    ParamGroups, ParamSlot, Rmsprop, RmspropConfig, Sgd, SgdConfig,
 };
 
 use crate::harness::{self, TRAJECTORY_RTOL};
@@ -120,6 +120,116 @@ fn reference_worked_examples() {
     close(run(&mut ada, 1.0, &[0.5]), 0.9, 1e-9);
 }
 
+/// SGD without momentum with decoupled weight decay: `p ← p·(1 − lr·λ) − lr·g`, which for
+/// plain SGD equals coupled L2 (`p ← p − lr·(g + λ·p)`) up to rounding. Worked by hand:
+/// lr 0.1, λ 0.5, p 2, g 1 then 3: 2·0.95 − 0.1 = 1.8, then 1.8·0.95 − 0.3 = 1.41.
+#[test]
+fn sgd_decoupled_weight_decay_without_momentum() {
+    let cfg = SgdConfig::default().lr(0.1).weight_decay(0.5);
+    let decoupled = run(
+        &mut Sgd::new(cfg.clone().decoupled_weight_decay(true)).unwrap(),
+        2.0,
+        &[1.0, 3.0],
+    );
+    assert!((decoupled - 1.41).abs() < 1e-12, "{decoupled}");
+    let coupled = run(&mut Sgd::new(cfg).unwrap(), 2.0, &[1.0, 3.0]);
+    assert!(
+        (coupled - decoupled).abs() < 1e-12,
+        "{coupled} != {decoupled}"
+    );
+}
+
+/// SGD's accessors: its name, its momentum (`None` when built without) and its settings,
+/// which follow `set_momentum`. A plain SGD saves no momentum and loads its own state.
+#[test]
+fn sgd_reports_its_name_momentum_and_settings() {
+    let plain_cfg = SgdConfig::default().lr(0.1).weight_decay(0.01);
+    let mut plain = Sgd::<f64>::new(plain_cfg.clone()).unwrap();
+    assert_eq!(plain.name(), "SGD");
+    assert_eq!(plain.momentum(), None);
+    assert_eq!(plain.config(), &plain_cfg);
+    run(&mut plain, 1.0, &[0.5, 0.25]);
+    let state = plain.state();
+    assert_eq!(state.momentum, None);
+    let mut again = Sgd::<f64>::new(plain_cfg.clone()).unwrap();
+    again.load_state(&state).unwrap();
+    assert_eq!((again.steps(), again.momentum()), (2, None));
+
+    let cfg = SgdConfig::default().lr(0.1).momentum(0.9);
+    let mut heavy = Sgd::<f64>::new(cfg.clone()).unwrap();
+    assert_eq!(heavy.momentum(), Some(0.9));
+    assert_eq!(heavy.config(), &cfg);
+    heavy.set_momentum(0.5).unwrap();
+    assert_eq!(heavy.momentum(), Some(0.5));
+    assert_eq!(heavy.config(), &cfg.clone().momentum(0.5));
+    assert!(heavy.set_momentum(1.0).is_err());
+    assert_eq!(
+        heavy.config().momentum,
+        0.5,
+        "a refused momentum changes nothing"
+    );
+    let mut nesterov = Sgd::<f64>::new(cfg.nesterov(true)).unwrap();
+    assert!(
+        nesterov.set_momentum(0.0).is_err(),
+        "nesterov needs momentum > 0"
+    );
+    assert_eq!(nesterov.momentum(), Some(0.9));
+}
+
+/// Every optimizer's name (PyTorch's class name) and settings are readable; Adagrad has
+/// no momentum to report or set.
+#[test]
+fn names_and_settings_are_reported() {
+    let sgd = SgdConfig::default().lr(0.2);
+    assert_eq!(Sgd::<f64>::new(sgd.clone()).unwrap().config(), &sgd);
+    let adam = AdamConfig::default().lr(0.02).amsgrad(true);
+    let a = Adam::<f64>::new(adam.clone()).unwrap();
+    assert_eq!((a.name(), a.config()), ("Adam", &adam));
+    let rms = RmspropConfig::default().alpha(0.9);
+    let r = Rmsprop::<f64>::new(rms.clone()).unwrap();
+    assert_eq!((r.name(), r.config()), ("RMSprop", &rms));
+    let ada = AdagradConfig::default().lr_decay(0.01);
+    let mut g = Adagrad::<f64>::new(ada.clone()).unwrap();
+    assert_eq!((g.name(), g.config()), ("Adagrad", &ada));
+    assert_eq!(g.momentum(), None);
+    assert!(matches!(
+        g.set_momentum(0.5),
+        Err(OptimError::NoMomentum { .. })
+    ));
+}
+
+/// Each kind of name rule matches what its documentation says, and only that.
+#[test]
+fn name_rules_match_as_documented() {
+    let cases = [
+        (NameMatch::Exact("fc.bias".into()), "fc.bias", "fc.bias2"),
+        (
+            NameMatch::Prefix("head.".into()),
+            "head.weight",
+            "body.head.weight",
+        ),
+        (NameMatch::Suffix("bias".into()), "fc.bias", "bias.fc"),
+        (
+            NameMatch::Contains("norm".into()),
+            "layer_norm.weight",
+            "fc.weight",
+        ),
+        (NameMatch::bias_or_norm(), "bn_norm.weight", "fc.weight"),
+        (NameMatch::bias_or_norm(), "fc.bias", "fc.biased"),
+    ];
+    for (rule, yes, no) in cases {
+        assert!(rule.matches(yes), "{rule:?} should match {yes}");
+        assert!(!rule.matches(no), "{rule:?} should not match {no}");
+    }
+    assert!(!NameMatch::AnyOf(vec![]).matches("anything"));
+    // The rules are kept in the order given (the first match wins).
+    let head = GroupRule::new(NameMatch::Prefix("head.".into())).lr_scale(10.0);
+    let groups = ParamGroups::no_decay_on_bias_and_norm().rule(head.clone());
+    assert_eq!(groups.rules().len(), 2);
+    assert_eq!(groups.rules()[0].matcher, NameMatch::bias_or_norm());
+    assert_eq!(groups.rules()[1], head);
+}
+
 #[test]
 fn defaults_are_pytorchs() {
     let s = SgdConfig::default();
@@ -191,10 +301,11 @@ fn bad_hyper_parameters_are_named() {
 }
 
 /// A NaN or infinite gradient anywhere refuses the whole step: no weight and no state
-/// changes, and the error names the parameter.
+/// changes, and the error names the parameter and the element (in the first, a later, and
+/// the last partial block of the 16 elements checked together).
 #[test]
 fn non_finite_gradient_changes_nothing() {
-    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+    for (bad, at) in [(f64::NAN, 37), (f64::INFINITY, 20), (f64::NEG_INFINITY, 5)] {
         let mut opt = Adam::<f64>::new(AdamConfig::default().lr(0.1).amsgrad(true)).unwrap();
         let (mut a, mut ga) = (vec![1.0, 2.0], vec![0.1, 0.2]);
         let (mut b, mut gb) = (vec![3.0; 40], vec![0.3; 40]);
@@ -204,7 +315,7 @@ fn non_finite_gradient_changes_nothing() {
         ])
         .unwrap();
         let (a0, b0, state0) = (a.clone(), b.clone(), opt.state());
-        gb[37] = bad;
+        gb[at] = bad;
         let err = opt
             .step(&mut [
                 ParamSlot::new("a", &mut a, &mut ga),
@@ -212,7 +323,7 @@ fn non_finite_gradient_changes_nothing() {
             ])
             .unwrap_err();
         assert!(
-            matches!(&err, OptimError::NonFiniteGradient { name, index: 37, .. } if name == "b"),
+            matches!(&err, OptimError::NonFiniteGradient { name, index, .. } if name == "b" && *index == at),
             "{err}"
         );
         assert_eq!((a, b), (a0, b0), "weights moved");
@@ -308,4 +419,46 @@ fn f32_tracks_the_f64_reference() {
         worst < 1e-4,
         "f32 drifted {worst:e} from the f64 trajectory"
     );
+}
+
+/// A slot is empty exactly when it has no element.
+#[test]
+fn a_slot_knows_whether_it_is_empty() {
+    let (mut w, mut g) = (vec![1.0_f64], vec![0.0]);
+    assert!(!ParamSlot::new("w", &mut w, &mut g).is_empty());
+    let (mut w, mut g): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+    assert!(ParamSlot::new("w", &mut w, &mut g).is_empty());
+}
+
+/// Group rules are validated with the optimizer: a learning-rate scale must be > 0 and a
+/// group weight decay >= 0, and the error names which.
+#[test]
+fn bad_group_rules_are_named() {
+    let rule = || GroupRule::new(NameMatch::Suffix("bias".into()));
+    for (groups, what) in [
+        (ParamGroups::new().rule(rule().lr_scale(0.0)), "lr_scale"),
+        (
+            ParamGroups::new().rule(rule().weight_decay(-1.0)),
+            "weight_decay",
+        ),
+    ] {
+        let e = Sgd::<f64>::new(SgdConfig::default().groups(groups))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "`{e}` does not name {what}");
+    }
+}
+
+/// `zero_grad` zeroes every gradient of every parameter and leaves the values alone.
+#[test]
+fn zero_grad_zeroes_gradients_only() {
+    let (mut w1, mut g1) = (vec![1.0_f32, 2.0], vec![0.5, -0.5]);
+    let (mut w2, mut g2) = (vec![3.0_f32; 20], vec![f32::NAN; 20]);
+    gradwell_optim::zero_grad(&mut [
+        ParamSlot::new("a", &mut w1, &mut g1),
+        ParamSlot::new("b", &mut w2, &mut g2),
+    ]);
+    assert!(g1.iter().chain(&g2).all(|&g| g == 0.0));
+    assert_eq!((w1, w2), (vec![1.0, 2.0], vec![3.0; 20]));
 }
