@@ -85,7 +85,7 @@ fn mutated_corpus_files_keep_the_properties() {
 /// targets' checks: the campaigns' coverage, replayed on stable as a regression test.
 #[test]
 fn the_fuzz_campaigns_minimized_corpora_pass_the_checks() {
-    let targets: [(&str, fn(&[u8])); 2] = [("idx", check_idx_bytes), ("csv", check_csv_bytes)];
+    let targets: [(&str, Check); 2] = [("idx", check_idx_bytes), ("csv", check_csv_bytes)];
     for (target, check) in targets {
         let files = replay::corpus(&replay::minimized_dir(env!("CARGO_MANIFEST_DIR"), target));
         assert!(
@@ -98,6 +98,9 @@ fn the_fuzz_campaigns_minimized_corpora_pass_the_checks() {
         }
     }
 }
+
+/// A fuzz target's check.
+type Check = fn(&[u8]);
 
 /// Fewer kept inputs than this means the minimized corpus went missing.
 const MIN_KEPT: usize = 100;

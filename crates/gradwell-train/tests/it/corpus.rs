@@ -288,7 +288,7 @@ fn mutated_corpus_files_are_refused_without_a_panic() {
 /// targets' checks: the campaigns' coverage, replayed on stable as a regression test.
 #[test]
 fn the_fuzz_campaigns_minimized_corpora_pass_the_checks() {
-    let targets: [(&str, fn(&[u8])); 2] = [
+    let targets: [(&str, Check); 2] = [
         ("checkpoint", check_checkpoint_bytes),
         ("checkpoint_sealed", check_sealed_checkpoint_bytes),
     ];
@@ -304,6 +304,9 @@ fn the_fuzz_campaigns_minimized_corpora_pass_the_checks() {
         }
     }
 }
+
+/// A fuzz target's check.
+type Check = fn(&[u8]);
 
 /// Fewer kept inputs than this means the minimized corpus went missing.
 const MIN_KEPT: usize = 20;
