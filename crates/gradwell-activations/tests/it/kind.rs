@@ -186,3 +186,29 @@ fn kinks_are_where_f_is_not_smooth() {
         assert_eq!(k.kinks(), want, "{k}");
     }
 }
+
+/// Each type's own `name()` is its canonical text form, the one `ActivationKind` prints
+/// (checked on every type, with default and other parameters).
+#[test]
+fn every_type_names_itself_as_the_kind_prints_it() {
+    for k in crate::common::all_kinds() {
+        let own = match k {
+            ActivationKind::Identity(a) => a.name(),
+            ActivationKind::Sigmoid(a) => a.name(),
+            ActivationKind::Tanh(a) => a.name(),
+            ActivationKind::Relu(a) => a.name(),
+            ActivationKind::LeakyRelu(a) => a.name(),
+            ActivationKind::Prelu(a) => a.name(),
+            ActivationKind::Elu(a) => a.name(),
+            ActivationKind::Selu(a) => a.name(),
+            ActivationKind::Gelu(a) => a.name(),
+            ActivationKind::GeluTanh(a) => a.name(),
+            ActivationKind::Silu(a) => a.name(),
+            ActivationKind::Softplus(a) => a.name(),
+            ActivationKind::Mish(a) => a.name(),
+            ActivationKind::Relu6(a) => a.name(),
+            ActivationKind::Hardtanh(a) => a.name(),
+        };
+        assert_eq!(own, k.to_string());
+    }
+}
