@@ -212,3 +212,35 @@ fn every_type_names_itself_as_the_kind_prints_it() {
         assert_eq!(own, k.to_string());
     }
 }
+
+/// The parameter accessors return what was given.
+#[test]
+fn parameters_are_readable() {
+    let h = Hardtanh::new(-2.0, 3.0).unwrap();
+    assert_eq!((h.min(), h.max()), (-2.0, 3.0));
+    assert_eq!(LeakyRelu::new(0.2).unwrap().slope(), 0.2);
+    assert_eq!(
+        gradwell_activations::Prelu::new(-0.5).unwrap().slope(),
+        -0.5
+    );
+}
+
+/// At exactly x = 0 the slice backward of the piecewise-linear activations takes the
+/// PyTorch side, as `derivative` does: leaky′(0) = slope, PReLU′(0) = a.
+#[test]
+fn backward_at_the_kink_follows_pytorch() {
+    for k in [
+        ActivationKind::from(LeakyRelu::new(0.2).unwrap()),
+        ActivationKind::from(gradwell_activations::Prelu::new(3.0).unwrap()),
+    ] {
+        let (x, y) = ([0.0_f64], [0.0_f64]);
+        let mut dx = [1.0];
+        k.backward_slice(&x, &y, &[2.0], &mut dx);
+        assert_eq!(
+            dx[0],
+            1.0 + 2.0 * Activation::<f64>::derivative(&k, 0.0),
+            "{k}"
+        );
+        assert_ne!(Activation::<f64>::derivative(&k, 0.0), 1.0, "{k}");
+    }
+}
