@@ -223,15 +223,30 @@ fn parameters_are_readable() {
         gradwell_activations::Prelu::new(-0.5).unwrap().slope(),
         -0.5
     );
+    let sp = Softplus::new(2.0, 15.0).unwrap();
+    assert_eq!((sp.beta(), sp.threshold()), (2.0, 15.0));
 }
 
-/// At exactly x = 0 the slice backward of the piecewise-linear activations takes the
-/// PyTorch side, as `derivative` does: leaky′(0) = slope, PReLU′(0) = a.
+/// Softplus switches to the identity only strictly above the threshold (β·x > 20, as
+/// PyTorch): at β·x = 20 exactly it is still log(1 + e²⁰) = 20 + 2.06e-9, with slope
+/// σ(20) < 1.
+#[test]
+fn softplus_at_its_threshold_is_not_yet_the_identity() {
+    let sp = Softplus::default();
+    let v: f64 = sp.value(20.0);
+    assert!((v - 20.000_000_002_061_153).abs() < 1e-12, "{v}");
+    let d: f64 = sp.derivative(20.0);
+    assert!(d < 1.0, "{d}");
+}
+
+/// At exactly x = 0 the slice backward takes the PyTorch side, as `derivative` does:
+/// leaky′(0) = slope, PReLU′(0) = a, SELU′(0) = λα.
 #[test]
 fn backward_at_the_kink_follows_pytorch() {
     for k in [
         ActivationKind::from(LeakyRelu::new(0.2).unwrap()),
         ActivationKind::from(gradwell_activations::Prelu::new(3.0).unwrap()),
+        ActivationKind::from(gradwell_activations::Selu),
     ] {
         let (x, y) = ([0.0_f64], [0.0_f64]);
         let mut dx = [1.0];
