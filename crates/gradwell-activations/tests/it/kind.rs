@@ -240,13 +240,14 @@ fn softplus_at_its_threshold_is_not_yet_the_identity() {
 }
 
 /// At exactly x = 0 the slice backward takes the PyTorch side, as `derivative` does:
-/// leaky′(0) = slope, PReLU′(0) = a, SELU′(0) = λα.
+/// leaky′(0) = slope, PReLU′(0) = a, SELU′(0) = λα, ReLU′(0) = 0.
 #[test]
 fn backward_at_the_kink_follows_pytorch() {
     for k in [
         ActivationKind::from(LeakyRelu::new(0.2).unwrap()),
         ActivationKind::from(gradwell_activations::Prelu::new(3.0).unwrap()),
         ActivationKind::from(gradwell_activations::Selu),
+        ActivationKind::from(gradwell_activations::Relu),
     ] {
         let (x, y) = ([0.0_f64], [0.0_f64]);
         let mut dx = [1.0];
