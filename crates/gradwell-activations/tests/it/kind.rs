@@ -186,3 +186,77 @@ fn kinks_are_where_f_is_not_smooth() {
         assert_eq!(k.kinks(), want, "{k}");
     }
 }
+
+/// Each type's own `name()` is its canonical text form, the one `ActivationKind` prints
+/// (checked on every type, with default and other parameters).
+#[test]
+fn every_type_names_itself_as_the_kind_prints_it() {
+    for k in crate::common::all_kinds() {
+        let own = match k {
+            ActivationKind::Identity(a) => a.name(),
+            ActivationKind::Sigmoid(a) => a.name(),
+            ActivationKind::Tanh(a) => a.name(),
+            ActivationKind::Relu(a) => a.name(),
+            ActivationKind::LeakyRelu(a) => a.name(),
+            ActivationKind::Prelu(a) => a.name(),
+            ActivationKind::Elu(a) => a.name(),
+            ActivationKind::Selu(a) => a.name(),
+            ActivationKind::Gelu(a) => a.name(),
+            ActivationKind::GeluTanh(a) => a.name(),
+            ActivationKind::Silu(a) => a.name(),
+            ActivationKind::Softplus(a) => a.name(),
+            ActivationKind::Mish(a) => a.name(),
+            ActivationKind::Relu6(a) => a.name(),
+            ActivationKind::Hardtanh(a) => a.name(),
+        };
+        assert_eq!(own, k.to_string());
+    }
+}
+
+/// The parameter accessors return what was given.
+#[test]
+fn parameters_are_readable() {
+    let h = Hardtanh::new(-2.0, 3.0).unwrap();
+    assert_eq!((h.min(), h.max()), (-2.0, 3.0));
+    assert_eq!(LeakyRelu::new(0.2).unwrap().slope(), 0.2);
+    assert_eq!(
+        gradwell_activations::Prelu::new(-0.5).unwrap().slope(),
+        -0.5
+    );
+    let sp = Softplus::new(2.0, 15.0).unwrap();
+    assert_eq!((sp.beta(), sp.threshold()), (2.0, 15.0));
+}
+
+/// Softplus switches to the identity only strictly above the threshold (β·x > 20, as
+/// PyTorch): at β·x = 20 exactly it is still log(1 + e²⁰) = 20 + 2.06e-9, with slope
+/// σ(20) < 1.
+#[test]
+fn softplus_at_its_threshold_is_not_yet_the_identity() {
+    let sp = Softplus::default();
+    let v: f64 = sp.value(20.0);
+    assert!((v - 20.000_000_002_061_153).abs() < 1e-12, "{v}");
+    let d: f64 = sp.derivative(20.0);
+    assert!(d < 1.0, "{d}");
+}
+
+/// At exactly x = 0 the slice backward takes the PyTorch side, as `derivative` does:
+/// leaky′(0) = slope, PReLU′(0) = a, SELU′(0) = λα, ReLU′(0) = 0.
+#[test]
+fn backward_at_the_kink_follows_pytorch() {
+    for k in [
+        ActivationKind::from(LeakyRelu::new(0.2).unwrap()),
+        ActivationKind::from(gradwell_activations::Prelu::new(3.0).unwrap()),
+        ActivationKind::from(gradwell_activations::Selu),
+        ActivationKind::from(gradwell_activations::Relu),
+    ] {
+        let (x, y) = ([0.0_f64], [0.0_f64]);
+        let mut dx = [1.0];
+        k.backward_slice(&x, &y, &[2.0], &mut dx);
+        assert_eq!(
+            dx[0],
+            1.0 + 2.0 * Activation::<f64>::derivative(&k, 0.0),
+            "{k}"
+        );
+        assert_ne!(Activation::<f64>::derivative(&k, 0.0), 1.0, "{k}");
+    }
+}
