@@ -18,6 +18,26 @@ pub fn minimized_dir(manifest_dir: &str, target: &str) -> PathBuf {
         .join(target)
 }
 
+/// A fuzz target's check, as the libraries' `fuzzing` modules export it.
+pub type Check = fn(&[u8]);
+
+/// Runs each target's check over every file of its minimized corpus
+/// ([`minimized_dir`]), after checking that the corpus holds at least `min_kept` files (so
+/// that a corpus gone missing fails rather than passing vacuously).
+pub fn replay_minimized(manifest_dir: &str, targets: &[(&str, Check)], min_kept: usize) {
+    for &(target, check) in targets {
+        let files = corpus(&minimized_dir(manifest_dir, target));
+        assert!(
+            files.len() >= min_kept,
+            "the {target} campaign's corpus has {} files",
+            files.len()
+        );
+        for (_, bytes) in &files {
+            check(bytes);
+        }
+    }
+}
+
 /// Every file of a corpus directory as `(file name, bytes)`, sorted by name.
 pub fn corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)

@@ -286,27 +286,15 @@ fn mutated_corpus_files_are_refused_without_a_panic() {
 
 /// Every input the fuzz campaigns kept (`fuzz/corpus-min/`, minimized) still passes the
 /// targets' checks: the campaigns' coverage, replayed on stable as a regression test.
+/// Fewer than 20 files would mean a corpus went missing.
 #[test]
 fn the_fuzz_campaigns_minimized_corpora_pass_the_checks() {
-    let targets: [(&str, Check); 2] = [
-        ("checkpoint", check_checkpoint_bytes),
-        ("checkpoint_sealed", check_sealed_checkpoint_bytes),
-    ];
-    for (target, check) in targets {
-        let files = replay::corpus(&replay::minimized_dir(env!("CARGO_MANIFEST_DIR"), target));
-        assert!(
-            files.len() >= MIN_KEPT,
-            "the {target} campaign's corpus has {} files",
-            files.len()
-        );
-        for (_, bytes) in &files {
-            check(bytes);
-        }
-    }
+    replay::replay_minimized(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            ("checkpoint", check_checkpoint_bytes),
+            ("checkpoint_sealed", check_sealed_checkpoint_bytes),
+        ],
+        20,
+    );
 }
-
-/// A fuzz target's check.
-type Check = fn(&[u8]);
-
-/// Fewer kept inputs than this means the minimized corpus went missing.
-const MIN_KEPT: usize = 20;
