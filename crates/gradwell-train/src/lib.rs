@@ -64,10 +64,7 @@ mod observer;
 mod trainer;
 
 pub use checkpoint::Checkpoint;
-pub use config::{
-    CheckpointConfig, OptimizerConfig, Preprocess, ProgressMode, ScheduleConfig, ScheduleUnit,
-    TrainConfig,
-};
+pub use config::{CheckpointConfig, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
 pub use trainer::{ResumeOutcome, TrainReport, Trainer};
