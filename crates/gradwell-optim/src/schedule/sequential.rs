@@ -19,13 +19,24 @@ use crate::{OptimError, Registered, ScheduleKind, ScheduleRule};
 /// assert!(warm_cos.lr_at(1.0, 15, 15)?.abs() < 1e-12);
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SequentialLr {
     /// The schedules, at least one, each with a closed form (no `plateau`).
     pub parts: Vec<ScheduleKind>,
     /// Strictly increasing, positive, one fewer than `parts`.
     pub milestones: Vec<u64>,
+}
+
+/// A sequence of one: the optimizer's rate throughout (the parts have no default, and
+/// text or a table must give them).
+impl Default for SequentialLr {
+    fn default() -> Self {
+        SequentialLr {
+            parts: vec![ScheduleKind::default()],
+            milestones: Vec::new(),
+        }
+    }
 }
 
 impl SequentialLr {
