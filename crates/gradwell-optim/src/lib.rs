@@ -13,7 +13,7 @@
 //! [`ScheduleRule`], and the list gives it its parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`),
 //! printing, serde (a name or a table with `kind`), the valid names in error messages,
 //! one-setting changes ([`OptimizerKind::set`]), building, and every generic test. The
-//! text and table forms are described in the `registry` module; a training run names a
+//! text and table forms are described in the [`registry`] module; a training run names a
 //! schedule with [`ScheduleSpec`] (the kind and whether it advances per step or per
 //! epoch).
 //!
@@ -109,7 +109,7 @@ mod error;
 mod group;
 mod optimizer;
 mod param;
-mod registry;
+pub mod registry;
 mod schedule;
 mod validate;
 

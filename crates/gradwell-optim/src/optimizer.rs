@@ -84,7 +84,7 @@ pub trait Optimizer<F: Float> {
     fn state(&self) -> OptimizerState<F>;
 
     /// Restores [`Optimizer::state`]; the further steps are bit-identical to those of the
-    /// optimizer that saved it. Fails (changing nothing) on state no optimizer of this kind
+    /// optimizer that saved it (state saved before the first step restores a fresh one). Fails (changing nothing) on state no optimizer of this kind
     /// can be in: another optimizer's, other buffers or lengths, a buffer value that is not
     /// finite, a negative second moment (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`,
     /// `sum`), or a parameter that has taken more steps than the optimizer. The next step

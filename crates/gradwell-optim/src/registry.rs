@@ -386,7 +386,7 @@ macro_rules! registry {
         #[derive(Debug, Clone, PartialEq)]
         $vis enum $kind {
             $(
-                #[doc = concat!("[`", stringify!($variant), "`], with [`", stringify!($cfg), "`].")]
+                #[doc = concat!("With its settings, [`", stringify!($cfg), "`].")]
                 $variant($cfg),
             )*
         }

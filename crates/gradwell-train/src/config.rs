@@ -271,9 +271,8 @@ impl TrainConfig {
         })
     }
 
-    /// Checks every value, including the optimizer's and schedule's settings (which their
-    /// registries check when they are read, so a config read from a file is checked
-    /// once).
+    /// Checks every value, including the optimizer's and schedule's settings (with the
+    /// checks their registries run when they read them, for a config built in code).
     ///
     /// # Errors
     /// The first bad value, as [`TrainError::Config`] naming its field.

@@ -71,8 +71,9 @@ fn every_optimizer_descends_a_quadratic() {
 }
 
 /// Saved after 5 steps and loaded (through JSON) into a fresh optimizer, the next steps are
-/// bit-identical to those of the one that saved it; the saved state names both parameters,
-/// and for an optimizer that keeps buffers, one that ignored them would differ.
+/// bit-identical to those of the one that saved it, weights and state alike; the saved
+/// state names both parameters, and for an optimizer that keeps buffers, one that ignored
+/// them would end in another state.
 #[test]
 fn every_optimizer_resumes_bit_identically() {
     for kind in OptimizerKind::defaults() {
@@ -95,17 +96,25 @@ fn every_optimizer_resumes_bit_identically() {
         for _ in 0..7 {
             step(resumed.as_mut(), &mut w2, &mut b2).unwrap();
         }
-        assert_eq!(bits(&w2, &b2), bits(&w, &b), "{kind}: diverged after resuming");
+        assert_eq!(
+            bits(&w2, &b2),
+            bits(&w, &b),
+            "{kind}: diverged after resuming"
+        );
+        assert_eq!(resumed.state(), straight.state(), "{kind}: state diverged");
         // The buffers matter (Adam's moments, Adagrad's sums, momentum): a cold start
-        // from the same weights ends elsewhere.
+        // from the same weights ends with other buffers.
         if kind.state_buffers() > 0 {
             let mut cold = build(&kind);
             for _ in 0..7 {
                 step(cold.as_mut(), &mut w3, &mut b3).unwrap();
             }
+            let buffers = |s: OptimizerState<f64>| {
+                s.params.into_iter().map(|p| p.buffers).collect::<Vec<_>>()
+            };
             assert_ne!(
-                bits(&w3, &b3),
-                bits(&w, &b),
+                buffers(cold.state()),
+                buffers(straight.state()),
                 "{kind}: the state made no difference"
             );
         }
@@ -291,9 +300,16 @@ fn every_schedule_resumes_bit_identically() {
         let json = serde_json::to_string(&a.state()).unwrap();
         let mut b = kind.build(0.1, RUN).unwrap();
         b.load_state(&serde_json::from_str(&json).unwrap()).unwrap();
-        assert_eq!((b.steps(), b.lr().to_bits()), (7, a.lr().to_bits()), "{kind}");
+        assert_eq!(
+            (b.steps(), b.lr().to_bits()),
+            (7, a.lr().to_bits()),
+            "{kind}"
+        );
         for k in 7..RUN {
-            let (x, y) = (a.step(Some(metric(k))).unwrap(), b.step(Some(metric(k))).unwrap());
+            let (x, y) = (
+                a.step(Some(metric(k))).unwrap(),
+                b.step(Some(metric(k))).unwrap(),
+            );
             assert_eq!(x.to_bits(), y.to_bits(), "{kind}: step {k}");
             assert_eq!(a.momentum(), b.momentum(), "{kind}: step {k}");
         }
