@@ -1,7 +1,8 @@
 //! Repository hygiene, checked by ordinary tests (`cargo test -p xtask`): every crate has
 //! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
 //! or doc file has trailing whitespace or tabs, every crate denies warnings in its
-//! doctests, and no library code writes a file except through `gradwell_nn::io`.
+//! doctests, no library code writes a file except through `gradwell_nn::io`, and the
+//! facade without its default features depends on no plotting, progress-bar or TOML crate.
 
 #[cfg(test)]
 mod tests {
@@ -112,5 +113,42 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "trailing whitespace or tabs at {bad:?}");
+    }
+
+    /// `cargo tree` of the facade's normal dependencies, `args` added; one crate a line.
+    fn facade_tree(args: &[&str]) -> String {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["tree", "-e", "normal", "--prefix", "none", "-p", "gradwell"])
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn the_facade_without_default_features_leaves_out_plots_progress_bars_and_toml() {
+        let has = |tree: &str, dep: &str| {
+            tree.lines()
+                .any(|l| l.split_whitespace().next() == Some(dep))
+        };
+        let light = facade_tree(&["--no-default-features"]);
+        let full = facade_tree(&[]);
+        for (feature, dep) in [
+            ("plots", "plotters"),
+            ("progress", "indicatif"),
+            ("toml", "toml"),
+        ] {
+            assert!(has(&full, dep), "the default build lacks {dep}");
+            assert!(!has(&light, dep), "--no-default-features still pulls {dep}");
+            let one = facade_tree(&["--no-default-features", "--features", feature]);
+            assert!(has(&one, dep), "feature {feature} does not bring {dep}");
+        }
     }
 }
