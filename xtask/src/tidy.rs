@@ -1,8 +1,9 @@
 //! Repository hygiene, checked by ordinary tests (`cargo test -p xtask`): every crate has
 //! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
 //! or doc file has trailing whitespace or tabs, every crate denies warnings in its
-//! doctests, no library code writes a file except through `gradwell_nn::io`, and the
-//! facade without its default features depends on no plotting, progress-bar or TOML crate.
+//! doctests, no library code writes a file except through `gradwell_nn::io`, the facade
+//! without its default features depends on no plotting, progress-bar or TOML crate, and
+//! every page of `docs/` (and section) that the code cites exists.
 
 #[cfg(test)]
 mod tests {
@@ -150,5 +151,95 @@ mod tests {
             let one = facade_tree(&["--no-default-features", "--features", feature]);
             assert!(has(&one, dep), "feature {feature} does not bring {dep}");
         }
+    }
+
+    /// GitHub's anchor of a Markdown heading: lower case, spaces to `-`, punctuation other
+    /// than `-` and `_` dropped.
+    fn slug(heading: &str) -> String {
+        heading
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' | '-' => Some('-'),
+                '_' => Some('_'),
+                c if c.is_alphanumeric() => Some(c.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every `docs/<page>.md` and `docs/<page>.md#<section>` that the sources cite, and
+    /// every `(#<section>)` link inside a page, names a page of `docs/` and one of its
+    /// headings.
+    #[test]
+    fn cited_docs_pages_and_sections_exist() {
+        let anchors = |page: &Path| -> Option<Vec<String>> {
+            let text = fs::read_to_string(page).ok()?;
+            Some(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix('#'))
+                    .map(|l| slug(l.trim_start_matches('#')))
+                    .collect(),
+            )
+        };
+        let mut cites: Vec<(String, String, Option<String>)> = Vec::new();
+        for p in sources() {
+            let text = fs::read_to_string(&p).unwrap_or_default();
+            for (at, _) in text.match_indices("docs/") {
+                let rest = &text[at + 5..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect();
+                // A citation ending a sentence.
+                let name = name.strip_suffix('.').unwrap_or(&name);
+                if !name.ends_with(".md") {
+                    continue;
+                }
+                let anchor = rest[name.len()..].strip_prefix('#').map(|a| {
+                    a.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                        .collect::<String>()
+                });
+                cites.push((p.display().to_string(), name.to_string(), anchor));
+            }
+        }
+        let mut bad = Vec::new();
+        for (from, name, anchor) in &cites {
+            match (anchors(&root().join("docs").join(name)), anchor) {
+                (None, _) => bad.push(format!("{from}: docs/{name} does not exist")),
+                (Some(found), Some(a)) if !found.contains(a) => {
+                    bad.push(format!("{from}: docs/{name} has no section #{a}"))
+                }
+                _ => {}
+            }
+        }
+        // Links inside the pages themselves.
+        for entry in fs::read_dir(root().join("docs")).unwrap().flatten() {
+            let page = entry.path();
+            if page.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let text = fs::read_to_string(&page).unwrap();
+            let found = anchors(&page).unwrap_or_default();
+            for (at, _) in text.match_indices("](#") {
+                let a: String = text[at + 3..].chars().take_while(|&c| c != ')').collect();
+                if !found.contains(&a) {
+                    bad.push(format!("{}: no section #{a}", page.display()));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
+        // The crates once cited a page that was never in the repository.
+        let old = ["REFERENCE", ".md"].concat();
+        let stale: Vec<_> = sources()
+            .into_iter()
+            .filter(|p| fs::read_to_string(p).is_ok_and(|t| t.contains(&old)))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{old} is not in the repository: {stale:?}"
+        );
+        assert!(cites.len() >= 10, "only {} citations found", cites.len());
     }
 }
