@@ -68,7 +68,7 @@
 //! - Cosine annealing uses the closed form (see [`CurveSpec::CosineAnnealing`]).
 //!
 //! Keras differs more (eps placement in Adam, RMSprop and Adagrad, defaults, decoupled
-//! decay everywhere); REFERENCE.md in the project records both.
+//! decay everywhere); `docs/parity.md` in the repository records both.
 #![doc(test(attr(deny(warnings))))]
 
 /// Builder methods `name(value) -> Self` for public config fields.

@@ -232,7 +232,7 @@ impl OneCycleConfig {
 ///
 /// let step = Curve::step(2, 0.5)?;
 /// let lrs: Vec<f64> = (0..5).map(|k| step.lr_at(1.0, k).unwrap()).collect();
-/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]); // REFERENCE.md 5.7
+/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]); // docs/parity.md#learning-rate-schedules
 ///
 /// // Linear warm-up for 5 steps, then cosine annealing over 10.
 /// let warm_cos = Curve::sequential(
@@ -523,7 +523,7 @@ impl Curve {
 /// for _ in 0..8 {
 ///     lrs.push(s.step(None)?);
 /// }
-/// let want = [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0]; // REFERENCE.md 5.7
+/// let want = [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0]; // docs/parity.md#learning-rate-schedules
 /// assert!(lrs.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4));
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
