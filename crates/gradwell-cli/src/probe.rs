@@ -5,10 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
-use gradwell_monitor::{
-    Lsuv, LsuvLayer, PlainNet, Probe, Series, TheoryTable, Thresholds,
-    plot_activation_std_by_layer, plot_grad_norm_by_layer, probe,
-};
+use gradwell_monitor::{Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe};
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 use ndarray::Array2;
@@ -218,7 +215,8 @@ pub fn render(r: &ProbeReport) -> String {
 /// Draws the gradient norm by layer to `path` and the activation std by layer beside it.
 ///
 /// # Errors
-/// An extension other than `.svg` or `.png`, a file that cannot be written.
+/// An extension other than `.svg` or `.png`, a file that cannot be written, or a build
+/// without plots (the `plots` feature).
 pub fn plot(r: &ProbeReport, path: &Path) -> Result<Vec<std::path::PathBuf>> {
     let ext = path
         .extension()
@@ -235,13 +233,26 @@ pub fn plot(r: &ProbeReport, path: &Path) -> Result<Vec<std::path::PathBuf>> {
         .file_stem()
         .map_or_else(|| "probe".into(), |s| s.to_string_lossy().into_owned());
     let other = path.with_file_name(format!("{stem}-activations.{ext}"));
-    plot_grad_norm_by_layer(
-        path,
-        &[Series::grad_norm_by_layer(&r.model, &r.probe.record)],
-    )?;
-    plot_activation_std_by_layer(
-        &other,
-        &[Series::activation_std_by_layer(&r.model, &r.probe.record)],
-    )?;
-    Ok(vec![path.to_path_buf(), other])
+    #[cfg(feature = "plots")]
+    {
+        use gradwell_monitor::{Series, plot_activation_std_by_layer, plot_grad_norm_by_layer};
+        plot_grad_norm_by_layer(
+            path,
+            &[Series::grad_norm_by_layer(&r.model, &r.probe.record)],
+        )?;
+        plot_activation_std_by_layer(
+            &other,
+            &[Series::activation_std_by_layer(&r.model, &r.probe.record)],
+        )?;
+        Ok(vec![path.to_path_buf(), other])
+    }
+    #[cfg(not(feature = "plots"))]
+    {
+        let _ = (r, other);
+        Err(CliError::flag(
+            "--plot",
+            path.display(),
+            "this gradwell is built without plots (its `plots` feature)",
+        ))
+    }
 }

@@ -4,10 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gradwell_monitor::{
-    History, Series, StepRecord, plot_accuracy, plot_activation_std_by_layer,
-    plot_grad_norm_by_layer, plot_loss,
-};
+use gradwell_monitor::{History, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
@@ -417,7 +414,8 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
-/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots, each file atomically.
+/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots (with the `plots` feature),
+/// each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -437,6 +435,20 @@ fn write_run_folder(
     if let Some(h) = history {
         h.write_json(&out.join("monitor.json"))?;
         h.write_csv(&out.join("monitor"))?;
+    }
+    #[cfg(feature = "plots")]
+    write_plots(out, summary, history)?;
+    Ok(())
+}
+
+/// The run folder's plots (SVG): gradient norm and activation std by layer at step 1 and
+/// the loss, from the monitor's history, and the test accuracy by epoch.
+#[cfg(feature = "plots")]
+fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> Result<()> {
+    use gradwell_monitor::{
+        Series, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
+    };
+    if let Some(h) = history {
         if let Some(init) = &summary.init {
             plot_grad_norm_by_layer(
                 &out.join("grad_norm_by_layer.svg"),
@@ -451,7 +463,7 @@ fn write_run_folder(
     }
     plot_accuracy(
         &out.join("accuracy.svg"),
-        &[gradwell_monitor::Series::new(
+        &[Series::new(
             format!("{} (test)", summary.name),
             summary
                 .epochs

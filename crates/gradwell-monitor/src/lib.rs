@@ -22,7 +22,9 @@
 //!   initialization, printed beside the measurement.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
-//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration.
+//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration, with the
+//!   `plots` feature (plotters; on by default). Without it the lines to plot
+//!   ([`Series`]) are still there.
 //!
 //! This crate knows networks only through `gradwell-nn`'s [`gradwell_nn::Network`] and the
 //! taps of its forward pass, and gradients only through the tape; it knows nothing of
@@ -53,6 +55,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod diagnosis;
+#[cfg(feature = "plots")]
+mod draw;
 mod error;
 mod lsuv;
 mod monitor;
@@ -64,16 +68,17 @@ mod theory;
 mod thresholds;
 
 pub use diagnosis::{Cure, Finding, FindingKind, Severity, diagnose, diagnose_step};
+#[cfg(feature = "plots")]
+pub use draw::{
+    line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
+};
 pub use error::{MonitorError, Result};
 pub use lsuv::{Lsuv, LsuvLayer};
 pub use monitor::{
     Monitor, MonitorConfig, Probe, Snapshot, first_last_ratio, global_norm, layer_stats,
     param_stats, probe,
 };
-pub use plot::{
-    PLOT_SIZE, PlotSpec, Series, line_plot, plot_accuracy, plot_activation_std_by_layer,
-    plot_grad_norm_by_layer, plot_loss,
-};
+pub use plot::{PLOT_SIZE, PlotSpec, Series};
 pub use provenance::{
     ForwardOrigin, GradientOrigin, InputReport, LayerRef, NonFinite, forward_origin,
     gradient_origin, trace_non_finite,

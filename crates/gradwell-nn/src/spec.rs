@@ -501,19 +501,28 @@ impl ModelSpec {
     /// Reads a spec from JSON or TOML text (JSON if it starts with `{`).
     ///
     /// # Errors
-    /// [`NnError::Config`] with the parser's message.
+    /// [`NnError::Config`] with the parser's message, or for TOML text when the crate is
+    /// built without its `toml` feature.
     pub fn parse(text: &str) -> Result<Self> {
         if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| NnError::Config(format!("JSON: {e}")))
         } else {
-            toml::from_str(text).map_err(|e| NnError::Config(format!("TOML: {e}")))
+            #[cfg(feature = "toml")]
+            return toml::from_str(text).map_err(|e| NnError::Config(format!("TOML: {e}")));
+            #[cfg(not(feature = "toml"))]
+            return Err(NnError::Config(
+                "TOML: this build of gradwell-nn reads JSON only (the `toml` feature is off); \
+                 give the spec as JSON, starting with `{`"
+                    .into(),
+            ));
         }
     }
 
-    /// The spec as TOML.
+    /// The spec as TOML (with the `toml` feature, on by default).
     ///
     /// # Errors
     /// Never for a valid spec; kept fallible because serialization is.
+    #[cfg(feature = "toml")]
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).map_err(|e| NnError::Config(format!("TOML: {e}")))
     }
@@ -521,7 +530,7 @@ impl ModelSpec {
     /// The spec as pretty JSON.
     ///
     /// # Errors
-    /// As [`ModelSpec::to_toml`].
+    /// Never for a valid spec; kept fallible because serialization is.
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string_pretty(self).map_err(|e| NnError::Config(format!("JSON: {e}")))
     }

@@ -67,7 +67,7 @@ crate::setters!(AdagradConfig {
 /// let mut opt = Adagrad::<f64>::new(AdagradConfig::default().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.9).abs() < 1e-9); // REFERENCE.md 5.4
+/// assert!((w[0] - 0.9).abs() < 1e-9); // docs/parity.md#adagrad
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
 pub type Adagrad<F> = RuleOptimizer<AdagradConfig, F>;

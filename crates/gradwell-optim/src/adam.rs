@@ -132,7 +132,7 @@ crate::setters!(AdamConfig {
 /// let mut adamw = Adam::<f64>::new(AdamConfig::adamw().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// adamw.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.899000002).abs() < 1e-9); // REFERENCE.md 5.2
+/// assert!((w[0] - 0.899000002).abs() < 1e-9); // docs/parity.md#adam-and-adamw
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
 pub type Adam<F> = RuleOptimizer<AdamConfig, F>;

@@ -85,7 +85,7 @@
 //!   any order).
 //!
 //! Keras differs more (eps placement in Adam, RMSprop and Adagrad, defaults, decoupled
-//! decay everywhere); REFERENCE.md in the project records both.
+//! decay everywhere); `docs/parity.md` in the repository records both.
 #![doc(test(attr(deny(warnings))))]
 
 /// Builder methods `name(value) -> Self` for public config fields.

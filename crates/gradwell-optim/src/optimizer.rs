@@ -26,7 +26,7 @@ use crate::{OptimError, ParamGroups, ParamSlot, Registered, validate};
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
 /// g[0] = 2.0;
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.61).abs() < 1e-12); // REFERENCE.md 5.1
+/// assert!((w[0] - 0.61).abs() < 1e-12); // docs/parity.md#sgd
 ///
 /// g[0] = f64::NAN;
 /// let err = opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)]).unwrap_err();

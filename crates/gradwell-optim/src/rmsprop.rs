@@ -75,7 +75,7 @@ crate::setters!(RmspropConfig {
 /// let mut opt = Rmsprop::<f64>::new(RmspropConfig::default().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!(w[0].abs() < 1e-6); // first step is lr/√(1−α) = 10·lr (REFERENCE.md 5.3)
+/// assert!(w[0].abs() < 1e-6); // first step is lr/√(1−α) = 10·lr (docs/parity.md#rmsprop)
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
 pub type Rmsprop<F> = RuleOptimizer<RmspropConfig, F>;

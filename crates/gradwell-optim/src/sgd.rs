@@ -67,7 +67,7 @@ crate::setters!(SgdConfig {
 /// let mut opt = Sgd::<f64>::new(SgdConfig::default().lr(0.1).weight_decay(0.5))?;
 /// let (mut w, mut g) = (vec![2.0], vec![1.0]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 1.8).abs() < 1e-12); // REFERENCE.md 5.1
+/// assert!((w[0] - 1.8).abs() < 1e-12); // docs/parity.md#sgd
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
 pub type Sgd<F> = RuleOptimizer<SgdConfig, F>;

@@ -2,7 +2,7 @@
 //! ([`TrainConfig::default`]), read from TOML or JSON and validated once
 //! ([`TrainConfig::validate`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gradwell_data::LastBatch;
 use gradwell_optim::{
@@ -148,9 +148,11 @@ pub enum Preprocess {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProgressMode {
-    /// A progress bar when standard error is a terminal, one log line per epoch otherwise.
+    /// A progress bar when standard error is a terminal (and the crate has its `progress`
+    /// feature), one log line per epoch otherwise.
     Auto,
-    /// Always a progress bar.
+    /// Always a progress bar (log lines when the crate is built without its `progress`
+    /// feature).
     Bar,
     /// One log line per epoch on standard error.
     Lines,
@@ -234,11 +236,12 @@ impl TrainConfig {
 
 impl TrainConfig {
     /// Reads a config from TOML text; `origin` names it in errors. The result is
-    /// validated.
+    /// validated. (With the `toml` feature, on by default, as are the other TOML methods.)
     ///
     /// # Errors
     /// [`TrainError::ConfigFormat`] for text that does not parse (naming the line and the
     /// field), [`TrainError::Config`] for a value out of range.
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         let config: TrainConfig = toml::from_str(text).map_err(|e| TrainError::ConfigFormat {
             origin: origin.to_string(),
@@ -252,7 +255,8 @@ impl TrainConfig {
     ///
     /// # Errors
     /// As [`TrainConfig::from_toml_str`], or [`TrainError::Io`].
-    pub fn from_toml_file(path: &Path) -> Result<Self> {
+    #[cfg(feature = "toml")]
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
             path: path.to_path_buf(),
             source,
@@ -264,6 +268,7 @@ impl TrainConfig {
     ///
     /// # Errors
     /// [`TrainError::ConfigFormat`] if the serializer refuses it (it should not).
+    #[cfg(feature = "toml")]
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).map_err(|e| TrainError::ConfigFormat {
             origin: "TrainConfig".into(),

@@ -61,6 +61,7 @@ mod error;
 pub mod fuzzing;
 pub mod lock;
 mod observer;
+mod progress;
 mod trainer;
 
 pub use checkpoint::Checkpoint;

@@ -10,7 +10,6 @@ use gradwell_nn::losses::{LossReduction, cross_entropy};
 use gradwell_nn::{Network, Tap};
 use gradwell_optim::{Optimizer, ParamSlot, Schedule, ScheduleUnit, SlotBuffer, apply_schedule};
 use gradwell_tensor::sum_squares_f64;
-use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, ArrayViewD};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +19,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, Optim
 use crate::config::{Preprocess, ProgressMode, TrainConfig};
 use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+use crate::progress::Bar;
 use crate::{Result, TrainError};
 
 /// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
@@ -375,18 +375,8 @@ impl Trainer {
             ProgressMode::Bar => true,
             ProgressMode::Lines | ProgressMode::Off => false,
         };
-        let bar = show_bar.then(|| {
-            let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
-            let bar = ProgressBar::new(total);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_position(self.step);
-            bar
-        });
+        let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
+        let bar = show_bar.then(|| Bar::start(total, self.step)).flatten();
         'epochs: while self.batcher.epoch() < self.config.epochs {
             let epoch = self.batcher.epoch();
             let epoch_started = Instant::now();

@@ -8,6 +8,7 @@ mod diagnosis;
 mod history;
 mod lsuv;
 mod measured;
+#[cfg(feature = "plots")]
 mod plots;
 mod provenance;
 mod stats;

@@ -22,7 +22,7 @@ use crate::{OptimError, Registered, ScheduleRule, validate};
 /// for _ in 0..8 {
 ///     lrs.push(s.step(None)?);
 /// }
-/// let want = [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0]; // REFERENCE.md 5.7
+/// let want = [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0]; // docs/parity.md#learning-rate-schedules
 /// assert!(lrs.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4));
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```

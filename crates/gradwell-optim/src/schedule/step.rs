@@ -11,7 +11,7 @@ use crate::{OptimError, Registered, ScheduleRule, validate};
 ///
 /// let step = ScheduleKind::from(StepLr { step_size: 2, gamma: 0.5 });
 /// let lrs: Vec<f64> = (0..5).map(|k| step.lr_at(1.0, k, 5).unwrap()).collect();
-/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]); // REFERENCE.md 5.7
+/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]); // docs/parity.md#learning-rate-schedules
 /// assert_eq!(step, "step:2,0.5".parse()?);
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```

@@ -1,4 +1,4 @@
-//! Schedules against PyTorch's sequences (REFERENCE.md 5.7 and the fixtures).
+//! Schedules against PyTorch's sequences (docs/parity.md#learning-rate-schedules and the fixtures).
 
 use gradwell_optim::{
     CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, OneCycleConfig, OptimError,
@@ -52,7 +52,7 @@ fn assert_close(ours: &[f64], want: &[f64], tol: f64) {
     }
 }
 
-/// The sequences listed in REFERENCE.md 5.7 (printed there to 4 digits).
+/// The sequences listed in docs/parity.md#learning-rate-schedules (printed there to 4 digits).
 #[test]
 fn reference_sequences() {
     assert_close(
