@@ -227,19 +227,22 @@ pub(crate) fn apply<T: Registered>(base: &T, args: Args, fresh: bool) -> Result<
             why: format!("has no default: write it, e.g. {}", usage::<T>()),
         });
     }
-    let value: T = serde_json::from_value(Value::Object(map)).map_err(|e| {
-        let text = e.to_string();
-        // serde_json names no field for a wrong type; find which one was given wrongly.
-        let setting = given
+    let base_map = table(base);
+    let value: T = serde_json::from_value(Value::Object(map.clone())).map_err(|e| {
+        // serde_json names no field for a wrong type: find the setting that fails alone.
+        let alone = |key: &String| {
+            let mut one = base_map.clone();
+            one.insert(key.clone(), map[key].clone());
+            serde_json::from_value::<T>(Value::Object(one)).err()
+        };
+        let (setting, e) = given
             .iter()
-            .find(|g| text.contains(&format!("`{g}`")))
-            .or_else(|| given.last())
-            .cloned()
-            .unwrap_or_default();
+            .find_map(|g| alone(g).map(|e| (g.clone(), e)))
+            .unwrap_or_else(|| (given.join(", "), e));
         OptimError::BadSetting {
             owner,
             setting,
-            why: format!("has the wrong type: {text}"),
+            why: format!("has the wrong type: {e}"),
         }
     })?;
     value.check()?;

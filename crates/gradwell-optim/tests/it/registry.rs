@@ -322,3 +322,19 @@ fn every_schedule_resumes_bit_identically() {
         }
     }
 }
+
+/// A setting of the wrong type, among several given at once, is the one the error names.
+#[test]
+fn a_wrongly_typed_setting_is_named_among_others() {
+    let table = serde_json::json!({"kind": "sgd", "lr": "fast", "momentum": 0.9});
+    let e = OptimizerKind::from_value(table).unwrap_err();
+    assert!(
+        matches!(&e, OptimError::BadSetting { setting, .. } if setting == "lr"),
+        "{e}"
+    );
+    let e = "step:30,gamma=[1]".parse::<ScheduleKind>().unwrap_err();
+    assert!(
+        matches!(&e, OptimError::BadSetting { setting, .. } if setting == "gamma"),
+        "{e}"
+    );
+}
