@@ -8,7 +8,8 @@
 //! # Registries
 //!
 //! [`OptimizerKind`] names every optimizer and [`ScheduleKind`] every schedule. Each is
-//! generated from a list with one line per file (`sgd.rs`, `schedule/step.rs`, …): the
+//! generated from a list with one line per file (`sgd.rs`, `schedule/step.rs`, …, each
+//! also declared by a `mod` line): the
 //! file holds the settings (serde, `Default` = PyTorch's) implementing [`UpdateRule`] or
 //! [`ScheduleRule`], and the list gives it its parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`),
 //! printing, serde (a name or a table with `kind`), the valid names in error messages,
