@@ -9,14 +9,13 @@
 //!
 //! [`OptimizerKind`] names every optimizer and [`ScheduleKind`] every schedule. Each is
 //! generated from a list with one line per file (`sgd.rs`, `schedule/step.rs`, …, each
-//! also declared by a `mod` line): the
-//! file holds the settings (serde, `Default` = PyTorch's) implementing [`UpdateRule`] or
-//! [`ScheduleRule`], and the list gives it its parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`),
-//! printing, serde (a name or a table with `kind`), the valid names in error messages,
-//! one-setting changes ([`OptimizerKind::set`]), building, and every generic test. The
-//! text and table forms are described in the [`registry`] module; a training run names a
-//! schedule with [`ScheduleSpec`] (the kind and whether it advances per step or per
-//! epoch).
+//! file also declared by its `mod` line): the file holds the settings (serde, `Default` =
+//! PyTorch's) implementing [`UpdateRule`] or [`ScheduleRule`], and the list gives it its
+//! parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`), printing, serde (a name or a table with
+//! `kind`), the valid names in error messages, one-setting changes
+//! ([`OptimizerKind::set`]), building, and every generic test. The text and table forms
+//! are described in the [`registry`] module; a training run names a schedule with
+//! [`ScheduleSpec`] (the kind and whether it advances per step or per epoch).
 //!
 //! # Design choice: plain slices, not tensors
 //!
