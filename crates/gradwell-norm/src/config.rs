@@ -31,8 +31,7 @@ pub struct BatchNormConfig {
     /// gives the cumulative moving average (factor `1 / num_batches_tracked`).
     pub momentum: Option<f64>,
     /// Whether the layer has a learnable scale γ (init [`Self::weight_init`]) and, with
-    /// [`Self::bias`], shift β
-    /// (init 0).
+    /// [`Self::bias`], shift β (init 0).
     pub affine: bool,
     /// Whether an affine layer has the shift β (PyTorch's `bias=False` keeps γ only).
     pub bias: bool,
