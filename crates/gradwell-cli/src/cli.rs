@@ -392,13 +392,13 @@ Config file (TOML), every section optional, flags override it:
   max_decompressed_mb = 256   # most a gzip data file may decompress to
   [model]
   hidden = [256]              # or widths = [64, 256, 10]
-  activation = \"relu\"        # names as the flags write them: leaky-relu:0.2, ...
+  activation = \"relu\"         # names as the flags write them: leaky-relu:0.2, ...
   init = \"he-normal\"
   bias_init = \"zeros\"
   [train]                     # any field of gradwell-train's TrainConfig
   epochs = 20
-  preprocess = \"unit-range\"  # standardize, standardize-global, none
-  last_batch = \"keep\"        # or drop
+  preprocess = \"unit-range\"   # standardize, standardize-global, none
+  last_batch = \"keep\"         # or drop
   [train.optimizer]
   kind = \"sgd\"
   lr = 0.1

@@ -146,14 +146,6 @@ fn check_non_negative(flag: &str, v: f64) -> Result<f64> {
     }
 }
 
-fn check_positive(flag: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(CliError::flag(flag, v, "must be a finite number > 0"))
-    }
-}
-
 /// An optimizer with its defaults (PyTorch's), by name.
 pub fn optimizer_by_name(name: &str) -> Result<OptimizerConfig> {
     Ok(match name.trim().to_ascii_lowercase().as_str() {
@@ -360,15 +352,14 @@ impl RunFile {
                 OptimizerConfig::Adagrad(c) => c.weight_decay = wd,
             }
         }
+        // GradClip checks its own bounds.
         if let Some(c) = a.clip_norm {
-            let c = check_positive("--clip-norm", c)?;
             t.clip = Some(
                 GradClip::norm(c, NormType::L2)
                     .map_err(|e| CliError::flag("--clip-norm", c, crate::one_line(e)))?,
             );
         }
         if let Some(c) = a.clip_value {
-            let c = check_positive("--clip-value", c)?;
             t.clip = Some(
                 GradClip::value(c)
                     .map_err(|e| CliError::flag("--clip-value", c, crate::one_line(e)))?,
@@ -480,7 +471,7 @@ impl RunFile {
 }
 
 /// A TOML error of the file `path` (whose text is `text`) on one line, naming the line and
-/// the field: `line 3: unknown activation `rellu`; valid: …; in `model.activation``.
+/// the field, e.g. "line 3: unknown activation \`rellu\`; valid: …; in \`model.activation\`".
 fn toml_error(path: &Path, text: &str, mut e: toml::de::Error) -> CliError {
     let line = e.span().map(|s| {
         let end = s.start.min(text.len());
