@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use gradwell_activations::ActivationKind;
 use gradwell_data::LastBatch;
+use gradwell_data::csv::LabelColumn;
 use gradwell_init::Init;
 use gradwell_nn::{MlpSpec, Widths};
 use gradwell_train::Preprocess;
@@ -70,7 +71,7 @@ pub struct DataArgs {
     pub data_dir: Option<PathBuf>,
     /// The CSV column holding the label: `last` (default), a 0-based index, or a header name.
     #[arg(long, value_name = "last|INDEX|NAME")]
-    pub label_column: Option<String>,
+    pub label_column: Option<LabelColumn>,
     /// Fraction held out as the test set, for data that ship without one (digits, CSV);
     /// default 0.2.
     #[arg(long, value_name = "F")]

@@ -16,9 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{DataArgs, ModelArgs, TrainArgs};
 use crate::{CliError, Result};
 
-/// The fraction of a data set held out for testing when it ships without a test set.
-pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
-
 /// Per-layer statistics every this many steps, by default.
 pub const DEFAULT_MONITOR_EVERY: usize = 10;
 
@@ -56,7 +53,7 @@ pub struct DataSection {
     pub dir: Option<PathBuf>,
     /// The CSV label column: `last`, an index or a header name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label_column: Option<String>,
+    pub label_column: Option<LabelColumn>,
     /// Held out for testing when the data ship without a test set.
     pub test_fraction: f64,
     /// The number of classes of a CSV file (labels below it; classes may lack samples);
@@ -73,7 +70,7 @@ impl Default for DataSection {
             source: Source::default().to_string(),
             dir: None,
             label_column: None,
-            test_fraction: DEFAULT_TEST_FRACTION,
+            test_fraction: gradwell_data::DEFAULT_TEST_FRACTION,
             classes: None,
             max_decompressed_mb: DEFAULT_MAX_DECOMPRESSED_MB,
         }
@@ -550,13 +547,7 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
         if !path.is_file() {
             return Err(data_flag("--data", "source", src, "no such file"));
         }
-        let label = match d.label_column.as_deref().map(str::trim) {
-            None | Some("last") => LabelColumn::Last,
-            Some(x) => match x.parse::<usize>() {
-                Ok(i) => LabelColumn::Index(i),
-                Err(_) => LabelColumn::Name(x.to_string()),
-            },
-        };
+        let label = d.label_column.clone().unwrap_or_default();
         let mut opts = CsvOptions::default().label(label).max_decompressed(limit);
         opts.num_classes = d.classes;
         let ds: Dataset = read_csv(path, &opts).map_err(data_error)?;

@@ -156,6 +156,10 @@ fn read_mnist_layout(
     })
 }
 
+/// The fraction of a data set held out for testing when it ships without a test set
+/// ([`Loaded::into_split`]), unless the caller says otherwise.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
+
 /// A data set known by name: what a command line or a config file names. Written
 /// `digits`, `fashion-mnist`, `mnist` by [`Display`](fmt::Display), [`FromStr`] and serde
 /// alike (serde goes through the other two).
