@@ -1,43 +1,15 @@
-//! The scalar samplers every initializer draws from, in f64, from any [`RngCore`].
+//! The scalar samplers every initializer draws from, in f64, from any [`RngCore`]: normal
+//! variates from `rand_distr` (its ziggurat), uniform ones from `rand`'s 53-bit
+//! `random::<f64>()`, and PyTorch's truncated normal built on both.
 
 use rand::{Rng, RngCore};
+use rand_distr::{Distribution, StandardNormal};
 
-/// Standard normal variates by Marsaglia's polar method, keeping the second variate of
-/// each accepted pair for the next call. One `Gaussian` lives for one fill, so that
-/// nothing is carried between calls and a seed reproduces a fill exactly.
-#[derive(Debug, Default)]
-pub(crate) struct Gaussian {
-    spare: Option<f64>,
-}
+use crate::law::standard_normal_mass;
 
-impl Gaussian {
-    /// One draw from N(0, 1).
-    pub(crate) fn next(&mut self, rng: &mut dyn RngCore) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        loop {
-            let u = 2.0 * rng.random::<f64>() - 1.0;
-            let v = 2.0 * rng.random::<f64>() - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                let m = (-2.0 * s.ln() / s).sqrt();
-                self.spare = Some(v * m);
-                return u * m;
-            }
-        }
-    }
-
-    /// One draw from N(0, 1) restricted to [−c, c], by rejection (c ≥ 1 accepts at least
-    /// 68 % of proposals).
-    pub(crate) fn next_within(&mut self, c: f64, rng: &mut dyn RngCore) -> f64 {
-        loop {
-            let z = self.next(rng);
-            if z.abs() <= c {
-                return z;
-            }
-        }
-    }
+/// One draw from N(0, 1).
+pub(crate) fn standard_normal(rng: &mut dyn RngCore) -> f64 {
+    StandardNormal.sample(rng)
 }
 
 /// One draw from U[low, high] (closed: rounding may reach `high`, never pass it).
@@ -80,8 +52,7 @@ impl TruncNormalSampler {
     /// Expects `std > 0`, `a < b`, all finite except possibly `a = −∞` or `b = +∞`.
     pub(crate) fn new(mean: f64, std: f64, a: f64, b: f64) -> Self {
         let (alpha, beta) = ((a - mean) / std, (b - mean) / std);
-        let mass = 0.5
-            * (erfc(-beta / std::f64::consts::SQRT_2) - erfc(-alpha / std::f64::consts::SQRT_2));
+        let mass = standard_normal_mass(alpha, beta);
         let method = if mass > 0.3 {
             Method::Normal
         } else if a.is_finite() && b.is_finite() {
@@ -110,10 +81,10 @@ impl TruncNormalSampler {
         }
     }
 
-    pub(crate) fn next(&self, gauss: &mut Gaussian, rng: &mut dyn RngCore) -> f64 {
+    pub(crate) fn next(&self, rng: &mut dyn RngCore) -> f64 {
         match self.method {
             Method::Normal => loop {
-                let x = self.mean + self.std * gauss.next(rng);
+                let x = self.mean + self.std * standard_normal(rng);
                 if (self.a..=self.b).contains(&x) {
                     return x;
                 }
@@ -146,42 +117,9 @@ impl TruncNormalSampler {
     }
 }
 
-/// The complementary error function to a relative error below 1.2e-7 (Numerical Recipes'
-/// Chebyshev fit). Used only to choose a sampling method, never to shape a distribution.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn erfc_matches_known_values() {
-        // erfc(0) = 1, erfc(1) = 0.157299207050285, erfc(−2) = 1.995322265018953.
-        for (x, want) in [
-            (0.0, 1.0),
-            (1.0, 0.157_299_207_050_285),
-            (-2.0, 1.995_322_265_018_953),
-        ] {
-            assert!(
-                ((erfc(x) - want) / want).abs() < 1.2e-7,
-                "erfc({x}) = {}",
-                erfc(x)
-            );
-        }
-    }
 
     #[test]
     fn each_truncation_method_is_chosen_where_it_should_be() {

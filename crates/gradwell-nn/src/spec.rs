@@ -3,7 +3,7 @@
 
 use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_autodiff::ParamStore;
-use gradwell_init::{Distribution, FanMode, Init, VarianceScaling};
+use gradwell_init::{Distribution, FanMode, Init, PytorchDefault, VarianceScaling};
 use gradwell_norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
 use gradwell_tensor::Float;
 use rand::RngCore;
@@ -47,10 +47,10 @@ pub enum LayerSpec {
         bias: bool,
         /// The weight initializer, written by name in files (`he-normal`,
         /// `xavier-uniform`, …; see [`Init`]); PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         init: Option<Init>,
         /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         bias_init: Option<Init>,
     },
     /// An element-wise activation by name (`relu`, `leaky-relu:0.2`, …).
@@ -127,26 +127,6 @@ pub struct ModelSpec {
     pub input_shape: Vec<usize>,
     /// The layers.
     pub layers: Vec<LayerSpec>,
-}
-
-/// An optional [`Init`] written as its name (`"he-normal"`), so that a config file says
-/// `init = "he-normal"` and an unknown name is an error at parse time, with its line.
-mod init_text {
-    use gradwell_init::Init;
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub(super) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
-        match init {
-            Some(init) => s.serialize_some(&init.to_string()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| text.parse().map_err(D::Error::custom))
-            .transpose()
-    }
 }
 
 impl LayerSpec {
@@ -370,7 +350,7 @@ fn build_into<F: Float>(
                 width()?,
                 *out_features,
                 *bias,
-                &init.unwrap_or(Init::PytorchDefault),
+                &init.unwrap_or(Init::PytorchDefault(PytorchDefault)),
                 bias_init.as_ref(),
                 rng,
             )?),
@@ -404,7 +384,7 @@ fn build_into<F: Float>(
                         width()?,
                         flat(&plan.output_shape, here, here)?,
                         false,
-                        &Init::PytorchDefault,
+                        &Init::PytorchDefault(PytorchDefault),
                         None,
                         rng,
                     )?)

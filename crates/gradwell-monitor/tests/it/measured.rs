@@ -23,7 +23,7 @@ fn check_variance_against_theory(init: &str, seed: u64) -> Vec<(f64, f64)> {
     let x = gaussian(batch, n, seed + 1);
     let labels: Vec<usize> = (0..batch).map(|i| i % n).collect();
     let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
-    let theory = PlainNet::from_mlp(&mlp, Some(&gradwell_init::Init::Zeros), 1.0)
+    let theory = PlainNet::from_mlp(&mlp, Some(&"zeros".parse().unwrap()), 1.0)
         .unwrap()
         .predict()
         .unwrap();
