@@ -18,11 +18,9 @@
 //! - [`Init`]: every initializer by name with its parameters, for configs and command
 //!   lines (serde as the string, `FromStr`, `Display`), and [`Init::suited_to`] to pick one
 //!   for an activation. It is a registry: each initializer is one file of `src/kinds/`
-//!   (one type: [`Zeros`], [`Ones`], [`Constant`], [`Uniform`], [`Normal`],
-//!   [`TruncatedNormal`], [`XavierNormal`], [`XavierUniform`], [`HeNormal`], [`HeUniform`],
-//!   [`LecunNormal`], [`LecunUniform`], [`KerasHeNormal`], [`PytorchDefault`],
-//!   [`VarianceScaling`], [`Orthogonal`], [`Eye`]), and [`Init`], its parsing, printing,
-//!   serde form and [`INIT_NAMES`] are generated from the list of them.
+//!   holding one type ([`HeNormal`], [`Uniform`], [`Orthogonal`], …; [`INIT_NAMES`] lists
+//!   them all), and [`Init`], its parsing, printing and serde form are generated from the
+//!   list of them.
 //! - [`InitInfo`] and [`Law`]: each initializer's facts — its parameters' validity and the
 //!   law of its elements for a shape (uniform, normal, truncated normal, constant; `None`
 //!   for orthogonal and eye), with the [`Moments`] the monitor's mean-field theory reads.
