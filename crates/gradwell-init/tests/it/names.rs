@@ -223,3 +223,17 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<Init>(&json).unwrap(), init, "{}", json);
     }
 }
+
+/// Every registered initializer, from the registry: its string and its JSON read back to
+/// it, and its law is declared for a matrix or it has none.
+#[test]
+fn every_registered_initializer_round_trips() {
+    use gradwell_init::InitInfo;
+    for init in Init::examples() {
+        assert_eq!(init.to_string().parse::<Init>(), Ok(init));
+        let json = serde_json::to_string(&init).unwrap();
+        assert_eq!(json, format!("{:?}", init.to_string()));
+        assert_eq!(serde_json::from_str::<Init>(&json).unwrap(), init, "{json}");
+        assert!(init.law(&[4, 6]).is_ok(), "{init}");
+    }
+}

@@ -93,3 +93,20 @@ fn a_zero_element_shape_is_a_no_op() {
         }
     }
 }
+
+/// Every registered initializer, from the registry: a seed reproduces its fill, an f32
+/// fill holds the f64 values rounded once, and an empty matrix is left as it is.
+#[test]
+fn every_registered_initializer_is_reproducible_and_rounds_once() {
+    for init in Init::examples() {
+        let a: ArrayD<f64> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        let b: ArrayD<f64> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        assert_eq!(a, b, "{init}");
+        let d: ArrayD<f32> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        assert_eq!(a.mapv(|x| x as f32), d, "{init}");
+        for shape in [[0, 5], [3, 0]] {
+            let w: Result<ArrayD<f32>, _> = init.sample(&shape, &mut rng(0));
+            assert_eq!(w.map(|w| w.len()), Ok(0), "{init} on {shape:?}");
+        }
+    }
+}
