@@ -139,11 +139,8 @@ pub struct MlpArgs {
     /// elu[:ALPHA], selu, gelu, silu, sigmoid, tanh, softplus, ….
     #[arg(long, value_name = "NAME")]
     pub activation: Option<ActivationKind>,
-    /// The weights' initializer: he-normal, he-uniform, xavier-normal, xavier-uniform,
-    /// lecun-normal, pytorch-default, orthogonal, normal:MEAN,STD, constant:V, …; by
-    /// default the one that suits the activation (He for the ReLU family, Xavier for
-    /// sigmoid and tanh, LeCun for SELU).
-    #[arg(long, value_name = "NAME")]
+    /// The weights' initializer (its help lists every one, from the registry).
+    #[arg(long, value_name = "NAME", help = init_help())]
     pub init: Option<Init>,
     /// The biases' initializer (e.g. `zeros`); by default PyTorch's U(±1/√fan_in).
     #[arg(long, value_name = "NAME")]
@@ -507,6 +504,16 @@ pub struct ReportArgs {
 }
 
 /// A whole number ≥ 1, for clap.
+/// `--init`'s help: every initializer with its parameters, as `gradwell-init` registers
+/// them.
+fn init_help() -> String {
+    format!(
+        "The weights' initializer: {}; by default the one that suits the activation (He for \
+         the ReLU family, Xavier for sigmoid and tanh, LeCun for SELU)",
+        gradwell_init::INIT_NAMES.join(", ")
+    )
+}
+
 fn positive(s: &str) -> std::result::Result<usize, String> {
     match s.trim().parse::<i64>() {
         Ok(n) if n >= 1 => Ok(n as usize),

@@ -82,15 +82,7 @@ impl Linear {
             rng,
         )?;
         let bias = if bias {
-            let bound = if in_features > 0 {
-                1.0 / (in_features as f64).sqrt()
-            } else {
-                0.0
-            };
-            let default = Init::Uniform {
-                low: -bound,
-                high: bound,
-            };
+            let default = Init::pytorch_default_bias(in_features);
             Some(new_param(
                 store,
                 join(prefix, "bias"),

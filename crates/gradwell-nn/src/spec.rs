@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_autodiff::ParamStore;
-use gradwell_init::{Distribution, FanMode, Init, VarianceScaling};
+use gradwell_init::{Distribution, FanMode, Init, PytorchDefault, VarianceScaling};
 use gradwell_norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
 use gradwell_tensor::Float;
 use rand::RngCore;
@@ -50,10 +50,10 @@ pub enum LayerSpec {
         bias: bool,
         /// The weight initializer, written by name in files (`he-normal`,
         /// `xavier-uniform`, …; see [`Init`]); PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         init: Option<Init>,
         /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         bias_init: Option<Init>,
     },
     /// An element-wise activation by name (`relu`, `leaky-relu:0.2`, …).
@@ -130,26 +130,6 @@ pub struct ModelSpec {
     pub input_shape: Vec<usize>,
     /// The layers.
     pub layers: Vec<LayerSpec>,
-}
-
-/// An optional [`Init`] written as its name (`"he-normal"`), so that a config file says
-/// `init = "he-normal"` and an unknown name is an error at parse time, with its line.
-mod init_text {
-    use gradwell_init::Init;
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub(super) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
-        match init {
-            Some(init) => s.serialize_some(&init.to_string()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| text.parse().map_err(D::Error::custom))
-            .transpose()
-    }
 }
 
 impl LayerSpec {
@@ -373,7 +353,7 @@ fn build_into<F: Float>(
                 width()?,
                 *out_features,
                 *bias,
-                &init.unwrap_or(Init::PytorchDefault),
+                &init.unwrap_or(Init::PytorchDefault(PytorchDefault)),
                 bias_init.as_ref(),
                 rng,
             )?),
@@ -407,7 +387,7 @@ fn build_into<F: Float>(
                         width()?,
                         flat(&plan.output_shape, here, here)?,
                         false,
-                        &Init::PytorchDefault,
+                        &Init::PytorchDefault(PytorchDefault),
                         None,
                         rng,
                     )?)
@@ -862,7 +842,7 @@ impl MlpSpec {
                 in_features: Some(w[0]),
                 bias: true,
                 init: if zero_branch && !self.batch_norm {
-                    Some(Init::Zeros)
+                    Some(Init::Zeros(gradwell_init::Zeros))
                 } else {
                     init
                 },
@@ -919,9 +899,9 @@ struct MlpFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     hidden: Option<Vec<usize>>,
     activation: ActivationKind,
-    #[serde(skip_serializing_if = "Option::is_none", with = "init_text")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     init: Option<Init>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "init_text")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     bias_init: Option<Init>,
     batch_norm: bool,
     batch_norm_weight_init: f64,

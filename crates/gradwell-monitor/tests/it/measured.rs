@@ -19,7 +19,7 @@ fn check_variance_against_theory(init: &str, seed: u64) -> Vec<(f64, f64)> {
     let (n, depth, batch) = (512, 20, 128);
     let mut mlp = MlpSpec::new(&vec![n; depth + 1], "relu".parse().unwrap());
     mlp.init = Some(init.parse().unwrap());
-    mlp.bias_init = Some(gradwell_init::Init::Zeros);
+    mlp.bias_init = Some(gradwell_init::Init::Zeros(gradwell_init::Zeros));
     let mut net = build(&mlp.to_spec().unwrap(), seed);
     let x = gaussian(batch, n, seed + 1);
     let labels: Vec<usize> = (0..batch).map(|i| i % n).collect();

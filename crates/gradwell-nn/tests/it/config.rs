@@ -97,6 +97,35 @@ fn an_mlp_spec_round_trips_and_expands() {
     assert!(net.param("4.body.1.running_mean").is_some());
 }
 
+/// An initializer is one string wherever it is written: in an `MlpSpec` as in its layers,
+/// in JSON as in TOML. The old tagged object is refused, and so is a bad parameter, at
+/// parse time.
+#[test]
+fn an_mlp_spec_writes_its_initializer_as_its_name() {
+    let name = "he-uniform:fan-out,leaky-relu=0.2";
+    let mut mlp = MlpSpec::new(&[4, 3, 2], "relu".parse().expect("valid"));
+    mlp.init = Some(name.parse().expect("valid"));
+    let json = serde_json::to_string(&mlp).expect("ok");
+    assert!(json.contains(&format!(r#""init":"{name}""#)), "{json}");
+    assert_eq!(serde_json::from_str::<MlpSpec>(&json).expect("ok"), mlp);
+    let text = toml::to_string(&mlp).expect("ok");
+    assert!(text.contains(&format!(r#"init = "{name}""#)), "{text}");
+    assert_eq!(toml::from_str::<MlpSpec>(&text).expect("ok"), mlp);
+    let layers = serde_json::to_string(&mlp.to_spec().expect("valid")).expect("ok");
+    assert!(layers.contains(&format!(r#""init":"{name}""#)), "{layers}");
+    let tagged = json.replace(
+        &format!(r#""{name}""#),
+        r#"{"init":"he-uniform","nonlinearity":"relu","mode":"fan-out"}"#,
+    );
+    assert!(
+        serde_json::from_str::<MlpSpec>(&tagged).is_err(),
+        "{tagged}"
+    );
+    let bad = json.replace(name, "uniform:1,0");
+    let err = serde_json::from_str::<MlpSpec>(&bad).expect_err("high < low");
+    assert!(err.to_string().contains("high = 0"), "{err}");
+}
+
 fn build_err(text: &str) -> String {
     match ModelSpec::parse(text) {
         Err(e) => e.to_string(),
@@ -359,7 +388,7 @@ fn an_mlp_reads_from_a_file_with_hidden_or_all_widths() {
     )
     .expect("valid");
     assert_eq!(mlp.widths, MlpWidths::Hidden(vec![8, 8]));
-    assert_eq!(mlp.bias_init, Some(gradwell_init::Init::Zeros));
+    assert_eq!(mlp.bias_init, Some(gradwell_init::Init::Zeros(gradwell_init::Zeros)));
     assert_eq!(
         mlp.init.map(|i| i.to_string()).as_deref(),
         Some("xavier-normal")
@@ -426,7 +455,7 @@ fn zero_init_residual_starts_each_branch_at_zero() {
     let mut mlp = MlpSpec::new(&[3, 4, 4, 4, 2], relu);
     mlp.residual = true;
     mlp.zero_init_residual = true;
-    mlp.bias_init = Some(gradwell_init::Init::Zeros);
+    mlp.bias_init = Some(gradwell_init::Init::Zeros(gradwell_init::Zeros));
     let mut net = Network::<f64>::build(&mlp.to_spec().expect("valid"), 5).expect("builds");
     let value = |net: &Network<f64>, name: &str| {
         let id = net.param(name).unwrap_or_else(|| panic!("{name} missing"));
