@@ -100,4 +100,4 @@ pub use module::{Ctx, Module, Tap, all_params, count_params};
 pub use network::Network;
 pub use norm_layers::{BatchNormLayer, LayerNormLayer};
 pub use plan::{LayerPlan, ModelPlan};
-pub use spec::{Head, LayerSpec, MlpSpec, ModelSpec};
+pub use spec::{DEFAULT_HIDDEN, Head, LayerSpec, MlpSpec, MlpWidths, ModelSpec, Widths};

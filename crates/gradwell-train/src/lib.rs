@@ -60,14 +60,15 @@ mod config;
 mod error;
 pub mod fuzzing;
 pub mod lock;
+pub mod names;
 mod observer;
 mod progress;
 mod trainer;
 
 pub use checkpoint::Checkpoint;
 pub use config::{
-    CheckpointConfig, OptimizerConfig, Preprocess, ProgressMode, ScheduleConfig, ScheduleUnit,
-    TrainConfig,
+    CheckpointConfig, DEFAULT_EPOCHS, OptimizerConfig, Preprocess, ProgressMode, ScheduleConfig,
+    ScheduleUnit, TrainConfig,
 };
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
