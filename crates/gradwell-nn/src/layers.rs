@@ -1,7 +1,8 @@
 //! The layers: [`Linear`], [`Act`], [`Prelu`], [`Softmax`], [`Dropout`], [`Flatten`], and
 //! the containers [`Sequential`] and [`Residual`].
 
-use gradwell_activations::{ActivationKind, Prelu as PreluMath};
+use gradwell_activations::pyfmt::py_float;
+use gradwell_activations::{ActivationInfo, ActivationKind, Prelu as PreluMath};
 use gradwell_autodiff::{Op, ParamId, ParamStore, Tape, Var, ensure_shape};
 use gradwell_init::{Init, Initializer};
 use gradwell_tensor::Float;
@@ -9,7 +10,6 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn};
 use rand::{Rng, RngCore};
 
 use crate::module::{Ctx, Module, Tap};
-use crate::pyfmt::py_float;
 use crate::{NnError, Result};
 
 /// Fills a new parameter of `shape` with `init` and adds it to the store as `name`.
@@ -175,35 +175,6 @@ impl<F: Float> Module<F> for Linear {
     }
 }
 
-/// The PyTorch class name and `repr` of an activation.
-pub fn torch_activation_repr(kind: &ActivationKind) -> (&'static str, String) {
-    let f = py_float;
-    let (name, args) = match kind {
-        ActivationKind::Identity(_) => ("Identity", String::new()),
-        ActivationKind::Sigmoid(_) => ("Sigmoid", String::new()),
-        ActivationKind::Tanh(_) => ("Tanh", String::new()),
-        ActivationKind::Relu(_) => ("ReLU", String::new()),
-        ActivationKind::LeakyRelu(a) => ("LeakyReLU", format!("negative_slope={}", f(a.slope()))),
-        ActivationKind::Prelu(a) => ("PReLU", format!("init={}", f(a.slope()))),
-        ActivationKind::Elu(a) => ("ELU", format!("alpha={}", f(a.alpha()))),
-        ActivationKind::Selu(_) => ("SELU", String::new()),
-        ActivationKind::Gelu(_) => ("GELU", "approximate='none'".to_string()),
-        ActivationKind::GeluTanh(_) => ("GELU", "approximate='tanh'".to_string()),
-        ActivationKind::Silu(_) => ("SiLU", String::new()),
-        ActivationKind::Softplus(a) => (
-            "Softplus",
-            format!("beta={}, threshold={}", f(a.beta()), f(a.threshold())),
-        ),
-        ActivationKind::Mish(_) => ("Mish", String::new()),
-        ActivationKind::Relu6(_) => ("ReLU6", String::new()),
-        ActivationKind::Hardtanh(a) => (
-            "Hardtanh",
-            format!("min_val={}, max_val={}", f(a.min()), f(a.max())),
-        ),
-    };
-    (name, format!("{name}({args})"))
-}
-
 /// An element-wise activation as a layer (fixed parameters; see [`Prelu`] for a learnable
 /// slope).
 #[derive(Debug, Clone, Copy)]
@@ -211,11 +182,11 @@ pub struct Act(pub ActivationKind);
 
 impl<F: Float> Module<F> for Act {
     fn kind(&self) -> &'static str {
-        torch_activation_repr(&self.0).0
+        self.0.torch_class()
     }
 
     fn repr(&self) -> String {
-        torch_activation_repr(&self.0).1
+        self.0.torch_repr()
     }
 
     fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {

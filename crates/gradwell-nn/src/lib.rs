@@ -86,15 +86,12 @@ mod module;
 mod network;
 mod norm_layers;
 mod plan;
-mod pyfmt;
 mod spec;
 
 pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
-pub use layers::{
-    Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, run, torch_activation_repr,
-};
+pub use layers::{Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, run};
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
 pub use module::{Ctx, Module, Tap, all_params, count_params};
 pub use network::Network;

@@ -6,8 +6,8 @@ use gradwell_tensor::Float;
 
 use crate::layers::kind;
 use crate::module::{Ctx, Module};
-use crate::pyfmt::{py_bool, py_float};
 use crate::{NnError, Result};
+use gradwell_activations::pyfmt::{py_bool, py_float};
 
 /// Batch normalization over the feature axis (`BatchNorm1d`).
 #[derive(Debug)]

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::{
     Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, join, kind,
-    torch_activation_repr,
 };
 use crate::memory::{MemoryBudget, MemoryUse};
 use crate::module::Module;
@@ -247,9 +246,7 @@ fn plan_layers(
                 let biases = if *bias { *out_features as u64 } else { 0 };
                 (kind::LINEAR, vec![*out_features], sum(&[weights, biases])?)
             }
-            LayerSpec::Activation { activation } => {
-                (torch_activation_repr(activation).0, shape.clone(), 0)
-            }
+            LayerSpec::Activation { activation } => (activation.torch_class(), shape.clone(), 0),
             LayerSpec::Prelu {
                 num_parameters,
                 init,
