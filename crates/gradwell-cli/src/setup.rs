@@ -719,8 +719,8 @@ fn join_widths(w: &[usize]) -> String {
 pub fn set_bias_init(layers: &mut [LayerSpec], init: Init) {
     for l in layers {
         match l {
-            LayerSpec::Linear { bias_init, .. } => *bias_init = Some(init),
-            LayerSpec::Residual { layers } => set_bias_init(layers, init),
+            LayerSpec::Linear(linear) => linear.bias_init = Some(init),
+            LayerSpec::Residual(residual) => set_bias_init(&mut residual.layers, init),
             _ => {}
         }
     }

@@ -391,13 +391,13 @@ pub fn probe<F: Float>(
     thresholds: &Thresholds,
 ) -> Result<Probe> {
     let log_probs = match net.spec().layers.last() {
-        Some(LayerSpec::Softmax) => {
+        Some(LayerSpec::Softmax(_)) => {
             return Err(MonitorError::invalid(
                 "model",
                 "the probe needs logits or log-probabilities; drop the final softmax",
             ));
         }
-        Some(LayerSpec::LogSoftmax) => true,
+        Some(LayerSpec::LogSoftmax(_)) => true,
         _ => false,
     };
     let saved: Vec<ArrayD<F>> = {

@@ -84,17 +84,16 @@ pub mod losses;
 mod memory;
 mod module;
 mod network;
-mod norm_layers;
 mod plan;
 mod spec;
 
 pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
-pub use layers::{Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, run};
+// Every layer and its settings type, as the `layers!` registry lists them, and `LayerSpec`.
+pub use layers::*;
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
 pub use module::{Ctx, Module, Tap, all_params, count_params};
 pub use network::Network;
-pub use norm_layers::{BatchNormLayer, LayerNormLayer};
 pub use plan::{LayerPlan, ModelPlan};
-pub use spec::{Head, LayerSpec, MlpSpec, ModelSpec};
+pub use spec::{Head, MlpSpec, ModelSpec};

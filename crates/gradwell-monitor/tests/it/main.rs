@@ -32,8 +32,8 @@ pub fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
 pub fn with_bias_init(mlp: &MlpSpec, bias_init: &str) -> ModelSpec {
     let mut spec = mlp.to_spec().expect("valid MLP");
     for l in &mut spec.layers {
-        if let LayerSpec::Linear { bias_init: b, .. } = l {
-            *b = Some(bias_init.parse().expect("a valid initializer name"));
+        if let LayerSpec::Linear(linear) = l {
+            linear.bias_init = Some(bias_init.parse().expect("a valid initializer name"));
         }
     }
     spec
