@@ -20,7 +20,12 @@
 //! - `mutants [--base REV] [FILE...]`: cargo-mutants on the given files, or on the lines of
 //!   the numeric crates that the working tree changes against `main` (see [`mutants`]).
 //!   Slow, so not part of `ci`; skipped with a message when cargo-mutants is missing.
+//! - `contrib [--list] [--only NAME]`: follows each recipe of CONTRIBUTING.md (a new
+//!   activation, initializer, optimizer, schedule, layer) in a scratch copy of the
+//!   workspace, builds it, runs the checks the recipe names and prints how many files and
+//!   lines it changed (see [`contrib`]). Part of `ci`, after `verify`.
 
+mod contrib;
 mod mutants;
 mod stats;
 mod tidy;
@@ -44,10 +49,11 @@ fn main() -> ExitCode {
             }
         },
         Some("mutants") => mutants::main(&args[1..]),
+        Some("contrib") => contrib::main(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER] | \
-                 mutants [--base REV] [FILE...]>"
+                 mutants [--base REV] [FILE...] | contrib [--list] [--only NAME]>"
             );
             ExitCode::from(2)
         }
@@ -279,7 +285,7 @@ fn ci() -> ExitCode {
     // which the AVX-512 kernels replace on processors that have them.
     type Env<'a> = &'a [(&'a str, &'a str)];
     let portable: Env<'_> = &[("GRADWELL_KERNEL", "portable")];
-    let steps: [(&[&str], Env<'_>); 5] = [
+    let steps: [(&[&str], Env<'_>); 6] = [
         (&["fmt", "--all", "--", "--check"], &[]),
         (
             &[
@@ -296,6 +302,10 @@ fn ci() -> ExitCode {
         (&["test", "--package", "gradwell-tensor"], portable),
         (
             &["run", "--quiet", "--package", "xtask", "--", "verify"],
+            &[],
+        ),
+        (
+            &["run", "--quiet", "--package", "xtask", "--", "contrib"],
             &[],
         ),
     ];

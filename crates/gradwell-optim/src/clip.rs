@@ -1,6 +1,6 @@
 //! Gradient clipping by global norm and by value (`torch/nn/utils/clip_grad.py`).
 
-use gradwell_tensor::Float;
+use gradwell_tensor::{Float, sum_map_f64};
 use serde::{Deserialize, Serialize};
 
 use crate::param::first_non_finite;
@@ -37,11 +37,11 @@ pub fn grad_norm<F: Float>(params: &[ParamSlot<'_, F>], norm_type: NormType) -> 
     let grads = params.iter().map(|p| &*p.grad);
     match norm_type {
         NormType::Inf => grads.map(max_abs).fold(0.0, f64::max_nan),
-        NormType::L2 => grads.map(|g| sum_pow(g, |x| x * x)).sum::<f64>().sqrt(),
-        NormType::P(2.0) => grads.map(|g| sum_pow(g, |x| x * x)).sum::<f64>().sqrt(),
-        NormType::P(1.0) => grads.map(|g| sum_pow(g, f64::abs)).sum::<f64>(),
+        NormType::L2 => grads.map(|g| sum_map_f64(g, |x| x * x)).sum::<f64>().sqrt(),
+        NormType::P(2.0) => grads.map(|g| sum_map_f64(g, |x| x * x)).sum::<f64>().sqrt(),
+        NormType::P(1.0) => grads.map(|g| sum_map_f64(g, f64::abs)).sum::<f64>(),
         NormType::P(p) => grads
-            .map(|g| sum_pow(g, |x| x.abs().powf(p)))
+            .map(|g| sum_map_f64(g, |x| x.abs().powf(p)))
             .sum::<f64>()
             .powf(1.0 / p),
     }
@@ -60,21 +60,6 @@ impl MaxNan for f64 {
             self.max(other)
         }
     }
-}
-
-/// Lanes of independent accumulators, so the sum vectorizes without reassociation.
-const LANES: usize = 8;
-
-fn sum_pow<F: Float>(g: &[F], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0_f64; LANES];
-    let mut chunks = g.chunks_exact(LANES);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += f(x.as_f64());
-        }
-    }
-    let tail: f64 = chunks.remainder().iter().map(|&x| f(x.as_f64())).sum();
-    acc.iter().sum::<f64>() + tail
 }
 
 fn max_abs<F: Float>(g: &[F]) -> f64 {

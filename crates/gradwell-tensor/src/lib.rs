@@ -65,7 +65,7 @@ pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_
 pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
-pub use reduce::{check_axis, mean_axis, sum_axis};
+pub use reduce::{check_axis, mean_axis, sum_axis, sum_map_f64, sum_squares_f64};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 
 /// Whether gradwell's AVX-512 code runs in this process: the processor has AVX-512F and

@@ -9,6 +9,7 @@ use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
 use gradwell_nn::losses::{LossReduction, cross_entropy};
 use gradwell_nn::{Network, Tap};
 use gradwell_optim::{Optimizer, ParamSlot, Schedule, SlotBuffer, apply_schedule};
+use gradwell_tensor::sum_squares_f64;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, ArrayViewD};
 use rand::SeedableRng;
@@ -956,7 +957,7 @@ fn checked_grad_norm(net: &Network<f32>, step: u64) -> Result<f64> {
         }
         let g = store.grad(id);
         let sum = match g.as_slice() {
-            Some(s) => sum_squares(s),
+            Some(s) => sum_squares_f64(s),
             None => g.iter().map(|&x| (x as f64) * (x as f64)).sum(),
         };
         if !sum.is_finite() {
@@ -975,24 +976,6 @@ fn checked_grad_norm(net: &Network<f32>, step: u64) -> Result<f64> {
         total += sum;
     }
     Ok(total.sqrt())
-}
-
-/// Σx² in f64 with independent accumulators so that the loop vectorizes.
-fn sum_squares(xs: &[f32]) -> f64 {
-    const LANES: usize = 8;
-    let mut acc = [0.0f64; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += (x as f64) * (x as f64);
-        }
-    }
-    let tail: f64 = chunks
-        .remainder()
-        .iter()
-        .map(|&x| (x as f64) * (x as f64))
-        .sum();
-    acc.iter().sum::<f64>() + tail
 }
 
 /// One log line for an epoch.
