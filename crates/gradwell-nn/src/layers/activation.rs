@@ -9,7 +9,7 @@ use super::{BuildSite, LayerKind, PlanSite, Planned};
 use crate::Result;
 use crate::module::{Ctx, Module};
 
-/// An element-wise activation as a layer (fixed parameters; see [`Prelu`] for a learnable
+/// An element-wise activation as a layer (fixed parameters; see [`crate::Prelu`] for a learnable
 /// slope).
 #[derive(Debug, Clone, Copy)]
 pub struct Act(pub ActivationKind);
