@@ -85,7 +85,7 @@ pub use provenance::{
     gradient_origin, trace_non_finite,
 };
 pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-pub use stats::{TensorStats, can_die, saturation_rule};
+pub use stats::{TensorStats, saturation_rule};
 pub use theory::{
     GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,
     weight_sigma2,

@@ -6,99 +6,19 @@ use std::str::FromStr;
 
 use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_autodiff::ParamStore;
-use gradwell_init::{Distribution, FanMode, Init, PytorchDefault, VarianceScaling};
-use gradwell_norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
+use gradwell_init::{Distribution, FanMode, Init, VarianceScaling};
+use gradwell_norm::BatchNormConfig;
 use gradwell_tensor::Float;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
-    Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, join, kind,
-    torch_activation_repr,
+    ActivationSpec, BatchNormSpec, BuildSite, DropoutSpec, LayerSpec, LinearSpec, LogSoftmaxSpec,
+    PlanSite, ResidualSpec, Sequential, SoftmaxSpec, join,
 };
 use crate::memory::{MemoryBudget, MemoryUse};
-use crate::module::Module;
-use crate::norm_layers::{BatchNormLayer, LayerNormLayer};
 use crate::plan::{LayerPlan, ModelPlan};
 use crate::{NnError, Result};
-
-fn yes() -> bool {
-    true
-}
-
-fn one() -> usize {
-    1
-}
-
-fn prelu_init() -> f64 {
-    gradwell_activations::Prelu::DEFAULT_INIT
-}
-
-/// One layer of a [`ModelSpec`], tagged by `type` in files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LayerSpec {
-    /// `y = x·Wᵀ + b`.
-    Linear {
-        /// Output width.
-        out_features: usize,
-        /// Input width; inferred from the previous layer when absent, checked when given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        in_features: Option<usize>,
-        /// Whether there is a bias (default true).
-        #[serde(default = "yes")]
-        bias: bool,
-        /// The weight initializer, written by name in files (`he-normal`,
-        /// `xavier-uniform`, …; see [`Init`]); PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        init: Option<Init>,
-        /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        bias_init: Option<Init>,
-    },
-    /// An element-wise activation by name (`relu`, `leaky-relu:0.2`, …).
-    Activation {
-        /// The activation.
-        activation: ActivationKind,
-    },
-    /// PReLU with learnable slopes.
-    Prelu {
-        /// 1 (shared) or the number of features.
-        #[serde(default = "one")]
-        num_parameters: usize,
-        /// The initial slope (0.25).
-        #[serde(default = "prelu_init")]
-        init: f64,
-    },
-    /// Batch normalization over the features.
-    BatchNorm {
-        /// Settings (PyTorch's defaults when absent).
-        #[serde(default, flatten)]
-        config: BatchNormConfig,
-    },
-    /// Layer normalization over the last axis.
-    LayerNorm {
-        /// Settings (PyTorch's defaults when absent).
-        #[serde(default, flatten)]
-        config: LayerNormConfig,
-    },
-    /// Inverted dropout.
-    Dropout {
-        /// The probability of zeroing an element.
-        p: f64,
-    },
-    /// Flattens each sample to one axis.
-    Flatten,
-    /// Softmax over the features.
-    Softmax,
-    /// Log-softmax over the features.
-    LogSoftmax,
-    /// `y = f(x) + x` (projected when the widths differ).
-    Residual {
-        /// The layers of `f`.
-        layers: Vec<LayerSpec>,
-    },
-}
 
 /// A whole model: the per-sample input shape and the layers, in order.
 ///
@@ -132,55 +52,11 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-impl LayerSpec {
-    /// A short description for error messages, e.g. `Linear(→128)`.
-    fn describe(&self) -> String {
-        match self {
-            LayerSpec::Linear { out_features, .. } => format!("Linear(→{out_features})"),
-            LayerSpec::Activation { activation } => format!("Activation({activation})"),
-            other => format!("{other:?}")
-                .split([' ', '{'])
-                .next()
-                .unwrap_or("layer")
-                .to_string(),
-        }
-    }
-}
-
-/// Names the layer in a construction error.
-fn in_layer<T>(layer: &str, r: Result<T>) -> Result<T> {
-    r.map_err(|source| NnError::Layer {
-        layer: layer.to_string(),
-        source: Box::new(source),
-    })
-}
-
-/// The width of a flat per-sample shape; `here` and `prev` name the layers in the error.
-fn flat(shape: &[usize], here: &str, prev: &str) -> Result<usize> {
-    match shape {
-        [f] => Ok(*f),
-        _ => Err(NnError::Config(format!(
-            "layer {here} needs flat input but {prev} produces shape {shape:?}; add a flatten layer"
-        ))),
-    }
-}
-
-/// The product of `dims`, or an error naming the layer when it overflows.
-fn count(dims: &[usize], here: &str) -> Result<u64> {
-    dims.iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or_else(|| {
-            NnError::Config(format!(
-                "layer {here}: {dims:?} is more elements than a 64-bit count holds"
-            ))
-        })
-}
-
 /// Plans `layers` whose paths start with `prefix`, from per-sample shape `shape`: checks
 /// every width and setting as building would and counts every parameter, allocating
 /// nothing but the plan. `prev` names the layer that produced `shape`, for error messages.
 /// Returns the layers' plans and the output shape.
-fn plan_layers(
+pub(crate) fn plan_layers(
     layers: &[LayerSpec],
     prefix: &str,
     mut shape: Vec<usize>,
@@ -190,139 +66,30 @@ fn plan_layers(
     for (i, spec) in layers.iter().enumerate() {
         let path = join(prefix, &i.to_string());
         let here = format!("{path} ({})", spec.describe());
-        let sum = |parts: &[u64]| -> Result<u64> {
-            parts
-                .iter()
-                .try_fold(0u64, |a, &b| a.checked_add(b))
-                .ok_or_else(|| {
-                    NnError::Config(format!(
-                        "layer {here}: more parameters than a 64-bit count holds"
-                    ))
-                })
+        let at = PlanSite {
+            path: &path,
+            label: &here,
+            prev: &prev,
+            input: &shape,
         };
-        let mut body = Vec::new();
-        let mut uncounted = 0;
-        let mut non_trainable = 0;
-        let (kind, output, trainable): (&'static str, Vec<usize>, u64) = match spec {
-            LayerSpec::Linear {
-                out_features,
-                in_features,
-                bias,
-                ..
-            } => {
-                let got = flat(&shape, &here, &prev)?;
-                if let Some(expected) = *in_features
-                    && expected != got
-                {
-                    return Err(NnError::WidthMismatch {
-                        prev,
-                        next: here,
-                        expected,
-                        got,
-                    });
-                }
-                if *out_features == 0 {
-                    return Err(NnError::Config(format!(
-                        "layer {here}: out_features must be at least 1"
-                    )));
-                }
-                let weights = count(&[*out_features, got], &here)?;
-                let biases = if *bias { *out_features as u64 } else { 0 };
-                (kind::LINEAR, vec![*out_features], sum(&[weights, biases])?)
-            }
-            LayerSpec::Activation { activation } => {
-                (torch_activation_repr(activation).0, shape.clone(), 0)
-            }
-            LayerSpec::Prelu {
-                num_parameters,
-                init,
-            } => {
-                in_layer(&here, Prelu::check(*num_parameters, *init))?;
-                if *num_parameters != 1 && shape.first() != Some(num_parameters) {
-                    return Err(NnError::WidthMismatch {
-                        prev,
-                        next: here,
-                        expected: *num_parameters,
-                        got: shape.first().copied().unwrap_or(0),
-                    });
-                }
-                (kind::PRELU, shape.clone(), *num_parameters as u64)
-            }
-            LayerSpec::BatchNorm { config } => {
-                let f = flat(&shape, &here, &prev)? as u64;
-                in_layer(&here, config.validate().map_err(NnError::from))?;
-                let affine = match (config.affine, config.bias) {
-                    (false, _) => 0,
-                    (true, false) => f,
-                    (true, true) => sum(&[f, f])?,
-                };
-                if config.track_running_stats {
-                    non_trainable = sum(&[f, f])?; // running mean and variance
-                    uncounted = 1; // the batch counter
-                }
-                (kind::BATCH_NORM, shape.clone(), affine)
-            }
-            LayerSpec::LayerNorm { config } => {
-                let f = flat(&shape, &here, &prev)? as u64;
-                in_layer(&here, config.validate().map_err(NnError::from))?;
-                let affine = match (config.elementwise_affine, config.bias) {
-                    (false, _) => 0,
-                    (true, false) => f,
-                    (true, true) => sum(&[f, f])?,
-                };
-                (kind::LAYER_NORM, shape.clone(), affine)
-            }
-            LayerSpec::Dropout { p } => {
-                in_layer(&here, Dropout::new(*p))?;
-                (kind::DROPOUT, shape.clone(), 0)
-            }
-            LayerSpec::Flatten => {
-                let n = count(&shape, &here)?;
-                let n = usize::try_from(n).map_err(|_| {
-                    NnError::Config(format!("layer {here}: {shape:?} flattens past usize"))
-                })?;
-                (kind::FLATTEN, vec![n], 0)
-            }
-            LayerSpec::Softmax => (kind::SOFTMAX, shape.clone(), 0),
-            LayerSpec::LogSoftmax => (kind::LOG_SOFTMAX, shape.clone(), 0),
-            LayerSpec::Residual { layers } => {
-                let (inner, out) =
-                    plan_layers(layers, &join(&path, "body"), shape.clone(), prev.clone())?;
-                let mut parts: Vec<u64> = inner.iter().map(|l| l.trainable).collect();
-                if out != shape {
-                    let ([i], [o]) = (shape.as_slice(), out.as_slice()) else {
-                        return Err(NnError::Config(format!(
-                            "layer {here}: a residual block needs flat input and output"
-                        )));
-                    };
-                    parts.push(count(&[*o, *i], &here)?); // the projection, no bias
-                }
-                non_trainable = sum(&inner.iter().map(|l| l.non_trainable).collect::<Vec<_>>())?;
-                uncounted = sum(&inner.iter().map(|l| l.uncounted).collect::<Vec<_>>())?;
-                body = inner;
-                (kind::RESIDUAL, out, sum(&parts)?)
-            }
-        };
-        // What one sample leaves on the tape: the layer's output, and inside a residual
-        // block every layer's output, the projection's and the sum's.
-        let own = count(&output, &here)?;
-        let mut outputs: Vec<u64> = body.iter().map(|l| l.outputs_per_sample).collect();
-        outputs.push(own);
-        if matches!(spec, LayerSpec::Residual { .. }) && output != shape {
-            outputs.push(own);
-        }
-        let outputs_per_sample = sum(&outputs)?;
+        let planned = spec.plan(&at)?;
+        // What one sample leaves on the tape: the layer's output, and inside it (a residual
+        // block) every layer's output and any extra ones (the projection's).
+        let mut outputs: Vec<u64> = planned.body.iter().map(|l| l.outputs_per_sample).collect();
+        outputs.push(at.count(&planned.output)?);
+        outputs.push(planned.extra_outputs);
+        let outputs_per_sample = at.sum(&outputs)?;
         plans.push(LayerPlan {
             path,
-            kind,
+            kind: spec.torch_class(),
             label: here.clone(),
-            input_shape: std::mem::replace(&mut shape, output.clone()),
-            output_shape: output,
-            trainable,
-            non_trainable,
-            uncounted,
+            input_shape: std::mem::replace(&mut shape, planned.output.clone()),
+            output_shape: planned.output,
+            trainable: planned.trainable,
+            non_trainable: planned.non_trainable,
+            uncounted: planned.uncounted,
             outputs_per_sample,
-            body,
+            body: planned.body,
         });
         prev = here;
     }
@@ -330,7 +97,7 @@ fn plan_layers(
 }
 
 /// Builds the layers of `plans` (made by [`plan_layers`] from `layers`) into `seq`.
-fn build_into<F: Float>(
+pub(crate) fn build_into<F: Float>(
     layers: &[LayerSpec],
     plans: &[LayerPlan],
     seq: &mut Sequential<F>,
@@ -338,65 +105,7 @@ fn build_into<F: Float>(
     rng: &mut dyn RngCore,
 ) -> Result<()> {
     for (spec, plan) in layers.iter().zip(plans) {
-        let (path, here) = (&plan.path, &plan.label);
-        let width = || flat(&plan.input_shape, here, "the previous layer");
-        let layer: Box<dyn Module<F>> = match spec {
-            LayerSpec::Linear {
-                out_features,
-                bias,
-                init,
-                bias_init,
-                ..
-            } => Box::new(Linear::new(
-                store,
-                path,
-                width()?,
-                *out_features,
-                *bias,
-                &init.unwrap_or(Init::PytorchDefault(PytorchDefault)),
-                bias_init.as_ref(),
-                rng,
-            )?),
-            LayerSpec::Activation { activation } => Box::new(Act(*activation)),
-            LayerSpec::Prelu {
-                num_parameters,
-                init,
-            } => Box::new(in_layer(
-                here,
-                Prelu::new(store, path, *num_parameters, *init),
-            )?),
-            LayerSpec::BatchNorm { config } => {
-                let bn = BatchNorm::new(store, path, width()?, *config);
-                Box::new(BatchNormLayer(in_layer(here, bn.map_err(NnError::from))?))
-            }
-            LayerSpec::LayerNorm { config } => {
-                let ln = LayerNorm::new(store, path, width()?, *config);
-                Box::new(LayerNormLayer(in_layer(here, ln.map_err(NnError::from))?))
-            }
-            LayerSpec::Dropout { p } => Box::new(in_layer(here, Dropout::new(*p))?),
-            LayerSpec::Flatten => Box::new(Flatten),
-            LayerSpec::Softmax => Box::new(Softmax { log: false }),
-            LayerSpec::LogSoftmax => Box::new(Softmax { log: true }),
-            LayerSpec::Residual { layers } => {
-                let mut body = Sequential::new(join(path, "body"));
-                build_into(layers, &plan.body, &mut body, store, rng)?;
-                let projection = if plan.output_shape != plan.input_shape {
-                    Some(Linear::new(
-                        store,
-                        &join(path, "projection"),
-                        width()?,
-                        flat(&plan.output_shape, here, here)?,
-                        false,
-                        &Init::PytorchDefault(PytorchDefault),
-                        None,
-                        rng,
-                    )?)
-                } else {
-                    None
-                };
-                Box::new(Residual { body, projection })
-            }
-        };
+        let layer = spec.build(&mut BuildSite { store, rng, plan })?;
         seq.push_boxed(layer);
     }
     Ok(())
@@ -837,24 +546,23 @@ impl MlpSpec {
             let last = i + 1 == n;
             let residual = !last && self.residual && w[0] == w[1];
             let zero_branch = residual && self.zero_init_residual;
-            let linear = LayerSpec::Linear {
-                out_features: w[1],
+            let linear = LayerSpec::Linear(LinearSpec {
                 in_features: Some(w[0]),
-                bias: true,
                 init: if zero_branch && !self.batch_norm {
                     Some(Init::Zeros(gradwell_init::Zeros))
                 } else {
                     init
                 },
                 bias_init: self.bias_init,
-            };
+                ..LinearSpec::new(w[1])
+            });
             if last {
                 layers.push(linear);
                 break;
             }
             let mut block = vec![linear];
             if self.batch_norm {
-                block.push(LayerSpec::BatchNorm {
+                block.push(LayerSpec::BatchNorm(BatchNormSpec {
                     config: BatchNormConfig {
                         weight_init: if zero_branch {
                             0.0
@@ -863,24 +571,24 @@ impl MlpSpec {
                         },
                         ..BatchNormConfig::default()
                     },
-                });
+                }));
             }
-            block.push(LayerSpec::Activation {
+            block.push(LayerSpec::Activation(ActivationSpec {
                 activation: self.activation,
-            });
+            }));
             if self.dropout > 0.0 {
-                block.push(LayerSpec::Dropout { p: self.dropout });
+                block.push(LayerSpec::Dropout(DropoutSpec { p: self.dropout }));
             }
             if residual {
-                layers.push(LayerSpec::Residual { layers: block });
+                layers.push(LayerSpec::Residual(ResidualSpec { layers: block }));
             } else {
                 layers.extend(block);
             }
         }
         match self.head {
             Head::Logits => {}
-            Head::Softmax => layers.push(LayerSpec::Softmax),
-            Head::LogSoftmax => layers.push(LayerSpec::LogSoftmax),
+            Head::Softmax => layers.push(LayerSpec::Softmax(SoftmaxSpec {})),
+            Head::LogSoftmax => layers.push(LayerSpec::LogSoftmax(LogSoftmaxSpec {})),
         }
         Ok(ModelSpec {
             input_shape: vec![widths[0]],

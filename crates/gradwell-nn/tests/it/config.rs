@@ -92,7 +92,7 @@ fn an_mlp_spec_round_trips_and_expands() {
     let s = mlp.to_spec().expect("valid");
     // 5→7 block, a residual 7→7 block, the output layer, the head.
     assert_eq!(s.layers.len(), 4 + 1 + 1 + 1);
-    assert!(matches!(s.layers[4], LayerSpec::Residual { ref layers } if layers.len() == 4));
+    assert!(matches!(s.layers[4], LayerSpec::Residual(ref r) if r.layers.len() == 4));
     let net = Network::<f32>::build(&s, 0).expect("builds");
     assert!(net.param("4.body.1.running_mean").is_some());
 }
