@@ -280,16 +280,17 @@ pub struct TrainArgs {
     /// The model.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// The optimizer: sgd, adam (default), adamw, rmsprop, adagrad.
-    #[arg(long, value_name = "NAME")]
+    /// The optimizer by name, optionally with settings: sgd, adam (default), adamw, …
+    /// (an unknown name lists them all); sgd:lr=0.1,momentum=0.9 sets two settings.
+    #[arg(long, value_name = "NAME[:SETTINGS]")]
     pub optimizer: Option<String>,
-    /// Learning rate (defaults: PyTorch's, 1e-3 for Adam).
+    /// Learning rate, in (0, 100] (defaults: PyTorch's, 1e-3 for Adam).
     #[arg(long, value_name = "LR")]
     pub lr: Option<f64>,
-    /// Momentum (sgd, rmsprop), in [0, 1).
+    /// Momentum, in [0, 1) (an optimizer that has it: sgd, rmsprop).
     #[arg(long, value_name = "M")]
     pub momentum: Option<f64>,
-    /// Nesterov momentum (sgd).
+    /// Nesterov momentum (sgd, with --momentum).
     #[arg(long)]
     pub nesterov: bool,
     /// Weight decay λ: L2 added to the gradient (decoupled for adamw).
@@ -310,8 +311,9 @@ pub struct TrainArgs {
     /// Clamp each gradient element into [-V, V] before each step.
     #[arg(long, value_name = "V")]
     pub clip_value: Option<f64>,
-    /// Learning-rate schedule: constant, cosine[:ETA_MIN] (over the epochs),
-    /// step:EPOCHS[,GAMMA], exponential:GAMMA, plateau.
+    /// Learning-rate schedule, per epoch: constant, cosine[:ETA_MIN] (over the run),
+    /// step:EPOCHS[,GAMMA], exponential:GAMMA, plateau, … (an unknown name lists them
+    /// all); add per=step to advance it every step (cosine:per=step).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
     /// Label smoothing ε of the training loss, in [0, 1).
@@ -397,7 +399,8 @@ Config file (TOML), every section optional, flags override it:
   epochs = 20
   preprocess = \"unit-range\"   # standardize, standardize-global, none
   last_batch = \"keep\"         # or drop
-  [train.optimizer]
+  schedule = \"cosine\"         # as --schedule; or a table with kind
+  [train.optimizer]           # or optimizer = \"sgd:lr=0.1,momentum=0.9\", as --optimizer
   kind = \"sgd\"
   lr = 0.1
   momentum = 0.9

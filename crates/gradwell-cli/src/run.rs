@@ -295,10 +295,7 @@ pub fn check_training_memory(
     test_len: usize,
 ) -> Result<u64> {
     let t = &run.train;
-    let buffers = t
-        .optimizer
-        .build(t.no_decay_on_bias_and_norm)?
-        .state_buffers();
+    let buffers = t.optimizer.state_buffers();
     let use_ = MemoryUse::training::<f32>(
         buffers,
         t.batch_size.min(train_len),

@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 use gradwell_data::csv::{CsvOptions, LabelColumn, read_csv};
 use gradwell_data::{CsvProblem, DataError, Dataset, Source, Split};
 use gradwell_nn::{Head, MlpSpec, MlpWidths, ModelSpec, NnError, Widths};
-use gradwell_optim::{AdagradConfig, AdamConfig, Curve, GradClip, NormType, PlateauConfig};
-use gradwell_optim::{RmspropConfig, SgdConfig};
-use gradwell_train::{
-    CheckpointConfig, OptimizerConfig, ScheduleConfig, ScheduleUnit, TrainConfig,
-};
+use gradwell_optim::{GradClip, NormType, OptimizerKind};
+use gradwell_train::{CheckpointConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{DataArgs, ModelArgs, TrainArgs};
@@ -119,8 +116,14 @@ impl Default for MonitorSection {
     }
 }
 
-/// A learning rate must be finite and positive; above this it is refused as a typo.
-pub const MAX_LR: f64 = 100.0;
+fn parse_name<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>()
+        .map_err(|e| CliError::flag(flag, text, crate::one_line(e)))
+}
+
 
 fn check_fraction(flag: &str, v: f64, closed_low: bool) -> Result<f64> {
     let ok = v.is_finite() && v < 1.0 && if closed_low { v >= 0.0 } else { v > 0.0 };
@@ -135,69 +138,16 @@ fn check_fraction(flag: &str, v: f64, closed_low: bool) -> Result<f64> {
     }
 }
 
-fn check_non_negative(flag: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(CliError::flag(flag, v, "must be a finite number >= 0"))
-    }
-}
-
-/// An optimizer with its defaults (PyTorch's), by name.
-pub fn optimizer_by_name(name: &str) -> Result<OptimizerConfig> {
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
-        "sgd" => OptimizerConfig::Sgd(SgdConfig::default()),
-        "adam" => OptimizerConfig::Adam(AdamConfig::default()),
-        "adamw" => OptimizerConfig::AdamW(AdamConfig::adamw()),
-        "rmsprop" => OptimizerConfig::Rmsprop(RmspropConfig::default()),
-        "adagrad" => OptimizerConfig::Adagrad(AdagradConfig::default()),
-        _ => {
-            return Err(CliError::flag(
-                "--optimizer",
-                name,
-                "unknown optimizer; valid: sgd, adam, adamw, rmsprop, adagrad",
-            ));
-        }
-    })
-}
-
-/// A schedule written `constant`, `cosine[:ETA_MIN]`, `step:EPOCHS[,GAMMA]`,
-/// `exponential:GAMMA` or `plateau`, advanced per epoch; the cosine spans `epochs`.
-pub fn parse_schedule(text: &str, epochs: u64) -> Result<ScheduleConfig> {
-    let bad = |why: String| CliError::flag("--schedule", text, why);
-    let (name, args) = text.split_once(':').unwrap_or((text, ""));
-    let nums: Vec<f64> = if args.is_empty() {
-        Vec::new()
-    } else {
-        args.split(',')
-            .map(|a| a.trim().parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| bad(format!("`{args}` is not a list of numbers")))?
-    };
-    let curve = |c: std::result::Result<Curve, gradwell_optim::OptimError>| {
-        c.map(|curve| ScheduleConfig::Curve {
-            curve,
-            per: ScheduleUnit::Epoch,
-        })
-        .map_err(|e| bad(crate::one_line(e)))
-    };
-    match (name.trim().to_ascii_lowercase().as_str(), nums.as_slice()) {
-        ("constant", []) => Ok(ScheduleConfig::Constant),
-        ("cosine", []) => curve(Curve::cosine(epochs, 0.0)),
-        ("cosine", [eta]) => curve(Curve::cosine(epochs, *eta)),
-        ("step", [size]) if *size >= 1.0 && size.fract() == 0.0 => {
-            curve(Curve::step(*size as u64, 0.1))
-        }
-        ("step", [size, gamma]) if *size >= 1.0 && size.fract() == 0.0 => {
-            curve(Curve::step(*size as u64, *gamma))
-        }
-        ("exponential", [gamma]) => curve(Curve::exponential(*gamma)),
-        ("plateau", []) => Ok(ScheduleConfig::Plateau(PlateauConfig::default())),
-        _ => Err(bad(
-            "valid: constant, cosine[:ETA_MIN], step:EPOCHS[,GAMMA], exponential:GAMMA, plateau"
-                .into(),
-        )),
-    }
+/// Sets one setting of the optimizer from a flag, the error naming the flag.
+fn set_flag<T: Serialize + std::fmt::Display>(
+    optimizer: &mut OptimizerKind,
+    flag: &str,
+    setting: &str,
+    value: T,
+) -> Result<()> {
+    optimizer
+        .set(setting, &value)
+        .map_err(|e| CliError::flag(flag, value, crate::one_line(e)))
 }
 
 impl RunFile {
@@ -292,62 +242,20 @@ impl RunFile {
             t.seed = s;
         }
         if let Some(name) = &a.optimizer {
-            t.optimizer = optimizer_by_name(name)?;
+            t.optimizer = parse_name("--optimizer", name)?;
         }
+        // Each is one setting of whichever optimizer is chosen, checked by gradwell-optim.
         if let Some(lr) = a.lr {
-            if !(lr.is_finite() && lr > 0.0 && lr <= MAX_LR) {
-                return Err(CliError::flag(
-                    "--lr",
-                    lr,
-                    format!(
-                        "the learning rate must be a number in (0, {MAX_LR}] (e.g. 0.1 for SGD, 0.001 for Adam)"
-                    ),
-                ));
-            }
-            match &mut t.optimizer {
-                OptimizerConfig::Sgd(c) => c.lr = lr,
-                OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.lr = lr,
-                OptimizerConfig::Rmsprop(c) => c.lr = lr,
-                OptimizerConfig::Adagrad(c) => c.lr = lr,
-            }
+            set_flag(&mut t.optimizer, "--lr", "lr", lr)?;
         }
         if let Some(m) = a.momentum {
-            let m = check_fraction("--momentum", m, true)?;
-            match &mut t.optimizer {
-                OptimizerConfig::Sgd(c) => c.momentum = m,
-                OptimizerConfig::Rmsprop(c) => c.momentum = m,
-                other => {
-                    return Err(CliError::flag(
-                        "--momentum",
-                        m,
-                        format!(
-                            "momentum applies to sgd and rmsprop, not {} (set --optimizer sgd)",
-                            other.kind()
-                        ),
-                    ));
-                }
-            }
+            set_flag(&mut t.optimizer, "--momentum", "momentum", m)?;
         }
         if a.nesterov {
-            match &mut t.optimizer {
-                OptimizerConfig::Sgd(c) => c.nesterov = true,
-                other => {
-                    return Err(CliError::flag(
-                        "--nesterov",
-                        other.kind(),
-                        "Nesterov momentum applies to sgd only",
-                    ));
-                }
-            }
+            set_flag(&mut t.optimizer, "--nesterov", "nesterov", true)?;
         }
         if let Some(wd) = a.weight_decay {
-            let wd = check_non_negative("--weight-decay", wd)?;
-            match &mut t.optimizer {
-                OptimizerConfig::Sgd(c) => c.weight_decay = wd,
-                OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.weight_decay = wd,
-                OptimizerConfig::Rmsprop(c) => c.weight_decay = wd,
-                OptimizerConfig::Adagrad(c) => c.weight_decay = wd,
-            }
+            set_flag(&mut t.optimizer, "--weight-decay", "weight_decay", wd)?;
         }
         // GradClip checks its own bounds.
         if let Some(c) = a.clip_norm {
@@ -363,7 +271,7 @@ impl RunFile {
             );
         }
         if let Some(s) = &a.schedule {
-            t.schedule = parse_schedule(s, t.epochs)?;
+            t.schedule = parse_name("--schedule", s)?;
         }
         if let Some(e) = a.label_smoothing {
             t.label_smoothing = check_fraction("--label-smoothing", e, true)?;

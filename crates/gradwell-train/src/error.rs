@@ -15,7 +15,7 @@ pub enum TrainError {
         why: String,
     },
     /// A name of a choice ([`crate::Preprocess`], [`crate::ProgressMode`],
-    /// [`crate::ScheduleUnit`]) that is not known.
+    /// [`gradwell_optim::ScheduleUnit`]) that is not known.
     #[error("unknown {what} `{name}`; valid: {valid}")]
     UnknownName {
         /// What was named, as the config field says it (`preprocess`).

@@ -66,10 +66,7 @@ mod progress;
 mod trainer;
 
 pub use checkpoint::Checkpoint;
-pub use config::{
-    CheckpointConfig, DEFAULT_EPOCHS, OptimizerConfig, Preprocess, ProgressMode, ScheduleConfig,
-    ScheduleUnit, TrainConfig,
-};
+pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
 pub use trainer::{ResumeOutcome, TrainReport, Trainer};

@@ -1,4 +1,4 @@
-//! The names of the config's choices ([`Preprocess`], [`ProgressMode`], [`ScheduleUnit`]):
+//! The names of the config's choices ([`Preprocess`], [`ProgressMode`]):
 //! one spelling, kebab-case, for [`Display`](fmt::Display), [`FromStr`], serde (which goes
 //! through the other two), command-line flags and error messages.
 //!
@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::config::{Preprocess, ProgressMode, ScheduleUnit};
+use crate::config::{Preprocess, ProgressMode};
 use crate::{Result, TrainError};
 
 /// The choice among `all` named `text` under this module's rule, or an error listing the
@@ -88,9 +88,4 @@ names!(ProgressMode, "progress", [
     Bar => "bar",
     Lines => "lines",
     Off => "off",
-]);
-
-names!(ScheduleUnit, "schedule unit", [
-    Step => "step",
-    Epoch => "epoch",
 ]);
