@@ -490,6 +490,20 @@ Prose.\n\
     fn contributing_md_recipes_parse_and_cover_every_kind_of_component() {
         let text = std::fs::read_to_string(crate::root().join("CONTRIBUTING.md")).unwrap();
         let recipes = parse(&text).expect("CONTRIBUTING.md's recipes parse");
+        // The targets: one new file plus one registered line for an activation, an
+        // initializer, an optimizer and a schedule; at most three files for a layer.
+        let targets = [
+            ("squareplus", 2),
+            ("initializer", 2),
+            ("lion", 2),
+            ("polynomial", 2),
+            ("scale", 3),
+        ];
+        for (name, most) in targets {
+            let r = recipes.iter().find(|r| r.name == name);
+            let r = r.unwrap_or_else(|| panic!("CONTRIBUTING.md has no recipe {name}"));
+            assert!(r.max_files <= most, "recipe {name} may change {} files", r.max_files);
+        }
         for r in &recipes {
             for e in &r.edits {
                 let path = match e {
