@@ -27,9 +27,11 @@
 //!
 //! Each recipe starts from the same clean copy (`target/contrib/ws`, files as `git
 //! ls-files` lists them, with the working tree's contents), in which git counts the files
-//! and lines the recipe changed. The copy always has the same path and builds into the
-//! workspace's own target directory, so the dependencies are compiled once for both and
-//! after the first recipe each build of the copy's crates is incremental. A recipe that changes more than `max-files` files fails, as does any
+//! and lines the recipe changed. The copy always has the same path and its own target
+//! directory (`target/contrib/target`), so after the first recipe each build is
+//! incremental. (It cannot share the workspace's: cargo hashes a path package by its
+//! place in the workspace, so the copy's crates and the workspace's would take each
+//! other's build results.) A recipe that changes more than `max-files` files fails, as does any
 //! failing check. Output, one line per recipe:
 //! `recipe <name>: <N> files, <M> lines changed, tests pass`.
 
@@ -317,8 +319,9 @@ fn count_changes(ws: &Path) -> Result<(usize, usize), String> {
 
 /// Follows one recipe in a fresh copy; the line to print on success.
 fn follow(root: &Path, recipe: &Recipe) -> Result<String, String> {
-    let target = root.join("target");
-    let ws = target.join("contrib").join("ws");
+    let base = root.join("target").join("contrib");
+    let ws = base.join("ws");
+    let target = base.join("target");
     fresh_copy(root, &ws)?;
     for edit in &recipe.edits {
         apply(&ws, edit)?;

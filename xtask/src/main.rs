@@ -3,7 +3,8 @@
 //! - `ci`: everything CI runs, on a fresh machine too: set-up (rustfmt and clippy, and on
 //!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read), then
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
-//!   --all-targets -- -D warnings`, the test suite, and `cargo xtask verify`.
+//!   --all-targets -- -D warnings`, the facade built without its default features (no
+//!   plots, progress bars or TOML), the test suite, and `cargo xtask verify`.
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
@@ -285,7 +286,7 @@ fn ci() -> ExitCode {
     // which the AVX-512 kernels replace on processors that have them.
     type Env<'a> = &'a [(&'a str, &'a str)];
     let portable: Env<'_> = &[("GRADWELL_KERNEL", "portable")];
-    let steps: [(&[&str], Env<'_>); 6] = [
+    let steps: [(&[&str], Env<'_>); 7] = [
         (&["fmt", "--all", "--", "--check"], &[]),
         (
             &[
@@ -296,6 +297,10 @@ fn ci() -> ExitCode {
                 "-D",
                 "warnings",
             ],
+            &[],
+        ),
+        (
+            &["build", "--package", "gradwell", "--no-default-features"],
             &[],
         ),
         (&["test", "--workspace"], &[]),

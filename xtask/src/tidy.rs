@@ -1,7 +1,9 @@
 //! Repository hygiene, checked by ordinary tests (`cargo test -p xtask`): every crate has
 //! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
 //! or doc file has trailing whitespace or tabs, every crate denies warnings in its
-//! doctests, and no library code writes a file except through `gradwell_nn::io`.
+//! doctests, no library code writes a file except through `gradwell_nn::io`, the facade
+//! without its default features depends on no plotting, progress-bar or TOML crate, and
+//! every page of `docs/` (and section) that the code cites exists.
 
 #[cfg(test)]
 mod tests {
@@ -112,5 +114,132 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "trailing whitespace or tabs at {bad:?}");
+    }
+
+    /// `cargo tree` of the facade's normal dependencies, `args` added; one crate a line.
+    fn facade_tree(args: &[&str]) -> String {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["tree", "-e", "normal", "--prefix", "none", "-p", "gradwell"])
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn the_facade_without_default_features_leaves_out_plots_progress_bars_and_toml() {
+        let has = |tree: &str, dep: &str| {
+            tree.lines()
+                .any(|l| l.split_whitespace().next() == Some(dep))
+        };
+        let light = facade_tree(&["--no-default-features"]);
+        let full = facade_tree(&[]);
+        for (feature, dep) in [
+            ("plots", "plotters"),
+            ("progress", "indicatif"),
+            ("toml", "toml"),
+        ] {
+            assert!(has(&full, dep), "the default build lacks {dep}");
+            assert!(!has(&light, dep), "--no-default-features still pulls {dep}");
+            let one = facade_tree(&["--no-default-features", "--features", feature]);
+            assert!(has(&one, dep), "feature {feature} does not bring {dep}");
+        }
+    }
+
+    /// GitHub's anchor of a Markdown heading: lower case, spaces to `-`, punctuation other
+    /// than `-` and `_` dropped.
+    fn slug(heading: &str) -> String {
+        heading
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' | '-' => Some('-'),
+                '_' => Some('_'),
+                c if c.is_alphanumeric() => Some(c.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every `docs/<page>.md` and `docs/<page>.md#<section>` that the sources cite, and
+    /// every `(#<section>)` link inside a page, names a page of `docs/` and one of its
+    /// headings.
+    #[test]
+    fn cited_docs_pages_and_sections_exist() {
+        let anchors = |page: &Path| -> Option<Vec<String>> {
+            let text = fs::read_to_string(page).ok()?;
+            Some(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix('#'))
+                    .map(|l| slug(l.trim_start_matches('#')))
+                    .collect(),
+            )
+        };
+        let mut cites: Vec<(String, String, Option<String>)> = Vec::new();
+        for p in sources() {
+            let text = fs::read_to_string(&p).unwrap_or_default();
+            for (at, _) in text.match_indices("docs/") {
+                let rest = &text[at + 5..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect();
+                // A citation ending a sentence.
+                let name = name.strip_suffix('.').unwrap_or(&name);
+                if !name.ends_with(".md") {
+                    continue;
+                }
+                let anchor = rest[name.len()..].strip_prefix('#').map(|a| {
+                    a.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                        .collect::<String>()
+                });
+                cites.push((p.display().to_string(), name.to_string(), anchor));
+            }
+        }
+        let mut bad = Vec::new();
+        for (from, name, anchor) in &cites {
+            match (anchors(&root().join("docs").join(name)), anchor) {
+                (None, _) => bad.push(format!("{from}: docs/{name} does not exist")),
+                (Some(found), Some(a)) if !found.contains(a) => {
+                    bad.push(format!("{from}: docs/{name} has no section #{a}"))
+                }
+                _ => {}
+            }
+        }
+        // Links inside the pages themselves.
+        for entry in fs::read_dir(root().join("docs")).unwrap().flatten() {
+            let page = entry.path();
+            if page.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let text = fs::read_to_string(&page).unwrap();
+            let found = anchors(&page).unwrap_or_default();
+            for (at, _) in text.match_indices("](#") {
+                let a: String = text[at + 3..].chars().take_while(|&c| c != ')').collect();
+                if !found.contains(&a) {
+                    bad.push(format!("{}: no section #{a}", page.display()));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
+        // The crates once cited a page that was never in the repository.
+        let old = ["REFERENCE", ".md"].concat();
+        let stale: Vec<_> = sources()
+            .into_iter()
+            .filter(|p| fs::read_to_string(p).is_ok_and(|t| t.contains(&old)))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{old} is not in the repository: {stale:?}"
+        );
+        assert!(cites.len() >= 10, "only {} citations found", cites.len());
     }
 }

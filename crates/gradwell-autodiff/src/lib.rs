@@ -7,7 +7,7 @@
 //!   user writes.
 //! - Persistent parameters live in a [`ParamStore`] (name, value, gradient), owned by the
 //!   tape and read in place; gradients accumulate until [`ParamStore::zero_grad`].
-//! - [`gradcheck`] compares every backward against central finite differences in f64.
+//! - [`mod@gradcheck`] compares every backward against central finite differences in f64.
 //!
 //! # Design choice: a reusable tape
 //!

@@ -33,12 +33,13 @@ enum Source {
 ///
 /// A training step records values with [`Tape::apply`] (or the op methods such as
 /// [`Tape::matmul`]), calls [`Tape::backward`] on the loss, lets an optimizer update
-/// [`Tape::params_mut`], and calls [`Tape::reset`]. The tape keeps every buffer it ever
-/// allocated — values and gradients of each position — so a step that records the same
-/// computation again reuses them, and the op records too (see [`Op::recycle`]); the
-/// per-call lists of input views and gradient targets live on the stack for ops of up to
-/// five inputs. A training step that repeats allocates nothing in steady state.
-/// Parameters are read in place, never copied onto the tape.
+/// [`Tape::params_mut`], and calls [`Tape::reset`]. The tape holds one node per position
+/// (its value, its gradient, the op that made it and the op's inputs) and keeps every node
+/// across resets, so a step that records the same computation again reuses their buffers,
+/// and the op records too (see [`Op::recycle`]); the per-call lists of input views and
+/// gradient targets live on the stack for ops of up to five inputs. A training step that
+/// repeats allocates nothing in steady state. Parameters are read in place, never copied
+/// onto the tape.
 ///
 /// In inference mode ([`Tape::set_recording`]`(false)`) ops compute their values but
 /// nothing is kept for a backward pass.
@@ -64,19 +65,60 @@ enum Source {
 #[derive(Debug)]
 pub struct Tape<F: Float> {
     params: ParamStore<F>,
-    values: Vec<ArrayD<F>>,
-    grads: Vec<ArrayD<F>>,
-    live: Vec<bool>,
-    needs_grad: Vec<bool>,
-    sources: Vec<Source>,
-    ops: Vec<Option<Box<dyn Op<F>>>>,
-    /// Whether `ops[i]` was recorded this step (a stale op is kept for recycling).
-    recorded: Vec<bool>,
-    inputs: Vec<Vec<usize>>,
+    /// One node per position, kept across resets: `nodes[..len]` are this step's values,
+    /// the rest are earlier steps' buffers and ops waiting to be reused.
+    nodes: Vec<Node<F>>,
     len: usize,
     generation: u32,
     recording: bool,
+    /// For each parameter, the position of its node in this step, if it was asked for.
     param_nodes: Vec<Option<u32>>,
+}
+
+/// Everything the tape keeps for one position: the value, its gradient, and how it was
+/// made. The buffers and the op outlive a reset, so the next step's node at the same
+/// position reuses them.
+#[derive(Debug)]
+struct Node<F: Float> {
+    /// The value (unused for a parameter, which is read in place from the store).
+    value: ArrayD<F>,
+    /// The gradient, meaningful only while `live` (a parameter's is in the store).
+    grad: ArrayD<F>,
+    /// Whether `grad` holds this backward pass's gradient.
+    live: bool,
+    /// Whether a gradient flows into this value (it depends on a trainable parameter and
+    /// was recorded in recording mode).
+    needs_grad: bool,
+    source: Source,
+    /// The op that produced the value; possibly a previous step's op, kept for recycling.
+    op: Option<Box<dyn Op<F>>>,
+    /// Whether `op` was recorded this step for a backward pass.
+    recorded: bool,
+    /// The positions of the op's inputs (empty for leaves).
+    inputs: Vec<usize>,
+}
+
+impl<F: Float> Node<F> {
+    fn new() -> Self {
+        Node {
+            value: ArrayD::zeros(ndarray::IxDyn(&[0])),
+            grad: ArrayD::zeros(ndarray::IxDyn(&[0])),
+            live: false,
+            needs_grad: false,
+            source: Source::Leaf,
+            op: None,
+            recorded: false,
+            inputs: Vec::new(),
+        }
+    }
+
+    /// The value, read from `params` for a parameter.
+    fn value<'a>(&'a self, params: &'a ParamStore<F>) -> ArrayViewD<'a, F> {
+        match self.source {
+            Source::Param(id) => params.values[id.0].view(),
+            _ => self.value.view(),
+        }
+    }
 }
 
 impl<F: Float> Default for Tape<F> {
@@ -95,14 +137,7 @@ impl<F: Float> Tape<F> {
     pub fn with_params(params: ParamStore<F>) -> Self {
         Tape {
             params,
-            values: Vec::new(),
-            grads: Vec::new(),
-            live: Vec::new(),
-            needs_grad: Vec::new(),
-            sources: Vec::new(),
-            ops: Vec::new(),
-            recorded: Vec::new(),
-            inputs: Vec::new(),
+            nodes: Vec::new(),
             len: 0,
             generation: 0,
             recording: true,
@@ -131,8 +166,8 @@ impl<F: Float> Tape<F> {
         self.len = 0;
         self.generation = self.generation.wrapping_add(1);
         // Ops stay in place: the next step's op at each position may recycle them.
-        for r in &mut self.recorded {
-            *r = false;
+        for node in &mut self.nodes {
+            node.recorded = false;
         }
         for p in &mut self.param_nodes {
             *p = None;
@@ -170,21 +205,15 @@ impl<F: Float> Tape<F> {
     /// Claims the next position, growing the storage if this step is longer than any before.
     fn push(&mut self, source: Source, needs_grad: bool) -> Var {
         let i = self.len;
-        if i == self.values.len() {
-            self.values.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
-            self.grads.push(ArrayD::zeros(ndarray::IxDyn(&[0])));
-            self.live.push(false);
-            self.needs_grad.push(false);
-            self.sources.push(Source::Leaf);
-            self.ops.push(None);
-            self.recorded.push(false);
-            self.inputs.push(Vec::new());
+        if i == self.nodes.len() {
+            self.nodes.push(Node::new());
         }
-        self.sources[i] = source;
-        self.needs_grad[i] = needs_grad;
-        self.live[i] = false;
-        self.recorded[i] = false;
-        self.inputs[i].clear();
+        let node = &mut self.nodes[i];
+        node.source = source;
+        node.needs_grad = needs_grad;
+        node.live = false;
+        node.recorded = false;
+        node.inputs.clear();
         self.len += 1;
         Var {
             index: i as u32,
@@ -200,7 +229,7 @@ impl<F: Float> Tape<F> {
         } else {
             value.as_standard_layout().into_owned()
         };
-        self.values[v.index()] = value;
+        self.nodes[v.index()].value = value;
         v
     }
 
@@ -208,7 +237,7 @@ impl<F: Float> Tape<F> {
     /// allocation-free way to feed each mini-batch.
     pub fn input_view(&mut self, value: &ArrayViewD<'_, F>) -> Var {
         let v = self.push(Source::Leaf, false);
-        let buf = &mut self.values[v.index()];
+        let buf = &mut self.nodes[v.index()].value;
         ensure_shape(buf, value.shape());
         buf.assign(value);
         v
@@ -218,7 +247,7 @@ impl<F: Float> Tape<F> {
     /// across steps (its prior contents are unspecified).
     pub fn input_with(&mut self, shape: &[usize], fill: impl FnOnce(&mut ArrayD<F>)) -> Var {
         let v = self.push(Source::Leaf, false);
-        let buf = &mut self.values[v.index()];
+        let buf = &mut self.nodes[v.index()].value;
         ensure_shape(buf, shape);
         fill(buf);
         v
@@ -248,16 +277,16 @@ impl<F: Float> Tape<F> {
     /// If `v` is not a value of this tape since its last reset (a use of a stale handle).
     pub fn value(&self, v: Var) -> ArrayViewD<'_, F> {
         let i = self.index(v).unwrap_or_else(|e| panic!("{e}"));
-        self.node_value(i)
+        self.nodes[i].value(&self.params)
     }
 
     /// The gradient of the last backward pass with respect to a variable, if one reached it.
     /// For a parameter this is its accumulated gradient in the store.
     pub fn grad(&self, v: Var) -> Option<ArrayViewD<'_, F>> {
-        let i = self.index(v).ok()?;
-        match self.sources[i] {
+        let node = &self.nodes[self.index(v).ok()?];
+        match node.source {
             Source::Param(id) => Some(self.params.grad(id)),
-            _ if self.live[i] => Some(self.grads[i].view()),
+            _ if node.live => Some(node.grad.view()),
             _ => None,
         }
     }
@@ -267,10 +296,10 @@ impl<F: Float> Tape<F> {
     /// # Errors
     /// [`AutodiffError::StaleVar`] for a handle from before the last reset.
     pub fn shape(&self, v: Var) -> Result<&[usize]> {
-        let i = self.index(v)?;
-        Ok(match self.sources[i] {
+        let node = &self.nodes[self.index(v)?];
+        Ok(match node.source {
             Source::Param(id) => self.params.values[id.0].shape(),
-            _ => self.values[i].shape(),
+            _ => node.value.shape(),
         })
     }
 
@@ -286,18 +315,18 @@ impl<F: Float> Tape<F> {
     /// The positions of the inputs of the op that produced `v` (empty for leaves).
     pub fn inputs_of(&self, v: Var) -> &[usize] {
         match self.index(v) {
-            Ok(i) if self.sources[i] == Source::Op => &self.inputs[i],
+            Ok(i) if self.nodes[i].source == Source::Op => &self.nodes[i].inputs,
             _ => &[],
         }
     }
 
     /// The name of the op that produced `v` (`"input"` or `"param"` for leaves).
     pub fn op_name(&self, v: Var) -> Option<&'static str> {
-        let i = self.index(v).ok()?;
-        Some(match self.sources[i] {
+        let node = &self.nodes[self.index(v).ok()?];
+        Some(match node.source {
             Source::Leaf => "input",
             Source::Param(_) => "param",
-            Source::Op if self.recorded[i] => self.ops[i].as_ref().map_or("op", |o| o.name()),
+            Source::Op if node.recorded => node.op.as_ref().map_or("op", |o| o.name()),
             Source::Op => "op",
         })
     }
@@ -306,7 +335,7 @@ impl<F: Float> Tape<F> {
     /// besides its output (e.g. the batch statistics of a batch norm) without copying it.
     pub fn op_of<O: Op<F>>(&self, v: Var) -> Option<&O> {
         let i = self.op_position(v)?;
-        let op: &dyn std::any::Any = self.ops[i].as_deref()?;
+        let op: &dyn std::any::Any = self.nodes[i].op.as_deref()?;
         op.downcast_ref::<O>()
     }
 
@@ -314,21 +343,14 @@ impl<F: Float> Tape<F> {
     /// store from what the op computed (e.g. running statistics) without copying it.
     pub fn op_and_params_mut<O: Op<F>>(&mut self, v: Var) -> Option<(&O, &mut ParamStore<F>)> {
         let i = self.op_position(v)?;
-        let op: &dyn std::any::Any = self.ops[i].as_deref()?;
+        let op: &dyn std::any::Any = self.nodes[i].op.as_deref()?;
         Some((op.downcast_ref::<O>()?, &mut self.params))
     }
 
     /// The position of `v` when it is the output of an op of this step.
     fn op_position(&self, v: Var) -> Option<usize> {
         let i = self.index(v).ok()?;
-        (self.sources[i] == Source::Op).then_some(i)
-    }
-
-    fn node_value(&self, i: usize) -> ArrayViewD<'_, F> {
-        match self.sources[i] {
-            Source::Param(id) => self.params.values[id.0].view(),
-            _ => self.values[i].view(),
-        }
+        (self.nodes[i].source == Source::Op).then_some(i)
     }
 
     /// Records `op` applied to `inputs` and returns its output.
@@ -340,16 +362,16 @@ impl<F: Float> Tape<F> {
         let out = self.len;
         let mut needs_grad = false;
         for &v in inputs {
-            needs_grad |= self.needs_grad[self.index(v)?];
+            needs_grad |= self.nodes[self.index(v)?].needs_grad;
         }
         needs_grad &= self.recording;
         let v = self.push(Source::Op, needs_grad);
-        for &input in inputs {
-            self.inputs[out].push(input.index());
-        }
+        let (below, above) = self.nodes.split_at_mut(out);
+        let node = &mut above[0];
+        node.inputs.extend(inputs.iter().map(|input| input.index()));
         // Put the op in its slot: in the box of last step's op at this position when that
         // op has the same type (after letting the new op take its buffers).
-        let slot = &mut self.ops[out];
+        let slot = &mut node.op;
         let previous = slot.as_mut().and_then(|b| {
             let any: &mut dyn std::any::Any = b.as_mut();
             any.downcast_mut::<O>()
@@ -362,21 +384,14 @@ impl<F: Float> Tape<F> {
             }
             None => slot.insert(Box::new(op)).as_mut(),
         };
-        let (below, above) = self.values.split_at_mut(out);
-        let ins = &self.inputs[out];
-        let views = PerInput::new(
-            ins.len(),
-            |p| match self.sources[ins[p]] {
-                Source::Param(id) => self.params.values[id.0].view(),
-                _ => below[ins[p]].view(),
-            },
-            empty_view,
-        );
-        if let Err(e) = op.forward(&views, &mut above[0]) {
+        let ins = &node.inputs;
+        let params = &self.params;
+        let views = PerInput::new(ins.len(), |p| below[ins[p]].value(params), empty_view);
+        if let Err(e) = op.forward(&views, &mut node.value) {
             self.len -= 1;
             return Err(e);
         }
-        self.recorded[out] = needs_grad;
+        node.recorded = needs_grad;
         Ok(v)
     }
 
@@ -388,24 +403,27 @@ impl<F: Float> Tape<F> {
     /// [`AutodiffError::NotScalar`] if `loss` has more than one element.
     pub fn backward(&mut self, loss: Var) -> Result<()> {
         let l = self.index(loss)?;
-        let value = match self.sources[l] {
-            Source::Param(id) => &self.params.values[id.0],
-            _ => &self.values[l],
-        };
+        let value = self.nodes[l].value(&self.params);
         if value.len() != 1 {
             return Err(AutodiffError::NotScalar(value.shape().to_vec()));
         }
-        for live in &mut self.live[..self.len] {
-            *live = false;
+        for node in &mut self.nodes[..self.len] {
+            node.live = false;
         }
-        if !self.needs_grad[l] {
+        let Tape { params, nodes, .. } = self;
+        let node = &mut nodes[l];
+        if !node.needs_grad {
             return Ok(());
         }
-        ensure_shape(&mut self.grads[l], value.shape());
-        self.grads[l].fill(F::one());
-        self.live[l] = true;
+        let value = match node.source {
+            Source::Param(id) => &params.values[id.0],
+            _ => &node.value,
+        };
+        ensure_shape(&mut node.grad, value.shape());
+        node.grad.fill(F::one());
+        node.live = true;
         for k in (0..=l).rev() {
-            if self.live[k] && self.sources[k] == Source::Op {
+            if self.nodes[k].live && self.nodes[k].source == Source::Op {
                 self.backward_node(k);
             }
         }
@@ -414,43 +432,31 @@ impl<F: Float> Tape<F> {
 
     /// Runs the backward of the op at position `k`, whose output gradient is live.
     fn backward_node(&mut self, k: usize) {
-        let Tape {
-            params,
-            values,
-            grads,
-            live,
-            needs_grad,
-            sources,
-            ops,
+        let Tape { params, nodes, .. } = self;
+        // The op's inputs are all below it on the tape.
+        let (below, above) = nodes.split_at_mut(k);
+        let Node {
+            value: out,
+            grad: grad_out,
+            op,
             recorded,
-            inputs,
+            inputs: ins,
             ..
-        } = self;
-        if !recorded[k] {
+        } = &mut above[0];
+        if !*recorded {
             return;
         }
-        let Some(op) = ops[k].as_mut() else { return };
-        let ins = &inputs[k];
+        let Some(op) = op.as_mut() else { return };
         // Zero the gradient buffers this op is the first to reach.
-        for &j in ins {
-            if needs_grad[j] && !live[j] && !matches!(sources[j], Source::Param(_)) {
-                ensure_shape(&mut grads[j], values[j].shape());
-                gradwell_tensor::fill_zero(&mut grads[j]);
-                live[j] = true;
+        for &j in ins.iter() {
+            let input = &mut below[j];
+            if input.needs_grad && !input.live && !matches!(input.source, Source::Param(_)) {
+                ensure_shape(&mut input.grad, input.value.shape());
+                gradwell_tensor::fill_zero(&mut input.grad);
+                input.live = true;
             }
         }
-        let (below, above) = grads.split_at_mut(k);
-        let grad_out = above[0].view();
-        let out = values[k].view();
-        let views = PerInput::new(
-            ins.len(),
-            |p| match sources[ins[p]] {
-                Source::Param(id) => params.values[id.0].view(),
-                _ => values[ins[p]].view(),
-            },
-            empty_view,
-        );
-        // The gradient buffer of each distinct input is moved out of its slot for the
+        // The gradient buffer of each distinct input is moved out of its node for the
         // call (a move, not a copy), so that only this op's inputs are visited: backward
         // stays linear in the tape's length. A repeated input gets a scratch buffer that is
         // added in afterwards.
@@ -458,19 +464,20 @@ impl<F: Float> Tape<F> {
         let mut taken: PerInput<Option<ArrayD<F>>> = PerInput::new(
             ins.len(),
             |p| {
-                let j = ins[p];
+                let input = &mut below[ins[p]];
                 #[cfg(test)]
                 tests::SLOTS_EXAMINED.set(tests::SLOTS_EXAMINED.get() + 1);
-                (needs_grad[j] && first(p)).then(|| match sources[j] {
+                (input.needs_grad && first(p)).then(|| match input.source {
                     Source::Param(id) => std::mem::take(&mut params.grads[id.0]),
-                    _ => std::mem::take(&mut below[j]),
+                    _ => std::mem::take(&mut input.grad),
                 })
             },
             || None,
         );
+        let views = PerInput::new(ins.len(), |p| below[ins[p]].value(params), empty_view);
         let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
         for (p, &j) in ins.iter().enumerate() {
-            if needs_grad[j] && !first(p) {
+            if below[j].needs_grad && !first(p) {
                 scratch.push((p, ArrayD::zeros(views[p].raw_dim())));
             }
         }
@@ -483,21 +490,24 @@ impl<F: Float> Tape<F> {
         for (p, buf) in &mut scratch {
             targets[*p] = Some(buf.view_mut());
         }
-        op.backward(&views, &out, &grad_out, &mut targets);
+        op.backward(&views, &out.view(), &grad_out.view(), &mut targets);
+        // The views borrow the inputs' nodes, into which the gradients go back now.
         drop(targets);
+        drop(views);
         for (p, g) in taken.iter_mut().enumerate() {
             if let Some(g) = g.take() {
-                match sources[ins[p]] {
+                let input = &mut below[ins[p]];
+                match input.source {
                     Source::Param(id) => params.grads[id.0] = g,
-                    _ => below[ins[p]] = g,
+                    _ => input.grad = g,
                 }
             }
         }
         for (p, buf) in scratch {
-            let j = ins[p];
-            match sources[j] {
+            let input = &mut below[ins[p]];
+            match input.source {
                 Source::Param(id) => params.grads[id.0] += &buf,
-                _ => below[j] += &buf,
+                _ => input.grad += &buf,
             }
         }
     }

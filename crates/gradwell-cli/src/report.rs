@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use gradwell_monitor::{PlotSpec, Series, line_plot};
+use gradwell_monitor::{PlotSpec, Series};
 use serde::Serialize;
 
 use crate::lab::{ClaimResult, Verdict};
@@ -233,6 +233,21 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
     figs
 }
 
+/// Draws `figure` to `path`; `false` (nothing drawn) in a build without plots (the
+/// `plots` feature), whose report has no figures.
+fn draw(path: &Path, figure: &Figure) -> Result<bool> {
+    #[cfg(feature = "plots")]
+    {
+        gradwell_monitor::line_plot(path, &figure.spec, &figure.series)?;
+        Ok(true)
+    }
+    #[cfg(not(feature = "plots"))]
+    {
+        let _ = (path, &figure.spec, &figure.series);
+        Ok(false)
+    }
+}
+
 /// The global gradient norm of each step.
 fn grad_norms(s: &RunSummary) -> Vec<(f64, f64)> {
     s.grad_norms.clone()
@@ -315,7 +330,9 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
     html.push_str("</table>\n");
     for f in figures(runs) {
         let path = plots.join(f.file);
-        line_plot(&path, &f.spec, &f.series)?;
+        if !draw(&path, &f)? {
+            continue;
+        }
         let svg = std::fs::read_to_string(&path).map_err(|e| CliError::file(&path, e))?;
         let svg = svg
             .trim_start()

@@ -4,10 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gradwell_monitor::{
-    History, Series, StepRecord, plot_accuracy, plot_activation_std_by_layer,
-    plot_grad_norm_by_layer, plot_loss,
-};
+use gradwell_monitor::{History, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
@@ -191,7 +188,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         ProgressMode::Auto
     };
     let name = run_name(&run, opts.out.as_deref());
-    let model_line = describe_model(&run, &spec, mlp.as_ref());
+    let model_line = describe_model(&spec, mlp.as_ref());
     if opts.verbose && !opts.quiet {
         eprintln!(
             "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {} classes)",
@@ -298,10 +295,7 @@ pub fn check_training_memory(
     test_len: usize,
 ) -> Result<u64> {
     let t = &run.train;
-    let buffers = t
-        .optimizer
-        .build(t.no_decay_on_bias_and_norm)?
-        .state_buffers();
+    let buffers = t.optimizer.state_buffers();
     let use_ = MemoryUse::training::<f32>(
         buffers,
         t.batch_size.min(train_len),
@@ -368,27 +362,40 @@ pub fn unit_spread(net: &Network<f32>) -> f64 {
     worst
 }
 
-/// `64-128-10 relu he-normal`, with batch norm, residual, dropout and bias init if set.
-fn describe_model(
-    run: &RunFile,
-    spec: &gradwell_nn::ModelSpec,
-    mlp: Option<&gradwell_nn::MlpSpec>,
-) -> String {
-    let Some(mlp) = mlp else {
-        return format!("custom network ({} layers)", spec.layers.len());
+/// `64-128-10 relu he-normal`, or `custom network (N layers)` for a `[network]`.
+fn describe_model(spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSpec>) -> String {
+    match mlp {
+        Some(mlp) => describe_mlp(mlp),
+        None => format!("custom network ({} layers)", spec.layers.len()),
+    }
+}
+
+/// An MLP on one line: `64-128-10 relu he-normal`, with batch norm (and γ's initial value
+/// when it is not 1), residual connections (zero-initialized or not), dropout and the
+/// biases' initializer when set.
+pub fn describe_mlp(mlp: &gradwell_nn::MlpSpec) -> String {
+    let widths = match &mlp.widths {
+        gradwell_nn::MlpWidths::All(w) => compress_widths(w),
+        gradwell_nn::MlpWidths::Hidden(h) => format!("?-{}-?", compress_widths(h)),
     };
-    let widths = compress_widths(&mlp.widths);
     let mut s = format!("{widths} {} {}", mlp.activation, mlp.weight_init());
     if mlp.batch_norm {
         s.push_str(" batch-norm");
+        if mlp.batch_norm_weight_init != gradwell_nn::MlpSpec::default().batch_norm_weight_init {
+            s.push_str(&format!(" (γ {})", mlp.batch_norm_weight_init));
+        }
     }
     if mlp.residual {
-        s.push_str(" residual");
+        s.push_str(if mlp.zero_init_residual {
+            " residual (zero-init)"
+        } else {
+            " residual"
+        });
     }
     if mlp.dropout > 0.0 {
         s.push_str(&format!(" dropout {}", mlp.dropout));
     }
-    if let Some(b) = &run.model.bias_init {
+    if let Some(b) = &mlp.bias_init {
         s.push_str(&format!(" bias {b}"));
     }
     s
@@ -420,7 +427,8 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
-/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots, each file atomically.
+/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots (with the `plots` feature),
+/// each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -440,6 +448,20 @@ fn write_run_folder(
     if let Some(h) = history {
         h.write_json(&out.join("monitor.json"))?;
         h.write_csv(&out.join("monitor"))?;
+    }
+    #[cfg(feature = "plots")]
+    write_plots(out, summary, history)?;
+    Ok(())
+}
+
+/// The run folder's plots (SVG): gradient norm and activation std by layer at step 1 and
+/// the loss, from the monitor's history, and the test accuracy by epoch.
+#[cfg(feature = "plots")]
+fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> Result<()> {
+    use gradwell_monitor::{
+        Series, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
+    };
+    if let Some(h) = history {
         if let Some(init) = &summary.init {
             plot_grad_norm_by_layer(
                 &out.join("grad_norm_by_layer.svg"),
@@ -454,7 +476,7 @@ fn write_run_folder(
     }
     plot_accuracy(
         &out.join("accuracy.svg"),
-        &[gradwell_monitor::Series::new(
+        &[Series::new(
             format!("{} (test)", summary.name),
             summary
                 .epochs

@@ -3,12 +3,15 @@
 //! The format read here is the plain one data sets are shipped in: one sample per line,
 //! cells separated by a delimiter (`,` unless told otherwise), every cell but the label a
 //! finite number (`3`, `-0.5`, `1e-3`), the label a non-negative integer (`7`, or `7.0`
-//! as some tools write it). Around each cell, spaces are ignored, and one pair of double
-//! quotes is removed; quoted cells holding the delimiter are not supported (numeric data
-//! need none). Blank lines are skipped, `\r\n` line ends are accepted, a UTF-8 byte order
-//! mark at the start is dropped, and the file may be gzip-compressed (recognised by its
-//! magic bytes), in which case it may decompress to at most
-//! [`CsvOptions::max_decompressed`] bytes ([`crate::DEFAULT_MAX_DECOMPRESSED`] by default).
+//! as some tools write it). Cells are split by `csv-core`, the `csv` crate's parser, so a
+//! cell may be quoted as RFC 4180 says (`"…"`, with `""` for a quote inside it), and a
+//! quoted cell may hold the delimiter or a line break: a header such as
+//! `"height, cm",label` has two columns. Around each cell, spaces are ignored, and a quoted
+//! cell padded with spaces (` "2" `) is unquoted too. Blank lines are skipped, `\r\n` line
+//! ends are accepted, a UTF-8 byte order mark at the start is dropped, and the file may be
+//! gzip-compressed (recognised by its magic bytes), in which case it may decompress to at
+//! most [`CsvOptions::max_decompressed`] bytes ([`crate::DEFAULT_MAX_DECOMPRESSED`] by
+//! default).
 //!
 //! The number of classes is declared ([`CsvOptions::num_classes`]: every label must be
 //! below it, and classes without a sample are allowed) or taken from the labels present,
@@ -23,7 +26,7 @@
 //! cells is not a number. (A header of numbers only, such as `0,1,2`, is taken for data:
 //! say [`Header::Present`] for such a file.)
 //!
-//! Errors name the file, the 1-based line and column, and the cell.
+//! Errors name the file, the 1-based line (where the row starts) and column, and the cell.
 //!
 //! ```
 //! use gradwell_data::csv::{parse_csv, CsvOptions, LabelColumn};
@@ -42,6 +45,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use csv_core::{ReadFieldResult, Terminator};
 use ndarray::Array2;
 
 use crate::dataset::{Dataset, first_label_gap};
@@ -49,8 +53,20 @@ use crate::error::{CsvProblem, DataError, Result};
 use crate::gzip::{DEFAULT_MAX_DECOMPRESSED, GunzipError, gunzip_bounded};
 use crate::idx::is_gzip;
 
-/// Which column holds the label.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Which column holds the label. Written `last`, a 0-based index (`0`) or a header name
+/// (`species`) by [`Display`](std::fmt::Display), [`FromStr`](std::str::FromStr) and serde
+/// alike.
+///
+/// ```
+/// use gradwell_data::csv::LabelColumn;
+///
+/// assert_eq!("last".parse::<LabelColumn>()?, LabelColumn::Last);
+/// assert_eq!("3".parse::<LabelColumn>()?, LabelColumn::Index(3));
+/// assert_eq!("species".parse::<LabelColumn>()?.to_string(), "species");
+/// # Ok::<(), gradwell_data::DataError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum LabelColumn {
     /// The last column (the default).
     #[default]
@@ -59,6 +75,53 @@ pub enum LabelColumn {
     Index(usize),
     /// The column with this name in the header.
     Name(String),
+}
+
+impl std::fmt::Display for LabelColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelColumn::Last => f.write_str("last"),
+            LabelColumn::Index(i) => write!(f, "{i}"),
+            LabelColumn::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = DataError;
+
+    /// `last`, a whole number, or else a header name; surrounding blanks are ignored. An
+    /// empty text is refused.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(DataError::invalid(
+                "LabelColumn",
+                "name the label column: last, a 0-based index or a header name",
+            ));
+        }
+        Ok(if s == "last" {
+            LabelColumn::Last
+        } else if let Ok(i) = s.parse::<usize>() {
+            LabelColumn::Index(i)
+        } else {
+            LabelColumn::Name(s.to_string())
+        })
+    }
+}
+
+impl TryFrom<String> for LabelColumn {
+    type Error = DataError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<LabelColumn> for String {
+    fn from(l: LabelColumn) -> String {
+        l.to_string()
+    }
 }
 
 /// Whether the first line is a header.
@@ -210,23 +273,30 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     })?;
     // A byte order mark (which some spreadsheets write) is no part of the first cell.
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    let delim = char::from(opts.delimiter);
 
-    let mut lines = data_lines(text).peekable();
-    let Some(&(first_no, first)) = lines.peek() else {
+    // The first row: its number of columns, and whether it is a header.
+    let mut first = Cells::new(text, opts.delimiter);
+    let Some(first_no) = first.next_record() else {
         return Err(err(None, None, CsvProblem::Empty));
     };
-    let columns = first.split(delim).count();
+    let (mut columns, mut numeric) = (0, true);
+    while let Some(cell) = first.next_cell() {
+        columns += 1;
+        numeric &= unquote(cell).parse::<f64>().is_ok();
+    }
     let has_header = match opts.header {
         Header::Present => true,
         Header::Absent => false,
-        Header::Auto => first
-            .split(delim)
-            .any(|c| unquote(c).parse::<f64>().is_err()),
+        Header::Auto => !numeric,
     };
+    let mut cells = Cells::new(text, opts.delimiter);
     let header: Option<Vec<String>> = if has_header {
-        lines.next();
-        Some(first.split(delim).map(|c| unquote(c).to_string()).collect())
+        cells.next_record();
+        let mut names = Vec::new();
+        while let Some(cell) = cells.next_cell() {
+            names.push(unquote(cell).to_string());
+        }
+        Some(names)
     } else {
         None
     };
@@ -286,8 +356,35 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
 
     let mut features: Vec<f32> = Vec::new();
     let mut labels: Vec<u32> = Vec::new();
-    for (no, line) in lines {
-        let found = line.split(delim).count();
+    while let Some(no) = cells.next_record() {
+        // A row of the wrong width is refused as such before any of its cells is judged;
+        // otherwise its first bad cell (0-based column) is.
+        let mut found = 0;
+        let mut bad: Option<(usize, CsvProblem)> = None;
+        while let Some(cell) = cells.next_cell() {
+            found += 1;
+            if found > columns || bad.is_some() {
+                continue;
+            }
+            let c = found - 1;
+            let cell = unquote(cell);
+            if c == label_col {
+                match parse_label(cell) {
+                    None => bad = Some((c, CsvProblem::BadLabel(shown(cell)))),
+                    Some(label) => match opts.num_classes {
+                        Some(num_classes) if label as usize >= num_classes => {
+                            bad = Some((c, CsvProblem::LabelOutOfRange { label, num_classes }));
+                        }
+                        _ => labels.push(label),
+                    },
+                }
+            } else {
+                match cell.parse::<f32>() {
+                    Ok(v) if v.is_finite() => features.push(v),
+                    _ => bad = Some((c, CsvProblem::NotNumeric(shown(cell)))),
+                }
+            }
+        }
         if found != columns {
             return Err(err(
                 Some(no),
@@ -298,33 +395,8 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
                 },
             ));
         }
-        for (c, cell) in line.split(delim).enumerate() {
-            let cell = unquote(cell);
-            if c == label_col {
-                let label = parse_label(cell)
-                    .ok_or_else(|| err(Some(no), Some(c + 1), CsvProblem::BadLabel(shown(cell))))?;
-                if let Some(num_classes) = opts.num_classes
-                    && label as usize >= num_classes
-                {
-                    return Err(err(
-                        Some(no),
-                        Some(c + 1),
-                        CsvProblem::LabelOutOfRange { label, num_classes },
-                    ));
-                }
-                labels.push(label);
-            } else {
-                match cell.parse::<f32>() {
-                    Ok(v) if v.is_finite() => features.push(v),
-                    _ => {
-                        return Err(err(
-                            Some(no),
-                            Some(c + 1),
-                            CsvProblem::NotNumeric(shown(cell)),
-                        ));
-                    }
-                }
-            }
+        if let Some((c, problem)) = bad {
+            return Err(err(Some(no), Some(c + 1), problem));
         }
     }
     if labels.is_empty() {
@@ -334,10 +406,10 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
         Some(n) => n,
         None => {
             if let Some(gap) = first_label_gap(&labels) {
-                // The gap's row is found again by walking the lines: only on this error.
-                let line = data_lines(text)
-                    .nth(gap.index + usize::from(has_header))
-                    .map(|(no, _)| no);
+                // The gap's row is found again by walking the rows: only on this error.
+                let mut rows = Cells::new(text, opts.delimiter);
+                let line = std::iter::from_fn(|| rows.next_record())
+                    .nth(gap.index + usize::from(has_header));
                 return Err(err(
                     line,
                     Some(label_col + 1),
@@ -379,12 +451,118 @@ pub fn write_csv(ds: &Dataset, out: &mut impl Write, header: bool) -> std::io::R
     Ok(())
 }
 
-/// The non-blank lines of `text` with their 1-based numbers, `\r` line ends removed.
-fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-        .filter(|(_, l)| !l.trim().is_empty())
+/// The rows of a CSV text, split into cells by csv-core one cell at a time, so that
+/// nothing is held but the current cell: rows end at `\n` (a `\r` before it is trimmed
+/// with the last cell), blank rows (one cell of spaces) are skipped, and each row's
+/// 1-based line is where it starts.
+struct Cells<'a> {
+    parser: csv_core::Reader,
+    input: &'a [u8],
+    /// The next byte to parse.
+    pos: usize,
+    /// The 1-based line of `input[pos]`.
+    line: usize,
+    /// The current cell, unescaped, in `cell[..cell_len]` (`cell` is only ever grown).
+    cell: Vec<u8>,
+    cell_len: usize,
+    /// The current cell has not been handed out yet (a row's first cell is read ahead, to
+    /// see whether the row is blank).
+    pending: bool,
+    /// The last cell read ended its row.
+    row_done: bool,
+    /// Whether the parser has been called yet.
+    started: bool,
+}
+
+impl<'a> Cells<'a> {
+    /// `delimiter` must be ASCII and not `\n`, `\r` or `"`; `text` must not start with a
+    /// byte order mark (the caller removes it).
+    fn new(text: &'a str, delimiter: u8) -> Self {
+        Cells {
+            parser: csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .terminator(Terminator::Any(b'\n'))
+                .build(),
+            input: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            cell: Vec::new(),
+            cell_len: 0,
+            pending: false,
+            row_done: true,
+            started: false,
+        }
+    }
+
+    /// Moves to the next row that is not blank, skipping what is left of the current one;
+    /// returns the row's line, or `None` after the last row.
+    fn next_record(&mut self) -> Option<usize> {
+        while self.next_cell().is_some() {}
+        loop {
+            while self.input.get(self.pos) == Some(&b'\n') {
+                self.pos += 1;
+                self.line += 1;
+            }
+            if self.pos == self.input.len() {
+                return None;
+            }
+            let line = self.line;
+            self.row_done = self.read_cell();
+            if !(self.row_done && self.current().trim().is_empty()) {
+                self.pending = true;
+                return Some(line);
+            }
+        }
+    }
+
+    /// The current row's next cell, or `None` after its last.
+    fn next_cell(&mut self) -> Option<&str> {
+        if self.pending {
+            self.pending = false;
+        } else if self.row_done {
+            return None;
+        } else {
+            self.row_done = self.read_cell();
+        }
+        Some(self.current())
+    }
+
+    fn current(&self) -> &str {
+        // The input is UTF-8 and csv-core splits and unescapes it only at ASCII bytes, so
+        // every cell is UTF-8 too.
+        std::str::from_utf8(&self.cell[..self.cell_len]).unwrap_or_default()
+    }
+
+    /// Reads one cell into `cell`; returns whether it ended its row.
+    fn read_cell(&mut self) -> bool {
+        self.cell_len = 0;
+        loop {
+            if self.cell_len == self.cell.len() {
+                self.cell.resize((2 * self.cell.len()).max(64), 0);
+            }
+            // The first call sees one byte, so that csv-core does not take a second byte
+            // order mark (after the one removed) for one: a mark is dropped only at the start.
+            let end = if self.started {
+                self.input.len()
+            } else {
+                (self.pos + 1).min(self.input.len())
+            };
+            self.started = true;
+            let (result, read, written) = self
+                .parser
+                .read_field(&self.input[self.pos..end], &mut self.cell[self.cell_len..]);
+            let consumed = &self.input[self.pos..self.pos + read];
+            self.line += consumed.iter().filter(|&&b| b == b'\n').count();
+            self.pos += read;
+            self.cell_len += written;
+            match result {
+                // More input (an empty slice tells csv-core the text has ended) or more room.
+                ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
+                ReadFieldResult::Field { record_end } => return record_end,
+                ReadFieldResult::End => return true,
+            }
+        }
+    }
 }
 
 fn unquote(cell: &str) -> &str {

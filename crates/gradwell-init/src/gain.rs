@@ -84,7 +84,7 @@ pub fn calculate_gain(nonlinearity: Nonlinearity) -> f64 {
 mod tests {
     use super::*;
 
-    /// The exact floats PyTorch 2.15 returns (see the project's reference notes).
+    /// The exact floats PyTorch 2.15 returns (docs/parity.md#gains).
     #[allow(clippy::approx_constant)] // the literals are PyTorch's printed floats, on purpose
     #[test]
     fn gains_equal_pytorch_floats() {

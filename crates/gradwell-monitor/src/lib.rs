@@ -22,7 +22,9 @@
 //!   initialization, printed beside the measurement.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
-//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration.
+//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration, with the
+//!   `plots` feature (plotters; on by default). Without it the lines to plot
+//!   ([`Series`]) are still there.
 //!
 //! This crate knows networks only through `gradwell-nn`'s [`gradwell_nn::Network`] and the
 //! taps of its forward pass, and gradients only through the tape; it knows nothing of
@@ -36,8 +38,9 @@
 //! use ndarray::Array2;
 //!
 //! // A deep sigmoid network: gradients vanish.
-//! let mut mlp = MlpSpec::new(&[16; 12], "sigmoid".parse()?);
-//! mlp.widths.push(4);
+//! let mut widths = vec![16; 12];
+//! widths.push(4);
+//! let mlp = MlpSpec::new(&widths, "sigmoid".parse()?);
 //! let mut net = Network::<f64>::build(&mlp.to_spec()?, 1)?;
 //! let x = Array2::from_shape_fn((32, 16), |(i, j)| ((i * 16 + j) as f64 * 0.37).sin());
 //! let labels: Vec<usize> = (0..32).map(|i| i % 4).collect();
@@ -45,7 +48,7 @@
 //! assert!(p.findings.iter().any(|f| f.kind == FindingKind::VanishingGradients));
 //!
 //! // The theory column: χ ≤ σ_w²/16 per sigmoid layer.
-//! let theory = PlainNet::from_mlp(&mlp, None, 0.5)?.predict()?;
+//! let theory = PlainNet::from_mlp(&mlp, 0.5)?.predict()?;
 //! let table = TheoryTable::compare(&theory, &p.record)?;
 //! assert_eq!(table.rows.len(), 12);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -53,6 +56,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod diagnosis;
+#[cfg(feature = "plots")]
+mod draw;
 mod error;
 mod lsuv;
 mod monitor;
@@ -64,22 +69,23 @@ mod theory;
 mod thresholds;
 
 pub use diagnosis::{Cure, Finding, FindingKind, Severity, diagnose, diagnose_step};
+#[cfg(feature = "plots")]
+pub use draw::{
+    line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
+};
 pub use error::{MonitorError, Result};
 pub use lsuv::{Lsuv, LsuvLayer};
 pub use monitor::{
     Monitor, MonitorConfig, Probe, Snapshot, first_last_ratio, global_norm, layer_stats,
     param_stats, probe,
 };
-pub use plot::{
-    PLOT_SIZE, PlotSpec, Series, line_plot, plot_accuracy, plot_activation_std_by_layer,
-    plot_grad_norm_by_layer, plot_loss,
-};
+pub use plot::{PLOT_SIZE, PlotSpec, Series};
 pub use provenance::{
     ForwardOrigin, GradientOrigin, InputReport, LayerRef, NonFinite, forward_origin,
     gradient_origin, trace_non_finite,
 };
 pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-pub use stats::{TensorStats, can_die, saturation_rule};
+pub use stats::{TensorStats, saturation_rule};
 pub use theory::{
     GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,
     weight_sigma2,

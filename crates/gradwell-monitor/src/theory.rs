@@ -247,37 +247,37 @@ pub struct PlainNet {
 }
 
 impl PlainNet {
-    /// The theory's view of an MLP with biases `bias_init` (`None`: PyTorch's default).
+    /// The theory's view of an MLP: its weights' and biases' initializers
+    /// ([`MlpSpec::bias_init`]; `None` is PyTorch's default) give σ_w² and σ_b².
     ///
     /// # Errors
     /// [`MonitorError::NotPlain`] with batch norm, residual connections or dropout (the
-    /// theory here is for plain networks), or initializers without a zero-mean variance.
-    pub fn from_mlp(
-        spec: &MlpSpec,
-        bias_init: Option<&Init>,
-        input_second_moment: f64,
-    ) -> Result<Self> {
+    /// theory here is for plain networks), or initializers without a zero-mean variance;
+    /// an MLP that does not validate ([`MlpSpec::validate`]) or gives only its hidden
+    /// widths ([`MlpSpec::fit`] it to its data first).
+    pub fn from_mlp(spec: &MlpSpec, input_second_moment: f64) -> Result<Self> {
         if spec.batch_norm || spec.residual || spec.dropout > 0.0 {
             return Err(MonitorError::NotPlain(
                 "batch norm, residual connections and dropout are outside the plain-network theory"
                     .into(),
             ));
         }
-        if spec.widths.len() < 2 || spec.widths.contains(&0) {
+        spec.validate()?;
+        let Some(widths) = spec.widths.all() else {
             return Err(MonitorError::invalid(
                 "widths",
-                format!("need two or more positive widths, got {:?}", spec.widths),
+                "the MLP gives only its hidden widths: fit it to its data first",
             ));
-        }
+        };
         let init = spec.weight_init();
         let mut sigma_w2 = Vec::new();
         let mut sigma_b2 = Vec::new();
-        for w in spec.widths.windows(2) {
+        for w in widths.windows(2) {
             sigma_w2.push(weight_sigma2(&init, w[0], w[1])?);
-            sigma_b2.push(bias_sigma2(bias_init, w[0], w[1])?);
+            sigma_b2.push(bias_sigma2(spec.bias_init.as_ref(), w[0], w[1])?);
         }
         Ok(PlainNet {
-            widths: spec.widths.clone(),
+            widths: widths.to_vec(),
             activation: spec.activation,
             sigma_w2,
             sigma_b2,

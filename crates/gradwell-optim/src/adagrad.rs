@@ -3,10 +3,9 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Buffer, Core, Ctx};
-use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
-
-const NAME: &str = "Adagrad";
+use crate::{
+    Buffer, Ctx, OptimError, ParamGroups, Registered, RuleOptimizer, Settings, UpdateRule, validate,
+};
 
 /// Adagrad settings with PyTorch's defaults (`lr = 1e-2`, `lr_decay = 0`,
 /// `initial_accumulator_value = 0`, `eps = 1e-10`). Keras' differ (accumulator 0.1, eps
@@ -68,78 +67,54 @@ crate::setters!(AdagradConfig {
 /// let mut opt = Adagrad::<f64>::new(AdagradConfig::default().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.9).abs() < 1e-9); // REFERENCE.md 5.4
+/// assert!((w[0] - 0.9).abs() < 1e-9); // docs/parity.md#adagrad
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
-pub struct Adagrad<F: Float> {
-    config: AdagradConfig,
-    core: Core<F>,
-}
+pub type Adagrad<F> = RuleOptimizer<AdagradConfig, F>;
 
-impl<F: Float> Adagrad<F> {
-    /// Validates the settings and builds the optimizer.
-    pub fn new(config: AdagradConfig) -> Result<Self, OptimError> {
-        validate::non_negative(NAME, "lr_decay", config.lr_decay)?;
+impl Registered for AdagradConfig {
+    const NAMES: &'static [&'static str] = &["adagrad"];
+
+    fn check(&self) -> Result<(), OptimError> {
+        self.settings().check(Self::TORCH)?;
+        validate::non_negative(Self::TORCH, "lr_decay", self.lr_decay)?;
         validate::non_negative(
-            NAME,
+            Self::TORCH,
             "initial_accumulator_value",
-            config.initial_accumulator_value,
+            self.initial_accumulator_value,
         )?;
-        validate::positive(NAME, "eps", config.eps)?;
-        let core = Core::new(
-            NAME,
-            vec![Buffer::squares("sum", config.initial_accumulator_value)],
-            config.lr,
-            config.weight_decay,
-            config.decoupled_weight_decay,
-            config.groups.clone(),
-        )?;
-        Ok(Adagrad { config, core })
-    }
-
-    /// The settings it was built with.
-    pub fn config(&self) -> &AdagradConfig {
-        &self.config
+        validate::positive(Self::TORCH, "eps", self.eps)
     }
 }
 
-impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn name(&self) -> &'static str {
-        NAME
+impl UpdateRule for AdagradConfig {
+    const TORCH: &'static str = "Adagrad";
+
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            decoupled_weight_decay: self.decoupled_weight_decay,
+            groups: &self.groups,
+        }
     }
 
-    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
-        let AdagradConfig { lr_decay, eps, .. } = self.config;
-        let feps = F::of(eps);
-        self.core.step(
-            params,
-            #[inline(always)]
-            |c: &Ctx, p, g, bufs| {
-                let clr = c.lr / (1.0 + (c.step - 1) as f64 * lr_decay);
-                let (keep, l2, neg_clr) = (F::of(c.keep), F::of(c.l2), F::of(-clr));
-                let [s] = bufs else {
-                    unreachable!("Adagrad keeps one buffer per parameter")
-                };
-                for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-                    let w = *p * keep;
-                    let g = g + l2 * w;
-                    *s += g * g;
-                    *p = w + neg_clr * (g / (s.sqrt() + feps));
-                }
-            },
-        )
+    fn buffers(&self) -> Vec<Buffer> {
+        vec![Buffer::squares("sum", self.initial_accumulator_value)]
     }
 
-    crate::common_methods!();
-
-    fn momentum(&self) -> Option<f64> {
-        None
-    }
-
-    fn set_momentum(&mut self, _momentum: f64) -> Result<(), OptimError> {
-        Err(OptimError::NoMomentum {
-            optimizer: NAME,
-            why: "",
-        })
+    #[inline(always)]
+    fn update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
+        let clr = c.lr / (1.0 + (c.step - 1) as f64 * self.lr_decay);
+        let (keep, l2, neg_clr, feps) = (F::of(c.keep), F::of(c.l2), F::of(-clr), F::of(self.eps));
+        let [s] = bufs else {
+            unreachable!("Adagrad keeps one buffer per parameter")
+        };
+        for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+            let w = *p * keep;
+            let g = g + l2 * w;
+            *s += g * g;
+            *p = w + neg_clr * (g / (s.sqrt() + feps));
+        }
     }
 }

@@ -1,16 +1,19 @@
 //! Adam, AMSGrad and AdamW (`torch/optim/adam.py` and `adamw.py`, `_single_tensor_adam`).
 
+use std::ops::{Deref, DerefMut};
+
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Buffer, Core, Ctx, lerp};
-use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
-
-const NAME: &str = "Adam";
+use crate::optimizer::lerp;
+use crate::{
+    Buffer, Ctx, OptimError, ParamGroups, Registered, RuleOptimizer, Settings, UpdateRule, validate,
+};
 
 /// Adam settings. [`AdamConfig::default`] is PyTorch's `Adam` (`lr = 1e-3`,
-/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no decay); [`AdamConfig::adamw`] is PyTorch's
-/// `AdamW` (the same with decoupled decay `0.01`).
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no decay), named `adam`; [`AdamConfig::adamw`] is
+/// PyTorch's `AdamW` (the same with decoupled decay `0.01`), which [`AdamWConfig`] names
+/// `adamw`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
     /// Learning rate, `> 0`.
@@ -59,6 +62,47 @@ impl AdamConfig {
     }
 }
 
+/// AdamW settings: [`AdamConfig`] whose defaults are PyTorch's `AdamW`
+/// ([`AdamConfig::adamw`]), named `adamw`. It reads and writes as an [`AdamConfig`] (the
+/// same fields) and derefs to one.
+///
+/// ```
+/// use gradwell_optim::{AdamConfig, AdamWConfig};
+///
+/// assert_eq!(*AdamWConfig::default(), AdamConfig::adamw());
+/// let w = AdamWConfig::from(AdamConfig::adamw().lr(0.1));
+/// assert_eq!((w.lr, w.weight_decay, w.decoupled_weight_decay), (0.1, 0.01, true));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdamWConfig(pub AdamConfig);
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        AdamWConfig(AdamConfig::adamw())
+    }
+}
+
+impl From<AdamConfig> for AdamWConfig {
+    fn from(c: AdamConfig) -> Self {
+        AdamWConfig(c)
+    }
+}
+
+impl Deref for AdamWConfig {
+    type Target = AdamConfig;
+
+    fn deref(&self) -> &AdamConfig {
+        &self.0
+    }
+}
+
+impl DerefMut for AdamWConfig {
+    fn deref_mut(&mut self) -> &mut AdamConfig {
+        &mut self.0
+    }
+}
+
 crate::setters!(AdamConfig {
     lr: f64,
     beta1: f64,
@@ -88,112 +132,159 @@ crate::setters!(AdamConfig {
 /// let mut adamw = Adam::<f64>::new(AdamConfig::adamw().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// adamw.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.899000002).abs() < 1e-9); // REFERENCE.md 5.2
+/// assert!((w[0] - 0.899000002).abs() < 1e-9); // docs/parity.md#adam-and-adamw
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
-pub struct Adam<F: Float> {
-    config: AdamConfig,
-    core: Core<F>,
+pub type Adam<F> = RuleOptimizer<AdamConfig, F>;
+
+/// AdamW: [`Adam`]'s rule, built from [`AdamWConfig`] (PyTorch's `AdamW`).
+pub type AdamW<F> = RuleOptimizer<AdamWConfig, F>;
+
+impl Registered for AdamConfig {
+    const NAMES: &'static [&'static str] = &["adam"];
+
+    fn check(&self) -> Result<(), OptimError> {
+        self.check_as("Adam")
+    }
 }
 
-impl<F: Float> Adam<F> {
-    /// Validates the settings and builds the optimizer.
-    pub fn new(config: AdamConfig) -> Result<Self, OptimError> {
-        validate::unit_half_open(NAME, "beta1", config.beta1)?;
-        validate::unit_half_open(NAME, "beta2", config.beta2)?;
-        validate::positive(NAME, "eps", config.eps)?;
+impl AdamConfig {
+    /// The checks of [`Registered::check`], naming `owner` in errors.
+    fn check_as(&self, owner: &'static str) -> Result<(), OptimError> {
+        self.shared().check(owner)?;
+        validate::unit_half_open(owner, "beta1", self.beta1)?;
+        validate::unit_half_open(owner, "beta2", self.beta2)?;
+        validate::positive(owner, "eps", self.eps)
+    }
+
+    fn shared(&self) -> Settings<'_> {
+        Settings {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            decoupled_weight_decay: self.decoupled_weight_decay,
+            groups: &self.groups,
+        }
+    }
+
+    fn set_beta1(&mut self, owner: &'static str, beta1: f64) -> Result<(), OptimError> {
+        validate::unit_half_open(owner, "beta1", beta1)?;
+        self.beta1 = beta1;
+        Ok(())
+    }
+
+    fn adam_buffers(&self) -> Vec<Buffer> {
         let mut buffers = vec![
             Buffer::signed("exp_avg", 0.0),
             Buffer::squares("exp_avg_sq", 0.0),
         ];
-        if config.amsgrad {
+        if self.amsgrad {
             buffers.push(Buffer::squares("max_exp_avg_sq", 0.0));
         }
-        let core = Core::new(
-            NAME,
-            buffers,
-            config.lr,
-            config.weight_decay,
-            config.decoupled_weight_decay,
-            config.groups.clone(),
-        )?;
-        Ok(Adam { config, core })
+        buffers
     }
 
-    /// The settings it was built with (β₁ as currently set).
-    pub fn config(&self) -> &AdamConfig {
-        &self.config
-    }
-}
-
-impl<F: Float> Optimizer<F> for Adam<F> {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
+    #[inline(always)]
+    fn adam_update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
         let AdamConfig {
             beta1,
             beta2,
             eps,
             amsgrad,
             ..
-        } = self.config;
+        } = *self;
         let w1 = 1.0 - beta1;
         let (fw1, fb2, fw2, feps) = (F::of(w1), F::of(beta2), F::of(1.0 - beta2), F::of(eps));
         let from_start = w1 < 0.5;
-        self.core.step(
-            params,
-            #[inline(always)]
-            |c: &Ctx, p, g, bufs| {
-                let t = i32::try_from(c.step).unwrap_or(i32::MAX);
-                let bc1 = 1.0 - beta1.powi(t);
-                let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
-                let (keep, l2) = (F::of(c.keep), F::of(c.l2));
-                let (neg_step, bc2s) = (F::of(-(c.lr / bc1)), F::of(bc2_sqrt));
-                match bufs {
-                    [m, v] if !amsgrad => {
-                        for (((p, &g), m), v) in
-                            p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                        {
-                            let w = *p * keep;
-                            let g = g + l2 * w;
-                            *m = lerp(*m, g, fw1, from_start);
-                            *v = *v * fb2 + fw2 * g * g;
-                            *p = w + neg_step * (*m / (v.sqrt() / bc2s + feps));
-                        }
-                    }
-                    [m, v, vmax] => {
-                        let it = p
-                            .iter_mut()
-                            .zip(g)
-                            .zip(m.iter_mut())
-                            .zip(v.iter_mut())
-                            .zip(vmax.iter_mut());
-                        for ((((p, &g), m), v), vmax) in it {
-                            let w = *p * keep;
-                            let g = g + l2 * w;
-                            *m = lerp(*m, g, fw1, from_start);
-                            *v = *v * fb2 + fw2 * g * g;
-                            *vmax = vmax.max(*v);
-                            *p = w + neg_step * (*m / (vmax.sqrt() / bc2s + feps));
-                        }
-                    }
-                    _ => unreachable!("Adam keeps two or three buffers per parameter"),
+        let t = i32::try_from(c.step).unwrap_or(i32::MAX);
+        let bc1 = 1.0 - beta1.powi(t);
+        let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+        let (keep, l2) = (F::of(c.keep), F::of(c.l2));
+        let (neg_step, bc2s) = (F::of(-(c.lr / bc1)), F::of(bc2_sqrt));
+        match bufs {
+            [m, v] if !amsgrad => {
+                for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    let w = *p * keep;
+                    let g = g + l2 * w;
+                    *m = lerp(*m, g, fw1, from_start);
+                    *v = *v * fb2 + fw2 * g * g;
+                    *p = w + neg_step * (*m / (v.sqrt() / bc2s + feps));
                 }
-            },
-        )
+            }
+            [m, v, vmax] => {
+                let it = p
+                    .iter_mut()
+                    .zip(g)
+                    .zip(m.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(vmax.iter_mut());
+                for ((((p, &g), m), v), vmax) in it {
+                    let w = *p * keep;
+                    let g = g + l2 * w;
+                    *m = lerp(*m, g, fw1, from_start);
+                    *v = *v * fb2 + fw2 * g * g;
+                    *vmax = vmax.max(*v);
+                    *p = w + neg_step * (*m / (vmax.sqrt() / bc2s + feps));
+                }
+            }
+            _ => unreachable!("Adam keeps two or three buffers per parameter"),
+        }
+    }
+}
+
+impl UpdateRule for AdamConfig {
+    const TORCH: &'static str = "Adam";
+
+    fn settings(&self) -> Settings<'_> {
+        self.shared()
     }
 
-    crate::common_methods!();
+    fn buffers(&self) -> Vec<Buffer> {
+        self.adam_buffers()
+    }
+
+    #[inline(always)]
+    fn update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
+        self.adam_update(c, p, g, bufs);
+    }
 
     fn momentum(&self) -> Option<f64> {
-        Some(self.config.beta1)
+        Some(self.beta1)
     }
 
     fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
-        validate::unit_half_open(NAME, "beta1", momentum)?;
-        self.config.beta1 = momentum;
-        Ok(())
+        self.set_beta1(Self::TORCH, momentum)
+    }
+}
+
+impl Registered for AdamWConfig {
+    const NAMES: &'static [&'static str] = &["adamw"];
+
+    fn check(&self) -> Result<(), OptimError> {
+        self.0.check_as(Self::TORCH)
+    }
+}
+
+impl UpdateRule for AdamWConfig {
+    const TORCH: &'static str = "AdamW";
+
+    fn settings(&self) -> Settings<'_> {
+        self.0.shared()
+    }
+
+    fn buffers(&self) -> Vec<Buffer> {
+        self.0.adam_buffers()
+    }
+
+    #[inline(always)]
+    fn update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
+        self.0.adam_update(c, p, g, bufs);
+    }
+
+    fn momentum(&self) -> Option<f64> {
+        Some(self.0.beta1)
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
+        self.0.set_beta1(Self::TORCH, momentum)
     }
 }

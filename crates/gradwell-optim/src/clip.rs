@@ -86,7 +86,7 @@ fn max_abs<F: Float>(g: &[F]) -> f64 {
 /// let mut params = [ParamSlot::new("a", &mut w1, &mut g1), ParamSlot::new("b", &mut w2, &mut g2)];
 /// let norm = clip_grad_norm(&mut params, 1.0, NormType::L2, true)?;
 /// assert_eq!(norm, 13.0);
-/// assert!((g1[0] - 3.0 / 13.0).abs() < 1e-6); // REFERENCE.md 4.1
+/// assert!((g1[0] - 3.0 / 13.0).abs() < 1e-6); // docs/parity.md#gradient-clipping
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
 pub fn clip_grad_norm<F: Float>(

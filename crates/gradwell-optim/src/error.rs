@@ -17,6 +17,39 @@ pub enum OptimError {
         /// The rule it broke, e.g. `"in [0, 1)"`.
         rule: &'static str,
     },
+    /// A name that no registered optimizer or schedule has.
+    #[error("unknown {what} `{name}`; valid: {valid}")]
+    UnknownName {
+        /// `"optimizer"` or `"schedule"`.
+        what: &'static str,
+        /// The name as given (normalized).
+        name: String,
+        /// Every valid name with its positional settings, from the registry.
+        valid: String,
+    },
+    /// A setting that this optimizer or schedule does not have.
+    #[error("{setting} is not a setting of {owner}; it has: {known}{hint}")]
+    UnknownSetting {
+        /// The optimizer or schedule (its canonical name).
+        owner: &'static str,
+        /// The setting given.
+        setting: String,
+        /// Its settings, comma-separated.
+        known: String,
+        /// Which others have the setting, if any (may be empty).
+        hint: String,
+    },
+    /// A setting given in a form that cannot be read: the wrong type, twice, missing when
+    /// it has no default, or text that does not parse.
+    #[error("{owner}: {setting} {why}")]
+    BadSetting {
+        /// The optimizer or schedule (its canonical name), or the kind of thing.
+        owner: &'static str,
+        /// The setting (or the text) concerned.
+        setting: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A combination of settings that cannot work together (e.g. Nesterov without
     /// momentum), or a malformed list (milestones out of order).
     #[error("{owner}: {why}")]

@@ -1,9 +1,21 @@
 //! Optimizers for gradwell, with PyTorch's exact update rules and defaults: [`Sgd`]
-//! (momentum, dampening, Nesterov), [`Adam`] (AMSGrad; AdamW through
-//! [`AdamConfig::adamw`]), [`Rmsprop`] (centered, momentum) and [`Adagrad`]; coupled L2 and
-//! decoupled weight decay; parameter groups by name ([`ParamGroups`]); gradient clipping
-//! ([`clip_grad_norm`], [`clip_grad_value`], [`GradClip`]); learning-rate schedules behind one
-//! [`Schedule`] trait ([`Curve`] for the closed forms, [`ReduceLrOnPlateau`]).
+//! (momentum, dampening, Nesterov), [`Adam`] (AMSGrad) and [`AdamW`], [`Rmsprop`]
+//! (centered, momentum) and [`Adagrad`]; coupled L2 and decoupled weight decay; parameter
+//! groups by name ([`ParamGroups`]); gradient clipping ([`clip_grad_norm`],
+//! [`clip_grad_value`], [`GradClip`]); learning-rate schedules behind one [`Schedule`] trait
+//! ([`LrSchedule`] for the closed forms, [`ReduceLrOnPlateau`]).
+//!
+//! # Registries
+//!
+//! [`OptimizerKind`] names every optimizer and [`ScheduleKind`] every schedule. Each is
+//! generated from a list with one line per file (`sgd.rs`, `schedule/step.rs`, …): the
+//! file holds the settings (serde, `Default` = PyTorch's) implementing [`UpdateRule`] or
+//! [`ScheduleRule`], and the list gives it its parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`),
+//! printing, serde (a name or a table with `kind`), the valid names in error messages,
+//! one-setting changes ([`OptimizerKind::set`]), building, and every generic test. The
+//! text and table forms are described in the [`registry`] module; a training run names a
+//! schedule with [`ScheduleSpec`] (the kind and whether it advances per step or per
+//! epoch).
 //!
 //! # Design choice: plain slices, not tensors
 //!
@@ -21,15 +33,16 @@
 //!
 //! ```
 //! use gradwell_optim::{
-//!     AdamConfig, Adam, Curve, LrSchedule, NormType, Optimizer, ParamGroups, ParamSlot, Schedule,
+//!     AdamWConfig, AdamW, LrSchedule, NormType, Optimizer, ParamGroups, ParamSlot, Schedule,
 //!     apply_schedule, clip_grad_norm, zero_grad,
 //! };
 //!
 //! // Minimize ‖w − 3‖² with AdamW, no decay on the bias, warm-up then cosine.
-//! let config = AdamConfig::adamw().lr(0.1).groups(ParamGroups::no_decay_on_bias_and_norm());
-//! let mut opt = Adam::<f64>::new(config)?;
-//! let curve = Curve::sequential(vec![Curve::linear(0.1, 1.0, 5)?, Curve::cosine(195, 0.0)?], vec![5])?;
-//! let mut schedule = LrSchedule::new(0.1, curve);
+//! let mut config = AdamWConfig::default();
+//! config.lr = 0.1;
+//! let mut opt = AdamW::<f64>::with_leading_groups(config, &ParamGroups::no_decay_on_bias_and_norm())?;
+//! let warm_cos = r#"sequential:["linear:0.1,1,5","cosine"],[5]"#.parse()?;
+//! let mut schedule = LrSchedule::new(0.1, warm_cos, 200)?;
 //! let (mut w, mut gw) = (vec![0.0; 4], vec![0.0; 4]);
 //! let (mut b, mut gb) = (vec![0.0], vec![0.0]);
 //! for _ in 0..200 {
@@ -56,7 +69,8 @@
 //! differences:
 //!
 //! - Hyper-parameters are range-checked more strictly (momentum and betas in `[0, 1)`,
-//!   `lr > 0` at construction, `max_norm > 0`), and a bad value is an error.
+//!   `0 < lr <= MAX_LR` = 100 at construction, `max_norm > 0`), and a bad value is an
+//!   error.
 //! - A step with a non-finite gradient is refused (PyTorch applies it).
 //! - Decoupled weight decay (`decoupled_weight_decay`) is available on every optimizer, not
 //!   only Adam: `p ← p·(1 − lr·λ)` before the update, with the group's current rate.
@@ -65,10 +79,13 @@
 //!   base rate ([`ParamGroups`]).
 //! - Gradient norms are accumulated in f64 whatever the parameter type.
 //! - `maximize`, `foreach`/`fused`, `capturable` and complex parameters are not offered.
-//! - Cosine annealing uses the closed form (see [`CurveSpec::CosineAnnealing`]).
+//! - Cosine annealing uses the closed form (see [`CosineAnnealingLr`]); a `cosine` or
+//!   `one-cycle` schedule whose length is not given spans the run.
+//! - `MultiStepLR`'s milestones must be given in increasing order (PyTorch counts them in
+//!   any order).
 //!
 //! Keras differs more (eps placement in Adam, RMSprop and Adagrad, defaults, decoupled
-//! decay everywhere); REFERENCE.md in the project records both.
+//! decay everywhere); `docs/parity.md` in the repository records both.
 #![doc(test(attr(deny(warnings))))]
 
 /// Builder methods `name(value) -> Self` for public config fields.
@@ -87,68 +104,122 @@ macro_rules! setters {
 }
 pub(crate) use setters;
 
-/// The [`Optimizer`] methods every optimizer forwards to its shared core.
-macro_rules! common_methods {
-    () => {
-        fn learning_rate(&self) -> f64 {
-            self.core.lr()
-        }
-
-        fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
-            self.core.set_lr(lr)
-        }
-
-        fn steps(&self) -> u64 {
-            self.core.steps()
-        }
-
-        fn state(&self) -> OptimizerState<F> {
-            self.core.state(self.momentum())
-        }
-
-        fn state_buffers(&self) -> usize {
-            self.core.state_buffers()
-        }
-
-        fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-            let before = self.momentum();
-            if let Some(m) = state.momentum {
-                self.set_momentum(m)?;
-            }
-            let loaded = self.core.load(state);
-            if loaded.is_err() {
-                if let Some(m) = before {
-                    self.set_momentum(m)?;
-                }
-            }
-            loaded
-        }
-    };
-}
-pub(crate) use common_methods;
-
-mod adagrad;
-mod adam;
 mod clip;
 mod error;
 mod group;
 mod optimizer;
 mod param;
-mod rmsprop;
+pub mod registry;
 mod schedule;
-mod sgd;
 mod validate;
 
-pub use adagrad::{Adagrad, AdagradConfig};
-pub use adam::{Adam, AdamConfig};
 pub use clip::{CLIP_NORM_EPS, GradClip, NormType, clip_grad_norm, clip_grad_value, grad_norm};
 pub use error::OptimError;
 pub use group::{GroupRule, NameMatch, ParamGroups};
-pub use optimizer::{Optimizer, OptimizerState, ParamState, StepReport};
-pub use param::{ParamSlot, SlotBuffer, zero_grad};
-pub use rmsprop::{Rmsprop, RmspropConfig};
-pub use schedule::{
-    Anneal, Curve, CurveSpec, LrSchedule, OneCycleConfig, PlateauConfig, PlateauMode,
-    ReduceLrOnPlateau, Schedule, ScheduleState, ThresholdMode, apply_schedule,
+pub use optimizer::{
+    Buffer, Ctx, Optimizer, OptimizerState, ParamState, RuleOptimizer, Settings, StepReport,
+    UpdateRule,
 };
-pub use sgd::{Sgd, SgdConfig};
+pub use param::{ParamSlot, SlotBuffer, zero_grad};
+pub use registry::Registered;
+pub use schedule::*;
+pub use validate::MAX_LR;
+
+use gradwell_tensor::Float;
+use registry::registry;
+
+// One file per optimizer: its settings (serde, `Default` = PyTorch's) implementing
+// `UpdateRule`. Adding one is adding its file, its `mod` line and one line to the list
+// below. The modules are plain `mod` items rather than generated by the macro so that
+// rustfmt and cargo-mutants see the files.
+mod adagrad;
+mod adam;
+mod rmsprop;
+mod sgd;
+
+registry! {
+    /// Every optimizer with its settings: what a configuration file or a command line
+    /// names.
+    ///
+    /// Its text form is the name, optionally with settings: `sgd`,
+    /// `sgd:lr=0.1,momentum=0.9`, `adamw:weight_decay=0.05` (kebab-case names, case
+    /// ignored, `_` for `-`); in a file also a table with `kind` and the settings, each
+    /// left out taking the optimizer's default (PyTorch's). Parsing checks every setting;
+    /// [`Display`](std::fmt::Display) prints the canonical form (the name and the settings
+    /// that differ from the defaults), which parses back to the same value; serde writes
+    /// the table. [`OptimizerKind::set`] changes one setting by name, for every optimizer
+    /// alike.
+    ///
+    /// ```
+    /// use gradwell_optim::{OptimizerKind, SgdConfig};
+    ///
+    /// let mut sgd: OptimizerKind = "sgd".parse()?;
+    /// sgd.set("momentum", 0.9)?;
+    /// assert_eq!(sgd, OptimizerKind::Sgd(SgdConfig::default().momentum(0.9)));
+    /// assert_eq!(sgd.to_string(), "sgd:momentum=0.9");
+    ///
+    /// let mut adam: OptimizerKind = "adam".parse()?;
+    /// let e = adam.set("momentum", 0.9).unwrap_err().to_string();
+    /// assert!(e.starts_with("momentum is not a setting of adam; it has: amsgrad, beta1"), "{e}");
+    /// assert!(e.contains("optimizers that have it: sgd, rmsprop"), "{e}");
+    /// let e = "adamax".parse::<OptimizerKind>().unwrap_err().to_string();
+    /// assert!(e.contains("valid: sgd, adam"), "{e}");
+    /// # Ok::<(), gradwell_optim::OptimError>(())
+    /// ```
+    pub enum OptimizerKind: UpdateRule as "optimizer", visitor OptimizerVisitor {
+        Sgd(sgd::SgdConfig),
+        Adam(adam::AdamConfig),
+        AdamW(adam::AdamWConfig),
+        Rmsprop(rmsprop::RmspropConfig),
+        Adagrad(adagrad::AdagradConfig),
+    }
+}
+
+impl OptimizerKind {
+    /// The configured (base) learning rate, from which a schedule starts.
+    pub fn lr(&self) -> f64 {
+        struct Lr;
+        impl OptimizerVisitor for Lr {
+            type Out = f64;
+            fn visit<C: UpdateRule>(self, c: &C) -> f64 {
+                c.settings().lr
+            }
+        }
+        self.visit(Lr)
+    }
+
+    /// The buffers the optimizer keeps per parameter ([`Optimizer::state_buffers`]), known
+    /// without building it: what its state will cost in memory.
+    pub fn state_buffers(&self) -> usize {
+        struct Buffers;
+        impl OptimizerVisitor for Buffers {
+            type Out = usize;
+            fn visit<C: UpdateRule>(self, c: &C) -> usize {
+                c.buffers().len()
+            }
+        }
+        self.visit(Buffers)
+    }
+
+    /// Builds the optimizer, with the rules of `leading` before its own groups (see
+    /// [`RuleOptimizer::with_leading_groups`]).
+    ///
+    /// # Errors
+    /// A setting out of range, naming it.
+    pub fn build<F: Float>(
+        &self,
+        leading: &ParamGroups,
+    ) -> Result<Box<dyn Optimizer<F>>, OptimError> {
+        struct Build<'a, F>(&'a ParamGroups, std::marker::PhantomData<F>);
+        impl<F: Float> OptimizerVisitor for Build<'_, F> {
+            type Out = Result<Box<dyn Optimizer<F>>, OptimError>;
+            fn visit<C: UpdateRule>(self, c: &C) -> Self::Out {
+                Ok(Box::new(RuleOptimizer::<C, F>::with_leading_groups(
+                    c.clone(),
+                    self.0,
+                )?))
+            }
+        }
+        self.visit(Build(leading, std::marker::PhantomData))
+    }
+}

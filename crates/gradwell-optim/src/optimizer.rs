@@ -1,5 +1,7 @@
-//! The [`Optimizer`] trait, its saved state, and the bookkeeping every optimizer shares
-//! (per-parameter state keyed by name, the finite check, groups and weight decay).
+//! The [`Optimizer`] trait, its saved state, the [`UpdateRule`] trait an optimizer's
+//! settings implement, and [`RuleOptimizer`], which runs any update rule with the
+//! bookkeeping every optimizer shares (per-parameter state keyed by name, the finite check,
+//! groups and weight decay).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,7 +9,7 @@ use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
 use crate::param::first_non_finite;
-use crate::{OptimError, ParamGroups, ParamSlot, validate};
+use crate::{OptimError, ParamGroups, ParamSlot, Registered, validate};
 
 /// One update rule over named parameters.
 ///
@@ -24,7 +26,7 @@ use crate::{OptimError, ParamGroups, ParamSlot, validate};
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
 /// g[0] = 2.0;
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 0.61).abs() < 1e-12); // REFERENCE.md 5.1
+/// assert!((w[0] - 0.61).abs() < 1e-12); // docs/parity.md#sgd
 ///
 /// g[0] = f64::NAN;
 /// let err = opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)]).unwrap_err();
@@ -82,7 +84,7 @@ pub trait Optimizer<F: Float> {
     fn state(&self) -> OptimizerState<F>;
 
     /// Restores [`Optimizer::state`]; the further steps are bit-identical to those of the
-    /// optimizer that saved it. Fails (changing nothing) on state no optimizer of this kind
+    /// optimizer that saved it (state saved before the first step restores a fresh one). Fails (changing nothing) on state no optimizer of this kind
     /// can be in: another optimizer's, other buffers or lengths, a buffer value that is not
     /// finite, a negative second moment (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`,
     /// `sum`), or a parameter that has taken more steps than the optimizer. The next step
@@ -136,9 +138,12 @@ pub struct ParamState<F> {
     pub buffers: BTreeMap<String, Vec<F>>,
 }
 
-/// The per-parameter numbers a kernel needs for one step.
+/// The per-parameter numbers an [`UpdateRule::update`] needs for one step.
+///
+/// Weight decay comes in both forms for free when the update starts from
+/// `w = p·keep` and `g + l2·w`: one of them is the identity.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ctx {
+pub struct Ctx {
     /// This parameter's learning rate (base × group scale).
     pub lr: f64,
     /// Decoupled decay factor `1 − lr·λ` applied to the weight first (1 when coupled).
@@ -161,9 +166,9 @@ struct Slot<F> {
     seen: u64,
 }
 
-/// One per-parameter state buffer an optimizer keeps.
+/// One per-parameter state buffer an optimizer keeps, each as long as the parameter.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Buffer {
+pub struct Buffer {
     /// PyTorch's `state_dict` name.
     name: &'static str,
     /// Every element's value before the first step.
@@ -174,8 +179,9 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// A buffer whose elements may take any sign (momentum, first moments).
-    pub(crate) const fn signed(name: &'static str, init: f64) -> Self {
+    /// A buffer whose elements may take any sign (momentum, first moments), named as in
+    /// PyTorch's `state_dict`.
+    pub const fn signed(name: &'static str, init: f64) -> Self {
         Buffer {
             name,
             init,
@@ -184,7 +190,7 @@ impl Buffer {
     }
 
     /// A buffer of accumulated squares (second moments); `init` must be `>= 0`.
-    pub(crate) const fn squares(name: &'static str, init: f64) -> Self {
+    pub const fn squares(name: &'static str, init: f64) -> Self {
         Buffer {
             name,
             init,
@@ -214,24 +220,26 @@ pub(crate) struct Core<F> {
 }
 
 impl<F: Float> Core<F> {
-    /// Validates the shared settings.
-    pub(crate) fn new(
+    /// The state of an optimizer before its first step (the settings are checked already);
+    /// the rules of `leading` come before the settings' groups.
+    fn new(
         owner: &'static str,
         buffers: Vec<Buffer>,
-        lr: f64,
-        weight_decay: f64,
-        decoupled: bool,
-        groups: ParamGroups,
-    ) -> Result<Self, OptimError> {
-        validate::positive(owner, "lr", lr)?;
-        validate::non_negative(owner, "weight_decay", weight_decay)?;
-        groups.validate(owner)?;
-        Ok(Core {
+        settings: &Settings<'_>,
+        leading: &ParamGroups,
+    ) -> Self {
+        let groups = settings
+            .groups
+            .rules()
+            .iter()
+            .cloned()
+            .fold(leading.clone(), ParamGroups::rule);
+        Core {
             owner,
             buffers,
-            lr,
-            weight_decay,
-            decoupled,
+            lr: settings.lr,
+            weight_decay: settings.weight_decay,
+            decoupled: settings.decoupled_weight_decay,
             groups,
             slots: Vec::new(),
             index: HashMap::new(),
@@ -239,22 +247,10 @@ impl<F: Float> Core<F> {
             calls: 0,
             steps: 0,
             restored: false,
-        })
+        }
     }
 
-    pub(crate) fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    pub(crate) fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    pub(crate) fn state_buffers(&self) -> usize {
-        self.buffers.len()
-    }
-
-    pub(crate) fn set_lr(&mut self, lr: f64) -> Result<(), OptimError> {
+    fn set_lr(&mut self, lr: f64) -> Result<(), OptimError> {
         validate::non_negative(self.owner, "lr", lr)?;
         self.lr = lr;
         Ok(())
@@ -344,7 +340,7 @@ impl<F: Float> Core<F> {
     }
 
     /// Checks, then runs `update` on every parameter with its context and buffers.
-    pub(crate) fn step(
+    fn step(
         &mut self,
         params: &mut [ParamSlot<'_, F>],
         mut update: impl FnMut(&Ctx, &mut [F], &[F], &mut [Vec<F>]),
@@ -384,7 +380,7 @@ impl<F: Float> Core<F> {
         })
     }
 
-    pub(crate) fn state(&self, momentum: Option<f64>) -> OptimizerState<F> {
+    fn state(&self, momentum: Option<f64>) -> OptimizerState<F> {
         OptimizerState {
             kind: self.owner.to_string(),
             steps: self.steps,
@@ -409,7 +405,7 @@ impl<F: Float> Core<F> {
     }
 
     /// Validates `state` completely, then replaces the live state with it.
-    pub(crate) fn load(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
+    fn load(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
         let bad = |why: String| Err(OptimError::BadState { why });
         if state.kind != self.owner {
             return bad(format!(
@@ -481,13 +477,174 @@ impl<F: Float> Core<F> {
                 seen: 0,
             });
         }
+        // State without parameters (saved before the first step) restores a fresh
+        // optimizer: any parameters may come next.
+        self.restored = !slots.is_empty();
         self.slots = slots;
         self.index = index;
         self.lr = state.lr;
         self.steps = state.steps;
         self.calls = 0;
-        self.restored = true;
         Ok(())
+    }
+}
+
+/// The settings every optimizer has, read from its config by [`RuleOptimizer`].
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// Learning rate, in `(0, MAX_LR]` ([`crate::MAX_LR`]).
+    pub lr: f64,
+    /// Weight decay λ, `>= 0`.
+    pub weight_decay: f64,
+    /// Decoupled decay `p ← p·(1 − lr·λ)` before the update instead of coupled L2
+    /// `g ← g + λ·p`.
+    pub decoupled_weight_decay: bool,
+    /// Per-name learning-rate multipliers and weight-decay overrides.
+    pub groups: &'a ParamGroups,
+}
+
+impl Settings<'_> {
+    /// Checks the shared settings; every [`Registered::check`] of an optimizer starts with
+    /// this.
+    ///
+    /// # Errors
+    /// The first bad value, naming it.
+    pub fn check(&self, owner: &'static str) -> Result<(), OptimError> {
+        validate::lr(owner, "lr", self.lr)?;
+        validate::non_negative(owner, "weight_decay", self.weight_decay)?;
+        self.groups.validate(owner)
+    }
+}
+
+/// An optimizer's settings and its update rule: what one optimizer file writes (see
+/// `sgd.rs`, or the recipe in CONTRIBUTING.md). [`RuleOptimizer`] runs it, and the
+/// registry ([`OptimizerKind`](crate::OptimizerKind)) names it, parses, prints and
+/// serializes it, builds it and finds it in every generic test.
+///
+/// [`Registered::check`] must start with `self.settings().check(Self::TORCH)?` (a
+/// registry-wide test holds every optimizer to it).
+pub trait UpdateRule: Registered {
+    /// PyTorch's class name (`"SGD"`): [`Optimizer::name`], recorded in saved state.
+    const TORCH: &'static str;
+
+    /// The settings every optimizer has.
+    fn settings(&self) -> Settings<'_>;
+
+    /// The buffers kept per parameter, in the order [`UpdateRule::update`] receives them.
+    fn buffers(&self) -> Vec<Buffer>;
+
+    /// One update of one parameter `p` from its gradient `g`, with its buffers. It runs
+    /// inside `gradwell_tensor::vectorized`: mark the implementation and any kernel it
+    /// calls `#[inline(always)]` so that its loop is compiled for AVX-512 there, and
+    /// keep one loop over the elements with no branch inside.
+    fn update<F: Float>(&self, ctx: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]);
+
+    /// The momentum-like setting a one-cycle schedule cycles; `None` (the default) for an
+    /// optimizer without one.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Sets [`UpdateRule::momentum`], checking it; the default refuses (no momentum).
+    ///
+    /// # Errors
+    /// [`OptimError::NoMomentum`], or the value out of range.
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
+        let _ = momentum;
+        Err(OptimError::NoMomentum {
+            optimizer: Self::TORCH,
+            why: "",
+        })
+    }
+}
+
+/// Any [`UpdateRule`] as an [`Optimizer`]: the rule's settings and the state every
+/// optimizer keeps. [`Sgd`](crate::Sgd), [`Adam`](crate::Adam) and the others are this
+/// type for their settings.
+pub struct RuleOptimizer<R: UpdateRule, F: Float> {
+    config: R,
+    core: Core<F>,
+}
+
+impl<R: UpdateRule, F: Float> RuleOptimizer<R, F> {
+    /// Checks the settings and builds the optimizer.
+    ///
+    /// # Errors
+    /// A setting out of range, naming it.
+    pub fn new(config: R) -> Result<Self, OptimError> {
+        Self::with_leading_groups(config, &ParamGroups::new())
+    }
+
+    /// As [`RuleOptimizer::new`], with the rules of `leading` before the settings' own
+    /// groups (the trainer's `no_decay_on_bias_and_norm`).
+    ///
+    /// # Errors
+    /// A setting out of range, naming it.
+    pub fn with_leading_groups(config: R, leading: &ParamGroups) -> Result<Self, OptimError> {
+        config.check()?;
+        leading.validate(R::TORCH)?;
+        let core = Core::new(R::TORCH, config.buffers(), &config.settings(), leading);
+        Ok(RuleOptimizer { config, core })
+    }
+
+    /// The settings it was built with (momentum as currently set).
+    pub fn config(&self) -> &R {
+        &self.config
+    }
+}
+
+impl<R: UpdateRule, F: Float> Optimizer<F> for RuleOptimizer<R, F> {
+    fn name(&self) -> &'static str {
+        R::TORCH
+    }
+
+    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
+        let config = &self.config;
+        self.core.step(
+            params,
+            #[inline(always)]
+            |c: &Ctx, p, g, bufs| config.update(c, p, g, bufs),
+        )
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.core.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
+        self.core.set_lr(lr)
+    }
+
+    fn momentum(&self) -> Option<f64> {
+        self.config.momentum()
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
+        self.config.set_momentum(momentum)
+    }
+
+    fn steps(&self) -> u64 {
+        self.core.steps
+    }
+
+    fn state_buffers(&self) -> usize {
+        self.core.buffers.len()
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        self.core.state(self.config.momentum())
+    }
+
+    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
+        let before = self.config.clone();
+        if let Some(m) = state.momentum {
+            self.config.set_momentum(m)?;
+        }
+        let loaded = self.core.load(state);
+        if loaded.is_err() {
+            self.config = before;
+        }
+        loaded
     }
 }
 

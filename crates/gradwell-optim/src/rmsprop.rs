@@ -4,10 +4,10 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Buffer, Core, Ctx, lerp};
-use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
-
-const NAME: &str = "RMSprop";
+use crate::optimizer::lerp;
+use crate::{
+    Buffer, Ctx, OptimError, ParamGroups, Registered, RuleOptimizer, Settings, UpdateRule, validate,
+};
 
 /// RMSprop settings with PyTorch's defaults (`lr = 1e-2`, `alpha = 0.99`, `eps = 1e-8`,
 /// no momentum, not centered). Keras' defaults differ (`rho = 0.9`, eps inside the root).
@@ -75,43 +75,10 @@ crate::setters!(RmspropConfig {
 /// let mut opt = Rmsprop::<f64>::new(RmspropConfig::default().lr(0.1))?;
 /// let (mut w, mut g) = (vec![1.0], vec![0.5]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!(w[0].abs() < 1e-6); // first step is lr/√(1−α) = 10·lr (REFERENCE.md 5.3)
+/// assert!(w[0].abs() < 1e-6); // first step is lr/√(1−α) = 10·lr (docs/parity.md#rmsprop)
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
-pub struct Rmsprop<F: Float> {
-    config: RmspropConfig,
-    core: Core<F>,
-}
-
-impl<F: Float> Rmsprop<F> {
-    /// Validates the settings and builds the optimizer.
-    pub fn new(config: RmspropConfig) -> Result<Self, OptimError> {
-        validate::unit_half_open(NAME, "alpha", config.alpha)?;
-        validate::positive(NAME, "eps", config.eps)?;
-        validate::unit_half_open(NAME, "momentum", config.momentum)?;
-        let mut buffers = vec![Buffer::squares("square_avg", 0.0)];
-        if config.momentum > 0.0 {
-            buffers.push(Buffer::signed("momentum_buffer", 0.0));
-        }
-        if config.centered {
-            buffers.push(Buffer::signed("grad_avg", 0.0));
-        }
-        let core = Core::new(
-            NAME,
-            buffers,
-            config.lr,
-            config.weight_decay,
-            config.decoupled_weight_decay,
-            config.groups.clone(),
-        )?;
-        Ok(Rmsprop { config, core })
-    }
-
-    /// The settings it was built with (momentum as currently set).
-    pub fn config(&self) -> &RmspropConfig {
-        &self.config
-    }
-}
+pub type Rmsprop<F> = RuleOptimizer<RmspropConfig, F>;
 
 /// Per-element update; `CENTERED` and `MOMENTUM` are fixed per call so the loop has no
 /// branches. `b` and `ga` are empty when unused.
@@ -155,69 +122,91 @@ struct Consts<F> {
     neg_lr: F,
 }
 
-impl<F: Float> Optimizer<F> for Rmsprop<F> {
-    fn name(&self) -> &'static str {
-        NAME
+impl Registered for RmspropConfig {
+    const NAMES: &'static [&'static str] = &["rmsprop"];
+
+    fn check(&self) -> Result<(), OptimError> {
+        self.settings().check(Self::TORCH)?;
+        validate::unit_half_open(Self::TORCH, "alpha", self.alpha)?;
+        validate::positive(Self::TORCH, "eps", self.eps)?;
+        validate::unit_half_open(Self::TORCH, "momentum", self.momentum)
+    }
+}
+
+impl UpdateRule for RmspropConfig {
+    const TORCH: &'static str = "RMSprop";
+
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            decoupled_weight_decay: self.decoupled_weight_decay,
+            groups: &self.groups,
+        }
     }
 
-    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
+    fn buffers(&self) -> Vec<Buffer> {
+        let mut buffers = vec![Buffer::squares("square_avg", 0.0)];
+        if self.momentum > 0.0 {
+            buffers.push(Buffer::signed("momentum_buffer", 0.0));
+        }
+        if self.centered {
+            buffers.push(Buffer::signed("grad_avg", 0.0));
+        }
+        buffers
+    }
+
+    #[inline(always)]
+    fn update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
         let RmspropConfig {
             alpha,
             eps,
             momentum,
             centered,
             ..
-        } = self.config;
+        } = *self;
         let has_momentum = momentum > 0.0;
-        self.core.step(
-            params,
-            #[inline(always)]
-            |c: &Ctx, p, g, bufs| {
-                let k = Consts {
-                    keep: F::of(c.keep),
-                    l2: F::of(c.l2),
-                    alpha: F::of(alpha),
-                    w: F::of(1.0 - alpha),
-                    from_start: 1.0 - alpha < 0.5,
-                    eps: F::of(eps),
-                    mu: F::of(momentum),
-                    neg_lr: F::of(-c.lr),
-                };
-                let (v, rest) = bufs.split_first_mut().expect("RMSprop keeps square_avg");
-                let (b, rest) = if has_momentum {
-                    let (b, rest) = rest.split_first_mut().expect("momentum_buffer");
-                    (b.as_mut_slice(), rest)
-                } else {
-                    (&mut [][..], rest)
-                };
-                let ga = rest.first_mut().map_or(&mut [][..], Vec::as_mut_slice);
-                let n = p.len();
-                let (v, g) = (&mut v[..n], &g[..n]);
-                match (centered, has_momentum) {
-                    (false, false) => kernel::<F, false, false>(p, g, v, b, ga, &k),
-                    (false, true) => kernel::<F, false, true>(p, g, v, &mut b[..n], ga, &k),
-                    (true, false) => kernel::<F, true, false>(p, g, v, b, &mut ga[..n], &k),
-                    (true, true) => kernel::<F, true, true>(p, g, v, &mut b[..n], &mut ga[..n], &k),
-                }
-            },
-        )
+        let k = Consts {
+            keep: F::of(c.keep),
+            l2: F::of(c.l2),
+            alpha: F::of(alpha),
+            w: F::of(1.0 - alpha),
+            from_start: 1.0 - alpha < 0.5,
+            eps: F::of(eps),
+            mu: F::of(momentum),
+            neg_lr: F::of(-c.lr),
+        };
+        let (v, rest) = bufs.split_first_mut().expect("RMSprop keeps square_avg");
+        let (b, rest) = if has_momentum {
+            let (b, rest) = rest.split_first_mut().expect("momentum_buffer");
+            (b.as_mut_slice(), rest)
+        } else {
+            (&mut [][..], rest)
+        };
+        let ga = rest.first_mut().map_or(&mut [][..], Vec::as_mut_slice);
+        let n = p.len();
+        let (v, g) = (&mut v[..n], &g[..n]);
+        match (centered, has_momentum) {
+            (false, false) => kernel::<F, false, false>(p, g, v, b, ga, &k),
+            (false, true) => kernel::<F, false, true>(p, g, v, &mut b[..n], ga, &k),
+            (true, false) => kernel::<F, true, false>(p, g, v, b, &mut ga[..n], &k),
+            (true, true) => kernel::<F, true, true>(p, g, v, &mut b[..n], &mut ga[..n], &k),
+        }
     }
 
-    crate::common_methods!();
-
     fn momentum(&self) -> Option<f64> {
-        (self.config.momentum > 0.0).then_some(self.config.momentum)
+        (self.momentum > 0.0).then_some(self.momentum)
     }
 
     fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
-        if self.config.momentum == 0.0 {
+        if self.momentum == 0.0 {
             return Err(OptimError::NoMomentum {
-                optimizer: NAME,
+                optimizer: Self::TORCH,
                 why: " (built with momentum 0)",
             });
         }
-        validate::unit_half_open(NAME, "momentum", momentum)?;
-        self.config.momentum = momentum;
+        validate::unit_half_open(Self::TORCH, "momentum", momentum)?;
+        self.momentum = momentum;
         Ok(())
     }
 }

@@ -4,12 +4,11 @@
 use gradwell_tensor::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Buffer, Core, Ctx};
-use crate::{OptimError, Optimizer, OptimizerState, ParamGroups, ParamSlot, StepReport, validate};
+use crate::{
+    Buffer, Ctx, OptimError, ParamGroups, Registered, RuleOptimizer, Settings, UpdateRule, validate,
+};
 
-const NAME: &str = "SGD";
-
-/// SGD settings, with PyTorch's defaults (`lr = 1e-3`, everything else off).
+/// SGD settings, with PyTorch's defaults (`lr = 1e-3`, everything else off). Named `sgd`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
     /// Learning rate, `> 0`.
@@ -68,49 +67,10 @@ crate::setters!(SgdConfig {
 /// let mut opt = Sgd::<f64>::new(SgdConfig::default().lr(0.1).weight_decay(0.5))?;
 /// let (mut w, mut g) = (vec![2.0], vec![1.0]);
 /// opt.step(&mut [ParamSlot::new("w", &mut w, &mut g)])?;
-/// assert!((w[0] - 1.8).abs() < 1e-12); // REFERENCE.md 5.1
+/// assert!((w[0] - 1.8).abs() < 1e-12); // docs/parity.md#sgd
 /// # Ok::<(), gradwell_optim::OptimError>(())
 /// ```
-pub struct Sgd<F: Float> {
-    config: SgdConfig,
-    core: Core<F>,
-}
-
-impl<F: Float> Sgd<F> {
-    /// Validates the settings and builds the optimizer.
-    pub fn new(config: SgdConfig) -> Result<Self, OptimError> {
-        validate::unit_half_open(NAME, "momentum", config.momentum)?;
-        validate::unit_closed(NAME, "dampening", config.dampening)?;
-        if config.nesterov && (config.momentum <= 0.0 || config.dampening != 0.0) {
-            return Err(OptimError::InvalidConfig {
-                owner: NAME,
-                why: format!(
-                    "nesterov requires momentum > 0 and dampening = 0 (got momentum {}, dampening {})",
-                    config.momentum, config.dampening
-                ),
-            });
-        }
-        let buffers = if config.momentum > 0.0 {
-            vec![Buffer::signed("momentum_buffer", 0.0)]
-        } else {
-            vec![]
-        };
-        let core = Core::new(
-            NAME,
-            buffers,
-            config.lr,
-            config.weight_decay,
-            config.decoupled_weight_decay,
-            config.groups.clone(),
-        )?;
-        Ok(Sgd { config, core })
-    }
-
-    /// The settings it was built with (momentum as currently set).
-    pub fn config(&self) -> &SgdConfig {
-        &self.config
-    }
-}
+pub type Sgd<F> = RuleOptimizer<SgdConfig, F>;
 
 /// One SGD update of one parameter; `FIRST` and `NESTEROV` are fixed per call so the loop
 /// has no branches.
@@ -135,69 +95,95 @@ fn momentum_kernel<F: Float, const FIRST: bool, const NESTEROV: bool>(
     }
 }
 
-impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn name(&self) -> &'static str {
-        NAME
+impl Registered for SgdConfig {
+    const NAMES: &'static [&'static str] = &["sgd"];
+
+    fn check(&self) -> Result<(), OptimError> {
+        self.settings().check(Self::TORCH)?;
+        validate::unit_half_open(Self::TORCH, "momentum", self.momentum)?;
+        validate::unit_closed(Self::TORCH, "dampening", self.dampening)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(OptimError::InvalidConfig {
+                owner: Self::TORCH,
+                why: format!(
+                    "nesterov requires momentum > 0 and dampening = 0 (got momentum {}, dampening {})",
+                    self.momentum, self.dampening
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl UpdateRule for SgdConfig {
+    const TORCH: &'static str = "SGD";
+
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            decoupled_weight_decay: self.decoupled_weight_decay,
+            groups: &self.groups,
+        }
     }
 
-    fn step(&mut self, params: &mut [ParamSlot<'_, F>]) -> Result<StepReport, OptimError> {
-        let (mu, nesterov) = (self.config.momentum, self.config.nesterov);
-        let damp = F::of(1.0 - self.config.dampening);
-        self.core.step(
-            params,
-            #[inline(always)]
-            |c: &Ctx, p, g, bufs| {
-                let (keep, l2, neg_lr) = (F::of(c.keep), F::of(c.l2), F::of(-c.lr));
-                match bufs {
-                    [b] => {
-                        let mu = F::of(mu);
-                        match (c.step == 1, nesterov) {
-                            (true, false) => momentum_kernel::<F, true, false>(
-                                p, g, b, keep, l2, mu, damp, neg_lr,
-                            ),
-                            (true, true) => momentum_kernel::<F, true, true>(
-                                p, g, b, keep, l2, mu, damp, neg_lr,
-                            ),
-                            (false, false) => momentum_kernel::<F, false, false>(
-                                p, g, b, keep, l2, mu, damp, neg_lr,
-                            ),
-                            (false, true) => momentum_kernel::<F, false, true>(
-                                p, g, b, keep, l2, mu, damp, neg_lr,
-                            ),
-                        }
+    fn buffers(&self) -> Vec<Buffer> {
+        if self.momentum > 0.0 {
+            vec![Buffer::signed("momentum_buffer", 0.0)]
+        } else {
+            vec![]
+        }
+    }
+
+    #[inline(always)]
+    fn update<F: Float>(&self, c: &Ctx, p: &mut [F], g: &[F], bufs: &mut [Vec<F>]) {
+        let (keep, l2, neg_lr) = (F::of(c.keep), F::of(c.l2), F::of(-c.lr));
+        match bufs {
+            [b] => {
+                let (mu, damp) = (F::of(self.momentum), F::of(1.0 - self.dampening));
+                match (c.step == 1, self.nesterov) {
+                    (true, false) => {
+                        momentum_kernel::<F, true, false>(p, g, b, keep, l2, mu, damp, neg_lr)
                     }
-                    _ => {
-                        for (p, &g) in p.iter_mut().zip(g) {
-                            let w = *p * keep;
-                            *p = w + neg_lr * (g + l2 * w);
-                        }
+                    (true, true) => {
+                        momentum_kernel::<F, true, true>(p, g, b, keep, l2, mu, damp, neg_lr)
+                    }
+                    (false, false) => {
+                        momentum_kernel::<F, false, false>(p, g, b, keep, l2, mu, damp, neg_lr)
+                    }
+                    (false, true) => {
+                        momentum_kernel::<F, false, true>(p, g, b, keep, l2, mu, damp, neg_lr)
                     }
                 }
-            },
-        )
+            }
+            _ => {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    let w = *p * keep;
+                    *p = w + neg_lr * (g + l2 * w);
+                }
+            }
+        }
     }
 
-    crate::common_methods!();
-
     fn momentum(&self) -> Option<f64> {
-        (self.config.momentum > 0.0).then_some(self.config.momentum)
+        (self.momentum > 0.0).then_some(self.momentum)
     }
 
     fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
-        if self.config.momentum == 0.0 {
+        if self.momentum == 0.0 {
             return Err(OptimError::NoMomentum {
-                optimizer: NAME,
+                optimizer: Self::TORCH,
                 why: " (built with momentum 0)",
             });
         }
-        validate::unit_half_open(NAME, "momentum", momentum)?;
-        if self.config.nesterov && momentum == 0.0 {
+        validate::unit_half_open(Self::TORCH, "momentum", momentum)?;
+        if self.nesterov && momentum == 0.0 {
             return Err(OptimError::InvalidConfig {
-                owner: NAME,
+                owner: Self::TORCH,
                 why: "nesterov requires momentum > 0".into(),
             });
         }
-        self.config.momentum = momentum;
+        self.momentum = momentum;
         Ok(())
     }
 }

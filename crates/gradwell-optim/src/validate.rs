@@ -11,6 +11,35 @@ fn bad(owner: &'static str, name: &'static str, value: f64, rule: &'static str) 
     }
 }
 
+/// The value of [`MAX_LR`], written once for the constant and the error message.
+macro_rules! max_lr {
+    () => {
+        100
+    };
+}
+
+/// The largest learning rate accepted: a rate above it is taken for a typo (optimizers
+/// diverge far below it on any normalized problem). PyTorch accepts any rate.
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "the literal is an integer, for the message"
+)]
+pub const MAX_LR: f64 = max_lr!() as f64;
+
+/// A configured learning rate: `0 < lr <= MAX_LR`.
+pub(crate) fn lr(owner: &'static str, name: &'static str, value: f64) -> Result<(), OptimError> {
+    if value > 0.0 && value <= MAX_LR {
+        Ok(())
+    } else {
+        Err(bad(
+            owner,
+            name,
+            value,
+            concat!("in (0, ", max_lr!(), "]; a larger rate is taken for a typo"),
+        ))
+    }
+}
+
 /// `value > 0` and finite.
 pub(crate) fn positive(
     owner: &'static str,
@@ -60,5 +89,14 @@ pub(crate) fn unit_closed(
         Ok(())
     } else {
         Err(bad(owner, name, value, "in [0, 1]"))
+    }
+}
+
+/// A count of steps `>= 1`.
+pub(crate) fn count(owner: &'static str, name: &'static str, value: u64) -> Result<(), OptimError> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(bad(owner, name, value as f64, ">= 1"))
     }
 }

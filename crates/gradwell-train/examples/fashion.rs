@@ -15,17 +15,15 @@
 
 use gradwell_data::fashion_mnist;
 use gradwell_nn::{MlpSpec, Network};
-use gradwell_optim::{AdamConfig, Curve, SgdConfig};
-use gradwell_train::{
-    OptimizerConfig, Preprocess, ScheduleConfig, ScheduleUnit, TrainConfig, Trainer,
-};
+use gradwell_optim::{AdamConfig, CosineAnnealingLr, OptimizerKind, ScheduleKind, SgdConfig};
+use gradwell_train::{Preprocess, TrainConfig, Trainer};
 
 /// The seed's recipe with plain SGD.
 fn sgd() -> TrainConfig {
     TrainConfig {
         epochs: 5,
         batch_size: 64,
-        optimizer: OptimizerConfig::Sgd(SgdConfig::default().lr(0.1).momentum(0.9)),
+        optimizer: OptimizerKind::Sgd(SgdConfig::default().lr(0.1).momentum(0.9)),
         ..TrainConfig::default()
     }
 }
@@ -35,7 +33,7 @@ fn adam() -> TrainConfig {
     TrainConfig {
         epochs: 5,
         batch_size: 64,
-        optimizer: OptimizerConfig::Adam(AdamConfig::default()),
+        optimizer: OptimizerKind::Adam(AdamConfig::default()),
         ..TrainConfig::default()
     }
 }
@@ -48,11 +46,12 @@ fn best() -> TrainConfig {
         epochs,
         batch_size: 128,
         preprocess: Preprocess::Standardize,
-        optimizer: OptimizerConfig::Adam(AdamConfig::default()),
-        schedule: ScheduleConfig::Curve {
-            curve: Curve::cosine(epochs, 0.0).expect("a valid curve"),
-            per: ScheduleUnit::Epoch,
-        },
+        optimizer: OptimizerKind::Adam(AdamConfig::default()),
+        schedule: ScheduleKind::Cosine(CosineAnnealingLr {
+            t_max: Some(epochs),
+            eta_min: 0.0,
+        })
+        .into(),
         label_smoothing: 0.1,
         ..TrainConfig::default()
     }

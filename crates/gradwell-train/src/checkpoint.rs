@@ -45,11 +45,11 @@ use std::path::{Path, PathBuf};
 
 use gradwell_data::{BatcherState, LastBatch};
 use gradwell_nn::ModelSpec;
-use gradwell_optim::{OptimizerState, ParamState, ScheduleState};
+use gradwell_optim::{Optimizer, OptimizerState, ParamState, ScheduleState, ScheduleUnit};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ScheduleUnit, TrainConfig};
+use crate::config::TrainConfig;
 use crate::observer::EpochMetrics;
 use crate::{Result, TrainError};
 
@@ -310,6 +310,12 @@ impl Checkpoint {
     /// # Errors
     /// [`TrainError::Checkpoint`] naming the first field that is wrong.
     pub fn check(&self, origin: &str) -> Result<()> {
+        self.verified(origin).map(|_| ())
+    }
+
+    /// [`Checkpoint::check`], returning the optimizer that the check builds from the
+    /// config and loads the state into: what a resumed run continues with.
+    pub(crate) fn verified(&self, origin: &str) -> Result<Box<dyn Optimizer<f32>>> {
         let bad = |why: String| TrainError::checkpoint(origin, why);
         let meta = &self.meta;
         meta.config
@@ -319,14 +325,14 @@ impl Checkpoint {
         check_optimizer_layout(&meta.optimizer, &self.optimizer).map_err(&bad)?;
         let mut optimizer = meta
             .config
-            .optimizer
-            .build(meta.config.no_decay_on_bias_and_norm)
+            .build_optimizer()
             .map_err(|e| bad(format!("metadata: {e}")))?;
         optimizer
             .load_state(&self.optimizer)
             .map_err(|e| bad(format!("optimizer state: {e}")))?;
         check_weights(&self.weights).map_err(|e| bad(format!("weights: {e}")))?;
-        check_round_trip(meta).map_err(|e| bad(format!("metadata: {e}")))
+        check_round_trip(meta).map_err(|e| bad(format!("metadata: {e}")))?;
+        Ok(optimizer)
     }
 }
 
@@ -438,7 +444,7 @@ fn check_progress(meta: &CheckpointMeta) -> std::result::Result<(), String> {
             meta.optimizer.steps, meta.step
         ));
     }
-    let (bound, unit) = match config.schedule.unit() {
+    let (bound, unit) = match config.schedule.per {
         ScheduleUnit::Step => (meta.step, "steps"),
         ScheduleUnit::Epoch => (epochs, "epochs"),
     };
@@ -449,8 +455,7 @@ fn check_progress(meta: &CheckpointMeta) -> std::result::Result<(), String> {
         ));
     }
     config
-        .schedule
-        .build(config.optimizer.lr())
+        .build_schedule(per_epoch as u64)
         .map_err(|e| e.to_string())?
         .load_state(&meta.schedule)
         .map_err(|e| format!("`schedule`: {e}"))

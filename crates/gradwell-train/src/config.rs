@@ -2,41 +2,44 @@
 //! ([`TrainConfig::default`]), read from TOML or JSON and validated once
 //! ([`TrainConfig::validate`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gradwell_data::LastBatch;
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Curve, GradClip, LrSchedule, OptimError, Optimizer,
-    ParamGroups, PlateauConfig, ReduceLrOnPlateau, Rmsprop, RmspropConfig, Schedule, Sgd,
-    SgdConfig,
+    AdamConfig, GradClip, OptimError, Optimizer, OptimizerKind, ParamGroups, Schedule,
+    ScheduleSpec, ScheduleUnit,
 };
-use serde::de::{DeserializeOwned, Error as _};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{Result, TrainError};
 
 /// The settings of a training run.
 ///
 /// Every field has a default ([`TrainConfig::default`]), so a config file names only what
-/// it changes; an unknown field is an error naming it. Inside the `optimizer` and
-/// `schedule` sections, a field left out takes the optimizer's or schedule's own default
-/// (PyTorch's).
+/// it changes; an unknown field is an error naming it. The optimizer and the schedule are
+/// named as `gradwell-optim`'s registries name them: `optimizer = "sgd"` or a table with
+/// `kind` whose fields left out take the optimizer's own defaults (PyTorch's), likewise
+/// `schedule = "cosine"` ([`OptimizerKind`], [`ScheduleSpec`]).
 ///
 /// ```
-/// use gradwell_train::{OptimizerConfig, TrainConfig};
+/// use gradwell_optim::OptimizerKind;
+/// use gradwell_train::TrainConfig;
 ///
 /// let config = TrainConfig::from_toml_str(r#"
 ///     epochs = 5
 ///     batch_size = 64
+///     schedule = "cosine"
 ///     [optimizer]
 ///     kind = "sgd"
 ///     lr = 0.1
 ///     momentum = 0.9
 /// "#, "train.toml")?;
 /// assert_eq!(config.epochs, 5);
-/// let OptimizerConfig::Sgd(sgd) = &config.optimizer else { unreachable!() };
+/// let OptimizerKind::Sgd(sgd) = &config.optimizer else { unreachable!() };
 /// assert_eq!((sgd.lr, sgd.momentum, sgd.dampening), (0.1, 0.9, 0.0));
+/// assert_eq!(config.optimizer, "sgd:lr=0.1,momentum=0.9".parse()?);
+/// assert_eq!(config.schedule.to_string(), "cosine");
 ///
 /// // Bad values are refused with the field's name.
 /// let err = TrainConfig { batch_size: 0, ..TrainConfig::default() }.validate().unwrap_err();
@@ -56,12 +59,14 @@ pub struct TrainConfig {
     /// the network is built).
     pub seed: u64,
     /// The optimizer and its hyper-parameters, weight decay included.
-    pub optimizer: OptimizerConfig,
+    #[serde(deserialize_with = "optimizer_section")]
+    pub optimizer: OptimizerKind,
     /// Exclude biases and normalization parameters from weight decay (names ending in
     /// `bias` or containing `norm`); applied before the optimizer's own groups.
     pub no_decay_on_bias_and_norm: bool,
-    /// The learning-rate schedule.
-    pub schedule: ScheduleConfig,
+    /// The learning-rate schedule, and whether it advances per step or per epoch.
+    #[serde(deserialize_with = "schedule_section")]
+    pub schedule: ScheduleSpec,
     /// Gradient clipping, if any (by global norm or by value).
     pub clip: Option<GradClip>,
     /// Label smoothing ε of the training loss, in `[0, 1)`.
@@ -79,16 +84,21 @@ pub struct TrainConfig {
     pub progress: ProgressMode,
 }
 
+/// Passes over the training set when a config does not say: enough for the default model
+/// (`gradwell train`, one hidden layer of 256 units with Adam at 1e-3) to reach
+/// 0.967–0.989 test accuracy on the embedded digits over seeds 0–9.
+pub const DEFAULT_EPOCHS: u64 = 20;
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            epochs: 10,
+            epochs: DEFAULT_EPOCHS,
             batch_size: 64,
             eval_batch_size: 1000,
             seed: 0,
-            optimizer: OptimizerConfig::Adam(AdamConfig::default()),
+            optimizer: OptimizerKind::Adam(AdamConfig::default()),
             no_decay_on_bias_and_norm: false,
-            schedule: ScheduleConfig::Constant,
+            schedule: ScheduleSpec::default(),
             clip: None,
             label_smoothing: 0.0,
             last_batch: LastBatch::Keep,
@@ -124,9 +134,10 @@ impl Default for CheckpointConfig {
 }
 
 /// How the input features are scaled before training. The statistics are fitted on the
-/// training part (after the validation split) and applied to every part.
+/// training part (after the validation split) and applied to every part. Written
+/// `unit-range`, `standardize`, `standardize-global`, `none` (see [`crate::names`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "String")]
 pub enum Preprocess {
     /// As read.
     None,
@@ -139,13 +150,15 @@ pub enum Preprocess {
     StandardizeGlobal,
 }
 
-/// How progress is shown.
+/// How progress is shown: `auto`, `bar`, `lines`, `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "String")]
 pub enum ProgressMode {
-    /// A progress bar when standard error is a terminal, one log line per epoch otherwise.
+    /// A progress bar when standard error is a terminal (and the crate has its `progress`
+    /// feature), one log line per epoch otherwise.
     Auto,
-    /// Always a progress bar.
+    /// Always a progress bar (log lines when the crate is built without its `progress`
+    /// feature).
     Bar,
     /// One log line per epoch on standard error.
     Lines,
@@ -153,333 +166,88 @@ pub enum ProgressMode {
     Off,
 }
 
-/// The optimizer and its settings, tagged by `kind` (`sgd`, `adam`, `adamw`, `rmsprop`,
-/// `adagrad`) in files. Settings left out take the optimizer's defaults (PyTorch's;
-/// `adamw` is Adam with decoupled weight decay 0.01). Weight decay, coupled (L2) or
-/// decoupled, is set here (`weight_decay`, `decoupled_weight_decay`), as are parameter
-/// groups (`groups`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum OptimizerConfig {
-    /// SGD with momentum, dampening, Nesterov.
-    Sgd(SgdConfig),
-    /// Adam (and AMSGrad).
-    Adam(AdamConfig),
-    /// AdamW: Adam whose defaults have decoupled weight decay.
-    AdamW(AdamConfig),
-    /// RMSprop.
-    Rmsprop(RmspropConfig),
-    /// Adagrad.
-    Adagrad(AdagradConfig),
-}
-
-impl OptimizerConfig {
-    /// The name used as `kind` in files.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            OptimizerConfig::Sgd(_) => "sgd",
-            OptimizerConfig::Adam(_) => "adam",
-            OptimizerConfig::AdamW(_) => "adamw",
-            OptimizerConfig::Rmsprop(_) => "rmsprop",
-            OptimizerConfig::Adagrad(_) => "adagrad",
-        }
-    }
-
-    /// The configured (base) learning rate.
-    pub fn lr(&self) -> f64 {
-        match self {
-            OptimizerConfig::Sgd(c) => c.lr,
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.lr,
-            OptimizerConfig::Rmsprop(c) => c.lr,
-            OptimizerConfig::Adagrad(c) => c.lr,
-        }
-    }
-
-    /// Builds the optimizer; `no_decay_on_bias_and_norm` puts the rule excluding biases and
-    /// norm parameters from decay before the configured groups.
-    ///
-    /// # Errors
-    /// A hyper-parameter out of range, as [`TrainError::Config`] naming `optimizer.<field>`.
-    pub fn build(&self, no_decay_on_bias_and_norm: bool) -> Result<Box<dyn Optimizer<f32>>> {
-        let groups = |g: &ParamGroups| {
-            if no_decay_on_bias_and_norm {
-                g.rules()
-                    .iter()
-                    .cloned()
-                    .fold(ParamGroups::no_decay_on_bias_and_norm(), ParamGroups::rule)
-            } else {
-                g.clone()
-            }
-        };
-        let built: std::result::Result<Box<dyn Optimizer<f32>>, OptimError> = match self {
-            OptimizerConfig::Sgd(c) => {
-                Sgd::new(c.clone().groups(groups(&c.groups))).map(|o| Box::new(o) as _)
-            }
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => {
-                Adam::new(c.clone().groups(groups(&c.groups))).map(|o| Box::new(o) as _)
-            }
-            OptimizerConfig::Rmsprop(c) => {
-                Rmsprop::new(c.clone().groups(groups(&c.groups))).map(|o| Box::new(o) as _)
-            }
-            OptimizerConfig::Adagrad(c) => {
-                Adagrad::new(c.clone().groups(groups(&c.groups))).map(|o| Box::new(o) as _)
-            }
-        };
-        built.map_err(|e| optim_config_error("optimizer", e))
-    }
-
-    fn to_value(&self) -> Value {
-        let inner = match self {
-            OptimizerConfig::Sgd(c) => serde_json::to_value(c),
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => serde_json::to_value(c),
-            OptimizerConfig::Rmsprop(c) => serde_json::to_value(c),
-            OptimizerConfig::Adagrad(c) => serde_json::to_value(c),
-        };
-        tagged(self.kind(), inner.unwrap_or(Value::Null))
-    }
-
-    fn from_value(value: Value) -> std::result::Result<Self, String> {
-        let (kind, fields) = untag(value, "optimizer")?;
-        Ok(match kind.as_str() {
-            "sgd" => OptimizerConfig::Sgd(overlay(&SgdConfig::default(), fields, "optimizer")?),
-            "adam" => OptimizerConfig::Adam(overlay(&AdamConfig::default(), fields, "optimizer")?),
-            "adamw" => OptimizerConfig::AdamW(overlay(&AdamConfig::adamw(), fields, "optimizer")?),
-            "rmsprop" => {
-                OptimizerConfig::Rmsprop(overlay(&RmspropConfig::default(), fields, "optimizer")?)
-            }
-            "adagrad" => {
-                OptimizerConfig::Adagrad(overlay(&AdagradConfig::default(), fields, "optimizer")?)
-            }
-            other => {
-                return Err(format!(
-                    "unknown optimizer kind `{other}` in `optimizer.kind`; known: sgd, adam, adamw, rmsprop, adagrad"
-                ));
-            }
-        })
-    }
-}
-
-/// When a closed-form schedule advances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScheduleUnit {
-    /// After every optimizer step (the curve's counts are in steps).
-    Step,
-    /// At the end of every epoch (the curve's counts are in epochs).
-    Epoch,
-}
-
-/// The learning-rate schedule, tagged by `kind` in files:
-///
-/// - `constant`: the optimizer's rate throughout;
-/// - `curve`: a closed-form [`Curve`] (`curve = { kind = "cosine_annealing", t_max = 20 }`)
-///   from the optimizer's rate, advanced every step or every epoch (`per`, default
-///   `epoch`);
-/// - `plateau`: PyTorch's `ReduceLROnPlateau` (its settings beside `kind`, defaults
-///   PyTorch's), stepped at each epoch's end on the validation loss, or on the training
-///   loss when there is no validation set.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ScheduleConfig {
-    /// The optimizer's rate throughout.
-    Constant,
-    /// A closed-form curve.
-    Curve {
-        /// The curve.
-        curve: Curve,
-        /// When it advances.
-        per: ScheduleUnit,
-    },
-    /// Reduce on plateau, per epoch.
-    Plateau(PlateauConfig),
-}
-
-impl ScheduleConfig {
-    /// Builds the schedule from the optimizer's base rate.
-    ///
-    /// # Errors
-    /// A setting out of range, as [`TrainError::Config`] naming `schedule.<field>`.
-    pub fn build(&self, base_lr: f64) -> Result<Box<dyn Schedule>> {
-        Ok(match self {
-            ScheduleConfig::Constant => Box::new(LrSchedule::new(base_lr, Curve::constant())),
-            ScheduleConfig::Curve { curve, .. } => {
-                Box::new(LrSchedule::new(base_lr, curve.clone()))
-            }
-            ScheduleConfig::Plateau(c) => Box::new(
-                ReduceLrOnPlateau::new(base_lr, c.clone())
-                    .map_err(|e| optim_config_error("schedule", e))?,
-            ),
-        })
-    }
-
-    /// When the schedule advances.
-    pub fn unit(&self) -> ScheduleUnit {
-        match self {
-            ScheduleConfig::Curve { per, .. } => *per,
-            _ => ScheduleUnit::Epoch,
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        match self {
-            ScheduleConfig::Constant => tagged("constant", Value::Object(Map::new())),
-            ScheduleConfig::Curve { curve, per } => {
-                let mut m = Map::new();
-                m.insert(
-                    "curve".into(),
-                    serde_json::to_value(curve).unwrap_or(Value::Null),
-                );
-                m.insert(
-                    "per".into(),
-                    serde_json::to_value(per).unwrap_or(Value::Null),
-                );
-                tagged("curve", Value::Object(m))
-            }
-            ScheduleConfig::Plateau(c) => {
-                tagged("plateau", serde_json::to_value(c).unwrap_or(Value::Null))
-            }
-        }
-    }
-
-    fn from_value(value: Value) -> std::result::Result<Self, String> {
-        let (kind, mut fields) = untag(value, "schedule")?;
-        match kind.as_str() {
-            "constant" => match fields.keys().next() {
-                None => Ok(ScheduleConfig::Constant),
-                Some(k) => Err(format!(
-                    "unknown field `schedule.{k}` for a constant schedule"
-                )),
-            },
-            "curve" => {
-                let curve = fields
-                    .remove("curve")
-                    .ok_or("missing field `schedule.curve`")?;
-                let per = match fields.remove("per") {
-                    Some(p) => {
-                        serde_json::from_value(p).map_err(|e| format!("`schedule.per`: {e}"))?
-                    }
-                    None => ScheduleUnit::Epoch,
-                };
-                if let Some(k) = fields.keys().next() {
-                    return Err(format!(
-                        "unknown field `schedule.{k}`; expected `curve` or `per`"
-                    ));
-                }
-                let curve =
-                    serde_json::from_value(curve).map_err(|e| format!("`schedule.curve`: {e}"))?;
-                Ok(ScheduleConfig::Curve { curve, per })
-            }
-            "plateau" => Ok(ScheduleConfig::Plateau(overlay(
-                &PlateauConfig::default(),
-                fields,
-                "schedule",
-            )?)),
-            other => Err(format!(
-                "unknown schedule kind `{other}` in `schedule.kind`; known: constant, curve, plateau"
-            )),
-        }
-    }
-}
-
-/// An optimizer or schedule error as a config error naming `section.<field>`.
+/// An optimizer or schedule error as a config error naming `section.<setting>`.
 fn optim_config_error(section: &str, e: OptimError) -> TrainError {
-    match &e {
-        OptimError::InvalidHyperParameter { name, .. } => TrainError::config(
-            format!("{section}.{}", name.replace(' ', ".")),
-            e.to_string(),
-        ),
-        _ => TrainError::config(section, e.to_string()),
-    }
-}
-
-/// `{ "kind": kind, ...fields }`, without null fields (TOML has no null).
-fn tagged(kind: &str, fields: Value) -> Value {
-    let mut out = Map::new();
-    out.insert("kind".into(), Value::String(kind.into()));
-    if let Value::Object(m) = strip_nulls(fields) {
-        out.extend(m);
-    }
-    Value::Object(out)
-}
-
-fn strip_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
-        other => other,
-    }
-}
-
-/// Splits a tagged table into its `kind` and the other fields.
-fn untag(value: Value, section: &str) -> std::result::Result<(String, Map<String, Value>), String> {
-    let Value::Object(mut fields) = value else {
-        return Err(format!("`{section}` must be a table with a `kind`"));
-    };
-    match fields.remove("kind") {
-        Some(Value::String(kind)) => Ok((kind, fields)),
-        Some(other) => Err(format!("`{section}.kind` must be a string, not {other}")),
-        None => Err(format!("missing field `{section}.kind`")),
-    }
-}
-
-/// The `default` settings with the fields of `user` written over them; a field the
-/// settings do not have is an error naming it.
-fn overlay<T: Serialize + DeserializeOwned>(
-    default: &T,
-    user: Map<String, Value>,
-    section: &str,
-) -> std::result::Result<T, String> {
-    let Ok(Value::Object(mut base)) = serde_json::to_value(default) else {
-        return Err(format!("`{section}`: settings are not a table"));
-    };
-    for (k, v) in user {
-        if !base.contains_key(&k) {
-            let mut known: Vec<&str> = base.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            return Err(format!(
-                "unknown field `{section}.{k}`; expected one of: kind, {}",
-                known.join(", ")
-            ));
+    let setting = match &e {
+        OptimError::InvalidHyperParameter { name, .. } => Some(name.replace(' ', ".")),
+        OptimError::UnknownSetting { setting, .. } | OptimError::BadSetting { setting, .. }
+            if setting
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
+        {
+            Some(setting.clone())
         }
-        base.insert(k, v);
-    }
-    serde_json::from_value(Value::Object(base)).map_err(|e| format!("`{section}`: {e}"))
+        OptimError::UnknownName { .. } => Some("kind".into()),
+        _ => None,
+    };
+    let field = setting.map_or_else(|| section.to_string(), |s| format!("{section}.{s}"));
+    TrainError::config(field, e.to_string())
 }
 
-impl Serialize for OptimizerConfig {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
-    }
+/// `optimizer`, read through the registry, its errors naming `optimizer.<setting>`.
+fn optimizer_section<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<OptimizerKind, D::Error> {
+    OptimizerKind::from_value(serde_json::Value::deserialize(d)?)
+        .map_err(|e| D::Error::custom(optim_config_error("optimizer", e)))
 }
 
-impl<'de> Deserialize<'de> for OptimizerConfig {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        OptimizerConfig::from_value(Value::deserialize(d)?).map_err(D::Error::custom)
-    }
+/// `schedule`, read through the registry, its errors naming `schedule.<setting>`.
+fn schedule_section<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<ScheduleSpec, D::Error> {
+    ScheduleSpec::from_value(serde_json::Value::deserialize(d)?)
+        .map_err(|e| D::Error::custom(optim_config_error("schedule", e)))
 }
 
-impl Serialize for ScheduleConfig {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+impl TrainConfig {
+    /// The optimizer, built from [`TrainConfig::optimizer`] with the rule of
+    /// `no_decay_on_bias_and_norm` first: what a run trains with.
+    ///
+    /// # Errors
+    /// A hyper-parameter out of range, as [`TrainError::Config`] naming
+    /// `optimizer.<setting>`.
+    pub fn build_optimizer(&self) -> Result<Box<dyn Optimizer<f32>>> {
+        let leading = if self.no_decay_on_bias_and_norm {
+            ParamGroups::no_decay_on_bias_and_norm()
+        } else {
+            ParamGroups::new()
+        };
+        self.optimizer
+            .build(&leading)
+            .map_err(|e| optim_config_error("optimizer", e))
     }
-}
 
-impl<'de> Deserialize<'de> for ScheduleConfig {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        ScheduleConfig::from_value(Value::deserialize(d)?).map_err(D::Error::custom)
+    /// The run's length in schedule steps, given the batches of an epoch: `epochs`, or
+    /// `epochs × batches_per_epoch` for a schedule that advances per step (what `cosine`
+    /// and `one-cycle` span when their length is not given).
+    pub fn schedule_run(&self, batches_per_epoch: u64) -> u64 {
+        match self.schedule.per {
+            ScheduleUnit::Step => self.epochs.saturating_mul(batches_per_epoch),
+            ScheduleUnit::Epoch => self.epochs,
+        }
+    }
+
+    /// The schedule, from the optimizer's rate, for a run with `batches_per_epoch`.
+    ///
+    /// # Errors
+    /// A setting out of range, as [`TrainError::Config`] naming `schedule.<setting>`.
+    pub fn build_schedule(&self, batches_per_epoch: u64) -> Result<Box<dyn Schedule>> {
+        self.schedule
+            .kind
+            .build(self.optimizer.lr(), self.schedule_run(batches_per_epoch))
+            .map_err(|e| optim_config_error("schedule", e))
     }
 }
 
 impl TrainConfig {
     /// Reads a config from TOML text; `origin` names it in errors. The result is
-    /// validated.
+    /// validated. (With the `toml` feature, on by default, as are the other TOML methods.)
     ///
     /// # Errors
     /// [`TrainError::ConfigFormat`] for text that does not parse (naming the line and the
     /// field), [`TrainError::Config`] for a value out of range.
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         let config: TrainConfig = toml::from_str(text).map_err(|e| TrainError::ConfigFormat {
             origin: origin.to_string(),
@@ -493,7 +261,8 @@ impl TrainConfig {
     ///
     /// # Errors
     /// As [`TrainConfig::from_toml_str`], or [`TrainError::Io`].
-    pub fn from_toml_file(path: &Path) -> Result<Self> {
+    #[cfg(feature = "toml")]
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
             path: path.to_path_buf(),
             source,
@@ -505,6 +274,7 @@ impl TrainConfig {
     ///
     /// # Errors
     /// [`TrainError::ConfigFormat`] if the serializer refuses it (it should not).
+    #[cfg(feature = "toml")]
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).map_err(|e| TrainError::ConfigFormat {
             origin: "TrainConfig".into(),
@@ -512,8 +282,8 @@ impl TrainConfig {
         })
     }
 
-    /// Checks every value, including the optimizer's and schedule's hyper-parameters (by
-    /// building them once).
+    /// Checks every value, including the optimizer's and schedule's settings (with the
+    /// checks their registries run when they read them, for a config built in code).
     ///
     /// # Errors
     /// The first bad value, as [`TrainError::Config`] naming its field.
@@ -561,8 +331,11 @@ impl TrainConfig {
                 ),
             ));
         }
-        self.optimizer.build(self.no_decay_on_bias_and_norm)?;
-        self.schedule.build(self.optimizer.lr())?;
-        Ok(())
+        self.optimizer
+            .check()
+            .map_err(|e| optim_config_error("optimizer", e))?;
+        self.schedule
+            .check()
+            .map_err(|e| optim_config_error("schedule", e))
     }
 }

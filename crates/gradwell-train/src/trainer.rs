@@ -8,18 +8,18 @@ use std::time::Instant;
 use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
 use gradwell_nn::losses::{LossReduction, cross_entropy};
 use gradwell_nn::{Network, Tap};
-use gradwell_optim::{Optimizer, ParamSlot, Schedule, SlotBuffer, apply_schedule};
+use gradwell_optim::{Optimizer, ParamSlot, Schedule, ScheduleUnit, SlotBuffer, apply_schedule};
 use gradwell_tensor::sum_squares_f64;
-use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, ArrayViewD};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, OptimMeta, Running};
-use crate::config::{Preprocess, ProgressMode, ScheduleUnit, TrainConfig};
+use crate::config::{Preprocess, ProgressMode, TrainConfig};
 use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+use crate::progress::Bar;
 use crate::{Result, TrainError};
 
 /// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
@@ -248,8 +248,8 @@ impl Trainer {
             config.last_batch,
             config.seed,
         )?;
-        let optimizer = config.optimizer.build(config.no_decay_on_bias_and_norm)?;
-        let schedule = config.schedule.build(config.optimizer.lr())?;
+        let optimizer = config.build_optimizer()?;
+        let schedule = config.build_schedule(batcher.batches_per_epoch() as u64)?;
         let mut dropout_rng = ChaCha8Rng::seed_from_u64(config.seed);
         dropout_rng.set_stream(DROPOUT_STREAM);
         Ok(Trainer {
@@ -377,18 +377,8 @@ impl Trainer {
             ProgressMode::Bar => true,
             ProgressMode::Lines | ProgressMode::Off => false,
         };
-        let bar = show_bar.then(|| {
-            let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
-            let bar = ProgressBar::new(total);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_position(self.step);
-            bar
-        });
+        let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
+        let bar = show_bar.then(|| Bar::start(total, self.step)).flatten();
         'epochs: while self.batcher.epoch() < self.config.epochs {
             let epoch = self.batcher.epoch();
             let epoch_started = Instant::now();
@@ -588,7 +578,7 @@ impl Trainer {
             }
         }
         self.net.tape.params_mut().zero_grad();
-        if self.config.schedule.unit() == ScheduleUnit::Step {
+        if self.config.schedule.per == ScheduleUnit::Step {
             self.schedule.step(None)?;
         }
         Ok(ControlFlow::Continue(()))
@@ -659,7 +649,7 @@ impl Trainer {
             test,
             seconds: started.elapsed().as_secs_f64(),
         };
-        if self.config.schedule.unit() == ScheduleUnit::Epoch {
+        if self.config.schedule.per == ScheduleUnit::Epoch {
             let metric = validation.map_or(metrics.train_loss, |v| v.loss);
             self.schedule.step(Some(metric))?;
         }
@@ -824,14 +814,18 @@ impl Trainer {
     /// Puts the trainer in the state a checkpoint holds; `origin` names it in errors.
     /// Everything is checked before anything changes, and before anything is allocated
     /// from the checkpoint's fields: first [`Checkpoint::check`], then the model, the
-    /// data's shape and the config against this run's, the optimizer state's parameters
-    /// against the network's trainable ones, and the batcher against the training set.
+    /// data's shape and the config against this run's (the number of epochs may change,
+    /// unless the schedule spans the run), the optimizer state's parameters against the
+    /// network's trainable ones, and the batcher against the training set. The optimizer
+    /// built by the check, with the state loaded, is the one the run continues with.
     ///
     /// # Errors
     /// [`TrainError::Checkpoint`] if a field is impossible; [`TrainError::CheckpointMismatch`]
     /// if it belongs to another model, data or config.
     pub fn restore(&mut self, ck: Checkpoint, origin: &str) -> Result<()> {
-        ck.check(origin)?;
+        // The optimizer the checks build, with the checkpoint's state loaded, is the one the
+        // run continues with.
+        let optimizer = ck.verified(origin)?;
         let mismatch = |why: String| TrainError::CheckpointMismatch {
             origin: origin.to_string(),
             why,
@@ -850,6 +844,13 @@ impl Trainer {
         if let Some(field) = differing_field(&meta.config, &self.config) {
             return Err(mismatch(format!(
                 "its config differs in `{field}` (only `epochs`, `checkpoint` and `progress` may change on resume)"
+            )));
+        }
+        if meta.config.epochs != self.config.epochs && self.config.schedule.kind.spans_run() {
+            return Err(mismatch(format!(
+                "its schedule `{}` spans the run, which had {} epochs and now has {}: the rate would follow another curve; \
+                 give the schedule its length (e.g. `cosine:t_max=N`) to change the number of epochs",
+                self.config.schedule, meta.config.epochs, self.config.epochs
             )));
         }
         if !ck.optimizer.params.is_empty() {
@@ -905,16 +906,9 @@ impl Trainer {
                 self.config.last_batch
             )));
         }
-        let mut optimizer = self
+        let mut schedule = self
             .config
-            .optimizer
-            .build(self.config.no_decay_on_bias_and_norm)?;
-        if ck.optimizer.steps > 0 {
-            optimizer
-                .load_state(&ck.optimizer)
-                .map_err(|e| mismatch(e.to_string()))?;
-        }
-        let mut schedule = self.config.schedule.build(self.config.optimizer.lr())?;
+            .build_schedule(self.batcher.batches_per_epoch() as u64)?;
         schedule
             .load_state(&meta.schedule)
             .map_err(|e| mismatch(e.to_string()))?;

@@ -19,6 +19,15 @@
 //! | [`monitor`] | `gradwell-monitor` | gradient-health figures, diagnosis, theory, plots |
 //! | [`train`] | `gradwell-train` | the training loop and checkpoints |
 //!
+//! Features, all on by default; with `default-features = false` the crate depends on none
+//! of these libraries:
+//!
+//! | feature | brings | without it |
+//! |---|---|---|
+//! | `plots` | plotters: [`monitor::line_plot`] and the other `monitor::plot_*` | the data of a plot ([`monitor::Series`]) only |
+//! | `progress` | indicatif: a progress bar while training in a terminal | one log line per epoch |
+//! | `toml` | toml: TOML model specs and training configs | JSON only |
+//!
 //! ```
 //! use gradwell::prelude::*;
 //!

@@ -117,7 +117,7 @@ pub fn draw(init: &dyn Initializer<f64>, shape: &[usize], n: usize, seed: u64) -
 
 /// The three distributional tests of `xs` against `law`: KS, variance, mean.
 pub fn judge(xs: &[f64], law: &Law) -> [(&'static str, Outcome); 3] {
-    let (d, p_ks) = ks_test(xs, |x| law.cdf(x));
+    let (d, p_ks) = ks_test(xs, law);
     let (rel, p_var) = variance_test(xs, law);
     let (z, p_mean) = mean_test(xs, law);
     [

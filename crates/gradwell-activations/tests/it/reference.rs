@@ -1,4 +1,4 @@
-//! Values against PyTorch: f′(0) and the extremes that the project's reference notes
+//! Values against PyTorch: f′(0) and the extremes that docs/parity.md#activations
 //! record from PyTorch runs, and values at the reference sample points −25, −3, −1, 0, 1,
 //! 3, 6, 21 against the same formulas in 40-digit arithmetic (mpmath), which PyTorch's
 //! float64 results equal to rounding.
@@ -240,7 +240,7 @@ fn derivatives_at_sample_points() {
     }
 }
 
-/// f′(0) as PyTorch computes it (reference table, [V] rows): the kink conventions.
+/// f′(0) as PyTorch computes it (docs/parity.md#activations, the f′(0) column): the kink conventions.
 #[test]
 fn derivative_at_zero_like_pytorch() {
     let cases: [(ActivationKind, f64); 14] = [
@@ -265,7 +265,7 @@ fn derivative_at_zero_like_pytorch() {
     }
 }
 
-/// The extremes of the reference table (float64 grid search in PyTorch, 6 digits): the
+/// The extremes in docs/parity.md#activations (float64 grid search in PyTorch, 6 digits): the
 /// derivative's maxima and minima and the functions' minima, at the stated points.
 #[test]
 fn extremes_like_pytorch() {
@@ -298,7 +298,7 @@ fn extremes_like_pytorch() {
             "{k}({x}) = {got}, PyTorch {want}"
         );
     }
-    // The reference gives GELU-tanh's minimum without its location: search for it.
+    // docs/parity.md gives GELU-tanh's minimum without its location: search for it.
     let grid_min = (-30_000..0)
         .map(|i| GeluTanh.value(i as f64 * 1e-4))
         .fold(0.0, f64::min);

@@ -212,3 +212,63 @@ fn ops_are_found_behind_their_outputs() {
     t.reset();
     assert!(t.op_of::<WeightedSum>(y).is_none(), "a stale handle");
 }
+
+/// `y = 2x`, with a scratch buffer (a copy of its input) taken over from the previous
+/// step's op by `recycle`.
+#[derive(Debug, Default)]
+struct Doubled {
+    scratch: Vec<f64>,
+}
+
+impl Op<f64> for Doubled {
+    fn name(&self) -> &'static str {
+        "doubled"
+    }
+
+    fn recycle(&mut self, previous: &mut Self) {
+        self.scratch = std::mem::take(&mut previous.scratch);
+    }
+
+    fn forward(&mut self, x: &[ArrayViewD<'_, f64>], out: &mut ArrayD<f64>) -> Result<()> {
+        self.scratch.clear();
+        self.scratch.extend(x[0].iter());
+        ensure_shape(out, x[0].shape());
+        out.iter_mut()
+            .zip(&self.scratch)
+            .for_each(|(y, &x)| *y = 2.0 * x);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        _: &[ArrayViewD<'_, f64>],
+        _: &ArrayViewD<'_, f64>,
+        g: &ArrayViewD<'_, f64>,
+        grads: &mut [Option<ArrayViewMutD<'_, f64>>],
+    ) {
+        if let Some(d) = &mut grads[0] {
+            d.scaled_add(2.0, g);
+        }
+    }
+}
+
+#[test]
+fn a_repeated_step_reuses_each_op_record_and_its_buffers() {
+    let mut t = Tape::<f64>::new();
+    let p = t.params_mut().add("p", array![1.0, 2.0, 3.0].into_dyn());
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        t.reset();
+        let v = t.param(p);
+        let y = t.apply(Doubled::default(), &[v]).unwrap();
+        let l = t.sum(y).unwrap();
+        t.backward(l).unwrap();
+        let op = t.op_of::<Doubled>(y).unwrap();
+        seen.push((std::ptr::from_ref(op), op.scratch.as_ptr()));
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "an op record or its buffer was reallocated between identical steps: {seen:?}"
+    );
+    assert_eq!(t.params().grad(p), array![6.0, 6.0, 6.0].into_dyn());
+}

@@ -377,6 +377,35 @@ fn blank_lines_crlf_quotes_spaces_and_other_delimiters() {
 }
 
 #[test]
+fn a_quoted_cell_may_hold_the_delimiter_a_quote_or_a_line_break() {
+    // Header names holding commas (units, as spreadsheets write them) and an escaped
+    // quote; the label column found by its name, quoted numbers read as numbers.
+    let text =
+        "\"weight, kg\",\"height, cm\",\"class \"\"A\"\" or B\"\n70.5,\"180\",0\n\"62\",165,1\n";
+    let named = CsvOptions::default().label(LabelColumn::Name("class \"A\" or B".into()));
+    let ds = parse_csv(text.as_bytes(), "t", &named).unwrap();
+    assert_eq!(ds.features(), array![[70.5, 180.0], [62.0, 165.0]]);
+    assert_eq!(ds.labels(), &[0, 1]);
+    assert_eq!(
+        parse(text).unwrap(),
+        parse_csv(text.as_bytes(), "t.csv", &named).unwrap()
+    );
+    // In a data row, a quoted cell holding the delimiter is one cell (so the row is not
+    // ragged), refused as a number with its line and column.
+    let (line, col, p) = where_what(parse("a,b,label\n1,\"2,5\",0\n"));
+    assert_eq!(
+        (line, col, p),
+        (Some(2), Some(2), CsvProblem::NotNumeric("2,5".into()))
+    );
+    // A line break inside a quoted name: the rows after it keep their own line numbers.
+    let (line, col, p) = where_what(parse("\"a\nb\",c,label\n1,2,0\n1,x,1\n"));
+    assert_eq!(
+        (line, col, p),
+        (Some(4), Some(2), CsvProblem::NotNumeric("x".into()))
+    );
+}
+
+#[test]
 fn invalid_utf8_is_refused_with_its_line() {
     let (line, _, p) = where_what(parse_csv(b"1,2,0\n\xff,1,1\n", "t", &CsvOptions::default()));
     assert_eq!((line, p), (Some(2), CsvProblem::NotUtf8));
@@ -459,4 +488,23 @@ fn written_csv_reads_back_bit_for_bit() {
         assert_eq!(bits(&back), bits(&ds));
         assert_eq!(back.labels(), ds.labels());
     }
+}
+
+/// The label column's text form (flags, config files) reads and prints back; a number is
+/// an index, anything else but `last` a header name.
+#[test]
+fn label_columns_read_and_print_as_text() {
+    for (text, column) in [
+        ("last", LabelColumn::Last),
+        (" 2 ", LabelColumn::Index(2)),
+        ("species", LabelColumn::Name("species".into())),
+        ("Last", LabelColumn::Name("Last".into())),
+    ] {
+        let parsed: LabelColumn = text.parse().unwrap();
+        assert_eq!(parsed, column, "{text}");
+        assert_eq!(parsed.to_string().parse::<LabelColumn>().unwrap(), column);
+        let json = serde_json::to_string(&column).unwrap();
+        assert_eq!(serde_json::from_str::<LabelColumn>(&json).unwrap(), column);
+    }
+    assert!("  ".parse::<LabelColumn>().is_err());
 }

@@ -80,7 +80,8 @@ fn relu_second_moments_are_exact_by_symmetry() {
 fn relu_with_he_preserves_the_variance() {
     let mut mlp = MlpSpec::new(&[100; 21], act("relu"));
     mlp.init = Some("he-normal".parse().unwrap());
-    let net = PlainNet::from_mlp(&mlp, Some(&"zeros".parse().unwrap()), 1.0).unwrap();
+    mlp.bias_init = Some("zeros".parse().unwrap());
+    let net = PlainNet::from_mlp(&mlp, 1.0).unwrap();
     assert!(net.sigma_w2.iter().all(|&s| (s - 2.0).abs() < 1e-12));
     let p = net.predict().unwrap();
     assert_eq!(p.len(), 20);
@@ -97,10 +98,8 @@ fn relu_with_he_preserves_the_variance() {
 fn relu_with_xavier_on_square_layers_halves_the_variance() {
     let mut mlp = MlpSpec::new(&[64; 11], act("relu"));
     mlp.init = Some("xavier-normal".parse().unwrap());
-    let p = PlainNet::from_mlp(&mlp, Some(&"zeros".parse().unwrap()), 1.0)
-        .unwrap()
-        .predict()
-        .unwrap();
+    mlp.bias_init = Some("zeros".parse().unwrap());
+    let p = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     for w in p.windows(2) {
         assert!((w[1].q / w[0].q - 0.5).abs() < 1e-12);
     }
@@ -122,7 +121,7 @@ fn sigmoid_gradient_factor_is_at_most_a_sixteenth_of_sigma_w2() {
     let mut widths = vec![128; 20];
     widths.push(10);
     let mlp = MlpSpec::new(&widths, act("sigmoid"));
-    let net = PlainNet::from_mlp(&mlp, None, 1.0).unwrap();
+    let net = PlainNet::from_mlp(&mlp, 1.0).unwrap();
     let p = net.predict().unwrap();
     for l in &p {
         if let Some(chi) = l.chi {
@@ -199,7 +198,7 @@ fn the_theory_refuses_networks_it_does_not_describe() {
     let mut mlp = MlpSpec::new(&[8, 8, 2], act("relu"));
     mlp.batch_norm = true;
     assert!(matches!(
-        PlainNet::from_mlp(&mlp, None, 1.0),
+        PlainNet::from_mlp(&mlp, 1.0),
         Err(MonitorError::NotPlain(_))
     ));
     let bad = PlainNet {

@@ -17,7 +17,7 @@ fn clip_grad_norm_matches_pytorch() {
     }
 }
 
-/// REFERENCE.md 4.1: grads [3,4] and [12,0,0].
+/// docs/parity.md#gradient-clipping: grads [3,4] and [12,0,0].
 #[test]
 fn reference_worked_example() {
     let norm_of = |t: NormType| {

@@ -11,12 +11,10 @@
 use std::sync::OnceLock;
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Anneal, Curve, GroupRule, LrSchedule, NameMatch,
-    NormType, OneCycleConfig, Optimizer, ParamGroups, ParamSlot, PlateauConfig, PlateauMode,
-    ReduceLrOnPlateau, Rmsprop, RmspropConfig, Schedule, Sgd, SgdConfig, ThresholdMode,
-    apply_schedule, clip_grad_norm,
+    GroupRule, LrSchedule, NameMatch, NormType, Optimizer, OptimizerKind, ParamGroups, ParamSlot,
+    Schedule, ScheduleKind, apply_schedule, clip_grad_norm,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Relative tolerance of the trajectory comparison (per parameter tensor and step, in the
 /// Euclidean norm).
@@ -159,105 +157,53 @@ pub fn optimizer_cases() -> Vec<(String, String)> {
     all
 }
 
-/// Builds the optimizer a fixture case describes (options use PyTorch's names).
-pub fn build_optimizer(kind: &str, o: &Value) -> Box<dyn Optimizer<f64>> {
-    let lr = num(o, "lr").expect("lr");
-    let wd = num(o, "weight_decay").unwrap_or(0.0);
-    let decoupled = flag(o, "decoupled_weight_decay");
-    let groups = match o.get("groups") {
-        None => ParamGroups::new(),
-        Some(g) => {
-            let mut rule = GroupRule::new(NameMatch::Suffix("bias".into()))
-                .lr_scale(num(g, "bias_lr_scale").unwrap_or(1.0));
-            if flag(g, "bias_no_decay") {
-                rule = rule.weight_decay(0.0);
+/// The registry's settings for a fixture's options (PyTorch's names): `betas` becomes
+/// `beta1` and `beta2`, the group options a [`ParamGroups`] rule, and `one_cycle` (a
+/// schedule) is left out; every other option is already a setting of the same name.
+fn settings(o: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in o.as_object().expect("options") {
+        match key.as_str() {
+            "one_cycle" => {}
+            "betas" => {
+                let b = floats(value);
+                out.insert("beta1".into(), b[0].into());
+                out.insert("beta2".into(), b[1].into());
             }
-            ParamGroups::new().rule(rule)
+            "groups" => {
+                let mut rule = GroupRule::new(NameMatch::Suffix("bias".into()))
+                    .lr_scale(num(value, "bias_lr_scale").unwrap_or(1.0));
+                if flag(value, "bias_no_decay") {
+                    rule = rule.weight_decay(0.0);
+                }
+                let groups = ParamGroups::new().rule(rule);
+                out.insert("groups".into(), serde_json::to_value(groups).unwrap());
+            }
+            _ => {
+                out.insert(key.clone(), value.clone());
+            }
         }
-    };
-    let built: Result<Box<dyn Optimizer<f64>>, _> = match kind {
-        "sgd" => Sgd::new(
-            SgdConfig::default()
-                .lr(lr)
-                .momentum(num(o, "momentum").unwrap_or(0.0))
-                .dampening(num(o, "dampening").unwrap_or(0.0))
-                .nesterov(flag(o, "nesterov"))
-                .weight_decay(wd)
-                .decoupled_weight_decay(decoupled)
-                .groups(groups),
-        )
-        .map(|x| Box::new(x) as Box<dyn Optimizer<f64>>),
-        "adam" | "adamw" => {
-            let mut c = if kind == "adamw" {
-                AdamConfig::adamw()
-            } else {
-                AdamConfig::default()
-            };
-            c = c.lr(lr).amsgrad(flag(o, "amsgrad")).groups(groups);
-            if let Some(wd) = num(o, "weight_decay") {
-                c = c.weight_decay(wd);
-            }
-            if let Some(b) = o.get("betas") {
-                let b = floats(b);
-                c = c.beta1(b[0]).beta2(b[1]);
-            }
-            if let Some(eps) = num(o, "eps") {
-                c = c.eps(eps);
-            }
-            Adam::new(c).map(|x| Box::new(x) as Box<dyn Optimizer<f64>>)
-        }
-        "rmsprop" => {
-            let mut c = RmspropConfig::default()
-                .lr(lr)
-                .momentum(num(o, "momentum").unwrap_or(0.0))
-                .centered(flag(o, "centered"))
-                .weight_decay(wd)
-                .decoupled_weight_decay(decoupled)
-                .groups(groups);
-            if let Some(a) = num(o, "alpha") {
-                c = c.alpha(a);
-            }
-            if let Some(eps) = num(o, "eps") {
-                c = c.eps(eps);
-            }
-            Rmsprop::new(c).map(|x| Box::new(x) as Box<dyn Optimizer<f64>>)
-        }
-        "adagrad" => {
-            let mut c = AdagradConfig::default()
-                .lr(lr)
-                .lr_decay(num(o, "lr_decay").unwrap_or(0.0))
-                .initial_accumulator_value(num(o, "initial_accumulator_value").unwrap_or(0.0))
-                .weight_decay(wd)
-                .decoupled_weight_decay(decoupled)
-                .groups(groups);
-            if let Some(eps) = num(o, "eps") {
-                c = c.eps(eps);
-            }
-            Adagrad::new(c).map(|x| Box::new(x) as Box<dyn Optimizer<f64>>)
-        }
-        other => panic!("unknown optimizer {other}"),
-    };
-    built.expect("fixture options are valid")
+    }
+    out
 }
 
-fn one_cycle(v: &Value) -> OneCycleConfig {
-    let mut c = OneCycleConfig::new(
-        num(v, "max_lr").expect("max_lr"),
-        v["total_steps"].as_u64().expect("total_steps"),
-    );
-    if let Some(p) = num(v, "pct_start") {
-        c = c.pct_start(p);
-    }
-    if let Some(d) = num(v, "div_factor") {
-        c = c.div_factor(d);
-    }
-    if let Some(d) = num(v, "final_div_factor") {
-        c = c.final_div_factor(d);
-    }
-    if v.get("anneal_strategy").and_then(Value::as_str) == Some("linear") {
-        c = c.anneal(Anneal::Linear);
-    }
-    c.three_phase(flag(v, "three_phase"))
+/// Builds the optimizer a fixture case describes, through the registry: its name and its
+/// options as a table ([`OptimizerKind`]'s serde form), so that the options left out take
+/// the registered defaults.
+pub fn build_optimizer(kind: &str, o: &Value) -> Box<dyn Optimizer<f64>> {
+    let mut table = settings(o);
+    table.insert("kind".into(), kind.into());
+    let spec: OptimizerKind =
+        serde_json::from_value(Value::Object(table)).expect("fixture options are valid");
+    spec.build(&ParamGroups::new())
+        .expect("fixture options are valid")
+}
+
+/// The one-cycle schedule of a fixture's options, through the registry.
+fn one_cycle(v: &Value) -> ScheduleKind {
+    let mut table = v.as_object().expect("one_cycle").clone();
+    table.insert("kind".into(), "one_cycle".into());
+    serde_json::from_value(Value::Object(table)).expect("valid one-cycle")
 }
 
 /// The problem, initial parameters, case and options of a fixture.
@@ -299,10 +245,8 @@ pub fn run_optimizer_case(problem: &str, name: &str) -> f64 {
     let o = &c["options"];
     let mut opt = build_optimizer(c["optimizer"].as_str().expect("optimizer"), o);
     let mut schedule = o.get("one_cycle").map(|v| {
-        LrSchedule::new(
-            num(o, "lr").expect("lr"),
-            Curve::one_cycle(one_cycle(v)).expect("valid one-cycle"),
-        )
+        LrSchedule::new(num(o, "lr").expect("lr"), one_cycle(v), fixture_steps())
+            .expect("valid one-cycle")
     });
     let mut worst: f64 = 0.0;
     for reference in c["trajectory"].as_array().expect("trajectory") {
@@ -343,70 +287,27 @@ pub fn schedule_cases() -> Vec<String> {
         .collect()
 }
 
-fn build_schedule(spec: &Value) -> Box<dyn Schedule> {
-    if spec["kind"] == "plateau" {
-        let mut c = PlateauConfig::default();
-        if let Some(p) = spec.get("patience").and_then(Value::as_u64) {
-            c = c.patience(p);
-        }
-        if let Some(p) = spec.get("cooldown").and_then(Value::as_u64) {
-            c = c.cooldown(p);
-        }
-        if let Some(t) = num(spec, "threshold") {
-            c = c.threshold(t);
-        }
-        if let Some(f) = num(spec, "factor") {
-            c = c.factor(f);
-        }
-        if let Some(m) = num(spec, "min_lr") {
-            c = c.min_lr(m);
-        }
-        if spec.get("threshold_mode").and_then(Value::as_str) == Some("abs") {
-            c = c.threshold_mode(ThresholdMode::Abs);
-        }
-        if spec.get("mode").and_then(Value::as_str) == Some("max") {
-            c = c.mode(PlateauMode::Max);
-        }
-        return Box::new(ReduceLrOnPlateau::new(1.0, c).expect("valid plateau"));
+/// A fixture's schedule spec in the registry's table form (PyTorch's `anneal_strategy` is
+/// `anneal`), in the parts of a sequence too.
+fn registry_table(spec: &Value) -> Value {
+    let mut table = spec.as_object().expect("spec").clone();
+    if let Some(a) = table.remove("anneal_strategy") {
+        table.insert("anneal".into(), a);
     }
-    Box::new(LrSchedule::new(1.0, curve(spec)))
+    if let Some(Value::Array(parts)) = table.get_mut("parts") {
+        for p in parts.iter_mut() {
+            *p = registry_table(p);
+        }
+    }
+    Value::Object(table)
 }
 
-fn curve(spec: &Value) -> Curve {
-    let u = |k: &str| spec[k].as_u64().expect("integer");
-    let f = |k: &str| num(spec, k).expect("number");
-    let c = match spec["kind"].as_str().expect("kind") {
-        "step" => Curve::step(u("step_size"), f("gamma")),
-        "multi_step" => Curve::multi_step(
-            spec["milestones"]
-                .as_array()
-                .expect("milestones")
-                .iter()
-                .map(|m| m.as_u64().unwrap())
-                .collect(),
-            f("gamma"),
-        ),
-        "exponential" => Curve::exponential(f("gamma")),
-        "cosine_annealing" => Curve::cosine(u("t_max"), f("eta_min")),
-        "linear" => Curve::linear(f("start_factor"), f("end_factor"), u("total_iters")),
-        "one_cycle" => Curve::one_cycle(one_cycle(spec)),
-        "sequential" => Curve::sequential(
-            spec["parts"]
-                .as_array()
-                .expect("parts")
-                .iter()
-                .map(curve)
-                .collect(),
-            spec["milestones"]
-                .as_array()
-                .expect("milestones")
-                .iter()
-                .map(|m| m.as_u64().unwrap())
-                .collect(),
-        ),
-        other => panic!("unknown schedule {other}"),
-    };
-    c.expect("valid curve")
+/// Builds a fixture's schedule through the registry, from a base rate of 1 over `run`
+/// steps.
+fn build_schedule(spec: &Value, run: u64) -> Box<dyn Schedule> {
+    let kind: ScheduleKind =
+        serde_json::from_value(registry_table(spec)).expect("a valid registered schedule");
+    kind.build(1.0, run).expect("valid schedule")
 }
 
 /// Runs one schedule fixture; returns the largest absolute error over its learning rates
@@ -418,8 +319,8 @@ pub fn run_schedule_case(name: &str) -> f64 {
         .iter()
         .find(|s| s["name"] == name)
         .expect("schedule");
-    let mut schedule = build_schedule(&s["spec"]);
     let lrs = floats(&s["lrs"]);
+    let mut schedule = build_schedule(&s["spec"], lrs.len() as u64);
     let momenta = floats(&s["momenta"]);
     let metrics = s["metrics"]
         .as_array()

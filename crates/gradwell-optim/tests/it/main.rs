@@ -3,5 +3,6 @@
 mod clipping;
 mod harness;
 mod optimizers;
+mod registry;
 mod schedules;
 mod state;

@@ -1,4 +1,4 @@
-//! Optimizers against PyTorch trajectories, REFERENCE.md's worked examples, validation and
+//! Optimizers against PyTorch trajectories, docs/parity.md's worked examples, validation and
 //! the non-finite-gradient guarantee.
 
 use gradwell_optim::{
@@ -82,7 +82,7 @@ fn run(opt: &mut dyn Optimizer<f64>, p0: f64, grads: &[f64]) -> f64 {
     w[0]
 }
 
-/// REFERENCE.md sections 5.1-5.4, values verified with torch.
+/// docs/parity.md#optimizers (SGD to Adagrad), values verified with torch.
 #[test]
 fn reference_worked_examples() {
     let sgd = |c: SgdConfig| Sgd::<f64>::new(c).unwrap();

@@ -1,9 +1,9 @@
 //! Saving and restoring optimizer and schedule state.
 
 use gradwell_optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Curve, LrSchedule, OneCycleConfig, OptimError,
+    Adagrad, AdagradConfig, Adam, AdamConfig, LinearLr, LrSchedule, OneCycleConfig, OptimError,
     Optimizer, OptimizerState, ParamSlot, PlateauConfig, ReduceLrOnPlateau, Rmsprop, RmspropConfig,
-    Schedule, Sgd, SgdConfig,
+    Schedule, ScheduleKind, SequentialLr, Sgd, SgdConfig,
 };
 use gradwell_tensor::Float;
 
@@ -272,17 +272,20 @@ fn impossible_plateau_state_is_refused_at_load() {
 fn schedules_resume() {
     let make: [fn() -> Box<dyn Schedule>; 2] = [
         || {
-            Box::new(LrSchedule::new(
-                0.1,
-                Curve::sequential(
-                    vec![
-                        Curve::linear(0.1, 1.0, 3).unwrap(),
-                        Curve::one_cycle(OneCycleConfig::new(0.5, 20)).unwrap(),
-                    ],
-                    vec![3],
-                )
-                .unwrap(),
-            ))
+            let parts = vec![
+                LinearLr {
+                    start_factor: 0.1,
+                    end_factor: 1.0,
+                    total_iters: 3,
+                }
+                .into(),
+                OneCycleConfig::new(0.5, 20).into(),
+            ];
+            let kind = ScheduleKind::Sequential(SequentialLr {
+                parts,
+                milestones: vec![3],
+            });
+            Box::new(LrSchedule::new(0.1, kind, 23).unwrap())
         },
         || {
             Box::new(
@@ -311,6 +314,6 @@ fn schedules_resume() {
     let plateau_state = ReduceLrOnPlateau::new(1.0, PlateauConfig::default())
         .unwrap()
         .state();
-    let mut curve = LrSchedule::new(1.0, Curve::constant());
+    let mut curve = LrSchedule::new(1.0, ScheduleKind::default(), 1).unwrap();
     assert!(curve.load_state(&plateau_state).is_err());
 }

@@ -4,10 +4,10 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use gradwell_optim::AdamConfig;
+use gradwell_optim::{AdamConfig, OptimizerKind};
 use gradwell_train::checkpoint::{self, Checkpoint, HEADER_LEN};
 use gradwell_train::fuzzing::{check_checkpoint_bytes, sealed};
-use gradwell_train::{Observer, OptimizerConfig, StepView, TrainConfig, TrainError, Trainer};
+use gradwell_train::{Observer, StepView, TrainConfig, TrainError, Trainer};
 
 use crate::corpus::{len_at, rewrite_meta, set_optimizer_value};
 use crate::{digits_config, digits_trainer, scratch_dir, weights};
@@ -87,6 +87,44 @@ fn a_finished_run_extended_by_more_epochs_matches_a_longer_run() {
     assert_eq!(long.epoch(), 2);
     long.run(&mut []).unwrap();
     assert_eq!(weights(&long), reference);
+}
+
+/// A schedule that spans the run (`cosine` advanced per step, its length left to the run)
+/// resumes mid-epoch bit for bit; resumed with another number of epochs it would follow
+/// another curve, so that is refused naming the schedule, while a schedule whose length is
+/// given may be extended.
+#[test]
+fn a_schedule_over_the_run_resumes_exactly_and_refuses_other_epochs() {
+    let over_run = |test: &str, epochs: u64| {
+        let mut c = with_checkpoints(test, epochs, Some(7));
+        c.schedule = "cosine:per=step".parse().unwrap();
+        c
+    };
+    let mut straight_config = over_run("over_run_straight", 2);
+    straight_config.checkpoint = Default::default();
+    let mut straight = digits_trainer(straight_config);
+    straight.run(&mut []).unwrap();
+
+    let config = over_run("over_run", 2);
+    let mut first = digits_trainer(config.clone());
+    first.run(&mut [&mut StopAt(60)]).unwrap();
+    let mut second = digits_trainer(config.clone());
+    assert!(second.resume().unwrap().loaded.is_some());
+    second.run(&mut []).unwrap();
+    assert_eq!(weights(&second), weights(&straight));
+
+    let mut longer = config.clone();
+    longer.epochs = 3;
+    let e = digits_trainer(longer).resume().unwrap_err().to_string();
+    assert!(
+        e.contains("cosine:per=step") && e.contains("spans the run") && e.contains("t_max"),
+        "{e}"
+    );
+    let mut fixed = over_run("over_run_fixed", 2);
+    fixed.schedule = "cosine:t_max=90,per=step".parse().unwrap();
+    digits_trainer(fixed.clone()).run(&mut []).unwrap();
+    fixed.epochs = 3;
+    assert!(digits_trainer(fixed).resume().unwrap().loaded.is_some());
 }
 
 #[test]
@@ -366,7 +404,7 @@ fn crafting_bases() -> (Vec<u8>, Vec<u8>) {
     let mut sgd = digits_trainer(digits_config(1));
     sgd.run(&mut [&mut StopAt(20)]).unwrap();
     let mut adam = digits_config(2);
-    adam.optimizer = OptimizerConfig::Adam(AdamConfig::default().amsgrad(true));
+    adam.optimizer = OptimizerKind::Adam(AdamConfig::default().amsgrad(true));
     let mut adam = digits_trainer(adam);
     adam.run(&mut []).unwrap();
     (

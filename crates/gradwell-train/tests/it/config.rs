@@ -1,7 +1,11 @@
 //! Configs: defaults, TOML round trips, and bad values refused with the field's name.
 
-use gradwell_optim::{Curve, GradClip, NormType};
-use gradwell_train::{OptimizerConfig, ScheduleConfig, ScheduleUnit, TrainConfig, TrainError};
+use gradwell_data::LastBatch;
+use gradwell_optim::{
+    AdamConfig, AdamWConfig, CosineAnnealingLr, GradClip, LinearLr, NormType, OptimizerKind,
+    PlateauConfig, ScheduleKind, ScheduleSpec, ScheduleUnit, SequentialLr, SgdConfig,
+};
+use gradwell_train::{Preprocess, ProgressMode, TrainConfig, TrainError};
 
 /// Parses `toml` and expects an error mentioning every string of `names`.
 fn refused(toml: &str, names: &[&str]) {
@@ -26,17 +30,25 @@ fn a_full_config_round_trips_through_toml_and_json() {
     let config = TrainConfig {
         epochs: 7,
         seed: 3,
-        optimizer: OptimizerConfig::AdamW(gradwell_optim::AdamConfig::adamw().lr(2e-3)),
+        optimizer: OptimizerKind::AdamW(AdamConfig::adamw().lr(2e-3).into()),
         no_decay_on_bias_and_norm: true,
-        schedule: ScheduleConfig::Curve {
-            curve: Curve::sequential(
-                vec![
-                    Curve::linear(0.1, 1.0, 2).unwrap(),
-                    Curve::cosine(5, 0.0).unwrap(),
+        schedule: ScheduleSpec {
+            kind: ScheduleKind::Sequential(SequentialLr {
+                parts: vec![
+                    LinearLr {
+                        start_factor: 0.1,
+                        end_factor: 1.0,
+                        total_iters: 2,
+                    }
+                    .into(),
+                    CosineAnnealingLr {
+                        t_max: Some(5),
+                        eta_min: 0.0,
+                    }
+                    .into(),
                 ],
-                vec![2],
-            )
-            .unwrap(),
+                milestones: vec![2],
+            }),
             per: ScheduleUnit::Epoch,
         },
         clip: Some(GradClip::norm(1.0, NormType::L2).unwrap()),
@@ -57,15 +69,70 @@ fn a_full_config_round_trips_through_toml_and_json() {
 #[test]
 fn optimizer_fields_left_out_take_the_optimizer_defaults() {
     let c = TrainConfig::from_toml_str("[optimizer]\nkind = \"adamw\"\nlr = 0.01", "t").unwrap();
-    let OptimizerConfig::AdamW(adam) = c.optimizer else {
+    let OptimizerKind::AdamW(adam) = c.optimizer else {
         panic!("not AdamW: {:?}", c.optimizer)
     };
-    assert_eq!(adam, gradwell_optim::AdamConfig::adamw().lr(0.01));
+    assert_eq!(adam, AdamWConfig::from(AdamConfig::adamw().lr(0.01)));
     let c =
         TrainConfig::from_toml_str("[schedule]\nkind = \"plateau\"\npatience = 2", "t").unwrap();
     assert_eq!(
         c.schedule,
-        ScheduleConfig::Plateau(gradwell_optim::PlateauConfig::default().patience(2))
+        ScheduleKind::Plateau(PlateauConfig::default().patience(2)).into()
+    );
+}
+
+/// A name alone is the optimizer or schedule with its defaults, and the text form with
+/// settings is the same as the table: one spelling for flags and files.
+#[test]
+fn optimizer_and_schedule_may_be_written_as_names() {
+    let short = TrainConfig::from_toml_str(
+        "optimizer = \"sgd:lr=0.1,momentum=0.9\"\nschedule = \"cosine:0.01,per=step\"",
+        "short.toml",
+    )
+    .unwrap();
+    let long = TrainConfig::from_toml_str(
+        "[optimizer]\nkind = \"sgd\"\nlr = 0.1\nmomentum = 0.9\n\
+         [schedule]\nkind = \"cosine\"\neta_min = 0.01\nper = \"step\"",
+        "long.toml",
+    )
+    .unwrap();
+    assert_eq!(short, long);
+    assert_eq!(
+        short.optimizer,
+        OptimizerKind::Sgd(SgdConfig::default().lr(0.1).momentum(0.9))
+    );
+    assert_eq!(
+        short.schedule,
+        ScheduleSpec {
+            kind: CosineAnnealingLr {
+                t_max: None,
+                eta_min: 0.01
+            }
+            .into(),
+            per: ScheduleUnit::Step,
+        }
+    );
+    let plain =
+        TrainConfig::from_toml_str("optimizer = \"adamw\"\nschedule = \"constant\"", "t").unwrap();
+    assert_eq!(
+        plain.optimizer,
+        OptimizerKind::AdamW(AdamWConfig::default())
+    );
+    assert_eq!(plain.schedule, ScheduleSpec::default());
+    // The older long form of a closed-form schedule reads as the same schedule.
+    let curve = TrainConfig::from_toml_str(
+        "[schedule]\nkind = \"curve\"\nper = \"step\"\n\
+         curve = { kind = \"cosine_annealing\", eta_min = 0.01 }",
+        "curve.toml",
+    )
+    .unwrap();
+    assert_eq!(curve.schedule, short.schedule);
+    // And each writes back as a table that reads back the same.
+    let toml = short.to_toml().unwrap();
+    assert_eq!(
+        TrainConfig::from_toml_str(&toml, "again").unwrap(),
+        short,
+        "{toml}"
     );
 }
 
@@ -113,7 +180,20 @@ fn malformed_files_are_refused_naming_the_field() {
         "[optimizer]\nkind = \"sgd\"\nmomentun = 0.9",
         &["optimizer.momentun"],
     );
-    refused("[optimizer]\nkind = \"lion\"", &["lion", "optimizer.kind"]);
+    refused(
+        "[optimizer]\nkind = \"sdg\"",
+        &["sdg", "optimizer.kind", "sgd"],
+    );
+    refused("optimizer = \"sdg\"", &["sdg", "optimizer.kind", "sgd"]);
+    refused(
+        "optimizer = \"adam:momentum=0.9\"",
+        &["optimizer.momentum", "not a setting of adam", "sgd"],
+    );
+    refused(
+        "schedule = \"step\"",
+        &["schedule.step_size", "step:step_size"],
+    );
+    refused("schedule = \"plateau:per=step\"", &["schedule.per"]);
     refused("[optimizer]\nlr = 0.1", &["optimizer.kind"]);
     refused("[schedule]\nkind = \"warp\"", &["warp", "schedule.kind"]);
     refused("[schedule]\nkind = \"curve\"", &["schedule.curve"]);
@@ -139,5 +219,59 @@ fn a_config_error_is_a_config_variant() {
     assert!(
         matches!(err, TrainError::Config { ref field, .. } if field == "epochs"),
         "{err}"
+    );
+}
+
+/// Each choice is written one way, kebab-case, in text and in the config file; the
+/// spellings of files written before (`unit_range`, `"Keep"`) still read.
+#[test]
+fn choices_are_written_one_way_in_text_and_files() {
+    fn check<T>(all: &[T], field: &str, set: impl Fn(T) -> TrainConfig)
+    where
+        T: Copy + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,
+        T::Err: std::fmt::Debug,
+    {
+        for &c in all {
+            let name = c.to_string();
+            assert_eq!(name, name.to_ascii_lowercase().replace('_', "-"));
+            assert_eq!(name.parse::<T>().unwrap(), c);
+            let config = set(c);
+            let toml = config.to_toml().unwrap();
+            assert!(toml.contains(&format!("{field} = \"{name}\"")), "{toml}");
+            let text = format!("{field} = \"{name}\"");
+            assert_eq!(TrainConfig::from_toml_str(&text, "t").unwrap(), config);
+        }
+    }
+    let with = |f: &dyn Fn(&mut TrainConfig)| {
+        let mut c = TrainConfig::default();
+        f(&mut c);
+        c
+    };
+    check(Preprocess::ALL, "preprocess", |p| {
+        with(&|c| c.preprocess = p)
+    });
+    check(ProgressMode::ALL, "progress", |p| with(&|c| c.progress = p));
+    check(&LastBatch::ALL, "last_batch", |l| {
+        with(&|c| c.last_batch = l)
+    });
+    for u in &ScheduleUnit::ALL {
+        assert_eq!(u.to_string().parse::<ScheduleUnit>().unwrap(), *u);
+        assert_eq!(serde_json::to_string(u).unwrap(), format!("\"{u}\""));
+    }
+    let old = TrainConfig::from_toml_str(
+        "preprocess = \"standardize_global\"\nlast_batch = \"Drop\"",
+        "old.toml",
+    )
+    .unwrap();
+    assert_eq!(old.preprocess, Preprocess::StandardizeGlobal);
+    assert_eq!(old.last_batch, LastBatch::Drop);
+    refused(
+        "last_batch = \"skip\"",
+        &["skip", "last_batch", "keep, drop"],
+    );
+    let err = "whiten".parse::<Preprocess>().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "unknown preprocess `whiten`; valid: unit-range, standardize, standardize-global, none"
     );
 }

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use gradwell_nn::{MlpSpec, Network};
-use gradwell_optim::{PlateauConfig, SgdConfig};
+use gradwell_optim::{OptimizerKind, PlateauConfig, ScheduleKind, SgdConfig};
 use gradwell_train::checkpoint::{Checkpoint, HEADER_LEN};
 use gradwell_train::fuzzing::{check_checkpoint_bytes, check_sealed_checkpoint_bytes, sealed};
-use gradwell_train::{OptimizerConfig, ScheduleConfig, TrainConfig, TrainError, Trainer};
+use gradwell_train::{TrainConfig, TrainError, Trainer};
 
 use crate::replay::{self, mutations};
 use crate::{digits_config, digits_split};
@@ -124,13 +124,13 @@ fn small_checkpoint(config: TrainConfig, stop_at: Option<u64>) -> Vec<u8> {
 fn seed_files() -> Vec<(&'static str, Vec<u8>)> {
     let sgd = small_checkpoint(digits_config(1), Some(20));
     let mut adam = digits_config(2);
-    adam.optimizer = OptimizerConfig::Adam(gradwell_optim::AdamConfig::default().amsgrad(true));
+    adam.optimizer = OptimizerKind::Adam(gradwell_optim::AdamConfig::default().amsgrad(true));
     let adam = small_checkpoint(adam, None);
     let mut plateau = digits_config(1);
     plateau.validation_fraction = 0.1;
     plateau.label_smoothing = 0.1;
-    plateau.schedule = ScheduleConfig::Plateau(PlateauConfig::default());
-    plateau.optimizer = OptimizerConfig::Sgd(SgdConfig::default().lr(0.01));
+    plateau.schedule = ScheduleKind::Plateau(PlateauConfig::default()).into();
+    plateau.optimizer = OptimizerKind::Sgd(SgdConfig::default().lr(0.01));
     let plateau = small_checkpoint(plateau, None);
 
     let meta_len = len_at(&sgd, 12);

@@ -1,8 +1,8 @@
 //! The seed model on Fashion-MNIST (Debian's `dataset-fashion-mnist`; CI installs it).
 
 use gradwell_data::fashion_mnist;
-use gradwell_optim::AdamConfig;
-use gradwell_train::{OptimizerConfig, ProgressMode, TrainConfig, Trainer};
+use gradwell_optim::{AdamConfig, OptimizerKind};
+use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 
 use crate::seed_model;
 
@@ -15,7 +15,7 @@ fn seed_model_two_epochs_of_adam_on_fashion_mnist() {
         epochs: 2,
         batch_size: 64,
         seed: 1,
-        optimizer: OptimizerConfig::Adam(AdamConfig::default()),
+        optimizer: OptimizerKind::Adam(AdamConfig::default()),
         progress: ProgressMode::Off,
         ..TrainConfig::default()
     };

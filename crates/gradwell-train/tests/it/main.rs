@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use gradwell_data::{Split, digits};
 use gradwell_nn::{MlpSpec, Network};
-use gradwell_optim::SgdConfig;
-use gradwell_train::{OptimizerConfig, ProgressMode, TrainConfig, Trainer};
+use gradwell_optim::{OptimizerKind, SgdConfig};
+use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 
 /// A fresh, empty directory for one test's files.
 pub fn scratch_dir(test: &str) -> PathBuf {
@@ -47,7 +47,7 @@ pub fn digits_config(epochs: u64) -> TrainConfig {
     TrainConfig {
         epochs,
         batch_size: 32,
-        optimizer: OptimizerConfig::Sgd(SgdConfig::default().lr(0.05).momentum(0.9)),
+        optimizer: OptimizerKind::Sgd(SgdConfig::default().lr(0.05).momentum(0.9)),
         progress: ProgressMode::Off,
         ..TrainConfig::default()
     }

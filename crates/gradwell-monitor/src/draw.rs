@@ -1,0 +1,252 @@
+//! Plots with plotters, as SVG or PNG (chosen by the file's extension): gradient norm by
+//! layer (log scale), activation standard deviation by layer, loss and accuracy curves —
+//! one line per configuration. Only with the `plots` feature (on by default).
+//!
+//! Text is drawn with DejaVu Sans, embedded in the crate (its licence is beside it in
+//! `assets/`), so that drawing needs no system font library.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::plot::{PLOT_SIZE, PlotSpec, Series};
+use crate::{MonitorError, Result};
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTERED: OnceLock<bool> = OnceLock::new();
+
+/// Registers the embedded font as plotters' `sans-serif` (once).
+fn ensure_font() -> bool {
+    *REGISTERED.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
+    })
+}
+
+/// Draws one line per series to `path`: SVG for `.svg`, PNG for `.png`, written
+/// atomically (a failed draw or write leaves the previous file whole). Non-finite points
+/// are left out (and non-positive ones on a log axis).
+///
+/// # Errors
+/// Another extension, an unwritable file, or the plotting library's complaint.
+pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<()> {
+    ensure_font();
+    let err = |why: String| MonitorError::Plot {
+        path: path.display().to_string(),
+        why,
+    };
+    // The plot is drawn into a temporary file beside `path` (which keeps its extension)
+    // and renamed over it, so a failed draw or write leaves the old plot whole.
+    let svg = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => true,
+        Some(e) if e.eq_ignore_ascii_case("png") => false,
+        _ => return Err(err("the file name must end in .svg or .png".into())),
+    };
+    let mut failure = None;
+    let written = gradwell_nn::io::replace_atomic(path, |tmp| {
+        let drawn = if svg {
+            let root = SVGBackend::new(tmp, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+        } else {
+            let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
+            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+        };
+        drawn.map_err(|why| {
+            failure = Some(why);
+            std::io::Error::other("the plot was not drawn")
+        })
+    });
+    match (written, failure) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(why)) => Err(err(why)),
+        (Err(source), None) => Err(MonitorError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    spec: &PlotSpec<'_>,
+    series: &[Series],
+) -> std::result::Result<(), String> {
+    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!spec.log_y || y > 0.0);
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().copied().filter(keep).collect())
+        .collect();
+    let all = points.iter().flatten();
+    let (mut x0, mut x1, mut y0, mut y1) = all.fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if spec.log_y {
+        if y1 <= y0 {
+            y1 = y0 * 10.0;
+        }
+        (y0, y1) = (y0 / 2.0, y1 * 2.0);
+    } else {
+        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 0.5 };
+        (y0, y1) = (y0 - pad, y1 + pad);
+    }
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(spec.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(80);
+    let colors = |i: usize| Palette99::pick(i).to_rgba();
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(spec.x_label)
+                .y_desc(spec.y_label)
+                .x_label_formatter(&|x: &f64| tick(*x, false))
+                .y_label_formatter(&|y: &f64| tick(*y, spec.log_y))
+                .label_style(("sans-serif", 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (i, (s, pts)) in series.iter().zip(&points).enumerate() {
+                let c = colors(i);
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
+            if !series.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 14))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }
+        }};
+    }
+    if spec.log_y {
+        body!(
+            builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?
+        );
+    } else {
+        body!(
+            builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
+}
+
+/// A tick label: powers of ten as `1e-6` on a log axis, whole numbers without a fraction,
+/// others with up to four significant digits.
+fn tick(v: f64, log: bool) -> String {
+    if log {
+        let e = v.log10().round();
+        if (v.log10() - e).abs() < 1e-9 {
+            return format!("1e{}", e as i32);
+        }
+        return format!("{v:.1e}");
+    }
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// ‖∂L/∂W‖ by layer on a log axis, one line per configuration
+/// ([`Series::grad_norm_by_layer`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_grad_norm_by_layer(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Gradient norm by layer",
+            x_label: "weight layer",
+            y_label: "‖∂L/∂W‖ (log scale)",
+            log_y: true,
+        },
+        series,
+    )
+}
+
+/// The standard deviation of each activation layer's output, one line per configuration
+/// ([`Series::activation_std_by_layer`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_activation_std_by_layer(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Activation standard deviation by layer",
+            x_label: "activation layer",
+            y_label: "std of output",
+            log_y: false,
+        },
+        series,
+    )
+}
+
+/// Loss curves, one line per configuration ([`Series::loss`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_loss(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Training loss",
+            x_label: "step",
+            y_label: "loss",
+            log_y: false,
+        },
+        series,
+    )
+}
+
+/// Accuracy curves, one line per configuration ([`Series::metric`]).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_accuracy(path: &Path, series: &[Series]) -> Result<()> {
+    line_plot(
+        path,
+        &PlotSpec {
+            title: "Accuracy",
+            x_label: "epoch",
+            y_label: "accuracy",
+            log_y: false,
+        },
+        series,
+    )
+}
