@@ -124,7 +124,6 @@ where
         .map_err(|e| CliError::flag(flag, text, crate::one_line(e)))
 }
 
-
 fn check_fraction(flag: &str, v: f64, closed_low: bool) -> Result<f64> {
     let ok = v.is_finite() && v < 1.0 && if closed_low { v >= 0.0 } else { v > 0.0 };
     if ok {

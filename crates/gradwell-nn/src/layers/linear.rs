@@ -224,7 +224,9 @@ impl LayerKind for LinearSpec {
             width,
             self.out_features,
             self.bias,
-            &self.init.unwrap_or(Init::PytorchDefault(gradwell_init::PytorchDefault)),
+            &self
+                .init
+                .unwrap_or(Init::PytorchDefault(gradwell_init::PytorchDefault)),
             self.bias_init.as_ref(),
             at.rng,
         )?))

@@ -388,7 +388,10 @@ fn an_mlp_reads_from_a_file_with_hidden_or_all_widths() {
     )
     .expect("valid");
     assert_eq!(mlp.widths, MlpWidths::Hidden(vec![8, 8]));
-    assert_eq!(mlp.bias_init, Some(gradwell_init::Init::Zeros(gradwell_init::Zeros)));
+    assert_eq!(
+        mlp.bias_init,
+        Some(gradwell_init::Init::Zeros(gradwell_init::Zeros))
+    );
     assert_eq!(
         mlp.init.map(|i| i.to_string()).as_deref(),
         Some("xavier-normal")
