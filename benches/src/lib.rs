@@ -147,6 +147,6 @@ impl Workload {
 pub fn layer_count(spec: &ModelSpec) -> usize {
     spec.layers
         .iter()
-        .filter(|l| matches!(l, LayerSpec::Linear { .. }))
+        .filter(|l| matches!(l, LayerSpec::Linear(_)))
         .count()
 }

@@ -27,9 +27,11 @@
 //!
 //! Each recipe starts from the same clean copy (`target/contrib/ws`, files as `git
 //! ls-files` lists them, with the working tree's contents), in which git counts the files
-//! and lines the recipe changed. The copy always has the same path and builds into the
-//! workspace's own target directory, so the dependencies are compiled once for both and
-//! after the first recipe each build of the copy's crates is incremental. A recipe that changes more than `max-files` files fails, as does any
+//! and lines the recipe changed. The copy always has the same path and its own target
+//! directory (`target/contrib/target`), so after the first recipe each build is
+//! incremental. (It cannot share the workspace's: cargo hashes a path package by its
+//! place in the workspace, so the copy's crates and the workspace's would take each
+//! other's build results.) A recipe that changes more than `max-files` files fails, as does any
 //! failing check. Output, one line per recipe:
 //! `recipe <name>: <N> files, <M> lines changed, tests pass`.
 
@@ -317,8 +319,9 @@ fn count_changes(ws: &Path) -> Result<(usize, usize), String> {
 
 /// Follows one recipe in a fresh copy; the line to print on success.
 fn follow(root: &Path, recipe: &Recipe) -> Result<String, String> {
-    let target = root.join("target");
-    let ws = target.join("contrib").join("ws");
+    let base = root.join("target").join("contrib");
+    let ws = base.join("ws");
+    let target = base.join("target");
     fresh_copy(root, &ws)?;
     for edit in &recipe.edits {
         apply(&ws, edit)?;
@@ -487,6 +490,20 @@ Prose.\n\
     fn contributing_md_recipes_parse_and_cover_every_kind_of_component() {
         let text = std::fs::read_to_string(crate::root().join("CONTRIBUTING.md")).unwrap();
         let recipes = parse(&text).expect("CONTRIBUTING.md's recipes parse");
+        // The targets: one new file plus one registered line for an activation, an
+        // initializer, an optimizer and a schedule; at most three files for a layer.
+        let targets = [
+            ("squareplus", 2),
+            ("initializer", 2),
+            ("lion", 2),
+            ("polynomial", 2),
+            ("scale", 3),
+        ];
+        for (name, most) in targets {
+            let r = recipes.iter().find(|r| r.name == name);
+            let r = r.unwrap_or_else(|| panic!("CONTRIBUTING.md has no recipe {name}"));
+            assert!(r.max_files <= most, "recipe {name} may change {} files", r.max_files);
+        }
         for r in &recipes {
             for e in &r.edits {
                 let path = match e {

@@ -3,8 +3,8 @@ use ndarray::{Array, ArrayBase, Data, Dimension, Zip};
 use num_traits::Float;
 
 /// What an activation is, independently of the float type it computes in: its name, its
-/// initialization gain, its derivative bound, whether it saturates, its PyTorch family and
-/// its kinks.
+/// initialization gain, its derivative bound, where it saturates and whether its units can
+/// die, its PyTorch family, module and `repr`, and its kinks.
 ///
 /// These facts live in a trait of their own, without the float parameter, so that
 /// `Relu.gain()` needs no type annotation; every [`Activation<F>`] has them, and they are
@@ -26,11 +26,45 @@ pub trait ActivationInfo: std::fmt::Debug + Send + Sync {
 
     /// Whether f′(x) → 0 as x → +∞: the output is bounded above, so a unit driven hard in
     /// the positive direction stops passing gradient (sigmoid, tanh, hardtanh, ReLU6).
+    /// It is whether [`ActivationInfo::saturation`] has an upper bound.
     ///
     /// Activations whose derivative tends to 1 for large positive inputs are
     /// non-saturating even if it vanishes on the negative side (ReLU, ELU, SELU, GELU,
     /// SiLU, mish, softplus): gradients still flow through every active unit.
-    fn saturates(&self) -> bool;
+    fn saturates(&self) -> bool {
+        self.saturation().upper.is_some()
+    }
+
+    /// For an activation that saturates (bounded above, f′ → 0 as x → +∞), the output bounds
+    /// where f′ vanishes, near which a monitor counts an output as saturated
+    /// ([`Saturation::contains`]): sigmoid (0, 1) and tanh (−1, 1) approached, hardtanh
+    /// (min, max) and ReLU6 (6 above) reached. An output of exactly 0 over a half-line is a
+    /// dead unit, not a saturated one ([`ActivationInfo::can_die`]).
+    ///
+    /// [`Saturation::NONE`] for the others: the negative side of an activation unbounded
+    /// above (ELU's −α, softplus's 0) is the unit's off state, as ReLU's 0 is, and
+    /// gradients still flow through its active units.
+    fn saturation(&self) -> Saturation;
+
+    /// Whether f is exactly 0 on a whole half-line (with f′ = 0 there), so that a unit
+    /// whose pre-activation stays on that side for every input outputs 0 and passes no
+    /// gradient: a dead unit (ReLU, ReLU6; leaky ReLU, ELU and the fixed-slope PReLU when
+    /// their slope or α is 0; hardtanh when its minimum is 0).
+    fn can_die(&self) -> bool;
+
+    /// The class name of the equivalent PyTorch module, as `print(model)` shows it
+    /// (`"ReLU"`, `"LeakyReLU"`, `"GELU"`). An activation PyTorch lacks gets a name in
+    /// PyTorch's style, documented on its type.
+    fn torch_class(&self) -> &'static str;
+
+    /// The arguments of that module's `repr`, numbers printed as Python prints them
+    /// ([`crate::pyfmt`]): `""`, `"negative_slope=0.2"`, `"approximate='tanh'"`.
+    fn torch_args(&self) -> String;
+
+    /// PyTorch's `repr` of the module: `ReLU()`, `LeakyReLU(negative_slope=0.2)`.
+    fn torch_repr(&self) -> String {
+        format!("{}({})", self.torch_class(), self.torch_args())
+    }
 
     /// The PyTorch `calculate_gain` family this activation belongs to, if any.
     fn nonlinearity(&self) -> Option<Nonlinearity>;
@@ -140,3 +174,78 @@ pub trait ActivationArrayExt<F: Float>: Activation<F> {
 }
 
 impl<F: Float, A: Activation<F> + ?Sized> ActivationArrayExt<F> for A {}
+
+/// The output bounds at which an activation's derivative vanishes (see
+/// [`ActivationInfo::saturation`]), and the rule that counts an output as saturated.
+///
+/// ```
+/// use gradwell_activations::{ActivationInfo, Hardtanh, Relu, Sigmoid};
+///
+/// let s = Sigmoid.saturation();
+/// assert!(s.contains(0.995, 0.01) && s.contains(0.002, 0.01) && !s.contains(0.5, 0.01));
+/// // Hardtanh reaches its bounds: only outputs at them count, whatever the margin.
+/// let h = Hardtanh::default().saturation();
+/// assert!(h.contains(1.0, 0.01) && !h.contains(0.995, 0.01));
+/// assert!(!Relu.saturation().exists());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Saturation {
+    /// The bound the output approaches or reaches as x → −∞ with f′ → 0, if any (not the 0
+    /// of a unit that can die).
+    pub lower: Option<f64>,
+    /// The bound the output approaches or reaches as x → +∞ with f′ → 0, if any.
+    pub upper: Option<f64>,
+    /// Whether the output reaches the bounds, with f′ exactly 0 at and beyond them
+    /// (hardtanh, ReLU6), rather than approaching them (sigmoid, tanh).
+    pub reached: bool,
+}
+
+impl Saturation {
+    /// No saturation: f′ does not vanish on a side where the output is bounded.
+    pub const NONE: Saturation = Saturation {
+        lower: None,
+        upper: None,
+        reached: false,
+    };
+
+    /// Bounds approached as f′ → 0, never reached (sigmoid, tanh).
+    pub const fn approached(lower: Option<f64>, upper: Option<f64>) -> Self {
+        Saturation {
+            lower,
+            upper,
+            reached: false,
+        }
+    }
+
+    /// Bounds reached, with f′ = 0 at and beyond them (hardtanh, ReLU6).
+    pub const fn reached(lower: Option<f64>, upper: Option<f64>) -> Self {
+        Saturation {
+            lower,
+            upper,
+            reached: true,
+        }
+    }
+
+    /// Whether there is a bound at all.
+    pub fn exists(&self) -> bool {
+        self.lower.is_some() || self.upper.is_some()
+    }
+
+    /// Whether the output `y` counts as saturated: strictly within `margin` of an approached
+    /// bound (sigmoid with margin 0.01: y < 0.01 or y > 0.99), or at or past a reached one
+    /// (the margin is not used: hardtanh′ is 1 right up to its bounds).
+    pub fn contains(&self, y: f64, margin: f64) -> bool {
+        let (low, high) = if self.reached {
+            (
+                self.lower.is_some_and(|b| y <= b),
+                self.upper.is_some_and(|b| y >= b),
+            )
+        } else {
+            (
+                self.lower.is_some_and(|b| y < b + margin),
+                self.upper.is_some_and(|b| y > b - margin),
+            )
+        };
+        low || high
+    }
+}

@@ -5,10 +5,13 @@
 //! - [`Activation<F>`]: `value`, `derivative`, and slice kernels (`forward_slice`,
 //!   `derivative_slice`, `backward_slice`) that a generic autodiff op calls without
 //!   knowing which activation it holds. [`ActivationInfo`] carries the float-independent
-//!   facts: `name`, `gain`, `derivative_bound`, `saturates`, `nonlinearity`, `kinks`.
-//! - One type per activation: [`Identity`], [`Sigmoid`], [`Tanh`], [`Relu`],
-//!   [`LeakyRelu`], [`Prelu`], [`Elu`], [`Selu`], [`Gelu`], [`GeluTanh`], [`Silu`],
-//!   [`Softplus`], [`Mish`], [`Relu6`], [`Hardtanh`].
+//!   facts: `name`, `gain`, `derivative_bound`, `saturates` and `saturation` (the bounds a
+//!   monitor counts saturated outputs near, [`Saturation`]), `can_die` (dead units),
+//!   `nonlinearity`, `kinks`, and PyTorch's module for it (`torch_class`, `torch_args`,
+//!   `torch_repr`, numbers printed by [`pyfmt`]).
+//! - One type per activation, each in a file of its own: the variants of
+//!   [`ActivationKind`] ([`Relu`], [`LeakyRelu`], [`Gelu`], [`Softplus`]…), all re-exported
+//!   here.
 //! - [`ActivationKind`]: all of them in one serde-serializable enum, parsed from and printed
 //!   as `relu`, `leaky-relu:0.2`, `softplus:2,20`…
 //! - [`softmax`], [`log_softmax`] along an axis, max-subtracted, and their backward
@@ -88,13 +91,12 @@ mod elementwise;
 mod error;
 mod gain;
 mod math;
+pub mod pyfmt;
 mod softmax;
 
-pub use activation::{Activation, ActivationArrayExt, ActivationInfo};
-pub use elementwise::{
-    ActivationKind, Elu, Gelu, GeluTanh, Hardtanh, Identity, LeakyRelu, Mish, Prelu, Relu, Relu6,
-    Selu, Sigmoid, Silu, Softplus, Tanh,
-};
+pub use activation::{Activation, ActivationArrayExt, ActivationInfo, Saturation};
+// `ActivationKind` and every activation type, as the `elementwise!` list names them.
+pub use elementwise::*;
 pub use error::ActivationError;
 pub use gain::second_moment_gain;
 pub use gradwell_init::Nonlinearity;

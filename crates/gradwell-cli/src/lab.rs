@@ -36,8 +36,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use gradwell_activations::ActivationKind;
-use gradwell_init::Init;
 use gradwell_monitor::{MeanField, StepRecord, Thresholds, weight_sigma2};
 use serde::{Deserialize, Serialize};
 
@@ -401,7 +399,7 @@ fn fmt_acc(s: &RunSummary) -> String {
 }
 
 /// The settings a run's config names (`[model]` and its flags), read back from its TOML.
-fn run_model(s: &RunSummary) -> Option<crate::setup::ModelSection> {
+fn run_model(s: &RunSummary) -> Option<gradwell_nn::MlpSpec> {
     toml::from_str::<crate::RunFile>(&s.config)
         .ok()
         .map(|r| r.model)
@@ -410,17 +408,18 @@ fn run_model(s: &RunSummary) -> Option<crate::setup::ModelSection> {
 /// σ_w² of a run's hidden square layers (width × width), from its initializer.
 fn sigma_w2(s: &RunSummary) -> Option<f64> {
     let m = run_model(s)?;
-    let width = *m.hidden.as_ref()?.first()?;
-    let init: Init = m.init.as_deref()?.parse().ok()?;
-    weight_sigma2(&init, width, width).ok()
+    let gradwell_nn::MlpWidths::Hidden(hidden) = &m.widths else {
+        return None;
+    };
+    let width = *hidden.first()?;
+    weight_sigma2(&m.init?, width, width).ok()
 }
 
 /// The per-layer factor of q (the linear outputs' second moment) predicted by the
 /// mean-field map for a run with zero biases: `next_q(q, σ_w², 0) / q` of its activation.
 fn theory_q_factor(s: &RunSummary) -> Option<f64> {
     let m = run_model(s)?;
-    let act: ActivationKind = m.activation.parse().ok()?;
-    let mf = MeanField::new(act).ok()?;
+    let mf = MeanField::new(m.activation).ok()?;
     let q = 1.0;
     // The map for the layer after an activation: q' = σ_w²·E[φ(√q z)²].
     Some(mf.next_q(q, sigma_w2(s)?, 0.0) / q)

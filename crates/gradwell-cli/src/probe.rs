@@ -6,13 +6,12 @@ use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
 use gradwell_monitor::{Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe};
-use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, Network};
+use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 use ndarray::Array2;
 use serde::Serialize;
 
 use crate::cli::ProbeArgs;
-use crate::setup::{parse_activation, parse_init, set_bias_init};
 use crate::{CliError, Result};
 
 /// What `probe` measured.
@@ -38,32 +37,18 @@ pub struct ProbeReport {
 /// # Errors
 /// Unknown names, data that cannot be loaded, LSUV that does not converge.
 pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
-    let mut data = crate::setup::DataSection::default();
     let mut file = crate::setup::RunFile::default();
     file.apply_data_args(&args.data)?;
-    data.clone_from(&file.data);
+    let data = file.data;
     let split = crate::setup::load_data(&data, args.seed)?;
     let (features, classes) = (split.train.num_features(), split.train.num_classes());
-    let mut widths = vec![features];
-    widths.extend(std::iter::repeat_n(args.width, args.depth));
-    widths.push(classes);
-    let mut mlp = MlpSpec::new(&widths, parse_activation("--activation", &args.activation)?);
-    mlp.init = args
-        .init
-        .as_deref()
-        .map(|i| parse_init("--init", i))
-        .transpose()?;
-    mlp.batch_norm = args.batch_norm;
-    mlp.residual = args.residual;
-    let bias_init = args
-        .bias_init
-        .as_deref()
-        .map(|b| parse_init("--bias-init", b))
-        .transpose()?;
-    let mut spec = mlp.to_spec()?;
-    if let Some(b) = bias_init {
-        set_bias_init(&mut spec.layers, b);
-    }
+    let mut mlp = MlpSpec {
+        widths: MlpWidths::Hidden(vec![args.width; args.depth]),
+        ..MlpSpec::default()
+    };
+    args.mlp.apply(&mut mlp)?;
+    let mlp = mlp.fit(features, classes)?;
+    let spec = mlp.to_spec()?;
     // The parameters, their gradients and one batch's outputs must fit before anything is
     // allocated for them.
     let rows = args.batch_size.min(split.train.len());
@@ -101,7 +86,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
             Some("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string()),
         )
     } else {
-        match PlainNet::from_mlp(&mlp, bias_init.as_ref(), second_moment)
+        match PlainNet::from_mlp(&mlp, second_moment)
             .and_then(|t| t.predict())
             .and_then(|pred| TheoryTable::compare(&pred, &p.record))
         {
@@ -109,21 +94,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
             Err(e) => (None, Some(crate::one_line(e))),
         }
     };
-    let mut model = format!(
-        "{} {} {}",
-        crate::run::compress_widths(&widths),
-        mlp.activation,
-        mlp.weight_init()
-    );
-    if args.batch_norm {
-        model.push_str(" batch-norm");
-    }
-    if args.residual {
-        model.push_str(" residual");
-    }
-    if let Some(b) = &args.bias_init {
-        model.push_str(&format!(" bias {b}"));
-    }
+    let mut model = crate::run::describe_mlp(&mlp);
     if args.lsuv {
         model.push_str(" LSUV");
     }

@@ -188,7 +188,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         ProgressMode::Auto
     };
     let name = run_name(&run, opts.out.as_deref());
-    let model_line = describe_model(&run, &spec, mlp.as_ref());
+    let model_line = describe_model(&spec, mlp.as_ref());
     if opts.verbose && !opts.quiet {
         eprintln!(
             "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {} classes)",
@@ -362,27 +362,40 @@ pub fn unit_spread(net: &Network<f32>) -> f64 {
     worst
 }
 
-/// `64-128-10 relu he-normal`, with batch norm, residual, dropout and bias init if set.
-fn describe_model(
-    run: &RunFile,
-    spec: &gradwell_nn::ModelSpec,
-    mlp: Option<&gradwell_nn::MlpSpec>,
-) -> String {
-    let Some(mlp) = mlp else {
-        return format!("custom network ({} layers)", spec.layers.len());
+/// `64-128-10 relu he-normal`, or `custom network (N layers)` for a `[network]`.
+fn describe_model(spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSpec>) -> String {
+    match mlp {
+        Some(mlp) => describe_mlp(mlp),
+        None => format!("custom network ({} layers)", spec.layers.len()),
+    }
+}
+
+/// An MLP on one line: `64-128-10 relu he-normal`, with batch norm (and γ's initial value
+/// when it is not 1), residual connections (zero-initialized or not), dropout and the
+/// biases' initializer when set.
+pub fn describe_mlp(mlp: &gradwell_nn::MlpSpec) -> String {
+    let widths = match &mlp.widths {
+        gradwell_nn::MlpWidths::All(w) => compress_widths(w),
+        gradwell_nn::MlpWidths::Hidden(h) => format!("?-{}-?", compress_widths(h)),
     };
-    let widths = compress_widths(&mlp.widths);
     let mut s = format!("{widths} {} {}", mlp.activation, mlp.weight_init());
     if mlp.batch_norm {
         s.push_str(" batch-norm");
+        if mlp.batch_norm_weight_init != gradwell_nn::MlpSpec::default().batch_norm_weight_init {
+            s.push_str(&format!(" (γ {})", mlp.batch_norm_weight_init));
+        }
     }
     if mlp.residual {
-        s.push_str(" residual");
+        s.push_str(if mlp.zero_init_residual {
+            " residual (zero-init)"
+        } else {
+            " residual"
+        });
     }
     if mlp.dropout > 0.0 {
         s.push_str(&format!(" dropout {}", mlp.dropout));
     }
-    if let Some(b) = &run.model.bias_init {
+    if let Some(b) = &mlp.bias_init {
         s.push_str(&format!(" bias {b}"));
     }
     s

@@ -1,3 +1,6 @@
+use std::fmt;
+use std::str::FromStr;
+
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -8,7 +11,20 @@ use crate::error::{DataError, Result};
 use crate::rng::shuffle;
 
 /// What to do with the last batch of an epoch when the samples do not divide evenly.
+///
+/// Written `keep` or `drop` everywhere: [`Display`](fmt::Display), [`FromStr`] (case is
+/// ignored, so older files' `Keep` still reads) and serde, which go through them.
+///
+/// ```
+/// use gradwell_data::LastBatch;
+///
+/// assert_eq!("drop".parse::<LastBatch>()?, LastBatch::Drop);
+/// assert_eq!(LastBatch::Keep.to_string(), "keep");
+/// assert!("skip".parse::<LastBatch>().unwrap_err().to_string().contains("keep, drop"));
+/// # Ok::<(), gradwell_data::DataError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum LastBatch {
     /// Yield it, smaller than the others (PyTorch's `drop_last=False`, the default).
     #[default]
@@ -16,6 +32,53 @@ pub enum LastBatch {
     /// Leave it out (PyTorch's `drop_last=True`); with shuffling, the samples left out
     /// change from epoch to epoch.
     Drop,
+}
+
+impl LastBatch {
+    /// Every choice, in the order names are listed in errors.
+    pub const ALL: [LastBatch; 2] = [LastBatch::Keep, LastBatch::Drop];
+
+    /// The name it is written as.
+    pub fn name(self) -> &'static str {
+        match self {
+            LastBatch::Keep => "keep",
+            LastBatch::Drop => "drop",
+        }
+    }
+}
+
+impl fmt::Display for LastBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LastBatch {
+    type Err = DataError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        crate::builtin::parse_choice(s, &LastBatch::ALL, LastBatch::name).ok_or_else(|| {
+            DataError::UnknownName {
+                what: "last batch",
+                name: s.to_string(),
+                valid: LastBatch::ALL.map(LastBatch::name).join(", "),
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for LastBatch {
+    type Error = DataError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<LastBatch> for String {
+    fn from(l: LastBatch) -> String {
+        l.name().to_string()
+    }
 }
 
 /// Everything a [`Batcher`] needs to continue exactly where it was: saved in a checkpoint

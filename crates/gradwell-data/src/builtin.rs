@@ -2,6 +2,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::csv::{CsvOptions, Header, parse_csv};
 use crate::dataset::{Dataset, Split};
 use crate::error::{DataError, Result};
@@ -154,8 +156,15 @@ fn read_mnist_layout(
     })
 }
 
-/// A data set known by name: what a command line or a config file names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The fraction of a data set held out for testing when it ships without a test set
+/// ([`Loaded::into_split`]), unless the caller says otherwise.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
+
+/// A data set known by name: what a command line or a config file names. Written
+/// `digits`, `fashion-mnist`, `mnist` by [`Display`](fmt::Display), [`FromStr`] and serde
+/// alike (serde goes through the other two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Source {
     /// The embedded digits set (`"digits"`), the default.
     #[default]
@@ -211,15 +220,37 @@ impl FromStr for Source {
 
     /// Parses a name, ignoring case, `-` and `_` (`"Fashion_MNIST"` is Fashion-MNIST).
     fn from_str(s: &str) -> Result<Self> {
-        let norm = |x: &str| x.to_ascii_lowercase().replace(['-', '_'], "");
-        Source::ALL
-            .into_iter()
-            .find(|src| norm(src.name()) == norm(s))
-            .ok_or_else(|| DataError::UnknownDataset {
-                name: s.to_string(),
-                known: Source::ALL.map(Source::name).join(", "),
-            })
+        parse_choice(s, &Source::ALL, Source::name).ok_or_else(|| DataError::UnknownDataset {
+            name: s.to_string(),
+            known: Source::ALL.map(Source::name).join(", "),
+        })
     }
+}
+
+impl TryFrom<String> for Source {
+    type Error = DataError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Source> for String {
+    fn from(s: Source) -> String {
+        s.name().to_string()
+    }
+}
+
+/// The choice among `all` whose name is `text`, ignoring surrounding blanks, case, `-` and
+/// `_`: the one rule of this crate's names.
+pub(crate) fn parse_choice<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Option<T> {
+    let norm = |x: &str| x.trim().to_ascii_lowercase().replace(['-', '_'], "");
+    let wanted = norm(text);
+    all.iter().copied().find(|&c| norm(name(c)) == wanted)
 }
 
 /// What a [`Source`] gives: one set, or the training and test sets it ships.

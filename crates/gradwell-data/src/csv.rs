@@ -53,8 +53,20 @@ use crate::error::{CsvProblem, DataError, Result};
 use crate::gzip::{DEFAULT_MAX_DECOMPRESSED, GunzipError, gunzip_bounded};
 use crate::idx::is_gzip;
 
-/// Which column holds the label.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Which column holds the label. Written `last`, a 0-based index (`0`) or a header name
+/// (`species`) by [`Display`](std::fmt::Display), [`FromStr`](std::str::FromStr) and serde
+/// alike.
+///
+/// ```
+/// use gradwell_data::csv::LabelColumn;
+///
+/// assert_eq!("last".parse::<LabelColumn>()?, LabelColumn::Last);
+/// assert_eq!("3".parse::<LabelColumn>()?, LabelColumn::Index(3));
+/// assert_eq!("species".parse::<LabelColumn>()?.to_string(), "species");
+/// # Ok::<(), gradwell_data::DataError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum LabelColumn {
     /// The last column (the default).
     #[default]
@@ -63,6 +75,53 @@ pub enum LabelColumn {
     Index(usize),
     /// The column with this name in the header.
     Name(String),
+}
+
+impl std::fmt::Display for LabelColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelColumn::Last => f.write_str("last"),
+            LabelColumn::Index(i) => write!(f, "{i}"),
+            LabelColumn::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = DataError;
+
+    /// `last`, a whole number, or else a header name; surrounding blanks are ignored. An
+    /// empty text is refused.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(DataError::invalid(
+                "LabelColumn",
+                "name the label column: last, a 0-based index or a header name",
+            ));
+        }
+        Ok(if s == "last" {
+            LabelColumn::Last
+        } else if let Ok(i) = s.parse::<usize>() {
+            LabelColumn::Index(i)
+        } else {
+            LabelColumn::Name(s.to_string())
+        })
+    }
+}
+
+impl TryFrom<String> for LabelColumn {
+    type Error = DataError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<LabelColumn> for String {
+    fn from(l: LabelColumn) -> String {
+        l.to_string()
+    }
 }
 
 /// Whether the first line is a header.

@@ -56,6 +56,16 @@ pub enum DataError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// A name of a choice (such as [`crate::LastBatch`]) that is not known.
+    #[error("unknown {what} `{name}`; valid: {valid}")]
+    UnknownName {
+        /// What was named, e.g. `"last batch"`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
     /// A gzip input that decompresses to more than the limit the caller set
     /// ([`crate::DEFAULT_MAX_DECOMPRESSED`] by default). Nothing past the limit was
     /// decompressed.

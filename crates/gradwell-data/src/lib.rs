@@ -95,8 +95,8 @@ mod transform;
 
 pub use batch::{Batcher, BatcherState, LastBatch};
 pub use builtin::{
-    DIGITS_LEN, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, Loaded, MNIST_FILES, Source, digits,
-    fashion_mnist, mnist,
+    DEFAULT_TEST_FRACTION, DIGITS_LEN, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, Loaded,
+    MNIST_FILES, Source, digits, fashion_mnist, mnist,
 };
 pub use dataset::{Dataset, MAX_CLASSES, Split};
 pub use error::{CsvProblem, DataError, IdxProblem, Result};

@@ -22,6 +22,24 @@ pub enum Layout {
     Keras,
 }
 
+impl Layout {
+    /// Both layouts.
+    pub const ALL: [Layout; 2] = [Layout::PyTorch, Layout::Keras];
+
+    /// The kebab-case name used in initializer strings (`pytorch`, `keras`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::PyTorch => "pytorch",
+            Layout::Keras => "keras",
+        }
+    }
+
+    /// The layout of this kebab-case name.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
 /// The fan-in and fan-out of a weight: how many inputs feed each output, and how many
 /// outputs each input feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +65,9 @@ pub enum FanMode {
 }
 
 impl FanMode {
+    /// Every mode.
+    pub const ALL: [FanMode; 3] = [FanMode::FanIn, FanMode::FanOut, FanMode::FanAvg];
+
     /// The kebab-case name used in initializer strings (`fan-in`, `fan-out`, `fan-avg`).
     pub fn name(self) -> &'static str {
         match self {
@@ -54,6 +75,11 @@ impl FanMode {
             FanMode::FanOut => "fan-out",
             FanMode::FanAvg => "fan-avg",
         }
+    }
+
+    /// The mode of this kebab-case name.
+    pub fn from_name(name: &str) -> Option<FanMode> {
+        FanMode::ALL.into_iter().find(|m| m.name() == name)
     }
 }
 

@@ -26,6 +26,39 @@ pub enum Nonlinearity {
 impl Nonlinearity {
     /// PyTorch's default negative slope of the leaky rectifier when none is given.
     pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
+
+    /// The kebab-case name used in initializer strings: `linear`, `sigmoid`, `tanh`,
+    /// `relu`, `leaky-relu=SLOPE`, `selu`.
+    pub fn name(self) -> String {
+        match self {
+            Nonlinearity::Linear => "linear".into(),
+            Nonlinearity::Sigmoid => "sigmoid".into(),
+            Nonlinearity::Tanh => "tanh".into(),
+            Nonlinearity::Relu => "relu".into(),
+            Nonlinearity::LeakyRelu(slope) => format!("leaky-relu={slope}"),
+            Nonlinearity::Selu => "selu".into(),
+        }
+    }
+
+    /// The nonlinearity of this kebab-case name; `leaky-relu` alone has PyTorch's default
+    /// slope.
+    pub fn from_name(name: &str) -> Option<Nonlinearity> {
+        if name == "leaky-relu" {
+            return Some(Nonlinearity::LeakyRelu(Self::DEFAULT_LEAKY_SLOPE));
+        }
+        if let Some(slope) = name.strip_prefix("leaky-relu=") {
+            return slope.parse().ok().map(Nonlinearity::LeakyRelu);
+        }
+        [
+            Nonlinearity::Linear,
+            Nonlinearity::Sigmoid,
+            Nonlinearity::Tanh,
+            Nonlinearity::Relu,
+            Nonlinearity::Selu,
+        ]
+        .into_iter()
+        .find(|n| n.name() == name)
+    }
 }
 
 /// The recommended gain for a nonlinearity, exactly as PyTorch's

@@ -15,19 +15,27 @@
 //!   normal, uniform). Those names are its constructors, with gains from
 //!   [`calculate_gain`]; so are [`VarianceScaling::keras_he_normal`] and PyTorch's default
 //!   layer init [`VarianceScaling::pytorch_default`] (a sixth of He's variance).
-//! - Fixed distributions and structure: [`Constant`], [`Uniform`], [`Normal`],
-//!   [`TruncatedNormal`] (absolute bounds, PyTorch's `trunc_normal_`), [`Orthogonal`],
-//!   [`Eye`].
 //! - [`Init`]: every initializer by name with its parameters, for configs and command
-//!   lines (serde, `FromStr`, `Display`), and [`Init::suited_to`] to pick one for an
-//!   activation.
+//!   lines (serde as the string, `FromStr`, `Display`), and [`Init::suited_to`] to pick one
+//!   for an activation. It is a registry: each initializer is one file of `src/kinds/`
+//!   holding one type ([`HeNormal`], [`Uniform`], [`Orthogonal`], …; [`INIT_NAMES`] lists
+//!   them all), and [`Init`], its parsing, printing and serde form are generated from the
+//!   list of them.
+//! - [`InitInfo`] and [`Law`]: each initializer's facts — its parameters' validity and the
+//!   law of its elements for a shape (uniform, normal, truncated normal, constant; `None`
+//!   for orthogonal and eye), with the [`Moments`] the monitor's mean-field theory reads.
+//!   An initializer with a law fills by sampling that law, so what it declares is what it
+//!   draws, and the variance tests and `cargo xtask verify` check every law they are given
+//!   by the registry.
 //!
 //! # Design choice: sample in f64, round once
 //!
 //! Every initializer draws in f64 and rounds to the array's element type once, so f32 and
 //! f64 arrays filled from the same seed hold the same values up to rounding, bounds hold
 //! after rounding, and orthogonality is computed to f64 precision. The price is a little
-//! speed for f32, irrelevant next to training.
+//! speed for f32, irrelevant next to training. Normal variates come from `rand_distr`'s
+//! `StandardNormal` (a ziggurat), uniform ones from `rand`'s 53-bit `f64`, both from the
+//! caller's RNG.
 //!
 //! ```
 //! use gradwell_init::{Init, Initializer, Nonlinearity};
@@ -42,21 +50,19 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
-mod basic;
 mod error;
 mod fan;
 mod gain;
 mod initializer;
+mod kinds;
+mod law;
+mod registry;
 mod sample;
-mod spec;
-mod structured;
-mod variance;
 
-pub use basic::{Constant, Normal, TruncatedNormal, Uniform};
 pub use error::InitError;
 pub use fan::{FanMode, Fans, Layout};
 pub use gain::{Nonlinearity, calculate_gain};
 pub use initializer::Initializer;
-pub use spec::{INIT_NAMES, Init};
-pub use structured::{Eye, Orthogonal};
-pub use variance::{Distribution, KERAS_TRUNCATION_CUT, KERAS_TRUNCATION_STD, VarianceScaling};
+pub use kinds::*;
+pub use law::{Law, Moments};
+pub use registry::InitInfo;

@@ -1,43 +1,15 @@
-//! The scalar samplers every initializer draws from, in f64, from any [`RngCore`].
+//! The scalar samplers every initializer draws from, in f64, from any [`RngCore`]: normal
+//! variates from `rand_distr` (its ziggurat), uniform ones from `rand`'s 53-bit
+//! `random::<f64>()`, and PyTorch's truncated normal built on both.
 
 use rand::{Rng, RngCore};
+use rand_distr::{Distribution, StandardNormal};
 
-/// Standard normal variates by Marsaglia's polar method, keeping the second variate of
-/// each accepted pair for the next call. One `Gaussian` lives for one fill, so that
-/// nothing is carried between calls and a seed reproduces a fill exactly.
-#[derive(Debug, Default)]
-pub(crate) struct Gaussian {
-    spare: Option<f64>,
-}
+use crate::law::standard_normal_mass;
 
-impl Gaussian {
-    /// One draw from N(0, 1).
-    pub(crate) fn next(&mut self, rng: &mut dyn RngCore) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        loop {
-            let u = 2.0 * rng.random::<f64>() - 1.0;
-            let v = 2.0 * rng.random::<f64>() - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                let m = (-2.0 * s.ln() / s).sqrt();
-                self.spare = Some(v * m);
-                return u * m;
-            }
-        }
-    }
-
-    /// One draw from N(0, 1) restricted to [−c, c], by rejection (c ≥ 1 accepts at least
-    /// 68 % of proposals).
-    pub(crate) fn next_within(&mut self, c: f64, rng: &mut dyn RngCore) -> f64 {
-        loop {
-            let z = self.next(rng);
-            if z.abs() <= c {
-                return z;
-            }
-        }
-    }
+/// One draw from N(0, 1).
+pub(crate) fn standard_normal(rng: &mut dyn RngCore) -> f64 {
+    StandardNormal.sample(rng)
 }
 
 /// One draw from U[low, high] (closed: rounding may reach `high`, never pass it).
@@ -80,9 +52,7 @@ impl TruncNormalSampler {
     /// Expects `std > 0`, `a < b`, all finite except possibly `a = −∞` or `b = +∞`.
     pub(crate) fn new(mean: f64, std: f64, a: f64, b: f64) -> Self {
         let (alpha, beta) = ((a - mean) / std, (b - mean) / std);
-        let mass = 0.5
-            * (libm::erfc(-beta / std::f64::consts::SQRT_2)
-                - libm::erfc(-alpha / std::f64::consts::SQRT_2));
+        let mass = standard_normal_mass(alpha, beta);
         let method = if mass > 0.3 {
             Method::Normal
         } else if a.is_finite() && b.is_finite() {
@@ -111,10 +81,10 @@ impl TruncNormalSampler {
         }
     }
 
-    pub(crate) fn next(&self, gauss: &mut Gaussian, rng: &mut dyn RngCore) -> f64 {
+    pub(crate) fn next(&self, rng: &mut dyn RngCore) -> f64 {
         match self.method {
             Method::Normal => loop {
-                let x = self.mean + self.std * gauss.next(rng);
+                let x = self.mean + self.std * standard_normal(rng);
                 if (self.a..=self.b).contains(&x) {
                     return x;
                 }

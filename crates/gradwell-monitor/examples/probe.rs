@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mlp.init = Some(init.parse()?);
         let mut net = Network::<f32>::build(&mlp.to_spec()?, 0)?;
         let p = probe(&mut net, &x.view(), &labels, &Thresholds::default())?;
-        let theory = PlainNet::from_mlp(&mlp, None, 1.0)?.predict()?;
+        let theory = PlainNet::from_mlp(&mlp, 1.0)?.predict()?;
         println!(
             "== {act}, {init}\n{}",
             TheoryTable::compare(&theory, &p.record)?

@@ -38,8 +38,9 @@
 //! use ndarray::Array2;
 //!
 //! // A deep sigmoid network: gradients vanish.
-//! let mut mlp = MlpSpec::new(&[16; 12], "sigmoid".parse()?);
-//! mlp.widths.push(4);
+//! let mut widths = vec![16; 12];
+//! widths.push(4);
+//! let mlp = MlpSpec::new(&widths, "sigmoid".parse()?);
 //! let mut net = Network::<f64>::build(&mlp.to_spec()?, 1)?;
 //! let x = Array2::from_shape_fn((32, 16), |(i, j)| ((i * 16 + j) as f64 * 0.37).sin());
 //! let labels: Vec<usize> = (0..32).map(|i| i % 4).collect();
@@ -47,7 +48,7 @@
 //! assert!(p.findings.iter().any(|f| f.kind == FindingKind::VanishingGradients));
 //!
 //! // The theory column: χ ≤ σ_w²/16 per sigmoid layer.
-//! let theory = PlainNet::from_mlp(&mlp, None, 0.5)?.predict()?;
+//! let theory = PlainNet::from_mlp(&mlp, 0.5)?.predict()?;
 //! let table = TheoryTable::compare(&theory, &p.record)?;
 //! assert_eq!(table.rows.len(), 12);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -84,7 +85,7 @@ pub use provenance::{
     gradient_origin, trace_non_finite,
 };
 pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-pub use stats::{TensorStats, can_die, saturation_rule};
+pub use stats::{TensorStats, saturation_rule};
 pub use theory::{
     GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,
     weight_sigma2,

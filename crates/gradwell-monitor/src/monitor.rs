@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use gradwell_activations::ActivationInfo;
 use gradwell_autodiff::{ParamId, ParamStore, Tape};
 use gradwell_nn::{LayerSpec, Network, Tap, losses};
 use gradwell_tensor::Float;
@@ -13,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-use crate::stats::{can_die, saturation_rule, unit_stats};
+use crate::stats::{saturation_rule, unit_stats};
 use crate::{Finding, MonitorError, NonFinite, Result, TensorStats, Thresholds, diagnose};
 
 /// Which steps get layer statistics, and the thresholds of the statistics and findings.
@@ -236,7 +237,7 @@ pub fn layer_stats<F: Float>(
                 .as_ref()
                 .and_then(|a| saturation_rule(a, thresholds));
             let (dead, saturated) = unit_stats(&y, rule.as_deref());
-            let dies = t.activation.as_ref().is_some_and(can_die);
+            let dies = t.activation.as_ref().is_some_and(|a| a.can_die());
             LayerStats {
                 path: t.path.clone(),
                 kind: t.kind.to_string(),
@@ -390,13 +391,13 @@ pub fn probe<F: Float>(
     thresholds: &Thresholds,
 ) -> Result<Probe> {
     let log_probs = match net.spec().layers.last() {
-        Some(LayerSpec::Softmax) => {
+        Some(LayerSpec::Softmax(_)) => {
             return Err(MonitorError::invalid(
                 "model",
                 "the probe needs logits or log-probabilities; drop the final softmax",
             ));
         }
-        Some(LayerSpec::LogSoftmax) => true,
+        Some(LayerSpec::LogSoftmax(_)) => true,
         _ => false,
     };
     let saved: Vec<ArrayD<F>> = {

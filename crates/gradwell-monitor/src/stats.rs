@@ -1,6 +1,6 @@
 //! One-pass statistics of an array, and the per-layer rules for saturated and dead units.
 
-use gradwell_activations::ActivationKind;
+use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_tensor::Float;
 use ndarray::ArrayViewD;
 use serde::{Deserialize, Serialize};
@@ -108,36 +108,17 @@ pub(crate) fn fraction(count: usize, total: usize) -> f64 {
 }
 
 /// The rule deciding whether an output `y` of `activation` is saturated, or `None` for an
-/// activation that does not saturate (see [`Thresholds`] for the thresholds).
+/// activation that does not saturate: the activation's own bounds
+/// ([`ActivationInfo::saturation`]) with [`Thresholds::saturation_margin`].
 pub fn saturation_rule(
     activation: &ActivationKind,
     thresholds: &Thresholds,
 ) -> Option<Box<dyn Fn(f64) -> bool>> {
-    match *activation {
-        ActivationKind::Sigmoid(_) => {
-            let s = thresholds.sigmoid_saturation;
-            Some(Box::new(move |y| y < s || y > 1.0 - s))
-        }
-        ActivationKind::Tanh(_) => {
-            let t = thresholds.tanh_saturation;
-            Some(Box::new(move |y: f64| y.abs() > t))
-        }
-        ActivationKind::Hardtanh(h) => {
-            let (lo, hi) = (h.min(), h.max());
-            Some(Box::new(move |y| y <= lo || y >= hi))
-        }
-        ActivationKind::Relu6(_) => Some(Box::new(|y| y >= 6.0)),
-        _ => None,
-    }
-}
-
-/// Whether `activation` outputs exactly 0 over a whole half-line, so that a unit can die
-/// (ReLU, ReLU6).
-pub fn can_die(activation: &ActivationKind) -> bool {
-    matches!(
-        activation,
-        ActivationKind::Relu(_) | ActivationKind::Relu6(_)
-    )
+    let bounds = activation.saturation();
+    let margin = thresholds.saturation_margin;
+    bounds
+        .exists()
+        .then(|| Box::new(move |y| bounds.contains(y, margin)) as Box<dyn Fn(f64) -> bool>)
 }
 
 /// Unit-level statistics of a layer output `[batch, units…]`: the fraction of units that

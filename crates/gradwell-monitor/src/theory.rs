@@ -22,7 +22,7 @@
 use std::fmt;
 
 use gradwell_activations::{Activation, ActivationKind};
-use gradwell_init::Init;
+use gradwell_init::{Init, InitInfo, Moments};
 use gradwell_nn::MlpSpec;
 use serde::{Deserialize, Serialize};
 
@@ -189,45 +189,43 @@ impl MeanField {
     }
 }
 
-/// σ_w² = fan_in·Var(W) of a weight `[fan_out, fan_in]` drawn from `init`: from the
-/// variance-scaling formula for Xavier, He, LeCun and PyTorch's default; from the
-/// distribution for zero-mean normal and uniform; `gain²·min(1, fan_in/fan_out)` for
-/// orthogonal (rows, or columns, of norm `gain`).
+/// σ_w² = fan_in·Var(W) of a weight `[fan_out, fan_in]` drawn from `init`: the variance
+/// the initializer declares for that shape ([`InitInfo::moments`]) — the variance-scaling
+/// formula for Xavier, He, LeCun and PyTorch's default, the distribution's for zero-mean
+/// normal, uniform and truncated normal, `gain²·min(1, fan_in/fan_out)` for orthogonal.
 ///
 /// # Errors
-/// [`MonitorError::NotPlain`] for initializers with a non-zero mean (constants, ones, the
-/// identity) or without a variance formula here (truncated normal with absolute bounds).
+/// [`MonitorError::NotPlain`] for initializers with a non-zero mean (constants, ones) or
+/// without a closed-form variance (the identity).
 pub fn weight_sigma2(init: &Init, fan_in: usize, fan_out: usize) -> Result<f64> {
-    let n = fan_in as f64;
-    if let Some(vs) = init.variance_scaling() {
-        return Ok(vs.variance(&[fan_out, fan_in])? * n);
-    }
-    match *init {
-        Init::Zeros => Ok(0.0),
-        Init::Normal { mean: 0.0, std } => Ok(std * std * n),
-        Init::Uniform { low, high } if low == -high => Ok(high * high / 3.0 * n),
-        Init::Orthogonal { gain } => Ok(gain * gain * (n / fan_out as f64).min(1.0)),
-        other => Err(MonitorError::NotPlain(format!(
-            "the weight initializer {other} has no zero-mean variance formula here"
-        ))),
-    }
+    Ok(zero_mean_variance(init, &[fan_out, fan_in], "weight")? * fan_in as f64)
 }
 
-/// σ_b² of a bias of `fan_out` elements: PyTorch's default U(±1/√fan_in) (variance
+/// σ_b² of the bias, `[fan_out]`, of a layer with `fan_in` inputs: the variance `init`
+/// declares, or that of PyTorch's default ([`Init::pytorch_default_bias`], variance
 /// 1/(3·fan_in)) when `init` is `None`.
 ///
 /// # Errors
-/// [`MonitorError::NotPlain`] for a bias initializer with a non-zero mean or no variance
-/// formula here.
-pub fn bias_sigma2(init: Option<&Init>, fan_in: usize) -> Result<f64> {
-    match init {
-        None => Ok(1.0 / (3.0 * fan_in.max(1) as f64)),
-        Some(Init::Zeros) => Ok(0.0),
-        Some(Init::Constant { value }) if *value == 0.0 => Ok(0.0),
-        Some(Init::Normal { mean, std }) if *mean == 0.0 => Ok(std * std),
-        Some(Init::Uniform { low, high }) if *low == -*high => Ok(high * high / 3.0),
-        Some(other) => Err(MonitorError::NotPlain(format!(
-            "the bias initializer {other} has no zero-mean variance formula here"
+/// [`MonitorError::NotPlain`] for a bias initializer with a non-zero mean or no
+/// closed-form variance; [`MonitorError::Init`] for one that cannot fill a bias (a
+/// fan-based one).
+pub fn bias_sigma2(init: Option<&Init>, fan_in: usize, fan_out: usize) -> Result<f64> {
+    let default = Init::pytorch_default_bias(fan_in);
+    zero_mean_variance(init.unwrap_or(&default), &[fan_out], "bias")
+}
+
+/// The variance of an element of a fill of `shape`, which must have mean 0.
+fn zero_mean_variance(init: &Init, shape: &[usize], what: &str) -> Result<f64> {
+    match init.moments(shape)? {
+        Some(Moments {
+            mean: 0.0,
+            variance,
+        }) => Ok(variance),
+        Some(Moments { mean, .. }) => Err(MonitorError::NotPlain(format!(
+            "the {what} initializer {init} has mean {mean}, and the theory needs mean 0"
+        ))),
+        None => Err(MonitorError::NotPlain(format!(
+            "the {what} initializer {init} has no closed-form variance"
         ))),
     }
 }
@@ -249,37 +247,37 @@ pub struct PlainNet {
 }
 
 impl PlainNet {
-    /// The theory's view of an MLP with biases `bias_init` (`None`: PyTorch's default).
+    /// The theory's view of an MLP: its weights' and biases' initializers
+    /// ([`MlpSpec::bias_init`]; `None` is PyTorch's default) give σ_w² and σ_b².
     ///
     /// # Errors
     /// [`MonitorError::NotPlain`] with batch norm, residual connections or dropout (the
-    /// theory here is for plain networks), or initializers without a zero-mean variance.
-    pub fn from_mlp(
-        spec: &MlpSpec,
-        bias_init: Option<&Init>,
-        input_second_moment: f64,
-    ) -> Result<Self> {
+    /// theory here is for plain networks), or initializers without a zero-mean variance;
+    /// an MLP that does not validate ([`MlpSpec::validate`]) or gives only its hidden
+    /// widths ([`MlpSpec::fit`] it to its data first).
+    pub fn from_mlp(spec: &MlpSpec, input_second_moment: f64) -> Result<Self> {
         if spec.batch_norm || spec.residual || spec.dropout > 0.0 {
             return Err(MonitorError::NotPlain(
                 "batch norm, residual connections and dropout are outside the plain-network theory"
                     .into(),
             ));
         }
-        if spec.widths.len() < 2 || spec.widths.contains(&0) {
+        spec.validate()?;
+        let Some(widths) = spec.widths.all() else {
             return Err(MonitorError::invalid(
                 "widths",
-                format!("need two or more positive widths, got {:?}", spec.widths),
+                "the MLP gives only its hidden widths: fit it to its data first",
             ));
-        }
+        };
         let init = spec.weight_init();
         let mut sigma_w2 = Vec::new();
         let mut sigma_b2 = Vec::new();
-        for w in spec.widths.windows(2) {
+        for w in widths.windows(2) {
             sigma_w2.push(weight_sigma2(&init, w[0], w[1])?);
-            sigma_b2.push(bias_sigma2(bias_init, w[0])?);
+            sigma_b2.push(bias_sigma2(spec.bias_init.as_ref(), w[0], w[1])?);
         }
         Ok(PlainNet {
-            widths: spec.widths.clone(),
+            widths: widths.to_vec(),
             activation: spec.activation,
             sigma_w2,
             sigma_b2,

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// | field | default | meaning |
 /// |---|---|---|
-/// | [`tanh_saturation`](Self::tanh_saturation) | 0.99 | a tanh output is saturated when \|y\| > 0.99 (tanh′ = 1 − y² < 0.02) |
-/// | [`sigmoid_saturation`](Self::sigmoid_saturation) | 0.01 | a sigmoid output is saturated when y < 0.01 or y > 0.99 (σ′ = y(1 − y) < 0.0099) |
+/// | [`saturation_margin`](Self::saturation_margin) | 0.01 | an output closer than this to a bound its activation approaches is saturated: a tanh output when \|y\| > 0.99 (tanh′ = 1 − y² < 0.02), a sigmoid output when y < 0.01 or y > 0.99 (σ′ = y(1 − y) < 0.0099) |
 /// | [`vanishing_ratio`](Self::vanishing_ratio) | 1e-3 | gradients vanish when ‖∇W_first‖ / ‖∇W_last‖ < 1e-3 |
 /// | [`exploding_ratio`](Self::exploding_ratio) | 1e3 | gradients explode when that ratio > 1e3 |
 /// | [`exploding_global_norm`](Self::exploding_global_norm) | 1e3 | … or when the global gradient norm (before clipping) > 1e3 |
@@ -23,16 +22,17 @@ use serde::{Deserialize, Serialize};
 /// | [`loss_rise`](Self::loss_rise) | 1.5 | the loss is rising when the last window's mean exceeds the first's by this factor |
 /// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
 ///
-/// Saturation of hardtanh and ReLU6 is an output at their bounds (exactly), where the
-/// derivative is 0; dead units are counted for the activations that output exactly 0 on
-/// the negative side (ReLU, ReLU6).
+/// The bounds are the activation's own (`ActivationInfo::saturation` in
+/// `gradwell-activations`); saturation of hardtanh and ReLU6 is an output at their bounds
+/// (exactly), where the derivative is 0, whatever the margin. Dead units are counted for
+/// the activations that output exactly 0 over the negative half-line
+/// (`ActivationInfo::can_die`: ReLU, ReLU6, …).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// |y| above which a tanh output counts as saturated.
-    pub tanh_saturation: f64,
-    /// Distance from 0 or 1 below which a sigmoid output counts as saturated.
-    pub sigmoid_saturation: f64,
+    /// Distance from a bound that its activation approaches (sigmoid's 0 and 1, tanh's ±1)
+    /// below which an output counts as saturated.
+    pub saturation_margin: f64,
     /// First-to-last weight-gradient norm ratio below which gradients vanish.
     pub vanishing_ratio: f64,
     /// First-to-last weight-gradient norm ratio above which gradients explode.
@@ -61,8 +61,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            tanh_saturation: 0.99,
-            sigmoid_saturation: 0.01,
+            saturation_margin: 0.01,
             vanishing_ratio: 1e-3,
             exploding_ratio: 1e3,
             exploding_global_norm: 1e3,

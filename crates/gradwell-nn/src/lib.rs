@@ -5,7 +5,9 @@
 //!   (`0.weight`, `3.bias`, `1.running_mean`), parameter counts.
 //! - Layers: [`Linear`] (PyTorch's `[out, in]` weight), [`Act`] (any activation),
 //!   [`Prelu`], [`BatchNormLayer`], [`LayerNormLayer`], [`Dropout`], [`Flatten`],
-//!   [`Softmax`], and the containers [`Sequential`] and [`Residual`].
+//!   [`Softmax`], and the containers [`Sequential`] and [`Residual`]; each in a file of its
+//!   own with its settings type ([`LinearSpec`], …), registered once in the list that
+//!   makes [`LayerSpec`] (see [`LayerSpec::examples`] for what the registry tests run).
 //! - [`ModelSpec`]: a model as data (JSON or TOML), built with widths checked at build
 //!   time; [`MlpSpec`] writes the common MLP in one call, choosing the initializer that
 //!   suits its activation.
@@ -84,20 +86,16 @@ pub mod losses;
 mod memory;
 mod module;
 mod network;
-mod norm_layers;
 mod plan;
-mod pyfmt;
 mod spec;
 
 pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
-pub use layers::{
-    Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, run, torch_activation_repr,
-};
+// Every layer and its settings type, as the `layers!` registry lists them, and `LayerSpec`.
+pub use layers::*;
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
 pub use module::{Ctx, Module, Tap, all_params, count_params};
 pub use network::Network;
-pub use norm_layers::{BatchNormLayer, LayerNormLayer};
 pub use plan::{LayerPlan, ModelPlan};
-pub use spec::{Head, LayerSpec, MlpSpec, ModelSpec};
+pub use spec::{DEFAULT_HIDDEN, Head, MlpSpec, MlpWidths, ModelSpec, Widths};

@@ -1,101 +1,24 @@
 //! Models as data: [`ModelSpec`] (a list of [`LayerSpec`]s) serializes to JSON and TOML,
 //! and [`MlpSpec`] writes the common multilayer perceptron in one call.
 
+use std::fmt;
+use std::str::FromStr;
+
 use gradwell_activations::{ActivationInfo, ActivationKind};
 use gradwell_autodiff::ParamStore;
 use gradwell_init::{Distribution, FanMode, Init, VarianceScaling};
-use gradwell_norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
+use gradwell_norm::BatchNormConfig;
 use gradwell_tensor::Float;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
-    Act, Dropout, Flatten, Linear, Prelu, Residual, Sequential, Softmax, join, kind,
-    torch_activation_repr,
+    ActivationSpec, BatchNormSpec, BuildSite, DropoutSpec, LayerSpec, LinearSpec, LogSoftmaxSpec,
+    PlanSite, ResidualSpec, Sequential, SoftmaxSpec, join,
 };
 use crate::memory::{MemoryBudget, MemoryUse};
-use crate::module::Module;
-use crate::norm_layers::{BatchNormLayer, LayerNormLayer};
 use crate::plan::{LayerPlan, ModelPlan};
 use crate::{NnError, Result};
-
-fn yes() -> bool {
-    true
-}
-
-fn one() -> usize {
-    1
-}
-
-fn prelu_init() -> f64 {
-    gradwell_activations::Prelu::DEFAULT_INIT
-}
-
-/// One layer of a [`ModelSpec`], tagged by `type` in files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LayerSpec {
-    /// `y = x·Wᵀ + b`.
-    Linear {
-        /// Output width.
-        out_features: usize,
-        /// Input width; inferred from the previous layer when absent, checked when given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        in_features: Option<usize>,
-        /// Whether there is a bias (default true).
-        #[serde(default = "yes")]
-        bias: bool,
-        /// The weight initializer, written by name in files (`he-normal`,
-        /// `xavier-uniform`, …; see [`Init`]); PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
-        init: Option<Init>,
-        /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
-        bias_init: Option<Init>,
-    },
-    /// An element-wise activation by name (`relu`, `leaky-relu:0.2`, …).
-    Activation {
-        /// The activation.
-        activation: ActivationKind,
-    },
-    /// PReLU with learnable slopes.
-    Prelu {
-        /// 1 (shared) or the number of features.
-        #[serde(default = "one")]
-        num_parameters: usize,
-        /// The initial slope (0.25).
-        #[serde(default = "prelu_init")]
-        init: f64,
-    },
-    /// Batch normalization over the features.
-    BatchNorm {
-        /// Settings (PyTorch's defaults when absent).
-        #[serde(default, flatten)]
-        config: BatchNormConfig,
-    },
-    /// Layer normalization over the last axis.
-    LayerNorm {
-        /// Settings (PyTorch's defaults when absent).
-        #[serde(default, flatten)]
-        config: LayerNormConfig,
-    },
-    /// Inverted dropout.
-    Dropout {
-        /// The probability of zeroing an element.
-        p: f64,
-    },
-    /// Flattens each sample to one axis.
-    Flatten,
-    /// Softmax over the features.
-    Softmax,
-    /// Log-softmax over the features.
-    LogSoftmax,
-    /// `y = f(x) + x` (projected when the widths differ).
-    Residual {
-        /// The layers of `f`.
-        layers: Vec<LayerSpec>,
-    },
-}
 
 /// A whole model: the per-sample input shape and the layers, in order.
 ///
@@ -129,75 +52,11 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-/// An optional [`Init`] written as its name (`"he-normal"`), so that a config file says
-/// `init = "he-normal"` and an unknown name is an error at parse time, with its line.
-mod init_text {
-    use gradwell_init::Init;
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub(super) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
-        match init {
-            Some(init) => s.serialize_some(&init.to_string()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| text.parse().map_err(D::Error::custom))
-            .transpose()
-    }
-}
-
-impl LayerSpec {
-    /// A short description for error messages, e.g. `Linear(→128)`.
-    fn describe(&self) -> String {
-        match self {
-            LayerSpec::Linear { out_features, .. } => format!("Linear(→{out_features})"),
-            LayerSpec::Activation { activation } => format!("Activation({activation})"),
-            other => format!("{other:?}")
-                .split([' ', '{'])
-                .next()
-                .unwrap_or("layer")
-                .to_string(),
-        }
-    }
-}
-
-/// Names the layer in a construction error.
-fn in_layer<T>(layer: &str, r: Result<T>) -> Result<T> {
-    r.map_err(|source| NnError::Layer {
-        layer: layer.to_string(),
-        source: Box::new(source),
-    })
-}
-
-/// The width of a flat per-sample shape; `here` and `prev` name the layers in the error.
-fn flat(shape: &[usize], here: &str, prev: &str) -> Result<usize> {
-    match shape {
-        [f] => Ok(*f),
-        _ => Err(NnError::Config(format!(
-            "layer {here} needs flat input but {prev} produces shape {shape:?}; add a flatten layer"
-        ))),
-    }
-}
-
-/// The product of `dims`, or an error naming the layer when it overflows.
-fn count(dims: &[usize], here: &str) -> Result<u64> {
-    dims.iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-        .ok_or_else(|| {
-            NnError::Config(format!(
-                "layer {here}: {dims:?} is more elements than a 64-bit count holds"
-            ))
-        })
-}
-
 /// Plans `layers` whose paths start with `prefix`, from per-sample shape `shape`: checks
 /// every width and setting as building would and counts every parameter, allocating
 /// nothing but the plan. `prev` names the layer that produced `shape`, for error messages.
 /// Returns the layers' plans and the output shape.
-fn plan_layers(
+pub(crate) fn plan_layers(
     layers: &[LayerSpec],
     prefix: &str,
     mut shape: Vec<usize>,
@@ -207,139 +66,30 @@ fn plan_layers(
     for (i, spec) in layers.iter().enumerate() {
         let path = join(prefix, &i.to_string());
         let here = format!("{path} ({})", spec.describe());
-        let sum = |parts: &[u64]| -> Result<u64> {
-            parts
-                .iter()
-                .try_fold(0u64, |a, &b| a.checked_add(b))
-                .ok_or_else(|| {
-                    NnError::Config(format!(
-                        "layer {here}: more parameters than a 64-bit count holds"
-                    ))
-                })
+        let at = PlanSite {
+            path: &path,
+            label: &here,
+            prev: &prev,
+            input: &shape,
         };
-        let mut body = Vec::new();
-        let mut uncounted = 0;
-        let mut non_trainable = 0;
-        let (kind, output, trainable): (&'static str, Vec<usize>, u64) = match spec {
-            LayerSpec::Linear {
-                out_features,
-                in_features,
-                bias,
-                ..
-            } => {
-                let got = flat(&shape, &here, &prev)?;
-                if let Some(expected) = *in_features
-                    && expected != got
-                {
-                    return Err(NnError::WidthMismatch {
-                        prev,
-                        next: here,
-                        expected,
-                        got,
-                    });
-                }
-                if *out_features == 0 {
-                    return Err(NnError::Config(format!(
-                        "layer {here}: out_features must be at least 1"
-                    )));
-                }
-                let weights = count(&[*out_features, got], &here)?;
-                let biases = if *bias { *out_features as u64 } else { 0 };
-                (kind::LINEAR, vec![*out_features], sum(&[weights, biases])?)
-            }
-            LayerSpec::Activation { activation } => {
-                (torch_activation_repr(activation).0, shape.clone(), 0)
-            }
-            LayerSpec::Prelu {
-                num_parameters,
-                init,
-            } => {
-                in_layer(&here, Prelu::check(*num_parameters, *init))?;
-                if *num_parameters != 1 && shape.first() != Some(num_parameters) {
-                    return Err(NnError::WidthMismatch {
-                        prev,
-                        next: here,
-                        expected: *num_parameters,
-                        got: shape.first().copied().unwrap_or(0),
-                    });
-                }
-                (kind::PRELU, shape.clone(), *num_parameters as u64)
-            }
-            LayerSpec::BatchNorm { config } => {
-                let f = flat(&shape, &here, &prev)? as u64;
-                in_layer(&here, config.validate().map_err(NnError::from))?;
-                let affine = match (config.affine, config.bias) {
-                    (false, _) => 0,
-                    (true, false) => f,
-                    (true, true) => sum(&[f, f])?,
-                };
-                if config.track_running_stats {
-                    non_trainable = sum(&[f, f])?; // running mean and variance
-                    uncounted = 1; // the batch counter
-                }
-                (kind::BATCH_NORM, shape.clone(), affine)
-            }
-            LayerSpec::LayerNorm { config } => {
-                let f = flat(&shape, &here, &prev)? as u64;
-                in_layer(&here, config.validate().map_err(NnError::from))?;
-                let affine = match (config.elementwise_affine, config.bias) {
-                    (false, _) => 0,
-                    (true, false) => f,
-                    (true, true) => sum(&[f, f])?,
-                };
-                (kind::LAYER_NORM, shape.clone(), affine)
-            }
-            LayerSpec::Dropout { p } => {
-                in_layer(&here, Dropout::new(*p))?;
-                (kind::DROPOUT, shape.clone(), 0)
-            }
-            LayerSpec::Flatten => {
-                let n = count(&shape, &here)?;
-                let n = usize::try_from(n).map_err(|_| {
-                    NnError::Config(format!("layer {here}: {shape:?} flattens past usize"))
-                })?;
-                (kind::FLATTEN, vec![n], 0)
-            }
-            LayerSpec::Softmax => (kind::SOFTMAX, shape.clone(), 0),
-            LayerSpec::LogSoftmax => (kind::LOG_SOFTMAX, shape.clone(), 0),
-            LayerSpec::Residual { layers } => {
-                let (inner, out) =
-                    plan_layers(layers, &join(&path, "body"), shape.clone(), prev.clone())?;
-                let mut parts: Vec<u64> = inner.iter().map(|l| l.trainable).collect();
-                if out != shape {
-                    let ([i], [o]) = (shape.as_slice(), out.as_slice()) else {
-                        return Err(NnError::Config(format!(
-                            "layer {here}: a residual block needs flat input and output"
-                        )));
-                    };
-                    parts.push(count(&[*o, *i], &here)?); // the projection, no bias
-                }
-                non_trainable = sum(&inner.iter().map(|l| l.non_trainable).collect::<Vec<_>>())?;
-                uncounted = sum(&inner.iter().map(|l| l.uncounted).collect::<Vec<_>>())?;
-                body = inner;
-                (kind::RESIDUAL, out, sum(&parts)?)
-            }
-        };
-        // What one sample leaves on the tape: the layer's output, and inside a residual
-        // block every layer's output, the projection's and the sum's.
-        let own = count(&output, &here)?;
-        let mut outputs: Vec<u64> = body.iter().map(|l| l.outputs_per_sample).collect();
-        outputs.push(own);
-        if matches!(spec, LayerSpec::Residual { .. }) && output != shape {
-            outputs.push(own);
-        }
-        let outputs_per_sample = sum(&outputs)?;
+        let planned = spec.plan(&at)?;
+        // What one sample leaves on the tape: the layer's output, and inside it (a residual
+        // block) every layer's output and any extra ones (the projection's).
+        let mut outputs: Vec<u64> = planned.body.iter().map(|l| l.outputs_per_sample).collect();
+        outputs.push(at.count(&planned.output)?);
+        outputs.push(planned.extra_outputs);
+        let outputs_per_sample = at.sum(&outputs)?;
         plans.push(LayerPlan {
             path,
-            kind,
+            kind: spec.torch_class(),
             label: here.clone(),
-            input_shape: std::mem::replace(&mut shape, output.clone()),
-            output_shape: output,
-            trainable,
-            non_trainable,
-            uncounted,
+            input_shape: std::mem::replace(&mut shape, planned.output.clone()),
+            output_shape: planned.output,
+            trainable: planned.trainable,
+            non_trainable: planned.non_trainable,
+            uncounted: planned.uncounted,
             outputs_per_sample,
-            body,
+            body: planned.body,
         });
         prev = here;
     }
@@ -347,7 +97,7 @@ fn plan_layers(
 }
 
 /// Builds the layers of `plans` (made by [`plan_layers`] from `layers`) into `seq`.
-fn build_into<F: Float>(
+pub(crate) fn build_into<F: Float>(
     layers: &[LayerSpec],
     plans: &[LayerPlan],
     seq: &mut Sequential<F>,
@@ -355,65 +105,7 @@ fn build_into<F: Float>(
     rng: &mut dyn RngCore,
 ) -> Result<()> {
     for (spec, plan) in layers.iter().zip(plans) {
-        let (path, here) = (&plan.path, &plan.label);
-        let width = || flat(&plan.input_shape, here, "the previous layer");
-        let layer: Box<dyn Module<F>> = match spec {
-            LayerSpec::Linear {
-                out_features,
-                bias,
-                init,
-                bias_init,
-                ..
-            } => Box::new(Linear::new(
-                store,
-                path,
-                width()?,
-                *out_features,
-                *bias,
-                &init.unwrap_or(Init::PytorchDefault),
-                bias_init.as_ref(),
-                rng,
-            )?),
-            LayerSpec::Activation { activation } => Box::new(Act(*activation)),
-            LayerSpec::Prelu {
-                num_parameters,
-                init,
-            } => Box::new(in_layer(
-                here,
-                Prelu::new(store, path, *num_parameters, *init),
-            )?),
-            LayerSpec::BatchNorm { config } => {
-                let bn = BatchNorm::new(store, path, width()?, *config);
-                Box::new(BatchNormLayer(in_layer(here, bn.map_err(NnError::from))?))
-            }
-            LayerSpec::LayerNorm { config } => {
-                let ln = LayerNorm::new(store, path, width()?, *config);
-                Box::new(LayerNormLayer(in_layer(here, ln.map_err(NnError::from))?))
-            }
-            LayerSpec::Dropout { p } => Box::new(in_layer(here, Dropout::new(*p))?),
-            LayerSpec::Flatten => Box::new(Flatten),
-            LayerSpec::Softmax => Box::new(Softmax { log: false }),
-            LayerSpec::LogSoftmax => Box::new(Softmax { log: true }),
-            LayerSpec::Residual { layers } => {
-                let mut body = Sequential::new(join(path, "body"));
-                build_into(layers, &plan.body, &mut body, store, rng)?;
-                let projection = if plan.output_shape != plan.input_shape {
-                    Some(Linear::new(
-                        store,
-                        &join(path, "projection"),
-                        width()?,
-                        flat(&plan.output_shape, here, here)?,
-                        false,
-                        &Init::PytorchDefault,
-                        None,
-                        rng,
-                    )?)
-                } else {
-                    None
-                };
-                Box::new(Residual { body, projection })
-            }
-        };
+        let layer = spec.build(&mut BuildSite { store, rng, plan })?;
         seq.push_boxed(layer);
     }
     Ok(())
@@ -549,8 +241,135 @@ pub enum Head {
     LogSoftmax,
 }
 
-/// A multilayer perceptron in one call: widths, activation, initializer, optional batch
-/// norm, residual connections and dropout.
+/// The hidden widths of a default [`MlpSpec`] (the model `gradwell train` builds when told
+/// nothing): one layer of 256 units.
+pub const DEFAULT_HIDDEN: &[usize] = &[256];
+
+/// The widths of an [`MlpSpec`]: all of them, or the hidden ones only, the input and output
+/// widths then coming from the data ([`MlpSpec::fit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MlpWidths {
+    /// Input width, hidden widths, output width (`widths = [784, 128, 10]` in files).
+    All(Vec<usize>),
+    /// The hidden widths only, possibly none (a linear model): `hidden = [128]` in files.
+    Hidden(Vec<usize>),
+}
+
+impl MlpWidths {
+    /// All widths, input to output, when they are known.
+    pub fn all(&self) -> Option<&[usize]> {
+        match self {
+            MlpWidths::All(w) => Some(w),
+            MlpWidths::Hidden(_) => None,
+        }
+    }
+
+    /// The one check of an MLP's widths: every width at least 1 and, when all are given,
+    /// at least an input and an output width.
+    fn check(&self) -> Result<()> {
+        match self {
+            MlpWidths::All(w) if w.len() < 2 || w.contains(&0) => Err(NnError::Config(format!(
+                "an MLP needs at least an input and an output width, all positive; got {w:?}"
+            ))),
+            MlpWidths::Hidden(h) if h.contains(&0) => Err(NnError::Config(format!(
+                "every hidden width of an MLP must be at least 1; got {h:?}"
+            ))),
+            MlpWidths::All(_) | MlpWidths::Hidden(_) => Ok(()),
+        }
+    }
+}
+
+/// Widths as text: whole numbers ≥ 1 separated by `-`, `,`, `x` or blanks (`784-128-10`,
+/// `256,128`); [`Display`](fmt::Display) writes `784-128-10`. What a command line gives
+/// for [`MlpWidths`].
+///
+/// ```
+/// use gradwell_nn::Widths;
+///
+/// let w: Widths = "784-128-10".parse()?;
+/// assert_eq!(w.0, [784, 128, 10]);
+/// assert_eq!("256,128".parse::<Widths>()?.to_string(), "256-128");
+/// assert!("64--128-10".parse::<Widths>().unwrap_err().to_string().contains("-128"));
+/// # Ok::<(), gradwell_nn::NnError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widths(pub Vec<usize>);
+
+impl FromStr for Widths {
+    type Err = NnError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        // A leading `-` or a `--` is a negative width, not a separator.
+        let bad = |why: String| NnError::Config(format!("widths `{text}`: {why}"));
+        let mut widths = Vec::new();
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err(bad("give widths such as 784-128-10".into()));
+        }
+        while !rest.is_empty() {
+            let negative = rest.starts_with('-');
+            let body = rest.trim_start_matches('-');
+            let end = body.find(['-', ',', 'x', ' ']).unwrap_or(body.len());
+            let (num, tail) = body.split_at(end);
+            let n: i64 = num.trim().parse().map_err(|_| {
+                bad("widths are whole numbers >= 1 separated by `-` or `,`, e.g. 784-128-10".into())
+            })?;
+            if negative || n <= 0 {
+                return Err(bad(format!(
+                    "every width must be a whole number >= 1, got {}{n}",
+                    if negative { "-" } else { "" }
+                )));
+            }
+            widths.push(usize::try_from(n).map_err(|_| bad(format!("{n} is too large")))?);
+            rest = tail;
+            if let Some(t) = rest.strip_prefix([',', 'x', ' ']) {
+                rest = t;
+            } else if let Some(t) = rest.strip_prefix('-')
+                && !t.starts_with('-')
+            {
+                rest = t;
+            }
+        }
+        Ok(Widths(widths))
+    }
+}
+
+impl fmt::Display for Widths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("-"))
+    }
+}
+
+/// A multilayer perceptron as data: widths, activation, the weights', biases' and batch
+/// norm's initializers, batch norm, residual connections (optionally starting at zero),
+/// dropout and head. It is the one description of an MLP: the `[model]` section of a
+/// `gradwell train` config deserializes into it and the command's flags are written over
+/// it; [`MlpSpec::to_spec`] expands it into a [`ModelSpec`].
+///
+/// In files every field may be left out, taking [`MlpSpec::default`]'s value, and names
+/// are written as on the command line:
+///
+/// ```
+/// use gradwell_nn::{MlpSpec, MlpWidths};
+///
+/// let mlp: MlpSpec = toml::from_str(r#"
+///     hidden = [32, 32]            # or all of them: widths = [64, 32, 32, 10]
+///     activation = "leaky-relu:0.2"
+///     init = "he-normal"
+///     bias_init = "zeros"
+///     batch_norm = true
+///     residual = true
+///     zero_init_residual = true    # each residual branch starts at zero
+/// "#)?;
+/// assert_eq!(mlp.widths, MlpWidths::Hidden(vec![32, 32]));
+/// // The input and output widths come from the data.
+/// let spec = mlp.fit(64, 10)?.to_spec()?;
+/// assert_eq!(spec.input_shape, [64]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// In code, [`MlpSpec::new`] starts from all the widths:
 ///
 /// ```
 /// use gradwell_nn::MlpSpec;
@@ -560,37 +379,62 @@ pub enum Head {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "MlpFile", into = "MlpFile")]
 pub struct MlpSpec {
-    /// Input width, hidden widths, output width.
-    pub widths: Vec<usize>,
+    /// All widths, or the hidden ones (then [`MlpSpec::fit`] adds the data's).
+    pub widths: MlpWidths,
     /// The hidden layers' activation.
     pub activation: ActivationKind,
     /// The weight initializer; when absent, the one that suits the activation
     /// ([`Init::suited_to`], or variance scaling by the activation's gain for activations
     /// PyTorch has no gain for).
     pub init: Option<Init>,
+    /// The bias initializer of every linear layer; PyTorch's U(±1/√in) when absent.
+    pub bias_init: Option<Init>,
     /// Batch norm between each hidden linear layer and its activation.
     pub batch_norm: bool,
+    /// The value batch norm's scale γ starts at (PyTorch's 1); needs `batch_norm`.
+    pub batch_norm_weight_init: f64,
     /// Wrap each hidden block whose width does not change in a residual connection.
     pub residual: bool,
-    /// Dropout after each hidden activation (0 = none).
+    /// Start each residual branch's last weighted layer at zero ("zero-init residual",
+    /// Goyal et al. 2017): its batch norm's γ with `batch_norm`, else its linear layer's
+    /// weights. With biases and β at zero and an activation with φ(0) = 0 (the ReLU
+    /// family, tanh), every residual block is then the identity at initialization. Needs
+    /// `residual`.
+    pub zero_init_residual: bool,
+    /// Dropout after each hidden activation (0 = none), in [0, 1).
     pub dropout: f64,
     /// What follows the last linear layer.
     pub head: Head,
 }
 
-impl MlpSpec {
-    /// An MLP with these widths and activation and no extras.
-    pub fn new(widths: &[usize], activation: ActivationKind) -> Self {
+impl Default for MlpSpec {
+    /// [`DEFAULT_HIDDEN`] hidden units with ReLU, the initializer that suits it (He) and
+    /// nothing else: the model `gradwell train` builds when told nothing.
+    fn default() -> Self {
         MlpSpec {
-            widths: widths.to_vec(),
-            activation,
+            widths: MlpWidths::Hidden(DEFAULT_HIDDEN.to_vec()),
+            activation: ActivationKind::from(gradwell_activations::Relu),
             init: None,
+            bias_init: None,
             batch_norm: false,
+            batch_norm_weight_init: gradwell_norm::DEFAULT_WEIGHT_INIT,
             residual: false,
+            zero_init_residual: false,
             dropout: 0.0,
             head: Head::Logits,
+        }
+    }
+}
+
+impl MlpSpec {
+    /// An MLP with these widths (input, hidden, output) and activation and no extras.
+    pub fn new(widths: &[usize], activation: ActivationKind) -> Self {
+        MlpSpec {
+            widths: MlpWidths::All(widths.to_vec()),
+            activation,
+            ..MlpSpec::default()
         }
     }
 
@@ -611,64 +455,230 @@ impl MlpSpec {
             })
     }
 
-    /// The equivalent [`ModelSpec`].
+    /// Checks every setting: the widths ([`MlpWidths`]), the dropout, γ's initial value,
+    /// and that the options needing batch norm or residual connections have them.
     ///
     /// # Errors
-    /// Fewer than two widths, a zero width or a dropout outside [0, 1).
-    pub fn to_spec(&self) -> Result<ModelSpec> {
-        if self.widths.len() < 2 || self.widths.contains(&0) {
-            return Err(NnError::Config(format!(
-                "an MLP needs at least an input and an output width, all positive; got {:?}",
-                self.widths
-            )));
-        }
+    /// [`NnError::Config`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.widths.check()?;
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(NnError::Config(format!(
                 "dropout must be in [0, 1), got {}",
                 self.dropout
             )));
         }
+        if !self.batch_norm_weight_init.is_finite() {
+            return Err(NnError::Config(format!(
+                "batch_norm_weight_init must be finite, got {}",
+                self.batch_norm_weight_init
+            )));
+        }
+        if !self.batch_norm && self.batch_norm_weight_init != gradwell_norm::DEFAULT_WEIGHT_INIT {
+            return Err(NnError::Config(
+                "batch_norm_weight_init applies to batch norm layers: set batch_norm".into(),
+            ));
+        }
+        if self.zero_init_residual && !self.residual {
+            return Err(NnError::Config(
+                "zero_init_residual applies to residual blocks: set residual".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The MLP for data of `features` inputs and `classes` classes: hidden widths get the
+    /// data's input and output widths; all widths must start with `features` and end with
+    /// `classes`.
+    ///
+    /// # Errors
+    /// Widths that do not fit the data (naming both), or any error of
+    /// [`MlpSpec::validate`].
+    pub fn fit(&self, features: usize, classes: usize) -> Result<MlpSpec> {
+        let widths = match &self.widths {
+            MlpWidths::All(w) => {
+                self.widths.check()?;
+                let (first, last) = (w[0], w[w.len() - 1]);
+                let example = Widths(vec![features, 128, classes]);
+                if first != features {
+                    return Err(NnError::Config(format!(
+                        "the MLP's first width is {first} but the data have {features} features per sample; start it with {features} (e.g. {example}) or give only the hidden widths"
+                    )));
+                }
+                if last != classes {
+                    return Err(NnError::Config(format!(
+                        "the MLP's last width is {last} but the data have {classes} classes; end it with {classes}"
+                    )));
+                }
+                w.clone()
+            }
+            MlpWidths::Hidden(h) => {
+                let mut w = Vec::with_capacity(h.len() + 2);
+                w.push(features);
+                w.extend_from_slice(h);
+                w.push(classes);
+                w
+            }
+        };
+        let fitted = MlpSpec {
+            widths: MlpWidths::All(widths),
+            ..self.clone()
+        };
+        fitted.validate()?;
+        Ok(fitted)
+    }
+
+    /// The equivalent [`ModelSpec`].
+    ///
+    /// # Errors
+    /// Any error of [`MlpSpec::validate`], or only hidden widths (see [`MlpSpec::fit`]).
+    pub fn to_spec(&self) -> Result<ModelSpec> {
+        self.validate()?;
+        let MlpWidths::All(widths) = &self.widths else {
+            return Err(NnError::Config(
+                "an MLP given only its hidden widths needs the data's input and output widths: fit it first (MlpSpec::fit)".into(),
+            ));
+        };
         let init = Some(self.weight_init());
         let mut layers = Vec::new();
-        let n = self.widths.len() - 1;
-        for (i, w) in self.widths.windows(2).enumerate() {
-            let linear = LayerSpec::Linear {
-                out_features: w[1],
+        let n = widths.len() - 1;
+        for (i, w) in widths.windows(2).enumerate() {
+            let last = i + 1 == n;
+            let residual = !last && self.residual && w[0] == w[1];
+            let zero_branch = residual && self.zero_init_residual;
+            let linear = LayerSpec::Linear(LinearSpec {
                 in_features: Some(w[0]),
-                bias: true,
-                init,
-                bias_init: None,
-            };
-            if i + 1 == n {
+                init: if zero_branch && !self.batch_norm {
+                    Some(Init::Zeros(gradwell_init::Zeros))
+                } else {
+                    init
+                },
+                bias_init: self.bias_init,
+                ..LinearSpec::new(w[1])
+            });
+            if last {
                 layers.push(linear);
                 break;
             }
             let mut block = vec![linear];
             if self.batch_norm {
-                block.push(LayerSpec::BatchNorm {
-                    config: BatchNormConfig::default(),
-                });
+                block.push(LayerSpec::BatchNorm(BatchNormSpec {
+                    config: BatchNormConfig {
+                        weight_init: if zero_branch {
+                            0.0
+                        } else {
+                            self.batch_norm_weight_init
+                        },
+                        ..BatchNormConfig::default()
+                    },
+                }));
             }
-            block.push(LayerSpec::Activation {
+            block.push(LayerSpec::Activation(ActivationSpec {
                 activation: self.activation,
-            });
+            }));
             if self.dropout > 0.0 {
-                block.push(LayerSpec::Dropout { p: self.dropout });
+                block.push(LayerSpec::Dropout(DropoutSpec { p: self.dropout }));
             }
-            if self.residual && w[0] == w[1] {
-                layers.push(LayerSpec::Residual { layers: block });
+            if residual {
+                layers.push(LayerSpec::Residual(ResidualSpec { layers: block }));
             } else {
                 layers.extend(block);
             }
         }
         match self.head {
             Head::Logits => {}
-            Head::Softmax => layers.push(LayerSpec::Softmax),
-            Head::LogSoftmax => layers.push(LayerSpec::LogSoftmax),
+            Head::Softmax => layers.push(LayerSpec::Softmax(SoftmaxSpec {})),
+            Head::LogSoftmax => layers.push(LayerSpec::LogSoftmax(LogSoftmaxSpec {})),
         }
         Ok(ModelSpec {
-            input_shape: vec![self.widths[0]],
+            input_shape: vec![widths[0]],
             layers,
         })
+    }
+}
+
+/// An [`MlpSpec`] as files hold it: `widths` or `hidden`, initializers by name, every
+/// field optional (a field left out takes [`MlpSpec::default`]'s value).
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MlpFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    widths: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<Vec<usize>>,
+    activation: ActivationKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init: Option<Init>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bias_init: Option<Init>,
+    batch_norm: bool,
+    batch_norm_weight_init: f64,
+    residual: bool,
+    zero_init_residual: bool,
+    dropout: f64,
+    head: Head,
+}
+
+impl Default for MlpFile {
+    /// [`MlpSpec::default`]'s settings, with neither `widths` nor `hidden` given (so that a
+    /// file giving one does not meet the default's other).
+    fn default() -> Self {
+        let mut file = MlpFile::from(MlpSpec::default());
+        file.widths = None;
+        file.hidden = None;
+        file
+    }
+}
+
+impl From<MlpSpec> for MlpFile {
+    fn from(m: MlpSpec) -> Self {
+        let (widths, hidden) = match m.widths {
+            MlpWidths::All(w) => (Some(w), None),
+            MlpWidths::Hidden(h) => (None, Some(h)),
+        };
+        MlpFile {
+            widths,
+            hidden,
+            activation: m.activation,
+            init: m.init,
+            bias_init: m.bias_init,
+            batch_norm: m.batch_norm,
+            batch_norm_weight_init: m.batch_norm_weight_init,
+            residual: m.residual,
+            zero_init_residual: m.zero_init_residual,
+            dropout: m.dropout,
+            head: m.head,
+        }
+    }
+}
+
+impl TryFrom<MlpFile> for MlpSpec {
+    type Error = NnError;
+
+    fn try_from(f: MlpFile) -> Result<Self> {
+        let widths = match (f.widths, f.hidden) {
+            (Some(w), None) => MlpWidths::All(w),
+            (None, Some(h)) => MlpWidths::Hidden(h),
+            (None, None) => MlpSpec::default().widths,
+            (Some(_), Some(_)) => {
+                return Err(NnError::Config(
+                    "give `widths` (input to output) or `hidden`, not both".into(),
+                ));
+            }
+        };
+        let spec = MlpSpec {
+            widths,
+            activation: f.activation,
+            init: f.init,
+            bias_init: f.bias_init,
+            batch_norm: f.batch_norm,
+            batch_norm_weight_init: f.batch_norm_weight_init,
+            residual: f.residual,
+            zero_init_residual: f.zero_init_residual,
+            dropout: f.dropout,
+            head: f.head,
+        };
+        spec.validate()?;
+        Ok(spec)
     }
 }

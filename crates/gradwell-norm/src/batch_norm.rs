@@ -109,7 +109,7 @@ impl<F: Float> BatchNorm<F> {
         let vec = |v: f64| ArrayD::from_elem(IxDyn(&[features]), F::of(v));
         let weight = config
             .affine
-            .then(|| store.add(param_name(prefix, "weight"), vec(1.0)));
+            .then(|| store.add(param_name(prefix, "weight"), vec(config.weight_init)));
         let bias =
             (config.affine && config.bias).then(|| store.add(param_name(prefix, "bias"), vec(0.0)));
         let running = config.track_running_stats.then(|| Running {

@@ -30,14 +30,26 @@ pub struct BatchNormConfig {
     /// The weight of the new batch statistic in the running average, in [0, 1]; `None`
     /// gives the cumulative moving average (factor `1 / num_batches_tracked`).
     pub momentum: Option<f64>,
-    /// Whether the layer has a learnable scale γ (init 1) and, with [`Self::bias`], shift β
-    /// (init 0).
+    /// Whether the layer has a learnable scale γ (init [`Self::weight_init`]) and, with
+    /// [`Self::bias`], shift β (init 0).
     pub affine: bool,
     /// Whether an affine layer has the shift β (PyTorch's `bias=False` keeps γ only).
     pub bias: bool,
     /// Whether running statistics are kept and used in evaluation; without them batch
     /// statistics are used in evaluation too, as in PyTorch.
     pub track_running_stats: bool,
+    /// The value every element of the scale γ starts at, finite: PyTorch's 1 by default;
+    /// 0 for a batch norm that ends a residual branch starts the branch at zero ("zero-init
+    /// residual", Goyal et al. 2017). Written only when it is not 1.
+    #[serde(skip_serializing_if = "is_default_weight")]
+    pub weight_init: f64,
+}
+
+/// γ's initial value in PyTorch (`init.ones_`).
+pub const DEFAULT_WEIGHT_INIT: f64 = 1.0;
+
+fn is_default_weight(v: &f64) -> bool {
+    *v == DEFAULT_WEIGHT_INIT
 }
 
 impl Default for BatchNormConfig {
@@ -48,6 +60,7 @@ impl Default for BatchNormConfig {
             affine: true,
             bias: true,
             track_running_stats: true,
+            weight_init: DEFAULT_WEIGHT_INIT,
         }
     }
 }
@@ -94,6 +107,14 @@ impl BatchNormConfig {
                 field: "momentum",
                 value: m.to_string(),
                 why: "must be in [0, 1], or None for a cumulative average",
+            });
+        }
+        if !self.weight_init.is_finite() {
+            return Err(NormError::InvalidConfig {
+                layer: "batch_norm",
+                field: "weight_init",
+                value: self.weight_init.to_string(),
+                why: "must be finite",
             });
         }
         Ok(())

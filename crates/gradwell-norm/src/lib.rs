@@ -56,6 +56,8 @@ mod sum;
 
 pub use batch_norm::{BatchNorm, BatchNormState};
 pub use batch_op::{BatchStats, batch_norm_eval, batch_norm_train};
-pub use config::{BatchNormConfig, DEFAULT_EPS, DEFAULT_MOMENTUM, LayerNormConfig};
+pub use config::{
+    BatchNormConfig, DEFAULT_EPS, DEFAULT_MOMENTUM, DEFAULT_WEIGHT_INIT, LayerNormConfig,
+};
 pub use error::{NormError, Result};
 pub use layer_norm::{LayerNorm, layer_norm};

@@ -14,6 +14,17 @@ pub enum TrainError {
         /// What is wrong with its value.
         why: String,
     },
+    /// A name of a choice ([`crate::Preprocess`], [`crate::ProgressMode`],
+    /// [`gradwell_optim::ScheduleUnit`]) that is not known.
+    #[error("unknown {what} `{name}`; valid: {valid}")]
+    UnknownName {
+        /// What was named, as the config field says it (`preprocess`).
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
     /// A config file that could not be parsed (the parser's message names the line and
     /// the field).
     #[error("{origin}: {why}")]

@@ -60,12 +60,13 @@ mod config;
 mod error;
 pub mod fuzzing;
 pub mod lock;
+pub mod names;
 mod observer;
 mod progress;
 mod trainer;
 
 pub use checkpoint::Checkpoint;
-pub use config::{CheckpointConfig, Preprocess, ProgressMode, TrainConfig};
+pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
 pub use trainer::{ResumeOutcome, TrainReport, Trainer};

@@ -105,7 +105,9 @@ pub struct ResumeOutcome {
 /// let mut trainer = Trainer::new(config, net, split.train, Some(split.test))?;
 /// let report = trainer.run(&mut [])?;
 /// assert_eq!(report.epochs.len(), 5);
-/// assert!(report.test.unwrap().accuracy > 0.8); // Adam's default rate, 5 short epochs
+/// // Chance is 0.1; 5 short epochs at Adam's default rate reach 0.70 to 0.86 over the
+/// // build seeds 0 to 11.
+/// assert!(report.test.unwrap().accuracy > 0.6);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Trainer {

@@ -4,7 +4,8 @@ use num_traits::Float;
 use super::{Spec, spec_name};
 use crate::error::finite;
 use crate::math::cst;
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::pyfmt::py_float;
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// The exponential linear unit (`F.elu(x, alpha=1.0)`): x for x > 0, α(eˣ − 1) otherwise;
 /// f′ = 1 for x > 0 and α·eˣ for x ≤ 0 (elu′(0) = α, as in PyTorch), so f′ ∈ (0, 1] for
@@ -53,8 +54,17 @@ impl ActivationInfo for Elu {
     fn derivative_bound(&self) -> f64 {
         self.alpha.abs().max(1.0)
     }
-    fn saturates(&self) -> bool {
-        false
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
+        self.alpha == 0.0
+    }
+    fn torch_class(&self) -> &'static str {
+        "ELU"
+    }
+    fn torch_args(&self) -> String {
+        format!("alpha={}", py_float(self.alpha))
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -145,5 +155,17 @@ mod tests {
         assert_eq!(Elu::new(2.0).unwrap().value(-1e4_f64), -2.0);
         assert_eq!(Elu::default().derivative(-1e4_f64), 0.0);
         assert_eq!(Elu::default().derivative(1e4_f64), 1.0);
+    }
+
+    /// A kink at 0 (f″ jumps even at α = 1); saturates to −α below, which is no dead unit
+    /// unless α = 0.
+    #[test]
+    fn facts() {
+        assert_eq!(Elu::default().kinks(), [0.0]);
+        assert_eq!(Elu::default().saturation(), Saturation::NONE);
+        assert!(!Elu::default().can_die() && !Elu::new(-1.0).unwrap().can_die());
+        assert!(Elu::new(0.0).unwrap().can_die());
+        assert_eq!(Elu::default().torch_repr(), "ELU(alpha=1.0)");
+        assert_eq!(Elu::new(0.5).unwrap().torch_repr(), "ELU(alpha=0.5)");
     }
 }

@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::{normal_cdf, normal_pdf};
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// The Gaussian error linear unit, exact form (`F.gelu(x, approximate='none')`):
 /// x·Φ(x) = ½x(1 + erf(x/√2)); f′ = Φ(x) + x·φ(x), 0.5 at 0.
@@ -32,8 +32,17 @@ impl ActivationInfo for Gelu {
     fn derivative_bound(&self) -> f64 {
         Self::DERIVATIVE_BOUND
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "GELU"
+    }
+    fn torch_args(&self) -> String {
+        "approximate='none'".to_string()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -80,5 +89,14 @@ mod tests {
         // gelu(−10) = −10·Φ(−10) = −7.619853024160526e-23 (mpmath); ½(1+erf) would give 0.
         let v: f64 = Gelu.value(-10.0);
         assert!((v / -7.619_853_024_160_526e-23 - 1.0).abs() < 1e-12, "{v}");
+    }
+
+    /// Smooth, unbounded above, never exactly 0 on a half-line.
+    #[test]
+    fn facts() {
+        assert!(Gelu.kinks().is_empty());
+        assert_eq!(Gelu.saturation(), Saturation::NONE);
+        assert!(!Gelu.can_die());
+        assert_eq!(Gelu.torch_repr(), "GELU(approximate='none')");
     }
 }

@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::{cst, sech2};
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// GELU, tanh approximation (`F.gelu(x, approximate='tanh')`):
 /// ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³); f′ = ½(1 + tanh u) + ½x·sech²(u)·√(2/π)(1 +
@@ -36,8 +36,17 @@ impl ActivationInfo for GeluTanh {
     fn derivative_bound(&self) -> f64 {
         Self::DERIVATIVE_BOUND
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "GELU"
+    }
+    fn torch_args(&self) -> String {
+        "approximate='tanh'".to_string()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -88,5 +97,14 @@ mod tests {
         assert_eq!(GeluTanh.derivative(-1e200_f64), 0.0);
         assert_eq!(GeluTanh.derivative(1e30_f32), 1.0);
         assert_eq!(GeluTanh.derivative(0.0_f64), 0.5);
+    }
+
+    /// Smooth, unbounded above, never exactly 0 on a half-line.
+    #[test]
+    fn facts() {
+        assert!(GeluTanh.kinks().is_empty());
+        assert_eq!(GeluTanh.saturation(), Saturation::NONE);
+        assert!(!GeluTanh.can_die());
+        assert_eq!(GeluTanh.torch_repr(), "GELU(approximate='tanh')");
     }
 }

@@ -4,7 +4,8 @@ use num_traits::Float;
 use super::{Spec, spec_name};
 use crate::error::finite;
 use crate::math::cst;
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::pyfmt::py_float;
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// Hardtanh (`F.hardtanh(x, min_val=-1., max_val=1.)`): x clamped to [min, max]; f′ = 1 on
 /// the **open** interval (min, max) and 0 elsewhere, bounds included (PyTorch's
@@ -65,8 +66,23 @@ impl ActivationInfo for Hardtanh {
     fn derivative_bound(&self) -> f64 {
         1.0
     }
-    fn saturates(&self) -> bool {
-        true
+    fn saturation(&self) -> Saturation {
+        // A bound at 0 is where a unit dies (ReLU6 is hardtanh on [0, 6]).
+        let lower = (self.min != 0.0).then_some(self.min);
+        Saturation::reached(lower, Some(self.max))
+    }
+    fn can_die(&self) -> bool {
+        self.min == 0.0
+    }
+    fn torch_class(&self) -> &'static str {
+        "Hardtanh"
+    }
+    fn torch_args(&self) -> String {
+        format!(
+            "min_val={}, max_val={}",
+            py_float(self.min),
+            py_float(self.max)
+        )
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -126,6 +142,7 @@ impl Spec for Hardtanh {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Relu6;
 
     #[test]
     fn zero_derivative_at_the_bounds() {
@@ -143,5 +160,25 @@ mod tests {
             Hardtanh::new(1.0, 1.0),
             Err(ActivationError::InvalidParam { param: "max", .. })
         ));
+    }
+
+    /// Kinks at both bounds, which it reaches; a bound at 0 is a dead side instead.
+    #[test]
+    fn facts() {
+        let h = Hardtanh::default();
+        assert_eq!(h.kinks(), [-1.0, 1.0]);
+        assert_eq!(h.saturation(), Saturation::reached(Some(-1.0), Some(1.0)));
+        assert!(h.saturates() && !h.can_die());
+        let h = Hardtanh::new(0.0, 6.0).unwrap();
+        assert_eq!(h.saturation(), Relu6.saturation());
+        assert!(h.can_die());
+        assert_eq!(
+            Hardtanh::default().torch_repr(),
+            "Hardtanh(min_val=-1.0, max_val=1.0)"
+        );
+        assert_eq!(
+            Hardtanh::new(-0.5, 2.0).unwrap().torch_repr(),
+            "Hardtanh(min_val=-0.5, max_val=2.0)"
+        );
     }
 }

@@ -2,7 +2,7 @@ use gradwell_init::{Nonlinearity, calculate_gain};
 use num_traits::Float;
 
 use super::{Spec, spec_name};
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The identity f(x) = x (PyTorch's `nn.Identity`; "linear" in `calculate_gain`): f′ = 1,
 /// gain 1.
@@ -19,8 +19,17 @@ impl ActivationInfo for Identity {
     fn derivative_bound(&self) -> f64 {
         1.0
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "Identity"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::Linear)
@@ -65,5 +74,14 @@ mod tests {
         let mut dx = [1.0_f64, 2.0];
         Identity.backward_slice(&[5.0, -5.0], &[5.0, -5.0], &[0.5, -0.25], &mut dx);
         assert_eq!(dx, [1.5, 1.75]);
+    }
+
+    /// No kink, no saturation, no dead unit; PyTorch's `nn.Identity()`.
+    #[test]
+    fn facts() {
+        assert!(Identity.kinks().is_empty());
+        assert_eq!(Identity.saturation(), Saturation::NONE);
+        assert!(!Identity.can_die());
+        assert_eq!(Identity.torch_repr(), "Identity()");
     }
 }

@@ -4,7 +4,8 @@ use num_traits::Float;
 use super::{Spec, spec_name};
 use crate::error::finite;
 use crate::math::cst;
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::pyfmt::py_float;
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The leaky rectifier (`F.leaky_relu(x, negative_slope=0.01)`): x for x > 0, slope·x
 /// otherwise; f′ = 1 for x > 0 and slope for x ≤ 0 (leaky′(0) = slope, as in PyTorch).
@@ -50,8 +51,17 @@ impl ActivationInfo for LeakyRelu {
     fn derivative_bound(&self) -> f64 {
         self.slope.abs().max(1.0)
     }
-    fn saturates(&self) -> bool {
-        false
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
+        self.slope == 0.0
+    }
+    fn torch_class(&self) -> &'static str {
+        "LeakyReLU"
+    }
+    fn torch_args(&self) -> String {
+        format!("negative_slope={}", py_float(self.slope))
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::LeakyRelu(self.slope))
@@ -126,5 +136,23 @@ mod tests {
     #[test]
     fn gain_is_pytorch_leaky_gain() {
         assert_eq!(LeakyRelu::new(0.2).unwrap().gain(), 1.3867504905630728);
+    }
+
+    /// A kink at 0; units die only at slope 0, where it is ReLU; PyTorch's repr.
+    #[test]
+    fn facts() {
+        assert_eq!(LeakyRelu::default().kinks(), [0.0]);
+        assert_eq!(LeakyRelu::default().saturation(), Saturation::NONE);
+        assert!(!LeakyRelu::default().can_die());
+        assert!(!LeakyRelu::new(-0.5).unwrap().can_die());
+        assert!(LeakyRelu::new(0.0).unwrap().can_die());
+        assert_eq!(
+            LeakyRelu::default().torch_repr(),
+            "LeakyReLU(negative_slope=0.01)"
+        );
+        assert_eq!(
+            LeakyRelu::new(1e-5).unwrap().torch_repr(),
+            "LeakyReLU(negative_slope=1e-05)"
+        );
     }
 }

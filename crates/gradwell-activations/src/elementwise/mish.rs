@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::{sech2, sigmoid, softplus};
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// Mish (`F.mish`): x·tanh(softplus(x)); f′ = tanh(sp) + x·σ(x)·sech²(sp) with
 /// sp = log(1 + eˣ), 0.6 at 0.
@@ -31,8 +31,17 @@ impl ActivationInfo for Mish {
     fn derivative_bound(&self) -> f64 {
         Self::DERIVATIVE_BOUND
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "Mish"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -71,5 +80,14 @@ mod tests {
         let d: f64 = Mish.derivative(1.490_571_179_485_428_5);
         assert!(Mish::DERIVATIVE_BOUND >= d && Mish::DERIVATIVE_BOUND - d < 1e-13);
         assert!((Mish.derivative(0.0_f64) - 0.6).abs() < 1e-15);
+    }
+
+    /// Smooth, unbounded above, never exactly 0 on a half-line.
+    #[test]
+    fn facts() {
+        assert!(Mish.kinks().is_empty());
+        assert_eq!(Mish.saturation(), Saturation::NONE);
+        assert!(!Mish.can_die());
+        assert_eq!(Mish.torch_repr(), "Mish()");
     }
 }

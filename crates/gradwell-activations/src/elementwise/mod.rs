@@ -2,9 +2,11 @@
 //! [`ActivationKind`], the enum that names them all.
 //!
 //! Adding an activation is adding its file, its `mod` line and one line to the
-//! `elementwise!` list below: the list re-exports the type and declares the enum variant,
-//! the dispatch, the parsing and the printing, and [`ActivationKind::defaults`] then brings
-//! it into every property test and every `xtask verify` check. The modules are declared
+//! `elementwise!` list below: the list re-exports the type (the crate root re-exports this
+//! module's public items) and declares the enum variant, the dispatch, the parsing and the
+//! printing, and [`ActivationKind::defaults`] then brings it into every property test,
+//! every `xtask verify` check, the layers of `gradwell-nn` (whose PyTorch `repr` is the
+//! activation's own) and the monitor's saturated- and dead-unit counts. The modules are declared
 //! with plain `mod` items (not by the macro) so that tools reading the source, such as
 //! cargo-mutants and rustfmt, see their files. Neither half can be forgotten: a list entry
 //! without its module does not compile, and a module left out of the list leaves its type
@@ -17,7 +19,7 @@ use gradwell_init::Nonlinearity;
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// How an activation is named and parameterized in text. Each activation's file
 /// implements it; [`ActivationKind`]'s `FromStr` and `Display` are built on it, so the
@@ -131,6 +133,12 @@ macro_rules! elementwise {
                 vec![$(ActivationKind::$ty($ty::default())),*]
             }
 
+            /// The activation's own type, as the trait object of its facts (its
+            /// `name()` is its own, which equals this kind's text form).
+            pub fn info(&self) -> &dyn ActivationInfo {
+                match self { $(ActivationKind::$ty(a) => a,)* }
+            }
+
             /// Every accepted name with its optional parameters, comma-separated, as the
             /// parse error lists them.
             pub fn valid_names() -> String {
@@ -157,19 +165,34 @@ macro_rules! elementwise {
                 self.to_string()
             }
             fn gain(&self) -> f64 {
-                match self { $(ActivationKind::$ty(a) => a.gain(),)* }
+                self.info().gain()
             }
             fn derivative_bound(&self) -> f64 {
-                match self { $(ActivationKind::$ty(a) => a.derivative_bound(),)* }
+                self.info().derivative_bound()
             }
             fn saturates(&self) -> bool {
-                match self { $(ActivationKind::$ty(a) => a.saturates(),)* }
+                self.info().saturates()
+            }
+            fn saturation(&self) -> Saturation {
+                self.info().saturation()
+            }
+            fn can_die(&self) -> bool {
+                self.info().can_die()
+            }
+            fn torch_class(&self) -> &'static str {
+                self.info().torch_class()
+            }
+            fn torch_args(&self) -> String {
+                self.info().torch_args()
+            }
+            fn torch_repr(&self) -> String {
+                self.info().torch_repr()
             }
             fn nonlinearity(&self) -> Option<Nonlinearity> {
-                match self { $(ActivationKind::$ty(a) => a.nonlinearity(),)* }
+                self.info().nonlinearity()
             }
             fn kinks(&self) -> Vec<f64> {
-                match self { $(ActivationKind::$ty(a) => a.kinks(),)* }
+                self.info().kinks()
             }
         }
 

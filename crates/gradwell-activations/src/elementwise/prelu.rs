@@ -3,7 +3,8 @@ use num_traits::Float;
 
 use super::{LeakyRelu, Spec, spec_name};
 use crate::error::finite;
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::pyfmt::py_float;
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The math of PyTorch's `nn.PReLU(num_parameters=1, init=0.25)` at a given slope a:
 /// max(0, x) + a·min(0, x); ∂f/∂x = 1 for x > 0 and a for x ≤ 0 (a at 0, as in PyTorch),
@@ -74,8 +75,17 @@ impl ActivationInfo for Prelu {
     fn derivative_bound(&self) -> f64 {
         self.as_leaky().derivative_bound()
     }
-    fn saturates(&self) -> bool {
-        self.as_leaky().saturates()
+    fn saturation(&self) -> Saturation {
+        self.as_leaky().saturation()
+    }
+    fn can_die(&self) -> bool {
+        self.as_leaky().can_die()
+    }
+    fn torch_class(&self) -> &'static str {
+        "PReLU"
+    }
+    fn torch_args(&self) -> String {
+        format!("init={}", py_float(self.slope))
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         self.as_leaky().nonlinearity()
@@ -138,5 +148,17 @@ mod tests {
     #[test]
     fn derivative_at_zero_is_the_slope() {
         assert_eq!(Prelu::default().derivative(0.0_f64), 0.25);
+    }
+
+    /// A leaky ReLU's facts at its slope; printed with the slope as `init` (PyTorch has no
+    /// fixed-slope PReLU module; see the nn crate's parity notes).
+    #[test]
+    fn facts() {
+        assert_eq!(Prelu::default().kinks(), [0.0]);
+        assert_eq!(Prelu::default().saturation(), Saturation::NONE);
+        assert!(!Prelu::default().can_die());
+        assert!(Prelu::new(0.0).unwrap().can_die());
+        assert_eq!(Prelu::default().torch_repr(), "PReLU(init=0.25)");
+        assert_eq!(Prelu::new(-2.0).unwrap().torch_repr(), "PReLU(init=-2.0)");
     }
 }

@@ -2,7 +2,7 @@ use gradwell_init::{Nonlinearity, calculate_gain};
 use num_traits::Float;
 
 use super::{Spec, spec_name};
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The rectifier max(0, x) (`F.relu`): f′ = 1 for x > 0, 0 otherwise (relu′(0) = 0, as in
 /// PyTorch). Gain √2 (PyTorch's).
@@ -22,8 +22,17 @@ impl ActivationInfo for Relu {
     fn derivative_bound(&self) -> f64 {
         1.0
     }
-    fn saturates(&self) -> bool {
-        false
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
+        true
+    }
+    fn torch_class(&self) -> &'static str {
+        "ReLU"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::Relu)
@@ -76,5 +85,14 @@ mod tests {
     #[test]
     fn nan_propagates() {
         assert!(Relu.value(f64::NAN).is_nan());
+    }
+
+    /// A kink at 0; exactly 0 on the negative half-line (units can die), unbounded above.
+    #[test]
+    fn facts() {
+        assert_eq!(Relu.kinks(), [0.0]);
+        assert_eq!(Relu.saturation(), Saturation::NONE);
+        assert!(Relu.can_die() && !Relu.saturates());
+        assert_eq!(Relu.torch_repr(), "ReLU()");
     }
 }

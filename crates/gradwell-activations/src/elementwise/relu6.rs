@@ -2,7 +2,7 @@ use gradwell_init::Nonlinearity;
 use num_traits::Float;
 
 use super::{Hardtanh, Spec, spec_name};
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// ReLU6 (`F.relu6`): min(max(0, x), 6), i.e. hardtanh on [0, 6]; f′ = 1 on (0, 6) and 0
 /// elsewhere, including x = 0 and x = 6 (PyTorch's convention).
@@ -27,8 +27,17 @@ impl ActivationInfo for Relu6 {
     fn derivative_bound(&self) -> f64 {
         Self::CLAMP.derivative_bound()
     }
-    fn saturates(&self) -> bool {
-        Self::CLAMP.saturates()
+    fn saturation(&self) -> Saturation {
+        Self::CLAMP.saturation()
+    }
+    fn can_die(&self) -> bool {
+        Self::CLAMP.can_die()
+    }
+    fn torch_class(&self) -> &'static str {
+        "ReLU6"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -81,5 +90,15 @@ mod tests {
     #[test]
     fn gain_is_relu_gain_to_nine_digits() {
         assert!((Relu6.gain() - 2.0_f64.sqrt()).abs() < 1e-8);
+    }
+
+    /// Kinks at 0 and 6; reaches 6 (saturated) and is 0 on the negative side (dead, not
+    /// saturated): hardtanh on [0, 6].
+    #[test]
+    fn facts() {
+        assert_eq!(Relu6.kinks(), [0.0, 6.0]);
+        assert_eq!(Relu6.saturation(), Saturation::reached(None, Some(6.0)));
+        assert!(Relu6.saturates() && Relu6.can_die());
+        assert_eq!(Relu6.torch_repr(), "ReLU6()");
     }
 }

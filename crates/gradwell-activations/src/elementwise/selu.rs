@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Elu, Spec, spec_name};
 use crate::math::cst;
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The scaled ELU of self-normalizing networks (`F.selu`): λ·elu(x, α) with PyTorch's exact
 /// constants [`Selu::ALPHA`] and [`Selu::LAMBDA`]; f′ = λ for x > 0 and λα·eˣ for x ≤ 0, so
@@ -33,8 +33,17 @@ impl ActivationInfo for Selu {
     fn derivative_bound(&self) -> f64 {
         Self::LAMBDA * Self::ALPHA
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "SELU"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::Selu)
@@ -89,5 +98,14 @@ mod tests {
     fn self_normalizing_second_moment() {
         let g = crate::second_moment_gain(|x| Selu.value(x));
         assert!((g - 1.0).abs() < 1e-6, "{g}");
+    }
+
+    /// A kink at 0; saturates to −λα below (not 0: no dead unit), unbounded above.
+    #[test]
+    fn facts() {
+        assert_eq!(Selu.kinks(), [0.0]);
+        assert_eq!(Selu.saturation(), Saturation::NONE);
+        assert!(!Selu.can_die());
+        assert_eq!(Selu.torch_repr(), "SELU()");
     }
 }

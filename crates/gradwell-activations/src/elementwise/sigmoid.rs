@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::{sigmoid, sigmoid_derivative};
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The logistic sigmoid σ(x) = 1/(1 + e^{−x}) (`torch.sigmoid`): σ′ = σ(1 − σ) ≤ 1/4, with
 /// equality only at 0; saturates on both sides. Gain 1 (PyTorch's).
@@ -25,8 +25,17 @@ impl ActivationInfo for Sigmoid {
     fn derivative_bound(&self) -> f64 {
         0.25
     }
-    fn saturates(&self) -> bool {
-        true
+    fn saturation(&self) -> Saturation {
+        Saturation::approached(Some(0.0), Some(1.0))
+    }
+    fn can_die(&self) -> bool {
+        false
+    }
+    fn torch_class(&self) -> &'static str {
+        "Sigmoid"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::Sigmoid)
@@ -91,5 +100,18 @@ mod tests {
         let mut dx = [0.0_f32];
         Sigmoid.backward_slice(&x, &y, &[1.0], &mut dx);
         assert_eq!(dx[0], 0.0);
+    }
+
+    /// Smooth; approaches 0 and 1 (a monitor counts outputs near them as saturated); never
+    /// exactly 0 on a half-line, so no dead unit.
+    #[test]
+    fn facts() {
+        assert!(Sigmoid.kinks().is_empty());
+        assert_eq!(
+            Sigmoid.saturation(),
+            Saturation::approached(Some(0.0), Some(1.0))
+        );
+        assert!(Sigmoid.saturates() && !Sigmoid.can_die());
+        assert_eq!(Sigmoid.torch_repr(), "Sigmoid()");
     }
 }

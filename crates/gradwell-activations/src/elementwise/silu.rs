@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::sigmoid;
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// SiLU, also called swish (`F.silu`): x·σ(x); f′ = σ(x)(1 + x·σ(−x)), 0.5 at 0.
 ///
@@ -30,8 +30,17 @@ impl ActivationInfo for Silu {
     fn derivative_bound(&self) -> f64 {
         Self::DERIVATIVE_BOUND
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "SiLU"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -76,5 +85,14 @@ mod tests {
         assert_eq!(Silu.value(-1e4_f64), 0.0);
         assert_eq!(Silu.derivative(-f64::MAX), 0.0);
         assert_eq!(Silu.derivative(f64::MAX), 1.0);
+    }
+
+    /// Smooth, unbounded above, never exactly 0 on a half-line.
+    #[test]
+    fn facts() {
+        assert!(Silu.kinks().is_empty());
+        assert_eq!(Silu.saturation(), Saturation::NONE);
+        assert!(!Silu.can_die());
+        assert_eq!(Silu.torch_repr(), "SiLU()");
     }
 }

@@ -4,7 +4,8 @@ use num_traits::Float;
 use super::{Spec, spec_name};
 use crate::error::finite;
 use crate::math::{cst, sigmoid, softplus};
-use crate::{Activation, ActivationError, ActivationInfo, second_moment_gain};
+use crate::pyfmt::py_float;
+use crate::{Activation, ActivationError, ActivationInfo, Saturation, second_moment_gain};
 
 /// Softplus (`F.softplus(x, beta=1.0, threshold=20.0)`): (1/β)·log(1 + e^{βx}), and
 /// **exactly x when βx > threshold**, as PyTorch; f′ = σ(βx), and exactly 1 above the
@@ -73,8 +74,21 @@ impl ActivationInfo for Softplus {
     fn derivative_bound(&self) -> f64 {
         1.0
     }
-    fn saturates(&self) -> bool {
+    fn saturation(&self) -> Saturation {
+        Saturation::NONE
+    }
+    fn can_die(&self) -> bool {
         false
+    }
+    fn torch_class(&self) -> &'static str {
+        "Softplus"
+    }
+    fn torch_args(&self) -> String {
+        format!(
+            "beta={}, threshold={}",
+            py_float(self.beta),
+            py_float(self.threshold)
+        )
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         None
@@ -148,5 +162,23 @@ mod tests {
             Err(ActivationError::InvalidParam { param: "beta", .. })
         ));
         assert!(Softplus::new(1.0, f64::INFINITY).is_err());
+    }
+
+    /// Its one "kink" is PyTorch's switch to the identity at threshold/β; positive
+    /// everywhere (no dead unit), unbounded above.
+    #[test]
+    fn facts() {
+        assert_eq!(Softplus::default().kinks(), [20.0]);
+        assert_eq!(Softplus::new(0.5, 5.0).unwrap().kinks(), [10.0]);
+        assert_eq!(Softplus::default().saturation(), Saturation::NONE);
+        assert!(!Softplus::default().can_die());
+        assert_eq!(
+            Softplus::default().torch_repr(),
+            "Softplus(beta=1.0, threshold=20.0)"
+        );
+        assert_eq!(
+            Softplus::new(2.0, 15.0).unwrap().torch_repr(),
+            "Softplus(beta=2.0, threshold=15.0)"
+        );
     }
 }

@@ -3,7 +3,7 @@ use num_traits::Float;
 
 use super::{Spec, spec_name};
 use crate::math::sech2;
-use crate::{Activation, ActivationError, ActivationInfo};
+use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The hyperbolic tangent (`torch.tanh`): tanh′ = 1 − tanh² = sech² ≤ 1, with equality only
 /// at 0; saturates on both sides. Gain 5/3 (PyTorch's).
@@ -24,8 +24,17 @@ impl ActivationInfo for Tanh {
     fn derivative_bound(&self) -> f64 {
         1.0
     }
-    fn saturates(&self) -> bool {
-        true
+    fn saturation(&self) -> Saturation {
+        Saturation::approached(Some(-1.0), Some(1.0))
+    }
+    fn can_die(&self) -> bool {
+        false
+    }
+    fn torch_class(&self) -> &'static str {
+        "Tanh"
+    }
+    fn torch_args(&self) -> String {
+        String::new()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         Some(Nonlinearity::Tanh)
@@ -74,5 +83,17 @@ mod tests {
             let t = x.tanh();
             assert!((Tanh.derivative(x) - (1.0 - t * t)).abs() < 1e-15, "{x}");
         }
+    }
+
+    /// Smooth; approaches ±1; no dead unit.
+    #[test]
+    fn facts() {
+        assert!(Tanh.kinks().is_empty());
+        assert_eq!(
+            Tanh.saturation(),
+            Saturation::approached(Some(-1.0), Some(1.0))
+        );
+        assert!(Tanh.saturates() && !Tanh.can_die());
+        assert_eq!(Tanh.torch_repr(), "Tanh()");
     }
 }

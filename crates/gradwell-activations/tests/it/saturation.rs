@@ -1,9 +1,12 @@
 //! How saturated each saturating activation is at |x| = 5 and 10, against closed forms
-//! written here independently of the crate; and the `saturates()` flag against behaviour.
+//! written here independently of the crate; and the `saturates()` flag, the saturation
+//! bounds and the dead-unit flag of every activation against its behaviour.
 
 use gradwell_activations::{
     Activation, ActivationInfo, ActivationKind, Hardtanh, Relu6, Sigmoid, Tanh,
 };
+
+use crate::common::all_kinds;
 
 fn close(got: f64, want: f64, rel: f64) -> bool {
     (got - want).abs() <= rel * want.abs()
@@ -67,15 +70,69 @@ fn relu6_at_5_and_10() {
 /// positive input: at x = 1000, f′ is 0 for those and at least 0.999 for the others.
 #[test]
 fn saturates_flag_matches_behaviour() {
-    let mut saturating = Vec::new();
-    for k in ActivationKind::defaults() {
+    for k in all_kinds() {
         let d: f64 = k.derivative(1000.0);
         if k.saturates() {
-            saturating.push(k.to_string());
             assert!(d.abs() < 1e-300, "{k}′(1000) = {d}");
         } else {
             assert!(d >= 0.999, "{k}′(1000) = {d}");
         }
     }
-    assert_eq!(saturating, ["sigmoid", "tanh", "relu6", "hardtanh:-1,1"]);
+    for k in [
+        Sigmoid.into(),
+        Tanh.into(),
+        Relu6.into(),
+        Hardtanh::default().into(),
+    ] {
+        let k: ActivationKind = k;
+        assert!(k.saturates(), "{k}");
+    }
+}
+
+/// The saturation bounds are where the output goes as f′ vanishes: an approached bound is
+/// within 1e-9 at |x| = 30 and not reached at |x| = 5; a reached one is the output itself
+/// at |x| = 10⁴, with f′ = 0. Only saturating activations have bounds.
+#[test]
+fn saturation_bounds_match_behaviour() {
+    for k in all_kinds() {
+        let s = k.saturation();
+        assert_eq!(s.exists(), k.saturates(), "{k}: {s:?}");
+        let f = |x: f64| Activation::<f64>::value(&k, x);
+        let d = |x: f64| Activation::<f64>::derivative(&k, x);
+        for (bound, far, near) in [(s.lower, -1e4, -5.0), (s.upper, 1e4, 5.0)] {
+            let Some(b) = bound else { continue };
+            if s.reached {
+                assert_eq!((f(far), d(far)), (b, 0.0), "{k} at {far}");
+            } else {
+                assert!((f(far.signum() * 30.0) - b).abs() < 1e-9, "{k}: bound {b}");
+                assert!(f(near) != b, "{k}: {b} reached at {near}");
+                assert!(s.contains(f(far.signum() * 30.0), 1e-3), "{k}");
+            }
+            assert!(
+                !s.contains(f(0.5), 0.01),
+                "{k}: f(0.5) counted as saturated"
+            );
+        }
+    }
+}
+
+/// Units can die exactly when f is 0 (with f′ = 0) over the negative half-line (also for the
+/// parameters that make leaky ReLU, PReLU, ELU and hardtanh a rectifier): checked at
+/// x = −10, −1, −10⁻³, where every other activation is non-zero (sigmoid(−10) = 4.5e-5,
+/// GELU(−10) = −7.6e-23).
+#[test]
+fn can_die_matches_behaviour() {
+    let mut kinds = all_kinds();
+    for text in ["leaky-relu:0", "prelu:0", "elu:0", "hardtanh:0,1"] {
+        kinds.push(text.parse().expect("a valid activation"));
+    }
+    let mut dying = 0;
+    for k in kinds {
+        let zero = [-10.0, -1.0, -1e-3].iter().all(|&x| {
+            Activation::<f64>::value(&k, x) == 0.0 && Activation::<f64>::derivative(&k, x) == 0.0
+        });
+        assert_eq!(k.can_die(), zero, "{k}");
+        dying += usize::from(zero);
+    }
+    assert!(dying >= 6, "ReLU, ReLU6 and the four above");
 }

@@ -154,6 +154,54 @@ fn missing_and_invalid_files() {
     );
 }
 
+/// A bad value in a config file is reported with the file, the line and the field
+/// (`model.activation`), not as the flag that would set it.
+#[test]
+fn a_config_file_error_names_the_field_not_the_flag() {
+    let dir = temp_dir("config-field");
+    for (name, toml, needles) in [
+        (
+            "activation.toml",
+            "[model]\nhidden = [8]\nactivation = \"rellu\"\n",
+            &[
+                "activation.toml",
+                "line 3",
+                "model.activation",
+                "rellu",
+                "leaky-relu",
+            ][..],
+        ),
+        (
+            "init.toml",
+            "[model]\ninit = \"he-norml\"\n",
+            &["init.toml", "line 2", "model.init", "he-norml", "he-normal"],
+        ),
+        (
+            "preprocess.toml",
+            "[train]\nepochs = 1\npreprocess = \"whiten\"\n",
+            &["line 3", "train.preprocess", "whiten", "unit-range"],
+        ),
+        (
+            "last_batch.toml",
+            "[train]\nlast_batch = \"skip\"\n",
+            &["train.last_batch", "skip", "keep, drop"],
+        ),
+        (
+            "widths.toml",
+            "[model]\nwidths = [64, 0, 10]\n",
+            &["widths.toml", "model", "[64, 0, 10]"],
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, toml).unwrap();
+        let args = ["train", "--config", path.to_str().unwrap()];
+        let o = gradwell(&args);
+        refuses_output(&args, &o, needles);
+        let (_, err) = text(&o);
+        assert!(!err.contains("--"), "{name}: a flag is named: {err}");
+    }
+}
+
 #[test]
 fn unknown_flags_and_subcommands_are_one_line_too() {
     refuses(&["train", "--epoch", "3"], &["--epoch"]);

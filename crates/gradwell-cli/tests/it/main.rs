@@ -2,6 +2,7 @@
 //! errors, non-zero exits), the commands' output, and the lab's claims.
 
 mod commands;
+mod config;
 mod errors;
 mod lab;
 mod limits;

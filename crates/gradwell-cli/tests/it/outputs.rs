@@ -61,15 +61,18 @@ fn a_non_finite_value_right_after_a_resume_is_placed_in_its_layer() {
     let dir = temp_dir("non-finite-resume");
     let ck = dir.join("ck");
     let ck = ck.to_str().unwrap();
-    // SGD at a rate of 90 overflows after a few steps; a checkpoint after every step
-    // leaves the last one before the overflow, so the resumed run overflows at its first
-    // step (resuming is bit-exact).
+    // SGD at a rate of 90 on a linear network (identity activations, which cannot die as
+    // ReLU units can) overflows after a few steps, whatever the initial draw; a checkpoint
+    // after every step leaves the last one before the overflow, so the resumed run
+    // overflows at its first step (resuming is bit-exact).
     let args = [
         "train",
         "--optimizer",
         "sgd",
         "--lr",
         "90",
+        "--activation",
+        "identity",
         "--hidden",
         "64,64,64",
         "--epochs",

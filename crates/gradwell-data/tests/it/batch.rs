@@ -186,3 +186,24 @@ fn bad_batchers_are_refused() {
     ));
     assert_eq!(b.position(), 0);
 }
+
+/// One spelling, kebab-case, for text and serde; the capitalized names that files written
+/// before (`"Keep"`) hold still read.
+#[test]
+fn last_batch_names_are_one_spelling() {
+    for l in LastBatch::ALL {
+        let name = l.to_string();
+        assert_eq!(name, name.to_ascii_lowercase());
+        assert_eq!(name.parse::<LastBatch>().unwrap(), l);
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(json, format!("\"{name}\""));
+        assert_eq!(serde_json::from_str::<LastBatch>(&json).unwrap(), l);
+    }
+    assert_eq!(
+        serde_json::from_str::<LastBatch>("\"Keep\"").unwrap(),
+        LastBatch::Keep
+    );
+    let err = "skip".parse::<LastBatch>().unwrap_err().to_string();
+    assert_eq!(err, "unknown last batch `skip`; valid: keep, drop");
+    assert!(serde_json::from_str::<LastBatch>("\"skip\"").is_err());
+}

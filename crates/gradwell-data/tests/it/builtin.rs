@@ -176,3 +176,14 @@ fn the_installed_fashion_mnist_when_present() {
     let max = split.test.features().iter().copied().fold(0.0f32, f32::max);
     assert_eq!(max, 255.0);
 }
+
+#[test]
+fn sources_serialize_as_their_names() {
+    for s in Source::ALL {
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, format!("\"{s}\""));
+        assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), s);
+    }
+    let err = serde_json::from_str::<Source>("\"cifar\"").unwrap_err();
+    assert!(err.to_string().contains("fashion-mnist"), "{err}");
+}

@@ -489,3 +489,22 @@ fn written_csv_reads_back_bit_for_bit() {
         assert_eq!(back.labels(), ds.labels());
     }
 }
+
+/// The label column's text form (flags, config files) reads and prints back; a number is
+/// an index, anything else but `last` a header name.
+#[test]
+fn label_columns_read_and_print_as_text() {
+    for (text, column) in [
+        ("last", LabelColumn::Last),
+        (" 2 ", LabelColumn::Index(2)),
+        ("species", LabelColumn::Name("species".into())),
+        ("Last", LabelColumn::Name("Last".into())),
+    ] {
+        let parsed: LabelColumn = text.parse().unwrap();
+        assert_eq!(parsed, column, "{text}");
+        assert_eq!(parsed.to_string().parse::<LabelColumn>().unwrap(), column);
+        let json = serde_json::to_string(&column).unwrap();
+        assert_eq!(serde_json::from_str::<LabelColumn>(&json).unwrap(), column);
+    }
+    assert!("  ".parse::<LabelColumn>().is_err());
+}

@@ -1,7 +1,7 @@
 //! The initializers without fans: constants, uniform and normal, including their
 //! degenerate but valid settings.
 
-use gradwell_init::{Constant, Init, Initializer, Normal, Uniform};
+use gradwell_init::{Constant, Init, Initializer, Normal, Ones, Uniform};
 use ndarray::ArrayD;
 
 use crate::{draw, rng};
@@ -22,7 +22,10 @@ fn constants_fill_every_element() {
         init.fill(&mut a.view_mut(), &mut rng(0)).unwrap();
         assert!(a.iter().all(|&x| x == value), "{init:?}: {a}");
     }
-    for (init, value) in [(Init::Ones, 1.0), (Init::Constant { value: -2.0 }, -2.0)] {
+    for (init, value) in [
+        (Init::Ones(Ones), 1.0),
+        (Init::Constant(Constant { value: -2.0 }), -2.0),
+    ] {
         assert!(sample(&init, &[2, 5]).iter().all(|&x| x == value), "{init}");
     }
 }

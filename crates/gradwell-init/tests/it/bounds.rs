@@ -1,8 +1,8 @@
 //! Bounded distributions stay inside their bounds, and reach them.
 
 use gradwell_init::{
-    Distribution, FanMode, Fans, Init, Initializer, KERAS_TRUNCATION_STD, Layout, TruncatedNormal,
-    VarianceScaling,
+    Distribution, FanMode, Fans, HeUniform, Init, Initializer, KERAS_TRUNCATION_STD, KerasHeNormal,
+    Layout, LecunUniform, PytorchDefault, TruncatedNormal, VarianceScaling, XavierUniform,
 };
 use proptest::prelude::*;
 
@@ -44,18 +44,18 @@ proptest! {
     fn uniform_initializers_never_leave_sqrt_3_variance(shape in shape()) {
         let f = Fans::of(&shape, Layout::PyTorch).unwrap();
         let (fi, fo) = (f.fan_in as f64, f.fan_out as f64);
-        assert_within(&Init::XavierUniform { gain: 1.0 }, &shape, (3.0 * 2.0 / (fi + fo)).sqrt());
-        assert_within(&Init::HeUniform { nonlinearity: gradwell_init::Nonlinearity::Relu, mode: FanMode::FanIn }, &shape, (6.0 / fi).sqrt());
-        assert_within(&Init::LecunUniform, &shape, (3.0 / fi).sqrt());
+        assert_within(&Init::XavierUniform(XavierUniform { gain: 1.0 }), &shape, (3.0 * 2.0 / (fi + fo)).sqrt());
+        assert_within(&Init::HeUniform(HeUniform { nonlinearity: gradwell_init::Nonlinearity::Relu, mode: FanMode::FanIn }), &shape, (6.0 / fi).sqrt());
+        assert_within(&Init::LecunUniform(LecunUniform), &shape, (3.0 / fi).sqrt());
         // PyTorch's default: U(±1/√fan_in).
-        assert_within(&Init::PytorchDefault, &shape, 1.0 / fi.sqrt() * (1.0 + 1e-15));
+        assert_within(&Init::PytorchDefault(PytorchDefault), &shape, 1.0 / fi.sqrt() * (1.0 + 1e-15));
     }
 
     #[test]
     fn keras_truncated_normals_never_leave_two_parameter_stds(shape in shape()) {
         let fi = Fans::of(&shape, Layout::PyTorch).unwrap().fan_in as f64;
         let sigma0 = (2.0 / fi).sqrt() / KERAS_TRUNCATION_STD;
-        assert_within(&Init::KerasHeNormal, &shape, 2.0 * sigma0 * (1.0 + 1e-15));
+        assert_within(&Init::KerasHeNormal(KerasHeNormal), &shape, 2.0 * sigma0 * (1.0 + 1e-15));
         let lecun = Init::VarianceScaling(VarianceScaling::new(1.0, FanMode::FanIn, Distribution::TruncatedNormal));
         assert_within(&lecun, &shape, 2.0 * (1.0 / fi).sqrt() / KERAS_TRUNCATION_STD * (1.0 + 1e-15));
     }

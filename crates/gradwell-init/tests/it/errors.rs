@@ -1,6 +1,6 @@
 use gradwell_init::{
-    Distribution, FanMode, Init, InitError, Initializer, Normal, TruncatedNormal, Uniform,
-    VarianceScaling,
+    Distribution, Eye, FanMode, Init, InitError, Initializer, Normal, Orthogonal, TruncatedNormal,
+    Uniform, VarianceScaling, Zeros,
 };
 use ndarray::ArrayD;
 
@@ -29,9 +29,9 @@ fn fan_based_initializers_reject_rank_below_two() {
 
 #[test]
 fn structured_initializers_name_the_shape_they_need() {
-    let e = err(&Init::Orthogonal { gain: 1.0 }, &[4]);
+    let e = err(&Init::Orthogonal(Orthogonal { gain: 1.0 }), &[4]);
     assert!(e.to_string().contains("2 or more dimensions"), "{e}");
-    let e = err(&Init::Eye, &[2, 2, 2]);
+    let e = err(&Init::Eye(Eye), &[2, 2, 2]);
     assert!(e.to_string().contains("2-D"), "{e}");
 }
 
@@ -120,10 +120,10 @@ fn bad_parameters_are_errors_that_name_the_parameter() {
 
 #[test]
 fn a_shape_too_large_to_address_is_an_error() {
-    let e = err(&Init::Zeros, &[usize::MAX, 2]);
+    let e = err(&Init::Zeros(Zeros), &[usize::MAX, 2]);
     assert!(matches!(e, InitError::ShapeTooLarge { .. }), "{e}");
     // A count that fits in usize but not, in bytes, in isize.
     let count = isize::MAX as usize / std::mem::size_of::<f64>() + 1;
-    let e = err(&Init::Zeros, &[count, 1]);
+    let e = err(&Init::Zeros(Zeros), &[count, 1]);
     assert!(matches!(e, InitError::ShapeTooLarge { .. }), "{e}");
 }

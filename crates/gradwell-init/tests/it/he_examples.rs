@@ -10,7 +10,8 @@
 //! between the two is over 10 of them at n = 784·128.
 
 use gradwell_init::{
-    FanMode, Init, Initializer, KERAS_TRUNCATION_STD, Layout, Nonlinearity, VarianceScaling,
+    FanMode, HeNormal, Init, Initializer, KERAS_TRUNCATION_STD, Layout, Nonlinearity,
+    VarianceScaling,
 };
 use ndarray::ArrayD;
 
@@ -52,10 +53,10 @@ fn keras_he_normal_on_a_784_to_128_dense_kernel() {
 
 #[test]
 fn pytorch_kaiming_normal_relu_on_784_128_10() {
-    let init = Init::HeNormal {
+    let init = Init::HeNormal(HeNormal {
         nonlinearity: Nonlinearity::Relu,
         mode: FanMode::FanIn,
-    };
+    });
     for (shape, fan_in) in [([128, 784], 784.0), ([10, 128], 128.0)] {
         let w: ArrayD<f32> = init.sample(&shape, &mut rng(fan_in as u64)).unwrap();
         let (n, var) = (w.len(), 2.0 / fan_in);

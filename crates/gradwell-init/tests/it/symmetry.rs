@@ -1,6 +1,6 @@
 //! Symmetry breaking, reproducibility, and the zero-element no-op, over every initializer.
 
-use gradwell_init::{Init, Initializer, Nonlinearity};
+use gradwell_init::{Constant, Eye, Init, Initializer, Nonlinearity, Ones, Zeros};
 use ndarray::{ArrayD, Axis};
 
 use crate::rng;
@@ -30,7 +30,11 @@ fn random_inits() -> Vec<Init> {
 
 #[test]
 fn a_constant_gives_identical_rows() {
-    for init in [Init::Zeros, Init::Ones, Init::Constant { value: -0.5 }] {
+    for init in [
+        Init::Zeros(Zeros),
+        Init::Ones(Ones),
+        Init::Constant(Constant { value: -0.5 }),
+    ] {
         let w: ArrayD<f64> = init.sample(&[8, 16], &mut rng(1)).unwrap();
         let first = w.index_axis(Axis(0), 0).to_owned();
         assert!(w.axis_iter(Axis(0)).all(|row| row == first), "{init}");
@@ -78,13 +82,30 @@ fn a_fill_follows_logical_order_whatever_the_memory_layout() {
 #[test]
 fn a_zero_element_shape_is_a_no_op() {
     let mut all = random_inits();
-    all.extend([Init::Zeros, Init::Eye]);
+    all.extend([Init::Zeros(Zeros), Init::Eye(Eye)]);
     for init in all {
         for shape in [&[0, 5][..], &[3, 0][..], &[4, 0, 3][..]] {
-            if init == Init::Eye && shape.len() != 2 {
+            if init == Init::Eye(Eye) && shape.len() != 2 {
                 continue;
             }
             let w: Result<ArrayD<f32>, _> = init.sample(shape, &mut rng(0));
+            assert_eq!(w.map(|w| w.len()), Ok(0), "{init} on {shape:?}");
+        }
+    }
+}
+
+/// Every registered initializer, from the registry: a seed reproduces its fill, an f32
+/// fill holds the f64 values rounded once, and an empty matrix is left as it is.
+#[test]
+fn every_registered_initializer_is_reproducible_and_rounds_once() {
+    for init in Init::examples() {
+        let a: ArrayD<f64> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        let b: ArrayD<f64> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        assert_eq!(a, b, "{init}");
+        let d: ArrayD<f32> = init.sample(&[6, 6], &mut rng(3)).unwrap();
+        assert_eq!(a.mapv(|x| x as f32), d, "{init}");
+        for shape in [[0, 5], [3, 0]] {
+            let w: Result<ArrayD<f32>, _> = init.sample(&shape, &mut rng(0));
             assert_eq!(w.map(|w| w.len()), Ok(0), "{init} on {shape:?}");
         }
     }

@@ -1,75 +1,32 @@
-//! The sample variance of each fan-based initializer equals its formula.
+//! Every registered initializer with a declared law draws from that law: its sample
+//! variance and mean match the law's, and its samples stay in the law's support. The
+//! initializers come from the registry ([`Init::examples`]), so a new one is tested here
+//! without this file changing; that each law is the published formula is tested beside
+//! the initializer, in its own file.
 //!
-//! With the mean known to be 0, the statistic is m₂ = Σx²/n, whose standard deviation is
-//! σ²·√((κ − 1)/n) for kurtosis κ: 2 for the normal, 0.8 for the uniform, 1.37 for the
-//! normal cut at ±2σ₀ — at most σ²·√(2/n) for all three. Each check allows 6 of those
-//! standard deviations; under the normal approximation of m₂ (n ≥ 2¹⁶ here) that is a
-//! false-alarm probability of about 2·10⁻⁹ per check, below 10⁻⁵ for the whole property
-//! (24 shapes × 12 initializers). With n ≥ 2¹⁶ the allowance is 3.3 % of the variance: a
-//! swapped fan, a missing gain or a missing truncation correction (−23 %) all fail.
+//! The bound, from the sampling distribution of the statistic. With the law's mean μ known,
+//! the statistic is s² = Σ(x − μ)²/n over n independent draws: it is unbiased for σ², and
+//! Var(s²) = (μ₄ − σ⁴)/n, μ₄ being the law's fourth central moment (for the normal
+//! μ₄ = 3σ⁴, so n·s²/σ² is χ²ₙ). By the central limit theorem z = (s² − σ²)/√((μ₄ − σ⁴)/n)
+//! is close to N(0, 1) at n ≥ 2¹⁶ (the laws are bounded, normal or a normal's tail, so
+//! every moment is finite and the skewness of s², about √(8/n) ≈ 0.01 for the normal, is
+//! small). Each check allows |z| ≤ 6: a false alarm with probability about 2·10⁻⁹, below
+//! 10⁻⁵ for the whole property (24 shapes × a few dozen examples × 2 statistics). The mean
+//! is held to the same 6 standard errors, √(σ²/n). The allowance on the variance is
+//! 6·√((κ − 1)/n) of it for kurtosis κ = μ₄/σ⁴: 3.3 % for the normal (κ = 3) at n = 2¹⁶,
+//! so a swapped fan, a missing gain or a missing truncation correction (−23 %) fail, and
+//! (for any κ below 9, the exponential's, which bounds a normal tail's) so does every
+//! sampler scaled by 1.1 (variance +21 %), which the second test checks for each example.
 
-use gradwell_init::{FanMode, Fans, Init, Layout, Nonlinearity};
+use gradwell_init::{Fans, Init, InitInfo, Law, Layout};
 use proptest::prelude::*;
 
 use crate::draw;
 
 const MIN_SAMPLES: usize = 1 << 16;
 
-/// (initializer, its variance from the published formula, written out here on purpose
-/// rather than taken from the crate).
-fn cases(fi: f64, fo: f64) -> Vec<(Init, f64)> {
-    let tanh_gain = 5.0 / 3.0;
-    let leaky = |a: f64| 2.0 / (1.0 + a * a);
-    vec![
-        (Init::XavierNormal { gain: 1.0 }, 2.0 / (fi + fo)),
-        // A gain other than 1, where gain², gain·1 and gain/gain all differ.
-        (Init::XavierNormal { gain: 0.6 }, 0.36 * 2.0 / (fi + fo)),
-        (
-            Init::XavierUniform { gain: tanh_gain },
-            tanh_gain * tanh_gain * 2.0 / (fi + fo),
-        ),
-        (
-            Init::HeNormal {
-                nonlinearity: Nonlinearity::Relu,
-                mode: FanMode::FanIn,
-            },
-            2.0 / fi,
-        ),
-        (
-            Init::HeNormal {
-                nonlinearity: Nonlinearity::Relu,
-                mode: FanMode::FanOut,
-            },
-            2.0 / fo,
-        ),
-        (
-            Init::HeUniform {
-                nonlinearity: Nonlinearity::Relu,
-                mode: FanMode::FanIn,
-            },
-            2.0 / fi,
-        ),
-        (
-            Init::HeUniform {
-                nonlinearity: Nonlinearity::LeakyRelu(0.2),
-                mode: FanMode::FanOut,
-            },
-            leaky(0.2) / fo,
-        ),
-        (Init::LecunNormal, 1.0 / fi),
-        (Init::LecunUniform, 1.0 / fi),
-        (Init::KerasHeNormal, 2.0 / fi),
-        (Init::PytorchDefault, 1.0 / (3.0 * fi)),
-        (
-            Init::VarianceScaling(gradwell_init::VarianceScaling::new(
-                1.0,
-                FanMode::FanAvg,
-                gradwell_init::Distribution::TruncatedNormal,
-            )),
-            2.0 / (fi + fo),
-        ),
-    ]
-}
+/// Allowed standard deviations of each statistic.
+const Z: f64 = 6.0;
 
 /// A random weight shape `[out, in, *kernel]` with a few hundred to a few thousand elements.
 fn shape() -> impl Strategy<Value = Vec<usize>> {
@@ -81,63 +38,109 @@ fn shape() -> impl Strategy<Value = Vec<usize>> {
         .prop_map(|(out, inp, kernel)| [out, inp].iter().chain(&kernel).copied().collect())
 }
 
-/// Asserts that m₂ of `xs` is within 6 standard deviations of `variance`.
-fn assert_variance(xs: &[f64], variance: f64, what: &str) {
+/// z of the sample variance of `xs` about the law's mean, against the law's variance.
+fn variance_z(xs: &[f64], law: &Law) -> f64 {
+    let (mu, var, mu4) = (law.mean(), law.variance(), law.fourth_central_moment());
     let n = xs.len() as f64;
-    let m2 = xs.iter().map(|x| x * x).sum::<f64>() / n;
-    let allowed = 6.0 * (2.0 / n).sqrt();
-    let rel = m2 / variance - 1.0;
+    let s2 = xs.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / n;
+    (s2 - var) / ((mu4 - var * var) / n).sqrt()
+}
+
+/// z of the sample mean of `xs` against the law's mean.
+fn mean_z(xs: &[f64], law: &Law) -> f64 {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    (mean - law.mean()) / (law.variance() / n).sqrt()
+}
+
+/// Asserts that `xs` follow `law` in variance, mean and support (a constant law: every
+/// sample is the constant).
+fn assert_follows(xs: &[f64], law: &Law, what: &str) {
+    let (lo, hi) = law.support();
     assert!(
-        rel.abs() <= allowed,
-        "{what}: m2 = {m2:e}, formula {variance:e}, rel {rel:e} > {allowed:e}"
+        xs.iter().all(|x| (lo..=hi).contains(x)),
+        "{what}: a sample outside [{lo}, {hi}]"
     );
+    if law.variance() == 0.0 {
+        return; // The support is a point, and every sample is on it.
+    }
+    let z = variance_z(xs, law);
+    assert!(z.abs() <= Z, "{what}: variance z = {z:e} (law {law:?})");
+    let z = mean_z(xs, law);
+    assert!(z.abs() <= Z, "{what}: mean z = {z:e} (law {law:?})");
 }
 
 proptest! {
     #![proptest_config(crate::config(24))]
 
     #[test]
-    fn sample_variance_equals_the_formula(shape in shape(), seed in any::<u64>()) {
-        let fans = Fans::of(&shape, Layout::PyTorch).unwrap();
-        let (fi, fo) = (fans.fan_in as f64, fans.fan_out as f64);
-        for (init, variance) in cases(fi, fo) {
+    fn every_initializer_draws_from_its_declared_law(shape in shape(), seed in any::<u64>()) {
+        for init in Init::examples() {
+            // Without a law, or not for this shape (`eye` is for matrices only).
+            let Ok(Some(law)) = init.law(&shape) else {
+                continue;
+            };
             let xs = draw(&init, &shape, MIN_SAMPLES, seed);
-            assert_variance(&xs, variance, &format!("{init} on {shape:?}"));
+            assert_follows(&xs, &law, &format!("{init} on {shape:?}"));
         }
     }
 }
 
-/// The check above can fail: it rejects the usual mistakes at n = 2¹⁶.
+/// The check can fail: for every example with a non-degenerate law, the same draws scaled
+/// by 1.1 about the mean (variance +21 %) are rejected.
+#[test]
+fn every_law_rejects_its_sampler_scaled_by_1_1() {
+    let shape = [64, 16, 3];
+    let mut checked = 0;
+    for init in Init::examples() {
+        let Ok(Some(law)) = init.law(&shape) else {
+            continue;
+        };
+        if law.variance() == 0.0 {
+            continue;
+        }
+        let mu = law.mean();
+        let xs: Vec<f64> = draw(&init, &shape, MIN_SAMPLES, 1)
+            .iter()
+            .map(|x| mu + 1.1 * (x - mu))
+            .collect();
+        let z = variance_z(&xs, &law);
+        assert!(z.abs() > Z, "{init}: scaled sampler accepted, z = {z}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} laws checked");
+}
+
+/// The check rejects the usual mistakes in a formula at n = 2¹⁶: He normal's draws against
+/// the variance with fan-out in place of fan-in, with the PyTorch default's in place of
+/// He's, and 5 % too large.
 #[test]
 fn the_variance_check_rejects_wrong_formulas() {
     let shape = [64, 16, 3];
-    let (fi, fo) = (48.0, 192.0);
+    let fans = Fans::of(&shape, Layout::PyTorch).unwrap();
+    let (fi, fo) = (fans.fan_in as f64, fans.fan_out as f64);
     let xs = draw(&Init::HE_NORMAL, &shape, MIN_SAMPLES, 1);
-    // Right formula passes; fan-out in place of fan-in, and the PyTorch default's variance
-    // in place of He's, are caught.
-    assert_variance(&xs, 2.0 / fi, "he");
+    let normal = |variance: f64| Law::Normal {
+        mean: 0.0,
+        std: variance.sqrt(),
+    };
+    assert!(variance_z(&xs, &normal(2.0 / fi)).abs() <= Z);
     for wrong in [2.0 / fo, 1.0 / (3.0 * fi), 2.0 / fi * 1.05] {
-        let m2 = xs.iter().map(|x| x * x).sum::<f64>() / xs.len() as f64;
-        assert!(
-            (m2 / wrong - 1.0).abs() > 6.0 * (2.0 / xs.len() as f64).sqrt(),
-            "{wrong}"
-        );
+        let z = variance_z(&xs, &normal(wrong));
+        assert!(z.abs() > Z, "{wrong}: z = {z}");
     }
 }
 
 /// A scale of 0 is allowed (the documented range is "at least 0"): every distribution then
-/// gives exact zeros, and the target variance is 0.
+/// gives exact zeros, its law is the point 0, and the target variance is 0.
 #[test]
 fn a_zero_scale_gives_zeros() {
-    use gradwell_init::{Distribution, Initializer, VarianceScaling};
-    for distribution in [
-        Distribution::Normal,
-        Distribution::TruncatedNormal,
-        Distribution::Uniform,
-    ] {
-        for mode in [FanMode::FanIn, FanMode::FanOut, FanMode::FanAvg] {
+    use gradwell_init::{Distribution, FanMode, Initializer, VarianceScaling};
+    for distribution in Distribution::ALL {
+        for mode in FanMode::ALL {
             let vs = VarianceScaling::new(0.0, mode, distribution);
             assert_eq!(vs.variance(&[4, 3]).unwrap(), 0.0);
+            assert_eq!(vs.law(&[4, 3]).unwrap(), Some(Law::Constant { value: 0.0 }));
             let mut rng = crate::rng(7);
             let w: ndarray::ArrayD<f64> = vs.sample(&[4, 3], &mut rng).unwrap();
             assert!(w.iter().all(|&x| x == 0.0), "{distribution:?}: {w}");

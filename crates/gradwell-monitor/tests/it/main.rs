@@ -14,7 +14,7 @@ mod provenance;
 mod stats;
 mod theory;
 
-use gradwell_nn::{LayerSpec, MlpSpec, ModelSpec, Network};
+use gradwell_nn::{MlpSpec, ModelSpec, Network};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -31,13 +31,12 @@ pub fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
 
 /// The spec of `mlp` with every linear bias initialized by `bias_init`.
 pub fn with_bias_init(mlp: &MlpSpec, bias_init: &str) -> ModelSpec {
-    let mut spec = mlp.to_spec().expect("valid MLP");
-    for l in &mut spec.layers {
-        if let LayerSpec::Linear { bias_init: b, .. } = l {
-            *b = Some(bias_init.parse().expect("a valid initializer name"));
-        }
+    MlpSpec {
+        bias_init: Some(bias_init.parse().expect("a valid initializer name")),
+        ..mlp.clone()
     }
-    spec
+    .to_spec()
+    .expect("valid MLP")
 }
 
 /// Builds an f32 network.

@@ -3,7 +3,7 @@
 use gradwell_monitor::{FindingKind, PlainNet, TheoryTable, Thresholds, probe};
 use gradwell_nn::MlpSpec;
 
-use crate::{build, gaussian, with_bias_init};
+use crate::{build, gaussian};
 
 /// The measured pre-activation second moment q̂_l of a plain ReLU MLP (width n, zero
 /// biases) against the mean-field q_l.
@@ -19,14 +19,12 @@ fn check_variance_against_theory(init: &str, seed: u64) -> Vec<(f64, f64)> {
     let (n, depth, batch) = (512, 20, 128);
     let mut mlp = MlpSpec::new(&vec![n; depth + 1], "relu".parse().unwrap());
     mlp.init = Some(init.parse().unwrap());
-    let mut net = build(&with_bias_init(&mlp, "zeros"), seed);
+    mlp.bias_init = Some(gradwell_init::Init::Zeros(gradwell_init::Zeros));
+    let mut net = build(&mlp.to_spec().unwrap(), seed);
     let x = gaussian(batch, n, seed + 1);
     let labels: Vec<usize> = (0..batch).map(|i| i % n).collect();
     let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
-    let theory = PlainNet::from_mlp(&mlp, Some(&gradwell_init::Init::Zeros), 1.0)
-        .unwrap()
-        .predict()
-        .unwrap();
+    let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     let table = TheoryTable::compare(&theory, &p.record).unwrap();
     let mut out = Vec::new();
     for (l, row) in table.rows.iter().enumerate() {
@@ -91,10 +89,7 @@ fn deep_sigmoid_first_to_last_gradient_ratio_is_below_one_thousandth() {
             .iter()
             .any(|f| f.kind == FindingKind::VanishingGradients)
     );
-    let theory = PlainNet::from_mlp(&mlp, None, 1.0)
-        .unwrap()
-        .predict()
-        .unwrap();
+    let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     assert!(theory[0].output_grad_rel < 4.0_f64.powi(-18));
     let table = TheoryTable::compare(&theory, &p.record).unwrap();
     // The measured output-gradient ratio is below the derivative-bound worst case 2^-18.
@@ -134,10 +129,7 @@ fn print_tables() {
         let x = gaussian(64, 128, 6);
         let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
         let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
-        let theory = PlainNet::from_mlp(&mlp, None, 1.0)
-            .unwrap()
-            .predict()
-            .unwrap();
+        let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
         println!(
             "{act} {init:?}\n{}",
             TheoryTable::compare(&theory, &p.record).unwrap()

@@ -156,9 +156,10 @@ fn saturation_uses_the_stated_thresholds() {
         layer_stats(&net.tape, &taps, &th)[1].saturated_fraction,
         Some(0.5)
     );
-    // A threshold above tanh(10) in f32 (= 1) counts none.
+    // A margin of 0 puts the threshold at tanh(10) in f32 (= 1), which is not above it:
+    // none counted.
     let strict = Thresholds {
-        tanh_saturation: 1.0,
+        saturation_margin: 0.0,
         ..th
     };
     assert_eq!(

@@ -80,7 +80,8 @@ fn relu_second_moments_are_exact_by_symmetry() {
 fn relu_with_he_preserves_the_variance() {
     let mut mlp = MlpSpec::new(&[100; 21], act("relu"));
     mlp.init = Some("he-normal".parse().unwrap());
-    let net = PlainNet::from_mlp(&mlp, Some(&Init::Zeros), 1.0).unwrap();
+    mlp.bias_init = Some("zeros".parse().unwrap());
+    let net = PlainNet::from_mlp(&mlp, 1.0).unwrap();
     assert!(net.sigma_w2.iter().all(|&s| (s - 2.0).abs() < 1e-12));
     let p = net.predict().unwrap();
     assert_eq!(p.len(), 20);
@@ -97,10 +98,8 @@ fn relu_with_he_preserves_the_variance() {
 fn relu_with_xavier_on_square_layers_halves_the_variance() {
     let mut mlp = MlpSpec::new(&[64; 11], act("relu"));
     mlp.init = Some("xavier-normal".parse().unwrap());
-    let p = PlainNet::from_mlp(&mlp, Some(&Init::Zeros), 1.0)
-        .unwrap()
-        .predict()
-        .unwrap();
+    mlp.bias_init = Some("zeros".parse().unwrap());
+    let p = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     for w in p.windows(2) {
         assert!((w[1].q / w[0].q - 0.5).abs() < 1e-12);
     }
@@ -122,7 +121,7 @@ fn sigmoid_gradient_factor_is_at_most_a_sixteenth_of_sigma_w2() {
     let mut widths = vec![128; 20];
     widths.push(10);
     let mlp = MlpSpec::new(&widths, act("sigmoid"));
-    let net = PlainNet::from_mlp(&mlp, None, 1.0).unwrap();
+    let net = PlainNet::from_mlp(&mlp, 1.0).unwrap();
     let p = net.predict().unwrap();
     for l in &p {
         if let Some(chi) = l.chi {
@@ -143,28 +142,55 @@ fn sigma_squared_from_the_initializers() {
     assert!((weight_sigma2(&he, 300, 100).unwrap() - 2.0).abs() < 1e-12);
     let xavier: Init = "xavier-uniform".parse().unwrap();
     assert!((weight_sigma2(&xavier, 300, 100).unwrap() - 300.0 * 2.0 / 400.0).abs() < 1e-12);
-    assert!((weight_sigma2(&Init::PytorchDefault, 50, 7).unwrap() - 1.0 / 3.0).abs() < 1e-12);
-    assert!((weight_sigma2(&Init::Orthogonal { gain: 2.0 }, 10, 20).unwrap() - 2.0).abs() < 1e-12);
-    assert!(
-        (weight_sigma2(
-            &Init::Normal {
-                mean: 0.0,
-                std: 0.1
-            },
-            100,
-            1
-        )
-        .unwrap()
-            - 1.0)
-            .abs()
-            < 1e-12
-    );
+    let pytorch: Init = "pytorch-default".parse().unwrap();
+    assert!((weight_sigma2(&pytorch, 50, 7).unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    let orthogonal: Init = "orthogonal:2".parse().unwrap();
+    assert!((weight_sigma2(&orthogonal, 10, 20).unwrap() - 2.0).abs() < 1e-12);
+    let normal: Init = "normal:0,0.1".parse().unwrap();
+    assert!((weight_sigma2(&normal, 100, 1).unwrap() - 1.0).abs() < 1e-12);
+    let constant: Init = "constant:0.5".parse().unwrap();
     assert!(matches!(
-        weight_sigma2(&Init::Constant { value: 0.5 }, 10, 10),
+        weight_sigma2(&constant, 10, 10),
         Err(MonitorError::NotPlain(_))
     ));
-    assert!((bias_sigma2(None, 12).unwrap() - 1.0 / 36.0).abs() < 1e-15);
-    assert!(bias_sigma2(Some(&Init::Ones), 12).is_err());
+    assert!((bias_sigma2(None, 12, 5).unwrap() - 1.0 / 36.0).abs() < 1e-15);
+    assert!(bias_sigma2(Some(&"ones".parse().unwrap()), 12, 5).is_err());
+}
+
+/// σ_w² is what a fill actually holds, for every registered initializer the theory
+/// accepts: fan_in times the mean square of 2¹⁸ seeded draws of a [128, 64] weight. The
+/// mean square m₂ of n independent draws has relative standard deviation √((κ − 1)/n) for
+/// kurtosis κ (at most 9, a normal tail's bound, here): 6 of them are at most 3.3 % at
+/// n = 2¹⁸, a false alarm with probability about 2·10⁻⁹ per initializer. (An orthogonal
+/// weight's draws are not independent, but its m₂ is exact: gain²·min(rows, cols) spread
+/// over rows·cols.) The initializers come from the registry, so a new one is checked too.
+#[test]
+fn sigma_squared_is_the_mean_square_of_a_fill() {
+    use gradwell_init::Initializer;
+    use rand::SeedableRng;
+    let (fan_in, fan_out) = (64, 128);
+    let mut accepted = 0;
+    for init in Init::examples() {
+        let Ok(sigma2) = weight_sigma2(&init, fan_in, fan_out) else {
+            continue;
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut m2 = 0.0;
+        let fills = 32;
+        for _ in 0..fills {
+            let w: ndarray::ArrayD<f64> = init.sample(&[fan_out, fan_in], &mut rng).unwrap();
+            m2 += w.iter().map(|x| x * x).sum::<f64>() / (w.len() * fills) as f64;
+        }
+        let n = (fan_in * fan_out * fills) as f64;
+        let allowed = 6.0 * (8.0 / n).sqrt() * sigma2;
+        assert!(
+            (m2 * fan_in as f64 - sigma2).abs() <= allowed,
+            "{init}: fan_in·m2 = {}, σ_w² = {sigma2}",
+            m2 * fan_in as f64
+        );
+        accepted += 1;
+    }
+    assert!(accepted >= 15, "only {accepted} initializers have a σ_w²");
 }
 
 #[test]
@@ -172,7 +198,7 @@ fn the_theory_refuses_networks_it_does_not_describe() {
     let mut mlp = MlpSpec::new(&[8, 8, 2], act("relu"));
     mlp.batch_norm = true;
     assert!(matches!(
-        PlainNet::from_mlp(&mlp, None, 1.0),
+        PlainNet::from_mlp(&mlp, 1.0),
         Err(MonitorError::NotPlain(_))
     ));
     let bad = PlainNet {

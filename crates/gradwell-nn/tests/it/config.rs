@@ -1,7 +1,7 @@
 //! Model configs: JSON and TOML round trips, and bad configs rejected at parse or build
 //! time with errors that say what and where.
 
-use gradwell_nn::{Head, LayerSpec, MlpSpec, ModelSpec, Network, NnError};
+use gradwell_nn::{Head, LayerSpec, MlpSpec, MlpWidths, ModelSpec, Network, NnError, Widths};
 
 use crate::common::{KERAS_SEED, PYTORCH_SEED, spec};
 
@@ -92,9 +92,38 @@ fn an_mlp_spec_round_trips_and_expands() {
     let s = mlp.to_spec().expect("valid");
     // 5→7 block, a residual 7→7 block, the output layer, the head.
     assert_eq!(s.layers.len(), 4 + 1 + 1 + 1);
-    assert!(matches!(s.layers[4], LayerSpec::Residual { ref layers } if layers.len() == 4));
+    assert!(matches!(s.layers[4], LayerSpec::Residual(ref r) if r.layers.len() == 4));
     let net = Network::<f32>::build(&s, 0).expect("builds");
     assert!(net.param("4.body.1.running_mean").is_some());
+}
+
+/// An initializer is one string wherever it is written: in an `MlpSpec` as in its layers,
+/// in JSON as in TOML. The old tagged object is refused, and so is a bad parameter, at
+/// parse time.
+#[test]
+fn an_mlp_spec_writes_its_initializer_as_its_name() {
+    let name = "he-uniform:fan-out,leaky-relu=0.2";
+    let mut mlp = MlpSpec::new(&[4, 3, 2], "relu".parse().expect("valid"));
+    mlp.init = Some(name.parse().expect("valid"));
+    let json = serde_json::to_string(&mlp).expect("ok");
+    assert!(json.contains(&format!(r#""init":"{name}""#)), "{json}");
+    assert_eq!(serde_json::from_str::<MlpSpec>(&json).expect("ok"), mlp);
+    let text = toml::to_string(&mlp).expect("ok");
+    assert!(text.contains(&format!(r#"init = "{name}""#)), "{text}");
+    assert_eq!(toml::from_str::<MlpSpec>(&text).expect("ok"), mlp);
+    let layers = serde_json::to_string(&mlp.to_spec().expect("valid")).expect("ok");
+    assert!(layers.contains(&format!(r#""init":"{name}""#)), "{layers}");
+    let tagged = json.replace(
+        &format!(r#""{name}""#),
+        r#"{"init":"he-uniform","nonlinearity":"relu","mode":"fan-out"}"#,
+    );
+    assert!(
+        serde_json::from_str::<MlpSpec>(&tagged).is_err(),
+        "{tagged}"
+    );
+    let bad = json.replace(name, "uniform:1,0");
+    let err = serde_json::from_str::<MlpSpec>(&bad).expect_err("high < low");
+    assert!(err.to_string().contains("high = 0"), "{err}");
 }
 
 fn build_err(text: &str) -> String {
@@ -340,4 +369,131 @@ fn samples_of_several_axes_are_predicted_and_a_wrong_sample_shape_is_an_error() 
         .predict_dyn(&ndarray::ArrayD::zeros(vec![5, 2, 4]).view())
         .expect_err("8 features ≠ 6");
     assert!(err.to_string().contains('8'), "{err}");
+}
+
+/// The MLP as a config file holds it: every field optional (the defaults are
+/// `MlpSpec::default`'s), names as on a command line, `widths` or `hidden`.
+#[test]
+fn an_mlp_reads_from_a_file_with_hidden_or_all_widths() {
+    let default: MlpSpec = toml::from_str("").expect("an empty MLP section");
+    assert_eq!(default, MlpSpec::default());
+    assert_eq!(
+        default.widths,
+        MlpWidths::Hidden(gradwell_nn::DEFAULT_HIDDEN.to_vec())
+    );
+    let mlp: MlpSpec = toml::from_str(
+        "hidden = [8, 8]\nactivation = \"tanh\"\ninit = \"xavier-normal\"\nbias_init = \"zeros\"\n\
+         batch_norm = true\nbatch_norm_weight_init = 0.5\nresidual = true\nzero_init_residual = true\n\
+         dropout = 0.25\n",
+    )
+    .expect("valid");
+    assert_eq!(mlp.widths, MlpWidths::Hidden(vec![8, 8]));
+    assert_eq!(
+        mlp.bias_init,
+        Some(gradwell_init::Init::Zeros(gradwell_init::Zeros))
+    );
+    assert_eq!(
+        mlp.init.map(|i| i.to_string()).as_deref(),
+        Some("xavier-normal")
+    );
+    // The text form survives a round trip, names as text.
+    let text = toml::to_string(&mlp).expect("serializes");
+    assert!(text.contains("bias_init = \"zeros\""), "{text}");
+    assert_eq!(toml::from_str::<MlpSpec>(&text).expect("reads back"), mlp);
+    // Hidden widths need the data's before a model exists.
+    assert!(
+        mlp.to_spec()
+            .expect_err("no input width")
+            .to_string()
+            .contains("fit")
+    );
+    let fitted = mlp.fit(5, 3).expect("fits");
+    assert_eq!(fitted.widths, MlpWidths::All(vec![5, 8, 8, 3]));
+    let all: MlpSpec = toml::from_str("widths = [5, 8, 3]").expect("valid");
+    assert_eq!(
+        all,
+        MlpSpec::new(&[5, 8, 3], "relu".parse().expect("valid"))
+    );
+    for (text, needle) in [
+        ("widths = [5, 3]\nhidden = [8]", "not both"),
+        ("hidden = [0]", "[0]"),
+        ("widths = [5]", "[5]"),
+        ("dropout = 1.0", "dropout"),
+        ("batch_norm_weight_init = 0.0", "set batch_norm"),
+        ("zero_init_residual = true", "set residual"),
+        ("activation = \"rellu\"", "rellu"),
+        ("init = \"he-norml\"", "he-norml"),
+        ("hiden = [3]", "hiden"),
+    ] {
+        let err = toml::from_str::<MlpSpec>(text).expect_err(text).to_string();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}
+
+#[test]
+fn an_mlp_checks_its_widths_against_the_data() {
+    let mlp = MlpSpec::new(&[784, 128, 10], "relu".parse().expect("valid"));
+    let err = mlp.fit(64, 10).expect_err("784 inputs").to_string();
+    assert!(err.contains("784") && err.contains("64 features"), "{err}");
+    let err = mlp.fit(784, 7).expect_err("10 outputs").to_string();
+    assert!(err.contains("10") && err.contains("7 classes"), "{err}");
+    assert_eq!(mlp.fit(784, 10).expect("fits"), mlp);
+    for (text, widths) in [
+        ("784-128-10", &[784, 128, 10][..]),
+        ("256,128", &[256, 128]),
+    ] {
+        assert_eq!(text.parse::<Widths>().expect(text).0, widths);
+    }
+    for text in ["64-0-10", "64--128-10", "-5", "abc", ""] {
+        assert!(text.parse::<Widths>().is_err(), "{text}");
+    }
+}
+
+/// Zero-init residual: each residual branch's last weighted layer starts at zero, so
+/// with zero biases and ReLU every residual block is the identity at initialization; the
+/// batch-norm γ of the other blocks starts at `batch_norm_weight_init`.
+#[test]
+fn zero_init_residual_starts_each_branch_at_zero() {
+    let relu = "relu".parse().expect("valid");
+    let mut mlp = MlpSpec::new(&[3, 4, 4, 4, 2], relu);
+    mlp.residual = true;
+    mlp.zero_init_residual = true;
+    mlp.bias_init = Some(gradwell_init::Init::Zeros(gradwell_init::Zeros));
+    let mut net = Network::<f64>::build(&mlp.to_spec().expect("valid"), 5).expect("builds");
+    let value = |net: &Network<f64>, name: &str| {
+        let id = net.param(name).unwrap_or_else(|| panic!("{name} missing"));
+        net.tape.params().value(id).to_owned()
+    };
+    for block in ["2", "3"] {
+        let w = value(&net, &format!("{block}.body.0.weight"));
+        assert!(w.iter().all(|&v| v == 0.0), "{block}: {w}");
+    }
+    // The blocks are the identity: the output is W_out · relu(W_in · x).
+    let x = ndarray::array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
+    let w_in = value(&net, "0.weight")
+        .into_dimensionality::<ndarray::Ix2>()
+        .expect("2-D");
+    let w_out = value(&net, "4.weight")
+        .into_dimensionality::<ndarray::Ix2>()
+        .expect("2-D");
+    let expected = x.dot(&w_in.t()).mapv(|v: f64| v.max(0.0)).dot(&w_out.t());
+    let got = net.predict(&x.view()).expect("runs");
+    for (g, e) in got.iter().zip(&expected) {
+        assert!((g - e).abs() <= 1e-12, "{got} vs {expected}");
+    }
+    // Without it the branches start at random weights.
+    mlp.zero_init_residual = false;
+    let plain = Network::<f64>::build(&mlp.to_spec().expect("valid"), 5).expect("builds");
+    assert!(value(&plain, "2.body.0.weight").iter().any(|&v| v != 0.0));
+    // With batch norm, the branch's γ starts at zero and the other batch norms' γ at the
+    // configured value.
+    let mut bn = MlpSpec::new(&[3, 4, 4, 2], relu);
+    bn.batch_norm = true;
+    bn.batch_norm_weight_init = 0.5;
+    bn.residual = true;
+    bn.zero_init_residual = true;
+    let net = Network::<f64>::build(&bn.to_spec().expect("valid"), 5).expect("builds");
+    assert!(value(&net, "1.weight").iter().all(|&v| v == 0.5));
+    assert!(value(&net, "3.body.1.weight").iter().all(|&v| v == 0.0));
+    assert!(value(&net, "3.body.0.weight").iter().any(|&v| v != 0.0));
 }

@@ -4,7 +4,9 @@
 use gradwell_activations::ActivationKind;
 use gradwell_autodiff::{AutodiffError, GradCheck, Op, Tape, Var};
 use gradwell_nn::losses::{self, LossReduction};
-use gradwell_nn::{LayerSpec, ModelSpec, Network, NetworkGradCheck, Result};
+use gradwell_nn::{
+    ActivationSpec, LayerSpec, LinearSpec, ModelSpec, Network, NetworkGradCheck, Result,
+};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::common::{spec, uniform};
@@ -124,21 +126,12 @@ fn activation_net(kind: ActivationKind) -> ModelSpec {
     ModelSpec {
         input_shape: vec![3],
         layers: vec![
-            LayerSpec::Linear {
-                out_features: 4,
-                in_features: None,
-                bias: true,
+            LayerSpec::Linear(LinearSpec {
                 init: Some("xavier-normal:2".parse().expect("valid")),
-                bias_init: None,
-            },
-            LayerSpec::Activation { activation: kind },
-            LayerSpec::Linear {
-                out_features: 2,
-                in_features: None,
-                bias: true,
-                init: None,
-                bias_init: None,
-            },
+                ..LinearSpec::new(4)
+            }),
+            LayerSpec::Activation(ActivationSpec { activation: kind }),
+            LayerSpec::Linear(LinearSpec::new(2)),
         ],
     }
 }

@@ -5,6 +5,7 @@ mod config;
 mod display;
 mod gradcheck;
 mod memory;
+mod registry;
 mod summary;
 mod torch;
 mod weights;

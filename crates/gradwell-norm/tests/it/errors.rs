@@ -139,6 +139,20 @@ fn invalid_settings() {
             },
             "momentum",
         ),
+        (
+            BatchNormConfig {
+                weight_init: f64::NAN,
+                ..d
+            },
+            "weight_init",
+        ),
+        (
+            BatchNormConfig {
+                weight_init: f64::INFINITY,
+                ..d
+            },
+            "weight_init",
+        ),
     ];
     for (config, field) in bad {
         match BatchNorm::new(&mut store, "bn", 3, config) {

@@ -57,6 +57,28 @@ fn affine_false_and_bias_false() {
     assert_eq!(tape.params().len(), 3 + 4);
 }
 
+/// γ starts at `weight_init` (PyTorch's 1 by default, 0 for a zero-initialized residual
+/// branch), which a config file may leave out; β still starts at 0.
+#[test]
+fn the_scale_starts_at_its_configured_value() {
+    let mut tape = Tape::<f64>::new();
+    let d = BatchNormConfig::default();
+    assert_eq!(d.weight_init, gradwell_norm::DEFAULT_WEIGHT_INIT);
+    for v in [1.0, 0.0, 0.25] {
+        let c = BatchNormConfig {
+            weight_init: v,
+            ..d
+        };
+        let bn = BatchNorm::new(tape.params_mut(), &format!("bn{v}"), 3, c).unwrap();
+        let p = tape.params();
+        assert!(p.value(bn.weight().unwrap()).iter().all(|&w| w == v));
+        assert!(p.value(bn.bias().unwrap()).iter().all(|&b| b == 0.0));
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json.contains("weight_init"), v != 1.0, "{json}");
+        assert_eq!(serde_json::from_str::<BatchNormConfig>(&json).unwrap(), c);
+    }
+}
+
 /// A state saved as JSON and loaded into a fresh layer reproduces the evaluation output
 /// bit for bit.
 #[test]

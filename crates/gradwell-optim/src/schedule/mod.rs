@@ -282,7 +282,8 @@ pub enum ScheduleUnit {
 }
 
 impl ScheduleUnit {
-    const ALL: [ScheduleUnit; 2] = [ScheduleUnit::Step, ScheduleUnit::Epoch];
+    /// Both units, in the order errors list them.
+    pub const ALL: [ScheduleUnit; 2] = [ScheduleUnit::Step, ScheduleUnit::Epoch];
 
     /// Its name in files and text: `step` or `epoch`.
     pub fn name(self) -> &'static str {
@@ -290,6 +291,12 @@ impl ScheduleUnit {
             ScheduleUnit::Step => "step",
             ScheduleUnit::Epoch => "epoch",
         }
+    }
+}
+
+impl fmt::Display for ScheduleUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

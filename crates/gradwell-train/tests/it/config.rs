@@ -1,10 +1,11 @@
 //! Configs: defaults, TOML round trips, and bad values refused with the field's name.
 
+use gradwell_data::LastBatch;
 use gradwell_optim::{
     AdamConfig, AdamWConfig, CosineAnnealingLr, GradClip, LinearLr, NormType, OptimizerKind,
     PlateauConfig, ScheduleKind, ScheduleSpec, ScheduleUnit, SequentialLr, SgdConfig,
 };
-use gradwell_train::{TrainConfig, TrainError};
+use gradwell_train::{Preprocess, ProgressMode, TrainConfig, TrainError};
 
 /// Parses `toml` and expects an error mentioning every string of `names`.
 fn refused(toml: &str, names: &[&str]) {
@@ -218,5 +219,59 @@ fn a_config_error_is_a_config_variant() {
     assert!(
         matches!(err, TrainError::Config { ref field, .. } if field == "epochs"),
         "{err}"
+    );
+}
+
+/// Each choice is written one way, kebab-case, in text and in the config file; the
+/// spellings of files written before (`unit_range`, `"Keep"`) still read.
+#[test]
+fn choices_are_written_one_way_in_text_and_files() {
+    fn check<T>(all: &[T], field: &str, set: impl Fn(T) -> TrainConfig)
+    where
+        T: Copy + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,
+        T::Err: std::fmt::Debug,
+    {
+        for &c in all {
+            let name = c.to_string();
+            assert_eq!(name, name.to_ascii_lowercase().replace('_', "-"));
+            assert_eq!(name.parse::<T>().unwrap(), c);
+            let config = set(c);
+            let toml = config.to_toml().unwrap();
+            assert!(toml.contains(&format!("{field} = \"{name}\"")), "{toml}");
+            let text = format!("{field} = \"{name}\"");
+            assert_eq!(TrainConfig::from_toml_str(&text, "t").unwrap(), config);
+        }
+    }
+    let with = |f: &dyn Fn(&mut TrainConfig)| {
+        let mut c = TrainConfig::default();
+        f(&mut c);
+        c
+    };
+    check(Preprocess::ALL, "preprocess", |p| {
+        with(&|c| c.preprocess = p)
+    });
+    check(ProgressMode::ALL, "progress", |p| with(&|c| c.progress = p));
+    check(&LastBatch::ALL, "last_batch", |l| {
+        with(&|c| c.last_batch = l)
+    });
+    for u in &ScheduleUnit::ALL {
+        assert_eq!(u.to_string().parse::<ScheduleUnit>().unwrap(), *u);
+        assert_eq!(serde_json::to_string(u).unwrap(), format!("\"{u}\""));
+    }
+    let old = TrainConfig::from_toml_str(
+        "preprocess = \"standardize_global\"\nlast_batch = \"Drop\"",
+        "old.toml",
+    )
+    .unwrap();
+    assert_eq!(old.preprocess, Preprocess::StandardizeGlobal);
+    assert_eq!(old.last_batch, LastBatch::Drop);
+    refused(
+        "last_batch = \"skip\"",
+        &["skip", "last_batch", "keep, drop"],
+    );
+    let err = "whiten".parse::<Preprocess>().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "unknown preprocess `whiten`; valid: unit-range, standardize, standardize-global, none"
     );
 }

@@ -1,8 +1,16 @@
-//! Numbers and booleans as Python prints them, for PyTorch's `repr` of a layer.
+//! Numbers and booleans as Python prints them, for PyTorch's `repr` of a module: used by
+//! [`crate::ActivationInfo::torch_args`] and by the layers of `gradwell-nn`.
 
 /// A float as Python's `repr` prints it: `1e-05`, `0.1`, `1.0`, `20.0`, `inf`, `nan`
 /// (scientific below 1e-4 and from 1e16 on, as Python does).
-pub(crate) fn py_float(x: f64) -> String {
+///
+/// ```
+/// use gradwell_activations::pyfmt::py_float;
+/// assert_eq!(py_float(0.2), "0.2");
+/// assert_eq!(py_float(20.0), "20.0");
+/// assert_eq!(py_float(1e-5), "1e-05");
+/// ```
+pub fn py_float(x: f64) -> String {
     if x.is_nan() {
         return "nan".into();
     }
@@ -26,7 +34,7 @@ pub(crate) fn py_float(x: f64) -> String {
 }
 
 /// `True` or `False`.
-pub(crate) fn py_bool(b: bool) -> &'static str {
+pub fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 

@@ -1,11 +1,10 @@
-use ndarray::ArrayViewMutD;
-use num_traits::Float;
-use rand::RngCore;
+//! `variance-scaling:SCALE,MODE,DIST[,LAYOUT]`: the mechanism behind Xavier, He and LeCun.
+
 use serde::{Deserialize, Serialize};
 
-use crate::initializer::{fill_each, finite};
-use crate::sample::{Gaussian, uniform};
-use crate::{FanMode, Fans, InitError, Initializer, Layout, Nonlinearity, calculate_gain};
+use crate::initializer::finite;
+use crate::registry::{Drawn, Entry, number, print};
+use crate::{FanMode, Fans, InitError, Law, Layout, Nonlinearity, calculate_gain};
 
 /// The standard deviation of N(0, 1) truncated to [−2, 2] (`scipy.stats.truncnorm.std(-2,
 /// 2)`): Keras divides its truncated normal's σ by this so that the samples, cut at ±2σ,
@@ -32,6 +31,13 @@ pub enum Distribution {
 }
 
 impl Distribution {
+    /// Every distribution.
+    pub const ALL: [Distribution; 3] = [
+        Distribution::Normal,
+        Distribution::TruncatedNormal,
+        Distribution::Uniform,
+    ];
+
     /// The kebab-case name used in initializer strings.
     pub fn name(self) -> &'static str {
         match self {
@@ -39,6 +45,11 @@ impl Distribution {
             Distribution::TruncatedNormal => "truncated-normal",
             Distribution::Uniform => "uniform",
         }
+    }
+
+    /// The distribution of this kebab-case name.
+    pub fn from_name(name: &str) -> Option<Distribution> {
+        Distribution::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 
@@ -189,6 +200,20 @@ impl VarianceScaling {
 
     /// The target variance `scale / fan` for a weight of this shape.
     pub fn variance(&self, shape: &[usize]) -> Result<f64, InitError> {
+        self.check()?;
+        let fan = Fans::for_initializer(shape, self.layout, Self::NAME)?.select(self.mode);
+        // A zero fan only comes with zero elements; divide by at least 1, as Keras does.
+        Ok(self.scale / fan.max(1.0))
+    }
+
+    /// The target standard deviation √(scale / fan) for a weight of this shape.
+    pub fn std(&self, shape: &[usize]) -> Result<f64, InitError> {
+        self.variance(shape).map(f64::sqrt)
+    }
+}
+
+impl Drawn for VarianceScaling {
+    fn check(&self) -> Result<(), InitError> {
         let scale = finite(Self::NAME, "scale", self.scale)?;
         if scale < 0.0 {
             let why = "a variance scale must be at least 0";
@@ -199,32 +224,137 @@ impl VarianceScaling {
                 why,
             });
         }
-        let fan = Fans::for_initializer(shape, self.layout, Self::NAME)?.select(self.mode);
-        // A zero fan only comes with zero elements; divide by at least 1, as Keras does.
-        Ok(scale / fan.max(1.0))
+        Ok(())
     }
 
-    /// The target standard deviation √(scale / fan) for a weight of this shape.
-    pub fn std(&self, shape: &[usize]) -> Result<f64, InitError> {
-        self.variance(shape).map(f64::sqrt)
+    fn law_for(&self, shape: &[usize]) -> Result<Law, InitError> {
+        let std = self.std(shape)?;
+        if std == 0.0 {
+            // A scale of 0: every distribution is the point 0.
+            return Ok(Law::Constant { value: 0.0 });
+        }
+        Ok(match self.distribution {
+            Distribution::Normal => Law::Normal { mean: 0.0, std },
+            Distribution::TruncatedNormal => {
+                let sigma = std / KERAS_TRUNCATION_STD;
+                Law::TruncatedNormal {
+                    mean: 0.0,
+                    std: sigma,
+                    a: -KERAS_TRUNCATION_CUT * sigma,
+                    b: KERAS_TRUNCATION_CUT * sigma,
+                }
+            }
+            Distribution::Uniform => {
+                let bound = 3.0_f64.sqrt() * std;
+                Law::Uniform {
+                    low: -bound,
+                    high: bound,
+                }
+            }
+        })
     }
 }
 
-impl<F: Float> Initializer<F> for VarianceScaling {
-    fn fill(&self, a: &mut ArrayViewMutD<'_, F>, rng: &mut dyn RngCore) -> Result<(), InitError> {
-        let std = self.std(a.shape())?;
-        let mut gauss = Gaussian::default();
-        match self.distribution {
-            Distribution::Normal => fill_each(a, || std * gauss.next(rng)),
-            Distribution::TruncatedNormal => {
-                let sigma = std / KERAS_TRUNCATION_STD;
-                fill_each(a, || sigma * gauss.next_within(KERAS_TRUNCATION_CUT, rng));
-            }
-            Distribution::Uniform => {
-                let bound = (3.0_f64).sqrt() * std;
-                fill_each(a, || uniform(-bound, bound, rng));
-            }
+impl Entry for VarianceScaling {
+    const NAMES: &'static [&'static str] = &["variance-scaling"];
+    const USAGE: &'static str = "variance-scaling:SCALE,MODE,DIST[,LAYOUT]";
+
+    fn from_args(args: &[String]) -> Result<Self, String> {
+        let usage = "expected SCALE,MODE,DIST[,LAYOUT] with MODE fan-in|fan-out|fan-avg, DIST \
+                     normal|truncated-normal|uniform, LAYOUT pytorch|keras";
+        if !(3..=4).contains(&args.len()) {
+            return Err(usage.to_string());
         }
-        Ok(())
+        let scale = number(&args[0]).map_err(|e| format!("{e}; {usage}"))?;
+        let mode = FanMode::from_name(&args[1])
+            .ok_or_else(|| format!("{:?} is not a fan mode; {usage}", args[1]))?;
+        let distribution = Distribution::from_name(&args[2])
+            .ok_or_else(|| format!("{:?} is not a distribution; {usage}", args[2]))?;
+        let layout = match args.get(3) {
+            None => Layout::PyTorch,
+            Some(l) => {
+                Layout::from_name(l).ok_or_else(|| format!("{l:?} is not a layout; {usage}"))?
+            }
+        };
+        Ok(VarianceScaling {
+            scale,
+            mode,
+            distribution,
+            layout,
+        })
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = print(&[self.scale]);
+        args.extend(
+            [
+                self.mode.name(),
+                self.distribution.name(),
+                self.layout.name(),
+            ]
+            .map(String::from),
+        );
+        args
+    }
+
+    fn examples() -> Vec<Self> {
+        vec![
+            // Keras's GlorotNormal, and its HeNormal in Keras's own layout.
+            VarianceScaling::new(1.0, FanMode::FanAvg, Distribution::TruncatedNormal),
+            VarianceScaling::new(2.0, FanMode::FanIn, Distribution::TruncatedNormal)
+                .with_layout(Layout::Keras),
+            VarianceScaling::new(0.5, FanMode::FanOut, Distribution::Uniform),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published formulas, written out: variance scale/n for the selected fan n, and
+    /// each distribution's parameters for it (Keras's `VarianceScaling`).
+    #[test]
+    fn laws_follow_the_published_formulas() {
+        // A conv weight [out=16, in=8, 3, 3]: fan_in 72, fan_out 144, average 108.
+        let shape = [16, 8, 3, 3];
+        let law = |scale, mode, distribution| {
+            VarianceScaling::new(scale, mode, distribution)
+                .law_for(&shape)
+                .unwrap()
+        };
+        let close = |x: f64, y: f64| (x / y - 1.0).abs() < 1e-15;
+        match law(2.0, FanMode::FanIn, Distribution::Normal) {
+            Law::Normal { mean, std } => {
+                assert!(mean == 0.0 && close(std, (2.0_f64 / 72.0).sqrt()))
+            }
+            other => panic!("{other:?}"),
+        }
+        match law(1.0, FanMode::FanAvg, Distribution::Uniform) {
+            Law::Uniform { low, high } => {
+                assert!(close(high, (3.0_f64 / 108.0).sqrt()) && low == -high)
+            }
+            other => panic!("{other:?}"),
+        }
+        match law(1.0, FanMode::FanOut, Distribution::TruncatedNormal) {
+            Law::TruncatedNormal { mean, std, a, b } => {
+                let sigma0 = (1.0_f64 / 144.0).sqrt() / 0.879_625_661_034_239_8;
+                assert!(mean == 0.0 && close(std, sigma0));
+                assert!(close(b, 2.0 * sigma0) && a == -b);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Keras's layout reads [3, 3, 8, 16] as the same conv weight.
+        let keras = VarianceScaling::new(2.0, FanMode::FanIn, Distribution::Normal)
+            .with_layout(Layout::Keras);
+        assert_eq!(
+            keras.law_for(&[3, 3, 8, 16]).unwrap(),
+            law(2.0, FanMode::FanIn, Distribution::Normal)
+        );
+        // Zero scale: the point 0.
+        assert_eq!(
+            law(0.0, FanMode::FanIn, Distribution::TruncatedNormal),
+            Law::Constant { value: 0.0 }
+        );
     }
 }

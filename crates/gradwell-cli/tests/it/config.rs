@@ -1,0 +1,107 @@
+//! Flags and a config file are one thing: the same run written either way trains to the
+//! same weights, and a config file speaks the flags' names.
+
+use std::path::Path;
+
+use crate::{gradwell, temp_dir, text};
+
+/// Trains `args` with the run folder `out`; returns the weights file's bytes.
+fn train(args: &[&str], out: &Path) -> Vec<u8> {
+    let mut all = vec!["train", "--quiet", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let o = gradwell(&all);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{all:?} failed: {err}");
+    std::fs::read(out.join("model.safetensors")).expect("the weights are written")
+}
+
+/// The run of the flags below, as a config file: every setting that does not depend on
+/// the optimizer, each away from its default, in the names the flags use.
+const CONFIG: &str = r#"
+[data]
+source = "digits"
+test_fraction = 0.25
+
+[model]
+hidden = [32, 16]
+activation = "leaky-relu:0.2"
+init = "he-uniform"
+bias_init = "zeros"
+batch_norm = true
+dropout = 0.1
+
+[train]
+epochs = 2
+batch_size = 50
+seed = 7
+preprocess = "standardize"
+last_batch = "drop"
+validation_fraction = 0.1
+label_smoothing = 0.1
+"#;
+
+const FLAGS: &[&str] = &[
+    "--data",
+    "digits",
+    "--test-fraction",
+    "0.25",
+    "--hidden",
+    "32,16",
+    "--activation",
+    "leaky-relu:0.2",
+    "--init",
+    "he-uniform",
+    "--bias-init",
+    "zeros",
+    "--batch-norm",
+    "--dropout",
+    "0.1",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "50",
+    "--seed",
+    "7",
+    "--preprocess",
+    "standardize",
+    "--last-batch",
+    "drop",
+    "--validation-fraction",
+    "0.1",
+    "--label-smoothing",
+    "0.1",
+];
+
+/// The same run from flags and from the equivalent TOML gives bit-identical weights, and
+/// the same `config.toml` in its folder; the comparison can tell runs apart (another seed
+/// gives other weights).
+#[test]
+fn flags_and_the_equivalent_config_train_bit_identical_weights() {
+    let dir = temp_dir("flags-and-config");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    // Both folders are named `run`, so that both runs take the name `run`.
+    let (from_flags, from_file) = (dir.join("flags/run"), dir.join("file/run"));
+    let a = train(FLAGS, &from_flags);
+    let b = train(&["--config", config.to_str().unwrap()], &from_file);
+    assert!(a == b, "the weights differ");
+    let written = |d: &Path| std::fs::read_to_string(d.join("config.toml")).unwrap();
+    let (ca, cb) = (written(&from_flags), written(&from_file));
+    assert_eq!(ca, cb);
+    // The settings were applied, written in the flags' spelling.
+    for setting in [
+        "hidden = [\n    32,\n    16,\n]",
+        "activation = \"leaky-relu:0.2\"",
+        "bias_init = \"zeros\"",
+        "preprocess = \"standardize\"",
+        "last_batch = \"drop\"",
+        "seed = 7",
+    ] {
+        assert!(ca.contains(setting), "`{setting}` missing from {ca}");
+    }
+    let other = train(
+        &["--config", config.to_str().unwrap(), "--seed", "8"],
+        &dir.join("seed8/run"),
+    );
+    assert!(other != a, "another seed trains other weights");
+}

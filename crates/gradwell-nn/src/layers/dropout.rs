@@ -1,0 +1,103 @@
+//! [`Dropout`], and its settings [`DropoutSpec`].
+
+use gradwell_activations::pyfmt::py_float;
+use gradwell_autodiff::Var;
+use gradwell_tensor::Float;
+use ndarray::{Dimension, IxDyn};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{BuildSite, LayerKind, PlanSite, Planned};
+use crate::module::{Ctx, Module};
+use crate::{NnError, Result};
+
+/// PyTorch's class name.
+const CLASS: &str = "Dropout";
+
+/// Inverted dropout: in training, each element is zeroed with probability `p` and the
+/// survivors are scaled by 1/(1 − p); in evaluation it is the identity. The mask is drawn
+/// from the forward context's seeded RNG.
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout {
+    p: f64,
+}
+
+impl Dropout {
+    /// Dropout with probability `p` in [0, 1).
+    ///
+    /// # Errors
+    /// `p` outside [0, 1).
+    pub fn new(p: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(NnError::Config(format!(
+                "dropout probability must be in [0, 1), got {p}"
+            )));
+        }
+        Ok(Dropout { p })
+    }
+}
+
+impl<F: Float> Module<F> for Dropout {
+    fn kind(&self) -> &'static str {
+        CLASS
+    }
+
+    fn repr(&self) -> String {
+        format!("Dropout(p={}, inplace=False)", py_float(self.p))
+    }
+
+    fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {
+        if !ctx.training || self.p == 0.0 {
+            return Ok(x);
+        }
+        // An `IxDyn` keeps up to four axes inline: no allocation per step.
+        let shape = IxDyn(ctx.tape.shape(x)?);
+        let keep = 1.0 - self.p;
+        let scale = F::of(1.0 / keep);
+        let rng = &mut *ctx.rng;
+        let mask = ctx.tape.input_with(shape.slice(), |m| {
+            m.mapv_inplace(|_| {
+                if rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    F::zero()
+                }
+            });
+        });
+        Ok(ctx.tape.mul(x, mask)?)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+}
+
+/// A [`Dropout`] layer in a model file (`type = "dropout"`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutSpec {
+    /// The probability of zeroing an element, in [0, 1).
+    pub p: f64,
+}
+
+impl LayerKind for DropoutSpec {
+    fn torch_class(&self) -> &'static str {
+        CLASS
+    }
+
+    fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {
+        at.in_layer(Dropout::new(self.p))?;
+        Ok(Planned::output(at.input.to_vec()))
+    }
+
+    fn build<F: Float>(&self, at: &mut BuildSite<'_, F>) -> Result<Box<dyn Module<F>>> {
+        Ok(Box::new(at.in_layer(Dropout::new(self.p))?))
+    }
+
+    fn examples() -> Vec<(Vec<usize>, Self)> {
+        vec![
+            (vec![5], DropoutSpec { p: 0.3 }),
+            (vec![2, 2], DropoutSpec { p: 0.0 }),
+        ]
+    }
+}
