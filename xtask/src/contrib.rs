@@ -502,7 +502,11 @@ Prose.\n\
         for (name, most) in targets {
             let r = recipes.iter().find(|r| r.name == name);
             let r = r.unwrap_or_else(|| panic!("CONTRIBUTING.md has no recipe {name}"));
-            assert!(r.max_files <= most, "recipe {name} may change {} files", r.max_files);
+            assert!(
+                r.max_files <= most,
+                "recipe {name} may change {} files",
+                r.max_files
+            );
         }
         for r in &recipes {
             for e in &r.edits {
