@@ -44,7 +44,8 @@
 //! # Conventions
 //!
 //! - **Kinks** follow PyTorch: relu′(0) = 0, leaky′(0) = slope, elu′(0) = α, selu′(0) = λα,
-//!   hardtanh′ and relu6′ are 0 at their bounds. [`ActivationInfo::kinks`] lists the points.
+//!   celu′(0) = 1, hardtanh′ and relu6′ are 0 at their bounds, hardsigmoid′(±3) = 0,
+//!   hardswish′(−3) = 0 and hardswish′(3) = 1. [`ActivationInfo::kinks`] lists the points.
 //! - **Finite values for finite inputs.** Every value is finite for every finite input
 //!   (sigmoid, SiLU, softplus, mish, ELU and GELU-tanh are written so that no exponential
 //!   overflows into ∞/∞ or 0·∞). NaN propagates.
@@ -53,7 +54,7 @@
 //!   does too, so in `f32` a saturated sigmoid passes exactly 0, as in PyTorch;
 //!   [`Activation::derivative`] uses a form accurate on the tails.
 //! - **Saturation** ([`ActivationInfo::saturates`]) means f′ → 0 as x → +∞ (sigmoid, tanh,
-//!   hardtanh, ReLU6). ReLU, ELU, softplus and the rest keep f′ → 1 there and are not
+//!   hardtanh, ReLU6, hardsigmoid). ReLU, ELU, softplus and the rest keep f′ → 1 there and are not
 //!   saturating, even though their derivative vanishes on the negative side.
 //!
 //! # Gains
@@ -80,6 +81,9 @@
 //! | mish | 1.4868 |
 //! | ReLU6 | 1.4142 (√2: the cap at 6 is almost never reached) |
 //! | hardtanh [−1, 1] | 1.3920 |
+//! | CELU (α = 1) | 1.2452 (ELU's: with α = 1 they are one function) |
+//! | hardsigmoid | 1.8978 |
+//! | hardswish | 1.7367 |
 //!
 //! PyTorch's tanh (5/3), sigmoid (1) and SELU (3/4) gains do not follow this rule (it
 //! would give 1.5925, 1.8462 and 1); they are kept for parity, and `nonlinearity()`

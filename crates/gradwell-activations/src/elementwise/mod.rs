@@ -218,9 +218,12 @@ macro_rules! elementwise {
     };
 }
 
+mod celu;
 mod elu;
 mod gelu;
 mod gelu_tanh;
+mod hardsigmoid;
+mod hardswish;
 mod hardtanh;
 mod identity;
 mod leaky_relu;
@@ -250,6 +253,9 @@ elementwise! {
     mish::Mish,
     relu6::Relu6,
     hardtanh::Hardtanh,
+    celu::Celu,
+    hardsigmoid::Hardsigmoid,
+    hardswish::Hardswish,
 }
 
 impl FromStr for ActivationKind {

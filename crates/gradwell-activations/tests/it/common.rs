@@ -1,15 +1,15 @@
 //! Inputs and activation lists shared by the property tests.
 
 use gradwell_activations::{
-    ActivationInfo, ActivationKind, Elu, Hardtanh, LeakyRelu, Prelu, Softplus,
+    ActivationInfo, ActivationKind, Celu, Elu, Hardtanh, LeakyRelu, Prelu, Softplus,
 };
 use proptest::prelude::*;
 
 /// Every activation with PyTorch's defaults, plus non-default parameters (slopes above 1
-/// and negative, α ≠ 1, β ≠ 1, an asymmetric hardtanh).
+/// and negative, α ≠ 1 for ELU and CELU, β ≠ 1, an asymmetric hardtanh).
 pub fn all_kinds() -> Vec<ActivationKind> {
     let mut kinds = ActivationKind::defaults();
-    let extra: [ActivationKind; 8] = [
+    let extra: [ActivationKind; 10] = [
         LeakyRelu::new(0.2).unwrap().into(),
         LeakyRelu::new(-0.5).unwrap().into(),
         Prelu::new(3.0).unwrap().into(),
@@ -18,6 +18,8 @@ pub fn all_kinds() -> Vec<ActivationKind> {
         Softplus::new(2.0, 20.0).unwrap().into(),
         Softplus::new(0.5, 5.0).unwrap().into(),
         Hardtanh::new(-2.0, 3.0).unwrap().into(),
+        Celu::new(2.0).unwrap().into(),
+        Celu::new(0.5).unwrap().into(),
     ];
     kinds.extend(extra);
     kinds

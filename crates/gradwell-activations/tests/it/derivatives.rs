@@ -122,13 +122,15 @@ fn maxima_reached_at_zero() {
 
 /// The bounds are tight: each is approached within 1e-6 on a grid of step 1e-4 over
 /// [−30, 30] (plus the kinks themselves, where PyTorch's convention picks one side's value:
-/// ELU's α, SELU's λα, and far points, for a supremum approached only as |x| → ∞, as an
-/// algebraic 1 − c/x² is). A bound that holds only because it is loose would fail here.
+/// ELU's α, SELU's λα; points 1e-9 either side of each kink, for a supremum approached only
+/// from one side of a kink, as hardswish′ → 3/2 as x → 3⁻; and far points, for a supremum
+/// approached only as |x| → ∞, as an algebraic 1 − c/x² is). A bound that holds only
+/// because it is loose would fail here.
 #[test]
 fn derivative_bounds_are_tight() {
     for k in all_kinds() {
         let mut grid: Vec<f64> = (-300_000..=300_000).map(|i| i as f64 * 1e-4).collect();
-        grid.extend(k.kinks());
+        grid.extend(k.kinks().iter().flat_map(|&c| [c - 1e-9, c, c + 1e-9]));
         grid.extend([1e4, 1e6, 1e8].iter().flat_map(|&x| [x, -x]));
         let max = grid
             .iter()

@@ -141,7 +141,7 @@ fn gains_follow_the_documented_rule() {
             }
         }
     }
-    let table: [(ActivationKind, f64); 8] = [
+    let table: [(ActivationKind, f64); 11] = [
         (Elu::default().into(), 1.2451983007007066),
         (Gelu.into(), 1.5335304411955352),
         (gradwell_activations::GeluTanh.into(), 1.5335805216661469),
@@ -150,6 +150,13 @@ fn gains_follow_the_documented_rule() {
         (Mish.into(), 1.486847581273208),
         (Relu6.into(), 1.4142135650950737),
         (Hardtanh::default().into(), 1.3920361404483098),
+        // Simpson's rule split at the kinks, 20 000 intervals a piece.
+        (
+            gradwell_activations::Celu::default().into(),
+            1.2451983007007097,
+        ),
+        (gradwell_activations::Hardsigmoid.into(), 1.897840424729558),
+        (gradwell_activations::Hardswish.into(), 1.7366572127665403),
     ];
     for (k, want) in table {
         assert!(

@@ -7,3 +7,4 @@ mod reference;
 mod saturation;
 mod slices;
 mod softmax;
+mod torch;

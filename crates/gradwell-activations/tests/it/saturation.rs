@@ -116,10 +116,11 @@ fn saturation_bounds_match_behaviour() {
     }
 }
 
-/// Units can die exactly when f is 0 (with f′ = 0) over the negative half-line (also for the
+/// Units can die exactly when f is 0 (with f′ = 0) over a negative half-line (also for the
 /// parameters that make leaky ReLU, PReLU, ELU and hardtanh a rectifier): checked at
-/// x = −10, −1, −10⁻³, where every other activation is non-zero (sigmoid(−10) = 4.5e-5,
-/// GELU(−10) = −7.6e-23).
+/// c − 10, c − 1, c − 10⁻³ below the lowest kink c (0 without kinks; −3 for hardsigmoid
+/// and hardswish, which are 0 on (−∞, −3] but not on (−3, 0)), where every other
+/// activation is non-zero (sigmoid(−10) = 4.5e-5, GELU(−10) = −7.6e-23).
 #[test]
 fn can_die_matches_behaviour() {
     let mut kinds = all_kinds();
@@ -128,11 +129,15 @@ fn can_die_matches_behaviour() {
     }
     let mut dying = 0;
     for k in kinds {
-        let zero = [-10.0, -1.0, -1e-3].iter().all(|&x| {
+        let c = k.kinks().first().copied().unwrap_or(0.0).min(0.0);
+        let zero = [c - 10.0, c - 1.0, c - 1e-3].iter().all(|&x| {
             Activation::<f64>::value(&k, x) == 0.0 && Activation::<f64>::derivative(&k, x) == 0.0
         });
         assert_eq!(k.can_die(), zero, "{k}");
         dying += usize::from(zero);
     }
-    assert!(dying >= 6, "ReLU, ReLU6 and the four above");
+    assert!(
+        dying >= 8,
+        "ReLU, ReLU6, hardsigmoid, hardswish and the four above"
+    );
 }
