@@ -106,6 +106,11 @@ pub struct ModelArgs {
     /// Dropout probability after each hidden activation, in [0, 1).
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
+    /// Alpha dropout probability after each hidden activation, in [0, 1]: the dropout of
+    /// SELU networks (Klambauer et al. 2017), which keeps their mean and variance; not
+    /// with --dropout.
+    #[arg(long, value_name = "P")]
+    pub alpha_dropout: Option<f64>,
 }
 
 impl ModelArgs {
@@ -126,6 +131,10 @@ impl ModelArgs {
         if let Some(p) = self.dropout {
             m.dropout = p;
             check(m, "--dropout", Some(p))?;
+        }
+        if let Some(p) = self.alpha_dropout {
+            m.alpha_dropout = p;
+            check(m, "--alpha-dropout", Some(p))?;
         }
         Ok(())
     }

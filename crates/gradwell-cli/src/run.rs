@@ -371,8 +371,8 @@ fn describe_model(spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSp
 }
 
 /// An MLP on one line: `64-128-10 relu he-normal`, with batch norm (and γ's initial value
-/// when it is not 1), residual connections (zero-initialized or not), dropout and the
-/// biases' initializer when set.
+/// when it is not 1), residual connections (zero-initialized or not), dropout or alpha
+/// dropout and the biases' initializer when set.
 pub fn describe_mlp(mlp: &gradwell_nn::MlpSpec) -> String {
     let widths = match &mlp.widths {
         gradwell_nn::MlpWidths::All(w) => compress_widths(w),
@@ -394,6 +394,9 @@ pub fn describe_mlp(mlp: &gradwell_nn::MlpSpec) -> String {
     }
     if mlp.dropout > 0.0 {
         s.push_str(&format!(" dropout {}", mlp.dropout));
+    }
+    if mlp.alpha_dropout > 0.0 {
+        s.push_str(&format!(" alpha-dropout {}", mlp.alpha_dropout));
     }
     if let Some(b) = &mlp.bias_init {
         s.push_str(&format!(" bias {b}"));

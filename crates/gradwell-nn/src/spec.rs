@@ -13,8 +13,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
-    ActivationSpec, BatchNormSpec, BuildSite, DropoutSpec, LayerSpec, LinearSpec, LogSoftmaxSpec,
-    PlanSite, ResidualSpec, Sequential, SoftmaxSpec, join,
+    ActivationSpec, AlphaDropout, AlphaDropoutSpec, BatchNormSpec, BuildSite, DropoutSpec,
+    LayerSpec, LinearSpec, LogSoftmaxSpec, PlanSite, ResidualSpec, Sequential, SoftmaxSpec, join,
 };
 use crate::memory::{MemoryBudget, MemoryUse};
 use crate::plan::{LayerPlan, ModelPlan};
@@ -343,7 +343,7 @@ impl fmt::Display for Widths {
 
 /// A multilayer perceptron as data: widths, activation, the weights', biases' and batch
 /// norm's initializers, batch norm, residual connections (optionally starting at zero),
-/// dropout and head. It is the one description of an MLP: the `[model]` section of a
+/// dropout or alpha dropout, and head. It is the one description of an MLP: the `[model]` section of a
 /// `gradwell train` config deserializes into it and the command's flags are written over
 /// it; [`MlpSpec::to_spec`] expands it into a [`ModelSpec`].
 ///
@@ -405,6 +405,9 @@ pub struct MlpSpec {
     pub zero_init_residual: bool,
     /// Dropout after each hidden activation (0 = none), in [0, 1).
     pub dropout: f64,
+    /// Alpha dropout ([`crate::AlphaDropout`], for SELU networks) after each hidden
+    /// activation (0 = none), in [0, 1]; not together with `dropout`.
+    pub alpha_dropout: f64,
     /// What follows the last linear layer.
     pub head: Head,
 }
@@ -423,6 +426,7 @@ impl Default for MlpSpec {
             residual: false,
             zero_init_residual: false,
             dropout: 0.0,
+            alpha_dropout: 0.0,
             head: Head::Logits,
         }
     }
@@ -455,8 +459,9 @@ impl MlpSpec {
             })
     }
 
-    /// Checks every setting: the widths ([`MlpWidths`]), the dropout, γ's initial value,
-    /// and that the options needing batch norm or residual connections have them.
+    /// Checks every setting: the widths ([`MlpWidths`]), the dropout and alpha dropout (at
+    /// most one of them), γ's initial value, and that the options needing batch norm or
+    /// residual connections have them.
     ///
     /// # Errors
     /// [`NnError::Config`] naming the field.
@@ -467,6 +472,15 @@ impl MlpSpec {
                 "dropout must be in [0, 1), got {}",
                 self.dropout
             )));
+        }
+        AlphaDropout::new(self.alpha_dropout).map_err(|e| match e {
+            NnError::Config(why) => NnError::Config(format!("alpha_dropout: {why}")),
+            other => other,
+        })?;
+        if self.dropout > 0.0 && self.alpha_dropout > 0.0 {
+            return Err(NnError::Config(
+                "dropout and alpha_dropout are alternatives: set one of them".into(),
+            ));
         }
         if !self.batch_norm_weight_init.is_finite() {
             return Err(NnError::Config(format!(
@@ -579,6 +593,11 @@ impl MlpSpec {
             if self.dropout > 0.0 {
                 block.push(LayerSpec::Dropout(DropoutSpec { p: self.dropout }));
             }
+            if self.alpha_dropout > 0.0 {
+                block.push(LayerSpec::AlphaDropout(AlphaDropoutSpec {
+                    p: self.alpha_dropout,
+                }));
+            }
             if residual {
                 layers.push(LayerSpec::Residual(ResidualSpec { layers: block }));
             } else {
@@ -616,6 +635,7 @@ struct MlpFile {
     residual: bool,
     zero_init_residual: bool,
     dropout: f64,
+    alpha_dropout: f64,
     head: Head,
 }
 
@@ -647,6 +667,7 @@ impl From<MlpSpec> for MlpFile {
             residual: m.residual,
             zero_init_residual: m.zero_init_residual,
             dropout: m.dropout,
+            alpha_dropout: m.alpha_dropout,
             head: m.head,
         }
     }
@@ -676,6 +697,7 @@ impl TryFrom<MlpFile> for MlpSpec {
             residual: f.residual,
             zero_init_residual: f.zero_init_residual,
             dropout: f.dropout,
+            alpha_dropout: f.alpha_dropout,
             head: f.head,
         };
         spec.validate()?;

@@ -105,3 +105,42 @@ fn flags_and_the_equivalent_config_train_bit_identical_weights() {
     );
     assert!(other != a, "another seed trains other weights");
 }
+
+/// `--alpha-dropout` is `alpha_dropout` of `[model]`: the same SELU run from the flag and
+/// from the file trains to the same weights, and another probability to others.
+#[test]
+fn alpha_dropout_from_the_flag_and_the_file_is_one_run() {
+    let dir = temp_dir("alpha-dropout");
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        "[model]\nhidden = [16]\nactivation = \"selu\"\nalpha_dropout = 0.2\n\
+         [train]\nepochs = 1\nseed = 3\n",
+    )
+    .unwrap();
+    let base = [
+        "--hidden",
+        "16",
+        "--activation",
+        "selu",
+        "--epochs",
+        "1",
+        "--seed",
+        "3",
+    ];
+    fn with<'a>(base: &[&'a str], p: &'a str) -> Vec<&'a str> {
+        let mut a = base.to_vec();
+        a.extend(["--alpha-dropout", p]);
+        a
+    }
+    let a = train(&with(&base, "0.2"), &dir.join("flags/run"));
+    let b = train(
+        &["--config", config.to_str().unwrap()],
+        &dir.join("file/run"),
+    );
+    assert!(a == b, "the weights differ");
+    let written = std::fs::read_to_string(dir.join("flags/run/config.toml")).unwrap();
+    assert!(written.contains("alpha_dropout = 0.2"), "{written}");
+    let other = train(&with(&base, "0.4"), &dir.join("other/run"));
+    assert!(other != a, "another probability trains other weights");
+}

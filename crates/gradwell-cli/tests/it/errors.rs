@@ -89,6 +89,14 @@ fn out_of_range_numbers() {
     );
     refuses(&["train", "--clip-norm", "0"], &["--clip-norm"]);
     refuses(&["train", "--dropout", "1.0"], &["--dropout", "1"]);
+    refuses(
+        &["train", "--alpha-dropout", "1.5"],
+        &["--alpha-dropout", "1.5", "[0, 1]"],
+    );
+    refuses(
+        &["train", "--dropout", "0.1", "--alpha-dropout", "0.1"],
+        &["--alpha-dropout", "one of them"],
+    );
     refuses(&["train", "--label-smoothing", "2"], &["--label-smoothing"]);
     refuses(&["train", "--test-fraction", "0"], &["--test-fraction"]);
 }

@@ -20,6 +20,7 @@ use crate::plan::LayerPlan;
 use crate::{NnError, Result};
 
 mod activation;
+mod alpha_dropout;
 mod dropout;
 mod flatten;
 mod linear;
@@ -315,6 +316,7 @@ layers! {
     BatchNorm(norm::BatchNormSpec),
     LayerNorm(norm::LayerNormSpec),
     Dropout(dropout::DropoutSpec),
+    AlphaDropout(alpha_dropout::AlphaDropoutSpec),
     Flatten(flatten::FlattenSpec),
     Softmax(softmax::SoftmaxSpec),
     LogSoftmax(softmax::LogSoftmaxSpec),

@@ -301,6 +301,56 @@ fn invalid_settings_are_build_errors_naming_the_layer() {
     }
 }
 
+/// `alpha_dropout` puts an `AlphaDropout` after each hidden activation, as `dropout` puts a
+/// `Dropout`; it reads from and writes to a file; it is refused outside [0, 1] and
+/// together with `dropout`, naming the field.
+#[test]
+fn an_mlp_with_alpha_dropout() {
+    let mut mlp = MlpSpec::new(&[5, 7, 7, 2], "selu".parse().expect("valid"));
+    mlp.alpha_dropout = 0.1;
+    let s = mlp.to_spec().expect("valid");
+    let kinds: Vec<&str> = s.layers.iter().map(LayerSpec::kind_name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Linear",
+            "Activation",
+            "AlphaDropout",
+            "Linear",
+            "Activation",
+            "AlphaDropout",
+            "Linear"
+        ]
+    );
+    let net = Network::<f64>::build(&s, 0).expect("builds");
+    assert!(
+        net.to_string()
+            .contains("(2): AlphaDropout(p=0.1, inplace=False)"),
+        "{net}"
+    );
+    let text = toml::to_string(&mlp).expect("serializes");
+    assert!(text.contains("alpha_dropout = 0.1"), "{text}");
+    assert_eq!(toml::from_str::<MlpSpec>(&text).expect("reads back"), mlp);
+    for p in [1.5, -0.5, f64::NAN] {
+        mlp.alpha_dropout = p;
+        let err = mlp
+            .to_spec()
+            .expect_err("invalid alpha dropout")
+            .to_string();
+        assert!(
+            err.contains("alpha_dropout") && err.contains("[0, 1]"),
+            "{err}"
+        );
+    }
+    mlp.alpha_dropout = 0.1;
+    mlp.dropout = 0.1;
+    let err = mlp.to_spec().expect_err("both dropouts").to_string();
+    assert!(
+        err.contains("alpha_dropout") && err.contains("one of them"),
+        "{err}"
+    );
+}
+
 #[test]
 fn invalid_mlps_are_errors() {
     let relu = "relu".parse().expect("valid");
@@ -419,6 +469,8 @@ fn an_mlp_reads_from_a_file_with_hidden_or_all_widths() {
         ("hidden = [0]", "[0]"),
         ("widths = [5]", "[5]"),
         ("dropout = 1.0", "dropout"),
+        ("alpha_dropout = 1.5", "alpha_dropout"),
+        ("dropout = 0.1\nalpha_dropout = 0.1", "set one of them"),
         ("batch_norm_weight_init = 0.0", "set batch_norm"),
         ("zero_init_residual = true", "set residual"),
         ("activation = \"rellu\"", "rellu"),

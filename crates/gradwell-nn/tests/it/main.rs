@@ -1,5 +1,6 @@
 //! Integration tests of `gradwell-nn`, in one binary.
 
+mod alpha_dropout;
 mod common;
 mod config;
 mod display;
