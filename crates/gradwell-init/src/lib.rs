@@ -61,7 +61,7 @@ mod sample;
 
 pub use error::InitError;
 pub use fan::{FanMode, Fans, Layout};
-pub use gain::{Nonlinearity, calculate_gain};
+pub use gain::{GainParam, Nonlinearity, calculate_gain, calculate_gain_named};
 pub use initializer::Initializer;
 pub use kinds::*;
 pub use law::{Law, Moments};
