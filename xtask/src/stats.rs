@@ -28,6 +28,15 @@ pub fn ks_test(samples: &[f64], law: &Law) -> (f64, f64) {
     .unwrap_or((f64::NAN, f64::NAN))
 }
 
+/// P(X ≥ x) for X chi-square with `df` degrees of freedom (statrs); 0 for NaN, which
+/// every check rejects.
+pub fn chi_square_sf(x: f64, df: f64) -> f64 {
+    match statrs::distribution::ChiSquared::new(df) {
+        Ok(chi2) if !x.is_nan() => chi2.sf(x),
+        _ => 0.0,
+    }
+}
+
 /// The standard normal density φ(x).
 pub fn normal_pdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
@@ -222,6 +231,16 @@ mod tests {
         assert_eq!(u.moments(), (1.0, 16.0 / 12.0, 256.0 / 80.0));
         assert_eq!(u.cdf(0.0), 0.25);
         assert_eq!(u.cdf(-5.0), 0.0);
+    }
+
+    #[test]
+    fn chi_square_sf_matches_tables() {
+        // The 5 % and 1 % critical values of χ² with 10 and 100 degrees of freedom.
+        assert!((chi_square_sf(18.307_038, 10.0) - 0.05).abs() < 1e-6);
+        assert!((chi_square_sf(23.209_251, 10.0) - 0.01).abs() < 1e-6);
+        assert!((chi_square_sf(124.342_113, 100.0) - 0.05).abs() < 1e-6);
+        assert!((chi_square_sf(135.806_723, 100.0) - 0.01).abs() < 1e-6);
+        assert_eq!(chi_square_sf(f64::NAN, 3.0), 0.0);
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub enum InitError {
         /// What it needs instead.
         why: &'static str,
     },
+    /// An initializer that reads the fan-in of a layer's weight (`pytorch-default-bias`)
+    /// was asked to fill an array, or for its law, without one: a layer supplies it when
+    /// the initializer is the layer's bias initializer (`Init::for_bias_of`).
+    #[error(
+        "{initializer}: its fan-in is the layer weight's, and no weight was given; use it as a \
+         layer's bias initializer, or give the fan-in as {initializer}:FAN_IN"
+    )]
+    FanInUnknown {
+        /// The initializer.
+        initializer: &'static str,
+    },
     /// A parameter is outside the values the initializer accepts.
     #[error("{initializer}: {parameter} = {value} is invalid ({why})")]
     BadParameter {
@@ -42,6 +53,20 @@ pub enum InitError {
     ShapeTooLarge {
         /// The shape given.
         shape: Vec<usize>,
+    },
+    /// `calculate_gain` was given a nonlinearity name PyTorch does not know (PyTorch's
+    /// message; names are PyTorch's, case-sensitive).
+    #[error("Unsupported nonlinearity {name}")]
+    UnsupportedNonlinearity {
+        /// The name given.
+        name: String,
+    },
+    /// `calculate_gain('leaky_relu', param)` with a `param` that is a bool or not a number
+    /// (PyTorch's message).
+    #[error("negative_slope {param} not a valid number")]
+    InvalidNegativeSlope {
+        /// The value, as Python's `str()` prints it.
+        param: String,
     },
     /// A string names no initializer.
     #[error("unknown initializer {name:?}; valid names: {valid}")]

@@ -15,6 +15,9 @@
 //!   normal, uniform). Those names are its constructors, with gains from
 //!   [`calculate_gain`]; so are [`VarianceScaling::keras_he_normal`] and PyTorch's default
 //!   layer init [`VarianceScaling::pytorch_default`] (a sixth of He's variance).
+//! - [`calculate_gain`] by [`Nonlinearity`], and [`calculate_gain_named`] by PyTorch's own
+//!   string names (`'leaky_relu'`, `'conv_transpose2d'`, …) with PyTorch's checks and
+//!   messages.
 //! - [`Init`]: every initializer by name with its parameters, for configs and command
 //!   lines (serde as the string, `FromStr`, `Display`), and [`Init::suited_to`] to pick one
 //!   for an activation. It is a registry: each initializer is one file of `src/kinds/`
@@ -23,7 +26,8 @@
 //!   list of them.
 //! - [`InitInfo`] and [`Law`]: each initializer's facts — its parameters' validity and the
 //!   law of its elements for a shape (uniform, normal, truncated normal, constant; `None`
-//!   for orthogonal and eye), with the [`Moments`] the monitor's mean-field theory reads.
+//!   for orthogonal, eye and sparse), with the [`Moments`] the monitor's mean-field theory
+//!   reads, and the bound of a uniform one ([`InitInfo::uniform_bound`]).
 //!   An initializer with a law fills by sampling that law, so what it declares is what it
 //!   draws, and the variance tests and `cargo xtask verify` check every law they are given
 //!   by the registry.
@@ -61,7 +65,7 @@ mod sample;
 
 pub use error::InitError;
 pub use fan::{FanMode, Fans, Layout};
-pub use gain::{Nonlinearity, calculate_gain};
+pub use gain::{GainParam, Nonlinearity, calculate_gain, calculate_gain_named};
 pub use initializer::Initializer;
 pub use kinds::*;
 pub use law::{Law, Moments};

@@ -16,6 +16,13 @@
 //! trace has the Haar moments (mean 0, variance 1), which an orthogonal matrix without
 //! Mezzadri's sign fix fails.
 //!
+//! Sparse initializers (PyTorch's `sparse_`, every registered [`Sparse`] example, on each
+//! matrix shape) have no per-element law, as their zeros are counted; they get, from fills
+//! holding [`SAMPLES`] non-zero values: the exact zero count in every column (a bound:
+//! columns with another count, 0 allowed); a chi-square test that the zeros fall
+//! uniformly on the rows; and the KS, variance and mean tests of the non-zero values
+//! against N(0, std²).
+//!
 //! Sample size: the registry tests each p-value at `FAMILY_ALPHA / m` (about 10⁻⁵ to 10⁻⁶
 //! for m of a few hundred tests). [`SAMPLES`] = 2¹⁹ makes the checks reject, at that level,
 //! every wrong sampler the unit tests below feed them — fans swapped, the truncation
@@ -26,13 +33,13 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use gradwell_init::{Init, InitInfo, Initializer};
+use gradwell_init::{Init, InitInfo, Initializer, Sparse};
 use ndarray::{Array2, ArrayD, Ix2};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Check, Outcome};
-use crate::stats::{Law, ks_test, mean_test, variance_test};
+use crate::stats::{Law, chi_square_sf, ks_test, mean_test, variance_test};
 
 /// Samples per distributional check.
 pub const SAMPLES: usize = 1 << 19;
@@ -183,6 +190,122 @@ pub fn haar_traces(
         .collect()
 }
 
+/// What fills of a `[rows, cols]` matrix by a sparse initializer hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparseDraws {
+    /// Columns, over every fill, whose zero count is not the expected one.
+    pub wrong_columns: usize,
+    /// How many zeros fell on each row, over every fill.
+    pub zeros_per_row: Vec<u64>,
+    /// Every non-zero value.
+    pub nonzeros: Vec<f64>,
+}
+
+/// Fills `[rows, cols]` with `init` from `seed` until at least `n` non-zero values are
+/// drawn (one fill when a fill has none), counting against `zeros` per column.
+pub fn sparse_draws(
+    init: &dyn Initializer<f64>,
+    (rows, cols): (usize, usize),
+    zeros: usize,
+    n: usize,
+    seed: u64,
+) -> SparseDraws {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut draws = SparseDraws {
+        wrong_columns: 0,
+        zeros_per_row: vec![0; rows],
+        nonzeros: Vec::with_capacity(n),
+    };
+    while draws.nonzeros.len() < n {
+        let Some(w) = init
+            .sample(&[rows, cols], &mut rng)
+            .ok()
+            .and_then(|w| w.into_dimensionality::<Ix2>().ok())
+        else {
+            // A failing initializer: every column wrong, NaN values, which every test rejects.
+            draws.wrong_columns += cols.max(1);
+            draws.nonzeros.resize(n, f64::NAN);
+            break;
+        };
+        for column in w.columns() {
+            let mut count = 0;
+            for (row, &x) in column.iter().enumerate() {
+                if x == 0.0 {
+                    count += 1;
+                    draws.zeros_per_row[row] += 1;
+                } else {
+                    draws.nonzeros.push(x);
+                }
+            }
+            draws.wrong_columns += usize::from(count != zeros);
+        }
+        if w.iter().all(|&x| x == 0.0) {
+            break;
+        }
+    }
+    draws
+}
+
+/// Pearson's chi-square of the zeros' rows against the uniform, with its p-value. Each
+/// column's zeros are `zeros` distinct rows of `rows` (drawn without replacement), so over
+/// N columns a row's count has variance N·p(1 − p), p = zeros/rows, and two rows'
+/// covariance −N·p(1 − p)/(rows − 1): the vector of (O − E)/√E has covariance
+/// c·(I − J/rows) with c = (1 − p)·rows/(rows − 1), and X²/c is χ² with rows − 1 degrees
+/// of freedom (in the limit of many columns; the statistic reported is X²/c).
+pub fn zero_rows_test(zeros_per_row: &[u64], zeros: usize) -> (f64, f64) {
+    let rows = zeros_per_row.len();
+    let total: u64 = zeros_per_row.iter().sum();
+    if rows < 2 || zeros == 0 || zeros >= rows || total == 0 {
+        // No position to test (no zeros, or every row zero in every column).
+        return (f64::NAN, 0.0);
+    }
+    let expected = total as f64 / rows as f64;
+    let x2: f64 = zeros_per_row
+        .iter()
+        .map(|&o| (o as f64 - expected).powi(2) / expected)
+        .sum();
+    let p = zeros as f64 / rows as f64;
+    let c = (1.0 - p) * rows as f64 / (rows - 1) as f64;
+    let statistic = x2 / c;
+    (statistic, chi_square_sf(statistic, (rows - 1) as f64))
+}
+
+/// The checks of one sparse initializer on one matrix shape.
+fn sparse_checks(sparse: Sparse, shape: &[usize], seed: u64) -> Vec<Check> {
+    let &[rows, cols] = shape else {
+        return Vec::new();
+    };
+    let zeros = sparse.zeros_per_column(rows);
+    let name = format!("init/{} [{rows}x{cols}]", Init::Sparse(sparse));
+    let draws: Rc<OnceCell<SparseDraws>> = Rc::new(OnceCell::new());
+    let get = move |d: &OnceCell<SparseDraws>| -> SparseDraws {
+        d.get_or_init(|| sparse_draws(&sparse, (rows, cols), zeros, SAMPLES, seed))
+            .clone()
+    };
+    let law = normal(sparse.std);
+    let mut checks = Vec::new();
+    let d = draws.clone();
+    checks.push(Check::new(format!("{name}/zeros-per-column"), move || {
+        Outcome::at_most(get(&d).wrong_columns as f64, 0.0)
+    }));
+    if 0 < zeros && zeros < rows {
+        let d = draws.clone();
+        checks.push(Check::new(format!("{name}/zero-rows-chi2"), move || {
+            let (statistic, p) = zero_rows_test(&get(&d).zeros_per_row, zeros);
+            Outcome::test(statistic, p)
+        }));
+    }
+    if zeros < rows {
+        for (which, kind) in ["ks", "variance", "mean"].into_iter().enumerate() {
+            let d = draws.clone();
+            checks.push(Check::new(format!("{name}/nonzero-{kind}"), move || {
+                judge(&get(&d).nonzeros, &law)[which].1.clone()
+            }));
+        }
+    }
+    checks
+}
+
 pub fn checks() -> Vec<Check> {
     let mut checks = Vec::new();
     for (index, case) in cases().into_iter().enumerate() {
@@ -221,6 +344,14 @@ pub fn checks() -> Vec<Check> {
                     Outcome::at_most(support_excess(xs, &law), 0.0)
                 },
             ));
+        }
+    }
+    for (index, init) in Init::examples().into_iter().enumerate() {
+        if let Init::Sparse(sparse) = init {
+            for (which, shape) in SHAPES.iter().enumerate() {
+                let seed = 5000 + 10 * index as u64 + which as u64;
+                checks.extend(sparse_checks(sparse, shape, seed));
+            }
         }
     }
     for (shape, gain) in [
@@ -485,6 +616,112 @@ mod tests {
             assert_rejected(&case.name, &scaled, &case.shape, &law, &[KS, VARIANCE]);
         }
         assert!(done.len() >= 10, "only {} laws", done.len());
+    }
+
+    /// A sparse sampler with one mistake each: zeros drawn element by element with
+    /// probability p instead of counted (the count check), the last row never zero (the
+    /// chi-square test), the non-zero values scaled by 1.1 (the KS and variance tests).
+    enum WrongSparse {
+        Bernoulli,
+        LastRowNeverZero,
+        Scaled,
+    }
+
+    impl Initializer<f64> for WrongSparse {
+        fn fill(
+            &self,
+            a: &mut ArrayViewMutD<'_, f64>,
+            rng: &mut dyn RngCore,
+        ) -> Result<(), gradwell_init::InitError> {
+            use rand::Rng;
+            let sparse = Sparse::new(0.1);
+            let rows = a.shape()[0];
+            let zeros = sparse.zeros_per_column(rows);
+            Init::Normal(Normal {
+                mean: 0.0,
+                std: 0.01,
+            })
+            .fill(a, rng)?;
+            let mut a = a.view_mut().into_dimensionality::<Ix2>().expect("a matrix");
+            for mut column in a.columns_mut() {
+                match self {
+                    WrongSparse::Bernoulli => column.iter_mut().for_each(|x| {
+                        if rng.random::<f64>() < zeros as f64 / rows as f64 {
+                            *x = 0.0;
+                        }
+                    }),
+                    WrongSparse::LastRowNeverZero => {
+                        for row in rand::seq::index::sample(rng, rows - 1, zeros) {
+                            column[row] = 0.0;
+                        }
+                    }
+                    WrongSparse::Scaled => {
+                        column.iter_mut().for_each(|x| *x *= 1.1);
+                        for row in rand::seq::index::sample(rng, rows, zeros) {
+                            column[row] = 0.0;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sparse_checks_pass_sparse_and_reject_each_mistake() {
+        let sparse = Sparse::new(0.1);
+        let (rows, cols) = (128, 784);
+        let zeros = sparse.zeros_per_column(rows);
+        let p_of = |draws: &SparseDraws| {
+            let chi2 = zero_rows_test(&draws.zeros_per_row, zeros).1;
+            let [ks, variance, _] = judge(&draws.nonzeros, &normal(0.01)).map(|(_, o)| match o {
+                Outcome::Test { p_value, .. } => p_value,
+                Outcome::Bound { .. } => unreachable!("judge returns tests"),
+            });
+            (chi2, ks, variance)
+        };
+        let right = sparse_draws(&sparse, (rows, cols), zeros, SAMPLES, 3);
+        assert_eq!(right.wrong_columns, 0);
+        let (chi2, ks, variance) = p_of(&right);
+        assert!(
+            chi2.min(ks).min(variance) >= alpha(),
+            "{chi2} {ks} {variance}"
+        );
+        let bernoulli = sparse_draws(&WrongSparse::Bernoulli, (rows, cols), zeros, SAMPLES, 3);
+        assert!(bernoulli.wrong_columns > 0);
+        let last = sparse_draws(
+            &WrongSparse::LastRowNeverZero,
+            (rows, cols),
+            zeros,
+            SAMPLES,
+            3,
+        );
+        assert_eq!(last.wrong_columns, 0);
+        assert!(p_of(&last).0 < alpha(), "{:?}", p_of(&last));
+        let scaled = sparse_draws(&WrongSparse::Scaled, (rows, cols), zeros, SAMPLES, 3);
+        let (chi2, ks, variance) = p_of(&scaled);
+        assert!(chi2 >= alpha() && ks < alpha() && variance < alpha());
+    }
+
+    /// The chi-square statistic of zeros drawn without replacement is χ²(rows − 1) once
+    /// scaled: over 200 seeds of a [10, 50] matrix with 3 zeros per column, the mean of the
+    /// scaled statistic is within 4 standard errors of rows − 1 = 9 (its variance is
+    /// 2·9 = 18), which the unscaled Pearson statistic (mean 9·c = 7) is not.
+    #[test]
+    fn the_zero_rows_statistic_has_its_chi_square_mean() {
+        let sparse = Sparse::new(0.3);
+        let runs = 200;
+        let mean = (0..runs)
+            .map(|seed| {
+                let d = sparse_draws(&sparse, (10, 50), 3, 1, seed);
+                zero_rows_test(&d.zeros_per_row, 3).0
+            })
+            .sum::<f64>()
+            / runs as f64;
+        assert!(
+            (mean - 9.0).abs() < 4.0 * (18.0 / runs as f64).sqrt(),
+            "{mean}"
+        );
     }
 
     #[test]

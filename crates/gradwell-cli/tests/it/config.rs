@@ -144,3 +144,33 @@ fn alpha_dropout_from_the_flag_and_the_file_is_one_run() {
     let other = train(&with(&base, "0.4"), &dir.join("other/run"));
     assert!(other != a, "another probability trains other weights");
 }
+
+/// `--bias-init pytorch-default-bias` and `bias_init = "pytorch-default-bias"` name PyTorch's
+/// default bias, each layer's fan-in read from its weight: the run trains the same weights
+/// as one without a bias initializer, and the config written in its folder names it.
+#[test]
+fn the_pytorch_default_bias_is_the_default_by_name() {
+    let dir = temp_dir("pytorch-default-bias");
+    let run = ["--hidden", "16", "--epochs", "1", "--seed", "3"];
+    let default = train(&run, &dir.join("default/run"));
+    let mut named_flags = run.to_vec();
+    named_flags.extend(["--bias-init", "pytorch-default-bias"]);
+    let named = train(&named_flags, &dir.join("flag/run"));
+    assert!(named == default, "the weights differ");
+    let written = std::fs::read_to_string(dir.join("flag/run/config.toml")).unwrap();
+    assert!(
+        written.contains("bias_init = \"pytorch-default-bias\""),
+        "{written}"
+    );
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        "[model]\nhidden = [16]\nbias_init = \"pytorch-default-bias\"\n[train]\nepochs = 1\nseed = 3\n",
+    )
+    .unwrap();
+    let from_file = train(
+        &["--config", config.to_str().unwrap()],
+        &dir.join("file/run"),
+    );
+    assert!(from_file == default, "the weights differ");
+}

@@ -23,6 +23,8 @@ mod normal;
 mod ones;
 mod orthogonal;
 mod pytorch_default;
+mod pytorch_default_bias;
+mod sparse;
 mod truncated_normal;
 mod uniform;
 mod variance_scaling;

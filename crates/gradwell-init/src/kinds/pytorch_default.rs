@@ -5,7 +5,7 @@ use crate::{InitError, Law, VarianceScaling};
 
 /// PyTorch's default for `nn.Linear` and `nn.ConvNd` weights, `kaiming_uniform_(w, a=√5)`:
 /// gain 1/√3, so U(±1/√fan_in) and variance 1/(3·fan_in), a sixth of He's. Their biases'
-/// default is [`Init::pytorch_default_bias`](crate::Init::pytorch_default_bias).
+/// default is [`PytorchDefaultBias`](crate::PytorchDefaultBias) (`pytorch-default-bias`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PytorchDefault;
 

@@ -198,17 +198,39 @@ impl VarianceScaling {
         Self::kaiming_uniform(Nonlinearity::LeakyRelu(5.0_f64.sqrt()), FanMode::FanIn)
     }
 
-    /// The target variance `scale / fan` for a weight of this shape.
+    /// The target variance `scale / fan` for a weight of this shape: the square of
+    /// [`VarianceScaling::std`].
     pub fn variance(&self, shape: &[usize]) -> Result<f64, InitError> {
+        self.std(shape).map(|std| std * std)
+    }
+
+    /// The target standard deviation √(scale / fan) for a weight of this shape, computed
+    /// with `torch.nn.init`'s own operations so that it is PyTorch's float to the last bit:
+    /// `kaiming_*_` computes gain/√fan, and `xavier_*_` gain·√(2/(fan_in + fan_out)), which
+    /// is gain·√(1/fan_avg) (the same quotient, rounded once). The gain is √scale, exactly
+    /// the gain whose square the constructors stored (√(x²) rounded is |x| in binary
+    /// floating point).
+    ///
+    /// ```
+    /// use gradwell_init::{FanMode, Nonlinearity, VarianceScaling};
+    /// // kaiming_normal_(w, nonlinearity='relu') on a [128, 784] weight: √2/√784.
+    /// let he = VarianceScaling::kaiming_normal(Nonlinearity::Relu, FanMode::FanIn);
+    /// assert_eq!(he.std(&[128, 784])?, 2.0_f64.sqrt() / 784.0_f64.sqrt());
+    /// // xavier_normal_(w, gain=5/3) on [100, 300]: (5/3)·√(2/400).
+    /// let xavier = VarianceScaling::xavier_normal(5.0 / 3.0);
+    /// assert_eq!(xavier.std(&[100, 300])?, 5.0 / 3.0 * (2.0_f64 / 400.0).sqrt());
+    /// # Ok::<(), gradwell_init::InitError>(())
+    /// ```
+    pub fn std(&self, shape: &[usize]) -> Result<f64, InitError> {
         self.check()?;
         let fan = Fans::for_initializer(shape, self.layout, Self::NAME)?.select(self.mode);
         // A zero fan only comes with zero elements; divide by at least 1, as Keras does.
-        Ok(self.scale / fan.max(1.0))
-    }
-
-    /// The target standard deviation √(scale / fan) for a weight of this shape.
-    pub fn std(&self, shape: &[usize]) -> Result<f64, InitError> {
-        self.variance(shape).map(f64::sqrt)
+        let fan = fan.max(1.0);
+        let gain = self.scale.sqrt();
+        Ok(match self.mode {
+            FanMode::FanIn | FanMode::FanOut => gain / fan.sqrt(),
+            FanMode::FanAvg => gain * (1.0 / fan).sqrt(),
+        })
     }
 }
 
@@ -229,11 +251,12 @@ impl Drawn for VarianceScaling {
 
     fn law_for(&self, shape: &[usize]) -> Result<Law, InitError> {
         let std = self.std(shape)?;
-        if std == 0.0 {
-            // A scale of 0: every distribution is the point 0.
-            return Ok(Law::Constant { value: 0.0 });
-        }
         Ok(match self.distribution {
+            // A scale of 0: the point 0. (The uniform keeps its form, U(−0, 0), so that its
+            // bound is still read from its law.)
+            Distribution::Normal | Distribution::TruncatedNormal if std == 0.0 => {
+                Law::Constant { value: 0.0 }
+            }
             Distribution::Normal => Law::Normal { mean: 0.0, std },
             Distribution::TruncatedNormal => {
                 let sigma = std / KERAS_TRUNCATION_STD;
@@ -245,6 +268,7 @@ impl Drawn for VarianceScaling {
                 }
             }
             Distribution::Uniform => {
+                // PyTorch's `math.sqrt(3.0) * std`.
                 let bound = 3.0_f64.sqrt() * std;
                 Law::Uniform {
                     low: -bound,
@@ -351,10 +375,21 @@ mod tests {
             keras.law_for(&[3, 3, 8, 16]).unwrap(),
             law(2.0, FanMode::FanIn, Distribution::Normal)
         );
-        // Zero scale: the point 0.
+        // Zero scale: the point 0, the uniform as U(−0, 0).
         assert_eq!(
             law(0.0, FanMode::FanIn, Distribution::TruncatedNormal),
             Law::Constant { value: 0.0 }
+        );
+        assert_eq!(
+            law(0.0, FanMode::FanOut, Distribution::Normal),
+            Law::Constant { value: 0.0 }
+        );
+        assert_eq!(
+            law(0.0, FanMode::FanAvg, Distribution::Uniform),
+            Law::Uniform {
+                low: 0.0,
+                high: 0.0
+            }
         );
     }
 }

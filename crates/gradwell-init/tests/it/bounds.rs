@@ -92,3 +92,68 @@ fn pytorch_trunc_normal_defaults_do_not_cut_a_small_std() {
         "{m2}"
     );
 }
+
+/// `uniform_bound` is the bound of every uniform variance-scaling initializer and of the
+/// default bias, written out by hand (Keras's `VarianceScaling(distribution="uniform")`:
+/// √(3·scale/fan)), and `None` for every law that is not U(−b, b). On a Conv2d(8, 16, 3×3)
+/// weight [16, 8, 3, 3]: fan_in 72, fan_out 144, fan_avg 108. (PyTorch's own floats are
+/// in `torch.rs`, compared bit for bit.)
+#[test]
+fn uniform_bound_is_each_uniform_initializers_bound() {
+    use gradwell_init::InitInfo;
+    let shape = [16, 8, 3, 3];
+    let gain_02 = (2.0 / (1.0 + 0.2 * 0.2_f64)).sqrt();
+    let cases = [
+        ("xavier-uniform:1.5", 1.5 * (6.0_f64 / 216.0).sqrt()),
+        ("he-uniform", (6.0_f64 / 72.0).sqrt()),
+        (
+            "he-uniform:fan-out,leaky-relu=0.2",
+            gain_02 * (3.0_f64 / 144.0).sqrt(),
+        ),
+        ("lecun-uniform", (3.0_f64 / 72.0).sqrt()),
+        ("pytorch-default", 1.0 / 72.0_f64.sqrt()),
+        (
+            "variance-scaling:0.5,fan-avg,uniform",
+            (1.5_f64 / 108.0).sqrt(),
+        ),
+        ("variance-scaling:0,fan-in,uniform", 0.0),
+        ("pytorch-default-bias:72", 1.0 / 72.0_f64.sqrt()),
+        ("uniform:-0.3,0.3", 0.3),
+    ];
+    for (name, want) in cases {
+        let init: Init = name.parse().unwrap();
+        let got = init.uniform_bound(&shape).unwrap().expect(name);
+        assert!(
+            (got - want).abs() <= 1e-15 * want,
+            "{name}: {got} vs {want}"
+        );
+    }
+    // Keras's layout reads [3, 3, 8, 16] as the same weight.
+    let keras: Init = "variance-scaling:2,fan-in,uniform,keras".parse().unwrap();
+    let got = keras.uniform_bound(&[3, 3, 8, 16]).unwrap().unwrap();
+    assert!((got / (6.0_f64 / 72.0).sqrt() - 1.0).abs() < 1e-15, "{got}");
+    for name in [
+        "he-normal",
+        "xavier-normal",
+        "keras-he-normal",
+        "variance-scaling:1,fan-in,truncated-normal",
+        "uniform",
+        "trunc-normal",
+        "constant:0.5",
+        "orthogonal",
+    ] {
+        let init: Init = name.parse().unwrap();
+        assert_eq!(init.uniform_bound(&shape), Ok(None), "{name}");
+    }
+    let sparse: Init = "sparse:0.1".parse().unwrap();
+    assert_eq!(sparse.uniform_bound(&[16, 72]), Ok(None));
+    // An error where the law is one: a bias initializer without a weight, a fan-based one
+    // without fans.
+    let bias: Init = "pytorch-default-bias".parse().unwrap();
+    assert!(bias.uniform_bound(&[16]).is_err());
+    assert!(
+        Init::PytorchDefault(PytorchDefault)
+            .uniform_bound(&[16])
+            .is_err()
+    );
+}

@@ -13,6 +13,7 @@ mod he_examples;
 mod names;
 mod orthogonal;
 mod symmetry;
+mod torch;
 mod variance;
 
 use gradwell_init::Initializer;

@@ -1,7 +1,8 @@
 use gradwell_init::{
     Constant, Distribution, Eye, FanMode, HeNormal, HeUniform, INIT_NAMES, Init, InitError,
     KerasHeNormal, Layout, LecunNormal, LecunUniform, Nonlinearity, Normal, Ones, Orthogonal,
-    PytorchDefault, TruncatedNormal, Uniform, VarianceScaling, XavierNormal, XavierUniform, Zeros,
+    PytorchDefault, PytorchDefaultBias, Sparse, TruncatedNormal, Uniform, VarianceScaling,
+    XavierNormal, XavierUniform, Zeros,
 };
 use proptest::prelude::*;
 
@@ -65,6 +66,35 @@ fn names_parse_to_their_initializers() {
     );
     check("orthogonal", Init::Orthogonal(Orthogonal { gain: 1.0 }));
     check("eye", Init::Eye(Eye));
+    check("sparse:0.1", Init::Sparse(Sparse::new(0.1)));
+    check(
+        "Sparse:0.2,0.5",
+        Init::Sparse(Sparse {
+            sparsity: 0.2,
+            std: 0.5,
+        }),
+    );
+    check(
+        "pytorch-default-bias",
+        Init::PytorchDefaultBias(PytorchDefaultBias { fan_in: None }),
+    );
+    check("pytorch_default_bias:12", Init::pytorch_default_bias(12));
+}
+
+#[test]
+fn sparse_and_the_default_bias_refuse_bad_parameters() {
+    for (spec, says) in [
+        ("sparse", "SPARSITY"),
+        ("sparse:1.5", "sparsity = 1.5"),
+        ("sparse:-0.1", "sparsity = -0.1"),
+        ("sparse:0.1,-1", "std = -1"),
+        ("sparse:0.1,0.01,3", "got 3 parameters"),
+        ("pytorch-default-bias:-3", "not a fan-in"),
+        ("pytorch-default-bias:2.5", "not a fan-in"),
+    ] {
+        let e = spec.parse::<Init>().unwrap_err().to_string();
+        assert!(e.contains(says), "{spec}: {e}");
+    }
 }
 
 #[test]

@@ -26,8 +26,10 @@ pub struct Linear {
 
 impl Linear {
     /// A linear layer whose weight is drawn from `init` and whose bias (if any) from
-    /// `bias_init`, or PyTorch's default U(±1/√in_features) when `bias_init` is `None`.
-    /// Parameters are named `{prefix}.weight` and `{prefix}.bias`.
+    /// `bias_init`, or PyTorch's default U(±1/√in_features) when `bias_init` is `None`
+    /// ([`Init::pytorch_default_bias`]). A bias initializer that reads the weight
+    /// (`pytorch-default-bias`) reads this layer's ([`Init::for_bias_of`]). Parameters are
+    /// named `{prefix}.weight` and `{prefix}.bias`.
     ///
     /// # Errors
     /// When an initializer fails (e.g. a zero width).
@@ -42,22 +44,19 @@ impl Linear {
         bias_init: Option<&Init>,
         rng: &mut dyn RngCore,
     ) -> Result<Self> {
-        let weight = new_param(
-            store,
-            join(prefix, "weight"),
-            &[out_features, in_features],
-            init,
-            rng,
-        )?;
+        let weight_shape = [out_features, in_features];
+        let weight = new_param(store, join(prefix, "weight"), &weight_shape, init, rng)?;
         let bias = if bias {
+            let name = join(prefix, "bias");
             let default = Init::pytorch_default_bias(in_features);
-            Some(new_param(
-                store,
-                join(prefix, "bias"),
-                &[out_features],
-                bias_init.unwrap_or(&default),
-                rng,
-            )?)
+            let bias_init = bias_init
+                .unwrap_or(&default)
+                .for_bias_of(&weight_shape)
+                .map_err(|source| NnError::Init {
+                    param: name.clone(),
+                    source,
+                })?;
+            Some(new_param(store, name, &[out_features], &bias_init, rng)?)
         } else {
             None
         };
@@ -150,7 +149,8 @@ pub struct LinearSpec {
     /// see [`Init`]); PyTorch's default U(±1/√in) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
     pub init: Option<Init>,
-    /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent.
+    /// The bias initializer, by name in files; PyTorch's default U(±1/√in) when absent
+    /// (`pytorch-default-bias`, which may also be named).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "init_text")]
     pub bias_init: Option<Init>,
 }

@@ -79,6 +79,43 @@ fn a_round_tripped_config_builds_the_same_network() {
     assert!(a.tape.params().value(bias).iter().all(|&v| v == 0.5));
 }
 
+/// `bias_init = "pytorch-default-bias"` is PyTorch's default bias, its fan-in read from
+/// each layer's own weight: the network equals the one without a bias initializer, bit for
+/// bit, and a fan-in given in the name (`pytorch-default-bias:4`) is used as given.
+#[test]
+fn the_pytorch_default_bias_reads_each_layers_weight() {
+    let layers = |bias_init: &str| {
+        format!(
+            "input_shape = [9]\nlayers = [\n\
+             {{ type = \"linear\", out_features = 30{bias_init} }},\n\
+             {{ type = \"linear\", out_features = 3{bias_init} }},\n]\n"
+        )
+    };
+    let build = |text: &str| Network::<f64>::build(&spec(text), 5).expect("builds");
+    let default = build(&layers(""));
+    let named = build(&layers(", bias_init = \"pytorch-default-bias\""));
+    assert_eq!(
+        default.safetensors_bytes().expect("ok"),
+        named.safetensors_bytes().expect("ok")
+    );
+    // U(±1/√9) and U(±1/√30): each layer's own fan-in.
+    for (bias, fan_in) in [("0.bias", 9.0_f64), ("1.bias", 30.0)] {
+        let values = named
+            .tape
+            .params()
+            .value(named.param(bias).expect("present"));
+        let bound = 1.0 / fan_in.sqrt();
+        assert!(values.iter().all(|v| v.abs() <= bound), "{bias}: {values}");
+    }
+    let given = build(&layers(", bias_init = \"pytorch-default-bias:4\""));
+    let values = given
+        .tape
+        .params()
+        .value(given.param("0.bias").expect("present"));
+    assert!(values.iter().all(|v| v.abs() <= 0.5), "{values}");
+    assert!(values.iter().any(|v| v.abs() > 1.0 / 3.0), "{values}");
+}
+
 #[test]
 fn an_mlp_spec_round_trips_and_expands() {
     let mut mlp = MlpSpec::new(&[5, 7, 7, 2], "tanh".parse().expect("valid"));
