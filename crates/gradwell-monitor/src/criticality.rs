@@ -51,6 +51,9 @@ pub const CRITICAL_TOLERANCE: f64 = 1e-9;
 /// At most this many steps of the variance map or Newton's method.
 const MAX_STEPS: usize = 500;
 
+/// How far below 1 the variance map's slope must be for a Newton step.
+const NEWTON_MARGIN: f64 = 1e-6;
+
 /// Which side of the order-to-chaos transition a network is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -292,9 +295,12 @@ impl MeanField {
                 }
                 return Ok(q_star);
             }
+            // Newton's step only where the map clearly contracts: at a slope within
+            // NEWTON_MARGIN of 1 (ReLU with σ_w² = 2 and σ_b² > 0, whose q creeps up by σ_b²
+            // per layer for ever) dividing by 1 − slope would leap on rounding noise.
             let slope = self.q_map_slope(q, sigma_w2);
             let newton = q + (next - q) / (1.0 - slope);
-            q = if slope < 1.0 && newton.is_finite() && newton >= 0.0 {
+            q = if slope < 1.0 - NEWTON_MARGIN && newton.is_finite() && newton >= 0.0 {
                 newton
             } else {
                 next

@@ -180,8 +180,9 @@ fn relu_in_closed_form_and_the_refusals() {
     let zero = Criticality::new(relu, 1.0, 0.0, 1.0).unwrap();
     assert_eq!(zero.q_star, 0.0);
     assert!((zero.chi_1 - 0.5).abs() < 1e-12);
-    for (w, b) in [(2.5, 0.0), (2.0, 0.1)] {
-        let err = Criticality::new(relu, w, b, 1.0).unwrap_err().to_string();
+    // σ_w² = 2 with a bias: q creeps up by σ_b² per layer for ever, from any start.
+    for (w, b, q0) in [(2.5, 0.0, 1.0), (2.0, 0.1, 1.0), (2.0, 0.0026, 0.5)] {
+        let err = Criticality::new(relu, w, b, q0).unwrap_err().to_string();
         assert!(err.contains("no finite fixed point"), "{err}");
     }
     let err = Criticality::new(relu, -1.0, 0.0, 1.0).unwrap_err();
