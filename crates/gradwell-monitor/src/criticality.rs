@@ -309,9 +309,8 @@ impl MeanField {
         Err(MonitorError::invalid(
             "variance map",
             format!(
-                "no finite fixed point is reached from q = {q_start} with σ_w² = {sigma_w2}, \
-                 σ_b² = {sigma_b2}: after {MAX_STEPS} layers q = {q:.6e} and still moving, \
-                 so the variance grows with depth"
+                "no finite fixed point is reached from q = {q_start:.4} with σ_w² = {sigma_w2:.4}, \
+                 σ_b² = {sigma_b2:.4e}: after {MAX_STEPS} layers q = {q:.4e} and still moving"
             ),
         ))
     }
