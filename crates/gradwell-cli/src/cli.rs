@@ -265,6 +265,13 @@ for ReLU with He init q is preserved, with Xavier it halves per layer; sigmoid's
 is at most 1/4, so each sigmoid layer shrinks the gradient by a factor of at most 1/4 times
 the weights' gain.
 
+The order-to-chaos section (Schoenholz et al. 2017) reads the hidden layers' sigma_w^2 and
+sigma_b^2: chi_1 < 1 is the ordered phase (inputs become alike, gradients vanish), chi_1 > 1
+the chaotic one (inputs decorrelate, gradients explode), chi_1 = 1 the edge of chaos. The
+depth scales xi_q and xi_c are how many layers the variance and the correlation of two
+inputs take to settle; the paper's networks trained when their depth was at most about
+6 xi_c, an empirical rule that the probe states beside this network's depth.
+
 Examples:
   gradwell probe --depth 20 --width 128 --activation sigmoid --init xavier-normal
   gradwell probe --depth 20 --width 128 --activation relu --init he-normal

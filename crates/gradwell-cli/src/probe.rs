@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
-use gradwell_monitor::{Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe};
+use gradwell_monitor::{
+    Criticality, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe,
+};
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 use ndarray::Array2;
@@ -19,6 +21,8 @@ use crate::{CliError, Result};
 pub struct ProbeReport {
     /// The model, one line.
     pub model: String,
+    /// Its hidden layers.
+    pub hidden_layers: usize,
     /// The data set and batch size.
     pub data: String,
     /// The measurement and its findings.
@@ -27,6 +31,11 @@ pub struct ProbeReport {
     pub theory: Option<TheoryTable>,
     /// Why there is no theory column, when there is none.
     pub no_theory: Option<String>,
+    /// Which side of the order-to-chaos transition the hidden layers are on, and how deep
+    /// such a network trains (Schoenholz et al. 2017), when the network is plain.
+    pub criticality: Option<Criticality>,
+    /// Why there is no order-to-chaos analysis, when there is none.
+    pub no_criticality: Option<String>,
     /// What LSUV did, if it ran.
     pub lsuv: Vec<LsuvLayer>,
 }
@@ -80,32 +89,41 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     };
     let p = probe(net, &x.view(), &labels, &Thresholds::default())?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
-    let (theory, no_theory) = if args.lsuv {
-        (
-            None,
-            Some("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string()),
-        )
+    let plain = if args.lsuv {
+        Err("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string())
     } else {
-        match PlainNet::from_mlp(&mlp, second_moment)
-            .and_then(|t| t.predict())
-            .and_then(|pred| TheoryTable::compare(&pred, &p.record))
-        {
-            Ok(t) => (Some(t), None),
-            Err(e) => (None, Some(crate::one_line(e))),
-        }
+        PlainNet::from_mlp(&mlp, second_moment).map_err(crate::one_line)
     };
+    let (theory, no_theory) = figure_or_why(plain.clone().and_then(|t| {
+        t.predict()
+            .and_then(|pred| TheoryTable::compare(&pred, &p.record))
+            .map_err(crate::one_line)
+    }));
+    let (criticality, no_criticality) =
+        figure_or_why(plain.and_then(|t| t.criticality().map_err(crate::one_line)));
     let mut model = crate::run::describe_mlp(&mlp);
     if args.lsuv {
         model.push_str(" LSUV");
     }
     Ok(ProbeReport {
         model,
+        hidden_layers: args.depth,
         data: format!("{} batch of {rows} from `{}`", "a shuffled", data.source),
         probe: p,
         theory,
         no_theory,
+        criticality,
+        no_criticality,
         lsuv,
     })
+}
+
+/// A figure, or why there is none.
+fn figure_or_why<T>(r: std::result::Result<T, String>) -> (Option<T>, Option<String>) {
+    match r {
+        Ok(x) => (Some(x), None),
+        Err(e) => (None, Some(e)),
+    }
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -164,6 +182,19 @@ pub fn render(r: &ProbeReport) -> String {
     match (&r.theory, &r.no_theory) {
         (Some(t), _) => {
             let _ = writeln!(s, "{t}");
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(s, "  not shown: {why}");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(
+        s,
+        "\norder to chaos (mean field, Schoenholz et al. 2017; the hidden layers' σ_w², σ_b²):"
+    );
+    match (&r.criticality, &r.no_criticality) {
+        (Some(c), _) => {
+            let _ = writeln!(s, "  {}", c.describe(r.hidden_layers));
         }
         (None, Some(why)) => {
             let _ = writeln!(s, "  not shown: {why}");

@@ -19,7 +19,10 @@
 //!   [`Cure`]s of the classic texts.
 //! - Theory ([`PlainNet`], [`MeanField`], [`GaussHermite`], [`TheoryTable`]): the
 //!   mean-field variance map and gradient factor χ of a plain deep network at
-//!   initialization, printed beside the measurement.
+//!   initialization, printed beside the measurement, with expectations cut at the
+//!   activation's kinks; and [`Criticality`], the correlation map, its fixed point, the
+//!   depth scales ξ_q and ξ_c and the [`Phase`] (ordered, critical, chaotic) of
+//!   Schoenholz et al. 2017.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
 //!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration, with the
@@ -55,6 +58,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod criticality;
 mod diagnosis;
 #[cfg(feature = "plots")]
 mod draw;
@@ -63,11 +67,15 @@ mod lsuv;
 mod monitor;
 mod plot;
 mod provenance;
+mod quadrature;
 mod record;
 mod stats;
 mod theory;
 mod thresholds;
 
+pub use criticality::{
+    CRITICAL_TOLERANCE, Criticality, Phase, TRAINABLE_DEPTH_FACTOR, depth_scale,
+};
 pub use diagnosis::{Cure, Finding, FindingKind, Severity, diagnose, diagnose_step};
 #[cfg(feature = "plots")]
 pub use draw::{

@@ -1,6 +1,8 @@
 //! Theory beside measurement: the mean-field variance map of signal propagation in a plain
-//! deep network at initialization (Poole et al. 2016; Schoenholz et al. 2017), computed by
-//! Gauss–Hermite quadrature.
+//! deep network at initialization (Poole et al. 2016; Schoenholz et al. 2017), its Gaussian
+//! expectations cut at the activation's kinks and integrated piece by piece
+//! ([`MeanField`]); the correlation map, depth scales and phase are in
+//! [`Criticality`](crate::Criticality).
 //!
 //! For a plain MLP `h_l = W_l·φ(h_{l−1}) + b_l` with weights of variance σ_w²/fan_in and
 //! biases of variance σ_b², each pre-activation is, over the random initialization, close to
@@ -26,6 +28,7 @@ use gradwell_init::{Init, InitInfo, Moments};
 use gradwell_nn::MlpSpec;
 use serde::{Deserialize, Serialize};
 
+use crate::quadrature::Integrator;
 use crate::record::StepRecord;
 use crate::{MonitorError, Result};
 
@@ -53,20 +56,71 @@ pub struct GaussHermite {
 }
 
 impl GaussHermite {
-    /// The nodes used by the mean-field functions of this module.
+    /// A default order for smooth integrands: exact for polynomials of degree below 192.
+    /// (The mean-field maps use [`MeanField`]'s rule cut at the activation's kinks instead:
+    /// across a kink a whole-line rule converges only slowly.)
     pub const DEFAULT_ORDER: usize = 96;
 
-    /// The n-point rule, 1 ≤ n ≤ 200.
+    /// The largest order accepted: the rules up to it come out right in f64 (checked by
+    /// [`GaussHermite::new`] every time); from 199 points on, Newton's method from the
+    /// asymptotic first guesses converges to the largest root again and again, and the
+    /// "rule" collapses (every node near ±27.3, weights summing to 10⁻¹⁶⁰).
+    pub const MAX_ORDER: usize = 198;
+
+    /// The n-point rule, 1 ≤ n ≤ [`GaussHermite::MAX_ORDER`], checked before it is
+    /// returned: positive weights summing to 1, distinct nodes in descending order,
+    /// symmetric about 0.
     ///
     /// # Errors
-    /// `n` outside 1..=200, or a root that Newton's method did not find to 1e-13.
+    /// `n` outside 1..=[`GaussHermite::MAX_ORDER`], a root that Newton's method did not
+    /// find to 1e-13, or a rule that fails the check; each error names n.
     pub fn new(n: usize) -> Result<Self> {
-        if !(1..=200).contains(&n) {
+        if !(1..=Self::MAX_ORDER).contains(&n) {
             return Err(MonitorError::invalid(
                 "quadrature order",
-                format!("must be in 1..=200, got {n}"),
+                format!(
+                    "{n} points: must be in 1..={}, the orders whose rule is accurate in f64",
+                    Self::MAX_ORDER
+                ),
             ));
         }
+        let rule = Self::compute(n)?;
+        rule.validate()?;
+        Ok(rule)
+    }
+
+    /// Whether the rule is one: positive finite weights summing to 1 (to 10⁻¹²), finite
+    /// nodes strictly descending, nodes and weights symmetric about 0.
+    fn validate(&self) -> Result<()> {
+        let n = self.nodes.len();
+        let sum: f64 = self.weights.iter().sum();
+        let weights =
+            self.weights.iter().all(|&w| w.is_finite() && w > 0.0) && (sum - 1.0).abs() <= 1e-12;
+        let nodes =
+            self.nodes.iter().all(|x| x.is_finite()) && self.nodes.windows(2).all(|w| w[0] > w[1]);
+        let scale = self.nodes.first().map_or(1.0, |x| x.abs().max(1.0));
+        let symmetric = (0..n).all(|i| {
+            let j = n - 1 - i;
+            (self.nodes[i] + self.nodes[j]).abs() <= 1e-12 * scale
+                && (self.weights[i] - self.weights[j]).abs() <= 1e-12 * self.weights[i].abs()
+        });
+        if weights && nodes && symmetric {
+            Ok(())
+        } else {
+            Err(MonitorError::invalid(
+                "quadrature order",
+                format!(
+                    "the {n}-point Gauss–Hermite rule came out wrong in f64 (weights sum to \
+                     {sum:e}; nodes distinct and descending: {nodes}; symmetric: {symmetric}); \
+                     use at most {} points",
+                    Self::MAX_ORDER
+                ),
+            ))
+        }
+    }
+
+    /// The rule as Newton's method finds it, unchecked.
+    fn compute(n: usize) -> Result<Self> {
         const PIM4: f64 = 0.751_125_544_464_942_5; // π^(−1/4)
         let nf = n as f64;
         let m = n.div_ceil(2);
@@ -138,43 +192,112 @@ impl GaussHermite {
     }
 }
 
-/// The mean-field maps of one activation.
+/// The mean-field maps of one activation: Gaussian expectations of φ and φ′, in one
+/// variable (the variance map and χ) and in two (the correlation map of Schoenholz et al.
+/// 2017; see [`Criticality`](crate::Criticality)).
+///
+/// Every expectation is cut at the activation's kinks ([`gradwell_activations::ActivationInfo::kinks`], whatever
+/// the activation lists) and each smooth piece integrated by adaptive Gauss–Legendre
+/// quadrature (the module `quadrature` says why), to about 10⁻¹³ of the integral of the
+/// integrand's absolute value; the tests hold every registered activation to 10⁻⁹ against
+/// closed forms and an independent quadrature. q = 0 is the point mass at 0: E = f(0).
+///
+/// ```
+/// use gradwell_monitor::MeanField;
+/// let relu = MeanField::new("relu".parse()?)?;
+/// let q = 2.0;
+/// // E[relu(√q z)] = √(q/2π), E[relu(√q z)²] = q/2, E[relu′(√q z)²] = 1/2.
+/// let pi = std::f64::consts::PI;
+/// assert!((relu.activation_mean(q) - (q / (2.0 * pi)).sqrt()).abs() < 1e-12);
+/// assert!((relu.activation_second_moment(q) - 1.0).abs() < 1e-12);
+/// assert!((relu.derivative_second_moment(q) - 0.5).abs() < 1e-12);
+/// // SELU's χ at its fixed point q = 1 with σ_w² = 1:
+/// let selu = MeanField::new("selu".parse()?)?;
+/// assert!((selu.chi(1.0, 1.0) - 1.0716).abs() < 1e-4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct MeanField {
     activation: ActivationKind,
-    quadrature: GaussHermite,
+    kinks: Vec<f64>,
+    integrator: Integrator,
 }
 
 impl MeanField {
-    /// The maps of `activation`, with the default quadrature order.
+    /// The maps of `activation`, cut at its kinks (the finite ones, in order).
     ///
     /// # Errors
-    /// Never in practice (the default order is valid).
+    /// Never at present; kept fallible so that a later check of the activation's facts
+    /// needs no change of signature.
     pub fn new(activation: ActivationKind) -> Result<Self> {
+        let mut kinks: Vec<f64> = activation
+            .info()
+            .kinks()
+            .into_iter()
+            .filter(|k| k.is_finite())
+            .collect();
+        kinks.sort_by(f64::total_cmp);
+        kinks.dedup();
         Ok(MeanField {
             activation,
-            quadrature: GaussHermite::new(GaussHermite::DEFAULT_ORDER)?,
+            kinks,
+            integrator: Integrator::default(),
         })
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> ActivationKind {
+        self.activation
+    }
+
+    /// The points where the integrals are cut: the activation's finite kinks, ascending.
+    pub fn kinks(&self) -> &[f64] {
+        &self.kinks
+    }
+
+    /// E[f(x)] for x ~ N(0, q), f being smooth except at the activation's kinks (any
+    /// function of φ(x) and φ′(x) is).
+    ///
+    /// ```
+    /// use gradwell_activations::Activation;
+    /// use gradwell_monitor::MeanField;
+    /// let elu = MeanField::new("elu".parse()?)?;
+    /// let kind = elu.activation();
+    /// let e3 = elu.expect(1.0, |x| kind.value(x).powi(3));
+    /// assert!(e3.is_finite());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn expect(&self, q: f64, f: impl Fn(f64) -> f64) -> f64 {
+        self.expect_n(q, |x, _| [f(x)])[0]
+    }
+
+    /// E[f(√q z, z)] for z ~ N(0, 1), several integrands at once.
+    fn expect_n<const N: usize>(&self, q: f64, f: impl FnMut(f64, f64) -> [f64; N]) -> [f64; N] {
+        self.integrator
+            .gaussian(0.0, q.max(0.0).sqrt(), &self.kinks, &[], f)
+    }
+
+    fn phi(&self, x: f64) -> f64 {
+        self.activation.value(x)
+    }
+
+    fn dphi(&self, x: f64) -> f64 {
+        self.activation.derivative(x)
+    }
+
+    /// E[φ(√q·z)]: the mean of the activation of a N(0, q) pre-activation.
+    pub fn activation_mean(&self, q: f64) -> f64 {
+        self.expect_n(q, |x, _| [self.phi(x)])[0]
     }
 
     /// E[φ(√q·z)²]: the second moment of the activation of a N(0, q) pre-activation.
     pub fn activation_second_moment(&self, q: f64) -> f64 {
-        let s = q.max(0.0).sqrt();
-        let a = self.activation;
-        self.quadrature.expect(|z| {
-            let y: f64 = a.value(s * z);
-            y * y
-        })
+        self.expect_n(q, |x, _| [self.phi(x).powi(2)])[0]
     }
 
     /// E[φ′(√q·z)²].
     pub fn derivative_second_moment(&self, q: f64) -> f64 {
-        let s = q.max(0.0).sqrt();
-        let a = self.activation;
-        self.quadrature.expect(|z| {
-            let d: f64 = a.derivative(s * z);
-            d * d
-        })
+        self.expect_n(q, |x, _| [self.dphi(x).powi(2)])[0]
     }
 
     /// The variance map q ↦ σ_w²·E[φ(√q·z)²] + σ_b².
@@ -186,6 +309,95 @@ impl MeanField {
     /// across the layer whose pre-activation variance is q.
     pub fn chi(&self, q: f64, sigma_w2: f64) -> f64 {
         sigma_w2 * self.derivative_second_moment(q)
+    }
+
+    /// The slope of the variance map, d/dq [σ_w²·E[φ(√q·z)²]], which is
+    /// σ_w²·E[φ′(√q z)² + φ(√q z)·φ″(√q z)] (Schoenholz et al.'s form) and, by
+    /// differentiating the Gaussian density instead of φ, σ_w²/(2q)·E[φ(√q z)²·(z² − 1)]:
+    /// the form computed here, which needs no φ″ and so is exact across kinks. At q = 0
+    /// it is the limit q → 0⁺ (taken at q = [`MeanField::Q_LIMIT`]).
+    ///
+    /// ```
+    /// use gradwell_monitor::MeanField;
+    /// // ReLU: E[relu(√q z)²] = q/2, so the slope is σ_w²/2 at every q.
+    /// let relu = MeanField::new("relu".parse()?)?;
+    /// assert!((relu.q_map_slope(0.7, 2.0) - 1.0).abs() < 1e-12);
+    /// assert!((relu.q_map_slope(0.0, 2.0) - 1.0).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn q_map_slope(&self, q: f64, sigma_w2: f64) -> f64 {
+        let q = q.max(Self::Q_LIMIT);
+        let s = q.sqrt();
+        let phi0 = self.phi(0.0).powi(2);
+        // Symmetrized in z and with φ(0)² taken off (E[z² − 1] = 0), so that the terms
+        // odd in z and the constant, which integrate to 0, cancel before the division
+        // by q instead of after it.
+        let mut kinks: Vec<f64> = self.kinks.iter().flat_map(|&k| [k, -k]).collect();
+        kinks.sort_by(f64::total_cmp);
+        let e = self.integrator.gaussian(0.0, s, &kinks, &[], |x, z| {
+            let even = (self.phi(x).powi(2) + self.phi(-x).powi(2)) / 2.0 - phi0;
+            [even * (z * z - 1.0)]
+        })[0];
+        sigma_w2 * e / (2.0 * q)
+    }
+
+    /// The variance below which the maps of [`Criticality`](crate::Criticality) and
+    /// [`MeanField::q_map_slope`] are taken as their limit q → 0⁺ (a fixed point q* = 0
+    /// is approached, never reached).
+    pub const Q_LIMIT: f64 = 1e-100;
+
+    /// E[φ(u₁)·φ(u₂)] and E[φ′(u₁)·φ′(u₂)] for u₁ = √q·z₁, u₂ = √q·(c·z₁ + √(1 − c²)·z₂),
+    /// z₁, z₂ independent N(0, 1): two pre-activations of variance q and correlation c
+    /// (clamped to [−1, 1]).
+    ///
+    /// The inner expectation over z₂ is cut where u₂ crosses a kink, the outer one over z₁
+    /// where u₁ does and where the inner one's mean √q·c·z₁ does (near c = ±1 the inner
+    /// expectation turns there within √(1 − c²) of a kink); both are adaptive, so the
+    /// 2-D result carries the 1-D accuracy (the tests hold it to 10⁻⁹).
+    ///
+    /// ```
+    /// use gradwell_monitor::MeanField;
+    /// // ReLU: at c = 0 the two are independent, E[relu]² = q/2π and E[relu′]² = 1/4.
+    /// let relu = MeanField::new("relu".parse()?)?;
+    /// let [pp, dd] = relu.correlation_moments(2.0, 0.0);
+    /// assert!((pp - 1.0 / std::f64::consts::PI).abs() < 1e-12);
+    /// assert!((dd - 0.25).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn correlation_moments(&self, q: f64, c: f64) -> [f64; 2] {
+        let c = c.clamp(-1.0, 1.0);
+        let sq = q.max(0.0).sqrt();
+        let s = (1.0 - c * c).max(0.0).sqrt();
+        let z_breaks: Vec<f64> = if c != 0.0 && sq > 0.0 {
+            self.kinks.iter().map(|k| k / (sq * c)).collect()
+        } else {
+            Vec::new()
+        };
+        self.integrator
+            .gaussian(0.0, sq, &self.kinks, &z_breaks, |u1, z1| {
+                let inner =
+                    self.integrator
+                        .gaussian(sq * c * z1, sq * s, &self.kinks, &[], |u2, _| {
+                            [self.phi(u2), self.dphi(u2)]
+                        });
+                [self.phi(u1) * inner[0], self.dphi(u1) * inner[1]]
+            })
+    }
+
+    /// The correlation map of two inputs whose pre-activations both have variance q*
+    /// (Schoenholz et al. 2017, §2): c ↦ (σ_w²·E[φ(u₁)φ(u₂)] + σ_b²)/q*, with u₁, u₂ as in
+    /// [`MeanField::correlation_moments`] at q = q*. Its slope at c = 1 is χ₁ =
+    /// [`MeanField::chi`]`(q*, σ_w²)` when q* is a fixed point of the variance map.
+    pub fn next_c(&self, q_star: f64, c: f64, sigma_w2: f64, sigma_b2: f64) -> f64 {
+        let q = q_star.max(Self::Q_LIMIT);
+        (sigma_w2 * self.correlation_moments(q, c)[0] + sigma_b2) / q
+    }
+
+    /// χ_c = σ_w²·E[φ′(u₁)φ′(u₂)] at variance q* and correlation c: the slope of the
+    /// correlation map at c (Price's theorem), so at c = 1 it is χ₁.
+    pub fn chi_c(&self, q_star: f64, c: f64, sigma_w2: f64) -> f64 {
+        let q = q_star.max(Self::Q_LIMIT);
+        sigma_w2 * self.correlation_moments(q, c)[1]
     }
 }
 
@@ -354,6 +566,57 @@ impl PlainNet {
     }
 }
 
+impl PlainNet {
+    /// The order-to-chaos analysis ([`Criticality`](crate::Criticality)) of the layers
+    /// between hidden layers, which must share one (σ_w², σ_b²) (as the square hidden
+    /// layers of one initializer do), the variance map started from the first layer's q.
+    ///
+    /// ```
+    /// use gradwell_monitor::{Phase, PlainNet};
+    /// use gradwell_nn::MlpSpec;
+    /// let mut mlp = MlpSpec::new(&[32, 64, 64, 64, 10], "relu".parse()?);
+    /// mlp.init = Some("he-normal".parse()?);
+    /// mlp.bias_init = Some("zeros".parse()?);
+    /// let c = PlainNet::from_mlp(&mlp, 1.0)?.criticality()?;
+    /// assert_eq!(c.phase, Phase::Critical); // ReLU with σ_w² = 2, σ_b² = 0
+    /// assert_eq!(c.trainable_depth(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Fewer than two hidden layers (no layer between hidden layers), hidden layers with
+    /// different σ_w² or σ_b², invalid figures ([`PlainNet::predict`]'s checks), or a
+    /// variance map without a stable fixed point ([`Criticality::new`](crate::Criticality::new)).
+    pub fn criticality(&self) -> Result<crate::Criticality> {
+        let first = self.predict()?.first().map_or(0.0, |p| p.q);
+        let layers = self.widths.len() - 1;
+        if layers < 3 {
+            return Err(MonitorError::invalid(
+                "plain network",
+                "the order-to-chaos analysis needs at least two hidden layers (a layer between hidden layers)",
+            ));
+        }
+        let hidden = 1..layers - 1;
+        let (w, b) = (self.sigma_w2[1], self.sigma_b2[1]);
+        let same = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
+        if !hidden
+            .clone()
+            .all(|l| same(self.sigma_w2[l], w) && same(self.sigma_b2[l], b))
+        {
+            return Err(MonitorError::invalid(
+                "plain network",
+                format!(
+                    "the layers between hidden layers have different σ_w² ({:?}) or σ_b² ({:?}); \
+                     the order-to-chaos analysis needs one pair (equal hidden widths give it)",
+                    &self.sigma_w2[hidden.clone()],
+                    &self.sigma_b2[hidden]
+                ),
+            ));
+        }
+        crate::Criticality::new(self.activation, w, b, first)
+    }
+}
+
 /// The theory for one linear layer of a [`PlainNet`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerPrediction {
@@ -473,5 +736,22 @@ impl fmt::Display for TheoryTable {
             f,
             "q = E[h²] of each linear output; ∂h, ∂W = gradient norms relative to the last linear layer"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check catches the collapsed rules that the bound keeps out: 199 and 200 points
+    /// computed anyway fail it, naming n.
+    #[test]
+    fn the_check_refuses_the_collapsed_rules() {
+        for n in [199, 200] {
+            let rule = GaussHermite::compute(n).unwrap();
+            let err = rule.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("{n}-point")), "{err}");
+        }
+        assert!(GaussHermite::compute(198).unwrap().validate().is_ok());
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod errors;
 mod lab;
 mod limits;
+mod meanfield;
 mod outputs;
 
 use std::process::{Command, Output};

@@ -4,9 +4,11 @@
 //! fails; each bound is derived from the sampling distribution of its statistic, and its
 //! false-alarm probability is stated beside it.
 
+mod criticality;
 mod diagnosis;
 mod history;
 mod lsuv;
+mod meanfield;
 mod measured;
 #[cfg(feature = "plots")]
 mod plots;

@@ -67,6 +67,30 @@ fn gauss_hermite_rejects_bad_orders() {
     assert!(GaussHermite::new(201).is_err());
 }
 
+/// The largest order accepted is a true rule; the first refused, and the two that used to
+/// come back collapsed (every node near ±27.3, weights summing to 1e-160), are errors that
+/// name n and the limit.
+#[test]
+fn gauss_hermite_accepts_up_to_its_limit_and_names_the_refused_order() {
+    let max = GaussHermite::MAX_ORDER;
+    let gh = GaussHermite::new(max).unwrap();
+    assert!((gh.weights().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    assert!(gh.nodes().windows(2).all(|w| w[0] > w[1]));
+    for k in 1..=10 {
+        let want = double_factorial(k);
+        let got = gh.expect(|z| z.powi(2 * k as i32));
+        assert!((got / want - 1.0).abs() < 1e-10, "E[z^{}]: {got}", 2 * k);
+    }
+    assert!((gh.expect(f64::cos) - (-0.5_f64).exp()).abs() < 1e-13);
+    for n in [max + 1, 199, 200] {
+        let err = GaussHermite::new(n).unwrap_err().to_string();
+        assert!(
+            err.contains(&n.to_string()) && err.contains(&max.to_string()),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn relu_second_moments_are_exact_by_symmetry() {
     let mf = MeanField::new(act("relu")).unwrap();
