@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
-use gradwell_monitor::{Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe};
+use gradwell_monitor::{
+    JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe,
+};
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
 use ndarray::Array2;
@@ -29,6 +31,9 @@ pub struct ProbeReport {
     pub no_theory: Option<String>,
     /// What LSUV did, if it ran.
     pub lsuv: Vec<LsuvLayer>,
+    /// The input-output Jacobian's singular-value spread, with `--jacobian`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jacobian: Option<JacobianSpread>,
 }
 
 /// Builds the network of `args`, takes a shuffled batch of the (scaled) training data,
@@ -79,6 +84,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
         Vec::new()
     };
     let p = probe(net, &x.view(), &labels, &Thresholds::default())?;
+    let jacobian = jacobian_spread(args, net, &x)?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
     let (theory, no_theory) = if args.lsuv {
         (
@@ -105,7 +111,38 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
         theory,
         no_theory,
         lsuv,
+        jacobian,
     })
+}
+
+/// With `--jacobian`, the singular-value spread of the input-output Jacobian of `net` at
+/// the batch's first sample, in evaluation mode.
+///
+/// # Errors
+/// A Jacobian that cannot be taken (a forward pass that fails, NaN or ∞ in it).
+fn jacobian_spread(
+    args: &ProbeArgs,
+    net: &mut Network<f32>,
+    x: &Array2<f32>,
+) -> Result<Option<JacobianSpread>> {
+    if !args.jacobian {
+        return Ok(None);
+    }
+    Ok(Some(JacobianSpread::measure(
+        net,
+        &x.view(),
+        &Thresholds::default(),
+    )?))
+}
+
+/// The `--jacobian` paragraph of the text report, if it was asked for.
+fn render_jacobian(s: &mut String, r: &ProbeReport) {
+    if let Some(j) = &r.jacobian {
+        let _ = writeln!(
+            s,
+            "\ninput-output Jacobian (first sample, evaluation mode):\n  {j}"
+        );
+    }
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -180,6 +217,7 @@ pub fn render(r: &ProbeReport) -> String {
     if let Some(nf) = &r.probe.non_finite {
         let _ = writeln!(s, "{nf}");
     }
+    render_jacobian(&mut s, r);
     s
 }
 

@@ -6,6 +6,7 @@
 
 mod diagnosis;
 mod history;
+mod isometry;
 mod lsuv;
 mod measured;
 #[cfg(feature = "plots")]
