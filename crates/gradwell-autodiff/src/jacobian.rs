@@ -62,7 +62,7 @@
 //! ```
 
 use gradwell_tensor::{Float, ShapeError};
-use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, IxDyn};
 
 use crate::{AutodiffError, Tape, Var};
 
@@ -94,17 +94,20 @@ impl<F: Float> Jacobian<F> {
             .unwrap_or_else(|_| unreachable!("m·n elements fit [out…, in…]"))
     }
 
-    /// The singular values of [`Jacobian::matrix`] ([`singular_values`]).
+    /// The singular values of [`Jacobian::matrix`] ([`singular_values`]; the `svd`
+    /// feature).
     ///
     /// # Errors
     /// As [`singular_values`].
+    #[cfg(feature = "svd")]
     pub fn singular_values(&self) -> Result<SingularValues, AutodiffError> {
         singular_values(&self.matrix.view())
     }
 }
 
 /// The singular values of a matrix, largest first, with the figures that say how far a
-/// Jacobian is from an isometry.
+/// Jacobian is from an isometry ([`singular_values`] computes them, with the `svd`
+/// feature).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SingularValues {
     /// The min(m, n) singular values of an m×n matrix, in decreasing order.
@@ -139,16 +142,21 @@ impl SingularValues {
     }
 }
 
+#[cfg(feature = "svd")]
 /// Iterations after which the SVD gives up (nalgebra's implicit-shift QR normally needs a
 /// few per singular value).
 const SVD_MAX_ITERATIONS: usize = 100_000;
 
-/// The singular values of `a` (computed in f64 by nalgebra's SVD, largest first).
+/// The singular values of `a` (computed in f64 by nalgebra's SVD, largest first; the `svd`
+/// feature, on by default).
 ///
 /// # Errors
 /// [`AutodiffError::Linalg`] for an empty matrix, a matrix holding NaN or ∞, or an SVD
 /// that does not converge.
-pub fn singular_values<F: Float>(a: &ArrayView2<'_, F>) -> Result<SingularValues, AutodiffError> {
+#[cfg(feature = "svd")]
+pub fn singular_values<F: Float>(
+    a: &ndarray::ArrayView2<'_, F>,
+) -> Result<SingularValues, AutodiffError> {
     let (m, n) = a.dim();
     if m == 0 || n == 0 {
         return Err(AutodiffError::Linalg(format!(

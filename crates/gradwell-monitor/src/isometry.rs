@@ -5,12 +5,9 @@
 use std::fmt;
 
 use gradwell_autodiff::SingularValues;
-use gradwell_nn::Network;
-use gradwell_tensor::Float;
-use ndarray::ArrayView2;
 use serde::Serialize;
 
-use crate::{MonitorError, Result, Thresholds};
+use crate::Thresholds;
 
 /// The singular values of a network's input-output Jacobian at one sample, summarized.
 ///
@@ -63,17 +60,18 @@ impl JacobianSpread {
     }
 
     /// The input-output Jacobian of `net` at the first sample of `x` (`[batch, features]`)
-    /// in evaluation mode, summarized.
+    /// in evaluation mode, summarized (the `svd` feature, on by default).
     ///
     /// # Errors
     /// An empty batch, a forward pass that fails, or a Jacobian holding NaN or ∞.
-    pub fn measure<F: Float>(
-        net: &mut Network<F>,
-        x: &ArrayView2<'_, F>,
+    #[cfg(feature = "svd")]
+    pub fn measure<F: gradwell_tensor::Float>(
+        net: &mut gradwell_nn::Network<F>,
+        x: &ndarray::ArrayView2<'_, F>,
         thresholds: &Thresholds,
-    ) -> Result<Self> {
+    ) -> crate::Result<Self> {
         if x.nrows() == 0 {
-            return Err(MonitorError::Invalid {
+            return Err(crate::MonitorError::Invalid {
                 what: "batch",
                 why: "the Jacobian needs at least one sample".into(),
             });
