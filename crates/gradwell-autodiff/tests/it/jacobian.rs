@@ -83,6 +83,12 @@ fn asking_the_gradient_of_an_input_that_takes_none_is_a_clear_error() {
     assert_eq!(err, AutodiffError::NotReached(2));
     assert!(err.to_string().contains("does not depend on it"), "{err}");
     assert_eq!(t.input_grad(x).unwrap(), array![1.0, 2.0].into_dyn());
+    // An input put on the tape while it does not record gets no gradient, and says so.
+    t.set_recording(false);
+    let quiet = t.input_requires_grad(array![1.0].into_dyn());
+    let err = t.input_grad(quiet).unwrap_err();
+    assert!(err.to_string().contains("not recording"), "{err}");
+    t.set_recording(true);
     // Stale handles are refused as everywhere else.
     t.reset();
     assert_eq!(t.input_grad(x).unwrap_err(), AutodiffError::StaleVar(1));
