@@ -134,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn the_facade_without_default_features_leaves_out_plots_progress_bars_and_toml() {
+    fn the_facade_without_default_features_leaves_out_plots_progress_bars_toml_and_the_svd() {
         let has = |tree: &str, dep: &str| {
             tree.lines()
                 .any(|l| l.split_whitespace().next() == Some(dep))
@@ -145,6 +145,7 @@ mod tests {
             ("plots", "plotters"),
             ("progress", "indicatif"),
             ("toml", "toml"),
+            ("svd", "nalgebra"),
         ] {
             assert!(has(&full, dep), "the default build lacks {dep}");
             assert!(!has(&light, dep), "--no-default-features still pulls {dep}");

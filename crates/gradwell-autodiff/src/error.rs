@@ -23,6 +23,23 @@ pub enum AutodiffError {
     /// A variable from another tape, or from before the last [`crate::Tape::reset`].
     #[error("variable #{0} is not on this tape (was the tape reset since it was made?)")]
     StaleVar(usize),
+    /// A gradient was asked of a value that does not require one.
+    #[error("variable #{index} has no gradient: {why}")]
+    NoGrad {
+        /// Its position on the tape.
+        index: usize,
+        /// Why it has none.
+        why: &'static str,
+    },
+    /// A gradient was asked of a value that requires one, but no backward pass reached it.
+    #[error(
+        "variable #{0} requires a gradient but no backward pass since it was recorded reached it (the value the pass started from does not depend on it)"
+    )]
+    NotReached(usize),
+    /// A linear-algebra routine that did not give an answer (e.g. the SVD of a matrix
+    /// holding NaN or ∞).
+    #[error("{0}")]
+    Linalg(String),
 }
 
 impl AutodiffError {

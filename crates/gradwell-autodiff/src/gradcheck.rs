@@ -21,7 +21,9 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, IxDyn};
+
+use crate::AutodiffError;
 
 use crate::{Result, Tape, Var};
 
@@ -218,6 +220,124 @@ impl GradCheck {
             tolerances: *self,
             inputs: reports,
         })
+    }
+}
+
+/// The outcome of [`GradCheck::jacobian`]: the exact Jacobian against central differences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JacobianCheck {
+    /// The tolerances used.
+    pub tolerances: GradCheck,
+    /// The Jacobian from the tape ([`crate::jacobian::jacobian`]).
+    pub analytic: Array2<f64>,
+    /// The Jacobian from central differences, column by column.
+    pub numeric: Array2<f64>,
+    /// The largest `|analytic − numeric|`.
+    pub max_abs_error: f64,
+    /// The entry (output element, input element) where the criterion is worst.
+    pub worst_at: (usize, usize),
+    /// Whether every entry meets `|analytic − numeric| ≤ atol + rtol·|numeric|`.
+    pub passed: bool,
+}
+
+impl fmt::Display for JacobianCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (i, j) = self.worst_at;
+        write!(
+            f,
+            "{}: {}×{} Jacobian, max abs error {:.3e}, worst at [{i}, {j}] (analytic {:.9e}, numeric {:.9e}) {}",
+            self.tolerances,
+            self.analytic.nrows(),
+            self.analytic.ncols(),
+            self.max_abs_error,
+            self.analytic.get((i, j)).copied().unwrap_or(f64::NAN),
+            self.numeric.get((i, j)).copied().unwrap_or(f64::NAN),
+            if self.passed { "ok" } else { "FAILED" }
+        )
+    }
+}
+
+impl GradCheck {
+    /// Checks the Jacobian of `f` at `x` ([`crate::jacobian::jacobian`], exact) against
+    /// central differences: column j is `(f(x + eps·eⱼ) − f(x − eps·eⱼ)) / 2eps`, each
+    /// evaluation recorded afresh on `tape` from [`Tape::input`]. `f` must compute the same
+    /// function every time it is called (reseed any RNG it draws from).
+    ///
+    /// ```
+    /// use gradwell_autodiff::{AutodiffError, GradCheck, Tape};
+    /// use ndarray::array;
+    ///
+    /// let mut tape = Tape::<f64>::new();
+    /// let x = array![[0.3, -1.2], [2.0, 0.7]].into_dyn();
+    /// let check = GradCheck::default().jacobian(&mut tape, &x.view(), |t, v| {
+    ///     let e = t.exp(v)?;
+    ///     t.softmax(e, 1)
+    /// })?;
+    /// assert!(check.passed, "{check}");
+    /// # Ok::<(), AutodiffError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn jacobian<E: From<AutodiffError>>(
+        &self,
+        tape: &mut Tape<f64>,
+        x: &ndarray::ArrayViewD<'_, f64>,
+        mut f: impl FnMut(&mut Tape<f64>, Var) -> Result<Var, E>,
+    ) -> Result<JacobianCheck, E> {
+        let analytic = crate::jacobian::jacobian(tape, x, &mut f)?.matrix;
+        let mut numeric = Array2::zeros(analytic.dim());
+        let mut xp = x.as_standard_layout().into_owned();
+        for j in 0..xp.len() {
+            let mut eval = |xp: &mut ArrayD<f64>, delta: f64| -> Result<ArrayD<f64>, E> {
+                let flat = xp
+                    .as_slice_mut()
+                    .unwrap_or_else(|| unreachable!("an owned standard-layout array"));
+                let orig = flat[j];
+                flat[j] = orig + delta;
+                tape.reset();
+                let v = tape.input(xp.clone());
+                let y = f(tape, v);
+                if let Some(flat) = xp.as_slice_mut() {
+                    flat[j] = orig;
+                }
+                Ok(tape.value(y?).to_owned())
+            };
+            let plus = eval(&mut xp, self.eps)?;
+            let minus = eval(&mut xp, -self.eps)?;
+            for (i, (p, m)) in plus.iter().zip(minus.iter()).enumerate() {
+                if let Some(d) = numeric.get_mut((i, j)) {
+                    *d = (p - m) / (2.0 * self.eps);
+                }
+            }
+        }
+        let mut check = JacobianCheck {
+            tolerances: *self,
+            max_abs_error: 0.0,
+            worst_at: (0, 0),
+            passed: true,
+            analytic,
+            numeric,
+        };
+        let mut worst_excess = f64::NEG_INFINITY;
+        for ((at, &a), &n) in check.analytic.indexed_iter().zip(check.numeric.iter()) {
+            let abs = (a - n).abs();
+            check.max_abs_error = check.max_abs_error.max(abs);
+            let excess = abs - (self.atol + self.rtol * n.abs());
+            let excess = if excess.is_nan() {
+                f64::INFINITY
+            } else {
+                excess
+            };
+            if excess > 0.0 {
+                check.passed = false;
+            }
+            if excess > worst_excess {
+                worst_excess = excess;
+                check.worst_at = at;
+            }
+        }
+        Ok(check)
     }
 }
 

@@ -8,6 +8,9 @@
 //! - Persistent parameters live in a [`ParamStore`] (name, value, gradient), owned by the
 //!   tape and read in place; gradients accumulate until [`ParamStore::zero_grad`].
 //! - [`mod@gradcheck`] compares every backward against central finite differences in f64.
+//! - Inputs can require a gradient ([`Tape::input_requires_grad`], [`Tape::input_grad`]);
+//!   [`mod@jacobian`] gives vector-Jacobian and Jacobian-vector products, whole Jacobians
+//!   of any computation on the tape, and their singular values (nalgebra's SVD).
 //!
 //! # Design choice: a reusable tape
 //!
@@ -38,14 +41,16 @@
 
 mod error;
 pub mod gradcheck;
+pub mod jacobian;
 mod op;
 pub mod ops;
 mod param;
 mod tape;
 
 pub use error::{AutodiffError, Result};
-pub use gradcheck::{GradCheck, GradCheckReport, gradcheck};
+pub use gradcheck::{GradCheck, GradCheckReport, JacobianCheck, gradcheck};
 pub use gradwell_tensor::Float;
+pub use jacobian::{Jacobian, SingularValues};
 pub use op::{Op, ensure_shape};
 pub use param::{ParamId, ParamStore};
 pub use tape::{Tape, Var};

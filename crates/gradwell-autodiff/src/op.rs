@@ -81,6 +81,10 @@ pub trait Op<F: Float>: std::any::Any + Send + std::fmt::Debug {
 
     /// Adds the gradient of each input into `grads[i]` (when `Some`), given the inputs, the
     /// output and the gradient of the output. Every `grads[i]` has its input's shape.
+    ///
+    /// It may be called several times after one `forward`, with different output
+    /// gradients (a Jacobian runs one pass per output element, [`crate::jacobian`]): it
+    /// must read what `forward` kept, not consume it.
     fn backward(
         &mut self,
         inputs: &[ArrayViewD<'_, F>],

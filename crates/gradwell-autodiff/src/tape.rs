@@ -20,8 +20,12 @@ impl Var {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// Data put on the tape; no gradient.
-    Leaf,
+    /// Data put on the tape: no gradient, unless it was put there with
+    /// [`Tape::input_requires_grad`].
+    Leaf {
+        /// Whether a gradient flows into it.
+        requires_grad: bool,
+    },
     /// A parameter of the store, read in place.
     Param(ParamId),
     /// The output of an op.
@@ -105,7 +109,9 @@ impl<F: Float> Node<F> {
             grad: ArrayD::zeros(ndarray::IxDyn(&[0])),
             live: false,
             needs_grad: false,
-            source: Source::Leaf,
+            source: Source::Leaf {
+                requires_grad: false,
+            },
             op: None,
             recorded: false,
             inputs: Vec::new(),
@@ -223,7 +229,12 @@ impl<F: Float> Tape<F> {
 
     /// Puts data on the tape (no gradient flows into it), taking ownership of the array.
     pub fn input(&mut self, value: ArrayD<F>) -> Var {
-        let v = self.push(Source::Leaf, false);
+        let v = self.push(
+            Source::Leaf {
+                requires_grad: false,
+            },
+            false,
+        );
         let value = if value.is_standard_layout() {
             value
         } else {
@@ -233,10 +244,99 @@ impl<F: Float> Tape<F> {
         v
     }
 
+    /// Puts data on the tape that **requires a gradient**, taking ownership of the array:
+    /// after a backward pass that reaches it, [`Tape::input_grad`] gives the gradient of
+    /// the value the pass started from with respect to this input (PyTorch's
+    /// `x.requires_grad_()` and `x.grad`).
+    ///
+    /// Unlike a parameter's, an input's gradient is not accumulated across backward
+    /// passes: each pass starts it from zero, as it does every intermediate value's.
+    /// In inference mode ([`Tape::set_recording`]`(false)`) nothing is recorded, so no
+    /// gradient reaches it.
+    ///
+    /// ```
+    /// use gradwell_autodiff::Tape;
+    /// use ndarray::array;
+    ///
+    /// let mut tape = Tape::<f64>::new();
+    /// let x = tape.input_requires_grad(array![1.0, -2.0, 3.0].into_dyn());
+    /// let y = tape.square(x)?;
+    /// let loss = tape.sum(y)?;            // Σ x²
+    /// tape.backward(loss)?;
+    /// assert_eq!(tape.input_grad(x)?, array![2.0, -4.0, 6.0].into_dyn());
+    /// # Ok::<(), gradwell_autodiff::AutodiffError>(())
+    /// ```
+    pub fn input_requires_grad(&mut self, value: ArrayD<F>) -> Var {
+        let v = self.push(
+            Source::Leaf {
+                requires_grad: true,
+            },
+            self.recording,
+        );
+        let value = if value.is_standard_layout() {
+            value
+        } else {
+            value.as_standard_layout().into_owned()
+        };
+        self.nodes[v.index()].value = value;
+        v
+    }
+
+    /// Whether a gradient is computed for `v`: a trainable parameter, an input put on the
+    /// tape with [`Tape::input_requires_grad`], or a value computed from one of them in
+    /// recording mode.
+    ///
+    /// # Errors
+    /// [`AutodiffError::StaleVar`] for a handle from before the last reset.
+    pub fn requires_grad(&self, v: Var) -> Result<bool> {
+        Ok(self.nodes[self.index(v)?].needs_grad)
+    }
+
+    /// The gradient that the last backward pass computed for the input `v`.
+    ///
+    /// # Errors
+    /// - [`AutodiffError::NoGrad`] when `v` does not require a gradient: data put on the
+    ///   tape with [`Tape::input`] (use [`Tape::input_requires_grad`]), a frozen
+    ///   parameter, or a value that depends on neither;
+    /// - [`AutodiffError::NotReached`] when it requires one but no backward pass since it
+    ///   was recorded reached it (the value the pass started from does not depend on it);
+    /// - [`AutodiffError::StaleVar`] for a handle from before the last reset.
+    pub fn input_grad(&self, v: Var) -> Result<ArrayViewD<'_, F>> {
+        let i = self.index(v)?;
+        let node = &self.nodes[i];
+        if !node.needs_grad {
+            let why = match node.source {
+                Source::Leaf {
+                    requires_grad: false,
+                } => {
+                    "it is data put on the tape with `input`, which takes no gradient; put it on with `input_requires_grad`"
+                }
+                Source::Leaf {
+                    requires_grad: true,
+                } => "it was put on the tape while the tape was not recording",
+                Source::Param(_) => "it is a parameter that is not trainable",
+                Source::Op => {
+                    "it depends on no input that requires a gradient and no trainable parameter, or was computed while the tape was not recording"
+                }
+            };
+            return Err(AutodiffError::NoGrad { index: i, why });
+        }
+        match node.source {
+            Source::Param(id) => Ok(self.params.grad(id)),
+            _ if node.live => Ok(node.grad.view()),
+            _ => Err(AutodiffError::NotReached(i)),
+        }
+    }
+
     /// Puts data on the tape by copying it into a buffer reused across steps: the
     /// allocation-free way to feed each mini-batch.
     pub fn input_view(&mut self, value: &ArrayViewD<'_, F>) -> Var {
-        let v = self.push(Source::Leaf, false);
+        let v = self.push(
+            Source::Leaf {
+                requires_grad: false,
+            },
+            false,
+        );
         let buf = &mut self.nodes[v.index()].value;
         ensure_shape(buf, value.shape());
         buf.assign(value);
@@ -246,7 +346,12 @@ impl<F: Float> Tape<F> {
     /// Puts data of the given shape on the tape, written by `fill` into a buffer reused
     /// across steps (its prior contents are unspecified).
     pub fn input_with(&mut self, shape: &[usize], fill: impl FnOnce(&mut ArrayD<F>)) -> Var {
-        let v = self.push(Source::Leaf, false);
+        let v = self.push(
+            Source::Leaf {
+                requires_grad: false,
+            },
+            false,
+        );
         let buf = &mut self.nodes[v.index()].value;
         ensure_shape(buf, shape);
         fill(buf);
@@ -324,7 +429,7 @@ impl<F: Float> Tape<F> {
     pub fn op_name(&self, v: Var) -> Option<&'static str> {
         let node = &self.nodes[self.index(v).ok()?];
         Some(match node.source {
-            Source::Leaf => "input",
+            Source::Leaf { .. } => "input",
             Source::Param(_) => "param",
             Source::Op if node.recorded => node.op.as_ref().map_or("op", |o| o.name()),
             Source::Op => "op",
@@ -397,7 +502,7 @@ impl<F: Float> Tape<F> {
 
     /// Back-propagates from a scalar `loss`: every parameter that the loss depends on gets
     /// d(loss)/d(parameter) **added** to its gradient; intermediate gradients can be read
-    /// with [`Tape::grad`] until the next reset.
+    /// with [`Tape::grad`] until the next reset, and inputs' with [`Tape::input_grad`].
     ///
     /// # Errors
     /// [`AutodiffError::NotScalar`] if `loss` has more than one element.
@@ -407,31 +512,102 @@ impl<F: Float> Tape<F> {
         if value.len() != 1 {
             return Err(AutodiffError::NotScalar(value.shape().to_vec()));
         }
-        for node in &mut self.nodes[..self.len] {
-            node.live = false;
-        }
-        let Tape { params, nodes, .. } = self;
-        let node = &mut nodes[l];
-        if !node.needs_grad {
-            return Ok(());
-        }
-        let value = match node.source {
-            Source::Param(id) => &params.values[id.0],
-            _ => &node.value,
-        };
-        ensure_shape(&mut node.grad, value.shape());
-        node.grad.fill(F::one());
-        node.live = true;
-        for k in (0..=l).rev() {
-            if self.nodes[k].live && self.nodes[k].source == Source::Op {
-                self.backward_node(k);
-            }
-        }
+        self.propagate(l, None, true);
         Ok(())
     }
 
+    /// Back-propagates from `output` with its gradient given: a vector-Jacobian product.
+    /// With `seed` = u, every input `x` that requires a gradient gets uᵀ·∂output/∂x
+    /// ([`Tape::input_grad`]) and every trainable parameter gets it **added** to its
+    /// gradient, as [`Tape::backward`] does (it is this with a seed of one); PyTorch's
+    /// `output.backward(u)`. See [`crate::jacobian`] for the product without touching the
+    /// parameters' gradients.
+    ///
+    /// ```
+    /// use gradwell_autodiff::Tape;
+    /// use ndarray::array;
+    ///
+    /// let mut tape = Tape::<f64>::new();
+    /// let x = tape.input_requires_grad(array![1.0, 2.0].into_dyn());
+    /// let y = tape.square(x)?;                                 // J = diag(2x)
+    /// tape.backward_from(y, &array![10.0, 1.0].into_dyn().view())?;
+    /// assert_eq!(tape.input_grad(x)?, array![20.0, 4.0].into_dyn());
+    /// # Ok::<(), gradwell_autodiff::AutodiffError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ShapeError`](gradwell_tensor::ShapeError) when `seed`'s shape is not
+    /// `output`'s, or a stale handle.
+    pub fn backward_from(&mut self, output: Var, seed: &ArrayViewD<'_, F>) -> Result<()> {
+        self.backward_seeded(output, seed, true)
+    }
+
+    /// [`Tape::backward_from`], leaving the parameters' gradients alone when `params` is
+    /// false (their gradients are then not computed at all).
+    pub(crate) fn backward_seeded(
+        &mut self,
+        output: Var,
+        seed: &ArrayViewD<'_, F>,
+        params: bool,
+    ) -> Result<()> {
+        let l = self.index(output)?;
+        let shape = self.nodes[l].value(&self.params).shape().to_vec();
+        if seed.shape() != shape.as_slice() {
+            return Err(gradwell_tensor::ShapeError::mismatch(
+                "backward_from",
+                seed.shape(),
+                &shape,
+                "the seed (the output's gradient) must have the output's shape",
+            )
+            .into());
+        }
+        self.propagate(l, Some(seed), params);
+        Ok(())
+    }
+
+    /// The backward pass from position `l`, whose gradient is `seed` (ones when `None`);
+    /// parameters receive gradients only when `params` is true.
+    fn propagate(&mut self, l: usize, seed: Option<&ArrayViewD<'_, F>>, params: bool) {
+        for node in &mut self.nodes[..self.len] {
+            node.live = false;
+        }
+        let Tape {
+            params: store,
+            nodes,
+            ..
+        } = self;
+        let node = &mut nodes[l];
+        if !node.needs_grad || (!params && matches!(node.source, Source::Param(_))) {
+            return;
+        }
+        let value = match node.source {
+            Source::Param(id) => &store.values[id.0],
+            _ => &node.value,
+        };
+        match node.source {
+            // A parameter's gradient lives in the store and accumulates.
+            Source::Param(id) => match seed {
+                Some(seed) => store.grads[id.0] += seed,
+                None => store.grads[id.0].iter_mut().for_each(|g| *g += F::one()),
+            },
+            _ => {
+                ensure_shape(&mut node.grad, value.shape());
+                match seed {
+                    Some(seed) => node.grad.assign(seed),
+                    None => node.grad.fill(F::one()),
+                }
+                node.live = true;
+            }
+        }
+        for k in (0..=l).rev() {
+            if self.nodes[k].live && self.nodes[k].source == Source::Op {
+                self.backward_node(k, params);
+            }
+        }
+    }
+
     /// Runs the backward of the op at position `k`, whose output gradient is live.
-    fn backward_node(&mut self, k: usize) {
+    fn backward_node(&mut self, k: usize, with_params: bool) {
         let Tape { params, nodes, .. } = self;
         // The op's inputs are all below it on the tape.
         let (below, above) = nodes.split_at_mut(k);
@@ -447,10 +623,14 @@ impl<F: Float> Tape<F> {
             return;
         }
         let Some(op) = op.as_mut() else { return };
+        // Whether the input at position `j` gets a gradient in this pass.
+        let wants = |input: &Node<F>| {
+            input.needs_grad && (with_params || !matches!(input.source, Source::Param(_)))
+        };
         // Zero the gradient buffers this op is the first to reach.
         for &j in ins.iter() {
             let input = &mut below[j];
-            if input.needs_grad && !input.live && !matches!(input.source, Source::Param(_)) {
+            if wants(input) && !input.live && !matches!(input.source, Source::Param(_)) {
                 ensure_shape(&mut input.grad, input.value.shape());
                 gradwell_tensor::fill_zero(&mut input.grad);
                 input.live = true;
@@ -467,7 +647,7 @@ impl<F: Float> Tape<F> {
                 let input = &mut below[ins[p]];
                 #[cfg(test)]
                 tests::SLOTS_EXAMINED.set(tests::SLOTS_EXAMINED.get() + 1);
-                (input.needs_grad && first(p)).then(|| match input.source {
+                (wants(input) && first(p)).then(|| match input.source {
                     Source::Param(id) => std::mem::take(&mut params.grads[id.0]),
                     _ => std::mem::take(&mut input.grad),
                 })
@@ -477,7 +657,7 @@ impl<F: Float> Tape<F> {
         let views = PerInput::new(ins.len(), |p| below[ins[p]].value(params), empty_view);
         let mut scratch: Vec<(usize, ArrayD<F>)> = Vec::new();
         for (p, &j) in ins.iter().enumerate() {
-            if below[j].needs_grad && !first(p) {
+            if wants(&below[j]) && !first(p) {
                 scratch.push((p, ArrayD::zeros(views[p].raw_dim())));
             }
         }

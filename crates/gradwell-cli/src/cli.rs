@@ -247,6 +247,11 @@ pub struct ProbeArgs {
     /// Print the figures as JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also take the exact input-output Jacobian at the batch's first sample (evaluation
+    /// mode) and print the spread of its singular values: how far the network is from
+    /// dynamical isometry.
+    #[arg(long)]
+    pub jacobian: bool,
 }
 
 const PROBE_HELP: &str = "\
@@ -256,6 +261,11 @@ What the table shows, for each layer's output on one batch at initialization:
   dead %         ReLU units that output 0 for every sample of the batch (they pass no gradient)
   |dL/dout|      norm of the loss gradient reaching the layer's output
   |dL/dW|        norm of the gradient of the layer's weight
+
+With --jacobian, the singular values of the network's input-output Jacobian at one sample
+(evaluation mode, exact), their span, condition and mean square: near dynamical isometry
+when every one lies within the printed factor of 1, so that signals and gradients keep
+their size in every direction.
 
 A healthy deep network keeps |dL/dW| within a small factor from first layer to last. When
 the first layer's is orders of magnitude below the last's, gradients vanish: early layers
@@ -277,7 +287,8 @@ Examples:
   gradwell probe --depth 20 --width 128 --activation relu --init he-normal
   gradwell probe --depth 20 --activation relu --init xavier-normal --bias-init zeros
   gradwell probe --depth 20 --activation sigmoid --batch-norm --plot probe.svg
-  gradwell probe --depth 50 --activation relu --init pytorch-default --residual";
+  gradwell probe --depth 50 --activation relu --init pytorch-default --residual
+  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian";
 
 /// `gradwell train`.
 #[derive(Debug, Clone, Default, Args)]

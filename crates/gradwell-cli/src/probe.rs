@@ -6,7 +6,8 @@ use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
 use gradwell_monitor::{
-    Criticality, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe,
+    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds,
+    probe,
 };
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
@@ -38,6 +39,9 @@ pub struct ProbeReport {
     pub no_criticality: Option<String>,
     /// What LSUV did, if it ran.
     pub lsuv: Vec<LsuvLayer>,
+    /// The input-output Jacobian's singular-value spread, with `--jacobian`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jacobian: Option<JacobianSpread>,
 }
 
 /// Builds the network of `args`, takes a shuffled batch of the (scaled) training data,
@@ -88,6 +92,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
         Vec::new()
     };
     let p = probe(net, &x.view(), &labels, &Thresholds::default())?;
+    let jacobian = jacobian_spread(args, net, &x)?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
     let plain = if args.lsuv {
         Err("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string())
@@ -115,6 +120,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
         criticality,
         no_criticality,
         lsuv,
+        jacobian,
     })
 }
 
@@ -123,6 +129,36 @@ fn figure_or_why<T>(r: std::result::Result<T, String>) -> (Option<T>, Option<Str
     match r {
         Ok(x) => (Some(x), None),
         Err(e) => (None, Some(e)),
+    }
+}
+
+/// With `--jacobian`, the singular-value spread of the input-output Jacobian of `net` at
+/// the batch's first sample, in evaluation mode.
+///
+/// # Errors
+/// A Jacobian that cannot be taken (a forward pass that fails, NaN or ∞ in it).
+fn jacobian_spread(
+    args: &ProbeArgs,
+    net: &mut Network<f32>,
+    x: &Array2<f32>,
+) -> Result<Option<JacobianSpread>> {
+    if !args.jacobian {
+        return Ok(None);
+    }
+    Ok(Some(JacobianSpread::measure(
+        net,
+        &x.view(),
+        &Thresholds::default(),
+    )?))
+}
+
+/// The `--jacobian` paragraph of the text report, if it was asked for.
+fn render_jacobian(s: &mut String, r: &ProbeReport) {
+    if let Some(j) = &r.jacobian {
+        let _ = writeln!(
+            s,
+            "\ninput-output Jacobian (first sample, evaluation mode):\n  {j}"
+        );
     }
 }
 
@@ -211,6 +247,7 @@ pub fn render(r: &ProbeReport) -> String {
     if let Some(nf) = &r.probe.non_finite {
         let _ = writeln!(s, "{nf}");
     }
+    render_jacobian(&mut s, r);
     s
 }
 

@@ -23,6 +23,9 @@
 //!   activation's kinks; and [`Criticality`], the correlation map, its fixed point, the
 //!   depth scales ξ_q and ξ_c and the [`Phase`] (ordered, critical, chaotic) of
 //!   Schoenholz et al. 2017.
+//! - [`JacobianSpread`]: the singular values of a network's input-output Jacobian at one
+//!   sample (from `gradwell-nn`'s `Network::jacobian`), their span, condition and mean σ²,
+//!   and whether they are near dynamical isometry.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
 //!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration, with the
@@ -63,6 +66,7 @@ mod diagnosis;
 #[cfg(feature = "plots")]
 mod draw;
 mod error;
+mod isometry;
 mod lsuv;
 mod monitor;
 mod plot;
@@ -82,6 +86,7 @@ pub use draw::{
     line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
 };
 pub use error::{MonitorError, Result};
+pub use isometry::JacobianSpread;
 pub use lsuv::{Lsuv, LsuvLayer};
 pub use monitor::{
     Monitor, MonitorConfig, Probe, Snapshot, first_last_ratio, global_norm, layer_stats,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// | [`update_ratio_low`](Self::update_ratio_low) | 1e-5 | the learning rate is too low when every weight's ‖Δw‖/‖w‖ < 1e-5 |
 /// | [`loss_window`](Self::loss_window) | 10 | steps averaged at each end of the history when judging the loss trend |
 /// | [`loss_rise`](Self::loss_rise) | 1.5 | the loss is rising when the last window's mean exceeds the first's by this factor |
+/// | [`isometry_factor`](Self::isometry_factor) | 3 | an input-output Jacobian is near dynamical isometry when every singular value lies within a factor of 3 of 1, in [1/3, 3] (orthogonal weights keep a deep linear network at exactly 1; a factor of 3 leaves room for the nonlinearity and the readout layer, while a network that vanishes or explodes is off by orders of magnitude) |
 /// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
 ///
 /// The bounds are the activation's own (`ActivationInfo::saturation` in
@@ -56,6 +57,9 @@ pub struct Thresholds {
     pub loss_rise: f64,
     /// How far past its threshold a figure must be to be critical.
     pub critical_factor: f64,
+    /// The factor around 1 within which every singular value of an input-output Jacobian
+    /// must lie for it to be near dynamical isometry.
+    pub isometry_factor: f64,
 }
 
 impl Default for Thresholds {
@@ -73,6 +77,7 @@ impl Default for Thresholds {
             loss_window: 10,
             loss_rise: 1.5,
             critical_factor: 10.0,
+            isometry_factor: 3.0,
         }
     }
 }

@@ -24,6 +24,10 @@
 //!   binary cross-entropy with logits; mean or sum.
 //! - [`Network::gradcheck`]: the gradient of a loss through a whole network, with respect
 //!   to every trainable parameter and the input, against finite differences (f64).
+//! - [`Network::jacobian`], [`module_jacobian`], [`module_vjp`], [`module_jvp`]: the exact
+//!   Jacobian of a network or a layer with respect to its input, and products with it
+//!   (see [`JacobianMode`] for the batch and training mode); its singular values come
+//!   from `gradwell_autodiff::SingularValues`.
 //! - [`io`]: the workspace's one file writer, atomic (temporary file, fsync, rename), with
 //!   the cleanup of temporary files that killed writes left.
 //!
@@ -81,6 +85,7 @@
 mod check;
 mod error;
 pub mod io;
+mod jacobian;
 mod layers;
 pub mod losses;
 mod memory;
@@ -92,6 +97,7 @@ mod spec;
 pub use check::NetworkGradCheck;
 pub use error::{NnError, Result};
 pub use io::write_atomic;
+pub use jacobian::{JacobianMode, module_jacobian, module_jvp, module_vjp};
 // Every layer and its settings type, as the `layers!` registry lists them, and `LayerSpec`.
 pub use layers::*;
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};

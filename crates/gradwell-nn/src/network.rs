@@ -98,6 +98,11 @@ impl<F: Float> Network<F> {
         &self.root
     }
 
+    /// The layers and the tape together, to run the layers on the tape.
+    pub(crate) fn root_and_tape(&mut self) -> (&Sequential<F>, &mut Tape<F>) {
+        (&self.root, &mut self.tape)
+    }
+
     /// A forward pass of `x` (already on the tape) in training or evaluation mode; each
     /// top-level layer's output is appended to `taps` when given.
     ///

@@ -4,5 +4,6 @@
 
 mod activations;
 mod gradcheck_ops;
+mod jacobian;
 mod losses;
 mod tape;

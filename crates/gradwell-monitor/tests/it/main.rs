@@ -7,6 +7,7 @@
 mod criticality;
 mod diagnosis;
 mod history;
+mod isometry;
 mod lsuv;
 mod meanfield;
 mod measured;

@@ -5,6 +5,7 @@ mod common;
 mod config;
 mod display;
 mod gradcheck;
+mod jacobian;
 mod memory;
 mod registry;
 mod summary;
