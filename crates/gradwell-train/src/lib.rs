@@ -68,5 +68,5 @@ mod trainer;
 pub use checkpoint::Checkpoint;
 pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
-pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 pub use trainer::{ResumeOutcome, TrainReport, Trainer};
