@@ -299,6 +299,70 @@ fn a_step_budget_resumes_and_a_finished_budget_says_so() {
     );
 }
 
+/// The run folder's per-layer records (monitor.json, monitor/layers.csv, run.json's
+/// step 1) name each activation in gradwell's spelling, a learnt-slope PReLU and the
+/// layers inside a residual block included.
+#[test]
+fn per_layer_output_names_the_activations() {
+    let dir = temp_dir("layer-names");
+    let config = dir.join("net.toml");
+    std::fs::write(
+        &config,
+        r#"
+[network]
+input_shape = [64]
+layers = [
+    { type = "linear", out_features = 16 },
+    { type = "prelu" },
+    { type = "residual", layers = [
+        { type = "linear", out_features = 16 },
+        { type = "activation", activation = "leaky-relu:0.2" },
+    ] },
+    { type = "linear", out_features = 10 },
+]
+
+[train]
+steps = 3
+"#,
+    )
+    .unwrap();
+    let out = dir.join("run");
+    ok(&[
+        "train",
+        "--quiet",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let csv = std::fs::read_to_string(out.join("monitor/layers.csv")).unwrap();
+    for row in [
+        ",1,PReLU,prelu,",
+        ",2.body.1,LeakyReLU,leaky-relu:0.2,",
+        ",2,Residual,,",
+    ] {
+        assert!(csv.contains(row), "`{row}` missing from {csv}");
+    }
+    let summary = gradwell_cli::RunSummary::read(&out).unwrap();
+    let init = summary.init.expect("step 1 has layer statistics");
+    let named: Vec<(&str, Option<&str>)> = init
+        .layers
+        .iter()
+        .map(|l| (l.path.as_str(), l.activation.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("0", None),
+            ("1", Some("prelu")),
+            ("2.body.0", None),
+            ("2.body.1", Some("leaky-relu:0.2")),
+            ("2", None),
+            ("3", None),
+        ]
+    );
+}
+
 /// The checkpoint files of `dir` with their bytes, oldest (lowest step) first.
 fn checkpoints(dir: &Path) -> Vec<(u64, PathBuf, Vec<u8>)> {
     let mut found: Vec<(u64, PathBuf, Vec<u8>)> = checkpoint::list(dir)
