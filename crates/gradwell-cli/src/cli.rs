@@ -326,6 +326,11 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, value_name = "N", help = format!("Passes over the training set (default {})", gradwell_train::DEFAULT_EPOCHS))]
     pub epochs: Option<u64>,
+    /// Stop after N optimizer steps, in the middle of an epoch if need be; with --epochs
+    /// the run ends at whichever comes first (to train by steps alone, give enough
+    /// epochs). A schedule over the run (cosine, one-cycle, …) spans these N steps.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
     /// Samples per mini-batch (default 64).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
@@ -376,8 +381,14 @@ pub struct TrainArgs {
     /// Per-layer statistics every N steps (and at step 1); default 10.
     #[arg(long, value_name = "N")]
     pub monitor_every: Option<usize>,
+    /// Also evaluate the test set (and the validation part, if any) every N steps, in
+    /// evaluation mode and without changing the run: one row per evaluation in run.json
+    /// and evaluations.csv of --out.
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
     /// Write the run's report here: model.safetensors (first), config.toml, metrics.json,
-    /// run.json, monitor.json, monitor/*.csv, plots (SVG), each file atomically. Created
+    /// run.json, monitor.json, monitor/*.csv, evaluations.csv (with --eval-every), plots
+    /// (SVG), each file atomically. Created
     /// and locked before training: a bad path or a folder in use is refused at once.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -424,6 +435,7 @@ Config file (TOML), every section optional, flags override it:
   bias_init = \"zeros\"
   [train]                     # any field of gradwell-train's TrainConfig
   epochs = 20
+  # steps = 300               # a step budget, as --steps: epochs or steps, whichever ends first
   preprocess = \"unit-range\"   # standardize, standardize-global, none
   last_batch = \"keep\"         # or drop
   schedule = \"cosine\"         # as --schedule; or a table with kind
@@ -434,6 +446,8 @@ Config file (TOML), every section optional, flags override it:
   [monitor]
   enabled = true
   layer_every = 10
+  [eval]
+  every = 100                 # as --eval-every
 
 Examples:
   gradwell train
@@ -441,6 +455,7 @@ Examples:
   gradwell train --data fashion-mnist --model 784-128-10 --activation relu --init he-normal \\
       --optimizer sgd --lr 0.1 --momentum 0.9 --epochs 5 --clip-norm 1.0 --weight-decay 1e-4
   gradwell train --data my.csv --label-column species --preprocess standardize
+  gradwell train --steps 300 --epochs 100 --schedule cosine:per=step --eval-every 50 --out runs/s300
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/ --resume",
         epochs = gradwell_train::DEFAULT_EPOCHS

@@ -1,5 +1,6 @@
 //! [`MonitorObserver`]: the gradient-health monitor plugged into the training loop through
-//! `gradwell-train`'s [`Observer`] hook (the trainer does not know the monitor).
+//! `gradwell-train`'s [`Observer`] hook (the trainer does not know the monitor); and
+//! [`EvalObserver`], the evaluations of `--eval-every` through the same hook.
 
 use std::ops::ControlFlow;
 
@@ -7,7 +8,8 @@ use gradwell_monitor::{
     Finding, FindingKind, History, Monitor, MonitorConfig, NonFinite, Severity, Snapshot,
     trace_non_finite,
 };
-use gradwell_train::{EpochMetrics, Observer, StepView};
+use gradwell_train::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
+use serde::{Deserialize, Serialize};
 
 /// Records, at every step, each parameter's gradient figures (before clipping); on the
 /// detailed steps (step 1, then every `layer_every`), each layer's outputs and the
@@ -183,6 +185,82 @@ impl Observer for MonitorObserver {
             self.monitor
                 .record_metric("validation_accuracy", at, v.accuracy);
         }
+        ControlFlow::Continue(())
+    }
+}
+
+/// One evaluation in the middle of a run (`--eval-every`): a row of `run.json` and of
+/// `evaluations.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepEvaluation {
+    /// The step after which the network was evaluated, from 1.
+    pub step: u64,
+    /// The epoch of that step, from 0.
+    pub epoch: u64,
+    /// The test set, if the run has one.
+    pub test: Option<EvalMetrics>,
+    /// The validation part, if the run has one.
+    pub validation: Option<EvalMetrics>,
+}
+
+/// Evaluates the test set and the validation part every `every` steps, through
+/// [`Observer::on_step_end`] (in evaluation mode; the run goes on as it would without).
+#[derive(Debug)]
+pub struct EvalObserver {
+    every: u64,
+    print: bool,
+    /// The evaluations, in order.
+    pub rows: Vec<StepEvaluation>,
+}
+
+impl EvalObserver {
+    /// Evaluations every `every` (`>= 1`) steps; `print` says whether each is shown on
+    /// standard error.
+    pub fn new(every: u64, print: bool) -> Self {
+        EvalObserver {
+            every: every.max(1),
+            print,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl Observer for EvalObserver {
+    /// Evaluates after every `every`-th step; an evaluation that fails (it should not: the
+    /// trainer has checked that the sets fit the network) stops the run, saying why.
+    fn on_step_end(&mut self, eval: &mut EvalContext<'_>) -> ControlFlow<String> {
+        if !eval.step().is_multiple_of(self.every) {
+            return ControlFlow::Continue(());
+        }
+        let evaluated = eval
+            .evaluate_test()
+            .and_then(|test| Ok((test, eval.evaluate_validation()?)));
+        let (test, validation) = match evaluated {
+            Ok(both) => both,
+            Err(e) => {
+                return ControlFlow::Break(format!(
+                    "the evaluation after step {}: {}",
+                    eval.step(),
+                    crate::one_line(e)
+                ));
+            }
+        };
+        let row = StepEvaluation {
+            step: eval.step(),
+            epoch: eval.epoch(),
+            test,
+            validation,
+        };
+        if self.print {
+            let mut line = format!("step {}: evaluation", row.step);
+            for (part, m) in [("test", row.test), ("val", row.validation)] {
+                if let Some(m) = m {
+                    line += &format!("  {part} loss {:.4} acc {:.4}", m.loss, m.accuracy);
+                }
+            }
+            eprintln!("{line}");
+        }
+        self.rows.push(row);
         ControlFlow::Continue(())
     }
 }

@@ -7,10 +7,10 @@ use std::time::Instant;
 use gradwell_monitor::{History, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
-use gradwell_train::{EpochMetrics, Preprocess, ProgressMode, TrainError, Trainer};
+use gradwell_train::{EpochMetrics, Observer, Preprocess, ProgressMode, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 
-use crate::observe::MonitorObserver;
+use crate::observe::{EvalObserver, MonitorObserver, StepEvaluation};
 use crate::setup::RunFile;
 use crate::{CliError, Result};
 
@@ -59,6 +59,10 @@ pub struct RunSummary {
     pub unit_spread: f64,
     /// The monitor's findings as printed, with their steps.
     pub findings: Vec<String>,
+    /// The evaluations in the middle of the run (`--eval-every`), in order (those of this
+    /// process: a resumed run starts the list afresh).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluations: Vec<StepEvaluation>,
 }
 
 /// JSON has no NaN or ∞: they are written as strings.
@@ -199,6 +203,17 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         );
     }
     let mut trainer = Trainer::new(run.train.clone(), net, split.train, Some(split.test))?;
+    if let Some(n) = run.train.steps
+        && n > trainer.total_steps()
+        && !opts.quiet
+    {
+        eprintln!(
+            "note: --steps {n} is more than the {} steps of {} epochs; the run ends after {} epochs (raise --epochs to train by steps)",
+            trainer.total_steps(),
+            run.train.epochs,
+            run.train.epochs
+        );
+    }
     if opts.resume {
         let outcome = trainer.resume()?;
         if !opts.quiet {
@@ -214,15 +229,31 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
                 ),
                 None => eprintln!("no checkpoint to resume from; starting afresh"),
             }
+            if trainer.is_finished() {
+                eprintln!(
+                    "the checkpoint is at the end of this run ({}): nothing is left to train; raise --steps or --epochs to continue it",
+                    run_end(&run.train)
+                );
+            }
         }
     }
     let mut observer = run
         .monitor
         .enabled
         .then(|| MonitorObserver::new(run.monitor.layer_every, opts.verbose && !opts.quiet));
-    let result = match observer.as_mut() {
-        Some(o) => trainer.run(&mut [o]),
-        None => trainer.run(&mut []),
+    let mut evaluations = run
+        .eval
+        .every
+        .map(|every| EvalObserver::new(every, opts.verbose && !opts.quiet));
+    let result = {
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if let Some(o) = observer.as_mut() {
+            observers.push(o);
+        }
+        if let Some(e) = evaluations.as_mut() {
+            observers.push(e);
+        }
+        trainer.run(&mut observers)
     };
     let (test, diverged) = match result {
         Ok(report) => (report.test, None),
@@ -274,11 +305,20 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }),
         unit_spread: unit_spread(net),
         findings,
+        evaluations: evaluations.map(|e| e.rows).unwrap_or_default(),
     };
     if let Some(out) = &opts.out {
         write_run_folder(out, &run, &summary, history.as_ref(), trainer.network())?;
     }
     Ok(summary)
+}
+
+/// A run's end in words: `20 epochs`, or `20 epochs or 300 steps, whichever comes first`.
+fn run_end(t: &gradwell_train::TrainConfig) -> String {
+    match t.steps {
+        Some(n) => format!("{} epochs or {n} steps, whichever comes first", t.epochs),
+        None => format!("{} epochs", t.epochs),
+    }
 }
 
 /// Refuses a run whose model, optimizer state and batches cannot fit in memory, before
@@ -448,6 +488,9 @@ fn write_run_folder(
     write_file(&out.join(RUN_FILE), pretty(summary))?;
     write_file(&out.join("metrics.json"), pretty(&summary.epochs))?;
     write_file(&out.join("epochs.csv"), epochs_csv(summary))?;
+    if !summary.evaluations.is_empty() {
+        write_file(&out.join("evaluations.csv"), evaluations_csv(summary))?;
+    }
     if let Some(h) = history {
         h.write_json(&out.join("monitor.json"))?;
         h.write_csv(&out.join("monitor"))?;
@@ -507,6 +550,30 @@ pub fn epochs_csv(s: &RunSummary) -> String {
             e.lr,
             e.train_loss,
             e.train_accuracy
+        ));
+    }
+    out
+}
+
+/// One row per evaluation in the middle of the run (`--eval-every`):
+/// `run,step,epoch,test_loss,test_accuracy,validation_loss,validation_accuracy` (the epoch
+/// from 1, as in `epochs.csv`; a part the run does not have is left empty).
+pub fn evaluations_csv(s: &RunSummary) -> String {
+    let mut out = String::from(
+        "run,step,epoch,test_loss,test_accuracy,validation_loss,validation_accuracy\n",
+    );
+    let cells = |m: Option<gradwell_train::EvalMetrics>| {
+        m.map_or((String::new(), String::new()), |m| {
+            (m.loss.to_string(), m.accuracy.to_string())
+        })
+    };
+    for e in &s.evaluations {
+        let ((tl, ta), (vl, va)) = (cells(e.test), cells(e.validation));
+        out.push_str(&format!(
+            "{},{},{},{tl},{ta},{vl},{va}\n",
+            s.name,
+            e.step,
+            e.epoch + 1
         ));
     }
     out

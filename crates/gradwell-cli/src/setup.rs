@@ -35,8 +35,38 @@ pub struct RunFile {
     pub network: Option<ModelSpec>,
     /// The monitor.
     pub monitor: MonitorSection,
+    /// Evaluations in the middle of the run.
+    #[serde(skip_serializing_if = "EvalSection::is_default")]
+    pub eval: EvalSection,
     /// The training settings (`gradwell-train`'s `TrainConfig`).
     pub train: TrainConfig,
+}
+
+/// `[eval]`: evaluations between the steps of a run (the flag `--eval-every`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Evaluate the test set (and the validation part, if any) every this many steps,
+    /// `>= 1`, in evaluation mode, without changing the run; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+}
+
+impl EvalSection {
+    fn is_default(&self) -> bool {
+        *self == EvalSection::default()
+    }
+
+    /// Checks the section; `flag` names where the value came from in the error.
+    ///
+    /// # Errors
+    /// `every` of 0.
+    pub fn validate(&self, flag: &str) -> Result<()> {
+        match self.every {
+            Some(0) => Err(CliError::flag(flag, 0, "must be at least 1")),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `[data]`.
@@ -163,6 +193,9 @@ impl RunFile {
         run.train
             .validate()
             .map_err(|e| CliError::file(path, crate::one_line(e)))?;
+        run.eval
+            .validate("eval.every")
+            .map_err(|e| CliError::file(path, crate::one_line(e)))?;
         Ok(run)
     }
 
@@ -227,6 +260,12 @@ impl RunFile {
                 return Err(CliError::flag("--epochs", n, "must be at least 1"));
             }
             t.epochs = n;
+        }
+        if let Some(n) = a.steps {
+            if n == 0 {
+                return Err(CliError::flag("--steps", n, "must be at least 1"));
+            }
+            t.steps = Some(n);
         }
         if let Some(n) = a.batch_size {
             if n == 0 {
@@ -312,6 +351,10 @@ impl RunFile {
                 return Err(CliError::flag("--monitor-every", n, "must be at least 1"));
             }
             self.monitor.layer_every = n;
+        }
+        if let Some(n) = a.eval_every {
+            self.eval.every = Some(n);
+            self.eval.validate("--eval-every")?;
         }
         self.train
             .validate()

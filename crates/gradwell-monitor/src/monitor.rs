@@ -232,12 +232,13 @@ pub fn layer_stats<F: Float>(
         .map(|t| {
             let y = tape.value(t.output);
             let s = TensorStats::of(&y);
-            let rule = t
-                .activation
+            // Saturation and dead units are asked of the element-wise activation.
+            let elementwise = t.activation.and_then(|a| a.elementwise());
+            let rule = elementwise
                 .as_ref()
                 .and_then(|a| saturation_rule(a, thresholds));
             let (dead, saturated) = unit_stats(&y, rule.as_deref());
-            let dies = t.activation.as_ref().is_some_and(|a| a.can_die());
+            let dies = elementwise.is_some_and(|a| a.can_die());
             LayerStats {
                 path: t.path.clone(),
                 kind: t.kind.to_string(),

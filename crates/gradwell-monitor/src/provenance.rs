@@ -18,13 +18,21 @@ use crate::TensorStats;
 pub struct LayerRef {
     /// The layer's path (`"3"`, `"2.body.1"`).
     pub path: String,
-    /// The layer's type (`"Linear"`, `"Sigmoid"`, …).
+    /// The layer's type as PyTorch names it (`"Linear"`, `"Sigmoid"`, …).
     pub kind: String,
+    /// Which activation the layer is, in gradwell's spelling (`"leaky-relu:0.2"`,
+    /// `"prelu"`, `"softmax"`), if it is one ([`gradwell_nn::LayerActivation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
 }
 
+/// `layer 3 (Linear)`; an activation by its gradwell name, `layer 4 (leaky-relu:0.2)`.
 impl fmt::Display for LayerRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "layer {} ({})", self.path, self.kind)
+        match &self.activation {
+            Some(a) => write!(f, "layer {} ({a})", self.path),
+            None => write!(f, "layer {} ({})", self.path, self.kind),
+        }
     }
 }
 
@@ -178,6 +186,7 @@ fn layer_of(taps: &[Tap], index: usize) -> Option<LayerRef> {
         .map(|t| LayerRef {
             path: t.path.clone(),
             kind: t.kind.to_string(),
+            activation: t.activation.map(|a| a.to_string()),
         })
 }
 

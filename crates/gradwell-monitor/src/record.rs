@@ -77,7 +77,10 @@ pub struct LayerStats {
     pub path: String,
     /// The layer's type (`"Linear"`, `"ReLU"`, …).
     pub kind: String,
-    /// The activation it applies, for activation layers (`"relu"`, `"leaky-relu:0.2"`).
+    /// Which activation the layer is, in gradwell's spelling, for a layer that is one
+    /// (`"relu"`, `"leaky-relu:0.2"`, `"prelu"` for learnt slopes, `"softmax"`,
+    /// `"log_softmax"`; [`gradwell_nn::LayerActivation`]), those inside residual blocks
+    /// included.
     pub activation: Option<String>,
     /// The mean of the output over the batch and the units.
     pub mean: f64,

@@ -101,7 +101,7 @@ pub use jacobian::{JacobianMode, module_jacobian, module_jvp, module_vjp};
 // Every layer and its settings type, as the `layers!` registry lists them, and `LayerSpec`.
 pub use layers::*;
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
-pub use module::{Ctx, Module, Tap, all_params, count_params};
+pub use module::{Ctx, LayerActivation, Module, Tap, all_params, count_params};
 pub use network::Network;
 pub use plan::{LayerPlan, ModelPlan};
 pub use spec::{DEFAULT_HIDDEN, Head, MlpSpec, MlpWidths, ModelSpec, Widths};

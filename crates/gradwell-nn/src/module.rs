@@ -20,17 +20,69 @@ pub struct Ctx<'a, F: Float> {
     pub taps: Option<&'a mut Vec<Tap>>,
 }
 
-/// One layer's output recorded during a forward pass.
+/// One layer's output recorded during a forward pass: every layer of every
+/// [`crate::Sequential`], those inside a residual block's branch included (before the
+/// block's own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tap {
     /// The layer's path, PyTorch-style (`"3"`, `"2.body.1"`).
     pub path: String,
-    /// The layer's type (`"Linear"`, `"Activation"`, …).
+    /// The layer's type as PyTorch names it (`"Linear"`, `"LeakyReLU"`, …).
     pub kind: &'static str,
-    /// The activation it applies, for activation layers.
-    pub activation: Option<ActivationKind>,
+    /// Which activation the layer is, in gradwell's spelling (`leaky-relu:0.2`, `prelu`,
+    /// `softmax`), for a layer that is one ([`Module::layer_activation`]).
+    pub activation: Option<LayerActivation>,
     /// Its output on the tape.
     pub output: Var,
+}
+
+/// Which activation a layer is. Printed in gradwell's spelling: an element-wise
+/// activation of fixed parameters as the activation registry names it (`relu`,
+/// `leaky-relu:0.2`, `prelu:0.25`); a layer that is an activation of another sort as a
+/// model file's `type` names the layer (`prelu` for learnt slopes, `softmax`,
+/// `log_softmax`).
+///
+/// ```
+/// use gradwell_nn::LayerActivation;
+///
+/// let leaky = LayerActivation::Elementwise("leaky-relu:0.2".parse()?);
+/// assert_eq!(leaky.to_string(), "leaky-relu:0.2");
+/// assert_eq!(LayerActivation::Prelu.to_string(), "prelu");
+/// assert_eq!(LayerActivation::LogSoftmax.to_string(), "log_softmax");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LayerActivation {
+    /// An element-wise activation with fixed parameters (an activation layer).
+    Elementwise(ActivationKind),
+    /// PReLU with learnt slopes, one shared or one per channel (`type = "prelu"`).
+    Prelu,
+    /// Softmax over the features (`type = "softmax"`).
+    Softmax,
+    /// Log-softmax over the features (`type = "log_softmax"`).
+    LogSoftmax,
+}
+
+impl LayerActivation {
+    /// The element-wise activation whose fixed math the layer applies, if it is one: what
+    /// questions about saturation and dead units are asked of.
+    pub fn elementwise(&self) -> Option<ActivationKind> {
+        match self {
+            LayerActivation::Elementwise(kind) => Some(*kind),
+            LayerActivation::Prelu | LayerActivation::Softmax | LayerActivation::LogSoftmax => None,
+        }
+    }
+}
+
+impl fmt::Display for LayerActivation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerActivation::Elementwise(kind) => write!(f, "{kind}"),
+            LayerActivation::Prelu => f.write_str(crate::layers::PRELU_TYPE),
+            LayerActivation::Softmax => f.write_str(crate::layers::SOFTMAX_TYPE),
+            LayerActivation::LogSoftmax => f.write_str(crate::layers::LOG_SOFTMAX_TYPE),
+        }
+    }
 }
 
 /// A layer or a network of layers.
@@ -72,9 +124,17 @@ pub trait Module<F: Float>: fmt::Debug + Send {
     /// When the input does not fit the layer.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
 
-    /// The activation this layer applies, if it is an activation layer.
+    /// The element-wise activation of fixed parameters this layer applies, if it is an
+    /// activation layer.
     fn activation(&self) -> Option<ActivationKind> {
         None
+    }
+
+    /// Which activation this layer is, if it is one ([`Tap::activation`]): by default its
+    /// [`Module::activation`]; layers that are activations of another sort (PReLU's
+    /// learnt slopes, softmax, log-softmax) say so.
+    fn layer_activation(&self) -> Option<LayerActivation> {
+        self.activation().map(LayerActivation::Elementwise)
     }
 }
 

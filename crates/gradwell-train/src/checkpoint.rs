@@ -298,7 +298,8 @@ impl Checkpoint {
     /// Checks that every field is one a training run can be in, without allocating from
     /// any of them: the config is valid; the batcher agrees with the data's size and the
     /// config (samples, batch size, last batch, shuffling) and its position, epoch and the
-    /// step count with each other and with the history; the running sums with the
+    /// step count with each other, with the history and with the step budget (a run never
+    /// steps past `config.steps`); the running sums with the
     /// position; the schedule's and the optimizer's step counts with the run's; the
     /// schedule's state loads into the configured schedule; the optimizer state loads into
     /// the configured optimizer (so no buffer value is non-finite and no second moment
@@ -404,6 +405,14 @@ fn check_progress(meta: &CheckpointMeta) -> std::result::Result<(), String> {
         return Err(format!(
             "`step` {} is more than the batches handed out ({} epochs of {per_epoch}, and {} samples of this one)",
             meta.step, b.epoch, b.position
+        ));
+    }
+    if let Some(budget) = config.steps
+        && meta.step > budget
+    {
+        return Err(format!(
+            "`step` {} is past the run's step budget `config.steps` {budget}",
+            meta.step
         ));
     }
     let mut previous = 0;

@@ -51,6 +51,14 @@ use crate::{Result, TrainError};
 pub struct TrainConfig {
     /// Passes over the training set, `>= 1`.
     pub epochs: u64,
+    /// A budget of optimizer steps, `>= 1`, if any: the run ends after `epochs` epochs or
+    /// `steps` steps, whichever comes first ([`TrainConfig::total_steps`]), stopping in the
+    /// middle of an epoch when the budget runs out there (that epoch is not evaluated as a
+    /// finished one; the final evaluation runs as usual). Schedules that span the run
+    /// (`cosine`, `one-cycle`, … without their length) span this many steps. To train by
+    /// steps alone, give enough epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
     /// Samples per mini-batch, `>= 1`.
     pub batch_size: usize,
     /// Samples per batch when evaluating (no gradients are kept, so larger is fine), `>= 1`.
@@ -93,6 +101,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             epochs: DEFAULT_EPOCHS,
+            steps: None,
             batch_size: 64,
             eval_batch_size: 1000,
             seed: 0,
@@ -218,13 +227,40 @@ impl TrainConfig {
             .map_err(|e| optim_config_error("optimizer", e))
     }
 
-    /// The run's length in schedule steps, given the batches of an epoch: `epochs`, or
-    /// `epochs × batches_per_epoch` for a schedule that advances per step (what `cosine`
-    /// and `one-cycle` span when their length is not given).
+    /// The optimizer steps the run takes, given the batches of an epoch: `epochs ×
+    /// batches_per_epoch`, or the step budget `steps` when that comes first.
+    ///
+    /// ```
+    /// use gradwell_train::TrainConfig;
+    ///
+    /// let config = TrainConfig { epochs: 3, ..TrainConfig::default() };
+    /// assert_eq!(config.total_steps(10), 30);
+    /// assert_eq!(TrainConfig { steps: Some(25), ..config.clone() }.total_steps(10), 25);
+    /// assert_eq!(TrainConfig { steps: Some(99), ..config }.total_steps(10), 30);
+    /// ```
+    pub fn total_steps(&self, batches_per_epoch: u64) -> u64 {
+        let by_epochs = self.epochs.saturating_mul(batches_per_epoch);
+        self.steps.map_or(by_epochs, |s| s.min(by_epochs))
+    }
+
+    /// The epochs the run enters, given the batches of an epoch: `epochs`, or fewer when
+    /// the step budget ends the run first (the last one possibly unfinished).
+    pub fn total_epochs(&self, batches_per_epoch: u64) -> u64 {
+        if batches_per_epoch == 0 {
+            return self.epochs;
+        }
+        self.total_steps(batches_per_epoch)
+            .div_ceil(batches_per_epoch)
+    }
+
+    /// The run's length in schedule steps, given the batches of an epoch: the optimizer
+    /// steps it takes ([`TrainConfig::total_steps`]) for a schedule that advances per step,
+    /// the epochs it enters ([`TrainConfig::total_epochs`]) for one that advances per
+    /// epoch: what `cosine` and `one-cycle` span when their length is not given.
     pub fn schedule_run(&self, batches_per_epoch: u64) -> u64 {
         match self.schedule.per {
-            ScheduleUnit::Step => self.epochs.saturating_mul(batches_per_epoch),
-            ScheduleUnit::Epoch => self.epochs,
+            ScheduleUnit::Step => self.total_steps(batches_per_epoch),
+            ScheduleUnit::Epoch => self.total_epochs(batches_per_epoch),
         }
     }
 
@@ -296,6 +332,9 @@ impl TrainConfig {
             }
         };
         at_least_one("epochs", self.epochs)?;
+        if let Some(n) = self.steps {
+            at_least_one("steps", n)?;
+        }
         at_least_one("batch_size", self.batch_size as u64)?;
         at_least_one("eval_batch_size", self.eval_batch_size as u64)?;
         at_least_one("checkpoint.keep", self.checkpoint.keep as u64)?;

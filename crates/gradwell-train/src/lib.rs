@@ -19,6 +19,23 @@
 //! bit-for-bit the run that was interrupted: same batches, same dropout masks, same
 //! updates, same final weights.
 //!
+//! # Epochs and a step budget
+//!
+//! A run ends after `epochs` epochs or, with a step budget ([`TrainConfig::steps`]),
+//! after that many optimizer steps, whichever comes first ([`TrainConfig::total_steps`]);
+//! a budget that runs out in the middle of an epoch stops the run there (that epoch is
+//! not recorded as finished) and writes a checkpoint of that point, so that a run resumed
+//! with a larger budget continues exactly. Resumed from a checkpoint at its own end, a run
+//! is finished ([`Trainer::is_finished`]) and takes no step; a checkpoint past the run's
+//! end (a smaller budget than its step) is refused, and [`Checkpoint::check`] refuses one
+//! whose step is past its own budget.
+//!
+//! # Evaluation between steps
+//!
+//! An [`Observer`] may evaluate the network at the end of any step, on the validation or
+//! test set or any data set, in evaluation mode, through the [`EvalContext`] that
+//! [`Observer::on_step_end`] gets; the rest of the run is the same, bit for bit.
+//!
 //! A trainer with a checkpoint directory creates it and takes its lock ([`lock::DirLock`])
 //! before its first step, and holds it until it is dropped: a second process on the same
 //! directory is refused (naming the first one's pid) instead of pruning its checkpoints.
@@ -68,5 +85,5 @@ mod trainer;
 pub use checkpoint::Checkpoint;
 pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
-pub use observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 pub use trainer::{ResumeOutcome, TrainReport, Trainer};

@@ -1,11 +1,16 @@
 //! The hook through which tools watch a run: [`Observer`], with what it sees at each step
-//! ([`StepView`]) and at each epoch's end ([`EpochMetrics`]).
+//! ([`StepView`]), what it may evaluate once a step is done ([`EvalContext`]) and what it
+//! sees at each epoch's end ([`EpochMetrics`]).
 
 use std::ops::ControlFlow;
 
 use gradwell_autodiff::{Tape, Var};
+use gradwell_data::Dataset;
 use gradwell_nn::{Network, Tap};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
+
+use crate::Result;
 
 /// Something that watches training (the gradient-health monitor, a logger, a test).
 ///
@@ -22,12 +27,16 @@ use serde::{Deserialize, Serialize};
 ///    clipping), so update-to-weight ratios can be computed against values kept from
 ///    `on_step`.
 ///
+/// 4. [`Observer::on_step_end`] once the step is done (gradients zeroed, a per-step
+///    schedule advanced): the observer may evaluate the network on any data set, in
+///    evaluation mode, through the [`EvalContext`] it is given, without changing the run.
+///
 /// and [`Observer::on_epoch_end`] after each epoch's evaluation. When a step's loss or a
 /// gradient is not finite, the trainer calls [`Observer::on_non_finite`] instead of
 /// `on_step` and stops with an error. Every method has a
 /// default that does nothing; returning [`ControlFlow::Break`] with a reason from
-/// `on_step` or `on_epoch_end` stops the run cleanly (the step's update is skipped, and
-/// the report says why it stopped).
+/// `on_step`, `on_step_end` or `on_epoch_end` stops the run cleanly (from `on_step` the
+/// step's update is skipped; the report says why it stopped).
 ///
 /// ```
 /// use std::ops::ControlFlow;
@@ -70,6 +79,47 @@ pub trait Observer {
     /// After the optimizer step (updated weights, applied gradients).
     fn after_update(&mut self, step: &StepView<'_>) {
         let _ = step;
+    }
+
+    /// Once a step is done: its update applied, the gradients zeroed, a per-step schedule
+    /// advanced. `eval` evaluates the network in evaluation mode on the run's validation
+    /// or test set, or any data set ([`EvalContext`]); the rest of the run is the same,
+    /// bit for bit, whether or not it does.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use gradwell_train::{EvalContext, EvalMetrics, Observer};
+    ///
+    /// /// The test set's loss and accuracy every 10 steps.
+    /// #[derive(Default)]
+    /// struct TestEvery10(Vec<(u64, EvalMetrics)>);
+    ///
+    /// impl Observer for TestEvery10 {
+    ///     fn on_step_end(&mut self, eval: &mut EvalContext<'_>) -> ControlFlow<String> {
+    ///         if eval.step() % 10 == 0
+    ///             && let Ok(Some(test)) = eval.evaluate_test()
+    ///         {
+    ///             self.0.push((eval.step(), test));
+    ///         }
+    ///         ControlFlow::Continue(())
+    ///     }
+    /// }
+    ///
+    /// # use gradwell_nn::{MlpSpec, Network};
+    /// # use gradwell_train::{ProgressMode, TrainConfig, Trainer};
+    /// # let split = gradwell_data::digits()?.split(0.2, 0, true)?;
+    /// # let net = Network::<f32>::build(&MlpSpec::new(&[64, 16, 10], "relu".parse()?).to_spec()?, 0)?;
+    /// let config = TrainConfig { epochs: 1, steps: Some(15), progress: ProgressMode::Off, ..TrainConfig::default() };
+    /// let mut every10 = TestEvery10::default();
+    /// let mut trainer = Trainer::new(config, net, split.train, Some(split.test))?;
+    /// trainer.run(&mut [&mut every10])?;
+    /// assert_eq!(every10.0.len(), 1);
+    /// assert_eq!(every10.0[0].0, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn on_step_end(&mut self, eval: &mut EvalContext<'_>) -> ControlFlow<String> {
+        let _ = eval;
+        ControlFlow::Continue(())
     }
 
     /// When the trainer stops on a non-finite loss or gradient, before it returns the
@@ -118,6 +168,82 @@ impl StepView<'_> {
     /// The tape of this step.
     pub fn tape(&self) -> &Tape<f32> {
         &self.network.tape
+    }
+}
+
+/// What an [`Observer`] may evaluate once a step is done ([`Observer::on_step_end`]): the
+/// network in evaluation mode (no dropout, batch norm on its running statistics) on the
+/// run's validation or test set, or on any data set scaled as the run's are, in batches of
+/// `eval_batch_size`, with the loss and accuracy of the epoch-end evaluations.
+///
+/// Evaluating changes nothing the run goes on with: it draws from no RNG of the run (not
+/// the shuffling's, not dropout's), leaves batch norm's running statistics alone, touches
+/// no gradient or optimizer state, and records nothing for a backward pass; the next step
+/// resets the tape and records everything again. A run with evaluations between its steps
+/// ends with the same weights, bit for bit, as one without.
+pub struct EvalContext<'a> {
+    pub(crate) step: u64,
+    pub(crate) epoch: u64,
+    pub(crate) net: &'a mut Network<f32>,
+    pub(crate) batch_size: usize,
+    pub(crate) x: &'a mut Array2<f32>,
+    pub(crate) y: &'a mut Vec<u32>,
+    pub(crate) validation: Option<&'a Dataset>,
+    pub(crate) test: Option<&'a Dataset>,
+}
+
+impl EvalContext<'_> {
+    /// The step just done, from 1.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The epoch it belongs to, from 0.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The network, with the weights this step's update left.
+    pub fn network(&self) -> &Network<f32> {
+        self.net
+    }
+
+    /// The run's validation part, scaled, if there is one.
+    pub fn validation_set(&self) -> Option<&Dataset> {
+        self.validation
+    }
+
+    /// The run's test set, scaled, if there is one.
+    pub fn test_set(&self) -> Option<&Dataset> {
+        self.test
+    }
+
+    /// Loss and accuracy of the network on `ds` (which must be scaled as the run's data
+    /// are: take it from [`EvalContext::test_set`] or the trainer's sets), in evaluation
+    /// mode.
+    ///
+    /// # Errors
+    /// A data set that does not fit the network (its features or classes).
+    pub fn evaluate(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
+        crate::trainer::evaluate_network(self.net, ds, self.batch_size, self.x, self.y)
+    }
+
+    /// [`EvalContext::evaluate`] on the test set; `None` without one.
+    ///
+    /// # Errors
+    /// As [`EvalContext::evaluate`].
+    pub fn evaluate_test(&mut self) -> Result<Option<EvalMetrics>> {
+        let test = self.test;
+        test.map(|ds| self.evaluate(ds)).transpose()
+    }
+
+    /// [`EvalContext::evaluate`] on the validation part; `None` without one.
+    ///
+    /// # Errors
+    /// As [`EvalContext::evaluate`].
+    pub fn evaluate_validation(&mut self) -> Result<Option<EvalMetrics>> {
+        let validation = self.validation;
+        validation.map(|ds| self.evaluate(ds)).transpose()
     }
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta, DataFingerprint, OptimMeta, Running};
 use crate::config::{Preprocess, ProgressMode, TrainConfig};
 use crate::lock::DirLock;
-use crate::observer::{EpochMetrics, EvalMetrics, Observer, StepView};
+use crate::observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 use crate::progress::Bar;
 use crate::{Result, TrainError};
 
@@ -302,9 +302,30 @@ impl Trainer {
         self.step
     }
 
-    /// The current epoch, from 0 (equal to `config.epochs` once training is done).
+    /// The current epoch, from 0 (equal to `config.epochs` once training is done, unless
+    /// the step budget ended the run first).
     pub fn epoch(&self) -> u64 {
         self.batcher.epoch()
+    }
+
+    /// The optimizer steps the whole run takes (those of earlier, resumed processes
+    /// included): [`TrainConfig::total_steps`] for this training set's batches per epoch.
+    pub fn total_steps(&self) -> u64 {
+        self.config
+            .total_steps(self.batcher.batches_per_epoch() as u64)
+    }
+
+    /// Whether the run is over: `config.epochs` epochs are done, or the step budget
+    /// (`config.steps`) is spent and no finished epoch awaits its evaluation (a budget
+    /// spent on an epoch's last batch still ends that epoch as a finished one). A trainer
+    /// resumed from the checkpoint of a finished run is finished: [`Trainer::run`] takes
+    /// no step, and reports.
+    pub fn is_finished(&self) -> bool {
+        let budget_spent = self.config.steps.is_some_and(|n| self.step >= n);
+        let per_epoch = self.batcher.batches_per_epoch();
+        let epoch_exhausted =
+            self.batcher.position().div_ceil(self.batcher.batch_size()) >= per_epoch;
+        self.batcher.epoch() >= self.config.epochs || (budget_spent && !epoch_exhausted)
     }
 
     /// The finished epochs.
@@ -357,9 +378,15 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains until `config.epochs` epochs are done (continuing from where a resumed
-    /// trainer stands), calling the observers, and reports. The checkpoint directory is
-    /// created and locked before the first step.
+    /// Trains until `config.epochs` epochs are done or, with a step budget
+    /// (`config.steps`), until that many optimizer steps are taken, whichever comes first
+    /// ([`TrainConfig::total_steps`]), continuing from where a resumed trainer stands;
+    /// calls the observers, and reports. A budget that runs out in the middle of an epoch
+    /// stops the run there: that epoch is not recorded as finished (no [`EpochMetrics`],
+    /// no per-epoch schedule step), a checkpoint of that point is written when a directory
+    /// is configured (so that a larger budget continues it exactly), and the final
+    /// evaluation runs as usual. The checkpoint directory is created and locked before the
+    /// first step.
     ///
     /// # Errors
     /// A checkpoint directory that cannot be used ([`Trainer::hold_checkpoint_dir`]), a
@@ -377,12 +404,24 @@ impl Trainer {
             ProgressMode::Bar => true,
             ProgressMode::Lines | ProgressMode::Off => false,
         };
-        let total = self.config.epochs * self.batcher.batches_per_epoch() as u64;
-        let bar = show_bar.then(|| Bar::start(total, self.step)).flatten();
-        'epochs: while self.batcher.epoch() < self.config.epochs {
+        let per_epoch = self.batcher.batches_per_epoch() as u64;
+        let total = self.config.total_steps(per_epoch);
+        let run_epochs = self.config.total_epochs(per_epoch);
+        let bar = show_bar
+            .then(|| Bar::start(total, self.step.min(total)))
+            .flatten();
+        let mut saved_at = None;
+        'epochs: while self.batcher.epoch() < self.config.epochs && !self.is_finished() {
             let epoch = self.batcher.epoch();
             let epoch_started = Instant::now();
             loop {
+                if self.is_finished() {
+                    // The step budget ran out in the middle of the epoch.
+                    if self.config.checkpoint.dir.is_some() && saved_at != Some(self.step) {
+                        self.save_checkpoint()?;
+                    }
+                    break 'epochs;
+                }
                 let t = Instant::now();
                 let Some(rows) = self
                     .batcher
@@ -402,9 +441,8 @@ impl Trainer {
                     if self.step.is_multiple_of(BAR_MESSAGE_EVERY) {
                         let r = &self.running;
                         bar.set_message(format!(
-                            "epoch {}/{} loss {:.4}",
+                            "epoch {}/{run_epochs} loss {:.4}",
                             epoch + 1,
-                            self.config.epochs,
                             r.loss_sum / r.samples.max(1) as f64
                         ));
                     }
@@ -413,6 +451,11 @@ impl Trainer {
                     && self.step.is_multiple_of(n)
                 {
                     self.save_checkpoint()?;
+                    saved_at = Some(self.step);
+                }
+                if let ControlFlow::Break(reason) = self.step_end(epoch, observers) {
+                    stopped = Some(reason);
+                    break 'epochs;
                 }
             }
             let metrics = self.end_epoch(epoch, epoch_started)?;
@@ -420,10 +463,10 @@ impl Trainer {
                 ProgressMode::Off => {}
                 _ if bar.is_some() => {
                     if let Some(bar) = &bar {
-                        bar.println(epoch_line(&metrics, self.config.epochs));
+                        bar.println(epoch_line(&metrics, run_epochs));
                     }
                 }
-                _ => eprintln!("{}", epoch_line(&metrics, self.config.epochs)),
+                _ => eprintln!("{}", epoch_line(&metrics, run_epochs)),
             }
             for o in observers.iter_mut() {
                 if let ControlFlow::Break(reason) = o.on_epoch_end(&metrics) {
@@ -584,6 +627,28 @@ impl Trainer {
         Ok(ControlFlow::Continue(()))
     }
 
+    /// [`Observer::on_step_end`] of every observer, each with an [`EvalContext`] on the
+    /// network as this step left it; a break from any of them stops the run.
+    fn step_end(&mut self, epoch: u64, observers: &mut [&mut dyn Observer]) -> ControlFlow<String> {
+        let mut flow = ControlFlow::Continue(());
+        for o in observers.iter_mut() {
+            let mut eval = EvalContext {
+                step: self.step,
+                epoch,
+                net: &mut self.net,
+                batch_size: self.config.eval_batch_size,
+                x: &mut self.eval_x,
+                y: &mut self.eval_y,
+                validation: self.validation.as_ref(),
+                test: self.test.as_ref(),
+            };
+            if let ControlFlow::Break(reason) = o.on_step_end(&mut eval) {
+                flow = ControlFlow::Break(reason);
+            }
+        }
+        flow
+    }
+
     /// Shows the observers the step that went non-finite ([`Observer::on_non_finite`]),
     /// with taps on this step's tape: the step's own, or the layers learnt on the first
     /// step placed at the same positions.
@@ -676,43 +741,13 @@ impl Trainer {
     }
 
     fn evaluate_set(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
-        self.net.tape.set_recording(false);
-        let out = self.evaluate_inner(ds);
-        self.net.tape.set_recording(true);
-        out
-    }
-
-    fn evaluate_inner(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
-        let mut batches =
-            Batcher::sequential(ds.len(), self.config.eval_batch_size, LastBatch::Keep)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let (mut loss_sum, mut correct) = (0.0, 0u64);
-        while let Some(rows) = batches.fill_batch(ds, &mut self.eval_x, &mut self.eval_y)? {
-            let tape = &mut self.net.tape;
-            tape.reset();
-            let x = tape.input_view(&self.eval_x.view().into_dyn());
-            let logits = self.net.forward(x, false, &mut rng, None)?;
-            let tape = &mut self.net.tape;
-            let y = &self.eval_y;
-            let labels = tape.input_with(&[rows], |buf| {
-                for (b, &l) in buf.iter_mut().zip(y) {
-                    *b = l as f32;
-                }
-            });
-            let loss = cross_entropy(tape, logits, labels, 0.0, LossReduction::Sum)?;
-            loss_sum += tape
-                .value(loss)
-                .iter()
-                .next()
-                .map_or(f64::NAN, |&l| l as f64);
-            correct += count_correct(tape.value(logits), &self.eval_y);
-        }
-        let n = ds.len();
-        Ok(EvalMetrics {
-            loss: loss_sum / n as f64,
-            accuracy: correct as f64 / n as f64,
-            samples: n,
-        })
+        evaluate_network(
+            &mut self.net,
+            ds,
+            self.config.eval_batch_size,
+            &mut self.eval_x,
+            &mut self.eval_y,
+        )
     }
 
     /// Loss and accuracy of the network on `ds` in evaluation mode (`ds` must already be
@@ -843,14 +878,40 @@ impl Trainer {
         }
         if let Some(field) = differing_field(&meta.config, &self.config) {
             return Err(mismatch(format!(
-                "its config differs in `{field}` (only `epochs`, `checkpoint` and `progress` may change on resume)"
+                "its config differs in `{field}` (only {} may change on resume)",
+                RESUME_MAY_CHANGE
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        if meta.config.epochs != self.config.epochs && self.config.schedule.kind.spans_run() {
+        let per_epoch = self.batcher.batches_per_epoch() as u64;
+        let budget = self.config.total_steps(per_epoch);
+        if meta.step > budget {
             return Err(mismatch(format!(
-                "its schedule `{}` spans the run, which had {} epochs and now has {}: the rate would follow another curve; \
-                 give the schedule its length (e.g. `cosine:t_max=N`) to change the number of epochs",
-                self.config.schedule, meta.config.epochs, self.config.epochs
+                "it is at step {}, past this run's end at step {budget} ({} epochs of {per_epoch} steps{}): \
+                 continuing it would not give this run; raise `steps` or `epochs` to at least its step to continue it",
+                meta.step,
+                self.config.epochs,
+                self.config
+                    .steps
+                    .map_or_else(String::new, |n| format!(", a budget of {n} steps"))
+            )));
+        }
+        let (was, now) = (
+            meta.config.schedule_run(per_epoch),
+            self.config.schedule_run(per_epoch),
+        );
+        if was != now && self.config.schedule.kind.spans_run() {
+            let unit = match self.config.schedule.per {
+                ScheduleUnit::Step => "steps",
+                ScheduleUnit::Epoch => "epochs",
+            };
+            return Err(mismatch(format!(
+                "its schedule `{}` spans the run, which had {was} {unit} and now has {now}: the rate would follow another curve; \
+                 give the schedule its length (e.g. `cosine:t_max=N`) to change the run's length (`epochs`, `steps`)",
+                self.config.schedule
             )));
         }
         if !ck.optimizer.params.is_empty() {
@@ -928,8 +989,11 @@ impl Trainer {
     }
 }
 
+/// The fields of a [`TrainConfig`] that may change when a run is resumed.
+const RESUME_MAY_CHANGE: &[&str] = &["epochs", "steps", "checkpoint", "progress"];
+
 /// The first top-level field in which two configs differ, ignoring those that may change
-/// when a run is resumed.
+/// when a run is resumed ([`RESUME_MAY_CHANGE`]).
 fn differing_field(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
     let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
         (serde_json::to_value(a), serde_json::to_value(b))
@@ -937,9 +1001,67 @@ fn differing_field(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
         return Some("(unreadable)".into());
     };
     a.iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "epochs" | "checkpoint" | "progress"))
+        .filter(|(k, _)| !RESUME_MAY_CHANGE.contains(&k.as_str()))
         .find(|(k, v)| b.get(k.as_str()) != Some(v))
         .map(|(k, _)| k.clone())
+}
+
+/// Loss and accuracy of `net` on `ds` in evaluation mode (no dropout, batch norm on its
+/// running statistics, which it leaves alone), in batches of `batch_size` through the
+/// buffers `eval_x` and `eval_y`, with the tape not recording for a backward pass. It
+/// draws from no RNG of the run and touches no gradient: the tape is reset before each
+/// batch, and the next training step resets it again and recomputes everything it
+/// records, so a run is the same bit for bit with evaluations between its steps.
+pub(crate) fn evaluate_network(
+    net: &mut Network<f32>,
+    ds: &Dataset,
+    batch_size: usize,
+    eval_x: &mut Array2<f32>,
+    eval_y: &mut Vec<u32>,
+) -> Result<EvalMetrics> {
+    let was_recording = net.tape.is_recording();
+    net.tape.set_recording(false);
+    let out = evaluate_inner(net, ds, batch_size, eval_x, eval_y);
+    net.tape.set_recording(was_recording);
+    out
+}
+
+fn evaluate_inner(
+    net: &mut Network<f32>,
+    ds: &Dataset,
+    batch_size: usize,
+    eval_x: &mut Array2<f32>,
+    eval_y: &mut Vec<u32>,
+) -> Result<EvalMetrics> {
+    let mut batches = Batcher::sequential(ds.len(), batch_size, LastBatch::Keep)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let (mut loss_sum, mut correct) = (0.0, 0u64);
+    while let Some(rows) = batches.fill_batch(ds, eval_x, eval_y)? {
+        let tape = &mut net.tape;
+        tape.reset();
+        let x = tape.input_view(&eval_x.view().into_dyn());
+        let logits = net.forward(x, false, &mut rng, None)?;
+        let tape = &mut net.tape;
+        let y = &*eval_y;
+        let labels = tape.input_with(&[rows], |buf| {
+            for (b, &l) in buf.iter_mut().zip(y) {
+                *b = l as f32;
+            }
+        });
+        let loss = cross_entropy(tape, logits, labels, 0.0, LossReduction::Sum)?;
+        loss_sum += tape
+            .value(loss)
+            .iter()
+            .next()
+            .map_or(f64::NAN, |&l| l as f64);
+        correct += count_correct(tape.value(logits), eval_y);
+    }
+    let n = ds.len();
+    Ok(EvalMetrics {
+        loss: loss_sum / n as f64,
+        accuracy: correct as f64 / n as f64,
+        samples: n,
+    })
 }
 
 /// The global L2 norm of the trainable gradients (in f64), or an error naming the first

@@ -231,6 +231,195 @@ fn example_config_trains_and_resumes() {
     );
 }
 
+/// `--steps` stops the run after that many steps, in the middle of an epoch (23 batches
+/// an epoch on the digits), counting epochs toward the steps' end; `--eval-every` records
+/// test rows at its steps (in run.json and evaluations.csv) without changing the run; a
+/// budget the epochs make unreachable is pointed out.
+#[test]
+fn a_step_budget_and_evaluations_between_steps() {
+    let dir = temp_dir("steps-eval");
+    let (with, without) = (dir.join("with"), dir.join("without"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--steps", "30", "--epochs", "100", "--hidden", "32",
+        ];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    let (_, err) = run(&with, &["--eval-every", "10"]);
+    assert!(err.contains("epoch 1/2 "), "{err}");
+    assert!(
+        !err.contains("epoch 2/2 "),
+        "the second epoch is not finished: {err}"
+    );
+    for step in [10, 20, 30] {
+        assert!(
+            err.contains(&format!("step {step}: evaluation  test loss ")),
+            "{err}"
+        );
+    }
+    run(&without, &[]);
+    let weights = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
+    assert!(
+        weights(&with) == weights(&without),
+        "evaluations changed the run"
+    );
+    let summary = gradwell_cli::RunSummary::read(&with).unwrap();
+    assert_eq!(summary.steps, 30);
+    assert_eq!(summary.epochs.len(), 1);
+    let last = summary.evaluations.last().unwrap();
+    assert_eq!((last.step, last.epoch), (30, 1));
+    // The evaluation after the last step is the run's final one.
+    assert_eq!(last.test.map(|t| t.accuracy), summary.test_accuracy);
+    let csv = std::fs::read_to_string(with.join("evaluations.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "run,step,epoch,test_loss,test_accuracy,validation_loss,validation_accuracy"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(lines[3].starts_with("with,30,2,"), "{csv}");
+    assert!(!without.join("evaluations.csv").exists());
+
+    let (_, err) = ok(&[
+        "train", "--steps", "100000", "--epochs", "1", "--hidden", "8",
+    ]);
+    assert!(
+        err.contains("note: --steps 100000 is more than the 23 steps of 1 epochs"),
+        "{err}"
+    );
+}
+
+/// A run stopped by its step budget resumes under a larger budget to the weights of the
+/// longer run; resumed with its own budget it says it is finished and exits cleanly;
+/// resumed with a smaller budget than its step it is refused.
+#[test]
+fn a_step_budget_resumes_and_a_finished_budget_says_so() {
+    let dir = temp_dir("steps-resume");
+    let ck = dir.join("ck");
+    let ck = ck.to_str().unwrap();
+    let train = |steps: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--steps", steps, "--epochs", "100", "--hidden", "32",
+        ];
+        args.extend_from_slice(extra);
+        gradwell(&args)
+    };
+    let weights = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
+    let o = train("30", &["--checkpoint-dir", ck]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let finished = dir.join("finished");
+    let o = train(
+        "30",
+        &[
+            "--checkpoint-dir",
+            ck,
+            "--resume",
+            "--out",
+            finished.to_str().unwrap(),
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("nothing is left to train") && err.contains("100 epochs or 30 steps"),
+        "{err}"
+    );
+    assert_eq!(gradwell_cli::RunSummary::read(&finished).unwrap().steps, 30);
+
+    let o = train("20", &["--checkpoint-dir", ck, "--resume"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("at step 30, past this run's end at step 20"),
+        "{err}"
+    );
+
+    let (resumed, straight) = (dir.join("resumed"), dir.join("straight"));
+    let o = train(
+        "50",
+        &[
+            "--checkpoint-dir",
+            ck,
+            "--resume",
+            "--out",
+            resumed.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = train("50", &["--out", straight.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(
+        weights(&resumed) == weights(&straight),
+        "the resumed run differs"
+    );
+}
+
+/// The run folder's per-layer records (monitor.json, monitor/layers.csv, run.json's
+/// step 1) name each activation in gradwell's spelling, a learnt-slope PReLU and the
+/// layers inside a residual block included.
+#[test]
+fn per_layer_output_names_the_activations() {
+    let dir = temp_dir("layer-names");
+    let config = dir.join("net.toml");
+    std::fs::write(
+        &config,
+        r#"
+[network]
+input_shape = [64]
+layers = [
+    { type = "linear", out_features = 16 },
+    { type = "prelu" },
+    { type = "residual", layers = [
+        { type = "linear", out_features = 16 },
+        { type = "activation", activation = "leaky-relu:0.2" },
+    ] },
+    { type = "linear", out_features = 10 },
+]
+
+[train]
+steps = 3
+"#,
+    )
+    .unwrap();
+    let out = dir.join("run");
+    ok(&[
+        "train",
+        "--quiet",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let csv = std::fs::read_to_string(out.join("monitor/layers.csv")).unwrap();
+    for row in [
+        ",1,PReLU,prelu,",
+        ",2.body.1,LeakyReLU,leaky-relu:0.2,",
+        ",2,Residual,,",
+    ] {
+        assert!(csv.contains(row), "`{row}` missing from {csv}");
+    }
+    let summary = gradwell_cli::RunSummary::read(&out).unwrap();
+    let init = summary.init.expect("step 1 has layer statistics");
+    let named: Vec<(&str, Option<&str>)> = init
+        .layers
+        .iter()
+        .map(|l| (l.path.as_str(), l.activation.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("0", None),
+            ("1", Some("prelu")),
+            ("2.body.0", None),
+            ("2.body.1", Some("leaky-relu:0.2")),
+            ("2", None),
+            ("3", None),
+        ]
+    );
+}
+
 /// The checkpoint files of `dir` with their bytes, oldest (lowest step) first.
 fn checkpoints(dir: &Path) -> Vec<(u64, PathBuf, Vec<u8>)> {
     let mut found: Vec<(u64, PathBuf, Vec<u8>)> = checkpoint::list(dir)

@@ -30,8 +30,12 @@ bias_init = "zeros"
 batch_norm = true
 dropout = 0.1
 
+[eval]
+every = 10
+
 [train]
 epochs = 2
+steps = 40
 batch_size = 50
 seed = 7
 preprocess = "standardize"
@@ -58,6 +62,10 @@ const FLAGS: &[&str] = &[
     "0.1",
     "--epochs",
     "2",
+    "--steps",
+    "40",
+    "--eval-every",
+    "10",
     "--batch-size",
     "50",
     "--seed",
@@ -96,8 +104,17 @@ fn flags_and_the_equivalent_config_train_bit_identical_weights() {
         "preprocess = \"standardize\"",
         "last_batch = \"drop\"",
         "seed = 7",
+        "steps = 40",
+        "[eval]\nevery = 10",
     ] {
         assert!(ca.contains(setting), "`{setting}` missing from {ca}");
+    }
+    // Both ran 40 of the 48 steps of 2 epochs, evaluating every 10.
+    for d in [&from_flags, &from_file] {
+        let run = gradwell_cli::RunSummary::read(d).unwrap();
+        assert_eq!(run.steps, 40);
+        let at: Vec<u64> = run.evaluations.iter().map(|e| e.step).collect();
+        assert_eq!(at, [10, 20, 30, 40]);
     }
     let other = train(
         &["--config", config.to_str().unwrap(), "--seed", "8"],

@@ -66,6 +66,12 @@ fn zero_or_negative_widths_and_sizes() {
     refuses(&["probe", "--width", "0"], &["--width", ">= 1"]);
     refuses(&["probe", "--depth", "-3"], &["--depth", "-3"]);
     refuses(&["train", "--epochs", "0"], &["--epochs", "at least 1"]);
+    refuses(&["train", "--steps", "0"], &["--steps", "at least 1"]);
+    refuses(&["train", "--steps", "-4"], &["--steps", "-4"]);
+    refuses(
+        &["train", "--eval-every", "0"],
+        &["--eval-every", "at least 1"],
+    );
     refuses(
         &["train", "--batch-size", "0"],
         &["--batch-size", "at least 1"],
@@ -198,6 +204,16 @@ fn a_config_file_error_names_the_field_not_the_flag() {
             "widths.toml",
             "[model]\nwidths = [64, 0, 10]\n",
             &["widths.toml", "model", "[64, 0, 10]"],
+        ),
+        (
+            "steps.toml",
+            "[train]\nsteps = 0\n",
+            &["steps.toml", "`steps`", "at least 1"],
+        ),
+        (
+            "eval.toml",
+            "[eval]\nevery = 0\n",
+            &["eval.toml", "eval.every", "at least 1"],
         ),
     ] {
         let path = dir.join(name);

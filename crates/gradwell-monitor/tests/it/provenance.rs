@@ -150,3 +150,69 @@ fn the_probe_rejects_a_softmax_head() {
     let err = probe(&mut net, &x.view(), &[0, 1], &Thresholds::default()).unwrap_err();
     assert!(err.to_string().contains("softmax"), "{err}");
 }
+
+/// A network whose activations are of every sort: a learnt-slope PReLU, an element-wise
+/// activation inside a residual block, log-softmax at the end.
+fn every_sort_of_activation() -> Network<f32> {
+    let spec = gradwell_nn::ModelSpec::parse(
+        r#"{"input_shape": [4], "layers": [
+            {"type": "linear", "out_features": 6},
+            {"type": "prelu"},
+            {"type": "residual", "layers": [
+                {"type": "linear", "out_features": 6},
+                {"type": "activation", "activation": "leaky-relu:0.2"}
+            ]},
+            {"type": "linear", "out_features": 3},
+            {"type": "log_softmax"}
+        ]}"#,
+    )
+    .unwrap();
+    crate::build(&spec, 0)
+}
+
+/// The monitor's per-layer records, its CSV, its activation plot's series and the layer
+/// where a NaN first appeared name each activation in gradwell's spelling, not only by
+/// PyTorch's class: PReLU's learnt slopes as `prelu`, the leaky ReLU inside the residual
+/// block with its slope, log-softmax as a model file types it.
+#[test]
+fn layers_are_named_by_the_activation_they_are() {
+    let mut net = every_sort_of_activation();
+    let x = crate::gaussian(8, 4, 3);
+    let labels: Vec<_> = (0..8).map(|i| i % 3).collect();
+    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let named: Vec<(&str, &str, Option<&str>)> = p
+        .record
+        .layers
+        .iter()
+        .map(|l| (l.path.as_str(), l.kind.as_str(), l.activation.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("0", "Linear", None),
+            ("1", "PReLU", Some("prelu")),
+            ("2.body.0", "Linear", None),
+            ("2.body.1", "LeakyReLU", Some("leaky-relu:0.2")),
+            ("2", "Residual", None),
+            ("3", "Linear", None),
+            ("4", "LogSoftmax", Some("log_softmax")),
+        ]
+    );
+    // Three activation layers in the plot of activations' spread by layer.
+    let series = gradwell_monitor::Series::activation_std_by_layer("net", &p.record);
+    assert_eq!(series.points.len(), 3);
+    let mut history = gradwell_monitor::History::default();
+    history.steps.push(p.record.clone());
+    let csv = history.layers_csv();
+    assert!(csv.contains(",1,PReLU,prelu,"), "{csv}");
+    assert!(csv.contains(",2.body.1,LeakyReLU,leaky-relu:0.2,"), "{csv}");
+
+    // A NaN slope: the first NaN appears in layer 1, named as the PReLU it is.
+    let id = net.param("1.weight").unwrap();
+    net.tape.params_mut().value_mut(id).fill(f32::NAN);
+    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let origin = p.non_finite.unwrap().forward.unwrap();
+    let layer = origin.layer.as_ref().unwrap();
+    assert_eq!(layer.activation.as_deref(), Some("prelu"));
+    assert!(origin.to_string().contains("layer 1 (prelu)"), "{origin}");
+}

@@ -309,6 +309,14 @@ macro_rules! layers {
     };
 }
 
+/// The `type` of a learnt-slope PReLU layer in model files (serde's spelling of
+/// [`LayerSpec::Prelu`], which a test holds it to), as [`crate::LayerActivation`] prints it.
+pub(crate) const PRELU_TYPE: &str = "prelu";
+/// The `type` of a softmax layer ([`LayerSpec::Softmax`]).
+pub(crate) const SOFTMAX_TYPE: &str = "softmax";
+/// The `type` of a log-softmax layer ([`LayerSpec::LogSoftmax`]).
+pub(crate) const LOG_SOFTMAX_TYPE: &str = "log_softmax";
+
 layers! {
     Linear(linear::LinearSpec),
     Activation(activation::ActivationSpec),

@@ -170,6 +170,10 @@ impl<F: Float> Module<F> for Prelu {
         vec![self.weight]
     }
 
+    fn layer_activation(&self) -> Option<crate::LayerActivation> {
+        Some(crate::LayerActivation::Prelu)
+    }
+
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         if self.num_parameters != 1 && input.first() != Some(&self.num_parameters) {
             return Err(NnError::Config(format!(

@@ -72,7 +72,7 @@ impl<F: Float> Module<F> for Sequential<F> {
                 taps.push(Tap {
                     path: self.child_path(i),
                     kind: layer.kind(),
-                    activation: layer.activation(),
+                    activation: layer.layer_activation(),
                     output: x,
                 });
             }

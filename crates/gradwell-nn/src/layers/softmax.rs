@@ -40,6 +40,14 @@ impl<F: Float> Module<F> for Softmax {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Ok(input.to_vec())
     }
+
+    fn layer_activation(&self) -> Option<crate::LayerActivation> {
+        Some(if self.log {
+            crate::LayerActivation::LogSoftmax
+        } else {
+            crate::LayerActivation::Softmax
+        })
+    }
 }
 
 /// A softmax layer in a model file (`type = "softmax"`), over the features.

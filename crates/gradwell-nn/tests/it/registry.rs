@@ -116,3 +116,71 @@ fn every_example_passes_a_gradient_check() {
         }
     }
 }
+
+/// A tap names the activation of every layer that is one, in gradwell's spelling, the
+/// layers inside a residual block's branch included: element-wise activations as the
+/// registry names them, and PReLU (learnt slopes), softmax and log-softmax as a model file
+/// types them; other layers name none.
+#[test]
+fn taps_name_the_activation_of_every_layer_that_is_one() {
+    let spec = crate::common::spec(
+        r#"
+input_shape = [4]
+layers = [
+    { type = "linear", out_features = 4 },
+    { type = "prelu" },
+    { type = "residual", layers = [
+        { type = "linear", out_features = 4 },
+        { type = "activation", activation = "leaky-relu:0.2" },
+        { type = "prelu", num_parameters = 4 },
+    ] },
+    { type = "activation", activation = "prelu:0.1" },
+    { type = "softmax" },
+    { type = "log_softmax" },
+]
+"#,
+    );
+    let mut net = Network::<f64>::build(&spec, 0).unwrap();
+    let x = net.tape.input(uniform(&[BATCH, 4], -1.0, 1.0, 1));
+    let mut taps = Vec::new();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    net.forward(x, true, &mut rng, Some(&mut taps)).unwrap();
+    let named: Vec<(&str, &str, Option<String>)> = taps
+        .iter()
+        .map(|t| (t.path.as_str(), t.kind, t.activation.map(|a| a.to_string())))
+        .collect();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        named,
+        [
+            ("0", "Linear", None),
+            ("1", "PReLU", some("prelu")),
+            ("2.body.0", "Linear", None),
+            ("2.body.1", "LeakyReLU", some("leaky-relu:0.2")),
+            ("2.body.2", "PReLU", some("prelu")),
+            ("2", "Residual", None),
+            ("3", "PReLU", some("prelu:0.1")),
+            ("4", "Softmax", some("softmax")),
+            ("5", "LogSoftmax", some("log_softmax")),
+        ]
+    );
+    // The names of the layer-typed activations are the model file's `type` of the layer.
+    for (i, layer) in [
+        (1, &spec.layers[1]),
+        (7, &spec.layers[4]),
+        (8, &spec.layers[5]),
+    ] {
+        let json = serde_json::to_value(layer).unwrap();
+        assert_eq!(
+            taps[i].activation.map(|a| a.to_string()).as_deref(),
+            json["type"].as_str(),
+            "{json}"
+        );
+    }
+    // Only element-wise activations of fixed parameters answer for their math.
+    assert_eq!(
+        taps[3].activation.and_then(|a| a.elementwise()),
+        Some("leaky-relu:0.2".parse().unwrap())
+    );
+    assert_eq!(taps[1].activation.and_then(|a| a.elementwise()), None);
+}

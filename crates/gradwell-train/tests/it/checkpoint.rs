@@ -127,6 +127,159 @@ fn a_schedule_over_the_run_resumes_exactly_and_refuses_other_epochs() {
     assert!(digits_trainer(fixed).resume().unwrap().loaded.is_some());
 }
 
+/// `config` with a step budget of `steps`.
+fn with_budget(mut config: TrainConfig, steps: u64) -> TrainConfig {
+    config.steps = Some(steps);
+    config
+}
+
+/// A step budget stops the run after exactly that many steps, in the middle of an epoch
+/// (45 batches an epoch here: 100 steps end 10 steps into the third), without recording
+/// that epoch as finished; the final evaluation runs.
+#[test]
+fn a_step_budget_stops_the_run_in_the_middle_of_an_epoch() {
+    let mut budget = digits_trainer(with_budget(digits_config(4), 100));
+    assert_eq!(budget.total_steps(), 100);
+    let report = budget.run(&mut []).unwrap();
+    assert_eq!((report.steps, budget.step()), (100, 100));
+    assert_eq!(report.epochs.len(), 2);
+    assert_eq!(budget.epoch(), 2);
+    assert!(budget.is_finished());
+    assert!(report.stopped.is_none());
+    assert!(report.test.is_some());
+    // The weights of 100 updates: those of an unbudgeted run stopped before its 101st.
+    let mut stopped = digits_trainer(digits_config(4));
+    stopped.run(&mut [&mut StopAt(101)]).unwrap();
+    assert_eq!(weights(&budget), weights(&stopped));
+    assert_eq!(report.test, Some(stopped.evaluate(&split_test()).unwrap()));
+
+    // Epochs first: a budget beyond 2 epochs of 45 steps does not bind.
+    let mut epochs_first = digits_trainer(with_budget(digits_config(2), 1000));
+    assert_eq!(epochs_first.total_steps(), 90);
+    let report = epochs_first.run(&mut []).unwrap();
+    assert_eq!(report.steps, 90);
+    assert_eq!(report.epochs.len(), 2);
+}
+
+/// The scaled test set of the digits trainers.
+fn split_test() -> gradwell_data::Dataset {
+    digits_trainer(digits_config(1)).test_set().unwrap().clone()
+}
+
+/// A budget spent on an epoch's last batch ends that epoch as a finished one: the run is
+/// the run of that many epochs, metrics included.
+#[test]
+fn a_step_budget_at_an_epoch_end_finishes_that_epoch() {
+    let (reference, ref_report) = uninterrupted(2);
+    let mut t = digits_trainer(with_budget(digits_config(4), 90));
+    let report = t.run(&mut []).unwrap();
+    assert_eq!(weights(&t), reference);
+    assert_eq!(report.epochs.len(), 2);
+    for (a, b) in report.epochs.iter().zip(&ref_report.epochs) {
+        assert_eq!(
+            (a.steps, a.train_loss, a.test),
+            (b.steps, b.train_loss, b.test)
+        );
+    }
+    assert_eq!(report.test, ref_report.test);
+    assert!(t.is_finished());
+}
+
+/// A run with a step budget (and a schedule over the run, which spans the budget), killed
+/// and resumed, ends bit-identical to the uninterrupted one; the checkpoint written where
+/// the budget ran out continues exactly under a larger budget, which the schedule may not
+/// span; resumed with the same budget it is finished (no step is taken), and a smaller
+/// budget than its step is refused.
+#[test]
+fn a_run_with_a_step_budget_resumes_bit_identical() {
+    let over_budget = |test: &str, steps: u64| {
+        let mut c = with_budget(with_checkpoints(test, 4, Some(7)), steps);
+        c.schedule = "cosine:per=step".parse().unwrap();
+        c
+    };
+    let mut straight_config = over_budget("budget_straight", 100);
+    straight_config.checkpoint = Default::default();
+    let mut straight = digits_trainer(straight_config.clone());
+    let straight_report = straight.run(&mut []).unwrap();
+    // The cosine spans the 100 steps of the budget, not the 180 of 4 epochs.
+    let mut spelled = straight_config.clone();
+    spelled.steps = None;
+    spelled.schedule = "cosine:t_max=100,per=step".parse().unwrap();
+    let mut spelled = digits_trainer(spelled);
+    spelled.run(&mut [&mut StopAt(101)]).unwrap();
+    assert_eq!(weights(&straight), weights(&spelled));
+
+    let config = over_budget("budget", 100);
+    let mut first = digits_trainer(config.clone());
+    first.run(&mut [&mut StopAt(60)]).unwrap();
+    let mut second = digits_trainer(config.clone());
+    assert!(
+        second
+            .resume()
+            .unwrap()
+            .loaded
+            .unwrap()
+            .ends_with(checkpoint::file_name(56))
+    );
+    let report = second.run(&mut []).unwrap();
+    assert_eq!(weights(&second), weights(&straight));
+    assert_eq!(report.steps, 100);
+    assert_eq!(report.test, straight_report.test);
+    // The budget's end was saved (100 is not a multiple of 7).
+    let newest = checkpoint::list(config.checkpoint.dir.as_ref().unwrap()).unwrap();
+    assert_eq!(newest[0].0, 100);
+
+    // Resumed with the same budget: finished, nothing trained.
+    let mut again = digits_trainer(config.clone());
+    assert!(again.resume().unwrap().loaded.is_some());
+    assert!(again.is_finished());
+    let report = again.run(&mut []).unwrap();
+    assert_eq!((report.steps, report.samples), (100, 0));
+    assert_eq!(weights(&again), weights(&straight));
+
+    // A smaller budget than the checkpoint's step is refused, saying what to do.
+    let err = digits_trainer(with_budget(config.clone(), 80))
+        .resume()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("at step 100") && err.contains("step 80") && err.contains("raise `steps`"),
+        "{err}"
+    );
+    // The schedule spans the budget: another budget would bend its curve.
+    let err = digits_trainer(with_budget(config, 150))
+        .resume()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("spans the run") && err.contains("had 100 steps and now has 150"),
+        "{err}"
+    );
+
+    // With a constant rate, the budget's end continues under a larger budget exactly.
+    let constant = |test: &str, steps: u64| with_budget(with_checkpoints(test, 4, Some(7)), steps);
+    let mut long = constant("budget_long", 150);
+    long.checkpoint = Default::default();
+    let mut long = digits_trainer(long);
+    long.run(&mut []).unwrap();
+    let short_config = constant("budget_extend", 100);
+    let mut short = digits_trainer(short_config.clone());
+    short.run(&mut []).unwrap();
+    drop(short);
+    let mut extended = digits_trainer(with_budget(short_config, 150));
+    assert!(
+        extended
+            .resume()
+            .unwrap()
+            .loaded
+            .unwrap()
+            .ends_with(checkpoint::file_name(100))
+    );
+    assert!(!extended.is_finished());
+    extended.run(&mut []).unwrap();
+    assert_eq!(weights(&extended), weights(&long));
+}
+
 #[test]
 fn only_the_newest_checkpoints_are_kept() {
     let config = with_checkpoints("keep", 2, Some(10));
@@ -463,6 +616,11 @@ fn sealed_checkpoints_with_impossible_fields_are_refused_naming_the_field() {
             "shuffle",
             meta(|m| m["batcher"]["shuffle"] = json!(false)),
             "`batcher.shuffle` is false",
+        ),
+        (
+            "step past the budget",
+            meta(|m| m["config"]["steps"] = json!(10)),
+            "`step` 20 is past the run's step budget `config.steps` 10",
         ),
         (
             "step",

@@ -29,6 +29,7 @@ fn an_empty_file_is_the_default_config() {
 fn a_full_config_round_trips_through_toml_and_json() {
     let config = TrainConfig {
         epochs: 7,
+        steps: Some(123),
         seed: 3,
         optimizer: OptimizerKind::AdamW(AdamConfig::adamw().lr(2e-3).into()),
         no_decay_on_bias_and_norm: true,
@@ -139,6 +140,8 @@ fn optimizer_and_schedule_may_be_written_as_names() {
 #[test]
 fn bad_values_are_refused_naming_the_field() {
     refused("epochs = 0", &["`epochs`"]);
+    refused("steps = 0", &["`steps`"]);
+    refused("steps = -3", &["steps"]);
     refused("batch_size = 0", &["`batch_size`"]);
     refused("eval_batch_size = 0", &["`eval_batch_size`"]);
     refused("label_smoothing = 1.5", &["`label_smoothing`", "1.5"]);
@@ -274,4 +277,40 @@ fn choices_are_written_one_way_in_text_and_files() {
         err,
         "unknown preprocess `whiten`; valid: unit-range, standardize, standardize-global, none"
     );
+}
+
+/// The step budget bounds the run's length with the epochs, whichever comes first, and a
+/// schedule over the run spans it: per step its steps, per epoch the epochs it enters.
+#[test]
+fn a_step_budget_sets_the_run_length_and_the_schedule_span() {
+    let config = TrainConfig::from_toml_str("epochs = 4\nsteps = 25", "budget.toml").unwrap();
+    assert_eq!(config.steps, Some(25));
+    // 10 batches per epoch: 40 steps by epochs, 25 by the budget.
+    assert_eq!(config.total_steps(10), 25);
+    assert_eq!(config.total_epochs(10), 3);
+    let per_step = TrainConfig {
+        schedule: "cosine:per=step".parse().unwrap(),
+        ..config.clone()
+    };
+    assert_eq!(per_step.schedule_run(10), 25);
+    assert_eq!(config.schedule_run(10), 3);
+    // The epochs come first.
+    assert_eq!(
+        TrainConfig {
+            steps: Some(400),
+            ..per_step.clone()
+        }
+        .schedule_run(10),
+        40
+    );
+    assert_eq!(
+        TrainConfig {
+            steps: None,
+            ..per_step
+        }
+        .schedule_run(10),
+        40
+    );
+    // Left out of a file when unset.
+    assert!(!TrainConfig::default().to_toml().unwrap().contains("steps"));
 }

@@ -2,8 +2,11 @@
 
 use std::ops::ControlFlow;
 
+use gradwell_nn::{MlpSpec, Network};
 use gradwell_optim::{GradClip, NormType};
-use gradwell_train::{EpochMetrics, Observer, StepView, TrainError};
+use gradwell_train::{
+    EpochMetrics, EvalContext, EvalMetrics, Observer, StepView, TrainError, Trainer,
+};
 
 use crate::{digits_config, digits_trainer};
 
@@ -244,4 +247,117 @@ fn unasked_taps_are_not_shown_to_on_step() {
         .unwrap();
     assert_eq!(seen.steps.len() as u64, report.steps);
     assert!(seen.seen.is_empty());
+}
+
+/// Evaluates the validation and test sets, and the training set, every `every` steps.
+struct MidRunEval {
+    every: u64,
+    rows: Vec<(u64, Option<EvalMetrics>, Option<EvalMetrics>)>,
+    train: Vec<EvalMetrics>,
+}
+
+impl Observer for MidRunEval {
+    fn on_step_end(&mut self, eval: &mut EvalContext<'_>) -> ControlFlow<String> {
+        if eval.step().is_multiple_of(self.every) {
+            let test = eval.evaluate_test().unwrap();
+            let validation = eval.evaluate_validation().unwrap();
+            self.rows.push((eval.step(), test, validation));
+        }
+        if eval.step() == 5 {
+            // Any data set, here a copy of the validation part, which `evaluate` takes
+            // whatever its origin.
+            let ds = eval.validation_set().unwrap().clone();
+            self.train.push(eval.evaluate(&ds).unwrap());
+            assert_eq!(Some(self.train[0]), eval.evaluate_validation().unwrap());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// A network with dropout (an RNG stream) and batch norm (running statistics) trained
+/// with a validation part.
+fn stochastic_trainer(steps: Option<u64>) -> Trainer {
+    let split = crate::digits_split();
+    let mut mlp = MlpSpec::new(&[64, 32, 32, 10], "relu".parse().unwrap());
+    mlp.batch_norm = true;
+    mlp.dropout = 0.2;
+    let net = Network::build(&mlp.to_spec().unwrap(), 3).unwrap();
+    let mut config = digits_config(2);
+    config.validation_fraction = 0.1;
+    config.eval_batch_size = 37;
+    config.steps = steps;
+    Trainer::new(config, net, split.train, Some(split.test)).unwrap()
+}
+
+/// Evaluations in the middle of a run (in evaluation mode, through the observer's
+/// context) leave the run as it was, bit for bit: the RNG of dropout, batch norm's running
+/// statistics (saved with the weights), the tape, the metrics of every epoch. An
+/// evaluation after step k is the evaluation of the network after k steps.
+#[test]
+fn evaluations_in_the_middle_of_a_run_do_not_change_it() {
+    let mut plain = stochastic_trainer(None);
+    let plain_report = plain.run(&mut []).unwrap();
+    let mut evaluated = stochastic_trainer(None);
+    let mut eval = MidRunEval {
+        every: 3,
+        rows: Vec::new(),
+        train: Vec::new(),
+    };
+    let report = evaluated.run(&mut [&mut eval]).unwrap();
+    assert!(
+        crate::weights(&evaluated) == crate::weights(&plain),
+        "the weights differ with evaluations in the middle of the run"
+    );
+    assert_eq!(report.steps, plain_report.steps);
+    for (a, b) in report.epochs.iter().zip(&plain_report.epochs) {
+        assert_eq!(
+            (a.train_loss, a.train_accuracy, a.validation, a.test),
+            (b.train_loss, b.train_accuracy, b.validation, b.test)
+        );
+    }
+    assert_eq!(report.test, plain_report.test);
+    assert_eq!(report.validation, plain_report.validation);
+    assert_eq!(eval.rows.len() as u64, report.steps / 3);
+    assert_eq!(eval.train.len(), 1);
+    let (tests, validations) = (
+        evaluated.test_set().unwrap().len(),
+        evaluated.validation_set().unwrap().len(),
+    );
+    assert!(eval.rows.iter().all(|(_, t, v)| {
+        t.is_some_and(|t| t.samples == tests) && v.is_some_and(|v| v.samples == validations)
+    }));
+
+    // The evaluation after step 12 is that of the network trained for 12 steps.
+    let mut ten = stochastic_trainer(Some(12));
+    let ten_report = ten.run(&mut []).unwrap();
+    let (step, test, validation) = eval.rows[3];
+    assert_eq!(step, 12);
+    assert_eq!(test, ten_report.test);
+    assert_eq!(validation, ten_report.validation);
+    // The model learns between evaluations (they are not all one figure).
+    assert_ne!(eval.rows[0].1, eval.rows.last().unwrap().1);
+}
+
+/// `on_step_end` may stop the run after a step's update; the report says why.
+#[test]
+fn an_observer_can_stop_the_run_after_a_step() {
+    struct StopAfter(u64);
+    impl Observer for StopAfter {
+        fn on_step_end(&mut self, eval: &mut EvalContext<'_>) -> ControlFlow<String> {
+            if eval.step() == self.0 {
+                ControlFlow::Break(format!("enough after {}", self.0))
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    let mut t = digits_trainer(digits_config(2));
+    let report = t.run(&mut [&mut StopAfter(7)]).unwrap();
+    assert_eq!(report.stopped.as_deref(), Some("enough after 7"));
+    assert_eq!(report.steps, 7);
+    let mut budget = digits_config(2);
+    budget.steps = Some(7);
+    let mut reference = digits_trainer(budget);
+    reference.run(&mut []).unwrap();
+    assert_eq!(crate::weights(&t), crate::weights(&reference));
 }
