@@ -5,6 +5,7 @@
 
 use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy};
 use gradwell_autodiff::{GradCheck, Op, Result, Tape, Var, ensure_shape, gradcheck};
+use gradwell_tensor::ClassLabel;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use proptest::prelude::*;
 
@@ -90,10 +91,10 @@ proptest! {
     #[test]
     fn losses(n in dim(), classes in 1usize..6, seed in any::<u64>()) {
         let logits = array(&[n, classes], seed, -3.0, 3.0);
-        let labels: Vec<usize> = (0..n).map(|i| (seed as usize).wrapping_add(i * 7) % classes).collect();
+        let labels: Vec<ClassLabel> = (0..n).map(|i| ((seed as usize).wrapping_add(i * 7) % classes) as ClassLabel).collect();
         check(|t, v| { let y = t.labels(&labels); t.softmax_cross_entropy(v[0], y) }, &[logits.clone()])?;
         for (label_smoothing, reduction) in [(0.1, Reduction::Mean), (0.3, Reduction::Sum)] {
-            let op = SoftmaxCrossEntropy { label_smoothing, reduction };
+            let op = SoftmaxCrossEntropy { label_smoothing, reduction, ..Default::default() };
             check(|t, v| { let y = t.labels(&labels); t.apply(op, &[v[0], y]) }, &[logits.clone()])?;
         }
         let target = array(&[n, classes], seed ^ 8, -1.0, 1.0);
@@ -106,7 +107,7 @@ proptest! {
         let w1 = array(&[hidden, inp], seed ^ 1, -1.0, 1.0);
         let b1 = array(&[hidden], seed ^ 2, -0.5, 0.5);
         let w2 = array(&[classes, hidden], seed ^ 3, -1.0, 1.0);
-        let labels: Vec<usize> = (0..batch).map(|i| i % classes).collect();
+        let labels: Vec<ClassLabel> = (0..batch).map(|i| (i % classes) as ClassLabel).collect();
         check(|t, v| {
             let h = t.matmul_t(v[0], v[1])?;
             let h = t.bias_add(h, v[2])?;

@@ -10,7 +10,7 @@ fn indexed(counts: &[usize]) -> Dataset {
         for (c, n) in left.iter_mut().enumerate() {
             if *n > 0 {
                 *n -= 1;
-                labels.push(c as u32);
+                labels.push(c as i64);
             }
         }
     }

@@ -4,6 +4,7 @@ mod common;
 mod config;
 mod display;
 mod gradcheck;
+mod losses;
 mod memory;
 mod registry;
 mod summary;
