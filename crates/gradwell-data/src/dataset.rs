@@ -95,8 +95,8 @@ impl Dataset {
     /// A data set from features (`samples × features`), labels and the number of classes.
     /// The feature shape is `[features]`; see [`Dataset::with_feature_shape`] for images.
     ///
-    /// Errors if the label count differs from the row count, if a label is not below
-    /// `num_classes`, or if `num_classes` is 0 or above [`MAX_CLASSES`].
+    /// Errors if the label count differs from the row count, if a label is negative or
+    /// not below `num_classes`, or if `num_classes` is 0 or above [`MAX_CLASSES`].
     pub fn new(
         name: impl Into<String>,
         features: Array2<f32>,

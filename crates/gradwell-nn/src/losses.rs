@@ -135,8 +135,8 @@ pub fn cross_entropy<F: Float>(
     .apply(tape, logits, labels)
 }
 
-/// Squared error of two values of one shape: per element with [`Reduction::None`], their
-/// mean or sum otherwise (PyTorch's `F.mse_loss`).
+/// Squared error of two values (broadcast against each other, as PyTorch does): per
+/// element with [`Reduction::None`], their mean or sum otherwise (PyTorch's `F.mse_loss`).
 ///
 /// ```
 /// use gradwell_autodiff::Tape;
@@ -152,7 +152,7 @@ pub fn cross_entropy<F: Float>(
 /// ```
 ///
 /// # Errors
-/// Shapes that differ.
+/// Shapes that do not broadcast.
 pub fn mse<F: Float>(
     tape: &mut Tape<F>,
     prediction: Var,

@@ -206,8 +206,9 @@ impl Default for Nll {
     }
 }
 
-/// Squared error `(a − b)²` of two values of one shape, reduced (PyTorch's `mse_loss`);
-/// unlike PyTorch, differing shapes are an error rather than a broadcast with a warning.
+/// Squared error `(a − b)²`, reduced (PyTorch's `mse_loss`). Operands of different shapes
+/// are broadcast, as PyTorch does (it also warns that this is likely a mistake; gradwell
+/// says nothing); shapes that do not broadcast are PyTorch's error.
 ///
 /// ```
 /// use gradwell_autodiff::{Tape, ops::{Mse, Reduction}};
@@ -279,9 +280,11 @@ impl ClassLayout {
                         "0D or 1D target tensor expected, multi-target not supported".into(),
                     );
                 }
-                if rank == 1 && !target.is_empty() {
+                // An unbatched `[C]` takes a target `[]` or `[1]`.
+                if rank == 1 && !(target.is_empty() || target == [1]) {
                     return fail(format!(
-                        "size mismatch (got input: {input:?}, target: {target:?})"
+                        "For 1D input, 1D target must have size 1, but got target size: {}",
+                        target[0]
                     ));
                 }
                 let (batch, classes) = if rank == 1 {
@@ -445,6 +448,12 @@ fn flat_mut<'a, F>(a: &'a mut ArrayViewMutD<'_, F>) -> &'a mut [F] {
         .unwrap_or_else(|| unreachable!("the tape hands ops standard-layout gradients"))
 }
 
+/// The shape of a class-index loss without reduction: the target's, or a scalar for an
+/// unbatched `[C]` input (whose target may be `[]` or `[1]`, as in PyTorch).
+fn class_loss_shape<'a, F>(x: &'a [ArrayViewD<'_, F>]) -> &'a [usize] {
+    if x[0].ndim() == 1 { &[] } else { x[1].shape() }
+}
+
 /// At one position of a classification input: the maximum `m` over the classes and
 /// `ln Σ exp(x − m)`.
 #[inline(always)]
@@ -555,7 +564,7 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
             }
             ensure_shape(out, &shape);
         } else {
-            ensure_shape(out, self.reduction.shape(x[1].shape()));
+            ensure_shape(out, self.reduction.shape(class_loss_shape(x)));
         }
         let none = self.reduction == Reduction::None;
         let per = out
@@ -666,9 +675,17 @@ impl<F: Float> Op<F> for SoftmaxCrossEntropy {
                         // b_k = (ε/C)·w_k: p_c·(a + Σ b) − a·[c = y] − b_c.
                         let a = keep * weight(y);
                         let k = gi * (a + per_class * sum_w);
-                        for c in 0..l.classes {
-                            let j = l.at(n, c, s);
-                            dx[j] += k * (xs[j] - m - lse).exp() - gi * per_class * weight(c);
+                        if eps.is_some() {
+                            for c in 0..l.classes {
+                                let j = l.at(n, c, s);
+                                dx[j] += k * (xs[j] - m - lse).exp() - gi * per_class * weight(c);
+                            }
+                        } else {
+                            // No smoothing (the trainer's default): the softmax alone.
+                            for c in 0..l.classes {
+                                let j = l.at(n, c, s);
+                                dx[j] += k * (xs[j] - m - lse).exp();
+                            }
                         }
                         dx[l.at(n, y, s)] -= gi * a;
                     }
@@ -726,7 +743,7 @@ impl<F: Float> Op<F> for Nll {
         let op = "nll_loss";
         let l = ClassLayout::of(op, x[0].shape(), x[1].shape())?;
         check_weight(op, "", x.get(2), l.classes)?;
-        ensure_shape(out, self.reduction.shape(x[1].shape()));
+        ensure_shape(out, self.reduction.shape(class_loss_shape(x)));
         let none = self.reduction == Reduction::None;
         let per = out
             .as_slice_mut()
@@ -817,35 +834,33 @@ pub fn torch_broadcast_error(a: &[usize], b: &[usize]) -> Option<String> {
     })
 }
 
+impl Mse {
+    /// The shape both operands broadcast to (their own when equal).
+    ///
+    /// # Errors
+    /// PyTorch's message when they do not broadcast.
+    fn shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+        if let Some(m) = torch_broadcast_error(a, b) {
+            return Err(AutodiffError::invalid("mse_loss", m));
+        }
+        gradwell_tensor::broadcast_shape(a, b).map_err(AutodiffError::from)
+    }
+}
+
 impl<F: Float> Op<F> for Mse {
     fn name(&self) -> &'static str {
         "mse"
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
-        let (a, b) = (x[0].shape(), x[1].shape());
-        if a != b {
-            let torch = torch_broadcast_error(a, b).unwrap_or_else(|| {
-                format!(
-                    "Using a target size ({b:?}) that is different to the input size ({a:?}) is not supported: the shapes must be equal"
-                )
-            });
-            return Err(AutodiffError::invalid("mse_loss", torch));
+        let (a, b) = (&x[0], &x[1]);
+        if a.shape() != b.shape() {
+            // PyTorch broadcasts (with a warning about the sizes) and so does gradwell.
+            let full = Mse::shape(a.shape(), b.shape())?;
+            let (a, b) = (broadcast_to(a, &full), broadcast_to(b, &full));
+            return self.forward_same(&a, &b, out);
         }
-        ensure_shape(out, self.reduction.shape(a));
-        let mut total = F::zero();
-        if self.reduction == Reduction::None {
-            Zip::from(out)
-                .and(&x[0])
-                .and(&x[1])
-                .for_each(|o, &a, &b| *o = (a - b) * (a - b));
-        } else {
-            Zip::from(&x[0])
-                .and(&x[1])
-                .for_each(|&a, &b| total += (a - b) * (a - b));
-            finish(self.reduction, out, total, F::of(x[0].len() as f64));
-        }
-        Ok(())
+        self.forward_same(a, b, out)
     }
 
     fn backward(
@@ -856,6 +871,38 @@ impl<F: Float> Op<F> for Mse {
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
         let two = F::of(2.0);
+        if x[0].shape() != x[1].shape() {
+            // Broadcast operands: the element-wise gradient over the full shape, summed
+            // back to each operand's shape (allocates; equal shapes take the path below).
+            let Ok(full) = Mse::shape(x[0].shape(), x[1].shape()) else {
+                unreachable!("checked in forward")
+            };
+            let n = full.iter().product::<usize>();
+            let (a, b) = (broadcast_to(&x[0], &full), broadcast_to(&x[1], &full));
+            let scale = two * reduced_scale(self.reduction, flat(g), F::of(n as f64));
+            let mut e = ArrayD::<F>::zeros(ndarray::IxDyn(&full));
+            match self.reduction {
+                Reduction::None => Zip::from(&mut e)
+                    .and(&a)
+                    .and(&b)
+                    .and(g)
+                    .for_each(|e, &a, &b, &g| *e = two * g * (a - b)),
+                Reduction::Mean | Reduction::Sum => Zip::from(&mut e)
+                    .and(&a)
+                    .and(&b)
+                    .for_each(|e, &a, &b| *e = scale * (a - b)),
+            }
+            for (side, sign) in [(0, F::one()), (1, -F::one())] {
+                if let Some(d) = grads[side].as_mut() {
+                    let summed = gradwell_tensor::sum_to_shape(&e.view(), x[side].shape())
+                        .unwrap_or_else(|_| {
+                            unreachable!("the operand broadcasts to the full shape")
+                        });
+                    Zip::from(d).and(&summed).for_each(|d, &s| *d += sign * s);
+                }
+            }
+            return;
+        }
         let scale = two * reduced_scale(self.reduction, flat(g), F::of(x[0].len() as f64));
         for (side, sign) in [(0, F::one()), (1, -F::one())] {
             if let Some(d) = grads[side].as_mut() {
@@ -874,6 +921,37 @@ impl<F: Float> Op<F> for Mse {
             }
         }
     }
+}
+
+impl Mse {
+    /// The forward pass on operands of one shape.
+    fn forward_same<F: Float>(
+        &self,
+        a: &ArrayViewD<'_, F>,
+        b: &ArrayViewD<'_, F>,
+        out: &mut ArrayD<F>,
+    ) -> Result<()> {
+        ensure_shape(out, self.reduction.shape(a.shape()));
+        if self.reduction == Reduction::None {
+            Zip::from(out)
+                .and(a)
+                .and(b)
+                .for_each(|o, &a, &b| *o = (a - b) * (a - b));
+        } else {
+            let mut total = F::zero();
+            Zip::from(a)
+                .and(b)
+                .for_each(|&a, &b| total += (a - b) * (a - b));
+            finish(self.reduction, out, total, F::of(a.len() as f64));
+        }
+        Ok(())
+    }
+}
+
+/// A view broadcast to a shape it was checked to broadcast to.
+fn broadcast_to<'a, F>(a: &'a ArrayViewD<'_, F>, shape: &[usize]) -> ArrayViewD<'a, F> {
+    a.broadcast(shape)
+        .unwrap_or_else(|| unreachable!("checked to broadcast"))
 }
 
 impl<F: Float> Tape<F> {
@@ -921,10 +999,10 @@ impl<F: Float> Tape<F> {
         self.apply(SoftmaxCrossEntropy::default(), &[logits, labels])
     }
 
-    /// Mean squared error of two values of one shape.
+    /// Mean squared error of two values (broadcast, see [`Mse`]).
     ///
     /// # Errors
-    /// When the shapes differ.
+    /// When the shapes do not broadcast.
     pub fn mse(&mut self, prediction: Var, target: Var) -> Result<Var> {
         self.apply(Mse::default(), &[prediction, target])
     }

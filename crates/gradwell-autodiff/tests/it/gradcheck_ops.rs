@@ -102,6 +102,39 @@ proptest! {
     }
 
     #[test]
+    fn losses_with_every_pytorch_option(
+        n in dim(), classes in 1usize..5, spatial in proptest::collection::vec(1usize..3, 0..3),
+        weighted in any::<bool>(), reduction in 0usize..3, smoothing in 0usize..2, seed in any::<u64>(),
+    ) {
+        use gradwell_autodiff::ops::{Mse, Nll, TargetKind};
+        let reduction = [Reduction::None, Reduction::Mean, Reduction::Sum][reduction];
+        let label_smoothing = [0.0, 0.2][smoothing];
+        let mut shape = vec![n, classes];
+        shape.extend(&spatial);
+        let mut target_shape = vec![n];
+        target_shape.extend(&spatial);
+        let logits = array(&shape, seed, -3.0, 3.0);
+        let weight = array(&[classes], seed ^ 4, 0.1, 2.0);
+        // Every fifth target ignored (the default ignore_index), the rest any class.
+        let labels: Vec<ClassLabel> = (0..target_shape.iter().product::<usize>())
+            .map(|i| if i % 5 == 4 { -100 } else { ((seed as usize).wrapping_add(i * 7) % classes) as ClassLabel })
+            .collect();
+        let ce = SoftmaxCrossEntropy { label_smoothing, reduction, ..Default::default() };
+        let with_weight = |t: &mut Tape<f64>, x: Var, y: Var| {
+            if weighted { let w = t.input(weight.clone()); vec![x, y, w] } else { vec![x, y] }
+        };
+        check(|t, v| { let y = t.labels_shaped(&target_shape, &labels)?; let i = with_weight(t, v[0], y); t.apply(ce, &i) }, &[logits.clone()])?;
+        let nll = Nll { reduction, ..Default::default() };
+        check(|t, v| { let y = t.labels_shaped(&target_shape, &labels)?; let i = with_weight(t, v[0], y); t.apply(nll, &i) }, &[logits.clone()])?;
+        // Probabilities: gradients into the scores, the target and the weights.
+        let probs = array(&shape, seed ^ 6, 0.0, 1.5);
+        let soft = SoftmaxCrossEntropy { target: TargetKind::Probabilities, ..ce };
+        check(|t, v| t.apply(soft, v), &[logits.clone(), probs.clone(), weight.clone()])?;
+        check(|t, v| t.apply(soft, v), &[logits.clone(), probs.clone()])?;
+        check(|t, v| t.apply(Mse { reduction }, v), &[logits, probs])?;
+    }
+
+    #[test]
     fn a_composed_two_layer_network(batch in dim(), inp in dim(), hidden in dim(), classes in 2usize..5, seed in any::<u64>()) {
         let x = array(&[batch, inp], seed, -1.0, 1.0);
         let w1 = array(&[hidden, inp], seed ^ 1, -1.0, 1.0);

@@ -214,8 +214,11 @@ fn every_loss_case_matches_pytorch() {
             &out,
             &array(v.get("out")).expect("out"),
         ));
-        let want_dx = array(v.get("grad_input")).expect("grad_input");
-        worst = worst.max(compare("grad input", &case.name, &dx, &want_dx));
+        // PyTorch refuses the backward of a few calls it computes (an unbatched input
+        // with a target of shape [1]); their gradient is held by the gradient check.
+        if let Some(want_dx) = array(v.get("grad_input")) {
+            worst = worst.max(compare("grad input", &case.name, &dx, &want_dx));
+        }
         if let Some(want_dt) = array(v.get("grad_target")) {
             let dt = dt.expect("a target gradient");
             worst = worst.max(compare("grad target", &case.name, &dt, &want_dt));
