@@ -39,12 +39,16 @@ pub enum Reduction {
 }
 
 impl Reduction {
-    /// Every reduction with its PyTorch name.
-    pub const ALL: [(Reduction, &'static str); 3] = [
-        (Reduction::None, "none"),
-        (Reduction::Mean, "mean"),
-        (Reduction::Sum, "sum"),
-    ];
+    /// Every reduction.
+    ///
+    /// ```
+    /// use gradwell_autodiff::ops::Reduction;
+    /// for r in Reduction::ALL {
+    ///     assert_eq!(r.name().parse::<Reduction>()?, r);
+    /// }
+    /// # Ok::<(), gradwell_autodiff::AutodiffError>(())
+    /// ```
+    pub const ALL: [Reduction; 3] = [Reduction::None, Reduction::Mean, Reduction::Sum];
 
     /// PyTorch's name: `none`, `mean` or `sum`.
     ///
@@ -80,9 +84,8 @@ impl FromStr for Reduction {
     /// Parses PyTorch's names; anything else is PyTorch's error message.
     fn from_str(s: &str) -> Result<Self> {
         Reduction::ALL
-            .iter()
-            .find(|(_, name)| *name == s)
-            .map(|&(r, _)| r)
+            .into_iter()
+            .find(|r| r.name() == s)
             .ok_or_else(|| {
                 AutodiffError::invalid(
                     "reduction",
