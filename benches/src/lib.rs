@@ -5,6 +5,7 @@
 use gradwell_autodiff::Result as AdResult;
 use gradwell_nn::{LayerSpec, MlpSpec, ModelSpec, Network};
 use gradwell_optim::{Adam, AdamConfig, Optimizer, ParamSlot, Sgd, SgdConfig, SlotBuffer};
+use gradwell_tensor::ClassLabel;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -24,7 +25,7 @@ pub struct Workload {
     pub net: Network<f32>,
     opt: Box<dyn Optimizer<f32>>,
     x: Array2<f32>,
-    labels: Vec<usize>,
+    labels: Vec<ClassLabel>,
     batch: usize,
     cursor: usize,
     rng: ChaCha8Rng,
@@ -64,13 +65,13 @@ impl Workload {
     /// The model with its optimizer, fed one synthetic batch of `batch` samples.
     pub fn new(model: Model, batch: usize) -> Self {
         let x = matrix(batch, 784).mapv(|v| (v + 1.0) * 0.5);
-        let labels = (0..batch).map(|i| (i * 7) % 10).collect();
+        let labels = (0..batch).map(|i| ((i * 7) % 10) as ClassLabel).collect();
         Workload::with_data(model, batch, x, labels)
     }
 
     /// The model with its optimizer, walking through `x` (`[n, 784]`, n ≥ batch) and its
     /// labels in batches of `batch`.
-    pub fn with_data(model: Model, batch: usize, x: Array2<f32>, labels: Vec<usize>) -> Self {
+    pub fn with_data(model: Model, batch: usize, x: Array2<f32>, labels: Vec<ClassLabel>) -> Self {
         let opt: Box<dyn Optimizer<f32>> = match model {
             Model::M2 => Box::new(
                 Adam::new(AdamConfig::default().lr(1e-3)).unwrap_or_else(|e| unreachable!("{e}")),
@@ -94,7 +95,7 @@ impl Workload {
         opt: Box<dyn Optimizer<f32>>,
         batch: usize,
         x: Array2<f32>,
-        labels: Vec<usize>,
+        labels: Vec<ClassLabel>,
     ) -> Result<Self, gradwell_nn::NnError> {
         let net = Network::build(spec, 0)?;
         Ok(Workload {

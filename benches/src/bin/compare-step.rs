@@ -39,7 +39,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .train
         .into_parts();
     x.mapv_inplace(|v| v / 255.0);
-    let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
     let mut w = Workload::with_data(model, batch, x, labels);
     // Warm-up: one pass over a few hundred steps' worth of time.
     let warm = Instant::now();

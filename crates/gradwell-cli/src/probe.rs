@@ -80,7 +80,6 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     let mut batches = Batcher::new(train.len(), rows, LastBatch::Drop, args.seed)?;
     let (mut x, mut y) = (Array2::<f32>::zeros((rows, features)), Vec::new());
     batches.fill_batch(&train, &mut x, &mut y)?;
-    let labels: Vec<usize> = y.iter().map(|&l| l as usize).collect();
     let net = trainer.network_mut();
     let lsuv = if args.lsuv {
         Lsuv {
@@ -91,7 +90,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     } else {
         Vec::new()
     };
-    let p = probe(net, &x.view(), &labels, &Thresholds::default())?;
+    let p = probe(net, &x.view(), &y, &Thresholds::default())?;
     let jacobian = jacobian_spread(args, net, &x)?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
     let plain = if args.lsuv {

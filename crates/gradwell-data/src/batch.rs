@@ -1,6 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use gradwell_tensor::ClassLabel;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -296,7 +297,7 @@ impl Batcher {
         &mut self,
         ds: &Dataset,
         features: &mut Array2<f32>,
-        labels: &mut Vec<u32>,
+        labels: &mut Vec<ClassLabel>,
     ) -> Result<Option<usize>> {
         if ds.len() != self.state.len {
             return Err(DataError::invalid(

@@ -46,6 +46,7 @@ use std::io::Write;
 use std::path::Path;
 
 use csv_core::{ReadFieldResult, Terminator};
+use gradwell_tensor::ClassLabel;
 use ndarray::Array2;
 
 use crate::dataset::{Dataset, first_label_gap};
@@ -355,7 +356,7 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     }
 
     let mut features: Vec<f32> = Vec::new();
-    let mut labels: Vec<u32> = Vec::new();
+    let mut labels: Vec<ClassLabel> = Vec::new();
     while let Some(no) = cells.next_record() {
         // A row of the wrong width is refused as such before any of its cells is judged;
         // otherwise its first bad cell (0-based column) is.
@@ -581,11 +582,18 @@ fn shown(cell: &str) -> String {
     }
 }
 
-/// A non-negative integer label, written as an integer or as a float with no fraction.
-fn parse_label(cell: &str) -> Option<u32> {
-    if let Ok(l) = cell.parse::<u32>() {
-        return Some(l);
-    }
-    let v = cell.parse::<f64>().ok()?;
-    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX)).then_some(v as u32)
+/// A non-negative integer label up to `u32::MAX`, written as an integer or as a float with
+/// no fraction (a negative one is refused here, with its line and column).
+fn parse_label(cell: &str) -> Option<ClassLabel> {
+    let l = match cell.parse::<u32>() {
+        Ok(l) => l,
+        Err(_) => {
+            let v = cell.parse::<f64>().ok()?;
+            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX)) {
+                return None;
+            }
+            v as u32
+        }
+    };
+    Some(ClassLabel::from(l))
 }

@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
 
+use gradwell_tensor::ClassLabel;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -18,19 +19,19 @@ pub const MAX_CLASSES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LabelGap {
     /// The first label above the gap.
-    pub label: u32,
+    pub label: ClassLabel,
     /// Its first position in `labels`.
     pub index: usize,
     /// The first and last class with no sample.
-    pub missing: (u32, u32),
+    pub missing: (ClassLabel, ClassLabel),
 }
 
 /// The first gap in `labels` when the classes are the labels present: `None` when they are
 /// exactly 0 to C − 1, each with a sample. A stray label such as 1000000 among digits would
 /// otherwise make a million classes, and a model with a million outputs.
-pub(crate) fn first_label_gap(labels: &[u32]) -> Option<LabelGap> {
-    let present: BTreeSet<u32> = labels.iter().copied().collect();
-    let mut next = 0u32;
+pub(crate) fn first_label_gap(labels: &[ClassLabel]) -> Option<LabelGap> {
+    let present: BTreeSet<ClassLabel> = labels.iter().copied().collect();
+    let mut next: ClassLabel = 0;
     for &label in &present {
         if label != next {
             let index = labels.iter().position(|&l| l == label)?;
@@ -65,7 +66,7 @@ pub(crate) fn first_label_gap(labels: &[u32]) -> Option<LabelGap> {
 pub struct Dataset {
     name: String,
     features: Array2<f32>,
-    labels: Vec<u32>,
+    labels: Vec<ClassLabel>,
     num_classes: usize,
     feature_shape: Vec<usize>,
     class_names: Option<Vec<String>>,
@@ -94,12 +95,12 @@ impl Dataset {
     /// A data set from features (`samples × features`), labels and the number of classes.
     /// The feature shape is `[features]`; see [`Dataset::with_feature_shape`] for images.
     ///
-    /// Errors if the label count differs from the row count, if a label is not below
-    /// `num_classes`, or if `num_classes` is 0 or above [`MAX_CLASSES`].
+    /// Errors if the label count differs from the row count, if a label is negative or
+    /// not below `num_classes`, or if `num_classes` is 0 or above [`MAX_CLASSES`].
     pub fn new(
         name: impl Into<String>,
         features: Array2<f32>,
-        labels: Vec<u32>,
+        labels: Vec<ClassLabel>,
         num_classes: usize,
     ) -> Result<Self> {
         const CTX: &str = "Dataset::new";
@@ -123,11 +124,16 @@ impl Dataset {
         if let Some((i, &l)) = labels
             .iter()
             .enumerate()
-            .find(|&(_, &l)| l as usize >= num_classes)
+            .find(|&(_, &l)| l < 0 || l as usize >= num_classes)
         {
+            let why = if l < 0 {
+                "is negative".to_string()
+            } else {
+                format!("is not below {num_classes} classes")
+            };
             return Err(DataError::invalid(
                 CTX,
-                format!("{name}: label {l} of sample {i} is not below {num_classes} classes"),
+                format!("{name}: label {l} of sample {i} {why}"),
             ));
         }
         let feature_shape = vec![features.ncols()];
@@ -234,7 +240,7 @@ impl Dataset {
     }
 
     /// The class index of each sample.
-    pub fn labels(&self) -> &[u32] {
+    pub fn labels(&self) -> &[ClassLabel] {
         &self.labels
     }
 
@@ -259,7 +265,7 @@ impl Dataset {
     }
 
     /// Consumes the data set, giving its features and labels.
-    pub fn into_parts(self) -> (Array2<f32>, Vec<u32>) {
+    pub fn into_parts(self) -> (Array2<f32>, Vec<ClassLabel>) {
         (self.features, self.labels)
     }
 

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use gradwell_tensor::ClassLabel;
 use thiserror::Error;
 
 /// Everything that can go wrong while reading, building or batching a data set.
@@ -110,7 +111,7 @@ fn too_large(declared: &Option<u64>, limit: &u64) -> String {
 }
 
 /// The classes `lo` to `hi` as words: `class 3` or `classes 3 to 9`.
-fn classes(missing: &(u32, u32)) -> String {
+fn classes(missing: &(ClassLabel, ClassLabel)) -> String {
     if missing.0 == missing.1 {
         format!("class {}", missing.0)
     } else {
@@ -205,11 +206,11 @@ pub enum IdxProblem {
     )]
     LabelGap {
         /// The first label above the gap.
-        label: u32,
+        label: ClassLabel,
         /// Its first position in the label array.
         index: usize,
         /// The first and last class with no sample.
-        missing: (u32, u32),
+        missing: (ClassLabel, ClassLabel),
     },
     /// Images and labels that do not belong together.
     #[error("{0}")]
@@ -235,7 +236,7 @@ pub enum CsvProblem {
     #[error("label {label} is not below the number of classes {num_classes}")]
     LabelOutOfRange {
         /// The label.
-        label: u32,
+        label: ClassLabel,
         /// The declared number of classes.
         num_classes: usize,
     },
@@ -250,9 +251,9 @@ pub enum CsvProblem {
     )]
     LabelGap {
         /// The first label above the gap.
-        label: u32,
+        label: ClassLabel,
         /// The first and last class with no sample.
-        missing: (u32, u32),
+        missing: (ClassLabel, ClassLabel),
     },
     /// A row whose number of cells differs from the first row's.
     #[error("{found} columns where the first row has {expected}")]

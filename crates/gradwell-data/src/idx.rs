@@ -43,6 +43,7 @@ use std::io::Read;
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
+use gradwell_tensor::ClassLabel;
 use ndarray::Array2;
 
 use crate::dataset::{Dataset, first_label_gap};
@@ -395,8 +396,9 @@ pub fn idx_dataset(
     let num_classes = match num_classes {
         Some(n) => n,
         None => {
-            let as_u32: Vec<u32> = labels.data.iter().map(|&b| u32::from(b)).collect();
-            if let Some(gap) = first_label_gap(&as_u32) {
+            let as_labels: Vec<ClassLabel> =
+                labels.data.iter().map(|&b| ClassLabel::from(b)).collect();
+            if let Some(gap) = first_label_gap(&as_labels) {
                 return Err(DataError::Idx {
                     source_name: labels_name.to_string(),
                     problem: IdxProblem::LabelGap {
@@ -428,7 +430,7 @@ pub fn idx_dataset(
     let values = images.data.iter().map(|&b| f32::from(b)).collect();
     let features = Array2::from_shape_vec((n, width), values)
         .map_err(|e| mismatch(images_name, e.to_string()))?;
-    let labels = labels.data.iter().map(|&b| u32::from(b)).collect();
+    let labels = labels.data.iter().map(|&b| ClassLabel::from(b)).collect();
     Dataset::new(name, features, labels, num_classes)?
         .with_feature_shape(feature_shape)?
         .with_value_range(0.0, 255.0)

@@ -4,6 +4,7 @@
 //! normals by Box–Muller), so a seed gives the same points whatever the version of the
 //! `rand` crates.
 
+use gradwell_tensor::ClassLabel;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -75,7 +76,7 @@ pub fn two_spirals(cfg: &SpiralsConfig) -> Result<Dataset> {
         let angle = std::f64::consts::TAU * cfg.turns * t + std::f64::consts::PI * class as f64;
         row[0] = (t * angle.cos() + cfg.noise * normal(&mut rng)) as f32;
         row[1] = (t * angle.sin() + cfg.noise * normal(&mut rng)) as f32;
-        labels.push(class as u32);
+        labels.push(class as ClassLabel);
     }
     Dataset::new("spirals", features, labels, 2)
 }
@@ -158,7 +159,7 @@ pub fn gaussian_blobs(cfg: &BlobsConfig) -> Result<Dataset> {
         for (x, &c) in row.iter_mut().zip(centers.row(class)) {
             *x = (c + cfg.std * normal(&mut rng)) as f32;
         }
-        labels.push(class as u32);
+        labels.push(class as ClassLabel);
     }
     Dataset::new("blobs", features, labels, cfg.num_classes)
 }

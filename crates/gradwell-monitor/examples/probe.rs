@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let z: f64 = StandardNormal.sample(&mut rng);
         z as f32
     });
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
     let mut widths = vec![128; 20];
     widths.push(10);
     let mut grads = Vec::new();

@@ -49,7 +49,7 @@
 //! let mlp = MlpSpec::new(&widths, "sigmoid".parse()?);
 //! let mut net = Network::<f64>::build(&mlp.to_spec()?, 1)?;
 //! let x = Array2::from_shape_fn((32, 16), |(i, j)| ((i * 16 + j) as f64 * 0.37).sin());
-//! let labels: Vec<usize> = (0..32).map(|i| i % 4).collect();
+//! let labels: Vec<i64> = (0..32).map(|i| i % 4).collect();
 //! let p = probe(&mut net, &x.view(), &labels, &Thresholds::default())?;
 //! assert!(p.findings.iter().any(|f| f.kind == FindingKind::VanishingGradients));
 //!

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use gradwell_activations::ActivationInfo;
 use gradwell_autodiff::{ParamId, ParamStore, Tape};
 use gradwell_nn::{LayerSpec, Network, Tap, losses};
-use gradwell_tensor::Float;
+use gradwell_tensor::{ClassLabel, Float};
 use ndarray::{ArrayD, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -388,7 +388,7 @@ pub struct Probe {
 pub fn probe<F: Float>(
     net: &mut Network<F>,
     x: &ArrayView2<'_, F>,
-    labels: &[usize],
+    labels: &[ClassLabel],
     thresholds: &Thresholds,
 ) -> Result<Probe> {
     let log_probs = match net.spec().layers.last() {
@@ -418,7 +418,7 @@ pub fn probe<F: Float>(
 fn run_probe<F: Float>(
     net: &mut Network<F>,
     x: &ArrayView2<'_, F>,
-    labels: &[usize],
+    labels: &[ClassLabel],
     thresholds: &Thresholds,
     log_probs: bool,
 ) -> Result<Probe> {

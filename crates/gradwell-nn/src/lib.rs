@@ -20,8 +20,10 @@
 //! - [`Network`]: a built model with its parameters, a Keras-style [`Network::summary`],
 //!   PyTorch's `print(model)` form as `Display`, and safetensors weights with PyTorch's
 //!   names ([`Network::save_safetensors`], [`Network::load_safetensors`]).
-//! - [`losses`]: cross-entropy on logits (label smoothing), NLL on log-probabilities, MSE,
-//!   binary cross-entropy with logits; mean or sum.
+//! - [`losses`]: PyTorch's cross-entropy (class weights, `ignore_index`, label smoothing,
+//!   probability targets, inputs `N×C×d₁…`), NLL, BCE with logits (`weight`,
+//!   `pos_weight`) and MSE, each with reductions none, mean and sum and PyTorch's error
+//!   messages.
 //! - [`Network::gradcheck`]: the gradient of a loss through a whole network, with respect
 //!   to every trainable parameter and the input, against finite differences (f64).
 //! - [`Network::jacobian`], [`module_jacobian`], [`module_vjp`], [`module_jvp`]: the exact

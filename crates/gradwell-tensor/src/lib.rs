@@ -2,7 +2,8 @@
 //! checking), matrix products that take strided and transposed operands without copying
 //! ([`gemm`], [`matmul`], [`batched_matmul`]), broadcasting element-wise arithmetic
 //! ([`broadcast_shape`], [`zip_broadcast`], [`sum_to_shape`]) and reductions over axes
-//! ([`sum_axis`], [`mean_axis`]).
+//! ([`sum_axis`], [`mean_axis`]), and the class-label type [`ClassLabel`] that data sets
+//! and the tape share.
 //!
 //! Everything here works on plain [`ndarray`] arrays and knows nothing of autodiff,
 //! layers or training. Shape problems are returned as a [`ShapeError`] that names both
@@ -58,6 +59,7 @@ mod broadcast;
 mod error;
 mod float;
 mod gemm;
+mod label;
 mod reduce;
 mod threads;
 
@@ -65,6 +67,7 @@ pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_
 pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
+pub use label::{ClassLabel, DEFAULT_IGNORE_INDEX};
 pub use reduce::{check_axis, mean_axis, sum_axis, sum_map_f64, sum_squares_f64};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 

@@ -187,7 +187,7 @@ pub struct EvalContext<'a> {
     pub(crate) net: &'a mut Network<f32>,
     pub(crate) batch_size: usize,
     pub(crate) x: &'a mut Array2<f32>,
-    pub(crate) y: &'a mut Vec<u32>,
+    pub(crate) y: &'a mut Vec<gradwell_tensor::ClassLabel>,
     pub(crate) validation: Option<&'a Dataset>,
     pub(crate) test: Option<&'a Dataset>,
 }

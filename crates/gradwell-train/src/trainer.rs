@@ -9,7 +9,7 @@ use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
 use gradwell_nn::losses::{LossReduction, cross_entropy};
 use gradwell_nn::{Network, Tap};
 use gradwell_optim::{Optimizer, ParamSlot, Schedule, ScheduleUnit, SlotBuffer, apply_schedule};
-use gradwell_tensor::sum_squares_f64;
+use gradwell_tensor::{ClassLabel, sum_squares_f64};
 use ndarray::{Array2, ArrayViewD};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -126,9 +126,9 @@ pub struct Trainer {
     resumed_from: Option<PathBuf>,
     // Buffers reused from step to step.
     x: Array2<f32>,
-    y: Vec<u32>,
+    y: Vec<ClassLabel>,
     eval_x: Array2<f32>,
-    eval_y: Vec<u32>,
+    eval_y: Vec<ClassLabel>,
     taps: Vec<Tap>,
     slots: SlotBuffer<f32>,
     /// Every top-level layer's tap, from the first step this trainer took with observers:
@@ -141,7 +141,7 @@ pub struct Trainer {
 
 /// Samples of `labels` whose row of `logits` has its largest value at the label (the first
 /// maximum on ties, as `argmax`).
-fn count_correct(logits: ArrayViewD<'_, f32>, labels: &[u32]) -> u64 {
+fn count_correct(logits: ArrayViewD<'_, f32>, labels: &[ClassLabel]) -> u64 {
     let Some(&classes) = logits.shape().get(1) else {
         return 0;
     };
@@ -157,7 +157,7 @@ fn count_correct(logits: ArrayViewD<'_, f32>, labels: &[u32]) -> u64 {
                     best = i;
                 }
             }
-            best == label as usize
+            usize::try_from(label) == Ok(best)
         })
         .count() as u64
 }
@@ -532,12 +532,7 @@ impl Trainer {
             }
         }
         let tape = &mut self.net.tape;
-        let y = &self.y;
-        let labels = tape.input_with(&[rows], |buf| {
-            for (b, &l) in buf.iter_mut().zip(y) {
-                *b = l as f32;
-            }
-        });
+        let labels = tape.labels(&self.y[..rows]);
         let loss = cross_entropy(
             tape,
             logits,
@@ -1017,7 +1012,7 @@ pub(crate) fn evaluate_network(
     ds: &Dataset,
     batch_size: usize,
     eval_x: &mut Array2<f32>,
-    eval_y: &mut Vec<u32>,
+    eval_y: &mut Vec<ClassLabel>,
 ) -> Result<EvalMetrics> {
     let was_recording = net.tape.is_recording();
     net.tape.set_recording(false);
@@ -1031,7 +1026,7 @@ fn evaluate_inner(
     ds: &Dataset,
     batch_size: usize,
     eval_x: &mut Array2<f32>,
-    eval_y: &mut Vec<u32>,
+    eval_y: &mut Vec<ClassLabel>,
 ) -> Result<EvalMetrics> {
     let mut batches = Batcher::sequential(ds.len(), batch_size, LastBatch::Keep)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -1042,12 +1037,7 @@ fn evaluate_inner(
         let x = tape.input_view(&eval_x.view().into_dyn());
         let logits = net.forward(x, false, &mut rng, None)?;
         let tape = &mut net.tape;
-        let y = &*eval_y;
-        let labels = tape.input_with(&[rows], |buf| {
-            for (b, &l) in buf.iter_mut().zip(y) {
-                *b = l as f32;
-            }
-        });
+        let labels = tape.labels(&eval_y[..rows]);
         let loss = cross_entropy(tape, logits, labels, 0.0, LossReduction::Sum)?;
         loss_sum += tape
             .value(loss)

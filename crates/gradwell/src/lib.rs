@@ -60,7 +60,7 @@ pub mod prelude {
     pub use gradwell_init::{Init, Initializer, Nonlinearity, calculate_gain};
     pub use gradwell_nn::{MlpSpec, ModelSpec, Module, Network};
     pub use gradwell_optim::{Optimizer, ParamSlot};
-    pub use gradwell_tensor::Float;
+    pub use gradwell_tensor::{ClassLabel, Float};
     pub use gradwell_train::{TrainConfig, Trainer};
 }
 

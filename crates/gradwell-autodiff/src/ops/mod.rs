@@ -10,7 +10,9 @@ mod unary;
 
 pub use activation::{ActivationOp, LogSoftmax, Softmax};
 pub use binary::{Binary, BinaryKind};
-pub use loss::{Mse, Reduction, SoftmaxCrossEntropy, class_labels};
+pub use loss::{
+    ClassLayout, Mse, Nll, Reduction, SoftmaxCrossEntropy, TargetKind, torch_broadcast_error,
+};
 pub use matmul::{BiasAdd, MatMul};
 pub use reduce::{Mean, Sum};
 pub use shape::{Reshape, Transpose};

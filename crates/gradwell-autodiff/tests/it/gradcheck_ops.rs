@@ -5,6 +5,7 @@
 
 use gradwell_autodiff::ops::{Reduction, SoftmaxCrossEntropy};
 use gradwell_autodiff::{GradCheck, Op, Result, Tape, Var, ensure_shape, gradcheck};
+use gradwell_tensor::ClassLabel;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use proptest::prelude::*;
 
@@ -90,14 +91,47 @@ proptest! {
     #[test]
     fn losses(n in dim(), classes in 1usize..6, seed in any::<u64>()) {
         let logits = array(&[n, classes], seed, -3.0, 3.0);
-        let labels: Vec<usize> = (0..n).map(|i| (seed as usize).wrapping_add(i * 7) % classes).collect();
+        let labels: Vec<ClassLabel> = (0..n).map(|i| ((seed as usize).wrapping_add(i * 7) % classes) as ClassLabel).collect();
         check(|t, v| { let y = t.labels(&labels); t.softmax_cross_entropy(v[0], y) }, &[logits.clone()])?;
         for (label_smoothing, reduction) in [(0.1, Reduction::Mean), (0.3, Reduction::Sum)] {
-            let op = SoftmaxCrossEntropy { label_smoothing, reduction };
+            let op = SoftmaxCrossEntropy { label_smoothing, reduction, ..Default::default() };
             check(|t, v| { let y = t.labels(&labels); t.apply(op, &[v[0], y]) }, &[logits.clone()])?;
         }
         let target = array(&[n, classes], seed ^ 8, -1.0, 1.0);
         check(|t, v| t.mse(v[0], v[1]), &[logits, target])?;
+    }
+
+    #[test]
+    fn losses_with_every_pytorch_option(
+        n in dim(), classes in 1usize..5, spatial in proptest::collection::vec(1usize..3, 0..3),
+        weighted in any::<bool>(), reduction in 0usize..3, smoothing in 0usize..2, seed in any::<u64>(),
+    ) {
+        use gradwell_autodiff::ops::{Mse, Nll, TargetKind};
+        let reduction = [Reduction::None, Reduction::Mean, Reduction::Sum][reduction];
+        let label_smoothing = [0.0, 0.2][smoothing];
+        let mut shape = vec![n, classes];
+        shape.extend(&spatial);
+        let mut target_shape = vec![n];
+        target_shape.extend(&spatial);
+        let logits = array(&shape, seed, -3.0, 3.0);
+        let weight = array(&[classes], seed ^ 4, 0.1, 2.0);
+        // Every fifth target ignored (the default ignore_index), the rest any class.
+        let labels: Vec<ClassLabel> = (0..target_shape.iter().product::<usize>())
+            .map(|i| if i % 5 == 4 { -100 } else { ((seed as usize).wrapping_add(i * 7) % classes) as ClassLabel })
+            .collect();
+        let ce = SoftmaxCrossEntropy { label_smoothing, reduction, ..Default::default() };
+        let with_weight = |t: &mut Tape<f64>, x: Var, y: Var| {
+            if weighted { let w = t.input(weight.clone()); vec![x, y, w] } else { vec![x, y] }
+        };
+        check(|t, v| { let y = t.labels_shaped(&target_shape, &labels)?; let i = with_weight(t, v[0], y); t.apply(ce, &i) }, &[logits.clone()])?;
+        let nll = Nll { reduction, ..Default::default() };
+        check(|t, v| { let y = t.labels_shaped(&target_shape, &labels)?; let i = with_weight(t, v[0], y); t.apply(nll, &i) }, &[logits.clone()])?;
+        // Probabilities: gradients into the scores, the target and the weights.
+        let probs = array(&shape, seed ^ 6, 0.0, 1.5);
+        let soft = SoftmaxCrossEntropy { target: TargetKind::Probabilities, ..ce };
+        check(|t, v| t.apply(soft, v), &[logits.clone(), probs.clone(), weight.clone()])?;
+        check(|t, v| t.apply(soft, v), &[logits.clone(), probs.clone()])?;
+        check(|t, v| t.apply(Mse { reduction }, v), &[logits, probs])?;
     }
 
     #[test]
@@ -106,7 +140,7 @@ proptest! {
         let w1 = array(&[hidden, inp], seed ^ 1, -1.0, 1.0);
         let b1 = array(&[hidden], seed ^ 2, -0.5, 0.5);
         let w2 = array(&[classes, hidden], seed ^ 3, -1.0, 1.0);
-        let labels: Vec<usize> = (0..batch).map(|i| i % classes).collect();
+        let labels: Vec<ClassLabel> = (0..batch).map(|i| (i % classes) as ClassLabel).collect();
         check(|t, v| {
             let h = t.matmul_t(v[0], v[1])?;
             let h = t.bias_add(h, v[2])?;

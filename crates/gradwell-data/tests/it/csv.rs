@@ -42,7 +42,7 @@ fn headers_are_detected_or_declared() {
     assert_eq!(parse(text).unwrap().len(), 2);
     let opts = CsvOptions::default().header(Header::Present).num_classes(2);
     let ds = parse_csv(text.as_bytes(), "t", &opts).unwrap();
-    assert_eq!((ds.len(), ds.labels()), (1, &[0u32][..]));
+    assert_eq!((ds.len(), ds.labels()), (1, &[0i64][..]));
     // Declaring no header makes a word in the first line an error.
     let opts = CsvOptions::default().header(Header::Absent);
     let (line, col, p) = where_what(parse_csv(b"a,b,label\n1,2,0\n", "t", &opts));
@@ -252,7 +252,7 @@ fn a_byte_order_mark_is_not_part_of_the_first_cell() {
     let text = "\u{FEFF}label,x\n1,0.5\n0,2\n";
     let opts = CsvOptions::default().label(LabelColumn::Name("label".into()));
     let ds = parse_csv(text.as_bytes(), "t", &opts).unwrap();
-    assert_eq!((ds.len(), ds.labels()), (2, &[1u32, 0][..]));
+    assert_eq!((ds.len(), ds.labels()), (2, &[1i64, 0][..]));
     // Only one mark, only at the start: one inside a cell is still an error.
     let (line, col, p) = where_what(parse("1,2,0\n\u{FEFF}3,4,1\n"));
     assert_eq!(

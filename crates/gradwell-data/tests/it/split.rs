@@ -10,7 +10,7 @@ fn indexed(counts: &[usize]) -> Dataset {
         for (c, n) in left.iter_mut().enumerate() {
             if *n > 0 {
                 *n -= 1;
-                labels.push(c as u32);
+                labels.push(c as i64);
             }
         }
     }
@@ -85,4 +85,21 @@ fn bad_fractions_are_refused() {
     }
     // 0.01 of 10 samples rounds to none.
     assert!(ds.split(0.01, 0, false).is_err());
+}
+
+#[test]
+fn a_negative_or_too_large_label_is_refused_naming_the_sample() {
+    // Labels are signed (the tape's ignore_index is −100), but a data set's labels are
+    // classes: 0 to C − 1.
+    let features = Array2::from_shape_fn((3, 1), |(i, _)| i as f32);
+    for (label, why) in [
+        (-1, "label -1 of sample 1 is negative"),
+        (-100, "label -100 of sample 1 is negative"),
+        (3, "label 3 of sample 1 is not below 3 classes"),
+    ] {
+        let err = Dataset::new("toy", features.clone(), vec![0, label, 2], 3).unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    let ds = Dataset::new("toy", features, vec![0, 1, 2], 3).unwrap();
+    assert_eq!(ds.class_counts(), vec![1, 1, 1]);
 }

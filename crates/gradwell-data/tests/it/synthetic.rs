@@ -14,7 +14,7 @@ fn noiseless_spirals_lie_on_their_curves() {
         let (x, y) = (f64::from(row[0]), f64::from(row[1]));
         let t = x.hypot(y);
         assert!(t < 1.0);
-        let angle = std::f64::consts::TAU * cfg.turns * t + std::f64::consts::PI * f64::from(class);
+        let angle = std::f64::consts::TAU * cfg.turns * t + std::f64::consts::PI * class as f64;
         // f32 rounding of the coordinates moves the point by ~1e-7.
         assert!(
             (x - t * angle.cos()).abs() < 1e-5 && (y - t * angle.sin()).abs() < 1e-5,
@@ -57,7 +57,7 @@ fn blobs_have_their_spread_and_centres_in_the_box() {
     };
     let ds = gaussian_blobs(&cfg).unwrap();
     assert_eq!(ds.class_counts(), vec![4000; 3]);
-    for class in 0..3u32 {
+    for class in 0..3i64 {
         for j in 0..2 {
             let v: Vec<f64> = ds
                 .features()

@@ -22,7 +22,7 @@ fn check_variance_against_theory(init: &str, seed: u64) -> Vec<(f64, f64)> {
     mlp.bias_init = Some(gradwell_init::Init::Zeros(gradwell_init::Zeros));
     let mut net = build(&mlp.to_spec().unwrap(), seed);
     let x = gaussian(batch, n, seed + 1);
-    let labels: Vec<usize> = (0..batch).map(|i| i % n).collect();
+    let labels: Vec<i64> = (0..batch).map(|i| (i % n) as i64).collect();
     let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
     let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     let table = TheoryTable::compare(&theory, &p.record).unwrap();
@@ -80,7 +80,7 @@ fn deep_sigmoid_first_to_last_gradient_ratio_is_below_one_thousandth() {
     };
     let mut net = build(&mlp.to_spec().unwrap(), 5);
     let x = gaussian(64, 128, 6);
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
     let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
     let ratio = p.record.first_last_ratio.unwrap();
     assert!(ratio < 1e-3, "ratio {ratio}");
@@ -104,7 +104,7 @@ fn a_healthy_relu_network_gives_no_vanishing_or_exploding_finding() {
     let mlp = MlpSpec::new(&widths, "relu".parse().unwrap());
     let mut net = build(&mlp.to_spec().unwrap(), 7);
     let x = gaussian(64, 128, 8);
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
     let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
     assert!(p.findings.is_empty(), "{:?}", p.findings);
     let ratio = p.record.first_last_ratio.unwrap();
@@ -127,7 +127,7 @@ fn print_tables() {
         mlp.init = init.map(|i| i.parse().unwrap());
         let mut net = build(&mlp.to_spec().unwrap(), 5);
         let x = gaussian(64, 128, 6);
-        let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+        let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
         let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
         let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
         println!(

@@ -6,6 +6,7 @@ mod config;
 mod display;
 mod gradcheck;
 mod jacobian;
+mod losses;
 mod memory;
 mod registry;
 mod summary;
