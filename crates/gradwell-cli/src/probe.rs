@@ -6,8 +6,7 @@ use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
 use gradwell_monitor::{
-    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds,
-    probe,
+    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe,
 };
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};

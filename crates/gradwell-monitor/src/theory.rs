@@ -423,7 +423,10 @@ pub fn weight_sigma2(init: &Init, fan_in: usize, fan_out: usize) -> Result<f64> 
 /// fan-based one).
 pub fn bias_sigma2(init: Option<&Init>, fan_in: usize, fan_out: usize) -> Result<f64> {
     let default = Init::pytorch_default_bias(fan_in);
-    zero_mean_variance(init.unwrap_or(&default), &[fan_out], "bias")
+    // A bias initializer that reads the weight's fan-in (`pytorch-default-bias`) is told
+    // it here, as `Linear` tells it when it builds the layer.
+    let init = init.unwrap_or(&default).for_bias_of(&[fan_out, fan_in])?;
+    zero_mean_variance(&init, &[fan_out], "bias")
 }
 
 /// The variance of an element of a fill of `shape`, which must have mean 0.

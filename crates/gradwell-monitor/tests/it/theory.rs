@@ -179,6 +179,11 @@ fn sigma_squared_from_the_initializers() {
     ));
     assert!((bias_sigma2(None, 12, 5).unwrap() - 1.0 / 36.0).abs() < 1e-15);
     assert!(bias_sigma2(Some(&"ones".parse().unwrap()), 12, 5).is_err());
+    // PyTorch's default bias by name takes the layer's fan-in, as the default does.
+    assert_eq!(
+        bias_sigma2(Some(&"pytorch-default-bias".parse().unwrap()), 12, 5).unwrap(),
+        bias_sigma2(None, 12, 5).unwrap()
+    );
 }
 
 /// σ_w² is what a fill actually holds, for every registered initializer the theory
