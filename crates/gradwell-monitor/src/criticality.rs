@@ -91,6 +91,12 @@ impl fmt::Display for Phase {
 
 /// −1/ln|χ|: the number of layers over which a deviation from a fixed point whose map has
 /// slope χ shrinks by e; `None` (infinite) when |ln χ| ≤ [`CRITICAL_TOLERANCE`].
+///
+/// ```
+/// use gradwell_monitor::depth_scale;
+/// assert!((depth_scale(0.5).unwrap() - 1.0 / 2f64.ln()).abs() < 1e-15);
+/// assert_eq!(depth_scale(1.0), None);
+/// ```
 pub fn depth_scale(chi: f64) -> Option<f64> {
     let l = chi.abs().ln();
     (l.abs() > CRITICAL_TOLERANCE).then(|| -1.0 / l)
@@ -319,6 +325,20 @@ impl MeanField {
     /// fixed variance `q_star`: 1 when χ₁ ≤ 1, otherwise the one root of C(c) = c in
     /// [0, 1), found by Newton's method from 0 (see the module docs of
     /// [`Criticality`] for why it is unique and why Newton does not overshoot).
+    ///
+    /// ```
+    /// use gradwell_monitor::MeanField;
+    /// // tanh without bias is odd, so C(0) = 0: in the chaotic phase c* = 0.
+    /// let tanh = MeanField::new("tanh".parse()?)?;
+    /// let q = tanh.fixed_point_q(4.0, 0.0, 1.0)?;
+    /// assert!(tanh.fixed_point_c(q, 4.0, 0.0)?.abs() < 1e-12);
+    /// // With a bias the inputs keep some correlation, and c* is a fixed point.
+    /// let q = tanh.fixed_point_q(4.0, 0.3, 1.0)?;
+    /// let c = tanh.fixed_point_c(q, 4.0, 0.3)?;
+    /// assert!(c > 0.0 && c < 1.0);
+    /// assert!((tanh.next_c(q, c, 4.0, 0.3) - c).abs() < 1e-10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// A negative or non-finite argument, or Newton's method not settling in 500 steps.
