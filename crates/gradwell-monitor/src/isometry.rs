@@ -127,7 +127,7 @@ impl fmt::Display for JacobianSpread {
             };
             write!(
                 f,
-                "far from dynamical isometry (not all within a factor {k} of 1); {trend}. Orthogonal init with tanh near criticality keeps them near 1"
+                "far from dynamical isometry (not all within a factor {k} of 1); {trend}. Orthogonal weights with the gain that puts the network at the edge of chaos (χ₁ = 1) keep them near 1 (Pennington et al. 2017)"
             )
         }
     }
