@@ -269,8 +269,9 @@ pub fn nll<F: Float>(
 /// finite loss (800, not ∞) and gradient.
 ///
 /// Inputs on the tape: logits, targets, then the weight if `weighted`, then the positive
-/// weight if `pos_weighted`. Gradients flow into the logits and the targets; the weights
-/// are constants.
+/// weight if `pos_weighted`. Gradients flow into all of them, as in PyTorch: into the
+/// weights `∂ℓ/∂w = (1 − y)·x − (1 + (p − 1)·y)·log σ(x)` and `∂ℓ/∂p = −w·y·log σ(x)`,
+/// summed back over the axes each was broadcast along.
 ///
 /// ```
 /// use gradwell_autodiff::Tape;
@@ -461,7 +462,8 @@ impl<F: Float> Op<F> for BceWithLogits {
                     *d += g * w * ((p * y + F::one() - y) * sigmoid(z) - p * y);
                 });
         }
-        if let Some(dy) = after[0].as_mut() {
+        let (targets, weights) = after.split_at_mut(1);
+        if let Some(dy) = targets[0].as_mut() {
             Zip::from(dy)
                 .and(&x[0])
                 .and(&w)
@@ -469,6 +471,27 @@ impl<F: Float> Op<F> for BceWithLogits {
                 .and(&g)
                 .for_each(|d, &z, &w, &p, &g| *d -= g * w * (z + (p - F::one()) * log_sigmoid(z)));
         }
+        // The weights' gradients, per element of the input, then summed back over the
+        // axes they were broadcast along: ∂ℓ/∂w = ℓ/w and ∂ℓ/∂p = −w·y·log σ(x).
+        let mut slots = weights.iter_mut().zip(2..);
+        let mut into_weight = |present: bool, per_element: &dyn Fn(F, F, F, F) -> F| {
+            let Some((Some(dv), i)) = present.then(|| slots.next()).flatten() else {
+                return;
+            };
+            let mut full = ArrayD::<F>::zeros(x[0].shape());
+            Zip::from(&mut full)
+                .and(&x[0])
+                .and(&x[1])
+                .and(&w)
+                .and(&p)
+                .and(&g)
+                .for_each(|d, &z, &y, &w, &p, &g| *d = g * per_element(z, y, w, p));
+            let summed = gradwell_tensor::sum_to_shape(&full.view(), x[i].shape())
+                .unwrap_or_else(|_| unreachable!("the weight broadcasts to the input's shape"));
+            *dv += &summed;
+        };
+        into_weight(self.weighted, &|z, y, _, p| bce_element(z, y, F::one(), p));
+        into_weight(self.pos_weighted, &|z, y, w, _| -w * y * log_sigmoid(z));
     }
 }
 
@@ -492,10 +515,12 @@ impl<F: Float> Op<F> for BceWithLogits {
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BceWithLogitsLoss {
-    /// A weight broadcast to the input's shape (PyTorch: `weight`), a value on the tape.
+    /// A weight broadcast to the input's shape (PyTorch: `weight`), a value on the tape;
+    /// it gets a gradient when it takes one (a parameter, `Tape::input_requires_grad`).
     pub weight: Option<Var>,
     /// A weight of the positive term broadcast to the input's shape, typically one per
-    /// class along the last axis (PyTorch: `pos_weight`), a value on the tape.
+    /// class along the last axis (PyTorch: `pos_weight`), a value on the tape; it gets a
+    /// gradient when it takes one.
     pub pos_weight: Option<Var>,
     /// `none`, `mean` or `sum` (PyTorch: `reduction`, default `mean`).
     pub reduction: Reduction,

@@ -49,8 +49,15 @@ fn array(v: Option<&Value>) -> Option<ArrayD<f64>> {
     Some(ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape fits data"))
 }
 
-/// A loss, its gradient w.r.t. the input and (if differentiable) w.r.t. the target.
-type Outcome = (ArrayD<f64>, ArrayD<f64>, Option<ArrayD<f64>>);
+/// A loss, its gradient w.r.t. the input and (where differentiable) w.r.t. the target,
+/// the weight and the positive weight.
+struct Outcome {
+    out: ArrayD<f64>,
+    dx: ArrayD<f64>,
+    dt: Option<ArrayD<f64>>,
+    dw: Option<ArrayD<f64>>,
+    dp: Option<ArrayD<f64>>,
+}
 
 /// One recorded call: what to build on the tape.
 struct Case {
@@ -97,19 +104,25 @@ impl Case {
         self.kind != "classes"
     }
 
-    /// Whether the weight is differentiable here (a probability target's weights).
+    /// Whether the weight is differentiable here (a probability target's weights, BCE's).
     fn weight_is_differentiable(&self) -> bool {
-        self.kind == "probabilities" && self.weight.is_some()
+        matches!(self.kind.as_str(), "probabilities" | "binary") && self.weight.is_some()
     }
 
-    /// Records the loss; `x` the input, `t` the target if differentiable, `w` the weight if
-    /// differentiable (constants are put on the tape here).
+    /// Whether the positive weight is differentiable here (BCE's).
+    fn pos_weight_is_differentiable(&self) -> bool {
+        self.pos_weight.is_some()
+    }
+
+    /// Records the loss; `x` the input, `t` the target if differentiable, `w` the weight
+    /// and `p` the positive weight if differentiable (constants are put on the tape here).
     fn build(
         &self,
         tape: &mut Tape<f64>,
         x: Var,
         t: Option<Var>,
         w: Option<Var>,
+        p: Option<Var>,
     ) -> gradwell_nn::Result<Var> {
         let target = match t {
             Some(t) => t,
@@ -140,7 +153,7 @@ impl Case {
             }
             .apply(tape, x, target),
             "bce_with_logits" => {
-                let pos_weight = self.pos_weight.clone().map(|p| tape.input(p));
+                let pos_weight = p.or_else(|| self.pos_weight.clone().map(|p| tape.input(p)));
                 BceWithLogitsLoss {
                     weight,
                     pos_weight,
@@ -153,25 +166,37 @@ impl Case {
         }
     }
 
-    /// The loss and the gradients of `Σ out·grad_output` w.r.t. the input and the target.
+    /// The loss and the gradients of `Σ out·grad_output` w.r.t. the input, the target and
+    /// the weights, each where it is differentiable.
     fn run(&self, grad_output: &ArrayD<f64>) -> gradwell_nn::Result<Outcome> {
         let mut tape = Tape::<f64>::new();
         let xp = tape.params_mut().add("x", self.input.clone());
         let tp = self
             .target_is_differentiable()
             .then(|| tape.params_mut().add("t", self.target.clone()));
+        let wp = self.weight_is_differentiable().then(|| {
+            let w = self.weight.clone().expect("a weight");
+            tape.params_mut().add("w", w)
+        });
+        let pp = self.pos_weight_is_differentiable().then(|| {
+            let p = self.pos_weight.clone().expect("a positive weight");
+            tape.params_mut().add("p", p)
+        });
         let x = tape.param(xp);
-        let t = tp.map(|p| tape.param(p));
-        let out = self.build(&mut tape, x, t, None)?;
+        let [t, w, p] = [tp, wp, pp].map(|id| id.map(|id| tape.param(id)));
+        let out = self.build(&mut tape, x, t, w, p)?;
         let go = tape.input(grad_output.clone());
         let weighted = tape.mul(out, go)?;
         let total = tape.sum(weighted)?;
         tape.backward(total)?;
-        Ok((
-            tape.value(out).to_owned(),
-            tape.params().grad(xp).to_owned(),
-            tp.map(|p| tape.params().grad(p).to_owned()),
-        ))
+        let grad = |id: Option<_>| id.map(|id| tape.params().grad(id).to_owned());
+        Ok(Outcome {
+            out: tape.value(out).to_owned(),
+            dx: tape.params().grad(xp).to_owned(),
+            dt: grad(tp),
+            dw: grad(wp),
+            dp: grad(pp),
+        })
     }
 }
 
@@ -202,10 +227,17 @@ fn every_loss_case_matches_pytorch() {
     let cases = doc["cases"].as_array().expect("cases");
     assert!(cases.len() > 400, "the grid has {} cases", cases.len());
     let mut worst: f64 = 0.0;
+    let mut bce_weight_grads = 0;
     for v in cases {
         let case = Case::of(v);
         let go = array(v.get("grad_output")).expect("grad_output");
-        let (out, dx, dt) = case
+        let Outcome {
+            out,
+            dx,
+            dt,
+            dw,
+            dp,
+        } = case
             .run(&go)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         worst = worst.max(compare(
@@ -223,7 +255,22 @@ fn every_loss_case_matches_pytorch() {
             let dt = dt.expect("a target gradient");
             worst = worst.max(compare("grad target", &case.name, &dt, &want_dt));
         }
+        // BCE's weights (PyTorch's formula through autograd: its function refuses them).
+        for (what, key, ours) in [
+            ("grad weight", "grad_weight", dw),
+            ("grad pos_weight", "grad_pos_weight", dp),
+        ] {
+            if let Some(want) = array(v.get(key)) {
+                let ours = ours.unwrap_or_else(|| panic!("{}: no {what}", case.name));
+                worst = worst.max(compare(what, &case.name, &ours, &want));
+                bce_weight_grads += 1;
+            }
+        }
     }
+    assert!(
+        bce_weight_grads >= 60,
+        "{bce_weight_grads} BCE weight gradients"
+    );
     println!(
         "{} cases (torch {}): worst relative error {worst:.2e} (tolerance {ATOL:e} + {RTOL:e}·|torch|)",
         cases.len(),
@@ -249,13 +296,25 @@ fn every_case_passes_a_gradient_check() {
         if case.weight_is_differentiable() {
             inputs.push(case.weight.clone().expect("weight"));
         }
+        if case.pos_weight_is_differentiable() {
+            inputs.push(case.pos_weight.clone().expect("pos_weight"));
+        }
         let report = gradcheck(
             |tape, vars| {
-                let t = case.target_is_differentiable().then(|| vars[1]);
+                let mut rest = vars[1..].iter().copied();
+                let t = case
+                    .target_is_differentiable()
+                    .then(|| rest.next())
+                    .flatten();
                 let w = case
                     .weight_is_differentiable()
-                    .then(|| vars[vars.len() - 1]);
-                case.build(tape, vars[0], t, w)
+                    .then(|| rest.next())
+                    .flatten();
+                let p = case
+                    .pos_weight_is_differentiable()
+                    .then(|| rest.next())
+                    .flatten();
+                case.build(tape, vars[0], t, w, p)
                     .map_err(|e| gradwell_autodiff::AutodiffError::invalid("loss", e.to_string()))
             },
             &inputs,
@@ -283,7 +342,7 @@ fn every_refused_call_gives_pytorchs_message() {
             .target_is_differentiable()
             .then(|| tape.input(case.target.clone()));
         let err = case
-            .build(&mut tape, x, t, None)
+            .build(&mut tape, x, t, None, None)
             .err()
             .unwrap_or_else(|| panic!("{}: accepted; PyTorch says {message:?}", case.name));
         assert!(
