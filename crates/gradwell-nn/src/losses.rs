@@ -269,9 +269,10 @@ pub fn nll<F: Float>(
 /// finite loss (800, not ∞) and gradient.
 ///
 /// Inputs on the tape: logits, targets, then the weight if `weighted`, then the positive
-/// weight if `pos_weighted`. Gradients flow into all of them, as in PyTorch: into the
-/// weights `∂ℓ/∂w = (1 − y)·x − (1 + (p − 1)·y)·log σ(x)` and `∂ℓ/∂p = −w·y·log σ(x)`,
-/// summed back over the axes each was broadcast along.
+/// weight if `pos_weighted`. Gradients flow into all of them: into the weights
+/// `∂ℓ/∂w = (1 − y)·x − (1 + (p − 1)·y)·log σ(x)` and `∂ℓ/∂p = −w·y·log σ(x)`, summed
+/// back over the axes each was broadcast along (PyTorch's function refuses weights that
+/// require a gradient; these are the gradients of its formula).
 ///
 /// ```
 /// use gradwell_autodiff::Tape;
