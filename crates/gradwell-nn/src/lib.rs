@@ -60,9 +60,10 @@
 //!   f64 model; every mismatch is reported at once and nothing is loaded.
 //! - Dropout masks come from a seeded ChaCha8 stream: the same distribution as PyTorch's,
 //!   not the same masks.
-//! - An activation layer holding a fixed-slope `prelu:A` prints as `PReLU(init=A)`;
-//!   PyTorch has no such layer (its `PReLU` learns the slope, here [`Prelu`]), and
-//!   `LeakyReLU(negative_slope=A)` is the equivalent to build on that side.
+//! - An activation layer holding a fixed-slope `prelu:A` prints as PyTorch prints
+//!   `nn.PReLU(init=A)`, `PReLU(num_parameters=1)`, but its slope is not learned
+//!   (PyTorch's `PReLU` learns it, here [`Prelu`]); `LeakyReLU(negative_slope=A)` is the
+//!   equivalent to build on that side.
 //!
 //! The seed's PyTorch model, printed as PyTorch prints it:
 //!

@@ -3,7 +3,6 @@ use num_traits::Float;
 
 use super::{LeakyRelu, Spec, spec_name};
 use crate::error::finite;
-use crate::pyfmt::py_float;
 use crate::{Activation, ActivationError, ActivationInfo, Saturation};
 
 /// The math of PyTorch's `nn.PReLU(num_parameters=1, init=0.25)` at a given slope a:
@@ -84,8 +83,10 @@ impl ActivationInfo for Prelu {
     fn torch_class(&self) -> &'static str {
         "PReLU"
     }
+    /// PyTorch's `nn.PReLU.extra_repr`, which prints the number of slopes (one here) and
+    /// not the slope: `PReLU(num_parameters=1)` whatever `init` was.
     fn torch_args(&self) -> String {
-        format!("init={}", py_float(self.slope))
+        "num_parameters=1".to_string()
     }
     fn nonlinearity(&self) -> Option<Nonlinearity> {
         self.as_leaky().nonlinearity()
@@ -150,15 +151,18 @@ mod tests {
         assert_eq!(Prelu::default().derivative(0.0_f64), 0.25);
     }
 
-    /// A leaky ReLU's facts at its slope; printed with the slope as `init` (PyTorch has no
-    /// fixed-slope PReLU module; see the nn crate's parity notes).
+    /// A leaky ReLU's facts at its slope; printed as PyTorch prints `nn.PReLU(init=a)`,
+    /// without the slope.
     #[test]
     fn facts() {
         assert_eq!(Prelu::default().kinks(), [0.0]);
         assert_eq!(Prelu::default().saturation(), Saturation::NONE);
         assert!(!Prelu::default().can_die());
         assert!(Prelu::new(0.0).unwrap().can_die());
-        assert_eq!(Prelu::default().torch_repr(), "PReLU(init=0.25)");
-        assert_eq!(Prelu::new(-2.0).unwrap().torch_repr(), "PReLU(init=-2.0)");
+        assert_eq!(Prelu::default().torch_repr(), "PReLU(num_parameters=1)");
+        assert_eq!(
+            Prelu::new(-2.0).unwrap().torch_repr(),
+            "PReLU(num_parameters=1)"
+        );
     }
 }

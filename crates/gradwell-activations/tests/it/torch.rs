@@ -153,8 +153,7 @@ fn values_and_derivatives_match_pytorch() {
 
 /// The fixture covers every activation of gradwell that PyTorch has a module for (any
 /// whose class is one of torch.nn's), with PyTorch's defaults among its cases; each case's
-/// class is gradwell's, and so is its `repr` (but for the fixed-slope PReLU, which prints
-/// the slope as `init=…` where PyTorch's module prints `num_parameters=1`).
+/// class is gradwell's, and so is its `repr`.
 #[test]
 fn every_pytorch_activation_is_covered_with_pytorchs_names() {
     let f = fixture();
@@ -162,9 +161,7 @@ fn every_pytorch_activation_is_covered_with_pytorchs_names() {
     for c in &f.cases {
         let k: ActivationKind = c.activation.parse().expect("a gradwell activation");
         assert_eq!(k.torch_class(), c.torch_class, "{}", c.activation);
-        if c.torch_class != "PReLU" {
-            assert_eq!(k.torch_repr(), c.torch_repr, "{}", c.activation);
-        }
+        assert_eq!(k.torch_repr(), c.torch_repr, "{}", c.activation);
         covered.insert(k.to_string());
     }
     let mut missing = Vec::new();

@@ -153,3 +153,32 @@ fn every_activation_as_pytorch_prints_it() {
         assert_eq!(<Act as Module<f32>>::repr(&act), torch, "{ours}");
     }
 }
+
+/// A fixed-slope `prelu:A` activation prints as PyTorch prints `nn.PReLU(init=A)` (its
+/// `extra_repr` shows only `num_parameters`), like the learned PReLU layer with one slope.
+#[test]
+fn fixed_slope_prelu_prints_as_pytorchs_prelu() {
+    let net = Network::<f32>::build(
+        &spec(
+            r#"
+input_shape = [3]
+layers = [
+    { type = "activation", activation = "prelu:-2" },
+    { type = "prelu" },
+    { type = "prelu", num_parameters = 3 },
+]
+"#,
+        ),
+        0,
+    )
+    .expect("builds");
+    assert_eq!(
+        net.to_string(),
+        "\
+Sequential(
+  (0): PReLU(num_parameters=1)
+  (1): PReLU(num_parameters=1)
+  (2): PReLU(num_parameters=3)
+)"
+    );
+}
