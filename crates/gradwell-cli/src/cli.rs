@@ -103,7 +103,7 @@ pub struct ModelArgs {
     /// The layers' settings.
     #[command(flatten)]
     pub mlp: MlpArgs,
-    /// Dropout probability after each hidden activation, in [0, 1).
+    /// Dropout probability after each hidden activation, in [0, 1].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
     /// Alpha dropout probability after each hidden activation, in [0, 1]: the dropout of

@@ -13,7 +13,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
-    ActivationSpec, AlphaDropout, AlphaDropoutSpec, BatchNormSpec, BuildSite, DropoutSpec,
+    ActivationSpec, AlphaDropout, AlphaDropoutSpec, BatchNormSpec, BuildSite, Dropout, DropoutSpec,
     LayerSpec, LinearSpec, LogSoftmaxSpec, PlanSite, ResidualSpec, Sequential, SoftmaxSpec, join,
 };
 use crate::memory::{MemoryBudget, MemoryUse};
@@ -403,7 +403,7 @@ pub struct MlpSpec {
     /// family, tanh), every residual block is then the identity at initialization. Needs
     /// `residual`.
     pub zero_init_residual: bool,
-    /// Dropout after each hidden activation (0 = none), in [0, 1).
+    /// Dropout after each hidden activation (0 = none), in [0, 1].
     pub dropout: f64,
     /// Alpha dropout ([`crate::AlphaDropout`], for SELU networks) after each hidden
     /// activation (0 = none), in [0, 1]; not together with `dropout`.
@@ -467,12 +467,10 @@ impl MlpSpec {
     /// [`NnError::Config`] naming the field.
     pub fn validate(&self) -> Result<()> {
         self.widths.check()?;
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(NnError::Config(format!(
-                "dropout must be in [0, 1), got {}",
-                self.dropout
-            )));
-        }
+        Dropout::new(self.dropout).map_err(|e| match e {
+            NnError::Config(why) => NnError::Config(format!("dropout: {why}")),
+            other => other,
+        })?;
         AlphaDropout::new(self.alpha_dropout).map_err(|e| match e {
             NnError::Config(why) => NnError::Config(format!("alpha_dropout: {why}")),
             other => other,

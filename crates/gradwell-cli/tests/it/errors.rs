@@ -94,7 +94,10 @@ fn out_of_range_numbers() {
         &["--weight-decay", "-1"],
     );
     refuses(&["train", "--clip-norm", "0"], &["--clip-norm"]);
-    refuses(&["train", "--dropout", "1.0"], &["--dropout", "1"]);
+    refuses(
+        &["train", "--dropout", "1.5"],
+        &["--dropout", "1.5", "[0, 1]"],
+    );
     refuses(
         &["train", "--alpha-dropout", "1.5"],
         &["--alpha-dropout", "1.5", "[0, 1]"],

@@ -295,8 +295,8 @@ fn invalid_settings_are_build_errors_naming_the_layer() {
             &["layer 0 (Linear(→0))", "at least 1"][..],
         ),
         (
-            r#"{ type = "dropout", p = 1.0 }"#,
-            &["layer 0 (Dropout)", "[0, 1)", "got 1"][..],
+            r#"{ type = "dropout", p = 1.5 }"#,
+            &["layer 0 (Dropout)", "[0, 1]", "got 1.5"][..],
         ),
         (
             r#"{ type = "dropout", p = -0.1 }"#,
@@ -397,12 +397,16 @@ fn invalid_mlps_are_errors() {
             .expect_err("invalid widths");
         assert!(err.to_string().contains(&format!("{widths:?}")), "{err}");
     }
-    for p in [1.0, 1.5, -0.5, f64::NAN] {
+    for p in [1.5, -0.5, f64::NAN] {
         let mut mlp = MlpSpec::new(&[4, 3, 2], relu);
         mlp.dropout = p;
         let err = mlp.to_spec().expect_err("invalid dropout");
         assert!(err.to_string().contains("dropout"), "{err}");
     }
+    // p = 1 is PyTorch's too: accepted.
+    let mut mlp = MlpSpec::new(&[4, 3, 2], relu);
+    mlp.dropout = 1.0;
+    assert!(mlp.to_spec().is_ok());
 }
 
 #[test]
@@ -505,7 +509,7 @@ fn an_mlp_reads_from_a_file_with_hidden_or_all_widths() {
         ("widths = [5, 3]\nhidden = [8]", "not both"),
         ("hidden = [0]", "[0]"),
         ("widths = [5]", "[5]"),
-        ("dropout = 1.0", "dropout"),
+        ("dropout = 1.5", "dropout"),
         ("alpha_dropout = 1.5", "alpha_dropout"),
         ("dropout = 0.1\nalpha_dropout = 0.1", "set one of them"),
         ("batch_norm_weight_init = 0.0", "set batch_norm"),
