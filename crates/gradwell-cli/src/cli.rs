@@ -144,9 +144,8 @@ impl ModelArgs {
 /// field of the same name of `[model]` (`gradwell-nn`'s `MlpSpec`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct MlpArgs {
-    /// The hidden layers' activation (default relu): relu, leaky-relu[:SLOPE], prelu:A,
-    /// elu[:ALPHA], selu, gelu, silu, sigmoid, tanh, softplus, ….
-    #[arg(long, value_name = "NAME")]
+    /// The hidden layers' activation (its help lists every one, from the registry).
+    #[arg(long, value_name = "NAME", help = activation_help())]
     pub activation: Option<ActivationKind>,
     /// The weights' initializer (its help lists every one, from the registry).
     #[arg(long, value_name = "NAME", help = init_help())]
@@ -551,6 +550,13 @@ pub struct ReportArgs {
 /// A whole number ≥ 1, for clap.
 /// `--init`'s help: every initializer with its parameters, as `gradwell-init` registers
 /// them.
+fn activation_help() -> String {
+    format!(
+        "The hidden layers' activation (default relu): {}",
+        ActivationKind::valid_names()
+    )
+}
+
 fn init_help() -> String {
     format!(
         "The weights' initializer: {}; by default the one that suits the activation (He for \

@@ -36,6 +36,27 @@ fn init_help_lists_every_registered_initializer() {
     }
 }
 
+/// `--activation`'s help lists every activation of the registry (each name as its text
+/// form begins, before any parameters), so a new activation is listed without the command
+/// line changing.
+#[test]
+fn activation_help_lists_every_registered_activation() {
+    for command in ["train", "probe", "summary"] {
+        let (stdout, _) = ok(&[command, "--help"]);
+        let words: Vec<&str> = stdout
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[')
+            .collect();
+        for kind in gradwell_activations::ActivationKind::defaults() {
+            let text = kind.to_string();
+            let name = text.split(':').next().unwrap_or(&text);
+            assert!(
+                words.contains(&name),
+                "{command} --help lacks {name}:\n{stdout}"
+            );
+        }
+    }
+}
+
 #[test]
 fn probe_as_the_issue_writes_it() {
     let (out, _) = ok(&[
