@@ -50,9 +50,10 @@
 //!   (sigmoid, SiLU, softplus, mish, ELU and GELU-tanh are written so that no exponential
 //!   overflows into ∞/∞ or 0·∞). NaN propagates.
 //! - **Backward from the output.** Where PyTorch's backward uses the output (sigmoid:
-//!   y(1 − y); tanh: 1 − y²; ELU/SELU: y + α for x ≤ 0), [`Activation::backward_slice`]
-//!   does too, so in `f32` a saturated sigmoid passes exactly 0, as in PyTorch;
-//!   [`Activation::derivative`] uses a form accurate on the tails.
+//!   y(1 − y); tanh: 1 − y²), [`Activation::backward_slice`] does too, so in `f32` a
+//!   saturated sigmoid passes exactly 0, as in PyTorch; [`Activation::derivative`] uses a
+//!   form accurate on the tails. ELU, SELU and CELU work from the input (α·eˣ), as
+//!   `F.elu`/`F.selu`/`F.celu` do (only PyTorch's in-place `elu_` uses the output).
 //! - **Saturation** ([`ActivationInfo::saturates`]) means f′ → 0 as x → +∞ (sigmoid, tanh,
 //!   hardtanh, ReLU6, hardsigmoid). ReLU, ELU, softplus and the rest keep f′ → 1 there and are not
 //!   saturating, even though their derivative vanishes on the negative side.

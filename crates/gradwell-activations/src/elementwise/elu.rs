@@ -91,13 +91,9 @@ impl<F: Float> Activation<F> for Elu {
             cst::<F>(self.alpha) * x.exp()
         }
     }
-    /// From the output, as PyTorch: f′ = y + α for x ≤ 0.
-    fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
-        let a: F = cst(self.alpha);
-        for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-            *dx = *dx + if x > F::zero() { dy } else { dy * (y + a) };
-        }
-    }
+    // The slice backward is the default, from the input (α·eˣ), as PyTorch's `F.elu`
+    // differentiates: only the in-place `elu_` works from the output (y + α), which
+    // rounds to 0 where y rounds to −α.
 }
 
 impl Spec for Elu {
@@ -121,8 +117,7 @@ mod tests {
         assert_eq!(Elu::default().derivative(0.0_f64), 1.0);
     }
 
-    /// At exactly x = 0 the backward from the output takes the x ≤ 0 branch, y + α = α, as
-    /// PyTorch (`F.elu(torch.zeros(1, requires_grad=True), alpha=2.0)` backward gives 2):
+    /// At exactly x = 0 the slice backward takes the x ≤ 0 branch, α·e⁰ = α, as PyTorch (`F.elu(torch.zeros(1, requires_grad=True), alpha=2.0)` backward gives 2):
     /// with α ≠ 1 the other branch (1) would differ.
     #[test]
     fn backward_at_zero_is_alpha() {

@@ -62,14 +62,8 @@ impl<F: Float> Activation<F> for Selu {
     fn derivative(&self, x: F) -> F {
         cst::<F>(Self::LAMBDA) * Self::ELU.derivative(x)
     }
-    /// From the output, as PyTorch: f′ = y + λα for x ≤ 0.
-    fn backward_slice(&self, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
-        let l: F = cst(Self::LAMBDA);
-        let la: F = cst(Self::LAMBDA * Self::ALPHA);
-        for (((dx, &x), &y), &dy) in dx.iter_mut().zip(x).zip(y).zip(dy) {
-            *dx = *dx + if x > F::zero() { dy * l } else { dy * (y + la) };
-        }
-    }
+    // The slice backward is the default, from the input (λα·eˣ), as PyTorch's `F.selu`
+    // differentiates (only the in-place `selu_` works from the output).
 }
 
 impl Spec for Selu {

@@ -25,7 +25,7 @@ proptest! {
     }
 
     /// backward_slice accumulates dx += dy·f′(x). Implementations that work from the output
-    /// (sigmoid y(1−y), tanh 1−y², ELU/SELU y+α) differ from f′(x) by rounding only:
+    /// (sigmoid y(1−y), tanh 1−y²) differ from f′(x) by rounding only:
     /// at most a few ε absolutely, hence the tolerance 1e-14·(|dx₀| + |dy|·(1 + bound)).
     #[test]
     fn backward_accumulates_dy_times_derivative(

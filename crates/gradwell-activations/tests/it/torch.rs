@@ -5,7 +5,7 @@
 //! PyTorch's class name and `repr` of each module.
 //!
 //! Both gradwell's `derivative` and its slice `backward` (the path autodiff takes, which for
-//! sigmoid, tanh, ELU and SELU works from the output) are compared with PyTorch's autograd.
+//! sigmoid and tanh works from the output) are compared with PyTorch's autograd.
 //!
 //! # Tolerances (ε: the type's machine epsilon)
 //!
@@ -20,7 +20,7 @@
 //!   absolute term is the rounding of a quantity of size max(1, |x|) that PyTorch's forms
 //!   take a difference of, which docs/parity.md lists as the deliberate accuracy
 //!   differences: GELU's Φ as ½(1 + erf(x/√2)), SiLU′'s and mish′'s x·(1 − …), softplus's
-//!   log1p(e^{βx}), and the backward from the output (y(1 − y), 1 − y², y + α), each a
+//!   log1p(e^{βx}), and the backward from the output (y(1 − y), 1 − y²), each a
 //!   difference from 1 rounded to ε and multiplied by up to |x|; and the rounding of the
 //!   argument of an exponential, whose relative effect is ε·|x|/α (CELU at α = 0.5). Where
 //!   these forms cancel (the tails), PyTorch's value is the less accurate one; this
@@ -147,6 +147,35 @@ fn values_and_derivatives_match_pytorch() {
             }
         }
     }
+    eprintln!("worst: {:.3} of the tolerance, {}", worst.used, worst.what);
+    assert!(worst.used <= 1.0, "{}", worst.what);
+}
+
+/// ELU, SELU and CELU's slice backward works from the input, as `F.elu`, `F.selu` and
+/// `F.celu` differentiate (only their in-place forms use the output): it meets PyTorch's
+/// derivative relatively, to 8ε·|PyTorch|·max(1, |x|) (the rounding of the exponential's
+/// argument, CELU's x/α), over the whole grid, even where y rounds to −α and y + α would
+/// be 0 (x = −40: PyTorch's elu′ is 4.2e-18).
+#[test]
+fn elu_family_backward_is_pytorchs_from_the_input() {
+    let f = fixture();
+    let mut worst = Worst::default();
+    let mut cases = 0;
+    for c in &f.cases {
+        if !["ELU", "SELU", "CELU"].contains(&c.torch_class.as_str()) {
+            continue;
+        }
+        cases += 1;
+        let k: ActivationKind = c.activation.parse().expect("a gradwell activation");
+        for (i, &x) in f.x.iter().enumerate() {
+            let [_, _, backward] = ours(&k, x);
+            let want = c.float64.derivative[i];
+            let what = format!("{} backward (float64)", c.activation);
+            let tol = 8.0 * f64::EPSILON * want.abs() * x.abs().max(1.0);
+            worst.check(&what, x, backward, want, tol);
+        }
+    }
+    assert!(cases >= 3, "{cases} ELU-family cases");
     eprintln!("worst: {:.3} of the tolerance, {}", worst.used, worst.what);
     assert!(worst.used <= 1.0, "{}", worst.what);
 }
