@@ -5,8 +5,8 @@
 use std::ops::ControlFlow;
 
 use gradwell_monitor::{
-    Finding, FindingKind, History, Monitor, MonitorConfig, NonFinite, Severity, Snapshot,
-    trace_non_finite,
+    Finding, FindingKind, FindingTracker, History, Monitor, MonitorConfig, NonFinite, Setup,
+    Snapshot, Thresholds, render_findings, trace_non_finite,
 };
 use gradwell_train::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 use serde::{Deserialize, Serialize};
@@ -16,13 +16,15 @@ use serde::{Deserialize, Serialize};
 /// update-to-weight ratios of the optimizer step; prints the findings when they change.
 ///
 /// The findings are judged on the detailed steps, from the history so far
-/// ([`Monitor::findings`]). A finding is printed when it first shows or changes severity,
-/// and a line says when it has been gone for [`QUIET_CHECKS`] detailed steps.
+/// ([`Monitor::findings`]), with hysteresis ([`FindingTracker`]): a finding is printed
+/// when it has held for [`Thresholds::finding_hold`] detailed steps in a row (or held a
+/// new severity that long), and a line says when it has stopped holding for as many. The
+/// cures are fitted to the run's [`Setup`], and a cure is printed once per step.
 #[derive(Debug)]
 pub struct MonitorObserver {
     monitor: Monitor,
     snapshot: Snapshot<f32>,
-    shown: Shown,
+    shown: FindingTracker,
     non_finite: Option<NonFinite>,
     print: bool,
     /// Every finding printed, with its step, in order.
@@ -32,17 +34,20 @@ pub struct MonitorObserver {
 }
 
 impl MonitorObserver {
-    /// A monitor with layer statistics at step 1 and every `layer_every` steps; `print`
-    /// says whether findings go to standard error as they change.
-    pub fn new(layer_every: usize, print: bool) -> Self {
+    /// A monitor with layer statistics at step 1 and every `layer_every` steps, the
+    /// default thresholds and cures fitted to `setup`; `print` says whether findings go to
+    /// standard error as they change.
+    pub fn new(layer_every: usize, print: bool, setup: Setup) -> Self {
+        let thresholds = Thresholds::default();
         MonitorObserver {
             monitor: Monitor::new(MonitorConfig {
                 layer_every,
                 layer_steps: vec![1],
-                ..MonitorConfig::default()
+                thresholds,
+                setup,
             }),
             snapshot: Snapshot::default(),
-            shown: Shown::default(),
+            shown: FindingTracker::new(thresholds.finding_hold),
             non_finite: None,
             print,
             log: Vec::new(),
@@ -72,69 +77,28 @@ impl MonitorObserver {
 
     fn report(&mut self, step: u64) {
         let findings = self.monitor.findings();
-        let (announce, gone) = self.shown.update(&findings);
-        for i in announce {
-            self.announce(step, &findings[i]);
+        let changes = self.shown.update(&findings);
+        if self.print {
+            eprint!(
+                "{}",
+                render_findings(
+                    changes.announce.iter().map(|&i| &findings[i]),
+                    &format!("step {step}: ")
+                )
+            );
         }
-        for kind in gone {
+        self.log.extend(
+            changes
+                .announce
+                .iter()
+                .map(|&i| (step, findings[i].clone())),
+        );
+        for kind in changes.ended {
             if self.print {
                 eprintln!("step {step}: no longer: {kind}");
             }
             self.resolved.push((step, kind));
         }
-    }
-
-    fn announce(&mut self, step: u64, f: &Finding) {
-        if self.print {
-            eprintln!("step {step}: {f}");
-        }
-        self.log.push((step, f.clone()));
-    }
-}
-
-/// A finding gone from this many consecutive detailed steps is reported as gone (and
-/// would be announced again if it came back); a finding that flickers around its
-/// threshold is not repeated.
-pub const QUIET_CHECKS: usize = 5;
-
-/// The findings announced and not yet gone, with how many consecutive checks each has
-/// been absent: the de-duplication of [`MonitorObserver`]'s output.
-#[derive(Debug, Clone, Default)]
-struct Shown {
-    entries: Vec<(FindingKind, Severity, usize)>,
-}
-
-impl Shown {
-    /// Takes one check's findings; returns the indices of those to announce (new, or of a
-    /// changed severity) and the kinds now gone for [`QUIET_CHECKS`] checks in a row.
-    fn update(&mut self, findings: &[Finding]) -> (Vec<usize>, Vec<FindingKind>) {
-        let mut announce = Vec::new();
-        for (i, f) in findings.iter().enumerate() {
-            match self.entries.iter_mut().find(|e| e.0 == f.kind) {
-                Some(e) => {
-                    if e.1 != f.severity {
-                        e.1 = f.severity;
-                        announce.push(i);
-                    }
-                    e.2 = 0;
-                }
-                None => {
-                    self.entries.push((f.kind, f.severity, 0));
-                    announce.push(i);
-                }
-            }
-        }
-        let mut gone = Vec::new();
-        for e in &mut self.entries {
-            if !findings.iter().any(|f| f.kind == e.0) {
-                e.2 += 1;
-                if e.2 == QUIET_CHECKS {
-                    gone.push(e.0);
-                }
-            }
-        }
-        self.entries.retain(|e| !gone.contains(&e.0));
-        (announce, gone)
     }
 }
 
@@ -262,58 +226,5 @@ impl Observer for EvalObserver {
         }
         self.rows.push(row);
         ControlFlow::Continue(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finding(kind: FindingKind, severity: Severity) -> Finding {
-        Finding {
-            severity,
-            kind,
-            layers: vec!["1".into()],
-            figure: 0.6,
-            threshold: 0.5,
-            message: String::new(),
-            cures: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_finding_flickering_around_its_threshold_is_announced_once() {
-        let mut shown = Shown::default();
-        let dead = finding(FindingKind::DeadUnits, Severity::Warning);
-        let mut announced = 0;
-        let mut gone = 0;
-        // Present, absent for fewer than QUIET_CHECKS checks, present again, ten times.
-        for _ in 0..10 {
-            let (a, g) = shown.update(std::slice::from_ref(&dead));
-            announced += a.len();
-            gone += g.len();
-            for _ in 0..QUIET_CHECKS - 1 {
-                let (a, g) = shown.update(&[]);
-                announced += a.len();
-                gone += g.len();
-            }
-        }
-        assert_eq!((announced, gone), (1, 0));
-    }
-
-    #[test]
-    fn severity_changes_are_announced_and_long_absences_reported_gone() {
-        let mut shown = Shown::default();
-        let warn = finding(FindingKind::DeadUnits, Severity::Warning);
-        let crit = finding(FindingKind::DeadUnits, Severity::Critical);
-        assert_eq!(shown.update(std::slice::from_ref(&warn)).0, vec![0]);
-        assert!(shown.update(std::slice::from_ref(&warn)).0.is_empty());
-        assert_eq!(shown.update(std::slice::from_ref(&crit)).0, vec![0]);
-        for _ in 0..QUIET_CHECKS - 1 {
-            assert!(shown.update(&[]).1.is_empty());
-        }
-        assert_eq!(shown.update(&[]).1, vec![FindingKind::DeadUnits]);
-        // Back after being reported gone: announced again.
-        assert_eq!(shown.update(std::slice::from_ref(&warn)).0, vec![0]);
     }
 }

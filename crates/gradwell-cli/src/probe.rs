@@ -6,7 +6,8 @@ use std::path::Path;
 
 use gradwell_data::{Batcher, LastBatch};
 use gradwell_monitor::{
-    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, TheoryTable, Thresholds, probe,
+    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, Setup, TheoryTable, Thresholds,
+    probe, render_findings,
 };
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
@@ -89,7 +90,12 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     } else {
         Vec::new()
     };
-    let p = probe(net, &x.view(), &y, &Thresholds::default())?;
+    let mut setup = Setup::of_mlp(&mlp);
+    if args.lsuv {
+        // LSUV rescaled the weights: they no longer have the initializer's variance.
+        setup.init = None;
+    }
+    let p = probe(net, &x.view(), &y, &Thresholds::default(), &setup)?;
     let jacobian = jacobian_spread(args, net, &x)?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
     let plain = if args.lsuv {
@@ -239,9 +245,7 @@ pub fn render(r: &ProbeReport) -> String {
     if r.probe.findings.is_empty() {
         let _ = writeln!(s, "  healthy: no finding");
     }
-    for f in &r.probe.findings {
-        let _ = writeln!(s, "{f}");
-    }
+    s.push_str(&render_findings(&r.probe.findings, ""));
     if let Some(nf) = &r.probe.non_finite {
         let _ = writeln!(s, "{nf}");
     }

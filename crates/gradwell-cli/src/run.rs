@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gradwell_monitor::{History, StepRecord};
+use gradwell_monitor::{History, Setup, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Observer, Preprocess, ProgressMode, TrainError, Trainer};
@@ -237,10 +237,11 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             }
         }
     }
-    let mut observer = run
-        .monitor
-        .enabled
-        .then(|| MonitorObserver::new(run.monitor.layer_every, opts.verbose && !opts.quiet));
+    let mut observer = run.monitor.enabled.then(|| {
+        let mut setup = mlp.as_ref().map(Setup::of_mlp).unwrap_or_default();
+        setup.clipping = run.train.clip.is_some();
+        MonitorObserver::new(run.monitor.layer_every, opts.verbose && !opts.quiet, setup)
+    });
     let mut evaluations = run
         .eval
         .every

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use gradwell_monitor::{
-    PlainNet, Series, TheoryTable, Thresholds, plot_activation_std_by_layer,
+    PlainNet, Series, Setup, TheoryTable, Thresholds, plot_activation_std_by_layer,
     plot_grad_norm_by_layer, probe,
 };
 use gradwell_nn::{MlpSpec, Network};
@@ -39,7 +39,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut mlp = MlpSpec::new(&widths, act.parse()?);
         mlp.init = Some(init.parse()?);
         let mut net = Network::<f32>::build(&mlp.to_spec()?, 0)?;
-        let p = probe(&mut net, &x.view(), &labels, &Thresholds::default())?;
+        let p = probe(
+            &mut net,
+            &x.view(),
+            &labels,
+            &Thresholds::default(),
+            &Setup::default(),
+        )?;
         let theory = PlainNet::from_mlp(&mlp, 1.0)?.predict()?;
         println!(
             "== {act}, {init}\n{}",

@@ -4,10 +4,13 @@
 
 use std::fmt;
 
+use gradwell_activations::{ActivationInfo, ActivationKind};
+use gradwell_init::{Init, InitInfo, Law};
+use gradwell_nn::MlpSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::Thresholds;
-use crate::record::{History, StepRecord};
+use crate::record::{History, LayerStats, StepRecord};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,6 +46,12 @@ pub enum FindingKind {
     LearningRateTooLow,
     /// The loss goes up over the steps.
     LossRising,
+    /// The activations' standard deviation falls geometrically with depth.
+    SignalCollapse,
+    /// The activations' standard deviation grows geometrically with depth.
+    SignalExplosion,
+    /// Every unit of a layer computes the same function.
+    SymmetricUnits,
 }
 
 impl fmt::Display for FindingKind {
@@ -57,6 +66,9 @@ impl fmt::Display for FindingKind {
             FindingKind::LearningRateTooHigh => "learning rate too high",
             FindingKind::LearningRateTooLow => "learning rate too low",
             FindingKind::LossRising => "loss rising",
+            FindingKind::SignalCollapse => "forward signal collapse",
+            FindingKind::SignalExplosion => "forward signal explosion",
+            FindingKind::SymmetricUnits => "symmetric units",
         })
     }
 }
@@ -90,6 +102,8 @@ pub enum Cure {
     LargerLearningRate,
     /// Look at the data and the loss for NaN/∞ sources.
     CheckInputs,
+    /// Random initial weights, which make the units differ.
+    RandomInit,
 }
 
 impl fmt::Display for Cure {
@@ -108,10 +122,130 @@ impl fmt::Display for Cure {
             Cure::Residual => "add residual (skip) connections so gradients bypass the layers",
             Cure::GradientClipping => "clip gradients by global norm (e.g. 1.0)",
             Cure::L2 => "add L2 regularization (weight decay) to keep weights small",
-            Cure::SmallerLearningRate => "lower the learning rate (e.g. by 10×)",
-            Cure::LargerLearningRate => "raise the learning rate (e.g. by 10×)",
+            Cure::SmallerLearningRate => {
+                "lower the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests)"
+            }
+            Cure::LargerLearningRate => {
+                "raise the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests)"
+            }
             Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
+            Cure::RandomInit => {
+                "initialize the weights randomly (He for rectifiers, Xavier for tanh/sigmoid), so that the units start different"
+            }
         })
+    }
+}
+
+/// What the run already does, as far as the cures go: the diagnosis leaves out a cure the
+/// run already applies (a sigmoid network with Xavier weights is not told to use Xavier)
+/// and one that does not suit its activation (a ReLU network is not told to use Xavier).
+/// `Setup::default()` knows nothing, and every cure is offered.
+///
+/// ```
+/// use gradwell_monitor::{Cure, Setup};
+/// use gradwell_nn::MlpSpec;
+///
+/// let mut mlp = MlpSpec::new(&[64, 32, 10], "sigmoid".parse()?);
+/// mlp.init = Some("xavier-normal".parse()?);
+/// let setup = Setup::of_mlp(&mlp);
+/// let cures = setup.fit(&[Cure::ReluFamily, Cure::HeInit, Cure::XavierInit, Cure::BatchNorm]);
+/// assert_eq!(cures, [Cure::ReluFamily, Cure::HeInit, Cure::BatchNorm]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Setup {
+    /// The hidden layers' activation, if one and known.
+    pub activation: Option<ActivationKind>,
+    /// The hidden layers' weight initializer, if known.
+    pub init: Option<Init>,
+    /// Batch normalization in the hidden layers.
+    pub batch_norm: bool,
+    /// Residual connections around the hidden blocks.
+    pub residual: bool,
+    /// Gradient clipping.
+    pub clipping: bool,
+}
+
+impl Setup {
+    /// The setup of an MLP: its activation, the initializer it uses
+    /// ([`MlpSpec::weight_init`]), batch norm and residual connections; no clipping.
+    pub fn of_mlp(mlp: &MlpSpec) -> Self {
+        Setup {
+            activation: Some(mlp.activation),
+            init: Some(mlp.weight_init()),
+            batch_norm: mlp.batch_norm,
+            residual: mlp.residual,
+            clipping: false,
+        }
+    }
+
+    /// Whether the initializer starts every weight at the same value (a constant).
+    pub fn constant_init(&self) -> bool {
+        self.init
+            .as_ref()
+            .is_some_and(|i| matches!(i.law(&[4, 4]), Ok(Some(Law::Constant { .. }))))
+    }
+
+    /// Whether the activation saturates (sigmoid, tanh, …); unknown counts as yes.
+    fn saturating(&self) -> bool {
+        self.activation.is_none_or(|a| a.saturation().exists())
+    }
+
+    /// `candidates` in their order, without those the run already applies and those that
+    /// do not suit it: a non-saturating activation for one that does not saturate, leaky
+    /// rectifiers for an activation whose units cannot die, an initializer the run
+    /// already uses or that does not suit its activation (He is kept for a saturating
+    /// one when the switch to a rectifier is among the cures), batch norm or residual
+    /// connections it has, clipping it does.
+    pub fn fit(&self, candidates: &[Cure]) -> Vec<Cure> {
+        let switch = candidates.contains(&Cure::ReluFamily) && self.saturating();
+        candidates
+            .iter()
+            .copied()
+            .filter(|c| match c {
+                Cure::ReluFamily => self.saturating(),
+                Cure::LeakyRelu => self.activation.is_none_or(|a| a.can_die()),
+                Cure::HeInit | Cure::XavierInit | Cure::LecunInit => {
+                    let uses = self.init.as_ref().and_then(init_cure) == Some(*c);
+                    let suits = self
+                        .activation
+                        .is_none_or(|a| init_cure(&MlpSpec::new(&[], a).weight_init()) == Some(*c));
+                    !uses && (suits || (switch && *c == Cure::HeInit))
+                }
+                Cure::BatchNorm => !self.batch_norm,
+                Cure::Residual => !self.residual,
+                Cure::GradientClipping => !self.clipping,
+                Cure::L2
+                | Cure::SmallerLearningRate
+                | Cure::LargerLearningRate
+                | Cure::CheckInputs
+                | Cure::RandomInit => true,
+            })
+            .collect()
+    }
+}
+
+/// Which of the initialization cures an initializer is, read from its variance for two
+/// layer shapes: He when the variance is about 2/fan_in, LeCun when about 1/fan_in,
+/// Xavier when it scales with 1/(fan_in + fan_out) (any gain).
+fn init_cure(init: &Init) -> Option<Cure> {
+    let var = |out: usize, inp: usize| init.moments(&[out, inp]).ok().flatten().map(|m| m.variance);
+    let (a, b) = (var(50, 100)?, var(30, 200)?);
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-6 * x.abs().max(y.abs());
+    if close(a * 100.0, b * 200.0) {
+        let c = a * 100.0;
+        if (1.5..=2.5).contains(&c) {
+            Some(Cure::HeInit)
+        } else if (0.75..=1.25).contains(&c) {
+            Some(Cure::LecunInit)
+        } else {
+            None
+        }
+    } else if close(a * 150.0, b * 230.0) {
+        Some(Cure::XavierInit)
+    } else {
+        None
     }
 }
 
@@ -186,7 +320,7 @@ fn fraction_severity(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
 
 /// The findings of one step's figures (layer rules need a detailed step; update rules
 /// need recorded updates). Healthy figures give no finding.
-pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
+pub fn diagnose_step(r: &StepRecord, th: &Thresholds, setup: &Setup) -> Vec<Finding> {
     let mut out = Vec::new();
     let weights: Vec<_> = r.params.iter().filter(|p| p.shape.len() >= 2).collect();
 
@@ -217,13 +351,13 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                     format!(" in {}", layers.join(", "))
                 }
             ),
-            cures: vec![
+            cures: setup.fit(&[
                 Cure::SmallerLearningRate,
                 Cure::GradientClipping,
                 Cure::HeInit,
                 Cure::BatchNorm,
                 Cure::CheckInputs,
-            ],
+            ]),
         });
     }
 
@@ -252,13 +386,14 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                     "{says} (threshold {:e}): early layers barely learn",
                     th.vanishing_ratio
                 ),
-                cures: vec![
+                cures: setup.fit(&[
                     Cure::ReluFamily,
                     Cure::HeInit,
                     Cure::XavierInit,
+                    Cure::LecunInit,
                     Cure::BatchNorm,
                     Cure::Residual,
-                ],
+                ]),
             });
         } else if ratio > th.exploding_ratio {
             out.push(Finding {
@@ -271,7 +406,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                     "{says} (threshold {:e}): gradients grow towards the input",
                     th.exploding_ratio
                 ),
-                cures: exploding_cures(),
+                cures: exploding_cures(setup),
             });
         }
     }
@@ -286,7 +421,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                 "the global gradient norm before clipping is {:.3e} (threshold {:e})",
                 r.global_grad_norm, th.exploding_global_norm
             ),
-            cures: exploding_cures(),
+            cures: exploding_cures(setup),
         });
     }
 
@@ -310,7 +445,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                 none.join(", ")
             ),
             layers: none,
-            cures: vec![Cure::LeakyRelu, Cure::HeInit, Cure::SmallerLearningRate],
+            cures: setup.fit(&[Cure::LeakyRelu, Cure::HeInit, Cure::SmallerLearningRate]),
         });
     }
 
@@ -337,12 +472,12 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                 dead.len(),
                 100.0 * th.dead_units
             ),
-            cures: vec![
+            cures: setup.fit(&[
                 Cure::LeakyRelu,
                 Cure::HeInit,
                 Cure::SmallerLearningRate,
                 Cure::BatchNorm,
-            ],
+            ]),
         });
     }
     let sat: Vec<_> = r
@@ -366,9 +501,12 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                     .join(", "),
                 100.0 * th.saturated_units
             ),
-            cures: vec![Cure::ReluFamily, Cure::XavierInit, Cure::BatchNorm],
+            cures: setup.fit(&[Cure::ReluFamily, Cure::XavierInit, Cure::BatchNorm]),
         });
     }
+
+    out.extend(signal_finding(&r.layers, th, setup));
+    out.extend(symmetry_finding(&r.layers, th, setup));
 
     // Learning rate, from the update-to-weight ratios.
     let ratios: Vec<(&str, f64)> = r
@@ -392,7 +530,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                  healthy is near 1e-3)",
                 th.update_ratio_high
             ),
-            cures: vec![Cure::SmallerLearningRate, Cure::GradientClipping],
+            cures: setup.fit(&[Cure::SmallerLearningRate, Cure::GradientClipping]),
         });
     }
     if !ratios.is_empty() && ratios.iter().all(|(_, x)| *x < th.update_ratio_low) {
@@ -408,21 +546,219 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
                  {:e}; healthy is near 1e-3)",
                 th.update_ratio_low
             ),
-            cures: vec![Cure::LargerLearningRate],
+            cures: setup.fit(&[Cure::LargerLearningRate]),
         });
     }
+    symmetry_first(&mut out);
     out
 }
 
-fn exploding_cures() -> Vec<Cure> {
-    vec![
-        Cure::GradientClipping,
-        Cure::SmallerLearningRate,
+/// The hidden activation layers: the layers that are an activation and come before the
+/// last layer with a weight (the readout, and a softmax after it, are not hidden).
+fn hidden_activations(layers: &[LayerStats]) -> Vec<&LayerStats> {
+    let readout = layers
+        .iter()
+        .rposition(|l| l.weight_grad_norm.is_some())
+        .unwrap_or(layers.len());
+    layers[..readout]
+        .iter()
+        .filter(|l| l.activation.is_some())
+        .collect()
+}
+
+/// Forward-signal collapse or explosion: the std of the last hidden activation over that
+/// of the first, past [`Thresholds::signal_collapse`] or [`Thresholds::signal_explosion`].
+fn signal_finding(layers: &[LayerStats], th: &Thresholds, setup: &Setup) -> Option<Finding> {
+    let hidden = hidden_activations(layers);
+    let (first, last) = (hidden.first()?, hidden.last()?);
+    if hidden.len() < 2 || !(first.std > 0.0) || !last.std.is_finite() {
+        return None;
+    }
+    let ratio = last.std / first.std;
+    let per_layer = ratio.powf(1.0 / (hidden.len() - 1) as f64);
+    let says = |verb: &str, threshold: f64| {
+        format!(
+            "the activations' std {verb} from {:.3e} (layer {}) to {:.3e} (layer {}), {ratio:.3e} \
+             times, a factor of {per_layer:.3} per layer over {} activation layers (threshold \
+             {threshold:e})",
+            first.std,
+            first.path,
+            last.std,
+            last.path,
+            hidden.len()
+        )
+    };
+    let cures = setup.fit(&[
         Cure::HeInit,
         Cure::XavierInit,
-        Cure::L2,
+        Cure::LecunInit,
         Cure::BatchNorm,
-    ]
+    ]);
+    let layers = vec![first.path.clone(), last.path.clone()];
+    if ratio < th.signal_collapse {
+        Some(Finding {
+            severity: below(ratio, th.signal_collapse, th),
+            kind: FindingKind::SignalCollapse,
+            layers,
+            figure: ratio,
+            threshold: th.signal_collapse,
+            message: format!(
+                "{}: the forward signal collapses, so the deep layers see nearly the same \
+                 input for every sample; the weights' variance is too small for the activation",
+                says("falls", th.signal_collapse)
+            ),
+            cures,
+        })
+    } else if ratio > th.signal_explosion {
+        Some(Finding {
+            severity: above(ratio, th.signal_explosion, th),
+            kind: FindingKind::SignalExplosion,
+            layers,
+            figure: ratio,
+            threshold: th.signal_explosion,
+            message: format!(
+                "{}: the forward signal explodes; the weights' variance is too large for the \
+                 activation",
+                says("grows", th.signal_explosion)
+            ),
+            cures,
+        })
+    } else {
+        None
+    }
+}
+
+/// Symmetric units: layers whose units all compute the same function
+/// ([`LayerStats::unit_spread`] below [`Thresholds::symmetric_units`]).
+fn symmetry_finding(layers: &[LayerStats], th: &Thresholds, setup: &Setup) -> Option<Finding> {
+    let sym: Vec<&LayerStats> = layers
+        .iter()
+        .filter(|l| l.unit_spread.is_some_and(|x| x < th.symmetric_units))
+        .collect();
+    let shown = sym
+        .iter()
+        .find(|l| l.weight_grad_norm.is_some())
+        .or(sym.first())?;
+    let spread = shown.unit_spread?;
+    let more = if sym.len() > 1 {
+        format!(", and so do the units of {} more layer(s)", sym.len() - 1)
+    } else {
+        String::new()
+    };
+    let cause = if setup.constant_init() {
+        "a constant initialization never breaks symmetry"
+    } else {
+        "units that start identical never become different"
+    };
+    Some(Finding {
+        severity: Severity::Critical,
+        kind: FindingKind::SymmetricUnits,
+        layers: sym.iter().map(|l| l.path.clone()).collect(),
+        figure: spread,
+        threshold: th.symmetric_units,
+        message: format!(
+            "all {} units of layer {} compute the same function (their spread across units is \
+             {spread:.1e} of that across samples, threshold {:e}){more}: {cause} — every unit \
+             gets the same gradient, so the layer acts as a single unit; the vanishing or \
+             exploding figures of such a network follow from it and are not reported apart",
+            shown.units, shown.path, th.symmetric_units
+        ),
+        cures: setup.fit(&[Cure::RandomInit]),
+    })
+}
+
+/// When units are symmetric, the vanishing, exploding and signal findings are its
+/// consequences: only the symmetry is reported.
+fn symmetry_first(out: &mut Vec<Finding>) {
+    if out.iter().any(|f| f.kind == FindingKind::SymmetricUnits) {
+        out.retain(|f| match f.kind {
+            FindingKind::VanishingGradients
+            | FindingKind::ExplodingGradients
+            | FindingKind::SignalCollapse
+            | FindingKind::SignalExplosion => false,
+            FindingKind::NonFinite
+            | FindingKind::DeadUnits
+            | FindingKind::SaturatedUnits
+            | FindingKind::NoGradient
+            | FindingKind::LearningRateTooHigh
+            | FindingKind::LearningRateTooLow
+            | FindingKind::LossRising
+            | FindingKind::SymmetricUnits => true,
+        });
+    }
+}
+
+/// Findings as text, each as [`Finding`]'s `Display` writes it but with every cure printed
+/// once: a cure an earlier finding already listed is not repeated (`  cure: as above` when
+/// none is left). Each finding's first line starts with `prefix`.
+///
+/// ```
+/// use gradwell_monitor::{Cure, Finding, FindingKind, Severity, render_findings};
+/// let f = |kind, cures: &[Cure]| Finding {
+///     severity: Severity::Warning, kind, layers: vec![], figure: 0.0, threshold: 0.0,
+///     message: "…".into(), cures: cures.to_vec(),
+/// };
+/// let text = render_findings(
+///     &[
+///         f(FindingKind::ExplodingGradients, &[Cure::GradientClipping, Cure::L2]),
+///         f(FindingKind::LossRising, &[Cure::GradientClipping]),
+///     ],
+///     "",
+/// );
+/// assert_eq!(text.matches("clip gradients").count(), 1);
+/// assert!(text.ends_with("loss rising — …\n  cure: as above\n"));
+/// ```
+pub fn render_findings<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    prefix: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let mut printed: Vec<Cure> = Vec::new();
+    for f in findings {
+        let head = Finding {
+            cures: Vec::new(),
+            ..f.clone()
+        };
+        let _ = writeln!(s, "{prefix}{head}");
+        let new: Vec<Cure> = f
+            .cures
+            .iter()
+            .copied()
+            .filter(|c| !printed.contains(c))
+            .collect();
+        if new.is_empty() && !f.cures.is_empty() {
+            let _ = writeln!(s, "  cure: as above");
+        }
+        for c in new {
+            let _ = writeln!(s, "  cure: {c}");
+            printed.push(c);
+        }
+    }
+    s
+}
+
+/// The cures of exploding gradients: in a plain (not residual) network with batch norm,
+/// the growth comes from batch norm itself, layer after layer (Yang et al. 2019), and
+/// residual connections are what addresses it; otherwise the classic list.
+fn exploding_cures(setup: &Setup) -> Vec<Cure> {
+    if setup.batch_norm && !setup.residual {
+        setup.fit(&[
+            Cure::Residual,
+            Cure::GradientClipping,
+            Cure::SmallerLearningRate,
+        ])
+    } else {
+        setup.fit(&[
+            Cure::GradientClipping,
+            Cure::SmallerLearningRate,
+            Cure::HeInit,
+            Cure::XavierInit,
+            Cure::LecunInit,
+            Cure::L2,
+            Cure::BatchNorm,
+        ])
+    }
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
@@ -433,7 +769,7 @@ fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
 /// The findings of a whole history: those of the last step (with the layer figures of the
 /// last detailed step), the non-finite event traced to its op and layer, and the trends
 /// over the steps (loss rising, gradient norm growing).
-pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
+pub fn diagnose(h: &History, th: &Thresholds, setup: &Setup) -> Vec<Finding> {
     let Some(last) = h.steps.last() else {
         return Vec::new();
     };
@@ -448,7 +784,7 @@ pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
     {
         record.updates = u.updates.clone();
     }
-    let mut out = diagnose_step(&record, th);
+    let mut out = diagnose_step(&record, th, setup);
     if let Some(nf) = &h.non_finite {
         match out.iter_mut().find(|f| f.kind == FindingKind::NonFinite) {
             Some(f) => f.message = format!("{}; {nf}", f.message),
@@ -464,11 +800,11 @@ pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
                 figure: 1.0,
                 threshold: 0.0,
                 message: nf.to_string(),
-                cures: vec![
+                cures: setup.fit(&[
                     Cure::SmallerLearningRate,
                     Cure::GradientClipping,
                     Cure::CheckInputs,
-                ],
+                ]),
             }),
         }
         if let Some(f) = out.iter_mut().find(|f| f.kind == FindingKind::NonFinite)
@@ -502,7 +838,7 @@ pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
                     b / a,
                     th.loss_rise
                 ),
-                cures: vec![Cure::SmallerLearningRate, Cure::GradientClipping],
+                cures: setup.fit(&[Cure::SmallerLearningRate, Cure::GradientClipping]),
             });
         }
         if let (Some(a), Some(b)) = (
@@ -523,9 +859,10 @@ pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
                     b / a,
                     th.exploding_growth
                 ),
-                cures: exploding_cures(),
+                cures: exploding_cures(setup),
             });
         }
     }
+    symmetry_first(&mut out);
     out
 }

@@ -39,7 +39,7 @@
 //! # A network at initialization
 //!
 //! ```
-//! use gradwell_monitor::{FindingKind, PlainNet, TheoryTable, Thresholds, probe};
+//! use gradwell_monitor::{FindingKind, Setup, PlainNet, TheoryTable, Thresholds, probe};
 //! use gradwell_nn::{MlpSpec, Network};
 //! use ndarray::Array2;
 //!
@@ -50,7 +50,7 @@
 //! let mut net = Network::<f64>::build(&mlp.to_spec()?, 1)?;
 //! let x = Array2::from_shape_fn((32, 16), |(i, j)| ((i * 16 + j) as f64 * 0.37).sin());
 //! let labels: Vec<i64> = (0..32).map(|i| i % 4).collect();
-//! let p = probe(&mut net, &x.view(), &labels, &Thresholds::default())?;
+//! let p = probe(&mut net, &x.view(), &labels, &Thresholds::default(), &Setup::default())?;
 //! assert!(p.findings.iter().any(|f| f.kind == FindingKind::VanishingGradients));
 //!
 //! // The theory column: χ ≤ σ_w²/16 per sigmoid layer.
@@ -76,11 +76,14 @@ mod record;
 mod stats;
 mod theory;
 mod thresholds;
+mod tracker;
 
 pub use criticality::{
     CRITICAL_TOLERANCE, Criticality, Phase, TRAINABLE_DEPTH_FACTOR, depth_scale,
 };
-pub use diagnosis::{Cure, Finding, FindingKind, Severity, diagnose, diagnose_step};
+pub use diagnosis::{
+    Cure, Finding, FindingKind, Setup, Severity, diagnose, diagnose_step, render_findings,
+};
 #[cfg(feature = "plots")]
 pub use draw::{
     line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
@@ -98,9 +101,10 @@ pub use provenance::{
     gradient_origin, trace_non_finite,
 };
 pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-pub use stats::{TensorStats, saturation_rule};
+pub use stats::{TensorStats, saturation_rule, unit_spread};
 pub use theory::{
     GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,
     weight_sigma2,
 };
 pub use thresholds::Thresholds;
+pub use tracker::{FindingTracker, TrackedChanges};

@@ -14,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
-use crate::stats::{saturation_rule, unit_stats};
-use crate::{Finding, MonitorError, NonFinite, Result, TensorStats, Thresholds, diagnose};
+use crate::stats::{saturation_rule, unit_spread, unit_stats};
+use crate::{Finding, MonitorError, NonFinite, Result, Setup, TensorStats, Thresholds, diagnose};
 
 /// Which steps get layer statistics, and the thresholds of the statistics and findings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,15 +27,18 @@ pub struct MonitorConfig {
     pub layer_steps: Vec<usize>,
     /// The thresholds.
     pub thresholds: Thresholds,
+    /// What the run already does, to fit the findings' cures to it.
+    pub setup: Setup,
 }
 
 impl Default for MonitorConfig {
-    /// Layer statistics every 10 steps, default thresholds.
+    /// Layer statistics every 10 steps, default thresholds, nothing known of the setup.
     fn default() -> Self {
         MonitorConfig {
             layer_every: 10,
             layer_steps: Vec::new(),
             thresholds: Thresholds::default(),
+            setup: Setup::default(),
         }
     }
 }
@@ -163,7 +166,7 @@ impl Monitor {
 
     /// The findings the history supports now ([`diagnose`]).
     pub fn findings(&self) -> Vec<Finding> {
-        diagnose(&self.history, &self.config.thresholds)
+        diagnose(&self.history, &self.config.thresholds, &self.config.setup)
     }
 }
 
@@ -250,6 +253,8 @@ pub fn layer_stats<F: Float>(
                 dead_fraction: dies.then_some(dead),
                 saturated_fraction: saturated,
                 non_finite: s.non_finite(),
+                units: y.len() / y.shape().first().copied().unwrap_or(1).max(1),
+                unit_spread: unit_spread(&y),
                 output_grad_norm: tape.grad(t.output).map(|g| TensorStats::of(&g).l2),
                 weight_grad_norm: grad_norm("weight", &t.path),
                 bias_grad_norm: grad_norm("bias", &t.path),
@@ -380,7 +385,8 @@ pub struct Probe {
 /// model ends with log-softmax.
 ///
 /// The network is left as it was found: weights and buffers (batch norm's running
-/// statistics) are restored and gradients zeroed.
+/// statistics) are restored and gradients zeroed. The findings' cures are fitted to
+/// `setup` (what the network already does; `Setup::default()` when unknown).
 ///
 /// # Errors
 /// A model ending in softmax (its outputs are not logits), shapes or labels that do not
@@ -390,6 +396,7 @@ pub fn probe<F: Float>(
     x: &ArrayView2<'_, F>,
     labels: &[ClassLabel],
     thresholds: &Thresholds,
+    setup: &Setup,
 ) -> Result<Probe> {
     let log_probs = match net.spec().layers.last() {
         Some(LayerSpec::Softmax(_)) => {
@@ -406,7 +413,7 @@ pub fn probe<F: Float>(
         store.ids().map(|id| store.value(id).to_owned()).collect()
     };
     net.tape.params_mut().zero_grad();
-    let result = run_probe(net, x, labels, thresholds, log_probs);
+    let result = run_probe(net, x, labels, thresholds, setup, log_probs);
     let store = net.tape.params_mut();
     for (id, v) in store.ids().zip(saved) {
         store.value_mut(id).assign(&v);
@@ -420,6 +427,7 @@ fn run_probe<F: Float>(
     x: &ArrayView2<'_, F>,
     labels: &[ClassLabel],
     thresholds: &Thresholds,
+    setup: &Setup,
     log_probs: bool,
 ) -> Result<Probe> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -455,7 +463,7 @@ fn run_probe<F: Float>(
         non_finite,
         ..History::default()
     };
-    let findings = diagnose(&history, thresholds);
+    let findings = diagnose(&history, thresholds, setup);
     let History {
         mut steps,
         non_finite,

@@ -98,6 +98,14 @@ pub struct LayerStats {
     pub saturated_fraction: Option<f64>,
     /// NaNs and infinities in the output.
     pub non_finite: usize,
+    /// The number of units (the output's elements per sample).
+    #[serde(default)]
+    pub units: usize,
+    /// How far the units are from being copies of one another
+    /// ([`crate::unit_spread`]): about 1 for independent units, 0 when every unit computes
+    /// the same function (a constant initialization); `None` when it cannot be told.
+    #[serde(default)]
+    pub unit_spread: Option<f64>,
     /// ‖∂loss/∂output‖₂, when the backward pass reached the output.
     pub output_grad_norm: Option<f64>,
     /// ‖∂loss/∂W‖₂ of the layer's weight (`{path}.weight`), if it has one.

@@ -155,3 +155,53 @@ pub(crate) fn unit_stats<F: Float>(
         saturated.map(|_| fraction(sat, y.len())),
     )
 }
+
+/// How far a layer output `[batch, units…]`'s units are from being copies of one another:
+/// each unit's output centred over the batch, the spread across the units of each sample's
+/// centred outputs, relative to their spread across the samples,
+/// √(Σ_b Σ_u (z_bu − z̄_b)² / Σ_b Σ_u z_bu²) with z_bu = y_bu − mean_b y_bu and z̄_b the mean
+/// over the units. 0 when every unit computes the same function up to a constant offset
+/// (what identical initial weights give), about 1 when the units are independent. `None`
+/// with fewer than two samples or two units, a non-finite output, or outputs that do not
+/// vary over the batch.
+///
+/// ```
+/// use gradwell_monitor::unit_spread;
+/// // Three units, each the same function of the sample plus its own offset.
+/// let same = ndarray::array![[1.0_f64, 2.0, 3.0], [2.0, 3.0, 4.0], [4.0, 5.0, 6.0]];
+/// assert!(unit_spread(&same.view().into_dyn()).unwrap() < 1e-12);
+/// let different = ndarray::array![[1.0_f64, 0.0], [0.0, 1.0]];
+/// assert_eq!(unit_spread(&different.view().into_dyn()), Some(1.0));
+/// ```
+pub fn unit_spread<F: Float>(y: &ArrayViewD<'_, F>) -> Option<f64> {
+    let batch = *y.shape().first()?;
+    if batch < 2 || y.is_empty() {
+        return None;
+    }
+    let units = y.len() / batch;
+    if units < 2 {
+        return None;
+    }
+    let rows = y.to_shape((batch, units)).ok()?;
+    let mut mean = vec![0.0_f64; units];
+    for row in rows.rows() {
+        for (m, x) in mean.iter_mut().zip(row) {
+            *m += x.as_f64();
+        }
+    }
+    if mean.iter().any(|m| !m.is_finite()) {
+        return None;
+    }
+    mean.iter_mut().for_each(|m| *m /= batch as f64);
+    let (mut across_units, mut total) = (0.0_f64, 0.0_f64);
+    let mut z = vec![0.0_f64; units];
+    for row in rows.rows() {
+        for ((z, x), m) in z.iter_mut().zip(row).zip(&mean) {
+            *z = x.as_f64() - m;
+        }
+        let zbar = z.iter().sum::<f64>() / units as f64;
+        across_units += z.iter().map(|z| (z - zbar) * (z - zbar)).sum::<f64>();
+        total += z.iter().map(|z| z * z).sum::<f64>();
+    }
+    (total > 0.0 && total.is_finite()).then(|| (across_units / total).sqrt())
+}

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 /// | [`loss_window`](Self::loss_window) | 10 | steps averaged at each end of the history when judging the loss trend |
 /// | [`loss_rise`](Self::loss_rise) | 1.5 | the loss is rising when the last window's mean exceeds the first's by this factor |
 /// | [`isometry_factor`](Self::isometry_factor) | 3 | an input-output Jacobian is near dynamical isometry when every singular value lies within a factor of 3 of 1, in [1/3, 3] (orthogonal weights keep a deep linear network at exactly 1; a factor of 3 leaves room for the nonlinearity and the readout layer, while a network that vanishes or explodes is off by orders of magnitude) |
+/// | [`signal_collapse`](Self::signal_collapse) | 1e-2 | the forward signal collapses when the std of the last hidden activation is below 1e-2 times that of the first (a plain ReLU network with Xavier weights halves the variance per layer: 20 layers take the std down ~1000-fold, while He's keeps it within a small factor) |
+/// | [`signal_explosion`](Self::signal_explosion) | 1e2 | the forward signal explodes when that ratio is above 1e2 |
+/// | [`symmetric_units`](Self::symmetric_units) | 1e-3 | a layer's units are copies of one another when the spread of their (per-unit centred) outputs across the units is below 1e-3 of the spread across the samples: identical initial weights (a constant initializer) give exactly 0 up to rounding, independent random weights give about 1 |
+/// | [`finding_hold`](Self::finding_hold) | 3 | a finding starts only after it has held for 3 consecutive checks, and ends only after it has stopped holding for 3 consecutive checks (a figure hovering at its threshold does not make the finding flap) |
 /// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
 ///
 /// The bounds are the activation's own (`ActivationInfo::saturation` in
@@ -55,6 +59,18 @@ pub struct Thresholds {
     pub loss_window: usize,
     /// Factor by which the loss must rise for a finding.
     pub loss_rise: f64,
+    /// Ratio of the last hidden activation's std to the first's below which the forward
+    /// signal collapses.
+    pub signal_collapse: f64,
+    /// Ratio of the last hidden activation's std to the first's above which the forward
+    /// signal explodes.
+    pub signal_explosion: f64,
+    /// Spread of a layer's centred outputs across its units, relative to their spread
+    /// across the samples, below which the units are copies of one another.
+    pub symmetric_units: f64,
+    /// Consecutive checks a finding must hold before it starts, and must stop holding
+    /// before it ends ([`crate::FindingTracker`]).
+    pub finding_hold: usize,
     /// How far past its threshold a figure must be to be critical.
     pub critical_factor: f64,
     /// The factor around 1 within which every singular value of an input-output Jacobian
@@ -76,6 +92,10 @@ impl Default for Thresholds {
             update_ratio_low: 1e-5,
             loss_window: 10,
             loss_rise: 1.5,
+            signal_collapse: 1e-2,
+            signal_explosion: 1e2,
+            symmetric_units: 1e-3,
+            finding_hold: 3,
             critical_factor: 10.0,
             isometry_factor: 3.0,
         }

@@ -1,6 +1,6 @@
 //! Measurement beside theory, on fixed seeds, with criteria derived from the theory.
 
-use gradwell_monitor::{FindingKind, PlainNet, TheoryTable, Thresholds, probe};
+use gradwell_monitor::{FindingKind, PlainNet, Setup, TheoryTable, Thresholds, probe};
 use gradwell_nn::MlpSpec;
 
 use crate::{build, gaussian};
@@ -23,7 +23,14 @@ fn check_variance_against_theory(init: &str, seed: u64) -> Vec<(f64, f64)> {
     let mut net = build(&mlp.to_spec().unwrap(), seed);
     let x = gaussian(batch, n, seed + 1);
     let labels: Vec<i64> = (0..batch).map(|i| (i % n) as i64).collect();
-    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let p = probe(
+        &mut net,
+        &x.view(),
+        &labels,
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap();
     let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
     let table = TheoryTable::compare(&theory, &p.record).unwrap();
     let mut out = Vec::new();
@@ -81,7 +88,14 @@ fn deep_sigmoid_first_to_last_gradient_ratio_is_below_one_thousandth() {
     let mut net = build(&mlp.to_spec().unwrap(), 5);
     let x = gaussian(64, 128, 6);
     let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
-    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let p = probe(
+        &mut net,
+        &x.view(),
+        &labels,
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap();
     let ratio = p.record.first_last_ratio.unwrap();
     assert!(ratio < 1e-3, "ratio {ratio}");
     assert!(
@@ -105,7 +119,14 @@ fn a_healthy_relu_network_gives_no_vanishing_or_exploding_finding() {
     let mut net = build(&mlp.to_spec().unwrap(), 7);
     let x = gaussian(64, 128, 8);
     let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
-    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let p = probe(
+        &mut net,
+        &x.view(),
+        &labels,
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap();
     assert!(p.findings.is_empty(), "{:?}", p.findings);
     let ratio = p.record.first_last_ratio.unwrap();
     assert!(ratio > 1e-3 && ratio < 1e3, "{ratio}");
@@ -128,7 +149,14 @@ fn print_tables() {
         let mut net = build(&mlp.to_spec().unwrap(), 5);
         let x = gaussian(64, 128, 6);
         let labels: Vec<i64> = (0..64).map(|i| i % 10).collect();
-        let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+        let p = probe(
+            &mut net,
+            &x.view(),
+            &labels,
+            &Thresholds::default(),
+            &Setup::default(),
+        )
+        .unwrap();
         let theory = PlainNet::from_mlp(&mlp, 1.0).unwrap().predict().unwrap();
         println!(
             "{act} {init:?}\n{}",

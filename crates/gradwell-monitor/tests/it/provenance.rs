@@ -2,7 +2,7 @@
 //! its op and its inputs.
 
 use gradwell_monitor::{
-    FindingKind, Monitor, MonitorConfig, Thresholds, forward_origin, gradient_origin, probe,
+    FindingKind, Monitor, MonitorConfig, Setup, Thresholds, forward_origin, gradient_origin, probe,
 };
 use gradwell_nn::{MlpSpec, Network, losses};
 use ndarray::Array2;
@@ -126,6 +126,7 @@ fn a_finite_network_has_no_origin_and_the_probe_leaves_the_network_unchanged() {
         &x.view(),
         &[0, 1, 2, 0, 1, 2],
         &Thresholds::default(),
+        &Setup::default(),
     )
     .unwrap();
     assert!(p.non_finite.is_none());
@@ -147,7 +148,14 @@ fn the_probe_rejects_a_softmax_head() {
     mlp.head = gradwell_nn::Head::Softmax;
     let mut net = build(&mlp.to_spec().unwrap(), 1);
     let x = crate::gaussian(2, 4, 2);
-    let err = probe(&mut net, &x.view(), &[0, 1], &Thresholds::default()).unwrap_err();
+    let err = probe(
+        &mut net,
+        &x.view(),
+        &[0, 1],
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("softmax"), "{err}");
 }
 
@@ -179,7 +187,14 @@ fn layers_are_named_by_the_activation_they_are() {
     let mut net = every_sort_of_activation();
     let x = crate::gaussian(8, 4, 3);
     let labels: Vec<_> = (0..8).map(|i| i % 3).collect();
-    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let p = probe(
+        &mut net,
+        &x.view(),
+        &labels,
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap();
     let named: Vec<(&str, &str, Option<&str>)> = p
         .record
         .layers
@@ -210,7 +225,14 @@ fn layers_are_named_by_the_activation_they_are() {
     // A NaN slope: the first NaN appears in layer 1, named as the PReLU it is.
     let id = net.param("1.weight").unwrap();
     net.tape.params_mut().value_mut(id).fill(f32::NAN);
-    let p = probe(&mut net, &x.view(), &labels, &Thresholds::default()).unwrap();
+    let p = probe(
+        &mut net,
+        &x.view(),
+        &labels,
+        &Thresholds::default(),
+        &Setup::default(),
+    )
+    .unwrap();
     let origin = p.non_finite.unwrap().forward.unwrap();
     let layer = origin.layer.as_ref().unwrap();
     assert_eq!(layer.activation.as_deref(), Some("prelu"));
