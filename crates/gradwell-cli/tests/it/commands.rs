@@ -82,6 +82,98 @@ fn probe_as_the_issue_writes_it() {
     assert!(out.contains("vanishing gradients"), "{out}");
 }
 
+/// The diagnosis part of a probe's report.
+fn diagnosis(out: &str) -> &str {
+    out.split_once("\ndiagnosis:\n")
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| panic!("no diagnosis in {out}"))
+}
+
+/// `probe --help`'s own example: the activations' std falls ~2000-fold over 20 ReLU layers
+/// with Xavier weights, which is a finding; He's keeps it, which is not.
+#[test]
+fn probe_finds_the_forward_signal_collapse_of_relu_with_xavier_and_not_with_he() {
+    let args = |init| {
+        [
+            "probe",
+            "--depth",
+            "20",
+            "--activation",
+            "relu",
+            "--init",
+            init,
+            "--bias-init",
+            "zeros",
+        ]
+    };
+    let (out, _) = ok(&args("xavier-normal"));
+    let d = diagnosis(&out);
+    assert!(
+        d.contains("forward signal collapse — the activations' std falls from"),
+        "{d}"
+    );
+    assert!(
+        d.contains("cure: initialize rectifier layers with He"),
+        "{d}"
+    );
+    assert!(!d.contains("Xavier"), "{d}");
+    let (out, _) = ok(&args("he-normal"));
+    let d = diagnosis(&out);
+    assert!(!d.contains("forward signal"), "{d}");
+    assert!(d.contains("healthy: no finding"), "{d}");
+}
+
+/// A constant initialization: every unit of a layer computes the same function, said in
+/// words, instead of the vanishing and exploding gradients it causes.
+#[test]
+fn probe_says_a_constant_initialization_keeps_the_units_identical() {
+    let (out, _) = ok(&["probe", "--init", "constant:0.1"]);
+    let d = diagnosis(&out);
+    assert!(
+        d.contains("symmetric units — all 128 units of layer 0 compute the same function")
+            && d.contains("a constant initialization never breaks symmetry")
+            && d.contains("cure: initialize the weights randomly"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("vanishing gradients") && !d.contains("exploding gradients"),
+        "{d}"
+    );
+}
+
+/// The cures fit the network: a sigmoid network with Xavier weights is not told to use
+/// Xavier; a deep ReLU network with He weights and batch norm whose gradients grow is told
+/// residual connections first, not He nor batch norm; a cure is printed once.
+#[test]
+fn probe_fits_the_cures_to_the_network_and_prints_each_once() {
+    let (out, _) = ok(&[
+        "probe",
+        "--depth",
+        "20",
+        "--width",
+        "128",
+        "--activation",
+        "sigmoid",
+        "--init",
+        "xavier-normal",
+    ]);
+    let d = diagnosis(&out);
+    assert!(d.contains("cure: use a non-saturating activation"), "{d}");
+    assert!(!d.contains("Xavier"), "{d}");
+    let (out, _) = ok(&["probe", "--depth", "50", "--batch-norm"]);
+    let d = diagnosis(&out);
+    let cures: Vec<&str> = d.lines().filter(|l| l.starts_with("  cure: ")).collect();
+    assert!(d.starts_with("warning: exploding gradients"), "{d}");
+    assert!(cures[0].contains("residual"), "{d}");
+    assert!(
+        !d.contains("He (Kaiming)") && !d.contains("batch normalization"),
+        "{d}"
+    );
+    for c in &cures {
+        assert_eq!(cures.iter().filter(|x| *x == c).count(), 1, "{d}");
+    }
+}
+
 #[test]
 fn probe_says_why_there_is_no_theory_and_draws_plots() {
     let dir = temp_dir("probe");
