@@ -22,8 +22,9 @@ use crate::{CliError, Result};
     long_about = "Train deep feed-forward networks and watch their gradients.\n\n\
         `probe` measures a network at initialization, layer by layer, beside what \
         signal-propagation theory predicts; `train` trains one with the gradient-health \
-        monitor alongside, printing its findings (vanishing or exploding gradients, dead or \
-        saturated units, a learning rate too high or too low) when they change; `summary` \
+        monitor alongside, printing its findings (vanishing or exploding gradients, a \
+        collapsing or exploding forward signal, symmetric units, dead or saturated units, a \
+        learning rate too high or too low) when they change; `summary` \
         prints a model; `lab` runs the classic experiments on vanishing and exploding \
         gradients and writes a report; `report` merges run folders into that report.",
     after_help = "Examples:\n  \
@@ -215,7 +216,7 @@ fn check(m: &MlpSpec, flag: &str, value: Option<impl ToString>) -> Result<()> {
 
 /// `gradwell probe`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = PROBE_HELP, allow_negative_numbers = true)]
+#[command(after_help = probe_help(), allow_negative_numbers = true)]
 pub struct ProbeArgs {
     /// Hidden layers (each a linear layer and an activation); the output layer comes on top.
     #[arg(long, default_value = "20", value_name = "N", value_parser = positive)]
@@ -253,7 +254,10 @@ pub struct ProbeArgs {
     pub jacobian: bool,
 }
 
-const PROBE_HELP: &str = "\
+/// The help text after `gradwell probe`'s flags.
+fn probe_help() -> String {
+    format!(
+        "\
 What the table shows, for each layer's output on one batch at initialization:
   mean, std      of the layer's outputs over the batch and the units
   sat %          sigmoid/tanh outputs near their asymptotes, where the derivative is ~0
@@ -281,13 +285,44 @@ depth scales xi_q and xi_c are how many layers the variance and the correlation 
 inputs take to settle; the paper's networks trained when their depth was at most about
 6 xi_c, an empirical rule that the probe states beside this network's depth.
 
+{findings}
 Examples:
   gradwell probe --depth 20 --width 128 --activation sigmoid --init xavier-normal
   gradwell probe --depth 20 --width 128 --activation relu --init he-normal
   gradwell probe --depth 20 --activation relu --init xavier-normal --bias-init zeros
   gradwell probe --depth 20 --activation sigmoid --batch-norm --plot probe.svg
   gradwell probe --depth 50 --activation relu --init pytorch-default --residual
-  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian";
+  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian",
+        findings = findings_help()
+    )
+}
+
+/// What the diagnosis finds and how its cures are chosen, with the thresholds of
+/// `gradwell-monitor`'s `Thresholds`: part of `probe`'s and `train`'s help.
+fn findings_help() -> String {
+    let th = gradwell_monitor::Thresholds::default();
+    format!(
+        "\
+The diagnosis names, with the measured figure and its threshold: vanishing or exploding
+gradients (|dW| of the first weight over the last's below {vanish:e} or above {explode:e});
+a forward signal that collapses or explodes (the std of the last hidden activation over
+the first's below {collapse:e} or above {explosion:e}); symmetric units (every unit of a
+layer computing the same function, as a constant initialization leaves them: their spread
+across units below {sym:e} of that across samples; said instead of the vanishing and
+exploding gradients it causes); dead or saturated units; parameters without gradient; a
+learning rate too high or too low; a rising loss; NaN or inf. Each finding lists cures
+fitted to the network: what it already does is left out (a sigmoid network with Xavier
+weights is not told to use Xavier), what addresses the cause comes first (residual
+connections for gradients that grow through batch norm in a deep plain network), and a
+cure two findings share is printed once.
+",
+        vanish = th.vanishing_ratio,
+        explode = th.exploding_ratio,
+        collapse = th.signal_collapse,
+        explosion = th.signal_explosion,
+        sym = th.symmetric_units,
+    )
+}
 
 /// `gradwell train`.
 #[derive(Debug, Clone, Default, Args)]
@@ -404,14 +439,17 @@ fn train_help() -> String {
 Trains a classifier (cross-entropy on logits) and prints the final test accuracy. With the
 monitor on (the default), the gradients of every step are measured before clipping (global
 norm, per-parameter norms, NaN/inf), every layer's outputs every --monitor-every steps, and
-each optimizer step's update-to-weight ratio |dw|/|w| (healthy near 1e-3). Findings are
-printed when they change, e.g.:
-  step 1: warning: vanishing gradients — |dW| of the first weight (0.weight) is 3.1e-7 times
+each optimizer step's update-to-weight ratio |dw|/|w| (healthy near 1e-3). The findings
+are judged at each of those checks; a finding is printed once it has held for {hold}
+checks in a row, and `no longer: ...` once it has stopped holding for {hold} checks in a
+row, so a figure hovering at its threshold does not make its finding come and go, e.g.:
+  step 20: warning: vanishing gradients — |dW| of the first weight (0.weight) is 3.1e-7 times
   that of the last ...
     cure: use a non-saturating activation (ReLU, leaky ReLU, ELU, GELU)
 When a loss or gradient becomes NaN or infinite, the run stops and names the forward op and
 layer where the first non-finite value appeared.
 
+{findings}
 Before anything is allocated, the memory the run needs (parameters, gradients, optimizer
 buffers, the layer outputs of a batch) is weighed against the memory available
 (MemAvailable, or GRADWELL_MAX_MEMORY_MB in MiB): a run that cannot fit is refused, naming
@@ -457,7 +495,9 @@ Examples:
   gradwell train --steps 300 --epochs 100 --schedule cosine:per=step --eval-every 50 --out runs/s300
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/ --resume",
-        epochs = gradwell_train::DEFAULT_EPOCHS
+        epochs = gradwell_train::DEFAULT_EPOCHS,
+        hold = gradwell_monitor::Thresholds::default().finding_hold,
+        findings = findings_help()
     )
 }
 

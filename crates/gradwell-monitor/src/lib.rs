@@ -16,7 +16,9 @@
 //!   order) that was not finite.
 //! - Diagnosis ([`diagnose`], [`diagnose_step`]): rules with the thresholds of
 //!   [`Thresholds`] turn figures into [`Finding`]s that name the layers, the figure and the
-//!   [`Cure`]s of the classic texts.
+//!   [`Cure`]s of the classic texts, fitted to the run's [`Setup`] ([`render_findings`]
+//!   prints a cure two findings share once); [`FindingTracker`] starts and ends findings
+//!   over a run's checks with hysteresis.
 //! - Theory ([`PlainNet`], [`MeanField`], [`GaussHermite`], [`TheoryTable`]): the
 //!   mean-field variance map and gradient factor χ of a plain deep network at
 //!   initialization, printed beside the measurement, with expectations cut at the
