@@ -571,7 +571,7 @@ fn hidden_activations(layers: &[LayerStats]) -> Vec<&LayerStats> {
 fn signal_finding(layers: &[LayerStats], th: &Thresholds, setup: &Setup) -> Option<Finding> {
     let hidden = hidden_activations(layers);
     let (first, last) = (hidden.first()?, hidden.last()?);
-    if hidden.len() < 2 || !(first.std > 0.0) || !last.std.is_finite() {
+    if hidden.len() < 2 || first.std.is_nan() || first.std <= 0.0 || !last.std.is_finite() {
         return None;
     }
     let ratio = last.std / first.std;
