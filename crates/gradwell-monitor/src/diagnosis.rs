@@ -108,7 +108,10 @@ impl fmt::Display for Cure {
             Cure::Residual => "add residual (skip) connections so gradients bypass the layers",
             Cure::GradientClipping => "clip gradients by global norm (e.g. 1.0)",
             Cure::L2 => "add L2 regularization (weight decay) to keep weights small",
-            Cure::SmallerLearningRate => "lower the learning rate (e.g. by 10×)",
+            Cure::SmallerLearningRate => {
+                "lower the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests \
+                 for this model and data)"
+            }
             Cure::LargerLearningRate => "raise the learning rate (e.g. by 10×)",
             Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
         })
