@@ -65,7 +65,9 @@ impl LrRangeTest {
             } else {
                 Err(TrainError::config(
                     field,
-                    format!("{v} is not a learning rate: it must be in (0, {MAX_LR}]"),
+                    format!(
+                        "must be in (0, {MAX_LR}] (it is {v}); a larger rate is taken for a typo"
+                    ),
                 ))
             }
         };
@@ -75,8 +77,8 @@ impl LrRangeTest {
             return Err(TrainError::config(
                 "start_lr",
                 format!(
-                    "{} must be below end_lr ({}): the rate grows from one to the other",
-                    self.start_lr, self.end_lr
+                    "must be below the end rate, {} (it is {}): the rate grows from one to the other",
+                    self.end_lr, self.start_lr
                 ),
             ));
         }
@@ -84,7 +86,7 @@ impl LrRangeTest {
             return Err(TrainError::config(
                 "steps",
                 format!(
-                    "{} is too few: the test needs at least 2 steps to go from one rate to another",
+                    "must be at least 2 (it is {}): the rate goes from the start rate to the end rate",
                     self.steps
                 ),
             ));
@@ -92,13 +94,16 @@ impl LrRangeTest {
         if !(0.0..1.0).contains(&self.smoothing) {
             return Err(TrainError::config(
                 "smoothing",
-                format!("{} must be in [0, 1)", self.smoothing),
+                format!("must be in [0, 1) (it is {})", self.smoothing),
             ));
         }
         if !(self.divergence > 1.0 && self.divergence.is_finite()) {
             return Err(TrainError::config(
                 "divergence",
-                format!("{} must be a finite number above 1", self.divergence),
+                format!(
+                    "must be a finite number above 1 (it is {})",
+                    self.divergence
+                ),
             ));
         }
         Ok(())
