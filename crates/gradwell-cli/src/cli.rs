@@ -427,7 +427,8 @@ pub struct LrFindArgs {
     #[arg(long, value_name = "N", help = format!("Steps of the test, at least 2 (default {}); it stops earlier if the loss diverges", LrRangeTest::default().steps))]
     pub steps: Option<u64>,
     /// Write lr_find.csv (every step: rate, loss, smoothed loss) and lr_find.svg (the
-    /// smoothed loss against the rate, the suggestion marked) here, each atomically.
+    /// smoothed loss against the rate on a log axis, the suggestion marked, the last five
+    /// steps left out as fastai's plot does) here, each atomically.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -109,17 +109,30 @@ fn write_folder(dir: &Path, report: &LrFindReport) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// The smoothed loss against the rate, and each suggestion as a point of its own at the
-/// smoothed loss of the step whose rate is nearest (on the log scale).
+/// Steps left out at the end of the plotted curve, as fastai's `plot_lr_find`
+/// (`skip_end=5`): where the test stopped, the loss shoots up by orders of magnitude and
+/// would flatten the valley that is read. The CSV has every step.
+const PLOT_SKIP_END: usize = 5;
+
+/// The smoothed loss against the rate (but its last [`PLOT_SKIP_END`] steps, unless it has
+/// no more than twice as many), and each
+/// suggestion as a point of its own at the smoothed loss of the step whose rate is
+/// nearest (on the log scale).
 #[cfg(feature = "plots")]
 fn plot_series(report: &LrFindReport) -> Vec<gradwell_monitor::Series> {
     use gradwell_monitor::Series;
-    let curve = report
-        .points
-        .iter()
-        .map(|p| (p.lr, p.smoothed))
-        .collect::<Vec<_>>();
-    let mut series = vec![Series::new("smoothed loss", curve)];
+    let n = report.points.len();
+    // A test that stopped within a few steps is drawn whole.
+    let (shown, name) = if n > 2 * PLOT_SKIP_END {
+        (
+            &report.points[..n - PLOT_SKIP_END],
+            format!("smoothed loss (the last {PLOT_SKIP_END} steps are in the CSV only)"),
+        )
+    } else {
+        (&report.points[..], "smoothed loss".to_string())
+    };
+    let curve = shown.iter().map(|p| (p.lr, p.smoothed)).collect::<Vec<_>>();
+    let mut series = vec![Series::new(name, curve)];
     let at = |lr: f64| {
         report
             .points

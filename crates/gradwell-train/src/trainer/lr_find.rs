@@ -285,11 +285,11 @@ struct Recorder {
 impl Recorder {
     /// Records a step's loss at `lr` and returns the smoothed loss.
     fn record(&mut self, lr: f64, loss: f64) -> f64 {
-        let n = self.points.len() as i32 + 1;
+        let n = self.points.len() as u64 + 1;
         self.avg = self.beta * self.avg + (1.0 - self.beta) * loss;
-        let smoothed = self.avg / (1.0 - self.beta.powi(n));
+        let smoothed = self.avg / (1.0 - self.beta.powf(n as f64));
         self.points.push(LrPoint {
-            step: n as u64,
+            step: n,
             lr,
             loss,
             smoothed,
@@ -346,7 +346,8 @@ impl Trainer {
             divergence: settings.divergence,
             avg: 0.0,
             best: f64::INFINITY,
-            points: Vec::with_capacity(settings.steps as usize),
+            // The test usually stops long before a large `steps`: reserve a bounded amount.
+            points: Vec::with_capacity(settings.steps.min(1 << 12) as usize),
         };
         let outcome = self.range_steps(settings, &mut recorder);
         self.restore(before, "the state before the learning-rate range test")?;
