@@ -156,9 +156,8 @@ fn plot_series(report: &LrFindReport) -> Vec<gradwell_monitor::Series> {
     series
 }
 
-/// The report as text: what ran, a table of evenly spaced steps (and the last; the CSV has
-/// every step),
-/// why it stopped, and the suggestion with its rule.
+/// The report as text: what ran, a table of evenly spaced steps and the last (the CSV has
+/// every step), why it stopped, and the suggestion with its rule.
 pub fn render(report: &LrFindReport) -> String {
     let s = &report.settings;
     let mut out = format!(
