@@ -8,6 +8,7 @@
 //!   `gradwell-train`'s `Observer` hook.
 //! - [`run`]: one training run ([`train_run`]) and its folder; [`RunSummary`] is its
 //!   `run.json`.
+//! - [`lr_find`]: the learning-rate range test on the run `train` would make.
 //! - [`probe`]: a network at initialization, beside the theory.
 //! - [`lab`]: the standard experiments, each a claim with a criterion stated in advance;
 //!   [`report`]: the report folder (index.html with inline SVG plots, results.json, CSVs).
@@ -34,6 +35,7 @@
 pub mod cli;
 mod error;
 pub mod lab;
+pub mod lr_find;
 pub mod observe;
 pub mod probe;
 pub mod report;
@@ -47,7 +49,7 @@ pub use observe::MonitorObserver;
 pub use run::{RunOptions, RunSummary, train_run};
 pub use setup::RunFile;
 
-use cli::{Command, LabArgs, ReportArgs, SummaryArgs, TrainArgs};
+use cli::{Command, LabArgs, LrFindArgs, ReportArgs, SummaryArgs, TrainArgs};
 
 /// What a command ends with: success, or a run that finished but failed (a diverged
 /// training run), which exits non-zero after its output is written.
@@ -80,6 +82,7 @@ pub fn execute(command: Command) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Train(args) => train(&args),
+        Command::LrFind(args) => lr_find_command(&args),
         Command::Summary(args) => summary(&args),
         Command::Lab(args) => lab_command(&args),
         Command::Report(args) => report_command(&args),
@@ -91,7 +94,7 @@ pub fn execute(command: Command) -> Result<Outcome> {
 /// # Errors
 /// An unreadable or invalid config, a flag value out of range or unknown.
 pub fn run_file(args: &TrainArgs) -> Result<RunFile> {
-    let mut run = match &args.config {
+    let mut run = match &args.setup.config {
         Some(path) => RunFile::from_file(path)?,
         None => RunFile::default(),
     };
@@ -127,6 +130,16 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
     }
     println!("test accuracy: {acc:.4}");
     let _ = std::io::stdout().flush();
+    Ok(Outcome::Success)
+}
+
+fn lr_find_command(args: &LrFindArgs) -> Result<Outcome> {
+    let (report, written) = lr_find::lr_find(args)?;
+    print!("{}", lr_find::render(&report));
+    let _ = std::io::stdout().flush();
+    for path in written {
+        eprintln!("written: {}", path.display());
+    }
     Ok(Outcome::Success)
 }
 

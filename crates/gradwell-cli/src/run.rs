@@ -156,23 +156,13 @@ pub fn hold_dir(flag: &str, dir: &Path) -> Result<DirLock> {
 pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
     let mut run = run.clone();
-    let split = run.load_data()?;
-    let data_name = run.data.source.clone();
-    if run.train.preprocess == Preprocess::UnitRange && split.train.value_range().is_none() {
-        if !opts.quiet {
-            eprintln!(
-                "note: `{data_name}` has no known value range; standardizing the features instead of scaling them to [0, 1]"
-            );
-        }
-        run.train.preprocess = Preprocess::Standardize;
-    }
-    let (spec, mlp) = run.model_spec(
-        &data_name,
-        split.train.num_features(),
-        split.train.num_classes(),
-    )?;
-    check_training_memory(&run, &spec, split.train.len(), split.test.len())?;
-    let net = Network::<f32>::build(&spec, run.train.seed)?;
+    let Prepared {
+        split,
+        data_name,
+        spec,
+        mlp,
+        net,
+    } = prepare(&mut run, opts.quiet)?;
     // The data and the model are good: take the directories before any training.
     let _out_lock = opts
         .out
@@ -312,6 +302,54 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         write_run_folder(out, &run, &summary, history.as_ref(), trainer.network())?;
     }
     Ok(summary)
+}
+
+/// What a run trains on, once its data and model are known to be good.
+pub struct Prepared {
+    /// The training and test sets, as loaded (the trainer scales them).
+    pub split: gradwell_data::Split,
+    /// The data's name, as the run names it.
+    pub data_name: String,
+    /// The model.
+    pub spec: gradwell_nn::ModelSpec,
+    /// The model as an MLP, when it is one (for the theory).
+    pub mlp: Option<gradwell_nn::MlpSpec>,
+    /// The model, built with the run's seed.
+    pub net: Network<f32>,
+}
+
+/// Loads the run's data and builds its model, as `train` and `lr-find` do: data without a
+/// known value range are standardized instead of scaled to [0, 1] (said on stderr unless
+/// `quiet`, and written into `run`), and a model that would not fit in memory for training
+/// is refused before it is built.
+///
+/// # Errors
+/// Data or model problems; a run too large for the memory available.
+pub fn prepare(run: &mut RunFile, quiet: bool) -> Result<Prepared> {
+    let split = run.load_data()?;
+    let data_name = run.data.source.clone();
+    if run.train.preprocess == Preprocess::UnitRange && split.train.value_range().is_none() {
+        if !quiet {
+            eprintln!(
+                "note: `{data_name}` has no known value range; standardizing the features instead of scaling them to [0, 1]"
+            );
+        }
+        run.train.preprocess = Preprocess::Standardize;
+    }
+    let (spec, mlp) = run.model_spec(
+        &data_name,
+        split.train.num_features(),
+        split.train.num_classes(),
+    )?;
+    check_training_memory(run, &spec, split.train.len(), split.test.len())?;
+    let net = Network::<f32>::build(&spec, run.train.seed)?;
+    Ok(Prepared {
+        split,
+        data_name,
+        spec,
+        mlp,
+        net,
+    })
 }
 
 /// A run's end in words: `20 epochs`, or `20 epochs or 300 steps, whichever comes first`.

@@ -10,7 +10,7 @@ use gradwell_optim::{GradClip, NormType, OptimizerKind};
 use gradwell_train::{CheckpointConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{DataArgs, ModelArgs, TrainArgs};
+use crate::cli::{DataArgs, ModelArgs, SetupArgs, TrainArgs};
 use crate::{CliError, Result};
 
 /// Per-layer statistics every this many steps, by default.
@@ -252,8 +252,7 @@ impl RunFile {
         if let Some(n) = &a.name {
             self.name = Some(n.clone());
         }
-        self.apply_data_args(&a.data)?;
-        self.apply_model_args(&a.model)?;
+        self.apply_setup_args(&a.setup)?;
         let t = &mut self.train;
         if let Some(n) = a.epochs {
             if n == 0 {
@@ -267,6 +266,58 @@ impl RunFile {
             }
             t.steps = Some(n);
         }
+        if let Some(s) = &a.schedule {
+            t.schedule = parse_name("--schedule", s)?;
+        }
+        if let Some(d) = &a.checkpoint_dir {
+            t.checkpoint = CheckpointConfig {
+                dir: Some(d.clone()),
+                ..t.checkpoint.clone()
+            };
+        }
+        if let Some(n) = a.checkpoint_every {
+            if n == 0 {
+                return Err(CliError::flag(
+                    "--checkpoint-every",
+                    n,
+                    "must be at least 1",
+                ));
+            }
+            if t.checkpoint.dir.is_none() {
+                return Err(CliError::flag(
+                    "--checkpoint-every",
+                    n,
+                    "needs --checkpoint-dir to say where checkpoints go",
+                ));
+            }
+            t.checkpoint.every_steps = Some(n);
+        }
+        if a.no_monitor {
+            self.monitor.enabled = false;
+        }
+        if let Some(n) = a.monitor_every {
+            if n == 0 {
+                return Err(CliError::flag("--monitor-every", n, "must be at least 1"));
+            }
+            self.monitor.layer_every = n;
+        }
+        if let Some(n) = a.eval_every {
+            self.eval.every = Some(n);
+            self.eval.validate("--eval-every")?;
+        }
+        self.train
+            .validate()
+            .map_err(|e| CliError::Invalid(crate::one_line(e)))?;
+        Ok(())
+    }
+
+    /// Writes the flags that `train` and `lr-find` share (all but `--config`, which names
+    /// the file the run was read from) over the run, checking each value and naming the
+    /// flag. The caller checks the whole training config once every flag is written.
+    pub fn apply_setup_args(&mut self, a: &SetupArgs) -> Result<()> {
+        self.apply_data_args(&a.data)?;
+        self.apply_model_args(&a.model)?;
+        let t = &mut self.train;
         if let Some(n) = a.batch_size {
             if n == 0 {
                 return Err(CliError::flag("--batch-size", n, "must be at least 1"));
@@ -308,9 +359,6 @@ impl RunFile {
                     .map_err(|e| CliError::flag("--clip-value", c, crate::one_line(e)))?,
             );
         }
-        if let Some(s) = &a.schedule {
-            t.schedule = parse_name("--schedule", s)?;
-        }
         if let Some(e) = a.label_smoothing {
             t.label_smoothing = check_fraction("--label-smoothing", e, true)?;
         }
@@ -320,45 +368,6 @@ impl RunFile {
         if let Some(f) = a.validation_fraction {
             t.validation_fraction = check_fraction("--validation-fraction", f, true)?;
         }
-        if let Some(d) = &a.checkpoint_dir {
-            t.checkpoint = CheckpointConfig {
-                dir: Some(d.clone()),
-                ..t.checkpoint.clone()
-            };
-        }
-        if let Some(n) = a.checkpoint_every {
-            if n == 0 {
-                return Err(CliError::flag(
-                    "--checkpoint-every",
-                    n,
-                    "must be at least 1",
-                ));
-            }
-            if t.checkpoint.dir.is_none() {
-                return Err(CliError::flag(
-                    "--checkpoint-every",
-                    n,
-                    "needs --checkpoint-dir to say where checkpoints go",
-                ));
-            }
-            t.checkpoint.every_steps = Some(n);
-        }
-        if a.no_monitor {
-            self.monitor.enabled = false;
-        }
-        if let Some(n) = a.monitor_every {
-            if n == 0 {
-                return Err(CliError::flag("--monitor-every", n, "must be at least 1"));
-            }
-            self.monitor.layer_every = n;
-        }
-        if let Some(n) = a.eval_every {
-            self.eval.every = Some(n);
-            self.eval.validate("--eval-every")?;
-        }
-        self.train
-            .validate()
-            .map_err(|e| CliError::Invalid(crate::one_line(e)))?;
         Ok(())
     }
 

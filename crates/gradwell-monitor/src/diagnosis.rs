@@ -123,10 +123,12 @@ impl fmt::Display for Cure {
             Cure::GradientClipping => "clip gradients by global norm (e.g. 1.0)",
             Cure::L2 => "add L2 regularization (weight decay) to keep weights small",
             Cure::SmallerLearningRate => {
-                "lower the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests)"
+                "lower the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests \
+                 for this model and data)"
             }
             Cure::LargerLearningRate => {
-                "raise the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests)"
+                "raise the learning rate (e.g. by 10×, or to the rate `gradwell lr-find` suggests \
+                 for this model and data)"
             }
             Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
             Cure::RandomInit => {

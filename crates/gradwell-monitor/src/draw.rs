@@ -32,6 +32,11 @@ fn ensure_font() -> bool {
 /// # Errors
 /// Another extension, an unwritable file, or the plotting library's complaint.
 pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<()> {
+    plot_to(path, spec, series, false)
+}
+
+/// [`line_plot`], with a logarithmic x axis when `log_x` (points with x ≤ 0 left out).
+fn plot_to(path: &Path, spec: &PlotSpec<'_>, series: &[Series], log_x: bool) -> Result<()> {
     ensure_font();
     let err = |why: String| MonitorError::Plot {
         path: path.display().to_string(),
@@ -48,10 +53,12 @@ pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<
     let written = gradwell_nn::io::replace_atomic(path, |tmp| {
         let drawn = if svg {
             let root = SVGBackend::new(tmp, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+            draw(&root, spec, series, log_x)
+                .and_then(|()| root.present().map_err(|e| e.to_string()))
         } else {
             let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+            draw(&root, spec, series, log_x)
+                .and_then(|()| root.present().map_err(|e| e.to_string()))
         };
         drawn.map_err(|why| {
             failure = Some(why);
@@ -72,8 +79,11 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     spec: &PlotSpec<'_>,
     series: &[Series],
+    log_x: bool,
 ) -> std::result::Result<(), String> {
-    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!spec.log_y || y > 0.0);
+    let keep = |&(x, y): &(f64, f64)| {
+        x.is_finite() && y.is_finite() && (!spec.log_y || y > 0.0) && (!log_x || x > 0.0)
+    };
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
         .map(|s| s.points.iter().copied().filter(keep).collect())
@@ -91,7 +101,14 @@ fn draw<DB: DrawingBackend>(
     if !x0.is_finite() {
         (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
     }
-    if x1 <= x0 {
+    if log_x {
+        if x0 <= 0.0 {
+            (x0, x1) = (1.0, 10.0);
+        }
+        if x1 <= x0 {
+            x1 = x0 * 10.0;
+        }
+    } else if x1 <= x0 {
         x1 = x0 + 1.0;
     }
     if spec.log_y {
@@ -118,7 +135,7 @@ fn draw<DB: DrawingBackend>(
                 .configure_mesh()
                 .x_desc(spec.x_label)
                 .y_desc(spec.y_label)
-                .x_label_formatter(&|x: &f64| tick(*x, false))
+                .x_label_formatter(&|x: &f64| tick(*x, log_x))
                 .y_label_formatter(&|y: &f64| tick(*y, spec.log_y))
                 .label_style(("sans-serif", 14))
                 .draw()
@@ -132,8 +149,10 @@ fn draw<DB: DrawingBackend>(
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                     });
+                // A series of one point is a marked point: a larger dot.
+                let radius = if pts.len() == 1 { 7 } else { 3 };
                 chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, radius, c.filled())))
                     .map_err(|e| e.to_string())?;
             }
             if !series.is_empty() {
@@ -147,18 +166,27 @@ fn draw<DB: DrawingBackend>(
             }
         }};
     }
-    if spec.log_y {
-        body!(
-            builder
-                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
-                .map_err(|e| e.to_string())?
-        );
-    } else {
-        body!(
+    match (log_x, spec.log_y) {
+        (false, false) => body!(
             builder
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(|e| e.to_string())?
-        );
+        ),
+        (false, true) => body!(
+            builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?
+        ),
+        (true, false) => body!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(|e| e.to_string())?
+        ),
+        (true, true) => body!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?
+        ),
     }
     Ok(())
 }
@@ -231,6 +259,26 @@ pub fn plot_loss(path: &Path, series: &[Series]) -> Result<()> {
             log_y: false,
         },
         series,
+    )
+}
+
+/// The learning-rate range test: the smoothed loss against the learning rate on a log x
+/// axis, one line per series; a series of one point is drawn as a large dot (the
+/// suggested rate, named in the legend).
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn plot_lr_range_test(path: &Path, series: &[Series]) -> Result<()> {
+    plot_to(
+        path,
+        &PlotSpec {
+            title: "Learning-rate range test",
+            x_label: "learning rate (log scale)",
+            y_label: "smoothed training loss",
+            log_y: false,
+        },
+        series,
+        true,
     )
 }
 

@@ -30,7 +30,7 @@
 //!   and whether they are near dynamical isometry.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
-//!   [`plot_accuracy`], [`line_plot`]): SVG or PNG, one line per configuration, with the
+//!   [`plot_accuracy`], [`plot_lr_range_test`], [`line_plot`]): SVG or PNG, one line per configuration, with the
 //!   `plots` feature (plotters; on by default). Without it the lines to plot
 //!   ([`Series`]) are still there.
 //!
@@ -89,6 +89,7 @@ pub use diagnosis::{
 #[cfg(feature = "plots")]
 pub use draw::{
     line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
+    plot_lr_range_test,
 };
 pub use error::{MonitorError, Result};
 pub use isometry::JacobianSpread;

@@ -40,6 +40,13 @@
 //! before its first step, and holds it until it is dropped: a second process on the same
 //! directory is refused (naming the first one's pid) instead of pruning its checkpoints.
 //!
+//! # The learning-rate range test
+//!
+//! [`Trainer::lr_find`] trains a few hundred steps at a rate growing geometrically
+//! ([`LrRangeTest`]; Smith 2017, with fastai's defaults), records the smoothed loss against
+//! the rate, suggests a rate ([`LrFindReport::suggestion`]) and puts the trainer back
+//! exactly as it was.
+//!
 //! # Design choice: what the crate does not know
 //!
 //! The trainer knows the network only through [`gradwell_nn::Network`] (a tape with its
@@ -86,4 +93,6 @@ pub use checkpoint::Checkpoint;
 pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
-pub use trainer::{ResumeOutcome, TrainReport, Trainer};
+pub use trainer::{
+    LrFindReport, LrPoint, LrRangeTest, LrSuggestion, ResumeOutcome, TrainReport, Trainer,
+};

@@ -22,6 +22,9 @@ use crate::observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView
 use crate::progress::Bar;
 use crate::{Result, TrainError};
 
+mod lr_find;
+pub use lr_find::{LrFindReport, LrPoint, LrRangeTest, LrSuggestion};
+
 /// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
 const DROPOUT_STREAM: u64 = 1;
 

@@ -6,6 +6,7 @@ mod config;
 mod errors;
 mod lab;
 mod limits;
+mod lr_find;
 mod meanfield;
 mod outputs;
 

@@ -158,6 +158,12 @@ fn learning_rate_too_high_and_too_low() {
     let f = diagnose_step(&r, &Thresholds::default(), &Setup::default());
     assert_eq!(f[0].kind, FindingKind::LearningRateTooHigh);
     assert_eq!(f[0].cures[0], Cure::SmallerLearningRate);
+    // The cure names the tool that measures a rate.
+    assert!(
+        f[0].cures[0].to_string().contains("`gradwell lr-find`"),
+        "{}",
+        f[0].cures[0]
+    );
     r.updates[0].ratio = Some(3e-6);
     let f = diagnose_step(&r, &Thresholds::default(), &Setup::default());
     assert_eq!(f[0].kind, FindingKind::LearningRateTooLow);

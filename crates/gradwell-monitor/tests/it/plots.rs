@@ -2,7 +2,7 @@
 
 use gradwell_monitor::{
     MonitorError, Series, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer,
-    plot_loss,
+    plot_loss, plot_lr_range_test,
 };
 
 use crate::temp_dir;
@@ -37,6 +37,40 @@ fn svg_plot_has_lines_and_labels() {
         "no legend"
     );
     assert!(svg.contains("Gradient norm by layer"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_range_test_plot_has_a_log_rate_axis_and_a_marked_suggestion() {
+    let dir = temp_dir("lr-range");
+    let path = dir.join("lr_find.svg");
+    // Rates 1e-6 to 1 by half decades, a valley near 1e-2.
+    let curve: Vec<(f64, f64)> = (0..13)
+        .map(|i| {
+            let lr = 10f64.powf(-6.0 + 0.5 * i as f64);
+            (
+                lr,
+                2.3 - (lr.log10() + 6.0).min(4.0) * 0.5 + (lr * 10.0).max(0.0),
+            )
+        })
+        .collect();
+    plot_lr_range_test(
+        &path,
+        &[
+            Series::new("smoothed loss", curve),
+            Series::new("suggestion 1.0e-3", vec![(1e-3, 0.8)]),
+        ],
+    )
+    .unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    // Powers of ten label the x axis (a linear axis over [1e-6, 1] would print 0 and 1).
+    for label in ["1e-5", "1e-3", "1e-1"] {
+        assert!(svg.lines().any(|l| l.trim() == label), "no tick {label}");
+    }
+    assert!(svg.contains("suggestion 1.0e-3") && svg.contains("smoothed loss"));
+    // The suggestion's dot is larger than the curve's.
+    assert_eq!(svg.matches(r#"r="7""#).count(), 1, "one large dot");
+    assert!(svg.contains("Learning-rate range test"));
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -8,6 +8,7 @@ mod crash;
 mod digits;
 mod fashion;
 mod lock;
+mod lr_find;
 mod observer;
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;
