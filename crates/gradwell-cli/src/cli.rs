@@ -342,9 +342,9 @@ pub struct TrainArgs {
     /// Clamp each gradient element into [-V, V] before each step.
     #[arg(long, value_name = "V")]
     pub clip_value: Option<f64>,
-    /// Learning-rate schedule, per epoch: constant, cosine[:ETA_MIN] (over the run),
-    /// step:EPOCHS[,GAMMA], exponential:GAMMA, plateau, … (an unknown name lists them
-    /// all); add per=step to advance it every step (cosine:per=step).
+    /// Learning-rate schedule, per epoch: constant, cosine or cosine:ETA_MIN (over the
+    /// run), step:EPOCHS or step:EPOCHS,GAMMA, exponential:GAMMA, plateau, … (an unknown
+    /// name lists them all); add per=step to advance it every step (cosine:per=step).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
     /// Label smoothing ε of the training loss, in [0, 1).
