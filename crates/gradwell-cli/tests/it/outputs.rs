@@ -1,7 +1,8 @@
 //! Where a run writes: the run folder and the checkpoint directory are checked, created and
 //! locked before training, every file is written atomically (the weights first), a second
 //! run on a folder in use is refused with the holder's pid, and a non-finite value is
-//! placed in its layer at the first step of a run or of a resumed run.
+//! placed in its layer at the first step of a run or of a resumed run. Output to a pipe
+//! closed early (`| head -1`) ends the command quietly.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -260,5 +261,46 @@ fn a_dead_runs_lock_and_temporary_files_are_cleared() {
     assert_eq!(
         std::fs::read_to_string(out.join(LOCK_FILE)).unwrap().trim(),
         pid.to_string()
+    );
+}
+
+/// `gradwell summary ... | head -1`: the reader takes one line and closes the pipe while the
+/// command still has about a megabyte to write (far more than a pipe buffers, so the write
+/// that meets the closed pipe is certain). The command ends quietly, killed by SIGPIPE as
+/// Unix tools are; without that, `print!` panicked ("failed printing to stdout: Broken
+/// pipe", exit 101).
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_closed_early_ends_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::ExitStatusExt;
+
+    let model = vec!["4"; 2000].join("-");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["summary", "--model", &model])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader (and with it the pipe's only read end) is dropped here.
+    assert!(first.starts_with("Model: "), "{first}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(
+        status.signal(),
+        Some(13),
+        "not ended by SIGPIPE: {status}, {err}"
     );
 }
