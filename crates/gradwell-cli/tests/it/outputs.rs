@@ -304,3 +304,38 @@ fn output_to_a_pipe_closed_early_ends_quietly() {
         "not ended by SIGPIPE: {status}, {err}"
     );
 }
+
+/// `gradwell report ... | head -0`: the pipe is closed before the command prints its table;
+/// the report is written all the same (it is written before the table is printed).
+#[cfg(unix)]
+#[test]
+fn a_pipe_closed_early_loses_no_report() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let dir = temp_dir("closed-pipe-report");
+    let run = dir.join("runs").join("one");
+    let o = gradwell(&[
+        "train",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let report = dir.join("report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["report", dir.join("runs").to_str().unwrap(), "--out"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The pipe's only read end, closed before the command has read the run folder.
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(13), "{status}");
+    for file in ["index.html", "results.json"] {
+        assert!(report.join(file).is_file(), "{file} not written");
+    }
+}
