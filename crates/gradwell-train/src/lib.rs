@@ -86,4 +86,4 @@ pub use checkpoint::Checkpoint;
 pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, TrainConfig};
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
-pub use trainer::{ResumeOutcome, TrainReport, Trainer};
+pub use trainer::{ResumeOutcome, TrainReport, Trainer, epoch_number};

@@ -240,10 +240,14 @@ fn example_config_trains_and_resumes() {
         ck,
         "--resume",
     ]);
-    assert!(
-        err.contains("resumed from") && err.contains("epoch 3/3"),
-        "{err}"
-    );
+    // Two epochs are done: the resume message numbers the next one as the progress lines
+    // do, from 1.
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("resumed from"))
+        .unwrap_or_else(|| panic!("no resume message: {err}"));
+    assert!(line.ends_with(", epoch 3/3"), "{line}");
+    assert!(err.contains("\nepoch 3/3  step "), "{err}");
     let (straight, _) = ok(&["train", "--quiet", "--config", config, "--epochs", "3"]);
     assert_eq!(
         accuracy(&resumed),
@@ -347,6 +351,8 @@ fn a_step_budget_resumes_and_a_finished_budget_says_so() {
         err.contains("nothing is left to train") && err.contains("100 epochs or 30 steps"),
         "{err}"
     );
+    // 23 batches an epoch: step 30 is in the second, the last one the budget enters.
+    assert!(err.contains("at step 30, epoch 2/2\n"), "{err}");
     assert_eq!(gradwell_cli::RunSummary::read(&finished).unwrap().steps, 30);
 
     let o = train("20", &["--checkpoint-dir", ck, "--resume"]);
