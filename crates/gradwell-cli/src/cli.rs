@@ -490,6 +490,10 @@ pub struct SummaryArgs {
     /// The data (for `--hidden`: the input and output widths).
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print Keras's model.summary() table (the default): layers named as Keras names
+    /// them (dense, dense_1, …), an activation written into the Dense it follows.
+    #[arg(long, conflicts_with = "pytorch")]
+    pub keras: bool,
     /// Print PyTorch's print(model) form instead.
     #[arg(long)]
     pub pytorch: bool,
