@@ -4,7 +4,9 @@
 //!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read), then
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, the facade built without its default features (no
-//!   plots, progress bars or TOML), the test suite, and `cargo xtask verify`.
+//!   plots, progress bars or TOML), the documentation (`cargo doc --workspace --no-deps`
+//!   with rustdoc's warnings denied: a broken intra-doc link fails), the test suite, and
+//!   `cargo xtask verify`.
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
@@ -286,7 +288,8 @@ fn ci() -> ExitCode {
     // which the AVX-512 kernels replace on processors that have them.
     type Env<'a> = &'a [(&'a str, &'a str)];
     let portable: Env<'_> = &[("GRADWELL_KERNEL", "portable")];
-    let steps: [(&[&str], Env<'_>); 7] = [
+    let docs: Env<'_> = &[("RUSTDOCFLAGS", "-D warnings")];
+    let steps: [(&[&str], Env<'_>); 8] = [
         (&["fmt", "--all", "--", "--check"], &[]),
         (
             &[
@@ -303,6 +306,7 @@ fn ci() -> ExitCode {
             &["build", "--package", "gradwell", "--no-default-features"],
             &[],
         ),
+        (&["doc", "--workspace", "--no-deps"], docs),
         (&["test", "--workspace"], &[]),
         (&["test", "--package", "gradwell-tensor"], portable),
         (

@@ -2,7 +2,8 @@
 //! crate docs, no test is marked as expected to panic (tests assert on `Err` instead), no source
 //! or doc file has trailing whitespace or tabs, every crate denies warnings in its
 //! doctests, no library code writes a file except through `gradwell_nn::io`, the facade
-//! without its default features depends on no plotting, progress-bar or TOML crate, and
+//! without its default features depends on no plotting, progress-bar or TOML crate, no two
+//! documented targets share a name (`cargo doc` would publish one over the other), and
 //! every page of `docs/` (and section) that the code cites exists.
 
 #[cfg(test)]
@@ -151,6 +152,47 @@ mod tests {
             assert!(!has(&light, dep), "--no-default-features still pulls {dep}");
             let one = facade_tree(&["--no-default-features", "--features", feature]);
             assert!(has(&one, dep), "feature {feature} does not bring {dep}");
+        }
+    }
+
+    /// `cargo doc` writes each documented target to `target/doc/<name>/`: two targets of
+    /// one name (the `gradwell` binary and the facade crate `gradwell`) overwrite each
+    /// other's page, with only a warning.
+    #[test]
+    fn no_two_documented_targets_share_a_name() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut seen = std::collections::BTreeMap::<String, String>::new();
+        for package in meta["packages"].as_array().unwrap() {
+            for target in package["targets"].as_array().unwrap() {
+                let kinds = target["kind"].as_array().unwrap();
+                let documented = target["doc"].as_bool().unwrap()
+                    && kinds.iter().any(|k| k == "lib" || k == "bin");
+                if !documented {
+                    continue;
+                }
+                let name = target["name"].as_str().unwrap().replace('-', "_");
+                let owner = format!(
+                    "{} ({})",
+                    package["name"].as_str().unwrap(),
+                    kinds[0].as_str().unwrap()
+                );
+                if let Some(first) = seen.insert(name.clone(), owner.clone()) {
+                    panic!(
+                        "`cargo doc` writes both {first} and {owner} to target/doc/{name}/; set `doc = false` on one"
+                    );
+                }
+            }
         }
     }
 

@@ -405,9 +405,9 @@ pub struct TrainArgs {
     /// epochs). A schedule over the run (cosine, one-cycle, …) spans these N steps.
     #[arg(long, value_name = "N")]
     pub steps: Option<u64>,
-    /// Learning-rate schedule, per epoch: constant, cosine[:ETA_MIN] (over the run),
-    /// step:EPOCHS[,GAMMA], exponential:GAMMA, plateau, … (an unknown name lists them
-    /// all); add per=step to advance it every step (cosine:per=step).
+    /// Learning-rate schedule, per epoch: constant, cosine or cosine:ETA_MIN (over the
+    /// run), step:EPOCHS or step:EPOCHS,GAMMA, exponential:GAMMA, plateau, … (an unknown
+    /// name lists them all); add per=step to advance it every step (cosine:per=step).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
     /// Write checkpoints (weights, optimizer, RNG and position) here, at each epoch's end;
@@ -599,6 +599,10 @@ pub struct SummaryArgs {
     /// The data (for `--hidden`: the input and output widths).
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print Keras's model.summary() table (the default): layers named as Keras names
+    /// them (dense, dense_1, …), an activation written into the Dense it follows.
+    #[arg(long, conflicts_with = "pytorch")]
+    pub keras: bool,
     /// Print PyTorch's print(model) form instead.
     #[arg(long)]
     pub pytorch: bool,

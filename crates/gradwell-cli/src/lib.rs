@@ -203,8 +203,9 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let summaries = lab::run_all(&runs, &args.out.join("runs"), true)?;
     let results = lab::evaluate(&summaries);
-    print!("{}", lab::table(&results));
+    // The report first: a reader that closes the pipe early ends the process at the print.
     report::write(&args.out, &results, &summaries)?;
+    print!("{}", lab::table(&results));
     eprintln!(
         "lab: {} runs in {:.0} s; report written to {}",
         summaries.len(),
@@ -222,8 +223,9 @@ fn report_command(args: &ReportArgs) -> Result<Outcome> {
     let summaries = report::collect(&args.dirs)?;
     let _out_lock = run::hold_dir("--out", &args.out)?;
     let results = lab::evaluate(&summaries);
-    print!("{}", lab::table(&results));
+    // The report first: a reader that closes the pipe early ends the process at the print.
     report::write(&args.out, &results, &summaries)?;
+    print!("{}", lab::table(&results));
     eprintln!(
         "report of {} runs written to {}",
         summaries.len(),

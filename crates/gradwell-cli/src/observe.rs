@@ -135,7 +135,7 @@ impl Observer for MonitorObserver {
     }
 
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> ControlFlow<String> {
-        let at = metrics.epoch as usize + 1;
+        let at = gradwell_train::epoch_number(metrics.epoch) as usize;
         self.monitor
             .record_metric("train_loss", at, metrics.train_loss);
         self.monitor

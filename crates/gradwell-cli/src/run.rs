@@ -212,10 +212,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             }
             match &outcome.loaded {
                 Some(p) => eprintln!(
-                    "resumed from {} at step {}, epoch {}",
+                    "resumed from {} at step {}, {}",
                     p.display(),
                     trainer.step(),
-                    trainer.epoch()
+                    trainer.epoch_position()
                 ),
                 None => eprintln!("no checkpoint to resume from; starting afresh"),
             }
@@ -566,7 +566,12 @@ fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> R
             summary
                 .epochs
                 .iter()
-                .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy)))
+                .filter_map(|e| {
+                    Some((
+                        (gradwell_train::epoch_number(e.epoch)) as f64,
+                        e.test?.accuracy,
+                    ))
+                })
                 .collect(),
         )],
     )?;
@@ -584,7 +589,7 @@ pub fn epochs_csv(s: &RunSummary) -> String {
         out.push_str(&format!(
             "{},{},{},{},{},{},{tl},{ta}\n",
             s.name,
-            e.epoch + 1,
+            gradwell_train::epoch_number(e.epoch),
             e.steps,
             e.lr,
             e.train_loss,
@@ -612,7 +617,7 @@ pub fn evaluations_csv(s: &RunSummary) -> String {
             "{},{},{},{tl},{ta},{vl},{va}\n",
             s.name,
             e.step,
-            e.epoch + 1
+            gradwell_train::epoch_number(e.epoch)
         ));
     }
     out

@@ -446,7 +446,7 @@ fn zero_mean_variance(init: &Init, shape: &[usize], what: &str) -> Result<f64> {
 }
 
 /// A plain deep network as the theory sees it: widths, activation, σ_w² and σ_b² per
-/// linear layer, and the second moment E[x²] of the input elements.
+/// linear layer, and the second moment E\[x²\] of the input elements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlainNet {
     /// Input width, hidden widths, output width.
@@ -457,7 +457,7 @@ pub struct PlainNet {
     pub sigma_w2: Vec<f64>,
     /// σ_b² per linear layer.
     pub sigma_b2: Vec<f64>,
-    /// E[x²] of the input elements.
+    /// E\[x²\] of the input elements.
     pub input_second_moment: f64,
 }
 
@@ -625,9 +625,9 @@ impl PlainNet {
 pub struct LayerPrediction {
     /// The linear layer's index (0 for the first).
     pub linear: usize,
-    /// q: the pre-activation second moment E[h²].
+    /// q: the pre-activation second moment E\[h²\].
     pub q: f64,
-    /// E[a²] of the layer's input elements.
+    /// E\[a²\] of the layer's input elements.
     pub input_second_moment: f64,
     /// χ to the next layer (none for the last).
     pub chi: Option<f64>,
@@ -645,7 +645,7 @@ pub struct TheoryRow {
     pub path: String,
     /// The prediction.
     pub predicted: LayerPrediction,
-    /// The measured E[h²] of the layer's output.
+    /// The measured E\[h²\] of the layer's output.
     pub measured_q: f64,
     /// The measured ‖∂L/∂h‖ relative to the last linear layer's.
     pub measured_output_grad_rel: Option<f64>,

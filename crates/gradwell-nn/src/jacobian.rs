@@ -103,8 +103,8 @@ fn differentiate<F: Float, T>(
 }
 
 /// The Jacobian of `module`'s output with respect to its input `x` (a batch), the
-/// module's parameters living in `tape`'s store (see the [module](self) for the batch
-/// and the modes).
+/// module's parameters living in `tape`'s store (see [`JacobianMode`] for the batch and
+/// the modes).
 ///
 /// ```
 /// use gradwell_autodiff::Tape;

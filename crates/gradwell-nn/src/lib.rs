@@ -48,8 +48,9 @@
 //!
 //! - Keras's `Dense` starts its bias at zero and folds its activation into the layer; here
 //!   the bias follows PyTorch unless a `bias_init` is given, and an activation is a layer
-//!   of its own, with a row of its own in [`Network::summary`] (whose rows are named by
-//!   PyTorch paths, `0 (Linear)`, rather than Keras's `dense (Dense)`). Keras's
+//!   of its own (with PyTorch paths, `0 (Linear)`, in errors). [`Network::summary`] prints
+//!   the model as Keras would: rows named `dense (Dense)`, `dense_1 (Dense)`, an
+//!   activation that directly follows a linear layer written into its row. Keras's
 //!   `he_normal` is truncated (`keras-he-normal`); PyTorch's `kaiming_normal_` is not
 //!   (`he-normal`).
 //! - The summary counts batch norm's running statistics as non-trainable parameters, as
@@ -106,5 +107,5 @@ pub use layers::*;
 pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBudget, MemoryUse};
 pub use module::{Ctx, LayerActivation, Module, Tap, all_params, count_params};
 pub use network::Network;
-pub use plan::{LayerPlan, ModelPlan};
+pub use plan::{KerasLayer, LayerPlan, ModelPlan};
 pub use spec::{DEFAULT_HIDDEN, Head, MlpSpec, MlpWidths, ModelSpec, Widths};

@@ -82,6 +82,7 @@ pub(crate) fn plan_layers(
         plans.push(LayerPlan {
             path,
             kind: spec.torch_class(),
+            keras: spec.keras(),
             label: here.clone(),
             input_shape: std::mem::replace(&mut shape, planned.output.clone()),
             output_shape: planned.output,

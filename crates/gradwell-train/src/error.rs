@@ -39,7 +39,7 @@ pub enum TrainError {
     NonFiniteLoss {
         /// The step (1 for the first).
         step: u64,
-        /// The epoch, from 0.
+        /// The epoch, from 1 ([`crate::epoch_number`]), as the progress lines number it.
         epoch: u64,
         /// The loss.
         value: f64,

@@ -95,4 +95,5 @@ pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 pub use trainer::{
     LrFindReport, LrPoint, LrRangeTest, LrSuggestion, ResumeOutcome, TrainReport, Trainer,
+    epoch_number,
 };

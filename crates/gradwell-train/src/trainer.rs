@@ -311,6 +311,22 @@ impl Trainer {
         self.batcher.epoch()
     }
 
+    /// The epochs the whole run enters: [`TrainConfig::total_epochs`] for this training
+    /// set's batches per epoch, the `E` of the progress lines' `epoch k/E`.
+    pub fn total_epochs(&self) -> u64 {
+        self.config
+            .total_epochs(self.batcher.batches_per_epoch() as u64)
+    }
+
+    /// Where the run stands, as the progress lines number epochs: `epoch k/E`, `k` from 1
+    /// ([`epoch_number`]), the epoch the next step belongs to, or the last one the run
+    /// entered once it is over.
+    pub fn epoch_position(&self) -> String {
+        let total = self.total_epochs();
+        let current = self.epoch().min(total.saturating_sub(1));
+        format!("epoch {}/{total}", epoch_number(current))
+    }
+
     /// The optimizer steps the whole run takes (those of earlier, resumed processes
     /// included): [`TrainConfig::total_steps`] for this training set's batches per epoch.
     pub fn total_steps(&self) -> u64 {
@@ -445,7 +461,7 @@ impl Trainer {
                         let r = &self.running;
                         bar.set_message(format!(
                             "epoch {}/{run_epochs} loss {:.4}",
-                            epoch + 1,
+                            epoch_number(epoch),
                             r.loss_sum / r.samples.max(1) as f64
                         ));
                     }
@@ -552,7 +568,7 @@ impl Trainer {
             self.notify_non_finite(observers, step, epoch, loss_value, rows, logits);
             return Err(TrainError::NonFiniteLoss {
                 step,
-                epoch,
+                epoch: epoch_number(epoch),
                 value: loss_value,
             });
         }
@@ -1089,11 +1105,22 @@ fn checked_grad_norm(net: &Network<f32>, step: u64) -> Result<f64> {
     Ok(total.sqrt())
 }
 
+/// An epoch as a user reads it, counted from 1, for the epoch counted from 0 (as
+/// [`EpochMetrics::epoch`], [`Trainer::epoch`], checkpoints and `run.json` count it):
+/// progress lines, messages, errors and CSV files all number epochs this way.
+///
+/// ```
+/// assert_eq!(gradwell_train::epoch_number(0), 1);
+/// ```
+pub const fn epoch_number(epoch: u64) -> u64 {
+    epoch + 1
+}
+
 /// One log line for an epoch.
 fn epoch_line(m: &EpochMetrics, epochs: u64) -> String {
     let mut s = format!(
         "epoch {}/{epochs}  step {}  lr {:.3e}  train loss {:.4} acc {:.4}",
-        m.epoch + 1,
+        epoch_number(m.epoch),
         m.steps,
         m.lr,
         m.train_loss,

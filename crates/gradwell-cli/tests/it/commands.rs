@@ -332,10 +332,14 @@ fn example_config_trains_and_resumes() {
         ck,
         "--resume",
     ]);
-    assert!(
-        err.contains("resumed from") && err.contains("epoch 3/3"),
-        "{err}"
-    );
+    // Two epochs are done: the resume message numbers the next one as the progress lines
+    // do, from 1.
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("resumed from"))
+        .unwrap_or_else(|| panic!("no resume message: {err}"));
+    assert!(line.ends_with(", epoch 3/3"), "{line}");
+    assert!(err.contains("\nepoch 3/3  step "), "{err}");
     let (straight, _) = ok(&["train", "--quiet", "--config", config, "--epochs", "3"]);
     assert_eq!(
         accuracy(&resumed),
@@ -439,6 +443,8 @@ fn a_step_budget_resumes_and_a_finished_budget_says_so() {
         err.contains("nothing is left to train") && err.contains("100 epochs or 30 steps"),
         "{err}"
     );
+    // 23 batches an epoch: step 30 is in the second, the last one the budget enters.
+    assert!(err.contains("at step 30, epoch 2/2\n"), "{err}");
     assert_eq!(gradwell_cli::RunSummary::read(&finished).unwrap().steps, 30);
 
     let o = train("20", &["--checkpoint-dir", ck, "--resume"]);
@@ -701,7 +707,69 @@ fn summary_keras_and_pytorch() {
     );
     assert!(out.contains("(1): ReLU()"), "{out}");
     let (out, _) = ok(&["summary", "--hidden", "32,32", "--batch-norm", "--residual"]);
-    assert!(out.contains("BatchNorm1d"), "{out}");
+    assert!(
+        out.contains("(BatchNormalization)") && out.contains("residual (Residual)"),
+        "{out}"
+    );
+}
+
+/// `summary --keras` prints the table Keras 3 prints for the same model, written
+/// `Dense(32)`, `BatchNormalization()`, `Activation("relu")`, `Dropout(0.2)`, twice, then
+/// `Dense(10, activation="softmax")`: Keras's names (`dense`, `dense_1`, … from the second
+/// of a class on), the name wrapped as Keras wraps a long one, the classifier's softmax
+/// written into its last Dense.
+#[test]
+fn summary_keras_names_layers_as_keras_does() {
+    let (out, _) = ok(&[
+        "summary",
+        "--keras",
+        "--model",
+        "64-32-32-10",
+        "--batch-norm",
+        "--dropout",
+        "0.2",
+    ]);
+    let expected = "\
+Model: \"sequential\"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ dense (Dense)                   │ (None, 32)             │         2,080 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ batch_normalization             │ (None, 32)             │           128 │
+│ (BatchNormalization)            │                        │               │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ activation (Activation)         │ (None, 32)             │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dropout (Dropout)               │ (None, 32)             │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense_1 (Dense)                 │ (None, 32)             │         1,056 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ batch_normalization_1           │ (None, 32)             │           128 │
+│ (BatchNormalization)            │                        │               │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ activation_1 (Activation)       │ (None, 32)             │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dropout_1 (Dropout)             │ (None, 32)             │             0 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense_2 (Dense)                 │ (None, 10)             │           330 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 3,722 (14.54 KB)
+ Trainable params: 3,594 (14.04 KB)
+ Non-trainable params: 128 (512.00 B)
+";
+    assert_eq!(out, expected);
+    // Keras's `Dense(128, activation="relu")`: one row, no ReLU row.
+    let (out, _) = ok(&["summary", "--keras", "--model", "784-128-10"]);
+    assert!(
+        out.contains(concat!(
+            "│ dense (Dense)                   │ (None, 128)            │       100,480 │\n",
+            "├─────────────────────────────────┼────────────────────────┼───────────────┤\n",
+            "│ dense_1 (Dense)                 │ (None, 10)             │         1,290 │\n",
+            "└─",
+        )),
+        "{out}"
+    );
 }
 
 #[test]

@@ -1,10 +1,42 @@
 //! Every value that can be wrong gives one line, `error: ...`, naming the value and what
-//! is valid, and a non-zero exit; never a panic.
+//! is valid, and a non-zero exit; never a panic. A command line clap refuses gets clap's
+//! whole message (its first line `error: ...`, then its tips and the usage) and exit code 2.
+
+use clap::Parser as _;
+use gradwell_cli::cli::Cli;
 
 use crate::{gradwell, temp_dir, text};
 
-/// Runs `args`, expects a failure with exactly one line on standard error that starts
-/// with `error: ` and contains every string of `needles`.
+/// clap's whole message refusing the command line `args`, as clap renders it.
+fn clap_message(args: &[&str]) -> String {
+    let argv = std::iter::once("gradwell").chain(args.iter().copied());
+    match Cli::try_parse_from(argv) {
+        Ok(_) => panic!("clap accepts {args:?}"),
+        Err(e) => e.render().to_string(),
+    }
+}
+
+/// A mistyped subcommand gets clap's whole message: the tip naming the subcommand meant,
+/// the usage, and clap's exit code.
+#[test]
+fn a_mistyped_subcommand_gets_clap_s_tip_whole() {
+    let o = gradwell(&["trian"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err, clap_message(&["trian"]));
+    for part in [
+        "error: unrecognized subcommand 'trian'",
+        "tip: a similar subcommand exists: 'train'",
+        "Usage: gradwell <COMMAND>",
+    ] {
+        assert!(err.contains(part), "`{part}` missing from {err:?}");
+    }
+}
+
+/// Runs `args`, expects a failure whose first line on standard error starts with
+/// `error: ` and contains every string of `needles`: the only line, or, for a command line
+/// clap refuses (exit code 2), clap's whole message.
 pub fn refuses(args: &[&str], needles: &[&str]) {
     refuses_output(args, &gradwell(args), needles);
 }
@@ -15,7 +47,11 @@ pub fn refuses_output(args: &[&str], o: &std::process::Output, needles: &[&str])
     assert!(!o.status.success(), "{args:?} succeeded: {err}");
     assert_ne!(o.status.code(), Some(101), "{args:?} panicked: {err}");
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "{args:?}: not one line: {err:?}");
+    if o.status.code() == Some(2) {
+        assert_eq!(err, clap_message(args), "{args:?}: not clap's message");
+    } else {
+        assert_eq!(lines.len(), 1, "{args:?}: not one line: {err:?}");
+    }
     assert!(lines[0].starts_with("error: "), "{args:?}: {err}");
     for n in needles {
         assert!(lines[0].contains(n), "{args:?}: `{n}` missing from {err:?}");
@@ -229,8 +265,9 @@ fn a_config_file_error_names_the_field_not_the_flag() {
     }
 }
 
+/// clap's messages, whole: the first line names the flag.
 #[test]
-fn unknown_flags_and_subcommands_are_one_line_too() {
+fn unknown_flags_and_subcommands_are_named() {
     refuses(&["train", "--epoch", "3"], &["--epoch"]);
     refuses(&["trian"], &["trian"]);
     refuses(

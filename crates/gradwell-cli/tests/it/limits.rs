@@ -196,7 +196,7 @@ fn a_stray_label_is_refused_naming_the_line_and_the_label() {
         &[],
     );
     assert!(
-        out.contains("│ 2 (Linear)                      │ (None, 5)"),
+        out.contains("│ dense_1 (Dense)                 │ (None, 5)"),
         "{out}"
     );
     refused(

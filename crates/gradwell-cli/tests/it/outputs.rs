@@ -1,7 +1,8 @@
 //! Where a run writes: the run folder and the checkpoint directory are checked, created and
 //! locked before training, every file is written atomically (the weights first), a second
 //! run on a folder in use is refused with the holder's pid, and a non-finite value is
-//! placed in its layer at the first step of a run or of a resumed run.
+//! placed in its layer at the first step of a run or of a resumed run. Output to a pipe
+//! closed early (`| head -1`) ends the command quietly.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -261,4 +262,80 @@ fn a_dead_runs_lock_and_temporary_files_are_cleared() {
         std::fs::read_to_string(out.join(LOCK_FILE)).unwrap().trim(),
         pid.to_string()
     );
+}
+
+/// `gradwell summary ... | head -1`: the reader takes one line and closes the pipe while the
+/// command still has about a megabyte to write (far more than a pipe buffers, so the write
+/// that meets the closed pipe is certain). The command ends quietly, killed by SIGPIPE as
+/// Unix tools are; without that, `print!` panicked ("failed printing to stdout: Broken
+/// pipe", exit 101).
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_closed_early_ends_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::ExitStatusExt;
+
+    let model = vec!["4"; 2000].join("-");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["summary", "--model", &model])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader (and with it the pipe's only read end) is dropped here.
+    assert!(first.starts_with("Model: "), "{first}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(
+        status.signal(),
+        Some(13),
+        "not ended by SIGPIPE: {status}, {err}"
+    );
+}
+
+/// `gradwell report ... | head -0`: the pipe is closed before the command prints its table;
+/// the report is written all the same (it is written before the table is printed).
+#[cfg(unix)]
+#[test]
+fn a_pipe_closed_early_loses_no_report() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let dir = temp_dir("closed-pipe-report");
+    let run = dir.join("runs").join("one");
+    let o = gradwell(&[
+        "train",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let report = dir.join("report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["report", dir.join("runs").to_str().unwrap(), "--out"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The pipe's only read end, closed before the command has read the run folder.
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(13), "{status}");
+    for file in ["index.html", "results.json"] {
+        assert!(report.join(file).is_file(), "{file} not written");
+    }
 }

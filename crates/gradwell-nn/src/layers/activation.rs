@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{BuildSite, LayerKind, PlanSite, Planned};
 use crate::Result;
 use crate::module::{Ctx, Module};
+use crate::plan::KerasLayer;
 
 /// An element-wise activation as a layer (fixed parameters; see [`crate::Prelu`] for a learnable
 /// slope).
@@ -48,6 +49,11 @@ pub struct ActivationSpec {
 impl LayerKind for ActivationSpec {
     fn torch_class(&self) -> &'static str {
         self.activation.torch_class()
+    }
+
+    /// Keras's `Dense(…, activation="relu")`, or `Activation("relu")` elsewhere.
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Activation("Activation")
     }
 
     fn describe(&self) -> Option<String> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildSite, LayerKind, PlanSite, Planned, join, new_param};
 use crate::module::{Ctx, Module};
+use crate::plan::KerasLayer;
 use crate::{NnError, Result};
 
 /// PyTorch's class name.
@@ -191,6 +192,10 @@ mod init_text {
 impl LayerKind for LinearSpec {
     fn torch_class(&self) -> &'static str {
         CLASS
+    }
+
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Dense
     }
 
     fn describe(&self) -> Option<String> {

@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::module::Module;
-use crate::plan::LayerPlan;
+use crate::plan::{KerasLayer, LayerPlan};
 use crate::{NnError, Result};
 
 mod activation;
@@ -188,6 +188,12 @@ pub(crate) trait LayerKind: Sized {
     /// and the summary shows.
     fn torch_class(&self) -> &'static str;
 
+    /// The layer as Keras 3 has it, for the Keras-style summary: by default a layer of
+    /// Keras's custom kind, named by the PyTorch class (Keras has no such layer).
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Other(self.torch_class())
+    }
+
     /// How errors describe it after its path, `Linear(→128)`; `None` for the variant's
     /// name.
     fn describe(&self) -> Option<String> {
@@ -282,6 +288,11 @@ macro_rules! layers {
             /// PyTorch's class name of the built layer.
             pub fn torch_class(&self) -> &'static str {
                 match self { $(LayerSpec::$variant(s) => s.torch_class(),)* }
+            }
+
+            /// The layer as Keras 3 has it ([`KerasLayer`]).
+            pub fn keras(&self) -> KerasLayer {
+                match self { $(LayerSpec::$variant(s) => s.keras(),)* }
             }
 
             /// A short description for error messages, e.g. `Linear(→128)`.

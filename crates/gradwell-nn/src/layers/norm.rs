@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildSite, LayerKind, PlanSite, Planned};
 use crate::module::{Ctx, Module};
+use crate::plan::KerasLayer;
 use crate::{NnError, Result};
 
 /// PyTorch's class names.
@@ -144,6 +145,10 @@ impl LayerKind for BatchNormSpec {
         BATCH_NORM
     }
 
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Other("BatchNormalization")
+    }
+
     fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {
         let c = &self.config;
         let f = at.flat()? as u64;
@@ -194,6 +199,10 @@ impl LayerKind for BatchNormSpec {
 impl LayerKind for LayerNormSpec {
     fn torch_class(&self) -> &'static str {
         LAYER_NORM
+    }
+
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Other("LayerNormalization")
     }
 
     fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {

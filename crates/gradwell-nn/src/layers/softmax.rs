@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{BuildSite, LayerKind, PlanSite, Planned};
 use crate::Result;
 use crate::module::{Ctx, Module};
+use crate::plan::KerasLayer;
 
 /// PyTorch's class names.
 const SOFTMAX: &str = "Softmax";
@@ -65,6 +66,11 @@ impl LayerKind for SoftmaxSpec {
         SOFTMAX
     }
 
+    /// Keras's `Dense(…, activation="softmax")`, or its `Softmax` layer elsewhere.
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Activation("Softmax")
+    }
+
     fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {
         Ok(Planned::output(at.input.to_vec()))
     }
@@ -81,6 +87,12 @@ impl LayerKind for SoftmaxSpec {
 impl LayerKind for LogSoftmaxSpec {
     fn torch_class(&self) -> &'static str {
         LOG_SOFTMAX
+    }
+
+    /// Keras's `Dense(…, activation="log_softmax")`, or `Activation("log_softmax")`
+    /// elsewhere (Keras has no log-softmax layer).
+    fn keras(&self) -> KerasLayer {
+        KerasLayer::Activation("Activation")
     }
 
     fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {

@@ -78,7 +78,7 @@ fn a_trillion_unit_layer_is_planned_and_summarized_without_being_built() {
     let s = plan.summary::<f32>();
     assert!(
         s.contains(
-            "│ 0 (Linear)                      │ (None, 1000000000000)  │ 785,000,000,000,000 │"
+            "│ dense (Dense)                   │ (None, 1000000000000)  │ 785,000,000,000,000 │"
         ),
         "{s}"
     );

@@ -4,6 +4,8 @@ use gradwell_nn::Network;
 
 use crate::common::{KERAS_SEED, spec};
 
+/// Keras 3's `model.summary()` of the seed's model, `Dense(128, activation="relu")` and
+/// `Dense(10, activation="softmax")`: the activations are written into the Dense rows.
 #[test]
 fn keras_seed_summary_is_pinned() {
     let net = Network::<f32>::build(&spec(KERAS_SEED), 0).expect("builds");
@@ -12,13 +14,9 @@ Model: \"sequential\"
 ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
 ┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
 ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
-│ 0 (Linear)                      │ (None, 128)            │       100,480 │
+│ dense (Dense)                   │ (None, 128)            │       100,480 │
 ├─────────────────────────────────┼────────────────────────┼───────────────┤
-│ 1 (ReLU)                        │ (None, 128)            │             0 │
-├─────────────────────────────────┼────────────────────────┼───────────────┤
-│ 2 (Linear)                      │ (None, 10)             │         1,290 │
-├─────────────────────────────────┼────────────────────────┼───────────────┤
-│ 3 (Softmax)                     │ (None, 10)             │             0 │
+│ dense_1 (Dense)                 │ (None, 10)             │         1,290 │
 └─────────────────────────────────┴────────────────────────┴───────────────┘
  Total params: 101,770 (397.54 KB)
  Trainable params: 101,770 (397.54 KB)
@@ -50,7 +48,15 @@ layers = [
     assert_eq!(net.num_params(), (87, 12));
     let s = net.summary();
     assert!(
-        s.contains("│ 1 (BatchNorm1d)                 │ (None, 6)              │            24 │"),
+        s.contains(concat!(
+            "│ batch_normalization             │ (None, 6)              │            24 │\n",
+            "│ (BatchNormalization)            │                        │               │\n"
+        )),
+        "{s}"
+    );
+    // The ReLU after the batch norm is Keras's `Activation("relu")`, a row of its own.
+    assert!(
+        s.contains("│ activation (Activation)         │ (None, 6)              │             0 │"),
         "{s}"
     );
     assert!(s.ends_with(
@@ -76,11 +82,11 @@ layers = [
     .expect("builds");
     let s = net.summary();
     assert!(
-        s.contains("│ 0 (Flatten)                     │ (None, 4)              │             0 │"),
+        s.contains("│ flatten (Flatten)               │ (None, 4)              │             0 │"),
         "{s}"
     );
     assert!(
-        s.contains("│ 1 (Residual)                    │ (None, 3)              │            27 │"),
+        s.contains("│ residual (Residual)             │ (None, 3)              │            27 │"),
         "{s}"
     );
 }

@@ -144,7 +144,7 @@ fn a_non_finite_loss_stops_the_run_naming_the_step() {
             err,
             TrainError::NonFiniteLoss {
                 step: 1,
-                epoch: 0,
+                epoch: 1,
                 ..
             }
         ),
@@ -152,7 +152,7 @@ fn a_non_finite_loss_stops_the_run_naming_the_step() {
     );
     assert_eq!(
         err.to_string(),
-        "step 1 (epoch 0): the loss is not finite (NaN)"
+        "step 1 (epoch 1): the loss is not finite (NaN)"
     );
 }
 
