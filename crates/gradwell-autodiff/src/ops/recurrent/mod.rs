@@ -37,6 +37,16 @@ impl Cell {
         }
     }
 
+    /// Per sample, step and layer, how many values the op keeps in its own buffers during a
+    /// training step (the gates, their gradients and the cell's extra values): what a
+    /// memory estimate adds to the layer's output. `None` past `usize`.
+    pub fn buffered_per_step(self, hidden: usize) -> Option<usize> {
+        self.gates()
+            .checked_mul(2)?
+            .checked_mul(hidden)?
+            .checked_add(self.extra_width(hidden))
+    }
+
     /// Per sample and step, how many values besides the gates the backward pass needs
     /// (LSTM: c_t; GRU: W_hn h_{t−1} + b_hn), for a hidden size `h`.
     fn extra_width(self, h: usize) -> usize {
