@@ -9,6 +9,7 @@ mod jacobian;
 mod losses;
 mod memory;
 mod registry;
+mod rnn_parity;
 mod summary;
 mod torch;
 mod weights;
