@@ -8,6 +8,7 @@ mod gradcheck;
 mod jacobian;
 mod losses;
 mod memory;
+mod recurrent;
 mod registry;
 mod rnn_parity;
 mod summary;
