@@ -36,7 +36,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         let y: ArrayD<f32> = net.predict_dyn(&x.view().into_dyn())?;
         let y: Vec<Vec<Vec<f32>>> = y
             .outer_iter()
-            .map(|s| s.outer_iter().map(|r| r.to_vec()).collect())
+            .map(|s| {
+                s.outer_iter()
+                    .map(|r| r.iter().copied().collect())
+                    .collect()
+            })
             .collect();
         outputs.insert(name.into(), json!({ "input": input, "output": y }));
     }

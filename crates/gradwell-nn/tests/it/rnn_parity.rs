@@ -21,13 +21,19 @@ use std::path::Path;
 
 use gradwell_autodiff::Tape;
 use gradwell_autodiff::ops::{Cell, Recurrent, RnnNonlinearity};
+use gradwell_nn::{ModelSpec, Network};
 use ndarray::{ArrayD, IxDyn};
-use serde_json::Value;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use safetensors::SafeTensors;
+use serde_json::{Value, json};
 
 /// Elementwise agreement of a tensor with PyTorch's, relative to its largest entry.
 const REL: f64 = 1e-12;
 /// Agreement of each per-step gradient norm with PyTorch's, relative to itself.
 const NORM_REL: f64 = REL;
+/// Agreement of f32 outputs (the safetensors interop models), as in `torch.rs`.
+const F32_TOLERANCE: f64 = 1e-5;
 /// The cases the generator writes; a case missing from the fixture fails the test.
 const CASES: usize = 25;
 
@@ -73,6 +79,28 @@ fn relative_difference(a: &ArrayD<f64>, b: &ArrayD<f64>, what: &str) -> f64 {
     diff / if scale > 0.0 { scale } else { 1.0 }
 }
 
+/// The model of a case: the recurrent layer alone, samples `[T, input_size]`.
+fn case_spec(case: &Value) -> ModelSpec {
+    let steps = case["input"][0].as_array().expect("input [N, T, I]").len();
+    let mut layer = json!({
+        "type": case["kind"],
+        "hidden_size": case["hidden_size"],
+        "num_layers": case["num_layers"],
+        "bias": case["bias"],
+    });
+    if case["kind"] == "rnn" {
+        layer["nonlinearity"] = case["nonlinearity"].clone();
+    }
+    if !case["truncate"].is_null() {
+        layer["truncate"] = case["truncate"].clone();
+    }
+    let spec = json!({
+        "input_shape": [steps, case["input_size"]],
+        "layers": [layer],
+    });
+    ModelSpec::parse(&spec.to_string()).expect("the case's spec parses")
+}
+
 /// What gradwell computes for a case: (output, loss, parameter gradients by PyTorch's name,
 /// input gradient, per-step norms of ∂L/∂h_t).
 struct Computed {
@@ -81,6 +109,58 @@ struct Computed {
     grads: Vec<(String, ArrayD<f64>)>,
     input_grad: ArrayD<f64>,
     step_norms: Vec<f64>,
+}
+
+fn compute(case: &Value) -> Computed {
+    let mut net = Network::<f64>::build(&case_spec(case), 0).expect("builds");
+    let state = case["state_dict"].as_object().expect("a state_dict");
+    let ours: BTreeSet<String> = net
+        .param_names()
+        .into_iter()
+        .map(|n| n.strip_prefix("0.").expect("the layer's path").to_string())
+        .collect();
+    let theirs: BTreeSet<String> = state.keys().cloned().collect();
+    assert_eq!(ours, theirs, "{}: parameter names", case["name"]);
+    for (name, value) in state {
+        let id = net.param(&format!("0.{name}")).expect("present");
+        let v = array(value);
+        let mut slot = net.tape.params_mut().value_mut(id);
+        assert_eq!(slot.shape(), v.shape(), "{}: {name}'s shape", case["name"]);
+        slot.assign(&v);
+    }
+    let x = array(&case["input"]);
+    let r = array(&case["weight"]);
+    net.tape.reset();
+    let xv = net.tape.input_requires_grad(x);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let out = net.forward(xv, true, &mut rng, None).expect("runs");
+    let output = net.tape.value(out).to_owned();
+    let loss = (&output * &r).sum();
+    net.tape.backward_from(out, &r.view()).expect("backward");
+    let grads = net
+        .param_names()
+        .into_iter()
+        .map(|n| {
+            let id = net.param(&n).expect("present");
+            let g = net.tape.params().grad(id).to_owned();
+            (n["0.".len()..].to_string(), g)
+        })
+        .collect();
+    let input_grad = net.tape.input_grad(xv).expect("input gradient").to_owned();
+    // The model's output is the last stacked layer's op's: its record of ‖∂L/∂h_t‖.
+    let step_norms = net
+        .tape
+        .op_of::<Recurrent<f64>>(out)
+        .expect("the output is a recurrent op's")
+        .step_grad_norms()
+        .to_vec();
+    Computed {
+        output,
+        loss,
+        grads,
+        input_grad,
+        step_norms,
+    }
 }
 
 /// The same computation on the tape directly, one fused op per stacked layer, with the
@@ -211,6 +291,11 @@ fn check_every_case(what: &str, compute: impl Fn(&Value) -> Computed) {
 }
 
 #[test]
+fn recurrent_layers_built_from_their_specs_match_pytorch_outputs_gradients_and_step_norms() {
+    check_every_case("the layers", compute);
+}
+
+#[test]
 fn the_fused_recurrent_op_matches_pytorch_outputs_gradients_and_step_norms() {
     check_every_case("the op", compute_with_op);
 }
@@ -245,4 +330,76 @@ fn the_fixture_covers_vanishing_and_exploding_gradients_through_time() {
             .is_some_and(|v| v.starts_with("2.")),
         "the fixture records torch's version"
     );
+}
+
+/// The interop model `name` in f32 with PyTorch's safetensors weights loaded through
+/// [`Network::load_safetensors`], and its largest difference from PyTorch's outputs.
+fn interop(name: &str, config: &str) -> (f64, Network<f32>) {
+    let recorded = recorded();
+    let mut net =
+        Network::<f32>::build(&ModelSpec::parse(config).expect("parses"), 0).expect("builds");
+    net.load_safetensors(&fixtures().join(format!("torch_{name}.safetensors")))
+        .expect("PyTorch's weights load");
+    let x = array(&recorded["safetensors"][name]["input"]).mapv(|v| v as f32);
+    let y = net.predict_dyn(&x.view()).expect("runs");
+    let want = array(&recorded["safetensors"][name]["output"]);
+    assert_eq!(y.shape(), want.shape());
+    let diff = y
+        .iter()
+        .zip(&want)
+        .fold(0.0_f64, |m, (a, b)| m.max((f64::from(*a) - b).abs()));
+    (diff, net)
+}
+
+const TORCH_LSTM: &str = include_str!("../../fixtures/torch_lstm.toml");
+const TORCH_GRU: &str = include_str!("../../fixtures/torch_gru.toml");
+
+#[test]
+fn pytorch_lstm_and_gru_safetensors_give_pytorchs_outputs() {
+    for (name, config) in [("lstm", TORCH_LSTM), ("gru", TORCH_GRU)] {
+        let (diff, _) = interop(name, config);
+        assert!(diff <= F32_TOLERANCE, "{name}: {diff}");
+        // Not a vacuous pass: gradwell's own initial weights are far from PyTorch's outputs.
+        let mut fresh = Network::<f32>::build(&ModelSpec::parse(config).unwrap(), 0).unwrap();
+        let recorded = recorded();
+        let x = array(&recorded["safetensors"][name]["input"]).mapv(|v| v as f32);
+        let y = fresh.predict_dyn(&x.view()).unwrap();
+        let want = array(&recorded["safetensors"][name]["output"]);
+        let far = y
+            .iter()
+            .zip(&want)
+            .fold(0.0_f64, |m, (a, b)| m.max((f64::from(*a) - b).abs()));
+        assert!(far > 1e-2, "{name}: fresh weights give {far}");
+    }
+}
+
+/// gradwell's safetensors of the same models have exactly the keys, shapes and dtypes of
+/// PyTorch's state_dict (recorded by the generator), so `load_state_dict(strict=True)` into
+/// `nn.LSTM`/`nn.GRU` takes them; `gen_rnn_fixtures.sh` checks that load in PyTorch itself.
+#[test]
+fn gradwells_lstm_and_gru_safetensors_have_pytorchs_keys_shapes_and_dtypes() {
+    let recorded = recorded();
+    for (name, config) in [("lstm", TORCH_LSTM), ("gru", TORCH_GRU)] {
+        let net = Network::<f32>::build(&ModelSpec::parse(config).unwrap(), 3).unwrap();
+        let bytes = net.safetensors_bytes().expect("encodes");
+        let st = SafeTensors::deserialize(&bytes).expect("decodes");
+        let ours: BTreeSet<(String, Vec<usize>, String)> = st
+            .tensors()
+            .into_iter()
+            .map(|(k, t)| (k, t.shape().to_vec(), format!("{:?}", t.dtype())))
+            .collect();
+        let theirs: BTreeSet<(String, Vec<usize>, String)> = recorded["safetensors"][name]["keys"]
+            .as_object()
+            .expect("keys")
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::from_value(v["shape"].clone()).unwrap(),
+                    v["dtype"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}");
+    }
 }
