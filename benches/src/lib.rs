@@ -56,6 +56,25 @@ pub const LSTM_INPUT: usize = 32;
 pub const LSTM_HIDDEN: usize = 128;
 
 impl Model {
+    /// Every reference model.
+    pub const ALL: [Model; 4] = [Model::M1, Model::M2, Model::M3, Model::Lstm];
+
+    /// The model's name in `compare-step`'s arguments and in the comparison's records (the
+    /// one `benches/compare/frameworks.py` uses).
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::M1 => "M1",
+            Model::M2 => "M2",
+            Model::M3 => "M3",
+            Model::Lstm => "LSTM",
+        }
+    }
+
+    /// The model of that [`Model::name`].
+    pub fn from_name(name: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// The shape of one sample.
     pub fn input_shape(self) -> Vec<usize> {
         match self {
@@ -66,25 +85,25 @@ impl Model {
 
     /// The model's spec.
     pub fn spec(self) -> ModelSpec {
-        if self == Model::Lstm {
-            return ModelSpec::parse(&format!(
-                r#"{{"input_shape": [{LSTM_STEPS}, {LSTM_INPUT}], "layers": [
-                    {{"type": "lstm", "hidden_size": {LSTM_HIDDEN}}},
-                    {{"type": "last_step"}},
-                    {{"type": "linear", "out_features": 10}}
-                ]}}"#
-            ))
-            .unwrap_or_else(|e| unreachable!("the LSTM spec is valid: {e}"));
-        }
+        let widths: &[usize] = match self {
+            Model::M1 => &[784, 128, 10],
+            Model::M2 => &[784, 256, 256, 256, 256, 256, 256, 256, 256, 10],
+            Model::M3 => &[784, 1024, 1024, 10],
+            Model::Lstm => {
+                return ModelSpec::parse(&format!(
+                    r#"{{"input_shape": [{LSTM_STEPS}, {LSTM_INPUT}], "layers": [
+                        {{"type": "lstm", "hidden_size": {LSTM_HIDDEN}}},
+                        {{"type": "last_step"}},
+                        {{"type": "linear", "out_features": 10}}
+                    ]}}"#
+                ))
+                .unwrap_or_else(|e| unreachable!("the LSTM spec is valid: {e}"));
+            }
+        };
         let relu = "relu"
             .parse()
             .unwrap_or_else(|_| unreachable!("a valid name"));
-        let mut m = match self {
-            Model::M1 => MlpSpec::new(&[784, 128, 10], relu),
-            Model::M2 => MlpSpec::new(&[784, 256, 256, 256, 256, 256, 256, 256, 256, 10], relu),
-            Model::M3 => MlpSpec::new(&[784, 1024, 1024, 10], relu),
-            Model::Lstm => unreachable!("returned above"),
-        };
+        let mut m = MlpSpec::new(widths, relu);
         m.init = Some(gradwell_init::Init::HE_NORMAL);
         m.batch_norm = self == Model::M2;
         m.to_spec()
@@ -115,7 +134,7 @@ impl Workload {
             Model::M2 => Box::new(
                 Adam::new(AdamConfig::default().lr(1e-3)).unwrap_or_else(|e| unreachable!("{e}")),
             ),
-            _ => Box::new(
+            Model::M1 | Model::M3 | Model::Lstm => Box::new(
                 Sgd::new(SgdConfig::default().lr(0.1).momentum(0.9))
                     .unwrap_or_else(|e| unreachable!("{e}")),
             ),

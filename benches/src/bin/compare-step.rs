@@ -23,15 +23,14 @@ fn peak_rss_kib() -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let model = match args.first().map(String::as_str) {
-        Some("M1") => Model::M1,
-        Some("M2") => Model::M2,
-        Some("M3") => Model::M3,
-        Some("LSTM") => Model::Lstm,
-        other => return Err(format!(
-            "usage: compare-step <M1|M2|M3|LSTM> <batch> [seconds] [data dir]; got model {other:?}"
+    let Some(model) = args.first().and_then(|n| Model::from_name(n)) else {
+        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
+        return Err(format!(
+            "usage: compare-step <{}> <batch> [seconds] [data dir]; got model {:?}",
+            names.join("|"),
+            args.first()
         )
-        .into()),
+        .into());
     };
     let batch: usize = args.get(1).ok_or("missing batch size")?.parse()?;
     let seconds: f64 = args.get(2).map_or(Ok(10.0), |s| s.parse())?;
@@ -60,7 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{{\"framework\":\"gradwell\",\"model\":\"{model:?}\",\"batch\":{batch},\"steps\":{steps},\"samples_per_sec\":{:.1},\"peak_rss_mib\":{:.1},\"peak_rss_after_warmup_mib\":{:.1},\"final_loss\":{loss:.4}}}",
+        "{{\"framework\":\"gradwell\",\"model\":\"{}\",\"batch\":{batch},\"steps\":{steps},\"samples_per_sec\":{:.1},\"peak_rss_mib\":{:.1},\"peak_rss_after_warmup_mib\":{:.1},\"final_loss\":{loss:.4}}}",
+        model.name(),
         steps as f64 * batch as f64 / secs,
         peak_rss_kib() as f64 / 1024.0,
         rss_after_warmup as f64 / 1024.0,
