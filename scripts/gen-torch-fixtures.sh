@@ -11,7 +11,8 @@ for gen in \
     crates/gradwell-optim/fixtures/gen_fixtures.sh \
     crates/gradwell-nn/fixtures/gen_loss_fixtures.sh \
     crates/gradwell-nn/fixtures/gen_jacobian_fixtures.sh \
-    crates/gradwell-nn/fixtures/gen_torch_weights.sh; do
+    crates/gradwell-nn/fixtures/gen_torch_weights.sh \
+    crates/gradwell-nn/fixtures/gen_rnn_fixtures.sh; do
     echo "== $gen" >&2
     "$top/$gen"
 done

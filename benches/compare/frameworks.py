@@ -2,7 +2,12 @@
 Fashion-MNIST in memory for a fixed time; prints one JSON line like gradwell's
 `compare-step` binary.
 
-usage: python frameworks.py <torch|jax> <M1|M2|M3> <batch> <seconds> <threads> [data dir]
+LSTM (PyTorch only) is gradwell's `Model::Lstm`: one synthetic batch of sequences of
+LSTM_STEPS steps of LSTM_INPUT features (the same values as gradwell's `matrix`), an
+nn.LSTM with LSTM_HIDDEN units, the last step, Linear to 10 classes, cross-entropy, SGD
+lr 0.1 momentum 0.9; it reads no data.
+
+usage: python frameworks.py <torch|jax> <M1|M2|M3|LSTM> <batch> <seconds> <threads> [data dir]
 """
 import gzip
 import json
@@ -27,6 +32,42 @@ def load(dir):
     x = idx(os.path.join(dir, "train-images-idx3-ubyte.gz")).reshape(-1, 784).astype(np.float32) / 255.0
     y = idx(os.path.join(dir, "train-labels-idx1-ubyte.gz")).astype(np.int64)
     return x, y
+
+
+LSTM_STEPS, LSTM_INPUT, LSTM_HIDDEN = 50, 32, 128
+
+
+def synthetic(rows, cols):
+    """gradwell_benches::matrix(rows, cols) mapped to [0, 1), as Workload::new feeds it."""
+    i = np.arange(rows, dtype=np.uint64)[:, None]
+    j = np.arange(cols, dtype=np.uint64)[None, :]
+    h = ((i * np.uint64(2_654_435_761)) ^ (j * np.uint64(40_503))) % np.uint64(2001)
+    return ((h.astype(np.float32) / 1000.0 - 1.0) + 1.0) * 0.5
+
+
+def run_torch_lstm(batch, seconds, threads):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    lstm = nn.LSTM(LSTM_INPUT, LSTM_HIDDEN, batch_first=True)
+    head = nn.Linear(LSTM_HIDDEN, 10)
+    params = list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    xb = torch.from_numpy(synthetic(batch, LSTM_STEPS * LSTM_INPUT)).reshape(batch, LSTM_STEPS, LSTM_INPUT)
+    yb = torch.tensor([(i * 7) % 10 for i in range(batch)])
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out, _ = lstm(xb)
+        loss = loss_fn(head(out[:, -1]), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return timed(step, seconds, batch, lambda l: float(l.detach()))
 
 
 def widths(model):
@@ -172,9 +213,14 @@ def timed(step, seconds, batch, finish):
 def main():
     fw, model, batch, seconds, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
     data = sys.argv[6] if len(sys.argv) > 6 else "/usr/share/datasets/fashion-mnist"
-    x, y = load(data)
-    run = {"torch": run_torch, "jax": run_jax}[fw]
-    steps, sps, rss_warm, loss = run(model, batch, seconds, threads, x, y)
+    if model == "LSTM":
+        if fw != "torch":
+            sys.exit(f"the LSTM model is compared with PyTorch only, not {fw}")
+        steps, sps, rss_warm, loss = run_torch_lstm(batch, seconds, threads)
+    else:
+        x, y = load(data)
+        run = {"torch": run_torch, "jax": run_jax}[fw]
+        steps, sps, rss_warm, loss = run(model, batch, seconds, threads, x, y)
     print(json.dumps({
         "framework": fw, "model": model, "batch": batch, "steps": steps, "samples_per_sec": round(sps, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1), "peak_rss_after_warmup_mib": round(rss_warm, 1), "final_loss": round(loss, 4),

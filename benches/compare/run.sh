@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Compares gradwell with PyTorch (and JAX, if it installs) on the three reference models,
 # on Fashion-MNIST in memory, at 1 and 2 threads, interleaving the frameworks' runs, and
-# prints one table of samples/s, ratios and peak RSS (also written to results.md).
+# prints one table of samples/s, ratios and peak RSS (also written to results.md;
+# results-lstm.md in the lstm mode).
 #
 # usage: benches/compare/run.sh [seconds per run] [repetitions]
+#        benches/compare/run.sh lstm [seconds per run] [repetitions]
 # Needs Debian's dataset-fashion-mnist (or FASHION_MNIST_DIR) and network access to PyPI.
+# The `lstm` mode compares one training step of an LSTM instead (batch 64, 50 steps of 32
+# features, 128 hidden units, the last step into Linear 10, SGD; Model::Lstm in
+# benches/src/lib.rs) with PyTorch's, on a synthetic batch (no data set needed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+specs=("M1 64" "M1 256" "M2 128" "M3 256")
+name=results
+if [ "${1:-}" = lstm ]; then
+  name=results-lstm
+  specs=("LSTM 64")
+  shift
+fi
 root="$(cd "$here/../.." && pwd)"
 secs="${1:-8}"
 reps="${2:-3}"
@@ -20,16 +32,16 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q jax || echo "JAX did not install; comparing with PyTorch only" >&2
 fi
 frameworks="torch"
-"$venv/bin/python" -c "import jax" 2>/dev/null && frameworks="torch jax"
+[ "$name" = results ] && "$venv/bin/python" -c "import jax" 2>/dev/null && frameworks="torch jax"
 
 (cd "$root" && cargo build -q --release -p gradwell-benches --bin compare-step)
 bin="$root/target/release/compare-step"
 
-out="$here/results.jsonl"
+out="$here/$name.jsonl"
 : > "$out"
 for threads in 1 2; do
   cpus=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
-  for spec in "M1 64" "M1 256" "M2 128" "M3 256"; do
+  for spec in "${specs[@]}"; do
     set -- $spec
     for rep in $(seq "$reps"); do
       MATMUL_NUM_THREADS=$threads taskset -c "$cpus" "$bin" "$1" "$2" "$secs" "$data" | sed "s/}$/,\"threads\":$threads}/" >> "$out"
@@ -41,4 +53,4 @@ for threads in 1 2; do
     done
   done
 done
-"$venv/bin/python" "$here/table.py" "$out" | tee "$here/results.md"
+"$venv/bin/python" "$here/table.py" "$out" | tee "$here/$name.md"

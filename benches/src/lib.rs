@@ -1,12 +1,13 @@
 //! Criterion benchmarks of gradwell (run with `cargo bench -p gradwell-benches`). The
 //! library part holds the shared fixtures the bench modules use: deterministic matrices
-//! and the three reference training workloads of the performance work (M1, M2, M3).
+//! and the reference training workloads of the performance work (M1, M2, M3, and the LSTM
+//! of the recurrent comparison).
 
 use gradwell_autodiff::Result as AdResult;
 use gradwell_nn::{LayerSpec, MlpSpec, ModelSpec, Network};
 use gradwell_optim::{Adam, AdamConfig, Optimizer, ParamSlot, Sgd, SgdConfig, SlotBuffer};
 use gradwell_tensor::ClassLabel;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -24,7 +25,7 @@ pub struct Workload {
     /// The model.
     pub net: Network<f32>,
     opt: Box<dyn Optimizer<f32>>,
-    x: Array2<f32>,
+    x: ArrayD<f32>,
     labels: Vec<ClassLabel>,
     batch: usize,
     cursor: usize,
@@ -41,19 +42,68 @@ pub enum Model {
     M2,
     /// 784-1024-1024-10, ReLU, SGD momentum 0.9.
     M3,
+    /// Sequences of [`LSTM_STEPS`] steps of [`LSTM_INPUT`] features → LSTM with
+    /// [`LSTM_HIDDEN`] units (PyTorch's default initialization) → the last step → Linear
+    /// to 10 classes, SGD lr 0.1 momentum 0.9 (`benches/compare/run.sh lstm`).
+    Lstm,
 }
 
+/// Time steps of [`Model::Lstm`]'s sequences.
+pub const LSTM_STEPS: usize = 50;
+/// Input features per step of [`Model::Lstm`].
+pub const LSTM_INPUT: usize = 32;
+/// Hidden units of [`Model::Lstm`].
+pub const LSTM_HIDDEN: usize = 128;
+
 impl Model {
+    /// Every reference model.
+    pub const ALL: [Model; 4] = [Model::M1, Model::M2, Model::M3, Model::Lstm];
+
+    /// The model's name in `compare-step`'s arguments and in the comparison's records (the
+    /// one `benches/compare/frameworks.py` uses).
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::M1 => "M1",
+            Model::M2 => "M2",
+            Model::M3 => "M3",
+            Model::Lstm => "LSTM",
+        }
+    }
+
+    /// The model of that [`Model::name`].
+    pub fn from_name(name: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The shape of one sample.
+    pub fn input_shape(self) -> Vec<usize> {
+        match self {
+            Model::M1 | Model::M2 | Model::M3 => vec![784],
+            Model::Lstm => vec![LSTM_STEPS, LSTM_INPUT],
+        }
+    }
+
     /// The model's spec.
     pub fn spec(self) -> ModelSpec {
+        let widths: &[usize] = match self {
+            Model::M1 => &[784, 128, 10],
+            Model::M2 => &[784, 256, 256, 256, 256, 256, 256, 256, 256, 10],
+            Model::M3 => &[784, 1024, 1024, 10],
+            Model::Lstm => {
+                return ModelSpec::parse(&format!(
+                    r#"{{"input_shape": [{LSTM_STEPS}, {LSTM_INPUT}], "layers": [
+                        {{"type": "lstm", "hidden_size": {LSTM_HIDDEN}}},
+                        {{"type": "last_step"}},
+                        {{"type": "linear", "out_features": 10}}
+                    ]}}"#
+                ))
+                .unwrap_or_else(|e| unreachable!("the LSTM spec is valid: {e}"));
+            }
+        };
         let relu = "relu"
             .parse()
             .unwrap_or_else(|_| unreachable!("a valid name"));
-        let mut m = match self {
-            Model::M1 => MlpSpec::new(&[784, 128, 10], relu),
-            Model::M2 => MlpSpec::new(&[784, 256, 256, 256, 256, 256, 256, 256, 256, 10], relu),
-            Model::M3 => MlpSpec::new(&[784, 1024, 1024, 10], relu),
-        };
+        let mut m = MlpSpec::new(widths, relu);
         m.init = Some(gradwell_init::Init::HE_NORMAL);
         m.batch_norm = self == Model::M2;
         m.to_spec()
@@ -62,21 +112,29 @@ impl Model {
 }
 
 impl Workload {
-    /// The model with its optimizer, fed one synthetic batch of `batch` samples.
+    /// The model with its optimizer, fed one synthetic batch of `batch` samples (values in
+    /// [0, 1)).
     pub fn new(model: Model, batch: usize) -> Self {
-        let x = matrix(batch, 784).mapv(|v| (v + 1.0) * 0.5);
+        let features: usize = model.input_shape().iter().product();
+        let mut shape = vec![batch];
+        shape.extend(model.input_shape());
+        let x = matrix(batch, features)
+            .mapv(|v| (v + 1.0) * 0.5)
+            .into_shape_with_order(IxDyn(&shape))
+            .unwrap_or_else(|e| unreachable!("the sizes agree: {e}"));
         let labels = (0..batch).map(|i| ((i * 7) % 10) as ClassLabel).collect();
         Workload::with_data(model, batch, x, labels)
     }
 
-    /// The model with its optimizer, walking through `x` (`[n, 784]`, n ≥ batch) and its
-    /// labels in batches of `batch`.
-    pub fn with_data(model: Model, batch: usize, x: Array2<f32>, labels: Vec<ClassLabel>) -> Self {
+    /// The model with its optimizer, walking through `x` (`[n, ...]` with the model's
+    /// [`Model::input_shape`] per sample, n ≥ batch; a `[n, 784]` matrix is `.into_dyn()`)
+    /// and its labels in batches of `batch`.
+    pub fn with_data(model: Model, batch: usize, x: ArrayD<f32>, labels: Vec<ClassLabel>) -> Self {
         let opt: Box<dyn Optimizer<f32>> = match model {
             Model::M2 => Box::new(
                 Adam::new(AdamConfig::default().lr(1e-3)).unwrap_or_else(|e| unreachable!("{e}")),
             ),
-            _ => Box::new(
+            Model::M1 | Model::M3 | Model::Lstm => Box::new(
                 Sgd::new(SgdConfig::default().lr(0.1).momentum(0.9))
                     .unwrap_or_else(|e| unreachable!("{e}")),
             ),
@@ -85,8 +143,8 @@ impl Workload {
             .unwrap_or_else(|e| unreachable!("reference specs build: {e}"))
     }
 
-    /// Any model taking 784 inputs, with the given optimizer, walking through `x`
-    /// (`[n, 784]`, n ≥ batch) and its labels in batches of `batch`.
+    /// Any model, with the given optimizer, walking through `x` (`[n, ...]` with the
+    /// spec's input shape per sample, n ≥ batch) and its labels in batches of `batch`.
     ///
     /// # Errors
     /// The spec's build error.
@@ -94,7 +152,7 @@ impl Workload {
         spec: &ModelSpec,
         opt: Box<dyn Optimizer<f32>>,
         batch: usize,
-        x: Array2<f32>,
+        x: ArrayD<f32>,
         labels: Vec<ClassLabel>,
     ) -> Result<Self, gradwell_nn::NnError> {
         let net = Network::build(spec, 0)?;
@@ -113,7 +171,7 @@ impl Workload {
     /// One training step: forward, cross-entropy, backward, optimizer update, zeroed
     /// gradients. Returns the loss.
     pub fn step(&mut self) -> AdResult<f32> {
-        if self.cursor + self.batch > self.x.nrows() {
+        if self.cursor + self.batch > self.x.len_of(Axis(0)) {
             self.cursor = 0;
         }
         let rows = self.cursor..self.cursor + self.batch;
@@ -122,7 +180,7 @@ impl Workload {
         let x = self
             .net
             .tape
-            .input_view(&self.x.slice(ndarray::s![rows.clone(), ..]).into_dyn());
+            .input_view(&self.x.slice_axis(Axis(0), rows.clone().into()));
         let out = self
             .net
             .forward(x, true, &mut self.rng, None)

@@ -1,5 +1,5 @@
-//! A training step of M1, of M2 and of a model with every other kind of layer allocates
-//! nothing in steady state: after the first steps, no array allocation above 1 KiB and no
+//! A training step of M1, of M2, of a model with every other kind of layer and of the LSTM
+//! of the recurrent comparison ([`Model::Lstm`]) allocates nothing in steady state: after the first steps, no array allocation above 1 KiB and no
 //! small allocation either (the performance issue asks for no tensor buffer and a constant
 //! number of small ones). Counted with a global allocator that wraps the system's
 //! (deterministic, unlike timing).
@@ -106,31 +106,37 @@ fn steady_state_steps_allocate_nothing_outside_the_portable_kernel() {
         &zoo,
         Box::new(adam),
         64,
-        gradwell_benches::matrix(64, 784),
+        gradwell_benches::matrix(64, 784).into_dyn(),
         (0..64).map(|i| i % 10).collect(),
     )
     .unwrap();
+    // Products per step of an MLP: forward one per linear layer; backward one per linear
+    // layer for the weight and one per layer whose input needs a gradient (all but the
+    // first).
+    let mlp = |linears: usize| 3 * linears - 1;
+    // The LSTM: forward one product for the input side of all steps and one per step for
+    // the hidden side; backward, per step, one for the hidden state's gradient and one for
+    // W_hh's, then one for W_ih's (the input needs no gradient); the Linear head, three.
+    let lstm = 1 + gradwell_benches::LSTM_STEPS + 2 * gradwell_benches::LSTM_STEPS + 1 + 3;
     let cases = [
-        ("M1", Workload::new(Model::M1, 64), 2),
-        ("M2", Workload::new(Model::M2, 128), 9),
-        ("zoo", zoo, 3),
+        ("M1", Workload::new(Model::M1, 64), mlp(2)),
+        ("M2", Workload::new(Model::M2, 128), mlp(9)),
+        ("zoo", zoo, mlp(3)),
+        ("LSTM", Workload::new(Model::Lstm, 64), lstm),
     ];
-    for (name, workload, linears) in cases {
+    for (name, workload, products) in cases {
         let counts = count_workload(workload, 3, 5);
         eprintln!("{name}: [array buffers > 1 KiB, kernel scratch, small] per step: {counts:?}");
         assert!(
             counts.iter().all(|c| c[0] == 0 && c[2] == 0),
             "{name}: array or small allocations: {counts:?}"
         );
-        // Products per step: forward one per linear layer; backward one per linear layer
-        // for the weight and one per layer whose input needs a gradient (all but the
-        // first). gradwell's AVX-512 kernels take every product of these models and
-        // allocate nothing; the portable kernel may allocate its packing scratch once per
-        // product.
+        // gradwell's AVX-512 kernels take every product of these models and allocate
+        // nothing; the portable kernel may allocate its packing scratch once per product.
         let products = if gradwell_tensor::avx512_enabled() {
             0
         } else {
-            3 * linears - 1
+            products
         };
         assert!(
             counts.iter().all(|c| c[1] <= products),

@@ -2,8 +2,9 @@
 //! (in memory) for a fixed time and prints one JSON line with samples per second and the
 //! peak resident memory.
 //!
-//! `compare-step <M1|M2|M3> <batch> [seconds] [data dir]`; the matrix kernel's thread
-//! count is `MATMUL_NUM_THREADS`.
+//! `compare-step <M1|M2|M3|LSTM> <batch> [seconds] [data dir]`; the matrix kernel's thread
+//! count is `MATMUL_NUM_THREADS`. `LSTM` ([`Model::Lstm`]) trains on one synthetic batch of
+//! sequences (as `frameworks.py` does) and takes no data directory.
 
 use std::time::{Duration, Instant};
 
@@ -22,24 +23,27 @@ fn peak_rss_kib() -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let model =
-        match args.first().map(String::as_str) {
-            Some("M1") => Model::M1,
-            Some("M2") => Model::M2,
-            Some("M3") => Model::M3,
-            other => return Err(format!(
-                "usage: compare-step <M1|M2|M3> <batch> [seconds] [data dir]; got model {other:?}"
-            )
-            .into()),
-        };
+    let Some(model) = args.first().and_then(|n| Model::from_name(n)) else {
+        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
+        return Err(format!(
+            "usage: compare-step <{}> <batch> [seconds] [data dir]; got model {:?}",
+            names.join("|"),
+            args.first()
+        )
+        .into());
+    };
     let batch: usize = args.get(1).ok_or("missing batch size")?.parse()?;
     let seconds: f64 = args.get(2).map_or(Ok(10.0), |s| s.parse())?;
     let dir = args.get(3).map(std::path::PathBuf::from);
-    let (mut x, labels) = gradwell_data::fashion_mnist(dir.as_deref())?
-        .train
-        .into_parts();
-    x.mapv_inplace(|v| v / 255.0);
-    let mut w = Workload::with_data(model, batch, x, labels);
+    let mut w = if model == Model::Lstm {
+        Workload::new(model, batch)
+    } else {
+        let (mut x, labels) = gradwell_data::fashion_mnist(dir.as_deref())?
+            .train
+            .into_parts();
+        x.mapv_inplace(|v| v / 255.0);
+        Workload::with_data(model, batch, x.into_dyn(), labels)
+    };
     // Warm-up: one pass over a few hundred steps' worth of time.
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_secs_f64(seconds * 0.2) {
@@ -55,7 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{{\"framework\":\"gradwell\",\"model\":\"{model:?}\",\"batch\":{batch},\"steps\":{steps},\"samples_per_sec\":{:.1},\"peak_rss_mib\":{:.1},\"peak_rss_after_warmup_mib\":{:.1},\"final_loss\":{loss:.4}}}",
+        "{{\"framework\":\"gradwell\",\"model\":\"{}\",\"batch\":{batch},\"steps\":{steps},\"samples_per_sec\":{:.1},\"peak_rss_mib\":{:.1},\"peak_rss_after_warmup_mib\":{:.1},\"final_loss\":{loss:.4}}}",
+        model.name(),
         steps as f64 * batch as f64 / secs,
         peak_rss_kib() as f64 / 1024.0,
         rss_after_warmup as f64 / 1024.0,

@@ -43,9 +43,16 @@ impl<F: Float> Op<F> for LastStepOp {
             )
             .into());
         }
-        let mut out_shape = vec![shape[0]];
-        out_shape.extend_from_slice(&shape[2..]);
-        ensure_shape(out, &out_shape);
+        // Reshaped only when it differs (a training step's buffer already fits: no
+        // allocation in steady state).
+        let fits = out.ndim() + 1 == shape.len()
+            && out.shape()[0] == shape[0]
+            && out.shape()[1..] == shape[2..]
+            && out.is_standard_layout();
+        if !fits {
+            let out_shape: Vec<usize> = [shape[0]].iter().chain(&shape[2..]).copied().collect();
+            ensure_shape(out, &out_shape);
+        }
         let (t, w) = (shape[1], shape[2..].iter().product::<usize>());
         let (Some(xs), Some(o)) = (x[0].as_slice(), out.as_slice_mut()) else {
             unreachable!("tape values are in standard layout")

@@ -268,17 +268,27 @@ impl RecurrentLayer {
         let mut outputs = Vec::with_capacity(self.layers.len());
         let mut y = x;
         for w in &self.layers {
-            let w_ih = ctx.tape.param(w.weight_ih);
-            let w_hh = ctx.tape.param(w.weight_hh);
-            let biases = w
-                .biases
-                .map(|(b_ih, b_hh)| (ctx.tape.param(b_ih), ctx.tape.param(b_hh)));
-            y = ctx
-                .tape
-                .recurrent(self.cell, self.truncate, y, w_ih, w_hh, biases)?;
+            y = self.forward_one(ctx, w, y)?;
             outputs.push(y);
         }
         Ok(outputs)
+    }
+
+    /// One layer of the stack on the tape: its fused op on `x`.
+    fn forward_one<F: Float>(
+        &self,
+        ctx: &mut Ctx<'_, F>,
+        w: &RecurrentWeights,
+        x: Var,
+    ) -> Result<Var> {
+        let w_ih = ctx.tape.param(w.weight_ih);
+        let w_hh = ctx.tape.param(w.weight_hh);
+        let biases = w
+            .biases
+            .map(|(b_ih, b_hh)| (ctx.tape.param(b_ih), ctx.tape.param(b_hh)));
+        Ok(ctx
+            .tape
+            .recurrent(self.cell, self.truncate, x, w_ih, w_hh, biases)?)
     }
 
     /// Sets the forget gate's bias of every layer of an LSTM: `bias_ih`'s forget slice
@@ -323,8 +333,10 @@ impl<F: Float> Module<F> for RecurrentLayer {
     }
 
     fn forward(&self, ctx: &mut Ctx<'_, F>, x: Var) -> Result<Var> {
-        let outputs = self.forward_layers(ctx, x)?;
-        Ok(*outputs.last().unwrap_or(&x))
+        // Layer by layer without collecting the outputs: a training step allocates nothing.
+        self.layers
+            .iter()
+            .try_fold(x, |y, w| self.forward_one(ctx, w, y))
     }
 
     fn params(&self) -> Vec<ParamId> {

@@ -10,6 +10,7 @@ mod losses;
 mod memory;
 mod recurrent;
 mod registry;
+mod rnn_parity;
 mod summary;
 mod torch;
 mod weights;
