@@ -118,14 +118,16 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         eprintln!("error: training stopped: {d}");
         return Ok(Outcome::Failed);
     }
-    let acc = s.test_accuracy.unwrap_or(f64::NAN);
     if !args.quiet {
         eprintln!("{} steps in {:.1} s", s.steps, s.seconds);
         if let Some(out) = &args.out {
             eprintln!("run folder written to {}", out.display());
         }
     }
-    println!("test accuracy: {acc:.4}");
+    match (s.test_accuracy, s.test_loss) {
+        (None, Some(mse)) => println!("test mse: {mse:.4}"),
+        (acc, _) => println!("test accuracy: {:.4}", acc.unwrap_or(f64::NAN)),
+    }
     let _ = std::io::stdout().flush();
     Ok(Outcome::Success)
 }

@@ -93,7 +93,7 @@ fn accuracy_series(s: &RunSummary) -> Series {
         s.name.clone(),
         s.epochs
             .iter()
-            .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy)))
+            .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy?)))
             .collect(),
     )
 }

@@ -104,7 +104,7 @@ impl RunSummary {
 
     /// The final training accuracy (last epoch), if an epoch finished.
     pub fn train_accuracy(&self) -> Option<f64> {
-        self.epochs.last().map(|e| e.train_accuracy)
+        self.epochs.last().and_then(|e| e.train_accuracy)
     }
 }
 
@@ -282,7 +282,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         config: run.to_toml()?,
         model: model_line,
         depth: count_weights(net).saturating_sub(1),
-        test_accuracy: test.map(|t| t.accuracy),
+        test_accuracy: test.and_then(|t| t.accuracy),
         test_loss: test.map(|t| t.loss),
         epochs: trainer.history().to_vec(),
         steps: trainer.step(),
@@ -527,20 +527,27 @@ fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> R
             summary
                 .epochs
                 .iter()
-                .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy)))
+                .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy?)))
                 .collect(),
         )],
     )?;
     Ok(())
 }
 
-/// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`.
+/// A CSV cell of an accuracy: empty where there is none (real targets, whose loss is the
+/// mean squared error).
+fn cell(accuracy: Option<f64>) -> String {
+    accuracy.map_or_else(String::new, |a| a.to_string())
+}
+
+/// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`
+/// (the accuracies empty for real targets, whose loss is the mean squared error).
 pub fn epochs_csv(s: &RunSummary) -> String {
     let mut out =
         String::from("run,epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy\n");
     for e in &s.epochs {
         let (tl, ta) = e.test.map_or((String::new(), String::new()), |t| {
-            (t.loss.to_string(), t.accuracy.to_string())
+            (t.loss.to_string(), cell(t.accuracy))
         });
         out.push_str(&format!(
             "{},{},{},{},{},{},{tl},{ta}\n",
@@ -549,7 +556,7 @@ pub fn epochs_csv(s: &RunSummary) -> String {
             e.steps,
             e.lr,
             e.train_loss,
-            e.train_accuracy
+            cell(e.train_accuracy)
         ));
     }
     out
@@ -564,7 +571,7 @@ pub fn evaluations_csv(s: &RunSummary) -> String {
     );
     let cells = |m: Option<gradwell_train::EvalMetrics>| {
         m.map_or((String::new(), String::new()), |m| {
-            (m.loss.to_string(), m.accuracy.to_string())
+            (m.loss.to_string(), cell(m.accuracy))
         })
     };
     for e in &s.evaluations {

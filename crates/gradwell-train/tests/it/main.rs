@@ -11,6 +11,7 @@ mod lock;
 mod observer;
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;
+mod targets;
 
 use std::path::PathBuf;
 
