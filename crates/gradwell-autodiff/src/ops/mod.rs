@@ -4,6 +4,7 @@ mod activation;
 mod binary;
 mod loss;
 mod matmul;
+mod recurrent;
 mod reduce;
 mod shape;
 mod unary;
@@ -14,6 +15,7 @@ pub use loss::{
     ClassLayout, Mse, Nll, Reduction, SoftmaxCrossEntropy, TargetKind, torch_broadcast_error,
 };
 pub use matmul::{BiasAdd, MatMul};
+pub use recurrent::{Cell, Recurrent, RnnNonlinearity};
 pub use reduce::{Mean, Sum};
 pub use shape::{Reshape, Transpose};
 pub use unary::{Unary, UnaryKind};

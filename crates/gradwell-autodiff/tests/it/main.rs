@@ -6,4 +6,5 @@ mod activations;
 mod gradcheck_ops;
 mod jacobian;
 mod losses;
+mod recurrent;
 mod tape;
