@@ -100,6 +100,8 @@ pub struct Dataset {
     feature_shape: Vec<usize>,
     class_names: Option<Vec<String>>,
     value_range: Option<(f32, f32)>,
+    /// Whether each sample is a sequence (feature shape `[steps, features per step]`).
+    sequence: bool,
 }
 
 /// A training set and a test set that a source ships separately (MNIST, Fashion-MNIST), or
@@ -247,6 +249,7 @@ impl Dataset {
             feature_shape,
             class_names: None,
             value_range: None,
+            sequence: false,
         })
     }
 
@@ -312,6 +315,7 @@ impl Dataset {
             feature_shape,
             class_names: None,
             value_range: None,
+            sequence: false,
         })
     }
 
@@ -331,6 +335,37 @@ impl Dataset {
         }
         self.feature_shape = shape;
         Ok(self)
+    }
+
+    /// Marks each sample as a sequence of `steps` steps of `features / steps` values (the
+    /// feature shape becomes `[steps, features per step]`), what recurrent models take.
+    ///
+    /// # Errors
+    /// `steps` of 0 or that does not divide the number of features.
+    pub fn into_sequences(self, steps: usize) -> Result<Self> {
+        let per_step = match steps {
+            0 => None,
+            s => Some(self.num_features() / s).filter(|p| p * s == self.num_features() && *p > 0),
+        };
+        let Some(per_step) = per_step else {
+            return Err(DataError::invalid(
+                "Dataset::into_sequences",
+                format!(
+                    "{}: {} features per sample do not make sequences of {steps} steps",
+                    self.name,
+                    self.num_features()
+                ),
+            ));
+        };
+        let mut ds = self.with_feature_shape(vec![steps, per_step])?;
+        ds.sequence = true;
+        Ok(ds)
+    }
+
+    /// Whether each sample is a sequence, of feature shape `[steps, features per step]`
+    /// ([`Dataset::into_sequences`]; the built-in sequence tasks are).
+    pub fn is_sequence(&self) -> bool {
+        self.sequence
     }
 
     /// Names the classes; there must be one name per class.
@@ -497,6 +532,7 @@ impl Dataset {
             feature_shape: self.feature_shape.clone(),
             class_names: self.class_names.clone(),
             value_range: self.value_range,
+            sequence: self.sequence,
         })
     }
 

@@ -134,7 +134,7 @@ pub fn adding(steps: usize, samples: usize, seed: u64, stream: u64) -> Result<Da
         .into_shape_with_order((samples, steps * 2))
         .map_err(|e| DataError::invalid("adding", e.to_string()))?;
     Dataset::regression(format!("adding:{steps}"), features, y)?
-        .with_feature_shape(vec![steps, 2])?
+        .into_sequences(steps)?
         .with_value_range(0.0, 1.0)
 }
 
@@ -188,6 +188,6 @@ pub fn copy(steps: usize, samples: usize, seed: u64, stream: u64) -> Result<Data
         COPY_CLASSES,
         Some(COPY_BLANK),
     )?
-    .with_feature_shape(vec![len, COPY_CLASSES])?
+    .into_sequences(len)?
     .with_value_range(0.0, 1.0)
 }
