@@ -145,16 +145,17 @@ fn summary(args: &SummaryArgs) -> Result<Outcome> {
         (_, Some(net)) => net.clone(),
         (gradwell_nn::MlpWidths::All(w), None) if args.data.data.is_none() => {
             let (f, c) = (w[0], w[w.len() - 1]);
-            run.model_spec("the model", f, c)?.0
+            let stand_in = gradwell_data::Dataset::new(
+                "the model",
+                ndarray::Array2::zeros((1, f)),
+                vec![0],
+                c,
+            )?;
+            run.model_spec("the model", &stand_in)?.0
         }
         _ => {
             let split = run.load_data()?;
-            run.model_spec(
-                &run.data.source,
-                split.train.num_features(),
-                split.train.num_classes(),
-            )?
-            .0
+            run.model_spec(&run.data.source, &split.train)?.0
         }
     };
     if args.pytorch {

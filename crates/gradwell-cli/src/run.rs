@@ -166,11 +166,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }
         run.train.preprocess = Preprocess::Standardize;
     }
-    let (spec, mlp) = run.model_spec(
-        &data_name,
-        split.train.num_features(),
-        split.train.num_classes(),
-    )?;
+    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     check_training_memory(&run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     // The data and the model are good: take the directories before any training.
@@ -195,11 +191,11 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     let model_line = describe_model(&spec, mlp.as_ref());
     if opts.verbose && !opts.quiet {
         eprintln!(
-            "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {} classes)",
+            "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {})",
             split.train.len(),
             split.test.len(),
             split.train.num_features(),
-            split.train.num_classes()
+            gradwell_train::targets::describe(&split.train)
         );
     }
     let mut trainer = Trainer::new(run.train.clone(), net, split.train, Some(split.test))?;
@@ -520,17 +516,18 @@ fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> R
         }
         plot_loss(&out.join("loss.svg"), &[Series::loss(&summary.name, h)])?;
     }
-    plot_accuracy(
-        &out.join("accuracy.svg"),
-        &[Series::new(
-            format!("{} (test)", summary.name),
-            summary
-                .epochs
-                .iter()
-                .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy?)))
-                .collect(),
-        )],
-    )?;
+    let accuracy: Vec<(f64, f64)> = summary
+        .epochs
+        .iter()
+        .filter_map(|e| Some(((e.epoch + 1) as f64, e.test?.accuracy?)))
+        .collect();
+    // Real targets have no accuracy (their loss, the MSE, is in loss.svg): no empty plot.
+    if !accuracy.is_empty() {
+        plot_accuracy(
+            &out.join("accuracy.svg"),
+            &[Series::new(format!("{} (test)", summary.name), accuracy)],
+        )?;
+    }
     Ok(())
 }
 

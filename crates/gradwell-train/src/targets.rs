@@ -29,12 +29,13 @@ pub fn output_shape_for(ds: &Dataset) -> Vec<usize> {
 }
 
 /// What the targets of `ds` are, in words, for errors.
-pub(crate) fn describe(ds: &Dataset) -> String {
+pub fn describe(ds: &Dataset) -> String {
     match ds.target_kind() {
         TargetKind::Class => format!("{} classes", ds.num_classes()),
         TargetKind::StepClass { steps, .. } => {
             format!("a class of {} at each of {steps} steps", ds.num_classes())
         }
+        TargetKind::Value { width: 1 } => "a real value per sample".to_string(),
         TargetKind::Value { width } => format!("{width} real values per sample"),
     }
 }

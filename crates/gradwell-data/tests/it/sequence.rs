@@ -181,9 +181,17 @@ fn features_become_sequences_only_when_the_steps_divide_them() {
     let ds = Dataset::new("d", Array2::zeros((2, 6)), vec![0, 1], 2).unwrap();
     assert!(!ds.is_sequence());
     let seq = ds.clone().into_sequences(3).unwrap();
-    assert_eq!((seq.is_sequence(), seq.feature_shape()), (true, &[3usize, 2][..]));
+    assert_eq!(
+        (seq.is_sequence(), seq.feature_shape()),
+        (true, &[3usize, 2][..])
+    );
     for steps in [0, 4, 7] {
         let e = ds.clone().into_sequences(steps).unwrap_err().to_string();
-        assert!(e.contains(&format!("6 features per sample do not make sequences of {steps} steps")), "{e}");
+        assert!(
+            e.contains(&format!(
+                "6 features per sample do not make sequences of {steps} steps"
+            )),
+            "{e}"
+        );
     }
 }

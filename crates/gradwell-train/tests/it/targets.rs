@@ -154,7 +154,7 @@ fn an_output_that_does_not_fit_the_targets_is_refused_naming_both_shapes() {
         .unwrap()
         .to_string();
     assert!(
-        e.contains("[2]") && e.contains("1 real values per sample"),
+        e.contains("[2]") && e.contains("a real value per sample"),
         "{e}"
     );
     config.label_smoothing = 0.1;
