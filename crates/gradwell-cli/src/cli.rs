@@ -278,6 +278,12 @@ pub struct ProbeArgs {
     /// Width of every hidden layer.
     #[arg(long, default_value = "128", value_name = "N", value_parser = positive)]
     pub width: usize,
+    /// Recurrent layers instead of the deep MLP, for sequence data: `rnn:W`,
+    /// `rnn-relu:W`, `lstm:W`, `gru:W` (`lstm:128,128` stacks two), with a linear read-out
+    /// (of the last step, or of every step for a class per step); --depth and --width
+    /// then do not apply.
+    #[arg(long, value_name = "KIND:W,...")]
+    pub model: Option<gradwell_nn::RecurrentStack>,
     /// The layers' settings.
     #[command(flatten)]
     pub mlp: MlpArgs,

@@ -188,7 +188,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         ProgressMode::Auto
     };
     let name = run_name(&run, opts.out.as_deref());
-    let model_line = describe_model(&spec, mlp.as_ref());
+    let model_line = match (&run.network, &run.model.recurrent) {
+        (None, Some(r)) => describe_recurrent(r, &split.train),
+        _ => describe_model(&spec, mlp.as_ref()),
+    };
     if opts.verbose && !opts.quiet {
         eprintln!(
             "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {})",
@@ -404,6 +407,18 @@ fn describe_model(spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSp
         Some(mlp) => describe_mlp(mlp),
         None => format!("custom network ({} layers)", spec.layers.len()),
     }
+}
+
+/// Recurrent layers and their read-out on one line: `lstm:128, linear read-out of the last
+/// step`, or `of every step` for a class per step.
+pub fn describe_recurrent(r: &gradwell_nn::RecurrentStack, ds: &gradwell_data::Dataset) -> String {
+    let at = match ds.target_kind() {
+        gradwell_data::TargetKind::StepClass { .. } => "every step",
+        gradwell_data::TargetKind::Class | gradwell_data::TargetKind::Value { .. } => {
+            "the last step"
+        }
+    };
+    format!("{r}, linear read-out of {at}")
 }
 
 /// An MLP on one line: `64-128-10 relu he-normal`, with batch norm (and γ's initial value
