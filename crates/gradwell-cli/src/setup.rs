@@ -422,7 +422,7 @@ impl RunFile {
                     flag,
                     r,
                     format!(
-                        "recurrent layers take sequences, but the samples of `{data_name}` (shape [{steps}, {per_step_features}]) are not: use a sequence task (adding:T, copy:T) or a .csv file with --sequence-length"
+                        "recurrent layers take sequences, but the samples of `{data_name}` (shape [{steps}, {per_step_features}]) are not sequences: use a sequence task (adding:T, copy:T) or a .csv file with --sequence-length"
                     ),
                 ));
             }

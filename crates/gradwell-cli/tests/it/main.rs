@@ -8,6 +8,7 @@ mod lab;
 mod limits;
 mod meanfield;
 mod outputs;
+mod sequences;
 
 use std::process::{Command, Output};
 
