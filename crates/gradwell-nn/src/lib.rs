@@ -5,7 +5,9 @@
 //!   (`0.weight`, `3.bias`, `1.running_mean`), parameter counts.
 //! - Layers: [`Linear`] (PyTorch's `[out, in]` weight), [`Act`] (any activation),
 //!   [`Prelu`], [`BatchNormLayer`], [`LayerNormLayer`], [`Dropout`], [`Flatten`],
-//!   [`Softmax`], and the containers [`Sequential`] and [`Residual`]; each in a file of its
+//!   [`Softmax`], the recurrent [`RecurrentLayer`] (`rnn`, `lstm`, `gru`: PyTorch's
+//!   `nn.RNN`/`LSTM`/`GRU` with `batch_first=True`) and [`LastStep`], and the containers
+//!   [`Sequential`] and [`Residual`]; each in a file of its
 //!   own with its settings type ([`LinearSpec`], …), registered once in the list that
 //!   makes [`LayerSpec`] (see [`LayerSpec::examples`] for what the registry tests run).
 //! - [`ModelSpec`]: a model as data (JSON or TOML), built with widths checked at build

@@ -1,5 +1,5 @@
 use gradwell_tensor::{Float, ShapeError, gemm};
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMutD, Ix2};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Ix2};
 
 use crate::op::ensure_shape;
 use crate::{Op, Result, Tape, Var};
@@ -7,6 +7,10 @@ use crate::{Op, Result, Tape, Var};
 /// The matrix product `op(A)·op(B)` of two 2-D values, where `op` transposes when asked.
 /// Transposes are strided views handed to the kernel, never copies; the backward
 /// accumulates both gradients in place with two more products.
+///
+/// An untransposed `A` may have more than two axes, `[d₁, …, dₖ, m]`: the product applies
+/// to its last axis, as PyTorch's `x @ W` and `F.linear` do, its leading axes read as rows
+/// (a view of the same memory, no copy), and the output is `[d₁, …, dₖ, n]`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MatMul {
     /// Use `Aᵀ` instead of `A`.
@@ -29,13 +33,46 @@ fn as_matrix<'a, F: Float>(
     Ok(if transpose { m.reversed_axes() } else { m })
 }
 
+/// `A` as a matrix: an untransposed operand of more than two axes has its leading axes
+/// read as rows (a view; tape values are in standard layout).
+fn lhs_matrix<'a, F: Float>(
+    x: &ArrayViewD<'a, F>,
+    transpose: bool,
+) -> Result<ArrayView2<'a, F>, ShapeError> {
+    match x.shape() {
+        [lead @ .., cols] if lead.len() > 1 && !transpose => {
+            let rows = lead.iter().product::<usize>();
+            Ok(x.clone()
+                .into_shape_with_order((rows, *cols))
+                .unwrap_or_else(|_| unreachable!("tape values are in standard layout")))
+        }
+        _ => as_matrix(x, transpose),
+    }
+}
+
+/// A standard-layout value of two or more axes as `[product of the leading axes, last]`.
+fn rows<'a, F: Float>(x: ArrayViewD<'a, F>) -> ArrayView2<'a, F> {
+    let (lead, last) = x.shape().split_at(x.ndim().saturating_sub(1));
+    let shape = (lead.iter().product(), last.first().copied().unwrap_or(1));
+    x.into_shape_with_order(shape)
+        .unwrap_or_else(|_| unreachable!("tape values are in standard layout"))
+}
+
+/// [`rows`], mutable.
+fn rows_mut<'a, F: Float>(x: ArrayViewMutD<'a, F>) -> ArrayViewMut2<'a, F> {
+    let (lead, last) = x.shape().split_at(x.ndim().saturating_sub(1));
+    let shape = (lead.iter().product(), last.first().copied().unwrap_or(1));
+    x.into_shape_with_order(shape)
+        .unwrap_or_else(|_| unreachable!("tape gradients are in standard layout"))
+}
+
 impl<F: Float> Op<F> for MatMul {
     fn name(&self) -> &'static str {
         "matmul"
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
-        let a = as_matrix(&x[0], self.transpose_a)?;
+        let a = lhs_matrix(&x[0], self.transpose_a)?;
         let b = as_matrix(&x[1], self.transpose_b)?;
         if a.ncols() != b.nrows() {
             return Err(ShapeError::mismatch(
@@ -46,11 +83,20 @@ impl<F: Float> Op<F> for MatMul {
             )
             .into());
         }
-        ensure_shape(out, &[a.nrows(), b.ncols()]);
-        let mut o = out
-            .view_mut()
-            .into_dimensionality::<Ix2>()
-            .unwrap_or_else(|_| unreachable!("shaped 2-D above"));
+        let lead = &x[0].shape()[..x[0].ndim() - 1];
+        if x[0].ndim() > 2 && !self.transpose_a {
+            let same = out.ndim() == lead.len() + 1
+                && out.shape()[..lead.len()] == *lead
+                && out.shape()[lead.len()] == b.ncols();
+            if !same {
+                let mut shape = lead.to_vec();
+                shape.push(b.ncols());
+                ensure_shape(out, &shape);
+            }
+        } else {
+            ensure_shape(out, &[a.nrows(), b.ncols()]);
+        }
+        let mut o = rows_mut(out.view_mut());
         gemm(F::one(), &a, &b, F::zero(), &mut o)?;
         Ok(())
     }
@@ -63,9 +109,9 @@ impl<F: Float> Op<F> for MatMul {
         grads: &mut [Option<ArrayViewMutD<'_, F>>],
     ) {
         let (Ok(a), Ok(b), Ok(g)) = (
-            as_matrix(&x[0], self.transpose_a),
+            lhs_matrix(&x[0], self.transpose_a),
             as_matrix(&x[1], self.transpose_b),
-            as_matrix(g, false),
+            Ok::<_, ShapeError>(rows(g.clone())),
         ) else {
             unreachable!("forward checked the ranks")
         };
@@ -74,10 +120,7 @@ impl<F: Float> Op<F> for MatMul {
         // transpose, written through a transposed view of its gradient.
         let r = (|| -> Result<(), ShapeError> {
             if let Some(da) = grads[0].as_mut() {
-                let da = da
-                    .view_mut()
-                    .into_dimensionality::<Ix2>()
-                    .unwrap_or_else(|_| unreachable!("shaped like A"));
+                let da = rows_mut(da.view_mut());
                 let mut da = if self.transpose_a {
                     da.reversed_axes()
                 } else {
@@ -163,18 +206,21 @@ impl<F: Float> Op<F> for BiasAdd {
 }
 
 impl<F: Float> Tape<F> {
-    /// The matrix product `a·b` of two 2-D values.
+    /// The matrix product `a·b` of two 2-D values; `a` may have more axes, the product
+    /// then applies to its last ([`MatMul`]).
     ///
     /// # Errors
-    /// When an operand is not 2-D or the inner dimensions differ.
+    /// When an operand has fewer than 2 axes, `b` more, or the inner dimensions differ.
     pub fn matmul(&mut self, a: Var, b: Var) -> Result<Var> {
         self.apply(MatMul::default(), &[a, b])
     }
 
     /// `a·bᵀ` without copying `b`: a linear layer's `x·Wᵀ` with PyTorch's `[out, in]` weight.
+    /// `a` may have more axes (`[N, T, in]`): the product applies to its last, as
+    /// `F.linear` does.
     ///
     /// # Errors
-    /// When an operand is not 2-D or the inner dimensions differ.
+    /// When an operand has fewer than 2 axes, `b` more, or the inner dimensions differ.
     pub fn matmul_t(&mut self, a: Var, b: Var) -> Result<Var> {
         self.apply(
             MatMul {

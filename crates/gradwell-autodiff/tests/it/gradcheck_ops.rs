@@ -213,3 +213,29 @@ fn tighter_tolerances_than_the_error_fail_and_looser_pass() {
     );
     assert!(loose.run(|t, v| t.exp(v[0]), &[x]).unwrap().passed());
 }
+
+/// A left operand of three axes is multiplied along its last, as `F.linear` does: the same
+/// numbers as the 2-D product of its rows, gradients included.
+#[test]
+fn matmul_applies_to_the_last_axis_of_a_left_operand_with_more_axes() {
+    let x = array(&[2, 3, 4], 1, -1.0, 1.0);
+    let w = array(&[5, 4], 2, -1.0, 1.0);
+    let mut tape = Tape::<f64>::new();
+    let xv = tape.input(x.clone());
+    let wv = tape.input(w.clone());
+    let y = tape.matmul_t(xv, wv).unwrap();
+    assert_eq!(tape.shape(y).unwrap(), &[2, 3, 5]);
+    let x2 = x.clone().into_shape_with_order((6, 4)).unwrap();
+    let w2 = w.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
+    let want = x2
+        .dot(&w2.t())
+        .into_shape_with_order((2, 3, 5))
+        .unwrap()
+        .into_dyn();
+    assert_eq!(tape.value(y), want);
+    let report = gradcheck(|t, v| t.matmul_t(v[0], v[1]), &[x.clone(), w]).unwrap();
+    assert!(report.passed(), "{report}");
+    let b = array(&[4, 3], 3, -1.0, 1.0);
+    let report = gradcheck(|t, v| t.matmul(v[0], v[1]), &[x, b]).unwrap();
+    assert!(report.passed(), "{report}");
+}

@@ -13,7 +13,10 @@ use crate::{NnError, Result};
 /// PyTorch's class name.
 const CLASS: &str = "Linear";
 
-/// `y = x·Wᵀ + b` with PyTorch's `[out_features, in_features]` weight.
+/// `y = x·Wᵀ + b` with PyTorch's `[out_features, in_features]` weight, applied to the last
+/// axis of the input as PyTorch's: per sample `[in]` → `[out]`, or `[T, in]` → `[T, out]`
+/// (e.g. a classifier at every step of an RNN's output), the leading axes read as rows of
+/// the same product without a copy.
 #[derive(Debug, Clone)]
 pub struct Linear {
     /// The weight, `[out, in]`.
@@ -109,24 +112,25 @@ impl<F: Float> Module<F> for Linear {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        let f = features_of(input, "Linear")?;
+        let (lead, f) = split_features(input).ok_or_else(|| {
+            NnError::Config(format!(
+                "Linear needs per-sample input with a feature axis, got shape {input:?}"
+            ))
+        })?;
         if f != self.in_features {
             return Err(NnError::Config(format!(
                 "Linear expects {} input features, got {f}",
                 self.in_features
             )));
         }
-        Ok(vec![self.out_features])
+        Ok(lead.iter().copied().chain([self.out_features]).collect())
     }
 }
 
-fn features_of(input: &[usize], layer: &str) -> Result<usize> {
-    match input {
-        [f] => Ok(*f),
-        _ => Err(NnError::Config(format!(
-            "{layer} needs flat per-sample input, got shape {input:?}; add a Flatten first"
-        ))),
-    }
+/// A per-sample shape `[…, features]` split into its leading axes and its last: a linear
+/// layer applies to the last axis, as PyTorch's does (`[T, in]` → `[T, out]`).
+fn split_features(input: &[usize]) -> Option<(&[usize], usize)> {
+    input.split_last().map(|(f, lead)| (lead, *f))
 }
 
 fn yes() -> bool {
@@ -170,18 +174,18 @@ impl LinearSpec {
 
 /// An optional [`Init`] written as its name (`"he-normal"`), so that a config file says
 /// `init = "he-normal"` and an unknown name is an error at parse time, with its line.
-mod init_text {
+pub(crate) mod init_text {
     use gradwell_init::Init;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub(super) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(init: &Option<Init>, s: S) -> Result<S::Ok, S::Error> {
         match init {
             Some(init) => s.serialize_some(&init.to_string()),
             None => s.serialize_none(),
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Init>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|text| text.parse().map_err(D::Error::custom))
             .transpose()
@@ -198,7 +202,12 @@ impl LayerKind for LinearSpec {
     }
 
     fn plan(&self, at: &PlanSite<'_>) -> Result<Planned> {
-        let got = at.flat()?;
+        let Some((lead, got)) = split_features(at.input) else {
+            return Err(at.error(format!(
+                "needs per-sample input with a feature axis, but {} produces shape {:?}",
+                at.prev, at.input
+            )));
+        };
         if let Some(expected) = self.in_features
             && expected != got
         {
@@ -213,11 +222,17 @@ impl LayerKind for LinearSpec {
         } else {
             0
         };
-        Ok(Planned::output(vec![self.out_features]).trainable(at.sum(&[weights, biases])?))
+        let output = lead.iter().copied().chain([self.out_features]).collect();
+        Ok(Planned::output(output).trainable(at.sum(&[weights, biases])?))
     }
 
     fn build<F: Float>(&self, at: &mut BuildSite<'_, F>) -> Result<Box<dyn Module<F>>> {
-        let width = at.width()?;
+        let Some((_, width)) = split_features(&at.plan.input_shape) else {
+            return Err(NnError::Config(format!(
+                "layer {}: needs per-sample input with a feature axis",
+                at.plan.label
+            )));
+        };
         Ok(Box::new(Linear::new(
             at.store,
             &at.plan.path,
@@ -236,6 +251,8 @@ impl LayerKind for LinearSpec {
         let init = |name: &str| name.parse::<Init>().expect("a valid initializer name");
         vec![
             (vec![3], LinearSpec::new(4)),
+            // Per step of a sequence: the last axis.
+            (vec![2, 3], LinearSpec::new(2)),
             (
                 vec![4],
                 LinearSpec {

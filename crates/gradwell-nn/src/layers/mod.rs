@@ -23,13 +23,19 @@ mod activation;
 mod alpha_dropout;
 mod dropout;
 mod flatten;
+mod gru;
+mod last_step;
 mod linear;
+mod lstm;
 mod norm;
 mod prelu;
+mod recurrent;
 mod residual;
+mod rnn;
 mod sequential;
 mod softmax;
 
+pub use recurrent::{RecurrentLayer, RecurrentOptions, RecurrentWeights};
 pub use sequential::{Sequential, run};
 
 /// Fills a new parameter of `shape` with `init` and adds it to the store as `name`.
@@ -328,5 +334,9 @@ layers! {
     Flatten(flatten::FlattenSpec),
     Softmax(softmax::SoftmaxSpec),
     LogSoftmax(softmax::LogSoftmaxSpec),
+    Rnn(rnn::RnnSpec),
+    Lstm(lstm::LstmSpec),
+    Gru(gru::GruSpec),
+    LastStep(last_step::LastStepSpec),
     Residual(residual::ResidualSpec),
 }

@@ -229,14 +229,27 @@ layers = [{ type = "linear", out_features = 5 }, { type = "prelu", num_parameter
         err.contains("layer 1 (Prelu)") && err.contains("layer 0 (Linear(→5))"),
         "{err}"
     );
-    // A 2-D sample before a linear layer asks for a flatten.
+    // A 2-D sample before a layer that needs flat input (batch norm) asks for a flatten.
     let err = build_err(
         r#"
 input_shape = [28, 28]
-layers = [{ type = "linear", out_features = 5 }]
+layers = [{ type = "batch_norm" }]
 "#,
     );
     assert!(err.contains("flatten") && err.contains("[28, 28]"), "{err}");
+    // A linear layer applies to the last axis, as PyTorch's, and checks that axis's width.
+    let spec = ModelSpec::parse(
+        "input_shape = [28, 28]\nlayers = [{ type = \"linear\", out_features = 5 }]\n",
+    )
+    .unwrap();
+    assert_eq!(spec.plan().unwrap().output_shape, [28, 5]);
+    let err = build_err(
+        r#"
+input_shape = [28, 28]
+layers = [{ type = "linear", in_features = 27, out_features = 5 }]
+"#,
+    );
+    assert!(err.contains("27") && err.contains("28"), "{err}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod gradcheck;
 mod jacobian;
 mod losses;
 mod memory;
+mod recurrent;
 mod registry;
 mod summary;
 mod torch;

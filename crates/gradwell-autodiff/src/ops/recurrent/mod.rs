@@ -37,6 +37,16 @@ impl Cell {
         }
     }
 
+    /// Per sample, step and layer, how many values the op keeps in its own buffers during a
+    /// training step (the gates, their gradients and the cell's extra values): what a
+    /// memory estimate adds to the layer's output. `None` past `usize`.
+    pub fn buffered_per_step(self, hidden: usize) -> Option<usize> {
+        self.gates()
+            .checked_mul(2)?
+            .checked_mul(hidden)?
+            .checked_add(self.extra_width(hidden))
+    }
+
     /// Per sample and step, how many values besides the gates the backward pass needs
     /// (LSTM: c_t; GRU: W_hn h_{t−1} + b_hn), for a hidden size `h`.
     fn extra_width(self, h: usize) -> usize {
@@ -545,6 +555,64 @@ impl<F: Float> Tape<F> {
         match biases {
             Some((b_ih, b_hh)) => self.apply(op, &[x, w_ih, w_hh, b_ih, b_hh]),
             None => self.apply(op, &[x, w_ih, w_hh]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cell, Recurrent, RnnNonlinearity};
+    use crate::Tape;
+    use ndarray::{ArrayD, IxDyn};
+
+    impl<F> Recurrent<F> {
+        /// Where each buffer's memory is.
+        fn buffers(&self) -> Vec<(*const F, usize)> {
+            [
+                &self.gates,
+                &self.extra,
+                &self.hh,
+                &self.dgi,
+                &self.dgh,
+                &self.dh,
+                &self.carry,
+                &self.dc,
+                &self.norms,
+            ]
+            .iter()
+            .map(|v| (v.as_ptr(), v.capacity()))
+            .collect()
+        }
+    }
+
+    /// After the first step, every training step runs in the buffers of the first: the
+    /// op's memory is handed on through `recycle`, never allocated again.
+    #[test]
+    fn a_repeated_step_reuses_every_buffer() {
+        for cell in [Cell::Elman(RnnNonlinearity::Tanh), Cell::Lstm, Cell::Gru] {
+            let mut tape = Tape::<f64>::new();
+            let gh = cell.gates() * 3;
+            let w_ih = tape
+                .params_mut()
+                .add("w_ih", ArrayD::from_elem(IxDyn(&[gh, 2]), 0.1));
+            let w_hh = tape
+                .params_mut()
+                .add("w_hh", ArrayD::from_elem(IxDyn(&[gh, 3]), -0.2));
+            let x = ArrayD::from_elem(IxDyn(&[4, 6, 2]), 0.5);
+            let mut first = None;
+            for step in 0..4 {
+                tape.reset();
+                let xv = tape.input_view(&x.view());
+                let (a, b) = (tape.param(w_ih), tape.param(w_hh));
+                let y = tape.recurrent(cell, Some(2), xv, a, b, None).unwrap();
+                let loss = tape.sum(y).unwrap();
+                tape.backward(loss).unwrap();
+                let buffers = tape.op_of::<Recurrent<f64>>(y).unwrap().buffers();
+                match &first {
+                    None => first = Some(buffers),
+                    Some(first) => assert_eq!(&buffers, first, "{cell:?}, step {step}"),
+                }
+            }
         }
     }
 }
