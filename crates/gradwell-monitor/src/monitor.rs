@@ -221,11 +221,29 @@ pub fn layer_stats<F: Float>(
     thresholds: &Thresholds,
 ) -> Vec<LayerStats> {
     let store = tape.params();
-    let by_name: HashMap<&str, ParamId> = store.ids().map(|id| (store.name(id), id)).collect();
-    let grad_norm = |suffix: &str, path: &str| {
-        by_name
-            .get(format!("{path}.{suffix}").as_str())
-            .map(|&id| TensorStats::of(&store.grad(id)).l2)
+    // The layer's own parameters by name within it: `weight`, or a recurrent layer's
+    // `weight_ih_l0`, `weight_hh_l0`, … (not those of layers nested in it).
+    let mut by_layer: HashMap<&str, Vec<(&str, ParamId)>> = HashMap::new();
+    for id in store.ids() {
+        if let Some((path, local)) = store.name(id).rsplit_once('.') {
+            by_layer.entry(path).or_default().push((local, id));
+        }
+    }
+    // ‖∇‖₂ of the parameters named `kind` or `kind_…` together.
+    let grad_norm = |kind: &str, path: &str| {
+        let mut found = false;
+        let mut sum = 0.0;
+        for &(local, id) in by_layer.get(path).into_iter().flatten() {
+            let matches = local == kind
+                || local
+                    .strip_prefix(kind)
+                    .is_some_and(|rest| rest.starts_with('_'));
+            if matches {
+                found = true;
+                sum += TensorStats::of(&store.grad(id)).l2.powi(2);
+            }
+        }
+        found.then(|| sum.sqrt())
     };
     taps.iter()
         .filter(|t| tape.var_at(t.output.index()) == Some(t.output))
