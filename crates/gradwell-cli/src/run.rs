@@ -158,6 +158,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     let mut run = run.clone();
     let split = run.load_data()?;
     let data_name = run.data.source.clone();
+    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     if run.train.preprocess == Preprocess::UnitRange && split.train.value_range().is_none() {
         if !opts.quiet {
             eprintln!(
@@ -166,7 +167,6 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         }
         run.train.preprocess = Preprocess::Standardize;
     }
-    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     check_training_memory(&run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     // The data and the model are good: take the directories before any training.

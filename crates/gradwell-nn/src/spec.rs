@@ -411,8 +411,9 @@ pub struct MlpSpec {
     pub alpha_dropout: f64,
     /// What follows the last linear layer.
     pub head: Head,
-    /// Recurrent layers before the MLP (`recurrent = "lstm:128"` in files): the model then
-    /// takes sequences, and is built by [`MlpSpec::sequence_spec`].
+    /// Recurrent layers before the MLP (`recurrent = "lstm:128"` in files, where the
+    /// hidden widths then default to none: a linear read-out): the model then takes
+    /// sequences, and is built by [`MlpSpec::sequence_spec`].
     pub recurrent: Option<RecurrentStack>,
 }
 
@@ -734,6 +735,8 @@ impl TryFrom<MlpFile> for MlpSpec {
         let widths = match (f.widths, f.hidden) {
             (Some(w), None) => MlpWidths::All(w),
             (None, Some(h)) => MlpWidths::Hidden(h),
+            // Recurrent layers are read out by one linear layer unless hidden widths are given.
+            (None, None) if f.recurrent.is_some() => MlpWidths::Hidden(Vec::new()),
             (None, None) => MlpSpec::default().widths,
             (Some(_), Some(_)) => {
                 return Err(NnError::Config(
