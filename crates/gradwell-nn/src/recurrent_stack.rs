@@ -6,7 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layers::LayerSpec;
+use gradwell_autodiff::ops::RnnNonlinearity;
+
+use crate::layers::{GruSpec, LastStepSpec, LayerSpec, LstmSpec, RecurrentOptions, RnnSpec};
 use crate::{NnError, Result};
 
 /// The kind of recurrent layer of a [`RecurrentStack`]: the model-file layer it builds.
@@ -41,24 +43,28 @@ impl RecurrentCell {
         }
     }
 
-    /// The layer of a model file: its `type` and settings, `num_layers` layers of
-    /// `hidden` units stacked.
-    fn layer(self, hidden: usize, num_layers: usize) -> serde_json::Value {
-        let (kind, nonlinearity) = match self {
-            RecurrentCell::Rnn => ("rnn", Some("tanh")),
-            RecurrentCell::RnnRelu => ("rnn", Some("relu")),
-            RecurrentCell::Lstm => ("lstm", None),
-            RecurrentCell::Gru => ("gru", None),
+    /// The model-file layer of `num_layers` layers of `hidden` units stacked, with
+    /// PyTorch's defaults for the rest.
+    fn layer(self, hidden: usize, num_layers: usize) -> LayerSpec {
+        let options = RecurrentOptions {
+            num_layers,
+            ..RecurrentOptions::new(hidden)
         };
-        let mut layer = serde_json::json!({
-            "type": kind,
-            "hidden_size": hidden,
-            "num_layers": num_layers,
-        });
-        if let Some(n) = nonlinearity {
-            layer["nonlinearity"] = n.into();
+        let rnn = |nonlinearity| {
+            LayerSpec::Rnn(RnnSpec {
+                options: options.clone(),
+                nonlinearity,
+            })
+        };
+        match self {
+            RecurrentCell::Rnn => rnn(RnnNonlinearity::Tanh),
+            RecurrentCell::RnnRelu => rnn(RnnNonlinearity::Relu),
+            RecurrentCell::Lstm => LayerSpec::Lstm(LstmSpec {
+                options,
+                forget_bias: None,
+            }),
+            RecurrentCell::Gru => LayerSpec::Gru(GruSpec { options }),
         }
-        layer
     }
 }
 
@@ -93,10 +99,7 @@ impl RecurrentStack {
 
     /// The model-file layers it stands for: the recurrent layers, then (unless
     /// `per_step`) a `last_step` that keeps the final step's output.
-    ///
-    /// # Errors
-    /// A layer this build of gradwell-nn does not know.
-    pub fn layers(&self, per_step: bool) -> Result<Vec<LayerSpec>> {
+    pub fn layers(&self, per_step: bool) -> Vec<LayerSpec> {
         let mut layers = Vec::new();
         let mut i = 0;
         while i < self.hidden.len() {
@@ -106,14 +109,9 @@ impl RecurrentStack {
             i += run;
         }
         if !per_step {
-            layers.push(serde_json::json!({ "type": "last_step" }));
+            layers.push(LayerSpec::LastStep(LastStepSpec {}));
         }
         layers
-            .into_iter()
-            .map(|l| {
-                serde_json::from_value(l).map_err(|e| NnError::Config(format!("`{self}`: {e}")))
-            })
-            .collect()
     }
 }
 

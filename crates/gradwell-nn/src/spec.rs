@@ -540,7 +540,7 @@ impl MlpSpec {
         };
         let mlp = head.fit(recurrent.output_width(), outputs)?.to_spec()?;
         self.validate()?;
-        let mut layers = recurrent.layers(per_step)?;
+        let mut layers = recurrent.layers(per_step);
         layers.extend(mlp.layers);
         Ok(ModelSpec {
             input_shape: vec![steps, features],

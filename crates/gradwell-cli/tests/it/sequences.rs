@@ -143,7 +143,15 @@ fn bad_sequence_sources_and_lengths_are_refused_naming_them() {
 fn an_lstm_trains_on_the_adding_problem_checkpoints_and_resumes_exactly() {
     let dir = temp_dir("lstm-adding");
     let (ck, straight, resumed) = (dir.join("ck"), dir.join("straight"), dir.join("resumed"));
-    let base = ["train", "--data", "adding:8,200", "--model", "lstm:8", "--batch-size", "32"];
+    let base = [
+        "train",
+        "--data",
+        "adding:8,200",
+        "--model",
+        "lstm:8",
+        "--batch-size",
+        "32",
+    ];
     let run = |extra: &[&str]| {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
@@ -151,9 +159,15 @@ fn an_lstm_trains_on_the_adding_problem_checkpoints_and_resumes_exactly() {
     };
     let (stdout, stderr) = run(&["--epochs", "3", "--out", straight.to_str().unwrap()]);
     assert!(stdout.contains("test mse: "), "{stdout}");
-    assert!(stderr.contains("epoch 3/3") && stderr.contains("train mse"), "{stderr}");
+    assert!(
+        stderr.contains("epoch 3/3") && stderr.contains("train mse"),
+        "{stderr}"
+    );
     let summary = read(&straight.join("run.json"));
-    assert!(summary.contains("lstm:8, linear read-out of the last step"), "{summary}");
+    assert!(
+        summary.contains("lstm:8, linear read-out of the last step"),
+        "{summary}"
+    );
     assert!(read(&straight.join("config.toml")).contains("recurrent = \"lstm:8\""));
     let layers = read(&straight.join("monitor").join("layers.csv"));
     assert!(layers.contains("LSTM"), "{layers}");
@@ -161,11 +175,21 @@ fn an_lstm_trains_on_the_adding_problem_checkpoints_and_resumes_exactly() {
     let ck = ck.to_str().unwrap();
     run(&["--epochs", "2", "--checkpoint-dir", ck]);
     let (_, stderr) = run(&[
-        "--epochs", "3", "--checkpoint-dir", ck, "--resume", "--out", resumed.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--checkpoint-dir",
+        ck,
+        "--resume",
+        "--out",
+        resumed.to_str().unwrap(),
     ]);
     assert!(stderr.contains("resumed from"), "{stderr}");
     let weights = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
-    assert_eq!(weights(&resumed), weights(&straight), "resume continues exactly");
+    assert_eq!(
+        weights(&resumed),
+        weights(&straight),
+        "resume continues exactly"
+    );
 }
 
 /// A class per step: `--model gru:W` reads out every step; the accuracy is on the recall
@@ -174,10 +198,19 @@ fn an_lstm_trains_on_the_adding_problem_checkpoints_and_resumes_exactly() {
 fn a_gru_reads_out_every_step_of_the_copy_task_from_flags_or_a_config_file() {
     let dir = temp_dir("gru-copy");
     let (stdout, stderr) = ok(&[
-        "train", "--data", "copy:4,100", "--model", "gru:8", "--epochs", "1",
+        "train",
+        "--data",
+        "copy:4,100",
+        "--model",
+        "gru:8",
+        "--epochs",
+        "1",
     ]);
     assert!(stdout.contains("test accuracy: "), "{stdout}");
-    assert!(stderr.contains("train loss") && stderr.contains(" acc "), "{stderr}");
+    assert!(
+        stderr.contains("train loss") && stderr.contains(" acc "),
+        "{stderr}"
+    );
     let config = dir.join("copy.toml");
     std::fs::write(
         &config,
@@ -185,9 +218,15 @@ fn a_gru_reads_out_every_step_of_the_copy_task_from_flags_or_a_config_file() {
     )
     .unwrap();
     let (from_file, _) = ok(&["train", "--config", config.to_str().unwrap()]);
-    assert_eq!(from_file, stdout, "the file and the flags give the same run");
+    assert_eq!(
+        from_file, stdout,
+        "the file and the flags give the same run"
+    );
     let (probe, _) = ok(&["probe", "--data", "copy:4,100", "--model", "gru:8"]);
-    assert!(probe.contains("gru:8, linear read-out of every step"), "{probe}");
+    assert!(
+        probe.contains("gru:8, linear read-out of every step"),
+        "{probe}"
+    );
     assert!(probe.contains("GRU"), "{probe}");
 }
 
@@ -205,10 +244,20 @@ fn csv_lines_are_read_as_sequences_with_a_sequence_length() {
     std::fs::write(&csv, text).unwrap();
     let csv = csv.to_str().unwrap();
     let (stdout, _) = ok(&[
-        "train", "--data", csv, "--sequence-length", "3", "--model", "rnn-relu:4",
-        "--epochs", "1",
+        "train",
+        "--data",
+        csv,
+        "--sequence-length",
+        "3",
+        "--model",
+        "rnn-relu:4",
+        "--epochs",
+        "1",
     ]);
     assert!(stdout.contains("test accuracy: "), "{stdout}");
     let err = fails(&["train", "--data", csv, "--model", "rnn:4"]);
-    assert!(err.contains("not sequences") && err.contains("--sequence-length"), "{err}");
+    assert!(
+        err.contains("not sequences") && err.contains("--sequence-length"),
+        "{err}"
+    );
 }
