@@ -348,7 +348,8 @@ Examples:
   gradwell probe --depth 20 --activation relu --init xavier-normal --bias-init zeros
   gradwell probe --depth 20 --activation sigmoid --batch-norm --plot probe.svg
   gradwell probe --depth 50 --activation relu --init pytorch-default --residual
-  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian";
+  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian
+  gradwell probe --data copy:20 --model gru:64";
 
 /// `gradwell train`.
 #[derive(Debug, Clone, Default, Args)]
@@ -485,11 +486,15 @@ defaults (Adam, lr 1e-3, {epochs} epochs, batch 64, features scaled to [0, 1]) i
 Config file (TOML), every section optional, flags override it:
   name = \"digits-sgd\"
   [data]
-  source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file
+  source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file,
+                              # adding:T[,N[,SEED]], copy:T[,N[,SEED]]
+  # sequence_length = 10      # a .csv line as a sequence of 10 steps, as --sequence-length
   test_fraction = 0.2
   max_decompressed_mb = 256   # most a gzip data file may decompress to
   [model]
   hidden = [256]              # or widths = [64, 256, 10]
+  # recurrent = \"lstm:128\"    # recurrent layers first, as --model lstm:128 (then hidden
+                              # defaults to none: a linear read-out)
   activation = \"relu\"         # names as the flags write them: leaky-relu:0.2, ...
   init = \"he-normal\"
   bias_init = \"zeros\"
@@ -515,6 +520,8 @@ Examples:
   gradwell train --data fashion-mnist --model 784-128-10 --activation relu --init he-normal \\
       --optimizer sgd --lr 0.1 --momentum 0.9 --epochs 5 --clip-norm 1.0 --weight-decay 1e-4
   gradwell train --data my.csv --label-column species --preprocess standardize
+  gradwell train --data adding:100 --model lstm:128 --clip-norm 1.0
+  gradwell train --data copy:20 --model gru:64 --out runs/copy
   gradwell train --steps 300 --epochs 100 --schedule cosine:per=step --eval-every 50 --out runs/s300
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/ --resume",
