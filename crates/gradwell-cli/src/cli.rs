@@ -67,9 +67,13 @@ pub enum Command {
 #[derive(Debug, Clone, Default, Args)]
 pub struct DataArgs {
     /// The data: `digits` (embedded, the default), `fashion-mnist`, `mnist`, a directory
-    /// holding the four IDX files of MNIST's layout, or a `.csv` file (one sample per line,
-    /// numeric features, an integer label).
-    #[arg(long, value_name = "NAME|DIR|FILE.csv")]
+    /// holding the four IDX files of MNIST's layout, a `.csv` file (one sample per line,
+    /// numeric features, an integer label), or a built-in sequence task: `adding:T` (the
+    /// adding problem, sequences of T steps, a real target, MSE; predicting 1 scores 1/6)
+    /// or `copy:T` (the copy task, a delay of T, a class per step; accuracy is on the 10
+    /// recall steps), each `TASK:T,N` for N training sequences (default 4000; a test set of
+    /// N/4) and `TASK:T,N,SEED` for another seed (default 0).
+    #[arg(long, value_name = "NAME|DIR|FILE.csv|adding:T|copy:T")]
     pub data: Option<String>,
     /// Where `fashion-mnist` or `mnist` lie (Fashion-MNIST defaults to Debian's
     /// `dataset-fashion-mnist` location; MNIST has no default).
@@ -87,6 +91,10 @@ pub struct DataArgs {
     /// 0 to C-1 with every class present (a gap is an error naming its line).
     #[arg(long, value_name = "N")]
     pub classes: Option<usize>,
+    /// Read each line of a `.csv` file as a sequence of T steps: its feature cells, step
+    /// after step (T times the features per step), then the label; for recurrent models.
+    #[arg(long, value_name = "T")]
+    pub sequence_length: Option<usize>,
     /// The most a gzip data file (`.csv.gz`, IDX `.gz`) may decompress to, in MiB
     /// (default 256, which every real data set fits); a file that decompresses to more is
     /// refused without being inflated further.
@@ -99,9 +107,12 @@ pub struct DataArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ModelArgs {
     /// All widths, input to output, e.g. `784-128-10` (the first must be the data's number
-    /// of features, the last its number of classes).
-    #[arg(long, value_name = "W-W-...-W", conflicts_with = "hidden")]
-    pub model: Option<Widths>,
+    /// of features, the last its number of classes); or recurrent layers for sequence
+    /// data, `rnn:128`, `rnn-relu:128`, `lstm:128`, `gru:128` (`lstm:128,128` stacks two),
+    /// followed by the last step's linear read-out (one target per sample) or a linear
+    /// read-out at every step (a class per step, e.g. `copy:T`).
+    #[arg(long, value_name = "W-W-...-W|KIND:W,...", conflicts_with = "hidden")]
+    pub model: Option<ModelFlag>,
     /// Only the hidden widths, e.g. `128` or `256,128`; input and output widths come from
     /// the data.
     #[arg(long, value_name = "W,W,...")]
@@ -126,9 +137,19 @@ impl ModelArgs {
     /// # Errors
     /// A setting the MLP refuses ([`MlpSpec::validate`]).
     pub fn apply(&self, m: &mut MlpSpec) -> Result<()> {
-        if let Some(w) = &self.model {
-            m.widths = gradwell_nn::MlpWidths::All(w.0.clone());
-            check(m, "--model", Some(w))?;
+        match &self.model {
+            Some(ModelFlag::Widths(w)) => {
+                m.widths = gradwell_nn::MlpWidths::All(w.0.clone());
+                m.recurrent = None;
+                check(m, "--model", Some(w))?;
+            }
+            Some(ModelFlag::Recurrent(r)) => {
+                // The recurrent layers, then a linear read-out from their width.
+                m.widths = gradwell_nn::MlpWidths::Hidden(Vec::new());
+                m.recurrent = Some(r.clone());
+                check(m, "--model", Some(r))?;
+            }
+            None => {}
         }
         if let Some(h) = &self.hidden {
             m.widths = gradwell_nn::MlpWidths::Hidden(h.0.clone());
@@ -190,7 +211,10 @@ impl MlpArgs {
         if let Some(b) = self.bias_init {
             m.bias_init = Some(b);
         }
-        m.batch_norm |= self.batch_norm;
+        if self.batch_norm {
+            m.batch_norm = true;
+            check(m, "--batch-norm", None::<&str>)?;
+        }
         m.residual |= self.residual;
         if self.zero_init_residual {
             m.zero_init_residual = true;
@@ -201,6 +225,37 @@ impl MlpArgs {
             check(m, "--batch-norm-weight-init", Some(v))?;
         }
         Ok(())
+    }
+}
+
+/// What `--model` gives: all the widths of an MLP (`784-128-10`), or recurrent layers
+/// (`lstm:128`), each parsed by `gradwell-nn`, which owns them; a `:` tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelFlag {
+    /// All widths of an MLP.
+    Widths(Widths),
+    /// Recurrent layers.
+    Recurrent(gradwell_nn::RecurrentStack),
+}
+
+impl std::str::FromStr for ModelFlag {
+    type Err = gradwell_nn::NnError;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        if text.contains(':') {
+            text.parse().map(ModelFlag::Recurrent)
+        } else {
+            text.parse().map(ModelFlag::Widths)
+        }
+    }
+}
+
+impl std::fmt::Display for ModelFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelFlag::Widths(w) => w.fmt(f),
+            ModelFlag::Recurrent(r) => r.fmt(f),
+        }
     }
 }
 
@@ -229,6 +284,12 @@ pub struct ProbeArgs {
     /// Width of every hidden layer.
     #[arg(long, default_value = "128", value_name = "N", value_parser = positive)]
     pub width: usize,
+    /// Recurrent layers instead of the deep MLP, for sequence data: `rnn:W`,
+    /// `rnn-relu:W`, `lstm:W`, `gru:W` (`lstm:128,128` stacks two), with a linear read-out
+    /// (of the last step, or of every step for a class per step); --depth and --width
+    /// then do not apply.
+    #[arg(long, value_name = "KIND:W,...")]
+    pub model: Option<gradwell_nn::RecurrentStack>,
     /// The layers' settings.
     #[command(flatten)]
     pub mlp: MlpArgs,
@@ -297,7 +358,8 @@ Examples:
   gradwell probe --depth 20 --activation relu --init xavier-normal --bias-init zeros
   gradwell probe --depth 20 --activation sigmoid --batch-norm --plot probe.svg
   gradwell probe --depth 50 --activation relu --init pytorch-default --residual
-  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian",
+  gradwell probe --depth 30 --activation tanh --init orthogonal --jacobian
+  gradwell probe --data copy:20 --model gru:64",
         findings = findings_help()
     )
 }
@@ -531,11 +593,15 @@ defaults (Adam, lr 1e-3, {epochs} epochs, batch 64, features scaled to [0, 1]) i
 Config file (TOML), every section optional, flags override it:
   name = \"digits-sgd\"
   [data]
-  source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file
+  source = \"digits\"          # or fashion-mnist, mnist, a directory, a .csv file,
+                              # adding:T[,N[,SEED]], copy:T[,N[,SEED]]
+  # sequence_length = 10      # a .csv line as a sequence of 10 steps, as --sequence-length
   test_fraction = 0.2
   max_decompressed_mb = 256   # most a gzip data file may decompress to
   [model]
   hidden = [256]              # or widths = [64, 256, 10]
+  # recurrent = \"lstm:128\"    # recurrent layers first, as --model lstm:128 (then hidden
+                              # defaults to none: a linear read-out)
   activation = \"relu\"         # names as the flags write them: leaky-relu:0.2, ...
   init = \"he-normal\"
   bias_init = \"zeros\"
@@ -561,6 +627,8 @@ Examples:
   gradwell train --data fashion-mnist --model 784-128-10 --activation relu --init he-normal \\
       --optimizer sgd --lr 0.1 --momentum 0.9 --epochs 5 --clip-norm 1.0 --weight-decay 1e-4
   gradwell train --data my.csv --label-column species --preprocess standardize
+  gradwell train --data adding:100 --model lstm:128 --clip-norm 1.0
+  gradwell train --data copy:20 --model gru:64 --out runs/copy
   gradwell train --steps 300 --epochs 100 --schedule cosine:per=step --eval-every 50 --out runs/s300
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/
   gradwell train --config crates/gradwell-cli/examples/digits.toml --checkpoint-dir ck/ --resume",

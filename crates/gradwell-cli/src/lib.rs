@@ -121,14 +121,16 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         eprintln!("error: training stopped: {d}");
         return Ok(Outcome::Failed);
     }
-    let acc = s.test_accuracy.unwrap_or(f64::NAN);
     if !args.quiet {
         eprintln!("{} steps in {:.1} s", s.steps, s.seconds);
         if let Some(out) = &args.out {
             eprintln!("run folder written to {}", out.display());
         }
     }
-    println!("test accuracy: {acc:.4}");
+    match (s.test_accuracy, s.test_loss) {
+        (None, Some(mse)) => println!("test mse: {mse:.4}"),
+        (acc, _) => println!("test accuracy: {:.4}", acc.unwrap_or(f64::NAN)),
+    }
     let _ = std::io::stdout().flush();
     Ok(Outcome::Success)
 }
@@ -156,16 +158,17 @@ fn summary(args: &SummaryArgs) -> Result<Outcome> {
         (_, Some(net)) => net.clone(),
         (gradwell_nn::MlpWidths::All(w), None) if args.data.data.is_none() => {
             let (f, c) = (w[0], w[w.len() - 1]);
-            run.model_spec("the model", f, c)?.0
+            let stand_in = gradwell_data::Dataset::new(
+                "the model",
+                ndarray::Array2::zeros((1, f)),
+                vec![0],
+                c,
+            )?;
+            run.model_spec("the model", &stand_in)?.0
         }
         _ => {
             let split = run.load_data()?;
-            run.model_spec(
-                &run.data.source,
-                split.train.num_features(),
-                split.train.num_classes(),
-            )?
-            .0
+            run.model_spec(&run.data.source, &split.train)?.0
         }
     };
     if args.pytorch {

@@ -138,16 +138,20 @@ impl Observer for MonitorObserver {
         let at = gradwell_train::epoch_number(metrics.epoch) as usize;
         self.monitor
             .record_metric("train_loss", at, metrics.train_loss);
-        self.monitor
-            .record_metric("train_accuracy", at, metrics.train_accuracy);
+        if let Some(a) = metrics.train_accuracy {
+            self.monitor.record_metric("train_accuracy", at, a);
+        }
         if let Some(t) = metrics.test {
             self.monitor.record_metric("test_loss", at, t.loss);
-            self.monitor.record_metric("test_accuracy", at, t.accuracy);
+            if let Some(a) = t.accuracy {
+                self.monitor.record_metric("test_accuracy", at, a);
+            }
         }
         if let Some(v) = metrics.validation {
             self.monitor.record_metric("validation_loss", at, v.loss);
-            self.monitor
-                .record_metric("validation_accuracy", at, v.accuracy);
+            if let Some(a) = v.accuracy {
+                self.monitor.record_metric("validation_accuracy", at, a);
+            }
         }
         ControlFlow::Continue(())
     }
@@ -219,7 +223,10 @@ impl Observer for EvalObserver {
             let mut line = format!("step {}: evaluation", row.step);
             for (part, m) in [("test", row.test), ("val", row.validation)] {
                 if let Some(m) = m {
-                    line += &format!("  {part} loss {:.4} acc {:.4}", m.loss, m.accuracy);
+                    line += &format!(
+                        "  {part} {}",
+                        gradwell_train::targets::metric_words(m.loss, m.accuracy)
+                    );
                 }
             }
             eprintln!("{line}");

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use gradwell_data::{Batcher, LastBatch};
+use gradwell_data::{Batcher, LastBatch, TargetKind};
 use gradwell_monitor::{
-    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, Setup, TheoryTable, Thresholds,
-    probe, render_findings,
+    Criticality, JacobianSpread, Lsuv, LsuvLayer, PlainNet, Probe, ProbeTargets, Setup,
+    TheoryTable, Thresholds, probe_targets, render_findings,
 };
 use gradwell_nn::{MemoryBudget, MemoryUse, MlpSpec, MlpWidths, Network};
 use gradwell_train::{ProgressMode, TrainConfig, Trainer};
@@ -52,16 +52,32 @@ pub struct ProbeReport {
 pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     let mut file = crate::setup::RunFile::default();
     file.apply_data_args(&args.data)?;
-    let data = file.data;
+    let data = file.data.clone();
     let split = crate::setup::load_data(&data, args.seed)?;
-    let (features, classes) = (split.train.num_features(), split.train.num_classes());
+    let features = split.train.num_features();
     let mut mlp = MlpSpec {
         widths: MlpWidths::Hidden(vec![args.width; args.depth]),
         ..MlpSpec::default()
     };
+    if let Some(r) = &args.model {
+        for (set, flag) in [(args.lsuv, "--lsuv"), (args.jacobian, "--jacobian")] {
+            if set {
+                return Err(CliError::flag(
+                    flag,
+                    "",
+                    format!(
+                        "measures feed-forward MLPs; it does not apply to recurrent layers (--model {r})"
+                    ),
+                ));
+            }
+        }
+        // The recurrent layers and a linear read-out.
+        mlp.widths = MlpWidths::Hidden(Vec::new());
+        mlp.recurrent = Some(r.clone());
+    }
     args.mlp.apply(&mut mlp)?;
-    let mlp = mlp.fit(features, classes)?;
-    let spec = mlp.to_spec()?;
+    file.model = mlp;
+    let (spec, fitted) = file.model_spec(&data.source, &split.train)?;
     // The parameters, their gradients and one batch's outputs must fit before anything is
     // allocated for them.
     let rows = args.batch_size.min(split.train.len());
@@ -78,8 +94,16 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     let mut trainer = Trainer::new(config, net, split.train, None)?;
     let train = trainer.train_set().clone();
     let mut batches = Batcher::new(train.len(), rows, LastBatch::Drop, args.seed)?;
-    let (mut x, mut y) = (Array2::<f32>::zeros((rows, features)), Vec::new());
-    batches.fill_batch(&train, &mut x, &mut y)?;
+    let (mut x, mut y, mut v) = (
+        Array2::<f32>::zeros((rows, features)),
+        Vec::new(),
+        Vec::new(),
+    );
+    batches.fill_batch_values(&train, &mut x, &mut y, &mut v)?;
+    let targets = match train.target_kind() {
+        TargetKind::Class | TargetKind::StepClass { .. } => ProbeTargets::Classes(&y),
+        TargetKind::Value { .. } => ProbeTargets::Values(&v),
+    };
     let net = trainer.network_mut();
     let lsuv = if args.lsuv {
         Lsuv {
@@ -90,18 +114,18 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     } else {
         Vec::new()
     };
-    let mut setup = Setup::of_mlp(&mlp);
+    let mut setup = Setup::of_mlp(&file.model);
     if args.lsuv {
         // LSUV rescaled the weights: they no longer have the initializer's variance.
         setup.init = None;
     }
-    let p = probe(net, &x.view(), &y, &Thresholds::default(), &setup)?;
+    let p = probe_targets(net, &x.view(), targets, &Thresholds::default(), &setup)?;
     let jacobian = jacobian_spread(args, net, &x)?;
     let second_moment = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
-    let plain = if args.lsuv {
-        Err("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string())
-    } else {
-        PlainNet::from_mlp(&mlp, second_moment).map_err(crate::one_line)
+    let plain = match &fitted {
+        None => Err("the mean-field theory is for feed-forward MLPs, not recurrent layers".to_string()),
+        Some(_) if args.lsuv => Err("LSUV rescaled the weights from the data; the theory is for initializers with a variance formula".to_string()),
+        Some(mlp) => PlainNet::from_mlp(mlp, second_moment).map_err(crate::one_line),
     };
     let (theory, no_theory) = figure_or_why(plain.clone().and_then(|t| {
         t.predict()
@@ -110,13 +134,17 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport> {
     }));
     let (criticality, no_criticality) =
         figure_or_why(plain.and_then(|t| t.criticality().map_err(crate::one_line)));
-    let mut model = crate::run::describe_mlp(&mlp);
+    let mut model = match (&fitted, &args.model) {
+        (Some(mlp), _) => crate::run::describe_mlp(mlp),
+        (None, Some(r)) => crate::run::describe_recurrent(r, trainer.train_set()),
+        (None, None) => format!("custom network ({} layers)", spec.layers.len()),
+    };
     if args.lsuv {
         model.push_str(" LSUV");
     }
     Ok(ProbeReport {
         model,
-        hidden_layers: args.depth,
+        hidden_layers: args.model.as_ref().map_or(args.depth, |r| r.hidden.len()),
         data: format!("{} batch of {rows} from `{}`", "a shuffled", data.source),
         probe: p,
         theory,

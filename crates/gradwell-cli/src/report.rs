@@ -96,7 +96,7 @@ fn accuracy_series(s: &RunSummary) -> Series {
             .filter_map(|e| {
                 Some((
                     gradwell_train::epoch_number(e.epoch) as f64,
-                    e.test?.accuracy,
+                    e.test?.accuracy?,
                 ))
             })
             .collect(),

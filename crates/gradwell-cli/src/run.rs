@@ -104,7 +104,7 @@ impl RunSummary {
 
     /// The final training accuracy (last epoch), if an epoch finished.
     pub fn train_accuracy(&self) -> Option<f64> {
-        self.epochs.last().map(|e| e.train_accuracy)
+        self.epochs.last().and_then(|e| e.train_accuracy)
     }
 }
 
@@ -182,14 +182,17 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         ProgressMode::Auto
     };
     let name = run_name(&run, opts.out.as_deref());
-    let model_line = describe_model(&spec, mlp.as_ref());
+    let model_line = match (&run.network, &run.model.recurrent) {
+        (None, Some(r)) => describe_recurrent(r, &split.train),
+        _ => describe_model(&spec, mlp.as_ref()),
+    };
     if opts.verbose && !opts.quiet {
         eprintln!(
-            "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {} classes)",
+            "{name}: {model_line} on {data_name} ({} training, {} test samples, {} features, {})",
             split.train.len(),
             split.test.len(),
             split.train.num_features(),
-            split.train.num_classes()
+            gradwell_train::targets::describe(&split.train)
         );
     }
     let mut trainer = Trainer::new(run.train.clone(), net, split.train, Some(split.test))?;
@@ -273,7 +276,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         config: run.to_toml()?,
         model: model_line,
         depth: count_weights(net).saturating_sub(1),
-        test_accuracy: test.map(|t| t.accuracy),
+        test_accuracy: test.and_then(|t| t.accuracy),
         test_loss: test.map(|t| t.loss),
         epochs: trainer.history().to_vec(),
         steps: trainer.step(),
@@ -336,11 +339,7 @@ pub fn prepare(run: &mut RunFile, quiet: bool) -> Result<Prepared> {
         }
         run.train.preprocess = Preprocess::Standardize;
     }
-    let (spec, mlp) = run.model_spec(
-        &data_name,
-        split.train.num_features(),
-        split.train.num_classes(),
-    )?;
+    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     check_training_memory(run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     Ok(Prepared {
@@ -447,6 +446,18 @@ fn describe_model(spec: &gradwell_nn::ModelSpec, mlp: Option<&gradwell_nn::MlpSp
         Some(mlp) => describe_mlp(mlp),
         None => format!("custom network ({} layers)", spec.layers.len()),
     }
+}
+
+/// Recurrent layers and their read-out on one line: `lstm:128, linear read-out of the last
+/// step`, or `of every step` for a class per step.
+pub fn describe_recurrent(r: &gradwell_nn::RecurrentStack, ds: &gradwell_data::Dataset) -> String {
+    let at = match ds.target_kind() {
+        gradwell_data::TargetKind::StepClass { .. } => "every step",
+        gradwell_data::TargetKind::Class | gradwell_data::TargetKind::Value { .. } => {
+            "the last step"
+        }
+    };
+    format!("{r}, linear read-out of {at}")
 }
 
 /// An MLP on one line: `64-128-10 relu he-normal`, with batch norm (and γ's initial value
@@ -559,32 +570,40 @@ fn write_plots(out: &Path, summary: &RunSummary, history: Option<&History>) -> R
         }
         plot_loss(&out.join("loss.svg"), &[Series::loss(&summary.name, h)])?;
     }
-    plot_accuracy(
-        &out.join("accuracy.svg"),
-        &[Series::new(
-            format!("{} (test)", summary.name),
-            summary
-                .epochs
-                .iter()
-                .filter_map(|e| {
-                    Some((
-                        (gradwell_train::epoch_number(e.epoch)) as f64,
-                        e.test?.accuracy,
-                    ))
-                })
-                .collect(),
-        )],
-    )?;
+    let accuracy: Vec<(f64, f64)> = summary
+        .epochs
+        .iter()
+        .filter_map(|e| {
+            Some((
+                gradwell_train::epoch_number(e.epoch) as f64,
+                e.test?.accuracy?,
+            ))
+        })
+        .collect();
+    // Real targets have no accuracy (their loss, the MSE, is in loss.svg): no empty plot.
+    if !accuracy.is_empty() {
+        plot_accuracy(
+            &out.join("accuracy.svg"),
+            &[Series::new(format!("{} (test)", summary.name), accuracy)],
+        )?;
+    }
     Ok(())
 }
 
-/// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`.
+/// A CSV cell of an accuracy: empty where there is none (real targets, whose loss is the
+/// mean squared error).
+fn cell(accuracy: Option<f64>) -> String {
+    accuracy.map_or_else(String::new, |a| a.to_string())
+}
+
+/// One row per epoch: `epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy`
+/// (the accuracies empty for real targets, whose loss is the mean squared error).
 pub fn epochs_csv(s: &RunSummary) -> String {
     let mut out =
         String::from("run,epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy\n");
     for e in &s.epochs {
         let (tl, ta) = e.test.map_or((String::new(), String::new()), |t| {
-            (t.loss.to_string(), t.accuracy.to_string())
+            (t.loss.to_string(), cell(t.accuracy))
         });
         out.push_str(&format!(
             "{},{},{},{},{},{},{tl},{ta}\n",
@@ -593,7 +612,7 @@ pub fn epochs_csv(s: &RunSummary) -> String {
             e.steps,
             e.lr,
             e.train_loss,
-            e.train_accuracy
+            cell(e.train_accuracy)
         ));
     }
     out
@@ -608,7 +627,7 @@ pub fn evaluations_csv(s: &RunSummary) -> String {
     );
     let cells = |m: Option<gradwell_train::EvalMetrics>| {
         m.map_or((String::new(), String::new()), |m| {
-            (m.loss.to_string(), m.accuracy.to_string())
+            (m.loss.to_string(), cell(m.accuracy))
         })
     };
     for e in &s.evaluations {

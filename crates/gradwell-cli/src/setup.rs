@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use gradwell_data::csv::{CsvOptions, LabelColumn, read_csv};
-use gradwell_data::{CsvProblem, DataError, Dataset, Source, Split};
+use gradwell_data::{CsvProblem, DataError, Dataset, Source, Split, TargetKind};
 use gradwell_nn::{Head, MlpSpec, MlpWidths, ModelSpec, NnError, Widths};
 use gradwell_optim::{GradClip, NormType, OptimizerKind};
 use gradwell_train::{CheckpointConfig, TrainConfig};
@@ -89,6 +89,10 @@ pub struct DataSection {
     pub classes: Option<usize>,
     /// The most a gzip data file may decompress to, in MiB (2^20 bytes).
     pub max_decompressed_mb: u64,
+    /// Each line of a `.csv` file is a sequence of this many steps (its feature cells step
+    /// after step, then the label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_length: Option<usize>,
 }
 
 impl Default for DataSection {
@@ -100,6 +104,7 @@ impl Default for DataSection {
             test_fraction: gradwell_data::DEFAULT_TEST_FRACTION,
             classes: None,
             max_decompressed_mb: DEFAULT_MAX_DECOMPRESSED_MB,
+            sequence_length: None,
         }
     }
 }
@@ -226,6 +231,9 @@ impl RunFile {
                 return Err(CliError::flag("--classes", n, "must be at least 1"));
             }
             self.data.classes = Some(n);
+        }
+        if let Some(t) = a.sequence_length {
+            self.data.sequence_length = Some(t);
         }
         if let Some(mb) = a.max_decompressed_mb {
             self.data.max_decompressed_mb = mb;
@@ -379,18 +387,20 @@ impl RunFile {
         load_data(&self.data, self.train.seed)
     }
 
-    /// The model for data of `features` inputs and `classes` classes: the `[network]`
-    /// spec, or the `[model]` MLP fitted to the data ([`MlpSpec::fit`]). The fitted MLP is
-    /// returned too, for the theory.
+    /// The model for the data set `ds` (named `data_name`): the `[network]` spec; or the
+    /// `[model]` MLP fitted to the data's features and outputs ([`MlpSpec::fit`]), which
+    /// is returned too, for the theory; or, with recurrent layers in `[model]`, those
+    /// layers and a read-out of the last step or of every step ([`MlpSpec::sequence_spec`]).
     ///
     /// # Errors
-    /// Widths that do not fit the data (naming both), a head other than logits.
+    /// Widths that do not fit the data (naming both), a head other than logits, recurrent
+    /// layers on data that are not sequences, an MLP for a class at every step.
     pub fn model_spec(
         &self,
         data_name: &str,
-        features: usize,
-        classes: usize,
+        ds: &Dataset,
     ) -> Result<(ModelSpec, Option<MlpSpec>)> {
+        let (features, outputs) = (ds.num_features(), ds.num_outputs());
         if let Some(net) = &self.network {
             let inputs: usize = net.input_shape.iter().product();
             if inputs != features {
@@ -400,6 +410,43 @@ impl RunFile {
             }
             return Ok((net.clone(), None));
         }
+        let per_step = match ds.target_kind() {
+            TargetKind::StepClass { .. } => true,
+            TargetKind::Class | TargetKind::Value { .. } => false,
+        };
+        if let Some(r) = &self.model.recurrent {
+            let flag = "--model (model.recurrent)";
+            let &[steps, per_step_features] = ds.feature_shape() else {
+                return Err(CliError::flag(
+                    flag,
+                    r,
+                    format!(
+                        "recurrent layers take sequences, but `{data_name}` has samples of shape {:?}, not sequences: use a sequence task (adding:T, copy:T) or a .csv file with --sequence-length",
+                        ds.feature_shape()
+                    ),
+                ));
+            };
+            if !ds.is_sequence() {
+                return Err(CliError::flag(
+                    flag,
+                    r,
+                    format!(
+                        "recurrent layers take sequences, but the samples of `{data_name}` (shape [{steps}, {per_step_features}]) are not sequences: use a sequence task (adding:T, copy:T) or a .csv file with --sequence-length"
+                    ),
+                ));
+            }
+            let spec = self
+                .model
+                .sequence_spec(steps, per_step_features, outputs, per_step)
+                .map_err(|e| CliError::flag(flag, r, nn_why(e)))?;
+            return Ok((spec, None));
+        }
+        if per_step {
+            return Err(CliError::Invalid(format!(
+                "`{data_name}` has {}: an MLP gives one output per sample; use recurrent layers with a read-out at every step (--model lstm:128)",
+                gradwell_train::targets::describe(ds)
+            )));
+        }
         let m = &self.model;
         if m.head != Head::Logits {
             return Err(CliError::flag(
@@ -408,11 +455,8 @@ impl RunFile {
                 "gradwell train trains a classifier on its logits: leave `head` out (logits)",
             ));
         }
-        let mlp = m.fit(features, classes).map_err(|e| {
-            let why = match e {
-                NnError::Config(why) => why,
-                other => crate::one_line(other),
-            };
+        let mlp = m.fit(features, outputs).map_err(|e| {
+            let why = nn_why(e);
             match &m.widths {
                 MlpWidths::All(w) => CliError::flag(
                     "--model (model.widths)",
@@ -423,6 +467,14 @@ impl RunFile {
             }
         })?;
         Ok((mlp.to_spec()?, Some(mlp)))
+    }
+}
+
+/// The reason of a `gradwell-nn` error, without its prefix for a setting.
+fn nn_why(e: NnError) -> String {
+    match e {
+        NnError::Config(why) => why,
+        other => crate::one_line(other),
     }
 }
 
@@ -480,6 +532,16 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
             format!("applies to a .csv file; `{src}` has its classes fixed"),
         ));
     }
+    if let Some(t) = d.sequence_length
+        && !csv
+    {
+        return Err(data_flag(
+            "--sequence-length",
+            "sequence_length",
+            t,
+            format!("applies to a .csv file; `{src}` has its shape fixed"),
+        ));
+    }
     let named = src.parse::<Source>();
     if let Ok(source) = named {
         return Ok(source
@@ -509,7 +571,17 @@ pub fn load_data(d: &DataSection, seed: u64) -> Result<Split> {
         let label = d.label_column.clone().unwrap_or_default();
         let mut opts = CsvOptions::default().label(label).max_decompressed(limit);
         opts.num_classes = d.classes;
-        let ds: Dataset = read_csv(path, &opts).map_err(data_error)?;
+        let mut ds: Dataset = read_csv(path, &opts).map_err(data_error)?;
+        if let Some(t) = d.sequence_length {
+            ds = ds.into_sequences(t).map_err(|e| {
+                data_flag(
+                    "--sequence-length",
+                    "sequence_length",
+                    t,
+                    crate::one_line(e),
+                )
+            })?;
+        }
         return Ok(ds.split(d.test_fraction, seed, true)?);
     }
     let unknown = named.err().map_or_else(String::new, crate::one_line);

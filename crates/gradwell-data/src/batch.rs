@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, TargetKind};
 use crate::error::{DataError, Result};
 use crate::rng::shuffle;
 
@@ -288,8 +288,10 @@ impl Batcher {
     }
 
     /// Copies the next batch of `ds` into `features` (reshaped to `rows × ds.num_features()`
-    /// if needed, reusing its memory) and `labels`, and returns the number of rows, or
-    /// `None` at the end of an epoch.
+    /// if needed, reusing its memory) and `labels` (one per row, or for
+    /// [`TargetKind::StepClass`] `steps` per row, row after row; none for real targets),
+    /// and returns the number of rows, or `None` at the end of an epoch. For real targets,
+    /// use [`Batcher::fill_batch_values`].
     ///
     /// Once the buffers have held a full batch, this allocates nothing. Errors (without
     /// advancing) if `ds` does not have the batcher's number of samples.
@@ -298,6 +300,29 @@ impl Batcher {
         ds: &Dataset,
         features: &mut Array2<f32>,
         labels: &mut Vec<ClassLabel>,
+    ) -> Result<Option<usize>> {
+        self.fill(ds, features, labels, None)
+    }
+
+    /// As [`Batcher::fill_batch`], and also copies the batch's real targets
+    /// ([`TargetKind::Value`]) into `values`, row after row (`rows × width`; cleared for
+    /// class labels).
+    pub fn fill_batch_values(
+        &mut self,
+        ds: &Dataset,
+        features: &mut Array2<f32>,
+        labels: &mut Vec<ClassLabel>,
+        values: &mut Vec<f32>,
+    ) -> Result<Option<usize>> {
+        self.fill(ds, features, labels, Some(values))
+    }
+
+    fn fill(
+        &mut self,
+        ds: &Dataset,
+        features: &mut Array2<f32>,
+        labels: &mut Vec<ClassLabel>,
+        values: Option<&mut Vec<f32>>,
     ) -> Result<Option<usize>> {
         if ds.len() != self.state.len {
             return Err(DataError::invalid(
@@ -325,9 +350,23 @@ impl Batcher {
         for (mut dst, &i) in features.rows_mut().into_iter().zip(indices) {
             dst.assign(&source.row(i));
         }
+        let per = match ds.target_kind() {
+            TargetKind::Class => 1,
+            TargetKind::StepClass { steps, .. } => steps,
+            TargetKind::Value { .. } => 0,
+        };
         let all = ds.labels();
         labels.clear();
-        labels.extend(indices.iter().map(|&i| all[i]));
+        for &i in indices {
+            labels.extend_from_slice(&all[i * per..(i + 1) * per]);
+        }
+        if let Some(values) = values {
+            let all = ds.values();
+            values.clear();
+            for &i in indices {
+                values.extend(all.row(i).iter().copied());
+            }
+        }
         Ok(Some(rows))
     }
 }

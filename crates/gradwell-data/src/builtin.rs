@@ -9,6 +9,10 @@ use crate::dataset::{Dataset, Split};
 use crate::error::{DataError, Result};
 use crate::gzip::DEFAULT_MAX_DECOMPRESSED;
 use crate::idx::read_idx_dataset;
+use crate::sequence::{
+    DEFAULT_SEQUENCE_SEED, DEFAULT_SEQUENCES, TEST_SEQUENCES_RATIO, TEST_STREAM, TRAIN_STREAM,
+    adding, copy,
+};
 
 /// The digits set, gzip-compressed CSV, as shipped (see the crate docs for its origin).
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
@@ -160,9 +164,86 @@ fn read_mnist_layout(
 /// ([`Loaded::into_split`]), unless the caller says otherwise.
 pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
 
+/// The size of a built-in sequence task: its length (the knob), its training sequences
+/// and its seed. Written `T`, `T,N` or `T,N,SEED` after the task's name (`adding:100`,
+/// `copy:20,2000,3`); what is left out takes [`DEFAULT_SEQUENCES`] and
+/// [`DEFAULT_SEQUENCE_SEED`]. The test part has one sequence for every
+/// [`TEST_SEQUENCES_RATIO`] training ones, from another stream of the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceSize {
+    /// The sequence length (for the copy task, the delay between the symbols and the
+    /// delimiter: sequences are 20 steps longer).
+    pub steps: usize,
+    /// Training sequences.
+    pub sequences: usize,
+    /// The seed of the sequences.
+    pub seed: u64,
+}
+
+impl SequenceSize {
+    /// A length with the default count and seed.
+    pub fn new(steps: usize) -> Self {
+        SequenceSize {
+            steps,
+            sequences: DEFAULT_SEQUENCES,
+            seed: DEFAULT_SEQUENCE_SEED,
+        }
+    }
+
+    /// Test sequences: a [`TEST_SEQUENCES_RATIO`]th of the training ones, at least 1.
+    pub fn test_sequences(&self) -> usize {
+        (self.sequences / TEST_SEQUENCES_RATIO).max(1)
+    }
+
+    /// Parses `T`, `T,N` or `T,N,SEED`; `task` names the task in errors.
+    fn parse(task: &str, text: &str) -> Result<Self> {
+        let bad = |why: String| DataError::UnknownDataset {
+            name: format!("{task}:{text}"),
+            known: format!("{why}; write {task}:T, {task}:T,N or {task}:T,N,SEED"),
+        };
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        if parts.len() > 3 {
+            return Err(bad(format!("{} numbers after `{task}:`", parts.len())));
+        }
+        let number = |i: usize, what: &str| -> Result<Option<u64>> {
+            parts
+                .get(i)
+                .map(|p| {
+                    p.parse::<u64>()
+                        .map_err(|_| bad(format!("{what} `{p}` is not a whole number")))
+                })
+                .transpose()
+        };
+        let steps = number(0, "the length")?.unwrap_or(0);
+        let mut size = SequenceSize::new(usize::try_from(steps).unwrap_or(usize::MAX));
+        if let Some(n) = number(1, "the number of sequences")? {
+            size.sequences = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(seed) = number(2, "the seed")? {
+            size.seed = seed;
+        }
+        Ok(size)
+    }
+}
+
+impl fmt::Display for SequenceSize {
+    /// `T`, with `,N` and `,SEED` where they are not the defaults (the seed needs N).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.steps)?;
+        if self.seed != DEFAULT_SEQUENCE_SEED {
+            write!(f, ",{},{}", self.sequences, self.seed)
+        } else if self.sequences != DEFAULT_SEQUENCES {
+            write!(f, ",{}", self.sequences)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// A data set known by name: what a command line or a config file names. Written
-/// `digits`, `fashion-mnist`, `mnist` by [`Display`](fmt::Display), [`FromStr`] and serde
-/// alike (serde goes through the other two).
+/// `digits`, `fashion-mnist`, `mnist`, `adding:T[,N[,SEED]]`, `copy:T[,N[,SEED]]` by
+/// [`Display`](fmt::Display), [`FromStr`] and serde alike (serde goes through the other
+/// two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Source {
@@ -173,18 +254,36 @@ pub enum Source {
     FashionMnist,
     /// MNIST (`"mnist"`).
     Mnist,
+    /// The adding problem (`"adding:T"`, [`crate::sequence::adding`]).
+    Adding(SequenceSize),
+    /// The copy task (`"copy:T"`, [`crate::sequence::copy`]).
+    CopyTask(SequenceSize),
 }
 
 impl Source {
-    /// Every source, in the order names are listed in errors.
+    /// Every source named without a size, in the order names are listed in errors.
     pub const ALL: [Source; 3] = [Source::Digits, Source::FashionMnist, Source::Mnist];
 
-    /// The name it is known by.
+    /// The sequence tasks, as their names are written with a size (`adding:T`), listed in
+    /// errors after [`Source::ALL`].
+    pub const SEQUENCE_TASKS: [&'static str; 2] = ["adding", "copy"];
+
+    /// The name it is known by (without a sequence task's size).
     pub fn name(self) -> &'static str {
         match self {
             Source::Digits => "digits",
             Source::FashionMnist => "fashion-mnist",
             Source::Mnist => "mnist",
+            Source::Adding(_) => Self::SEQUENCE_TASKS[0],
+            Source::CopyTask(_) => Self::SEQUENCE_TASKS[1],
+        }
+    }
+
+    /// Whether its samples are sequences (a built-in sequence task).
+    pub fn is_sequence(self) -> bool {
+        match self {
+            Source::Digits | Source::FashionMnist | Source::Mnist => false,
+            Source::Adding(_) | Source::CopyTask(_) => true,
         }
     }
 
@@ -205,26 +304,56 @@ impl Source {
                     "MNIST has no default directory: name the directory holding its IDX files",
                 )),
             },
+            Source::Adding(n) => Ok(Loaded::TrainTest(Split {
+                train: adding(n.steps, n.sequences, n.seed, TRAIN_STREAM)?,
+                test: adding(n.steps, n.test_sequences(), n.seed, TEST_STREAM)?,
+            })),
+            Source::CopyTask(n) => Ok(Loaded::TrainTest(Split {
+                train: copy(n.steps, n.sequences, n.seed, TRAIN_STREAM)?,
+                test: copy(n.steps, n.test_sequences(), n.seed, TEST_STREAM)?,
+            })),
         }
     }
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Source::Digits | Source::FashionMnist | Source::Mnist => f.write_str(self.name()),
+            Source::Adding(n) | Source::CopyTask(n) => write!(f, "{}:{n}", self.name()),
+        }
     }
 }
 
 impl FromStr for Source {
     type Err = DataError;
 
-    /// Parses a name, ignoring case, `-` and `_` (`"Fashion_MNIST"` is Fashion-MNIST).
+    /// Parses a name, ignoring case, `-` and `_` (`"Fashion_MNIST"` is Fashion-MNIST), or
+    /// a sequence task with its size (`"adding:100"`, `"copy:20,2000,3"`).
     fn from_str(s: &str) -> Result<Self> {
+        if let Some((task, size)) = s.split_once(':') {
+            let task = task.trim().to_ascii_lowercase();
+            let [adding_name, copy_name] = Source::SEQUENCE_TASKS;
+            if task == adding_name {
+                return Ok(Source::Adding(SequenceSize::parse(adding_name, size)?));
+            }
+            if task == copy_name {
+                return Ok(Source::CopyTask(SequenceSize::parse(copy_name, size)?));
+            }
+        }
         parse_choice(s, &Source::ALL, Source::name).ok_or_else(|| DataError::UnknownDataset {
             name: s.to_string(),
-            known: Source::ALL.map(Source::name).join(", "),
+            known: known_sources(),
         })
     }
+}
+
+/// The names of the sources, for errors: the fixed ones, then the sequence tasks with
+/// their size.
+fn known_sources() -> String {
+    let fixed = Source::ALL.map(Source::name).join(", ");
+    let tasks = Source::SEQUENCE_TASKS.map(|t| format!("{t}:T[,N[,SEED]]"));
+    format!("{fixed}, {}", tasks.join(", "))
 }
 
 impl TryFrom<String> for Source {
@@ -255,6 +384,7 @@ pub(crate) fn parse_choice<T: Copy>(
 
 /// What a [`Source`] gives: one set, or the training and test sets it ships.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // made once per run and unpacked at once: no boxing
 pub enum Loaded {
     /// A single set (the digits).
     Whole(Dataset),

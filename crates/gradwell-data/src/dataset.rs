@@ -46,12 +46,36 @@ pub(crate) fn first_label_gap(labels: &[ClassLabel]) -> Option<LabelGap> {
     None
 }
 
-/// A labelled data set for classification: one row of `f32` features per sample, one class
-/// index per sample, and what is known about them.
+/// What the samples of a data set are labelled with ([`Dataset::target_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// One class label per sample (classification): [`Dataset::new`].
+    Class,
+    /// One class label per step of a sequence, `steps` labels per sample
+    /// ([`Dataset::per_step`]). Every step counts in the loss; steps whose label is
+    /// `blank` do not count in the accuracy (in the copy task, the accuracy is then that of
+    /// the recall steps).
+    StepClass {
+        /// Labels per sample.
+        steps: usize,
+        /// The label of steps that do not count in the accuracy, if any.
+        blank: Option<ClassLabel>,
+    },
+    /// `width` real values per sample (regression, [`Dataset::regression`]).
+    Value {
+        /// Values per sample.
+        width: usize,
+    },
+}
+
+/// A data set: one row of `f32` features per sample, its targets (a class index per
+/// sample, a class index per step of a sequence, or real values: [`TargetKind`]), and what
+/// is known about them.
 ///
-/// The fields are checked once, by [`Dataset::new`]: as many labels as rows, every label
-/// below the number of classes, a feature shape whose size is the number of columns. They
-/// stay private so that nothing breaks that afterwards.
+/// The fields are checked once, by [`Dataset::new`], [`Dataset::per_step`] or
+/// [`Dataset::regression`]: as many targets as rows, every label below the number of
+/// classes, a feature shape whose size is the number of columns. They stay private so that
+/// nothing breaks that afterwards.
 ///
 /// ```
 /// use gradwell_data::Dataset;
@@ -66,11 +90,18 @@ pub(crate) fn first_label_gap(labels: &[ClassLabel]) -> Option<LabelGap> {
 pub struct Dataset {
     name: String,
     features: Array2<f32>,
+    /// One label per sample ([`TargetKind::Class`]), `steps` per sample, sample after
+    /// sample ([`TargetKind::StepClass`]), or none ([`TargetKind::Value`]).
     labels: Vec<ClassLabel>,
+    /// `samples × width` for [`TargetKind::Value`], `samples × 0` otherwise.
+    values: Array2<f32>,
+    kind: TargetKind,
     num_classes: usize,
     feature_shape: Vec<usize>,
     class_names: Option<Vec<String>>,
     value_range: Option<(f32, f32)>,
+    /// Whether each sample is a sequence (feature shape `[steps, features per step]`).
+    sequence: bool,
 }
 
 /// A training set and a test set that a source ships separately (MNIST, Fashion-MNIST), or
@@ -103,9 +134,136 @@ impl Dataset {
         labels: Vec<ClassLabel>,
         num_classes: usize,
     ) -> Result<Self> {
-        const CTX: &str = "Dataset::new";
+        let rows = features.nrows();
+        Self::with_labels(
+            name.into(),
+            features,
+            labels,
+            rows,
+            num_classes,
+            TargetKind::Class,
+        )
+    }
+
+    /// A data set of sequences labelled step by step: `labels` holds one row of `steps`
+    /// class labels per sample (`samples × steps`), each below `num_classes`; steps
+    /// labelled `blank` count in the loss but not in the accuracy ([`TargetKind::StepClass`]).
+    /// The feature shape is `[features]`; set `[steps, per_step]` with
+    /// [`Dataset::with_feature_shape`].
+    ///
+    /// ```
+    /// use gradwell_data::{Dataset, TargetKind};
+    /// use ndarray::array;
+    ///
+    /// let ds = Dataset::per_step("echo", array![[0., 1.], [1., 1.]], array![[0, 1], [1, 1]], 2, None)?;
+    /// assert_eq!(ds.target_kind(), TargetKind::StepClass { steps: 2, blank: None });
+    /// assert_eq!(ds.labels(), &[0, 1, 1, 1]);
+    /// # Ok::<(), gradwell_data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Dataset::new`] (the sample and step of a bad label named), a row count that
+    /// differs from the features', no step, or a `blank` that is not a class.
+    pub fn per_step(
+        name: impl Into<String>,
+        features: Array2<f32>,
+        labels: Array2<ClassLabel>,
+        num_classes: usize,
+        blank: Option<ClassLabel>,
+    ) -> Result<Self> {
         let name = name.into();
-        if labels.len() != features.nrows() {
+        let (rows, steps) = labels.dim();
+        if rows != features.nrows() || steps == 0 {
+            return Err(DataError::invalid(
+                "Dataset::per_step",
+                format!(
+                    "{name}: labels of {rows} samples × {steps} steps for {} rows of features",
+                    features.nrows()
+                ),
+            ));
+        }
+        if let Some(b) = blank
+            && (b < 0 || b as usize >= num_classes)
+        {
+            return Err(DataError::invalid(
+                "Dataset::per_step",
+                format!("{name}: the blank label {b} is not one of {num_classes} classes"),
+            ));
+        }
+        let flat: Vec<ClassLabel> = labels.iter().copied().collect();
+        let kind = TargetKind::StepClass { steps, blank };
+        Self::with_labels(name, features, flat, rows * steps, num_classes, kind)
+    }
+
+    /// A data set for regression: `values` holds one row of real targets per sample
+    /// (`samples × width`, finite). It has no classes ([`Dataset::num_classes`] is 0).
+    ///
+    /// ```
+    /// use gradwell_data::{Dataset, TargetKind};
+    /// use ndarray::array;
+    ///
+    /// let ds = Dataset::regression("sum", array![[0.25, 0.5], [1., 1.]], array![[0.75], [2.]])?;
+    /// assert_eq!((ds.len(), ds.target_kind(), ds.num_outputs()), (2, TargetKind::Value { width: 1 }, 1));
+    /// # Ok::<(), gradwell_data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A row count that differs from the features', no value per sample, or a value that
+    /// is not finite (naming the sample).
+    pub fn regression(
+        name: impl Into<String>,
+        features: Array2<f32>,
+        values: Array2<f32>,
+    ) -> Result<Self> {
+        const CTX: &str = "Dataset::regression";
+        let name = name.into();
+        let (rows, width) = values.dim();
+        if rows != features.nrows() || width == 0 {
+            return Err(DataError::invalid(
+                CTX,
+                format!(
+                    "{name}: targets of {rows} samples × {width} values for {} rows of features",
+                    features.nrows()
+                ),
+            ));
+        }
+        if let Some((i, v)) = values
+            .rows()
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, r)| r.iter().find(|v| !v.is_finite()).map(|&v| (i, v)))
+        {
+            return Err(DataError::invalid(
+                CTX,
+                format!("{name}: target {v} of sample {i} is not finite"),
+            ));
+        }
+        let feature_shape = vec![features.ncols()];
+        Ok(Dataset {
+            name,
+            features,
+            labels: Vec::new(),
+            values,
+            kind: TargetKind::Value { width },
+            num_classes: 0,
+            feature_shape,
+            class_names: None,
+            value_range: None,
+            sequence: false,
+        })
+    }
+
+    /// Checks `labels` (`expected` of them, each a class) and builds the data set.
+    fn with_labels(
+        name: String,
+        features: Array2<f32>,
+        labels: Vec<ClassLabel>,
+        expected: usize,
+        num_classes: usize,
+        kind: TargetKind,
+    ) -> Result<Self> {
+        const CTX: &str = "Dataset::new";
+        if labels.len() != expected {
             return Err(DataError::invalid(
                 CTX,
                 format!(
@@ -121,6 +279,10 @@ impl Dataset {
                 format!("{name}: {num_classes} classes is not in 1..={MAX_CLASSES}"),
             ));
         }
+        let steps = match kind {
+            TargetKind::StepClass { steps, .. } => steps,
+            TargetKind::Class | TargetKind::Value { .. } => 1,
+        };
         if let Some((i, &l)) = labels
             .iter()
             .enumerate()
@@ -131,20 +293,29 @@ impl Dataset {
             } else {
                 format!("is not below {num_classes} classes")
             };
+            let at = if steps > 1 {
+                format!("sample {}, step {}", i / steps, i % steps)
+            } else {
+                format!("sample {i}")
+            };
             return Err(DataError::invalid(
                 CTX,
-                format!("{name}: label {l} of sample {i} {why}"),
+                format!("{name}: label {l} of {at} {why}"),
             ));
         }
         let feature_shape = vec![features.ncols()];
+        let values = Array2::zeros((features.nrows(), 0));
         Ok(Dataset {
             name,
             features,
             labels,
+            values,
+            kind,
             num_classes,
             feature_shape,
             class_names: None,
             value_range: None,
+            sequence: false,
         })
     }
 
@@ -164,6 +335,37 @@ impl Dataset {
         }
         self.feature_shape = shape;
         Ok(self)
+    }
+
+    /// Marks each sample as a sequence of `steps` steps of `features / steps` values (the
+    /// feature shape becomes `[steps, features per step]`), what recurrent models take.
+    ///
+    /// # Errors
+    /// `steps` of 0 or that does not divide the number of features.
+    pub fn into_sequences(self, steps: usize) -> Result<Self> {
+        let per_step = match steps {
+            0 => None,
+            s => Some(self.num_features() / s).filter(|p| p * s == self.num_features() && *p > 0),
+        };
+        let Some(per_step) = per_step else {
+            return Err(DataError::invalid(
+                "Dataset::into_sequences",
+                format!(
+                    "{}: {} features per sample do not make sequences of {steps} steps",
+                    self.name,
+                    self.num_features()
+                ),
+            ));
+        };
+        let mut ds = self.with_feature_shape(vec![steps, per_step])?;
+        ds.sequence = true;
+        Ok(ds)
+    }
+
+    /// Whether each sample is a sequence, of feature shape `[steps, features per step]`
+    /// ([`Dataset::into_sequences`]; the built-in sequence tasks are).
+    pub fn is_sequence(&self) -> bool {
+        self.sequence
     }
 
     /// Names the classes; there must be one name per class.
@@ -211,12 +413,32 @@ impl Dataset {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.features.nrows()
     }
 
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.features.nrows() == 0
+    }
+
+    /// What the samples are labelled with.
+    pub fn target_kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    /// The width of the output a model needs for these targets: the number of classes
+    /// (per sample or per step), or the number of values per sample.
+    pub fn num_outputs(&self) -> usize {
+        match self.kind {
+            TargetKind::Class | TargetKind::StepClass { .. } => self.num_classes,
+            TargetKind::Value { width } => width,
+        }
+    }
+
+    /// The real targets, `samples × width` ([`TargetKind::Value`]; `samples × 0` for
+    /// class labels).
+    pub fn values(&self) -> ArrayView2<'_, f32> {
+        self.values.view()
     }
 
     /// Number of features per sample (columns).
@@ -224,7 +446,7 @@ impl Dataset {
         self.features.ncols()
     }
 
-    /// Number of classes; every label is below it.
+    /// Number of classes; every label is below it (0 for real targets).
     pub fn num_classes(&self) -> usize {
         self.num_classes
     }
@@ -239,7 +461,8 @@ impl Dataset {
         self.features.view_mut()
     }
 
-    /// The class index of each sample.
+    /// The class index of each sample; for [`TargetKind::StepClass`], of each step, sample
+    /// after sample (`steps` per sample); empty for [`TargetKind::Value`].
     pub fn labels(&self) -> &[ClassLabel] {
         &self.labels
     }
@@ -269,7 +492,7 @@ impl Dataset {
         (self.features, self.labels)
     }
 
-    /// How many samples each class has.
+    /// How many samples (for [`TargetKind::StepClass`], steps) each class has.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.num_classes];
         for &l in &self.labels {
@@ -291,14 +514,25 @@ impl Dataset {
                 ),
             ));
         }
+        let per = match self.kind {
+            TargetKind::Class => 1,
+            TargetKind::StepClass { steps, .. } => steps,
+            TargetKind::Value { .. } => 0,
+        };
         Ok(Dataset {
             name: format!("{}/{suffix}", self.name),
             features: self.features.select(Axis(0), indices),
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            labels: indices
+                .iter()
+                .flat_map(|&i| self.labels[i * per..(i + 1) * per].iter().copied())
+                .collect(),
+            values: self.values.select(Axis(0), indices),
+            kind: self.kind,
             num_classes: self.num_classes,
             feature_shape: self.feature_shape.clone(),
             class_names: self.class_names.clone(),
             value_range: self.value_range,
+            sequence: self.sequence,
         })
     }
 
@@ -307,7 +541,8 @@ impl Dataset {
     /// split.
     ///
     /// With `stratified`, each class contributes `round(fraction × its count)` samples, so
-    /// both parts keep the class proportions. Both parts keep the original order of their
+    /// both parts keep the class proportions; targets other than one class per sample
+    /// ([`TargetKind`]) have no class per sample, and are split as a whole. Both parts keep the original order of their
     /// samples. The held-out part is [`Split::test`] (named `<name>/test`); the rest is
     /// [`Split::train`].
     ///
@@ -331,7 +566,7 @@ impl Dataset {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut held = vec![false; self.len()];
-        let groups: Vec<Vec<usize>> = if stratified {
+        let groups: Vec<Vec<usize>> = if stratified && self.kind == TargetKind::Class {
             let mut by_class = vec![Vec::new(); self.num_classes];
             for (i, &l) in self.labels.iter().enumerate() {
                 by_class[l as usize].push(i);

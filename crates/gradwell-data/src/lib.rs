@@ -1,13 +1,16 @@
 //! Data sets for gradwell: readers for the IDX format ([`idx`], in which MNIST and
 //! Fashion-MNIST ship) and for CSV ([`csv`]), the embedded [`digits`] set (the project's
 //! default data), Fashion-MNIST and MNIST by name ([`Source`]), synthetic sets
-//! ([`synthetic`]), scaling and standardization ([`Transform`]), reproducible splits
+//! ([`synthetic`]), sequence tasks for recurrent networks, the adding problem and the copy
+//! task ([`sequence`], also by name: `adding:T`, `copy:T`), scaling and standardization ([`Transform`]), reproducible splits
 //! ([`Dataset::split`]) and seeded, allocation-free mini-batches ([`Batcher`]).
 //!
 //! The crate is a leaf: it depends on no other gradwell crate and knows nothing of
 //! networks or training. A data set is a [`Dataset`]: an `f32` feature matrix
-//! (`samples × features`), a class index per sample, the number of classes, the shape of
-//! one sample (`[8, 8]`, `[28, 28]`) and, where the source has them, class names.
+//! (`samples × features`), its targets ([`TargetKind`]: a class index per sample, a class
+//! index per step of a sequence, or real values), the number of classes, the shape of one
+//! sample (`[8, 8]`, `[28, 28]`, `[T, F]` for a sequence) and, where the source has them,
+//! class names.
 //!
 //! ```
 //! use gradwell_data::{digits, Batcher, LastBatch, Transform, DEFAULT_STD_FLOOR};
@@ -90,15 +93,16 @@ pub mod fuzzing;
 mod gzip;
 pub mod idx;
 mod rng;
+pub mod sequence;
 pub mod synthetic;
 mod transform;
 
 pub use batch::{Batcher, BatcherState, LastBatch};
 pub use builtin::{
     DEFAULT_TEST_FRACTION, DIGITS_LEN, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, Loaded,
-    MNIST_FILES, Source, digits, fashion_mnist, mnist,
+    MNIST_FILES, SequenceSize, Source, digits, fashion_mnist, mnist,
 };
-pub use dataset::{Dataset, MAX_CLASSES, Split};
+pub use dataset::{Dataset, MAX_CLASSES, Split, TargetKind};
 pub use error::{CsvProblem, DataError, IdxProblem, Result};
 pub use gzip::DEFAULT_MAX_DECOMPRESSED;
 pub use transform::{DEFAULT_STD_FLOOR, Transform};

@@ -95,8 +95,8 @@ pub use error::{MonitorError, Result};
 pub use isometry::JacobianSpread;
 pub use lsuv::{Lsuv, LsuvLayer};
 pub use monitor::{
-    Monitor, MonitorConfig, Probe, Snapshot, first_last_ratio, global_norm, layer_stats,
-    param_stats, probe,
+    Monitor, MonitorConfig, Probe, ProbeTargets, Snapshot, first_last_ratio, global_norm,
+    layer_stats, param_stats, probe, probe_targets,
 };
 pub use plot::{PLOT_SIZE, PlotSpec, Series};
 pub use provenance::{

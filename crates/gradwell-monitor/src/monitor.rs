@@ -8,7 +8,7 @@ use gradwell_activations::ActivationInfo;
 use gradwell_autodiff::{ParamId, ParamStore, Tape};
 use gradwell_nn::{LayerSpec, Network, Tap, losses};
 use gradwell_tensor::{ClassLabel, Float};
-use ndarray::{ArrayD, ArrayView2};
+use ndarray::{ArrayD, ArrayView, ArrayView2, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -224,11 +224,29 @@ pub fn layer_stats<F: Float>(
     thresholds: &Thresholds,
 ) -> Vec<LayerStats> {
     let store = tape.params();
-    let by_name: HashMap<&str, ParamId> = store.ids().map(|id| (store.name(id), id)).collect();
-    let grad_norm = |suffix: &str, path: &str| {
-        by_name
-            .get(format!("{path}.{suffix}").as_str())
-            .map(|&id| TensorStats::of(&store.grad(id)).l2)
+    // The layer's own parameters by name within it: `weight`, or a recurrent layer's
+    // `weight_ih_l0`, `weight_hh_l0`, … (not those of layers nested in it).
+    let mut by_layer: HashMap<&str, Vec<(&str, ParamId)>> = HashMap::new();
+    for id in store.ids() {
+        if let Some((path, local)) = store.name(id).rsplit_once('.') {
+            by_layer.entry(path).or_default().push((local, id));
+        }
+    }
+    // ‖∇‖₂ of the parameters named `kind` or `kind_…` together.
+    let grad_norm = |kind: &str, path: &str| {
+        let mut found = false;
+        let mut sum = 0.0;
+        for &(local, id) in by_layer.get(path).into_iter().flatten() {
+            let matches = local == kind
+                || local
+                    .strip_prefix(kind)
+                    .is_some_and(|rest| rest.starts_with('_'));
+            if matches {
+                found = true;
+                sum += TensorStats::of(&store.grad(id)).l2.powi(2);
+            }
+        }
+        found.then(|| sum.sqrt())
     };
     taps.iter()
         .filter(|t| tape.var_at(t.output.index()) == Some(t.output))
@@ -379,10 +397,21 @@ pub struct Probe {
     pub findings: Vec<Finding>,
 }
 
+/// What a probe's batch is scored against ([`probe_targets`]).
+#[derive(Debug, Clone, Copy)]
+pub enum ProbeTargets<'a, F> {
+    /// Class labels: one per sample for outputs `[N, C]`, or one per step, sample after
+    /// sample, for outputs `[N, T, C]` (cross-entropy over every step).
+    Classes(&'a [ClassLabel]),
+    /// Real targets, as many as the outputs hold, in their order (mean squared error).
+    Values(&'a [F]),
+}
+
 /// One forward pass (training mode, as in training) and backward pass of a batch `x` with
 /// class `labels` through `net`, measuring every layer: what a network looks like at
 /// initialization. The loss is cross-entropy on the outputs as logits, or NLL when the
-/// model ends with log-softmax.
+/// model ends with log-softmax. See [`probe_targets`] for per-step labels and real
+/// targets.
 ///
 /// The network is left as it was found: weights and buffers (batch norm's running
 /// statistics) are restored and gradients zeroed. The findings' cures are fitted to
@@ -395,6 +424,21 @@ pub fn probe<F: Float>(
     net: &mut Network<F>,
     x: &ArrayView2<'_, F>,
     labels: &[ClassLabel],
+    thresholds: &Thresholds,
+    setup: &Setup,
+) -> Result<Probe> {
+    probe_targets(net, x, ProbeTargets::Classes(labels), thresholds, setup)
+}
+
+/// [`probe`] with any targets: class labels per sample or per step, or real values. The
+/// rows of `x` are reshaped to the model's input shape (`[N, T, F]` for sequences).
+///
+/// # Errors
+/// As [`probe`]; targets that do not fit the outputs.
+pub fn probe_targets<F: Float>(
+    net: &mut Network<F>,
+    x: &ArrayView2<'_, F>,
+    targets: ProbeTargets<'_, F>,
     thresholds: &Thresholds,
     setup: &Setup,
 ) -> Result<Probe> {
@@ -413,7 +457,7 @@ pub fn probe<F: Float>(
         store.ids().map(|id| store.value(id).to_owned()).collect()
     };
     net.tape.params_mut().zero_grad();
-    let result = run_probe(net, x, labels, thresholds, setup, log_probs);
+    let result = run_probe(net, x, targets, thresholds, setup, log_probs);
     let store = net.tape.params_mut();
     for (id, v) in store.ids().zip(saved) {
         store.value_mut(id).assign(&v);
@@ -425,7 +469,7 @@ pub fn probe<F: Float>(
 fn run_probe<F: Float>(
     net: &mut Network<F>,
     x: &ArrayView2<'_, F>,
-    labels: &[ClassLabel],
+    targets: ProbeTargets<'_, F>,
     thresholds: &Thresholds,
     setup: &Setup,
     log_probs: bool,
@@ -434,16 +478,51 @@ fn run_probe<F: Float>(
     net.tape.reset();
     let was = net.tape.is_recording();
     net.tape.set_recording(true);
-    let xv = net.tape.input_view(&x.view().into_dyn());
+    let mut shape = vec![x.nrows()];
+    shape.extend_from_slice(&net.spec().input_shape);
+    let shaped = x.view().into_shape_with_order(IxDyn(&shape)).map_err(|_| {
+        MonitorError::invalid(
+            "batch",
+            format!(
+                "{} features per sample do not make the model's input shape {:?}",
+                x.ncols(),
+                net.spec().input_shape
+            ),
+        )
+    })?;
+    let xv = net.tape.input_view(&shaped);
     let mut taps = Vec::new();
     let out = net.forward(xv, true, &mut rng, Some(&mut taps));
     net.tape.set_recording(was);
     let out = out?;
-    let lv = net.tape.labels(labels);
-    let loss = if log_probs {
-        losses::nll(&mut net.tape, out, lv, Default::default())?
-    } else {
-        losses::cross_entropy(&mut net.tape, out, lv, 0.0, Default::default())?
+    let out_shape = net.tape.value(out).shape().to_vec();
+    let loss = match targets {
+        ProbeTargets::Classes(labels) => {
+            // Outputs [N, T, C] with a label per step: every step is a sample of [N·T, C].
+            let out = match out_shape.as_slice() {
+                [n, t, c] => net.tape.reshape(out, &[n * t, *c])?,
+                _ => out,
+            };
+            let lv = net.tape.labels(labels);
+            if log_probs {
+                losses::nll(&mut net.tape, out, lv, Default::default())?
+            } else {
+                losses::cross_entropy(&mut net.tape, out, lv, 0.0, Default::default())?
+            }
+        }
+        ProbeTargets::Values(values) => {
+            let target = ArrayView::from_shape(IxDyn(&out_shape), values).map_err(|_| {
+                MonitorError::invalid(
+                    "targets",
+                    format!(
+                        "{} real targets do not fit outputs of shape {out_shape:?}",
+                        values.len()
+                    ),
+                )
+            })?;
+            let tv = net.tape.input_view(&target);
+            losses::mse(&mut net.tape, out, tv, Default::default())?
+        }
     };
     net.tape.backward(loss)?;
     let loss_value = net

@@ -108,9 +108,10 @@ pub struct LayerStats {
     pub unit_spread: Option<f64>,
     /// ‖∂loss/∂output‖₂, when the backward pass reached the output.
     pub output_grad_norm: Option<f64>,
-    /// ‖∂loss/∂W‖₂ of the layer's weight (`{path}.weight`), if it has one.
+    /// ‖∂loss/∂W‖₂ of the layer's weight (`{path}.weight`), or of a recurrent layer's
+    /// weights together (`{path}.weight_ih_l0`, `{path}.weight_hh_l0`, …), if it has any.
     pub weight_grad_norm: Option<f64>,
-    /// ‖∂loss/∂b‖₂ of the layer's bias, if it has one.
+    /// ‖∂loss/∂b‖₂ of the layer's bias (or recurrent biases together), if it has one.
     pub bias_grad_norm: Option<f64>,
 }
 

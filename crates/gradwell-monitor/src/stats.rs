@@ -121,15 +121,18 @@ pub fn saturation_rule(
         .then(|| Box::new(move |y| bounds.contains(y, margin)) as Box<dyn Fn(f64) -> bool>)
 }
 
-/// Unit-level statistics of a layer output `[batch, units…]`: the fraction of units that
-/// are 0 for every sample of the batch, and the fraction of outputs for which `saturated`
-/// holds (when given).
+/// Unit-level statistics of a layer output `[batch, units…]`, or of a sequence's
+/// `[batch, steps, units]` (a unit is then a feature, the same at every step): the
+/// fraction of units that are 0 for every sample (and step) of the batch, and the
+/// fraction of outputs for which `saturated` holds (when given).
 pub(crate) fn unit_stats<F: Float>(
     y: &ArrayViewD<'_, F>,
     saturated: Option<&dyn Fn(f64) -> bool>,
 ) -> (f64, Option<f64>) {
-    let batch = y.shape().first().copied().unwrap_or(1).max(1);
-    let units = y.len() / batch;
+    let units = match y.shape() {
+        [_, _, features] => *features,
+        shape => y.len() / shape.first().copied().unwrap_or(1).max(1),
+    };
     let mut alive = vec![false; units];
     let mut sat = 0usize;
     let mut visit = |k: usize, x: f64| {
@@ -204,4 +207,20 @@ pub fn unit_spread<F: Float>(y: &ArrayViewD<'_, F>) -> Option<f64> {
         total += z.iter().map(|z| z * z).sum::<f64>();
     }
     (total > 0.0 && total.is_finite()).then(|| (across_units / total).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn a_unit_of_a_sequence_is_a_feature_alive_at_any_step() {
+        // [batch 2, steps 2, features 2]: feature 0 is zero at step 0 only, feature 1
+        // everywhere.
+        let y = array![[[0.0f32, 0.0], [1.0, 0.0]], [[0.0, 0.0], [2.0, 0.0]]].into_dyn();
+        assert_eq!(unit_stats(&y.view(), None).0, 0.5);
+        let flat = array![[0.0f32, 1.0], [0.0, 0.0]].into_dyn();
+        assert_eq!(unit_stats(&flat.view(), None).0, 0.5);
+    }
 }

@@ -98,6 +98,7 @@ mod memory;
 mod module;
 mod network;
 mod plan;
+mod recurrent_stack;
 mod spec;
 
 pub use check::NetworkGradCheck;
@@ -110,4 +111,5 @@ pub use memory::{BudgetSource, FALLBACK_MEMORY_BUDGET, MAX_MEMORY_ENV, MemoryBud
 pub use module::{Ctx, LayerActivation, Module, Tap, all_params, count_params};
 pub use network::Network;
 pub use plan::{KerasLayer, LayerPlan, ModelPlan};
+pub use recurrent_stack::{RecurrentCell, RecurrentStack};
 pub use spec::{DEFAULT_HIDDEN, Head, MlpSpec, MlpWidths, ModelSpec, Widths};

@@ -18,6 +18,7 @@ use crate::layers::{
 };
 use crate::memory::{MemoryBudget, MemoryUse};
 use crate::plan::{LayerPlan, ModelPlan};
+use crate::recurrent_stack::RecurrentStack;
 use crate::{NnError, Result};
 
 /// A whole model: the per-sample input shape and the layers, in order.
@@ -411,6 +412,10 @@ pub struct MlpSpec {
     pub alpha_dropout: f64,
     /// What follows the last linear layer.
     pub head: Head,
+    /// Recurrent layers before the MLP (`recurrent = "lstm:128"` in files, where the
+    /// hidden widths then default to none: a linear read-out): the model then takes
+    /// sequences, and is built by [`MlpSpec::sequence_spec`].
+    pub recurrent: Option<RecurrentStack>,
 }
 
 impl Default for MlpSpec {
@@ -429,6 +434,7 @@ impl Default for MlpSpec {
             dropout: 0.0,
             alpha_dropout: 0.0,
             head: Head::Logits,
+            recurrent: None,
         }
     }
 }
@@ -497,7 +503,50 @@ impl MlpSpec {
                 "zero_init_residual applies to residual blocks: set residual".into(),
             ));
         }
+        if let Some(r) = &self.recurrent
+            && self.batch_norm
+        {
+            return Err(NnError::Config(format!(
+                "batch_norm normalizes the features of feed-forward layers over a batch; it does not apply after recurrent layers (`{r}`)"
+            )));
+        }
         Ok(())
+    }
+
+    /// The model for sequences of `steps` steps of `features` values each, with `outputs`
+    /// outputs per sample or, with `per_step`, at every step: the recurrent layers
+    /// ([`MlpSpec::recurrent`]), a `last_step` unless `per_step`, then the MLP from the
+    /// recurrent width to `outputs` ([`MlpSpec::fit`], `Linear` acting on each step's
+    /// features). `--model lstm:128` is `[lstm, last_step, linear]`.
+    ///
+    /// # Errors
+    /// No recurrent layers, widths that do not fit (naming both), or any error of
+    /// [`MlpSpec::validate`].
+    pub fn sequence_spec(
+        &self,
+        steps: usize,
+        features: usize,
+        outputs: usize,
+        per_step: bool,
+    ) -> Result<ModelSpec> {
+        let Some(recurrent) = &self.recurrent else {
+            return Err(NnError::Config(
+                "a model for sequences needs recurrent layers (`recurrent`, e.g. \"lstm:128\")"
+                    .into(),
+            ));
+        };
+        let head = MlpSpec {
+            recurrent: None,
+            ..self.clone()
+        };
+        let mlp = head.fit(recurrent.output_width(), outputs)?.to_spec()?;
+        self.validate()?;
+        let mut layers = recurrent.layers(per_step);
+        layers.extend(mlp.layers);
+        Ok(ModelSpec {
+            input_shape: vec![steps, features],
+            layers,
+        })
     }
 
     /// The MLP for data of `features` inputs and `classes` classes: hidden widths get the
@@ -547,6 +596,11 @@ impl MlpSpec {
     /// Any error of [`MlpSpec::validate`], or only hidden widths (see [`MlpSpec::fit`]).
     pub fn to_spec(&self) -> Result<ModelSpec> {
         self.validate()?;
+        if let Some(r) = &self.recurrent {
+            return Err(NnError::Config(format!(
+                "an MLP after recurrent layers (`{r}`) needs the data's sequence shape: build it with MlpSpec::sequence_spec"
+            )));
+        }
         let MlpWidths::All(widths) = &self.widths else {
             return Err(NnError::Config(
                 "an MLP given only its hidden widths needs the data's input and output widths: fit it first (MlpSpec::fit)".into(),
@@ -636,6 +690,8 @@ struct MlpFile {
     dropout: f64,
     alpha_dropout: f64,
     head: Head,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurrent: Option<RecurrentStack>,
 }
 
 impl Default for MlpFile {
@@ -668,6 +724,7 @@ impl From<MlpSpec> for MlpFile {
             dropout: m.dropout,
             alpha_dropout: m.alpha_dropout,
             head: m.head,
+            recurrent: m.recurrent,
         }
     }
 }
@@ -679,6 +736,8 @@ impl TryFrom<MlpFile> for MlpSpec {
         let widths = match (f.widths, f.hidden) {
             (Some(w), None) => MlpWidths::All(w),
             (None, Some(h)) => MlpWidths::Hidden(h),
+            // Recurrent layers are read out by one linear layer unless hidden widths are given.
+            (None, None) if f.recurrent.is_some() => MlpWidths::Hidden(Vec::new()),
             (None, None) => MlpSpec::default().widths,
             (Some(_), Some(_)) => {
                 return Err(NnError::Config(
@@ -698,6 +757,7 @@ impl TryFrom<MlpFile> for MlpSpec {
             dropout: f.dropout,
             alpha_dropout: f.alpha_dropout,
             head: f.head,
+            recurrent: f.recurrent,
         };
         spec.validate()?;
         Ok(spec)

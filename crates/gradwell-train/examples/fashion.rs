@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(test) = report.test {
         eprintln!(
             "test accuracy {:.4} after {} epochs, {:.1} s, {:.0} samples/s",
-            test.accuracy,
+            test.accuracy.unwrap_or(f64::NAN),
             report.epochs.len(),
             report.wall_seconds,
             report.samples_per_second

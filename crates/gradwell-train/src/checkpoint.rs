@@ -83,8 +83,13 @@ pub struct DataFingerprint {
 pub struct Running {
     /// Σ batch loss × batch size.
     pub loss_sum: f64,
-    /// Samples classified correctly.
+    /// Predictions that were right (samples, or steps not labelled blank).
     pub correct: u64,
+    /// Predictions scored for the accuracy: the samples for one class per sample, the
+    /// steps not labelled blank for a class per step, none for real targets (0 in
+    /// checkpoints written before targets other than classes, where it was the samples).
+    #[serde(default)]
+    pub scored: u64,
     /// Samples seen.
     pub samples: u64,
 }
@@ -435,10 +440,15 @@ fn check_progress(meta: &CheckpointMeta) -> std::result::Result<(), String> {
             r.samples, b.position
         ));
     }
-    if r.correct > r.samples {
+    let (field, scored) = if r.scored > 0 {
+        ("running.scored", r.scored)
+    } else {
+        ("running.samples", r.samples)
+    };
+    if r.correct > scored {
         return Err(format!(
-            "`running.correct` {} is more than `running.samples` {}",
-            r.correct, r.samples
+            "`running.correct` {} is more than `{field}` {scored}",
+            r.correct
         ));
     }
     if !(r.loss_sum >= 0.0 && r.loss_sum.is_finite()) {

@@ -52,8 +52,9 @@
 //! The trainer knows the network only through [`gradwell_nn::Network`] (a tape with its
 //! parameters, a forward pass) and the optimizer only through the
 //! [`gradwell_optim::Optimizer`] trait over flat parameter slots; it knows nothing of the
-//! monitor, which plugs in through [`Observer`]. The loss is cross-entropy on logits:
-//! the crate trains classifiers.
+//! monitor, which plugs in through [`Observer`]. The loss follows the data's targets
+//! ([`targets`]): cross-entropy on logits for a class per sample or per step of a
+//! sequence, the mean squared error for real targets.
 //!
 //! ```
 //! use gradwell_data::digits;
@@ -87,6 +88,7 @@ pub mod lock;
 pub mod names;
 mod observer;
 mod progress;
+pub mod targets;
 mod trainer;
 
 pub use checkpoint::Checkpoint;

@@ -188,6 +188,7 @@ pub struct EvalContext<'a> {
     pub(crate) batch_size: usize,
     pub(crate) x: &'a mut Array2<f32>,
     pub(crate) y: &'a mut Vec<gradwell_tensor::ClassLabel>,
+    pub(crate) v: &'a mut Vec<f32>,
     pub(crate) validation: Option<&'a Dataset>,
     pub(crate) test: Option<&'a Dataset>,
 }
@@ -225,7 +226,7 @@ impl EvalContext<'_> {
     /// # Errors
     /// A data set that does not fit the network (its features or classes).
     pub fn evaluate(&mut self, ds: &Dataset) -> Result<EvalMetrics> {
-        crate::trainer::evaluate_network(self.net, ds, self.batch_size, self.x, self.y)
+        crate::trainer::evaluate_network(self.net, ds, self.batch_size, self.x, self.y, self.v)
     }
 
     /// [`EvalContext::evaluate`] on the test set; `None` without one.
@@ -247,14 +248,16 @@ impl EvalContext<'_> {
     }
 }
 
-/// Loss and accuracy of an evaluation (mean cross-entropy without label smoothing, and
-/// the fraction of samples whose largest logit is the label's).
+/// Loss and accuracy of an evaluation: the mean loss (cross-entropy without label
+/// smoothing, per sample or per step; the mean squared error for real targets) and the
+/// fraction of samples (or of the steps not labelled blank) whose largest logit is the
+/// label's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalMetrics {
-    /// Mean cross-entropy.
+    /// Mean loss: cross-entropy, or the mean squared error for real targets.
     pub loss: f64,
-    /// Fraction classified correctly.
-    pub accuracy: f64,
+    /// Fraction classified correctly; `None` for real targets, whose metric is the loss.
+    pub accuracy: Option<f64>,
     /// Samples evaluated.
     pub samples: usize,
 }
@@ -271,8 +274,8 @@ pub struct EpochMetrics {
     /// Mean training loss over the epoch's batches, weighted by batch size, as measured
     /// during training (dropout active, weights changing).
     pub train_loss: f64,
-    /// Training accuracy measured the same way.
-    pub train_accuracy: f64,
+    /// Training accuracy measured the same way; `None` for real targets.
+    pub train_accuracy: Option<f64>,
     /// The held-out validation set, in evaluation mode, if there is one.
     pub validation: Option<EvalMetrics>,
     /// The test set, in evaluation mode, if there is one.

@@ -5,12 +5,12 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, Transform};
-use gradwell_nn::losses::{LossReduction, cross_entropy};
+use gradwell_data::{Batcher, DEFAULT_STD_FLOOR, Dataset, LastBatch, TargetKind, Transform};
+use gradwell_nn::losses::LossReduction;
 use gradwell_nn::{Network, Tap};
 use gradwell_optim::{Optimizer, ParamSlot, Schedule, ScheduleUnit, SlotBuffer, apply_schedule};
 use gradwell_tensor::{ClassLabel, sum_squares_f64};
-use ndarray::{Array2, ArrayViewD};
+use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,9 @@ use crate::config::{Preprocess, ProgressMode, TrainConfig};
 use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 use crate::progress::Bar;
+use crate::targets::{
+    self, BatchTargets, accuracy, batch_input, count_correct, metric_words, output_shape_for,
+};
 use crate::{Result, TrainError};
 
 mod lr_find;
@@ -110,7 +113,7 @@ pub struct ResumeOutcome {
 /// assert_eq!(report.epochs.len(), 5);
 /// // Chance is 0.1; 5 short epochs at Adam's default rate reach 0.70 to 0.86 over the
 /// // build seeds 0 to 11.
-/// assert!(report.test.unwrap().accuracy > 0.6);
+/// assert!(report.test.unwrap().accuracy.unwrap() > 0.6);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Trainer {
@@ -130,8 +133,10 @@ pub struct Trainer {
     // Buffers reused from step to step.
     x: Array2<f32>,
     y: Vec<ClassLabel>,
+    v: Vec<f32>,
     eval_x: Array2<f32>,
     eval_y: Vec<ClassLabel>,
+    eval_v: Vec<f32>,
     taps: Vec<Tap>,
     slots: SlotBuffer<f32>,
     /// Every top-level layer's tap, from the first step this trainer took with observers:
@@ -140,29 +145,6 @@ pub struct Trainer {
     layer_taps: Option<Vec<Tap>>,
     /// The checkpoint directory's lock, once taken.
     dir_lock: Option<DirLock>,
-}
-
-/// Samples of `labels` whose row of `logits` has its largest value at the label (the first
-/// maximum on ties, as `argmax`).
-fn count_correct(logits: ArrayViewD<'_, f32>, labels: &[ClassLabel]) -> u64 {
-    let Some(&classes) = logits.shape().get(1) else {
-        return 0;
-    };
-    let Some(flat) = logits.as_slice() else {
-        return 0;
-    };
-    flat.chunks_exact(classes.max(1))
-        .zip(labels)
-        .filter(|&(row, &label)| {
-            let mut best = 0;
-            for (i, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = i;
-                }
-            }
-            usize::try_from(label) == Ok(best)
-        })
-        .count() as u64
 }
 
 fn non_finite_kind(x: f32) -> &'static str {
@@ -200,24 +182,42 @@ impl Trainer {
             )));
         }
         let out = spec.output_shape()?;
-        if out != [train.num_classes()] {
+        let wanted = output_shape_for(&train);
+        if out != wanted {
             return Err(TrainError::Setup(format!(
-                "the network's output has shape {out:?} but {} has {} classes",
+                "the network's output has shape {out:?} per sample but {} has {} (outputs of shape {wanted:?})",
                 train.name(),
-                train.num_classes()
+                targets::describe(&train)
             )));
         }
         if let Some(t) = &test
-            && (t.num_features(), t.num_classes()) != (train.num_features(), train.num_classes())
+            && (t.num_features(), t.num_classes(), t.target_kind())
+                != (
+                    train.num_features(),
+                    train.num_classes(),
+                    train.target_kind(),
+                )
         {
             return Err(TrainError::Setup(format!(
-                "the test set {} has {} features and {} classes, the training set {} and {}",
+                "the test set {} has {} features and {}, the training set {} has {} and {}",
                 t.name(),
                 t.num_features(),
-                t.num_classes(),
+                targets::describe(t),
+                train.name(),
                 train.num_features(),
-                train.num_classes()
+                targets::describe(&train)
             )));
+        }
+        if config.label_smoothing > 0.0 && matches!(train.target_kind(), TargetKind::Value { .. }) {
+            return Err(TrainError::config(
+                "label_smoothing",
+                format!(
+                    "{} applies to class labels; {} has {}",
+                    config.label_smoothing,
+                    train.name(),
+                    targets::describe(&train)
+                ),
+            ));
         }
         let (mut train, mut validation, mut test) = if config.validation_fraction > 0.0 {
             let split = train.split(config.validation_fraction, config.seed, true)?;
@@ -271,8 +271,10 @@ impl Trainer {
             resumed_from: None,
             x: Array2::zeros((0, 0)),
             y: Vec::new(),
+            v: Vec::new(),
             eval_x: Array2::zeros((0, 0)),
             eval_y: Vec::new(),
+            eval_v: Vec::new(),
             taps: Vec::new(),
             slots: SlotBuffer::new(),
             layer_taps: None,
@@ -442,9 +444,12 @@ impl Trainer {
                     break 'epochs;
                 }
                 let t = Instant::now();
-                let Some(rows) = self
-                    .batcher
-                    .fill_batch(&self.train, &mut self.x, &mut self.y)?
+                let Some(rows) = self.batcher.fill_batch_values(
+                    &self.train,
+                    &mut self.x,
+                    &mut self.y,
+                    &mut self.v,
+                )?
                 else {
                     break;
                 };
@@ -535,9 +540,8 @@ impl Trainer {
         // The first step with observers learns the layers, for `on_non_finite`.
         let learn_layers = self.layer_taps.is_none() && !observers.is_empty();
         self.taps.clear();
-        let tape = &mut self.net.tape;
-        tape.reset();
-        let x = tape.input_view(&self.x.view().into_dyn());
+        self.net.tape.reset();
+        let x = batch_input(&mut self.net, &self.x)?;
         let taps = if wants_taps || learn_layers {
             Some(&mut self.taps)
         } else {
@@ -550,12 +554,18 @@ impl Trainer {
                 self.taps.clear();
             }
         }
+        let kind = self.train.target_kind();
         let tape = &mut self.net.tape;
-        let labels = tape.labels(&self.y[..rows]);
-        let loss = cross_entropy(
+        let batch = BatchTargets {
+            kind,
+            rows,
+            labels: &self.y,
+            values: &self.v,
+        };
+        let loss = targets::loss(
             tape,
             logits,
-            labels,
+            batch,
             self.config.label_smoothing,
             LossReduction::Mean,
         )?;
@@ -572,7 +582,7 @@ impl Trainer {
                 value: loss_value,
             });
         }
-        let correct = count_correct(tape.value(logits), &self.y);
+        let (correct, scored) = count_correct(tape.value(logits), kind, &self.y);
         tape.backward(loss)?;
         let grad_norm = match checked_grad_norm(&self.net, step) {
             Ok(norm) => norm,
@@ -586,6 +596,7 @@ impl Trainer {
         self.step = step;
         self.running.loss_sum += loss_value * rows as f64;
         self.running.correct += correct;
+        self.running.scored += scored;
         self.running.samples += rows as u64;
         // The observers' view of this step, before and after the update (which borrows
         // the network mutably in between).
@@ -653,6 +664,7 @@ impl Trainer {
                 batch_size: self.config.eval_batch_size,
                 x: &mut self.eval_x,
                 y: &mut self.eval_y,
+                v: &mut self.eval_v,
                 validation: self.validation.as_ref(),
                 test: self.test.as_ref(),
             };
@@ -723,7 +735,7 @@ impl Trainer {
             steps: self.step,
             lr: self.optimizer.learning_rate(),
             train_loss: r.loss_sum / n,
-            train_accuracy: r.correct as f64 / n,
+            train_accuracy: accuracy(self.train.target_kind(), r.correct, r.scored),
             validation,
             test,
             seconds: started.elapsed().as_secs_f64(),
@@ -761,6 +773,7 @@ impl Trainer {
             self.config.eval_batch_size,
             &mut self.eval_x,
             &mut self.eval_y,
+            &mut self.eval_v,
         )
     }
 
@@ -998,6 +1011,10 @@ impl Trainer {
         self.dropout_rng = meta.dropout_rng;
         self.step = meta.step;
         self.running = meta.running;
+        if self.running.scored == 0 && self.train.target_kind() == TargetKind::Class {
+            // Written before the count was kept: every sample was scored.
+            self.running.scored = self.running.samples;
+        }
         self.history = meta.history;
         Ok(())
     }
@@ -1032,10 +1049,11 @@ pub(crate) fn evaluate_network(
     batch_size: usize,
     eval_x: &mut Array2<f32>,
     eval_y: &mut Vec<ClassLabel>,
+    eval_v: &mut Vec<f32>,
 ) -> Result<EvalMetrics> {
     let was_recording = net.tape.is_recording();
     net.tape.set_recording(false);
-    let out = evaluate_inner(net, ds, batch_size, eval_x, eval_y);
+    let out = evaluate_inner(net, ds, batch_size, eval_x, eval_y, eval_v);
     net.tape.set_recording(was_recording);
     out
 }
@@ -1046,29 +1064,37 @@ fn evaluate_inner(
     batch_size: usize,
     eval_x: &mut Array2<f32>,
     eval_y: &mut Vec<ClassLabel>,
+    eval_v: &mut Vec<f32>,
 ) -> Result<EvalMetrics> {
     let mut batches = Batcher::sequential(ds.len(), batch_size, LastBatch::Keep)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let (mut loss_sum, mut correct) = (0.0, 0u64);
-    while let Some(rows) = batches.fill_batch(ds, eval_x, eval_y)? {
-        let tape = &mut net.tape;
-        tape.reset();
-        let x = tape.input_view(&eval_x.view().into_dyn());
+    let kind = ds.target_kind();
+    let (mut loss_sum, mut correct, mut scored) = (0.0, 0u64, 0u64);
+    while let Some(rows) = batches.fill_batch_values(ds, eval_x, eval_y, eval_v)? {
+        net.tape.reset();
+        let x = batch_input(net, eval_x)?;
         let logits = net.forward(x, false, &mut rng, None)?;
         let tape = &mut net.tape;
-        let labels = tape.labels(&eval_y[..rows]);
-        let loss = cross_entropy(tape, logits, labels, 0.0, LossReduction::Sum)?;
+        let batch = BatchTargets {
+            kind,
+            rows,
+            labels: eval_y,
+            values: eval_v,
+        };
+        let loss = targets::loss(tape, logits, batch, 0.0, LossReduction::Sum)?;
         loss_sum += tape
             .value(loss)
             .iter()
             .next()
             .map_or(f64::NAN, |&l| l as f64);
-        correct += count_correct(tape.value(logits), eval_y);
+        let (c, s) = count_correct(tape.value(logits), kind, eval_y);
+        correct += c;
+        scored += s;
     }
     let n = ds.len();
     Ok(EvalMetrics {
-        loss: loss_sum / n as f64,
-        accuracy: correct as f64 / n as f64,
+        loss: loss_sum / (n * targets::terms_per_sample(kind)) as f64,
+        accuracy: accuracy(kind, correct, scored),
         samples: n,
     })
 }
@@ -1119,18 +1145,17 @@ pub const fn epoch_number(epoch: u64) -> u64 {
 /// One log line for an epoch.
 fn epoch_line(m: &EpochMetrics, epochs: u64) -> String {
     let mut s = format!(
-        "epoch {}/{epochs}  step {}  lr {:.3e}  train loss {:.4} acc {:.4}",
+        "epoch {}/{epochs}  step {}  lr {:.3e}  train {}",
         epoch_number(m.epoch),
         m.steps,
         m.lr,
-        m.train_loss,
-        m.train_accuracy
+        metric_words(m.train_loss, m.train_accuracy)
     );
     if let Some(v) = m.validation {
-        s += &format!("  val loss {:.4} acc {:.4}", v.loss, v.accuracy);
+        s += &format!("  val {}", metric_words(v.loss, v.accuracy));
     }
     if let Some(t) = m.test {
-        s += &format!("  test loss {:.4} acc {:.4}", t.loss, t.accuracy);
+        s += &format!("  test {}", metric_words(t.loss, t.accuracy));
     }
     s + &format!("  {:.1}s", m.seconds)
 }
@@ -1177,12 +1202,5 @@ mod tests {
         net.tape.params_mut().grad_mut(a)[[0, 0]] = 3.0;
         net.tape.params_mut().grad_mut(b)[[1]] = 4.0;
         assert_eq!(checked_grad_norm(&net, 1).unwrap(), 5.0);
-    }
-
-    #[test]
-    fn ties_count_for_the_first_maximum() {
-        let logits = ndarray::array![[1.0f32, 1.0, 0.0], [0.0, 2.0, 2.0]].into_dyn();
-        assert_eq!(count_correct(logits.view(), &[0, 1]), 2);
-        assert_eq!(count_correct(logits.view(), &[1, 2]), 0);
     }
 }

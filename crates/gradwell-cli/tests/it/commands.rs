@@ -388,7 +388,7 @@ fn a_step_budget_and_evaluations_between_steps() {
     let last = summary.evaluations.last().unwrap();
     assert_eq!((last.step, last.epoch), (30, 1));
     // The evaluation after the last step is the run's final one.
-    assert_eq!(last.test.map(|t| t.accuracy), summary.test_accuracy);
+    assert_eq!(last.test.and_then(|t| t.accuracy), summary.test_accuracy);
     let csv = std::fs::read_to_string(with.join("evaluations.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(

@@ -9,6 +9,7 @@ mod limits;
 mod lr_find;
 mod meanfield;
 mod outputs;
+mod sequences;
 
 use std::process::{Command, Output};
 

@@ -61,7 +61,7 @@ fn sources_are_found_by_name() {
     let err = "cifar".parse::<Source>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown data set `cifar`; known: digits, fashion-mnist, mnist"
+        "unknown data set `cifar`; known: digits, fashion-mnist, mnist, adding:T[,N[,SEED]], copy:T[,N[,SEED]]"
     );
 }
 

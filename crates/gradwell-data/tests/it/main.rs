@@ -8,6 +8,7 @@ mod csv;
 mod idx;
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;
+mod sequence;
 mod split;
 mod synthetic;
 mod transform;

@@ -14,6 +14,7 @@ mod measured;
 #[cfg(feature = "plots")]
 mod plots;
 mod provenance;
+mod sequences;
 mod stats;
 mod theory;
 

@@ -9,6 +9,7 @@ mod jacobian;
 mod losses;
 mod memory;
 mod recurrent;
+mod recurrent_stack;
 mod registry;
 mod rnn_parity;
 mod summary;

@@ -635,7 +635,15 @@ fn sealed_checkpoints_with_impossible_fields_are_refused_naming_the_field() {
         (
             "correct",
             meta(|m| m["running"]["correct"] = json!(641)),
-            "`running.correct` 641 is more than `running.samples`",
+            "`running.correct` 641 is more than `running.scored` 640",
+        ),
+        (
+            "correct, in a checkpoint that predates `scored`",
+            meta(|m| {
+                m["running"]["correct"] = json!(641);
+                m["running"].as_object_mut().unwrap().remove("scored");
+            }),
+            "`running.correct` 641 is more than `running.samples` 640",
         ),
         (
             "loss",

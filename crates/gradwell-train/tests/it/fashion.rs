@@ -30,5 +30,6 @@ fn seed_model_two_epochs_of_adam_on_fashion_mnist() {
     assert_eq!(test.samples, 10_000);
     // Measured 0.856 and 0.858 with seeds 0 and 1 (and 0.875 after 5 epochs); the bound
     // leaves room for another seed or a change of rounding, not for a broken loop.
-    assert!(test.accuracy >= 0.83, "test accuracy {}", test.accuracy);
+    let accuracy = test.accuracy.unwrap();
+    assert!(accuracy >= 0.83, "test accuracy {accuracy}");
 }

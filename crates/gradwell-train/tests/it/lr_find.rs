@@ -42,7 +42,8 @@ fn the_suggestion_on_the_digits_with_adam_is_a_rate_that_trains() {
         .unwrap()
         .test
         .unwrap()
-        .accuracy;
+        .accuracy
+        .expect("class labels have an accuracy");
     assert!(accuracy > 0.9, "3 epochs at {lr}: test accuracy {accuracy}");
 }
 

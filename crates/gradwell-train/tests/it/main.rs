@@ -12,6 +12,7 @@ mod lr_find;
 mod observer;
 #[path = "../../../../fuzz/replay.rs"]
 mod replay;
+mod targets;
 
 use std::path::PathBuf;
 
