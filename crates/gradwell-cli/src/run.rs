@@ -331,6 +331,8 @@ pub struct Prepared {
 pub fn prepare(run: &mut RunFile, quiet: bool) -> Result<Prepared> {
     let split = run.load_data()?;
     let data_name = run.data.source.clone();
+    // The model first: a model that does not fit the data is refused before any note.
+    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     if run.train.preprocess == Preprocess::UnitRange && split.train.value_range().is_none() {
         if !quiet {
             eprintln!(
@@ -339,7 +341,6 @@ pub fn prepare(run: &mut RunFile, quiet: bool) -> Result<Prepared> {
         }
         run.train.preprocess = Preprocess::Standardize;
     }
-    let (spec, mlp) = run.model_spec(&data_name, &split.train)?;
     check_training_memory(run, &spec, split.train.len(), split.test.len())?;
     let net = Network::<f32>::build(&spec, run.train.seed)?;
     Ok(Prepared {

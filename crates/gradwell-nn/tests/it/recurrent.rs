@@ -301,11 +301,11 @@ fn summary_and_weights_round_trip() {
     let mut a = build(text);
     let summary = a.summary();
     assert!(
-        summary.contains("0 (GRU)") && summary.contains("(None, 5, 3)"),
+        summary.contains("gru (GRU)") && summary.contains("(None, 5, 3)"),
         "{summary}"
     );
     assert!(
-        summary.contains("1 (LastStep)") && summary.contains("(None, 3)"),
+        summary.contains("last_step (LastStep)") && summary.contains("(None, 3)"),
         "{summary}"
     );
     let bytes = a.safetensors_bytes().unwrap();
