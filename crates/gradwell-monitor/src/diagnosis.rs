@@ -43,6 +43,10 @@ pub enum FindingKind {
     LearningRateTooLow,
     /// The loss goes up over the steps.
     LossRising,
+    /// A recurrent layer's gradient shrinks with the time lag.
+    VanishingThroughTime,
+    /// A recurrent layer's gradient grows with the time lag.
+    ExplodingThroughTime,
 }
 
 impl fmt::Display for FindingKind {
@@ -57,6 +61,8 @@ impl fmt::Display for FindingKind {
             FindingKind::LearningRateTooHigh => "learning rate too high",
             FindingKind::LearningRateTooLow => "learning rate too low",
             FindingKind::LossRising => "loss rising",
+            FindingKind::VanishingThroughTime => "vanishing through time",
+            FindingKind::ExplodingThroughTime => "exploding through time",
         })
     }
 }
@@ -90,6 +96,14 @@ pub enum Cure {
     LargerLearningRate,
     /// Look at the data and the loss for NaN/∞ sources.
     CheckInputs,
+    /// A gated recurrent cell (Hochreiter & Schmidhuber 1997; Cho et al. 2014).
+    GatedCell,
+    /// Orthogonal recurrent weights (spectral radius 1).
+    OrthogonalRecurrent,
+    /// Truncated backpropagation through time.
+    TruncatedBptt,
+    /// Smaller recurrent weights (spectral radius at or below 1).
+    SmallerRecurrentWeights,
 }
 
 impl fmt::Display for Cure {
@@ -111,6 +125,16 @@ impl fmt::Display for Cure {
             Cure::SmallerLearningRate => "lower the learning rate (e.g. by 10×)",
             Cure::LargerLearningRate => "raise the learning rate (e.g. by 10×)",
             Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
+            Cure::GatedCell => "use an LSTM or a GRU, whose gates keep the gradient alive through time",
+            Cure::OrthogonalRecurrent => {
+                "initialize the recurrent weights orthogonal (spectral radius 1)"
+            }
+            Cure::TruncatedBptt => {
+                "backpropagate through fewer steps (truncated BPTT), so no gradient must cross the whole sequence"
+            }
+            Cure::SmallerRecurrentWeights => {
+                "make the recurrent weights smaller (spectral radius at or below 1)"
+            }
         })
     }
 }
@@ -158,7 +182,7 @@ fn layer_of_param(name: &str) -> String {
 }
 
 /// Severity of a figure above a high threshold.
-fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+pub(crate) fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
     if figure > threshold * th.critical_factor {
         Severity::Critical
     } else {
@@ -167,7 +191,7 @@ fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
 }
 
 /// Severity of a figure below a low threshold.
-fn below(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+pub(crate) fn below(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
     if figure < threshold / th.critical_factor {
         Severity::Critical
     } else {
@@ -411,6 +435,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
             cures: vec![Cure::LargerLearningRate],
         });
     }
+    out.extend(crate::through_time::findings(r, th));
     out
 }
 
@@ -442,6 +467,8 @@ pub fn diagnose(h: &History, th: &Thresholds) -> Vec<Finding> {
         && let Some(d) = h.last_detailed()
     {
         record.layers = d.layers.clone();
+        record.through_time = d.through_time.clone();
+        record.recurrent_radius = d.recurrent_radius.clone();
     }
     if record.updates.is_empty()
         && let Some(u) = h.steps.iter().rev().find(|s| !s.updates.is_empty())

@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 /// | [`loss_window`](Self::loss_window) | 10 | steps averaged at each end of the history when judging the loss trend |
 /// | [`loss_rise`](Self::loss_rise) | 1.5 | the loss is rising when the last window's mean exceeds the first's by this factor |
 /// | [`isometry_factor`](Self::isometry_factor) | 3 | an input-output Jacobian is near dynamical isometry when every singular value lies within a factor of 3 of 1, in [1/3, 3] (orthogonal weights keep a deep linear network at exactly 1; a factor of 3 leaves room for the nonlinearity and the readout layer, while a network that vanishes or explodes is off by orders of magnitude) |
+/// | [`time_vanishing_ratio`](Self::time_vanishing_ratio) | 1e-3 | a recurrent layer's gradient vanishes through time when ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ < 1e-3, the same factor of a thousand as along the depth (a tanh RNN at PyTorch's default init, spectral radius ≈ 0.58, is far below it at T = 100; an LSTM with forget bias 1 stays above it) |
+/// | [`time_exploding_ratio`](Self::time_exploding_ratio) | 1e3 | … explodes through time when that ratio > 1e3 |
+/// | [`radius_high`](Self::radius_high) | 1.1 | … or when the ratio is above 1 (the gradient grows with the lag) and the recurrent matrix's spectral radius exceeds 1.1: 1 is the edge where a linear recurrence neither decays nor grows, and 10 % above it grows by 1.1^100 ≈ 1.4e4 over 100 steps |
 /// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
 ///
 /// The bounds are the activation's own (`ActivationInfo::saturation` in
@@ -55,6 +58,13 @@ pub struct Thresholds {
     pub loss_window: usize,
     /// Factor by which the loss must rise for a finding.
     pub loss_rise: f64,
+    /// ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below which a recurrent layer's gradient vanishes through time.
+    pub time_vanishing_ratio: f64,
+    /// ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ above which it explodes through time.
+    pub time_exploding_ratio: f64,
+    /// Spectral radius of a recurrent matrix above which a gradient growing with the lag
+    /// is reported as exploding through time.
+    pub radius_high: f64,
     /// How far past its threshold a figure must be to be critical.
     pub critical_factor: f64,
     /// The factor around 1 within which every singular value of an input-output Jacobian
@@ -76,6 +86,9 @@ impl Default for Thresholds {
             update_ratio_low: 1e-5,
             loss_window: 10,
             loss_rise: 1.5,
+            time_vanishing_ratio: 1e-3,
+            time_exploding_ratio: 1e3,
+            radius_high: 1.1,
             critical_factor: 10.0,
             isometry_factor: 3.0,
         }
