@@ -384,6 +384,7 @@ pub(crate) fn parse_choice<T: Copy>(
 
 /// What a [`Source`] gives: one set, or the training and test sets it ships.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // made once per run and unpacked at once: no boxing
 pub enum Loaded {
     /// A single set (the digits).
     Whole(Dataset),

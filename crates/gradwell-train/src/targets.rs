@@ -73,18 +73,29 @@ pub fn batch_input(net: &mut Network<f32>, x: &Array2<f32>) -> Result<Var> {
     Ok(net.tape.input_view(&view))
 }
 
-/// The loss of the batch's outputs `out` against its targets (`labels` or `values`, as the
-/// batcher filled them for `kind`), `rows` samples.
+/// A batch's targets, as the batcher filled them for `kind`: `labels` (per sample or per
+/// step) or `values`, for `rows` samples.
+pub(crate) struct BatchTargets<'a> {
+    pub kind: TargetKind,
+    pub rows: usize,
+    pub labels: &'a [ClassLabel],
+    pub values: &'a [f32],
+}
+
+/// The loss of the batch's outputs `out` against its targets.
 pub(crate) fn loss(
     tape: &mut Tape<f32>,
     out: Var,
-    kind: TargetKind,
-    rows: usize,
-    labels: &[ClassLabel],
-    values: &[f32],
+    targets: BatchTargets<'_>,
     label_smoothing: f64,
     reduction: LossReduction,
 ) -> Result<Var> {
+    let BatchTargets {
+        kind,
+        rows,
+        labels,
+        values,
+    } = targets;
     match kind {
         TargetKind::Class => {
             let labels = tape.labels(labels);

@@ -20,7 +20,9 @@ use crate::config::{Preprocess, ProgressMode, TrainConfig};
 use crate::lock::DirLock;
 use crate::observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 use crate::progress::Bar;
-use crate::targets::{self, accuracy, batch_input, count_correct, metric_words, output_shape_for};
+use crate::targets::{
+    self, BatchTargets, accuracy, batch_input, count_correct, metric_words, output_shape_for,
+};
 use crate::{Result, TrainError};
 
 /// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
@@ -535,13 +537,16 @@ impl Trainer {
         }
         let kind = self.train.target_kind();
         let tape = &mut self.net.tape;
+        let batch = BatchTargets {
+            kind,
+            rows,
+            labels: &self.y,
+            values: &self.v,
+        };
         let loss = targets::loss(
             tape,
             logits,
-            kind,
-            rows,
-            &self.y,
-            &self.v,
+            batch,
             self.config.label_smoothing,
             LossReduction::Mean,
         )?;
@@ -1051,16 +1056,13 @@ fn evaluate_inner(
         let x = batch_input(net, eval_x)?;
         let logits = net.forward(x, false, &mut rng, None)?;
         let tape = &mut net.tape;
-        let loss = targets::loss(
-            tape,
-            logits,
+        let batch = BatchTargets {
             kind,
             rows,
-            eval_y,
-            eval_v,
-            0.0,
-            LossReduction::Sum,
-        )?;
+            labels: eval_y,
+            values: eval_v,
+        };
+        let loss = targets::loss(tape, logits, batch, 0.0, LossReduction::Sum)?;
         loss_sum += tape
             .value(loss)
             .iter()

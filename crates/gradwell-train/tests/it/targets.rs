@@ -82,7 +82,7 @@ fn a_regression_run_resumed_mid_epoch_ends_bit_identical() {
         .run(&mut [&mut StopAt(23)])
         .unwrap();
     let mut second = adding_trainer(config);
-    assert_eq!(second.resume().unwrap().loaded.is_some(), true);
+    assert!(second.resume().unwrap().loaded.is_some());
     assert_eq!(second.step(), 20);
     let report = second.run(&mut []).unwrap();
     assert_eq!(weights(&second), weights(&reference));
