@@ -104,6 +104,8 @@ pub enum Cure {
     TruncatedBptt,
     /// Smaller recurrent weights (spectral radius at or below 1).
     SmallerRecurrentWeights,
+    /// An LSTM's forget-gate bias at 1 (Gers et al. 2000; Jozefowicz et al. 2015).
+    ForgetBias,
 }
 
 impl fmt::Display for Cure {
@@ -131,6 +133,9 @@ impl fmt::Display for Cure {
             }
             Cure::TruncatedBptt => {
                 "backpropagate through fewer steps (truncated BPTT), so no gradient must cross the whole sequence"
+            }
+            Cure::ForgetBias => {
+                "set the LSTM's forget-gate bias to 1 (or more), so the cell state is kept longer"
             }
             Cure::SmallerRecurrentWeights => {
                 "make the recurrent weights smaller (spectral radius at or below 1)"

@@ -46,10 +46,21 @@ impl TimeGradients {
         (self.norms.len() >= 2 && *last > 0.0).then(|| first / last)
     }
 
-    /// The factor per step of lag, ratio^(1/(T − 1)).
+    /// The factor per step of lag: (‖∂L/∂h_s‖/‖∂L/∂h_T‖)^(1/(T − s)) from the earliest
+    /// step s whose norm is not 0 (s = 1 unless the gradient underflowed to 0 on the way
+    /// back). `None` without such a step before T.
     pub fn per_step(&self) -> Option<f64> {
-        let r = self.ratio()?;
-        Some(r.powf(1.0 / (self.norms.len() - 1) as f64))
+        let last = *self.norms.last()?;
+        let s = self.norms.iter().position(|&v| v > 0.0)?;
+        let lag = self.norms.len() - 1 - s;
+        (last > 0.0 && lag > 0).then(|| (self.norms[s] / last).powf(1.0 / lag as f64))
+    }
+
+    /// The first step (1-based) whose norm is not 0, when the gradient underflowed to 0
+    /// before reaching step 1.
+    pub fn underflow_from(&self) -> Option<usize> {
+        let s = self.norms.iter().position(|&v| v > 0.0)?;
+        (s > 0).then_some(s + 1)
     }
 
     /// Whether the layer is gated (LSTM, GRU): telling it to use a gated cell is no cure.
@@ -187,7 +198,7 @@ pub fn recurrent_radii<F: Float>(tape: &Tape<F>, taps: &[Tap]) -> Vec<RecurrentR
 /// that ratio > [`Thresholds::time_exploding_ratio`], or when it is above 1 (the gradient
 /// grows with the lag) and a recurrent block's spectral radius exceeds
 /// [`Thresholds::radius_high`]. The cures fit the layer: a gated layer is not told to use
-/// a gated cell, a truncated one not to truncate.
+/// a gated cell; an LSTM is told of the forget-gate bias.
 pub(crate) fn findings(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for g in &r.through_time {
@@ -204,20 +215,27 @@ pub(crate) fn findings(r: &StepRecord, th: &Thresholds) -> Vec<Finding> {
         let radius_text = radius.map_or(String::new(), |(x, v)| {
             format!("; spectral radius of {} ({}) {v:.3}", x.block, x.param)
         });
+        let per_step = g.per_step().map_or(String::new(), |p| match g.underflow_from() {
+            Some(s) => format!(
+                " (0 in floating point at steps 1 to {}: a factor of {p:.3} per step down to step {s})",
+                s - 1
+            ),
+            None => format!(" (a factor of {p:.3} per step)"),
+        });
         let says = format!(
-            "layer {} ({}): the gradient reaching step 1 is {ratio:.3e} of the one at step {t} \
-             (a factor of {:.3} per step){radius_text}",
-            g.layer,
-            g.kind,
-            g.per_step().unwrap_or(ratio)
+            "layer {} ({}): the gradient reaching step 1 is {ratio:.3e} of the one at step \
+             {t}{per_step}{radius_text}",
+            g.layer, g.kind
         );
         if ratio < th.time_vanishing_ratio && g.truncate.is_none() {
             let mut cures = Vec::new();
             if !g.gated() {
                 cures.push(Cure::GatedCell);
-                cures.push(Cure::OrthogonalRecurrent);
             }
-            cures.push(Cure::TruncatedBptt);
+            if g.kind == "LSTM" {
+                cures.push(Cure::ForgetBias);
+            }
+            cures.extend([Cure::OrthogonalRecurrent, Cure::TruncatedBptt]);
             out.push(Finding {
                 severity: crate::diagnosis::below(ratio, th.time_vanishing_ratio, th),
                 kind: FindingKind::VanishingThroughTime,
