@@ -206,7 +206,10 @@ fn render_through_time(s: &mut String, rec: &gradwell_monitor::StepRecord) {
     if rec.through_time.is_empty() && rec.recurrent_radius.is_empty() {
         return;
     }
-    let _ = writeln!(s, "\nthrough time (‖∂L/∂h_t‖ by the lag back from the last step T):");
+    let _ = writeln!(
+        s,
+        "\nthrough time (‖∂L/∂h_t‖ by the lag back from the last step T):"
+    );
     for g in &rec.through_time {
         let t = g.norms.len();
         let mut lags: Vec<usize> = SHOWN_LAGS.iter().copied().filter(|&l| l < t).collect();
@@ -217,22 +220,33 @@ fn render_through_time(s: &mut String, rec: &gradwell_monitor::StepRecord) {
             .iter()
             .map(|&l| format!("t={} {:.3e}", t - l, g.norms[t - 1 - l]))
             .collect();
-        let _ = writeln!(s, "  layer {} ({}, T = {t}): {}", g.layer, g.kind, shown.join(", "));
+        let _ = writeln!(
+            s,
+            "  layer {} ({}, T = {t}): {}",
+            g.layer,
+            g.kind,
+            shown.join(", ")
+        );
         match (g.ratio(), g.per_step()) {
             (Some(ratio), Some(per)) => {
                 let _ = writeln!(
                     s,
                     "  the gradient reaching step 1 is {ratio:.3e} of the one at step {t} \
                      ({per:.3} per step{}){}",
-                    g.underflow_from()
-                        .map_or(String::new(), |k| format!(", 0 in floating point at steps 1 to {}", k - 1)),
+                    g.underflow_from().map_or(String::new(), |k| format!(
+                        ", 0 in floating point at steps 1 to {}",
+                        k - 1
+                    )),
                     g.truncate.map_or(String::new(), |k| format!(
                         "; truncated BPTT every {k} steps cuts it at the chunk boundaries"
                     ))
                 );
             }
             _ => {
-                let _ = writeln!(s, "  no ratio: fewer than two steps or no gradient at step {t}");
+                let _ = writeln!(
+                    s,
+                    "  no ratio: fewer than two steps or no gradient at step {t}"
+                );
             }
         }
     }
@@ -243,7 +257,8 @@ fn render_through_time(s: &mut String, rec: &gradwell_monitor::StepRecord) {
             x.block,
             x.param,
             x.radius.map_or_else(
-                || "not measured (built without the svd feature, or weights not finite)".to_string(),
+                || "not measured (built without the svd feature, or weights not finite)"
+                    .to_string(),
                 |v| format!("{v:.4}")
             )
         );

@@ -20,9 +20,9 @@ use gradwell_tensor::Float;
 use ndarray::{ArrayView2, Axis, Ix2};
 use serde::{Deserialize, Serialize};
 
+use crate::Thresholds;
 use crate::diagnosis::{Cure, Finding, FindingKind, Severity};
 use crate::record::StepRecord;
-use crate::Thresholds;
 
 /// One recurrent layer's ‖∂L/∂h_t‖ for every step t, from the backward pass of a step
 /// (the last layer of a stacked layer: the op whose output the layer's tap holds).
@@ -177,11 +177,15 @@ pub fn recurrent_radii<F: Float>(tape: &Tape<F>, taps: &[Tap]) -> Vec<RecurrentR
                 continue;
             }
             let value = store.value(id);
-            let radius = value.view().into_dimensionality::<Ix2>().ok().and_then(|w| {
-                let h = w.ncols();
-                let rows = w.slice_axis(Axis(0), (index * h..(index + 1) * h).into());
-                spectral_radius(&rows.mapv(|v| v.as_f64()).view())
-            });
+            let radius = value
+                .view()
+                .into_dimensionality::<Ix2>()
+                .ok()
+                .and_then(|w| {
+                    let h = w.ncols();
+                    let rows = w.slice_axis(Axis(0), (index * h..(index + 1) * h).into());
+                    spectral_radius(&rows.mapv(|v| v.as_f64()).view())
+                });
             out.push(RecurrentRadius {
                 param: param.to_string(),
                 block: name.to_string(),

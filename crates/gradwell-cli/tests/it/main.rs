@@ -9,6 +9,7 @@ mod limits;
 mod meanfield;
 mod outputs;
 mod sequences;
+mod through_time;
 
 use std::process::{Command, Output};
 

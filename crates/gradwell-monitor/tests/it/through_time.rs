@@ -210,10 +210,20 @@ fn the_history_writes_one_row_per_step_layer_and_time_step() {
     assert_eq!(lines.len(), 1 + steps);
     assert!(lines[1].starts_with("0,0,1,") && lines[steps].starts_with("0,0,7,"));
     let radius = h.recurrent_csv();
-    assert!(radius.lines().nth(1).unwrap().starts_with("0,0.weight_hh_l0,W_hn,"), "{radius}");
+    assert!(
+        radius
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0,0.weight_hh_l0,W_hn,"),
+        "{radius}"
+    );
     let back = gradwell_monitor::History::from_json(&h.to_json().unwrap()).unwrap();
     let (a, b) = (&back.steps[0].through_time[0], &p.record.through_time[0]);
-    assert_eq!((&a.layer, &a.kind, a.norms.len()), (&b.layer, &b.kind, steps));
+    assert_eq!(
+        (&a.layer, &a.kind, a.norms.len()),
+        (&b.layer, &b.kind, steps)
+    );
     for (x, y) in a.norms.iter().zip(&b.norms) {
         assert!((x - y).abs() <= 1e-15 * y, "{x} vs {y}");
     }
