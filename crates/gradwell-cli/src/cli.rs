@@ -22,8 +22,8 @@ use crate::{CliError, Result};
     long_about = "Train deep feed-forward networks and watch their gradients.\n\n\
         `probe` measures a network at initialization, layer by layer, beside what \
         signal-propagation theory predicts; `train` trains one with the gradient-health \
-        monitor alongside, printing its findings (vanishing or exploding gradients, dead or \
-        saturated units, a learning rate too high or too low) when they change; `summary` \
+        monitor alongside, printing its findings (vanishing or exploding gradients, along the depth or through \
+        time, dead or saturated units, a learning rate too high or too low) when they change; `summary` \
         prints a model; `lab` runs the classic experiments on vanishing and exploding \
         gradients and writes a report; `report` merges run folders into that report.",
     after_help = "Examples:\n  \
