@@ -55,7 +55,7 @@ fn training_a_recurrent_model_prints_the_finding_and_writes_the_norms_per_step()
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("step,layer,t,grad_norm"));
     let rows: Vec<&str> = lines.collect();
-    assert!(!rows.is_empty() && rows.len() % 20 == 0, "{csv}");
+    assert!(!rows.is_empty() && rows.len().is_multiple_of(20), "{csv}");
     assert!(rows[19].contains(",0,20,"), "{csv}");
     let radius = std::fs::read_to_string(out.join("monitor").join("recurrent.csv")).unwrap();
     let rho: f64 = radius
