@@ -291,3 +291,33 @@ fn the_kinds_are_registered() {
         assert!(LayerSpec::KINDS.contains(&kind), "{kind}");
     }
 }
+
+/// The summary prints the per-sample shapes of a sequence model, and the weights go
+/// through safetensors and back: a network of another seed that loads them computes the
+/// same outputs.
+#[test]
+fn summary_and_weights_round_trip() {
+    let text = "input_shape = [5, 2]\nlayers = [{ type = \"gru\", hidden_size = 3, num_layers = 2 }, { type = \"last_step\" }, { type = \"linear\", out_features = 1 }]\n";
+    let mut a = build(text);
+    let summary = a.summary();
+    assert!(
+        summary.contains("0 (GRU)") && summary.contains("(None, 5, 3)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("1 (LastStep)") && summary.contains("(None, 3)"),
+        "{summary}"
+    );
+    let bytes = a.safetensors_bytes().unwrap();
+    let mut b = Network::<f64>::build(&spec(text), 99).unwrap();
+    let x = uniform(&[3, 5, 2], -1.0, 1.0, 4);
+    assert_ne!(
+        a.predict_dyn(&x.view()).unwrap(),
+        b.predict_dyn(&x.view()).unwrap()
+    );
+    b.load_safetensors_bytes(&bytes, "memory").unwrap();
+    assert_eq!(
+        a.predict_dyn(&x.view()).unwrap(),
+        b.predict_dyn(&x.view()).unwrap()
+    );
+}
