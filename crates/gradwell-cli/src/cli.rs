@@ -22,10 +22,10 @@ use crate::{CliError, Result};
     long_about = "Train deep feed-forward networks and watch their gradients.\n\n\
         `probe` measures a network at initialization, layer by layer, beside what \
         signal-propagation theory predicts; `train` trains one with the gradient-health \
-        monitor alongside, printing its findings (vanishing or exploding gradients, a \
-        collapsing or exploding forward signal, symmetric units, dead or saturated units, a \
-        learning rate too high or too low) when they change; `lr-find` runs the \
-        learning-rate range test on the same setup and suggests a rate; `summary` \
+        monitor alongside, printing its findings (vanishing or exploding gradients, along the \
+        depth or through time, a collapsing or exploding forward signal, symmetric units, dead \
+        or saturated units, a learning rate too high or too low) when they change; `lr-find` \
+        runs the learning-rate range test on the same setup and suggests a rate; `summary` \
         prints a model; `lab` runs the classic experiments on vanishing and exploding \
         gradients and writes a report; `report` merges run folders into that report.",
     after_help = "Examples:\n  \

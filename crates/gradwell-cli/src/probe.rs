@@ -202,6 +202,74 @@ fn sci(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.3e}"))
 }
 
+/// The time lags at which the through-time section shows ‖∂L/∂h_{T−lag}‖.
+const SHOWN_LAGS: [usize; 6] = [0, 1, 5, 10, 25, 50];
+
+/// For each recurrent layer: ‖∂L/∂h_t‖ at a few lags back from the last step, the ratio of
+/// the first step's to the last's, and the spectral radius of each recurrent weight.
+fn render_through_time(s: &mut String, rec: &gradwell_monitor::StepRecord) {
+    if rec.through_time.is_empty() && rec.recurrent_radius.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nthrough time (‖∂L/∂h_t‖ by the lag back from the last step T):"
+    );
+    for g in &rec.through_time {
+        let t = g.norms.len();
+        let mut lags: Vec<usize> = SHOWN_LAGS.iter().copied().filter(|&l| l < t).collect();
+        if !lags.contains(&(t - 1)) {
+            lags.push(t - 1);
+        }
+        let shown: Vec<String> = lags
+            .iter()
+            .map(|&l| format!("t={} {:.3e}", t - l, g.norms[t - 1 - l]))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  layer {} ({}, T = {t}): {}",
+            g.layer,
+            g.kind,
+            shown.join(", ")
+        );
+        match (g.ratio(), g.per_step()) {
+            (Some(ratio), Some(per)) => {
+                let _ = writeln!(
+                    s,
+                    "  the gradient reaching step 1 is {ratio:.3e} of the one at step {t} \
+                     ({per:.3} per step{}){}",
+                    g.underflow_from().map_or(String::new(), |k| format!(
+                        ", 0 in floating point at steps 1 to {}",
+                        k - 1
+                    )),
+                    g.truncate.map_or(String::new(), |k| format!(
+                        "; truncated BPTT every {k} steps cuts it at the chunk boundaries"
+                    ))
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "  no ratio: fewer than two steps or no gradient at step {t}"
+                );
+            }
+        }
+    }
+    for x in &rec.recurrent_radius {
+        let _ = writeln!(
+            s,
+            "  spectral radius of {} ({}): {}",
+            x.block,
+            x.param,
+            x.radius.map_or_else(
+                || "not measured (built without the svd feature, or weights not finite)"
+                    .to_string(),
+                |v| format!("{v:.4}")
+            )
+        );
+    }
+}
+
 /// The report as text: the per-layer table, the theory, the findings.
 pub fn render(r: &ProbeReport) -> String {
     let mut s = String::new();
@@ -269,6 +337,7 @@ pub fn render(r: &ProbeReport) -> String {
         }
         (None, None) => {}
     }
+    render_through_time(&mut s, rec);
     let _ = writeln!(s, "\ndiagnosis:");
     if r.probe.findings.is_empty() {
         let _ = writeln!(s, "  healthy: no finding");

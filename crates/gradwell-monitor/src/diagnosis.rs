@@ -52,6 +52,10 @@ pub enum FindingKind {
     SignalExplosion,
     /// Every unit of a layer computes the same function.
     SymmetricUnits,
+    /// A recurrent layer's gradient shrinks with the time lag.
+    VanishingThroughTime,
+    /// A recurrent layer's gradient grows with the time lag.
+    ExplodingThroughTime,
 }
 
 impl fmt::Display for FindingKind {
@@ -69,6 +73,8 @@ impl fmt::Display for FindingKind {
             FindingKind::SignalCollapse => "forward signal collapse",
             FindingKind::SignalExplosion => "forward signal explosion",
             FindingKind::SymmetricUnits => "symmetric units",
+            FindingKind::VanishingThroughTime => "vanishing through time",
+            FindingKind::ExplodingThroughTime => "exploding through time",
         })
     }
 }
@@ -104,6 +110,16 @@ pub enum Cure {
     CheckInputs,
     /// Random initial weights, which make the units differ.
     RandomInit,
+    /// A gated recurrent cell (Hochreiter & Schmidhuber 1997; Cho et al. 2014).
+    GatedCell,
+    /// Orthogonal recurrent weights (spectral radius 1).
+    OrthogonalRecurrent,
+    /// Truncated backpropagation through time.
+    TruncatedBptt,
+    /// Smaller recurrent weights (spectral radius at or below 1).
+    SmallerRecurrentWeights,
+    /// An LSTM's forget-gate bias at 1 (Gers et al. 2000; Jozefowicz et al. 2015).
+    ForgetBias,
 }
 
 impl fmt::Display for Cure {
@@ -133,6 +149,19 @@ impl fmt::Display for Cure {
             Cure::CheckInputs => "check the input data and the loss for NaN, ∞ or log(0)",
             Cure::RandomInit => {
                 "initialize the weights randomly (He for rectifiers, Xavier for tanh/sigmoid), so that the units start different"
+            }
+            Cure::GatedCell => "use an LSTM or a GRU, whose gates keep the gradient alive through time",
+            Cure::OrthogonalRecurrent => {
+                "initialize the recurrent weights orthogonal (spectral radius 1)"
+            }
+            Cure::TruncatedBptt => {
+                "backpropagate through fewer steps (truncated BPTT), so no gradient must cross the whole sequence"
+            }
+            Cure::ForgetBias => {
+                "set the LSTM's forget-gate bias to 1 (or more), so the cell state is kept longer"
+            }
+            Cure::SmallerRecurrentWeights => {
+                "make the recurrent weights smaller (spectral radius at or below 1)"
             }
         })
     }
@@ -223,6 +252,12 @@ impl Setup {
                 | Cure::LargerLearningRate
                 | Cure::CheckInputs
                 | Cure::RandomInit => true,
+                // Fitted to the recurrent cell where the finding is made (`through_time`).
+                Cure::GatedCell
+                | Cure::OrthogonalRecurrent
+                | Cure::TruncatedBptt
+                | Cure::SmallerRecurrentWeights
+                | Cure::ForgetBias => true,
             })
             .collect()
     }
@@ -294,7 +329,7 @@ fn layer_of_param(name: &str) -> String {
 }
 
 /// Severity of a figure above a high threshold.
-fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+pub(crate) fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
     if figure > threshold * th.critical_factor {
         Severity::Critical
     } else {
@@ -303,7 +338,7 @@ fn above(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
 }
 
 /// Severity of a figure below a low threshold.
-fn below(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
+pub(crate) fn below(figure: f64, threshold: f64, th: &Thresholds) -> Severity {
     if figure < threshold / th.critical_factor {
         Severity::Critical
     } else {
@@ -551,6 +586,7 @@ pub fn diagnose_step(r: &StepRecord, th: &Thresholds, setup: &Setup) -> Vec<Find
             cures: setup.fit(&[Cure::LargerLearningRate]),
         });
     }
+    out.extend(crate::through_time::findings(r, th));
     symmetry_first(&mut out);
     out
 }
@@ -685,7 +721,9 @@ fn symmetry_first(out: &mut Vec<Finding>) {
             | FindingKind::LearningRateTooHigh
             | FindingKind::LearningRateTooLow
             | FindingKind::LossRising
-            | FindingKind::SymmetricUnits => true,
+            | FindingKind::SymmetricUnits
+            | FindingKind::VanishingThroughTime
+            | FindingKind::ExplodingThroughTime => true,
         });
     }
 }
@@ -780,6 +818,8 @@ pub fn diagnose(h: &History, th: &Thresholds, setup: &Setup) -> Vec<Finding> {
         && let Some(d) = h.last_detailed()
     {
         record.layers = d.layers.clone();
+        record.through_time = d.through_time.clone();
+        record.recurrent_radius = d.recurrent_radius.clone();
     }
     if record.updates.is_empty()
         && let Some(u) = h.steps.iter().rev().find(|s| !s.updates.is_empty())

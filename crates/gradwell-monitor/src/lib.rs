@@ -28,6 +28,9 @@
 //! - [`JacobianSpread`]: the singular values of a network's input-output Jacobian at one
 //!   sample (from `gradwell-nn`'s `Network::jacobian`), their span, condition and mean σ²,
 //!   and whether they are near dynamical isometry.
+//! - Through time ([`TimeGradients`], [`RecurrentRadius`]): for each recurrent layer, on
+//!   the detailed steps, ‖∂L/∂h_t‖ for every step t and the spectral radius of the
+//!   recurrent matrix ([`spectral_radius`]), judged as vanishing or exploding through time.
 //! - [`Lsuv`]: layer-sequential unit-variance initialization on a batch of data.
 //! - Plots ([`plot_grad_norm_by_layer`], [`plot_activation_std_by_layer`], [`plot_loss`],
 //!   [`plot_accuracy`], [`plot_lr_range_test`], [`line_plot`]): SVG or PNG, one line per configuration, with the
@@ -78,6 +81,7 @@ mod record;
 mod stats;
 mod theory;
 mod thresholds;
+mod through_time;
 mod tracker;
 
 pub use criticality::{
@@ -110,4 +114,7 @@ pub use theory::{
     weight_sigma2,
 };
 pub use thresholds::Thresholds;
+pub use through_time::{
+    RecurrentRadius, TimeGradients, recurrent_radii, spectral_radius, time_gradients,
+};
 pub use tracker::{FindingTracker, TrackedChanges};

@@ -302,6 +302,16 @@ fn step_record<F: Float>(
         },
         params,
         updates: Vec::new(),
+        through_time: if detailed {
+            crate::time_gradients(tape, taps)
+        } else {
+            Vec::new()
+        },
+        recurrent_radius: if detailed {
+            crate::recurrent_radii(tape, taps)
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MonitorError, NonFinite, Result};
+use crate::{MonitorError, NonFinite, RecurrentRadius, Result, TimeGradients};
 
 /// Serializes a float that may be NaN or infinite: JSON has no such numbers, so they are
 /// written as the strings `"NaN"`, `"inf"` and `"-inf"` and read back.
@@ -149,6 +149,12 @@ pub struct StepRecord {
     pub layers: Vec<LayerStats>,
     /// Per trainable parameter, when the caller reported the optimizer step.
     pub updates: Vec<UpdateStats>,
+    /// Per recurrent layer, on detailed steps: ‖∂L/∂h_t‖ for every step t.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through_time: Vec<TimeGradients>,
+    /// Per recurrent weight, on detailed steps: the spectral radius of its measured block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recurrent_radius: Vec<RecurrentRadius>,
 }
 
 impl StepRecord {
@@ -337,6 +343,39 @@ impl History {
         s
     }
 
+    /// One row per detailed step, recurrent layer and time step t (1 … T):
+    /// `step,layer,t,grad_norm` with ‖∂L/∂h_t‖.
+    pub fn through_time_csv(&self) -> String {
+        let mut s = String::from("step,layer,t,grad_norm\n");
+        for r in &self.steps {
+            for g in &r.through_time {
+                for (t, v) in g.norms.iter().enumerate() {
+                    let _ = writeln!(s, "{},{},{},{}", r.step, csv_s(&g.layer), t + 1, csv_f(*v));
+                }
+            }
+        }
+        s
+    }
+
+    /// One row per detailed step and recurrent weight:
+    /// `step,param,block,spectral_radius` (empty when not measured).
+    pub fn recurrent_csv(&self) -> String {
+        let mut s = String::from("step,param,block,spectral_radius\n");
+        for r in &self.steps {
+            for x in &r.recurrent_radius {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{}",
+                    r.step,
+                    csv_s(&x.param),
+                    csv_s(&x.block),
+                    csv_opt(x.radius)
+                );
+            }
+        }
+        s
+    }
+
     /// One row per metric value: `metric,at,value`.
     pub fn metrics_csv(&self) -> String {
         let mut s = String::from("metric,at,value\n");
@@ -358,7 +397,9 @@ impl History {
     }
 
     /// Writes `steps.csv`, `params.csv`, `layers.csv`, `updates.csv` and `metrics.csv`
-    /// into the directory `dir` (created if missing), each atomically.
+    /// into the directory `dir` (created if missing), each atomically; for a model with
+    /// recurrent layers also `through_time.csv` ([`History::through_time_csv`]) and
+    /// `recurrent.csv` ([`History::recurrent_csv`]).
     ///
     /// # Errors
     /// [`MonitorError::Io`] naming the file or directory.
@@ -370,6 +411,12 @@ impl History {
         write_file(&dir.join("steps.csv"), &self.steps_csv())?;
         write_file(&dir.join("params.csv"), &self.params_csv())?;
         write_file(&dir.join("layers.csv"), &self.layers_csv())?;
+        if self.steps.iter().any(|r| !r.through_time.is_empty()) {
+            write_file(&dir.join("through_time.csv"), &self.through_time_csv())?;
+        }
+        if self.steps.iter().any(|r| !r.recurrent_radius.is_empty()) {
+            write_file(&dir.join("recurrent.csv"), &self.recurrent_csv())?;
+        }
         write_file(&dir.join("updates.csv"), &self.updates_csv())?;
         write_file(&dir.join("metrics.csv"), &self.metrics_csv())
     }

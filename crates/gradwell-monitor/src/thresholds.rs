@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 /// | [`signal_explosion`](Self::signal_explosion) | 1e2 | the forward signal explodes when that ratio is above 1e2 |
 /// | [`symmetric_units`](Self::symmetric_units) | 1e-3 | a layer's units are copies of one another when the spread of their (per-unit centred) outputs across the units is below 1e-3 of the spread across the samples: identical initial weights (a constant initializer) give exactly 0 up to rounding, independent random weights give about 1 |
 /// | [`finding_hold`](Self::finding_hold) | 3 | a finding starts only after it has held for 3 consecutive checks, and ends only after it has stopped holding for 3 consecutive checks (a figure hovering at its threshold does not make the finding flap) |
+/// | [`time_vanishing_ratio`](Self::time_vanishing_ratio) | 1e-3 | a recurrent layer's gradient vanishes through time when ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ < 1e-3, the same factor of a thousand as along the depth (a tanh RNN at PyTorch's default init, spectral radius ≈ 0.58, is far below it at T = 100, and so, at initialization, is an LSTM: its forget gate multiplies the cell state by about σ(b_f) per step) |
+/// | [`time_exploding_ratio`](Self::time_exploding_ratio) | 1e3 | … explodes through time when that ratio > 1e3 |
+/// | [`radius_high`](Self::radius_high) | 1.1 | … or when the ratio is above 1 (the gradient grows with the lag) and the recurrent matrix's spectral radius exceeds 1.1: 1 is the edge where a linear recurrence neither decays nor grows, and 10 % above it grows by 1.1^100 ≈ 1.4e4 over 100 steps |
 /// | [`critical_factor`](Self::critical_factor) | 10 | a finding is critical, not a warning, when its figure is past the threshold by this factor (for fractions: above 1 − (1 − threshold)/factor, i.e. nearly all units) |
 ///
 /// The bounds are the activation's own (`ActivationInfo::saturation` in
@@ -71,6 +74,13 @@ pub struct Thresholds {
     /// Consecutive checks a finding must hold before it starts, and must stop holding
     /// before it ends ([`crate::FindingTracker`]).
     pub finding_hold: usize,
+    /// ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ below which a recurrent layer's gradient vanishes through time.
+    pub time_vanishing_ratio: f64,
+    /// ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ above which it explodes through time.
+    pub time_exploding_ratio: f64,
+    /// Spectral radius of a recurrent matrix above which a gradient growing with the lag
+    /// is reported as exploding through time.
+    pub radius_high: f64,
     /// How far past its threshold a figure must be to be critical.
     pub critical_factor: f64,
     /// The factor around 1 within which every singular value of an input-output Jacobian
@@ -96,6 +106,9 @@ impl Default for Thresholds {
             signal_explosion: 1e2,
             symmetric_units: 1e-3,
             finding_hold: 3,
+            time_vanishing_ratio: 1e-3,
+            time_exploding_ratio: 1e3,
+            radius_high: 1.1,
             critical_factor: 10.0,
             isometry_factor: 3.0,
         }

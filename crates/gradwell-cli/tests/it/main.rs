@@ -10,6 +10,7 @@ mod lr_find;
 mod meanfield;
 mod outputs;
 mod sequences;
+mod through_time;
 
 use std::process::{Command, Output};
 

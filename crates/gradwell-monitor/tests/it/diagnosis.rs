@@ -62,6 +62,8 @@ fn healthy() -> StepRecord {
             weight_norm: 1.0,
             ratio: Some(1e-3),
         }],
+        through_time: Vec::new(),
+        recurrent_radius: Vec::new(),
     }
 }
 

@@ -17,6 +17,7 @@ mod provenance;
 mod sequences;
 mod stats;
 mod theory;
+mod through_time;
 
 use gradwell_nn::{MlpSpec, ModelSpec, Network};
 use ndarray::Array2;
