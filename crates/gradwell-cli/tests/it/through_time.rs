@@ -45,7 +45,10 @@ fn training_a_recurrent_model_prints_the_finding_and_writes_the_norms_per_step()
         "adding:20,64",
         "--model",
         "rnn:8",
+        // One step per epoch; a finding is printed once it has held for three checks.
         "--epochs",
+        "3",
+        "--monitor-every",
         "1",
         "--out",
         dir,
