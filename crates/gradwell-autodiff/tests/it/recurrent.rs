@@ -353,3 +353,52 @@ fn bad_shapes_and_settings_are_errors() {
         RnnNonlinearity::Relu
     );
 }
+
+/// The f32 LSTM, whose gates run through vectorized σ and tanh, agrees with the f64 one to
+/// f32's precision, with weights large enough to drive the gates deep into saturation
+/// (pre-activations of tens) as well as through the small-argument region.
+#[test]
+fn the_f32_lstm_agrees_with_the_f64_lstm_into_saturation() {
+    let (n, t, i, h) = (5, 9, 3, 20);
+    for (c, cell) in [Cell::Lstm].into_iter().enumerate() {
+        let w = weights(cell, i, h, 70 + c as u64).map(|w| w * 4.0);
+        let x = array(&[n, t, i], 80 + c as u64, -2.0, 2.0);
+        let r = array(&[n, t, h], 90 + c as u64, -1.0, 1.0);
+        let want = fused(cell, None, &x, &w, &r);
+        let mut tape = Tape::<f32>::new();
+        let ids: Vec<_> = w
+            .iter()
+            .enumerate()
+            .map(|(j, w)| tape.params_mut().add(format!("w{j}"), w.mapv(|v| v as f32)))
+            .collect();
+        let xv = tape.input_requires_grad(x.mapv(|v| v as f32));
+        let p: Vec<Var> = ids.iter().map(|&id| tape.param(id)).collect();
+        let y = tape
+            .recurrent(cell, None, xv, p[0], p[1], Some((p[2], p[3])))
+            .unwrap();
+        let rv = tape.input(r.mapv(|v| v as f32));
+        let weighted = tape.mul(y, rv).unwrap();
+        let loss = tape.sum(weighted).unwrap();
+        tape.backward(loss).unwrap();
+        let wide = |a: ndarray::ArrayViewD<'_, f32>| a.mapv(f64::from);
+        let mut got = vec![
+            (wide(tape.value(y)), &want.y, "output"),
+            (wide(tape.input_grad(xv).unwrap()), &want.dx, "dx"),
+        ];
+        for (id, dw) in ids.iter().zip(&want.dw) {
+            got.push((wide(tape.params().grad(*id)), dw, "weight gradient"));
+        }
+        for (a, b, what) in got {
+            let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst < 3e-5 * scale,
+                "{cell:?} {what}: differs by {worst:e} of {scale:e}"
+            );
+        }
+    }
+}
