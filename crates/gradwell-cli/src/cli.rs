@@ -415,14 +415,21 @@ pub struct TrainArgs {
     /// Per-layer statistics every N steps (and at step 1); default 10.
     #[arg(long, value_name = "N")]
     pub monitor_every: Option<usize>,
+    /// How much of the monitor's history --out keeps: summary (the default: monitor.json
+    /// holds the steps recorded, the metrics and the findings;
+    /// monitor/steps.csv every step; the per-parameter, per-layer and update tables at ten
+    /// detailed steps spread over the run) or full (every record, in monitor.json and the
+    /// CSVs; tens of MB for a long deep run).
+    #[arg(long, value_name = "DETAIL")]
+    pub monitor_detail: Option<gradwell_monitor::Detail>,
     /// Also evaluate the test set (and the validation part, if any) every N steps, in
     /// evaluation mode and without changing the run: one row per evaluation in run.json
     /// and evaluations.csv of --out.
     #[arg(long, value_name = "N")]
     pub eval_every: Option<u64>,
     /// Write the run's report here: model.safetensors (first), config.toml, metrics.json,
-    /// run.json, monitor.json, monitor/*.csv, evaluations.csv (with --eval-every), plots
-    /// (SVG), each file atomically. Created
+    /// run.json, monitor.json, monitor/*.csv (as much as --monitor-detail says),
+    /// evaluations.csv (with --eval-every), plots (SVG), each file atomically. Created
     /// and locked before training: a bad path or a folder in use is refused at once.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -483,6 +490,7 @@ Config file (TOML), every section optional, flags override it:
   [monitor]
   enabled = true
   layer_every = 10
+  detail = \"summary\"          # or full, as --monitor-detail
   [eval]
   every = 100                 # as --eval-every
 

@@ -69,6 +69,10 @@ pub const IDENTICAL: f64 = 1e-6;
 /// Hidden units this far apart (relative) are distinct.
 pub const DISTINCT: f64 = 1e-2;
 
+/// The most the lab's folder (every run's folder and the report) should take on disk at
+/// the default [`gradwell_monitor::Detail::Summary`]: 20 MB.
+pub const FOLDER_BUDGET: u64 = 20_000_000;
+
 /// The size of the lab.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scale {

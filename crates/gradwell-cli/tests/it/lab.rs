@@ -189,3 +189,55 @@ fn claim_7_constant_init_never_breaks_symmetry() {
     assert!(s[1].unit_spread >= lab::DISTINCT, "{}", s[1].unit_spread);
     assert_eq!(verdict(7, &s).verdict, Verdict::Pass);
 }
+
+/// The bytes of the files under `dir`.
+fn folder_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                folder_size(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+/// The lab's folder stays under [`lab::FOLDER_BUDGET`] at the default monitor detail.
+/// The bound, derived: a run folder grows with the run's layers (weights, per-layer rows)
+/// and steps; every lab run takes the same steps. The much deeper runs are bounded by the
+/// residual one (the most layers: a residual block per hidden layer), the others (at most
+/// [`Scale::depth`] hidden layers) by the batch-norm sigmoid run (a batch-norm layer
+/// beside each linear one). The lab folder is the run folders plus the report
+/// (index.html, the plots, one CSV of epochs per run, results.json), which a tenth of the
+/// budget covers (its plots are drawn at a fixed size, its tables a row per run or
+/// epoch). So: Σ over the runs of its class's measured folder ≤ 0.9 × budget.
+#[test]
+fn a_lab_run_folder_fits_the_lab_budget() {
+    let scale = Scale::FULL;
+    let runs = lab::runs(&scale);
+    let deeper = vec![scale.width.to_string(); scale.deep_depth].join(",");
+    let is_deeper = |r: &lab::LabRun| r.args.contains(&deeper);
+    let measure = |name: &str| {
+        let r = runs.iter().find(|r| r.name == name).expect("a lab run");
+        let dir = crate::temp_dir("lab-budget").join(&r.name);
+        let s = lab::run_one(r, Some(&dir)).expect("the run trains");
+        let size = folder_size(&dir);
+        eprintln!(
+            "{name}: {} steps, {size} bytes, monitor.json {} bytes",
+            s.steps,
+            std::fs::metadata(dir.join("monitor.json")).unwrap().len()
+        );
+        size
+    };
+    let (deep, shallow) = (measure("deep-residual"), measure("sigmoid-bn"));
+    let total: u64 = runs
+        .iter()
+        .map(|r| if is_deeper(r) { deep } else { shallow })
+        .sum();
+    eprintln!("{} runs, bound on their folders {total} bytes", runs.len());
+    assert!(total <= lab::FOLDER_BUDGET / 10 * 9, "{total} bytes");
+}
