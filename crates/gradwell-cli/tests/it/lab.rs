@@ -241,3 +241,23 @@ fn a_lab_run_folder_fits_the_lab_budget() {
     eprintln!("{} runs, bound on their folders {total} bytes", runs.len());
     assert!(total <= lab::FOLDER_BUDGET / 10 * 9, "{total} bytes");
 }
+
+/// Every scale `gradwell lab` offers passes every claim: the quick lab, run whole as
+/// `gradwell lab --quick` runs it, is judged at its own scale (accuracy against the
+/// sigmoid baseline of the same scale, [`lab::Learning::AboveBaseline`]); the full scale
+/// is the claim tests above.
+#[test]
+fn the_quick_lab_passes_every_claim() {
+    let runs = lab::runs(&Scale::QUICK);
+    let summaries: Vec<RunSummary> = runs
+        .iter()
+        .map(|r| lab::run_one(r, None).expect("the run trains"))
+        .collect();
+    assert_eq!(Scale::of(&summaries), Scale::QUICK);
+    let results = lab::evaluate(&summaries);
+    eprint!("{}", lab::table(&results));
+    assert_eq!(results.len(), lab::CLAIMS.len());
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "claim {}: {}", r.id, r.evidence);
+    }
+}
