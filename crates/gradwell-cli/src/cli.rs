@@ -553,7 +553,9 @@ The experiments, each a claim checked against a criterion stated in advance:
      He does not;
   4. batch normalization lets the deep sigmoid network learn, at a 10x learning rate and from
      a poor initialization too;
-  5. residual connections let a much deeper network train where the plain one does not;
+  5. residual connections let a much deeper network train where the plain one does not
+     (its runs clip: the residual network's gradient norm at init is far above the exploding
+     threshold; with the last layer of each block at zero it starts sane and trains unclipped);
   6. a too-large initialization or learning rate gives huge or non-finite gradients; clipping
      by norm (with L2) keeps training finite and learning;
   7. a constant initialization never breaks symmetry: hidden units stay identical.
