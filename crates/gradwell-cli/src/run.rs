@@ -521,7 +521,7 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
-/// `monitor.json`, `monitor/*.csv`, `epochs.csv` and the plots (with the `plots` feature),
+/// `monitor.json` and `monitor/*.csv` (as much as `[monitor] detail` says), `epochs.csv` and the plots (with the `plots` feature),
 /// each file atomically.
 fn write_run_folder(
     out: &Path,
@@ -543,8 +543,12 @@ fn write_run_folder(
         write_file(&out.join("evaluations.csv"), evaluations_csv(summary))?;
     }
     if let Some(h) = history {
-        h.write_json(&out.join("monitor.json"))?;
-        h.write_csv(&out.join("monitor"))?;
+        h.write(
+            run.monitor.detail,
+            &out.join("monitor.json"),
+            &out.join("monitor"),
+            summary.findings.clone(),
+        )?;
     }
     #[cfg(feature = "plots")]
     write_plots(out, summary, history)?;

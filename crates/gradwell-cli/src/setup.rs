@@ -140,6 +140,9 @@ pub struct MonitorSection {
     pub enabled: bool,
     /// Per-layer statistics every this many steps (and at step 1).
     pub layer_every: usize,
+    /// How much of the monitor's history the run folder keeps (`summary`, the default, or
+    /// `full`): [`gradwell_monitor::Detail`].
+    pub detail: gradwell_monitor::Detail,
 }
 
 impl Default for MonitorSection {
@@ -147,6 +150,7 @@ impl Default for MonitorSection {
         MonitorSection {
             enabled: true,
             layer_every: DEFAULT_MONITOR_EVERY,
+            detail: gradwell_monitor::Detail::default(),
         }
     }
 }
@@ -308,6 +312,9 @@ impl RunFile {
                 return Err(CliError::flag("--monitor-every", n, "must be at least 1"));
             }
             self.monitor.layer_every = n;
+        }
+        if let Some(d) = a.monitor_detail {
+            self.monitor.detail = d;
         }
         if let Some(n) = a.eval_every {
             self.eval.every = Some(n);

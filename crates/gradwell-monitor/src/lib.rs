@@ -107,7 +107,10 @@ pub use provenance::{
     ForwardOrigin, GradientOrigin, InputReport, LayerRef, NonFinite, forward_origin,
     gradient_origin, trace_non_finite,
 };
-pub use record::{History, LayerStats, ParamStats, StepRecord, UpdateStats};
+pub use record::{
+    Detail, History, HistorySummary, LayerStats, ParamStats, SUMMARY_DETAILED_STEPS, StepRecord,
+    UpdateStats,
+};
 pub use stats::{TensorStats, saturation_rule, unit_spread};
 pub use theory::{
     GaussHermite, LayerPrediction, MeanField, PlainNet, TheoryRow, TheoryTable, bias_sigma2,

@@ -1,5 +1,6 @@
 //! What the monitor keeps: [`ParamStats`], [`LayerStats`], [`UpdateStats`] per step in a
-//! [`StepRecord`], all of them in a [`History`] that writes CSV and JSON.
+//! [`StepRecord`], all of them in a [`History`] that writes CSV and JSON, in full or, at
+//! the default [`Detail::Summary`], as a [`HistorySummary`] and thinned CSVs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -175,6 +176,104 @@ impl StepRecord {
     }
 }
 
+/// How much of a run's monitor history is written (`[monitor] detail`, `--monitor-detail`).
+///
+/// One spelling, kebab-case, for `Display`, `FromStr` and serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Detail {
+    /// The default: `monitor.json` holds a [`HistorySummary`] (which steps were recorded
+    /// and in which detail, the metrics, the non-finite event, the findings), `steps.csv` and
+    /// `metrics.csv` every step and value, and the per-parameter, per-layer and update
+    /// tables at most [`SUMMARY_DETAILED_STEPS`] detailed steps
+    /// ([`History::summary_steps`]).
+    #[default]
+    Summary,
+    /// Everything: `monitor.json` is the whole [`History`] (every step's per-parameter
+    /// figures, every detailed step's layers), the CSVs every row.
+    Full,
+}
+
+impl Detail {
+    /// Every choice, in the order errors list them.
+    pub const ALL: [Detail; 2] = [Detail::Summary, Detail::Full];
+
+    /// The name it is written as.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detail::Summary => "summary",
+            Detail::Full => "full",
+        }
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Detail {
+    type Err = MonitorError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Detail::ALL
+            .into_iter()
+            .find(|d| d.name() == wanted)
+            .ok_or_else(|| {
+                MonitorError::invalid(
+                    "monitor detail",
+                    format!(
+                        "unknown `{s}`; valid: {}",
+                        Detail::ALL.map(Detail::name).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl TryFrom<String> for Detail {
+    type Error = MonitorError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Detail> for String {
+    fn from(d: Detail) -> String {
+        d.name().to_string()
+    }
+}
+
+/// The most detailed steps whose per-parameter, per-layer and update rows a
+/// [`Detail::Summary`] writes: evenly spread over the run, the first and the last
+/// included. A 900-step run with layer statistics every 10 steps has 91 detailed steps;
+/// ten of them show how the layers evolved at a tenth of the size.
+pub const SUMMARY_DETAILED_STEPS: usize = 10;
+
+/// `monitor.json` at [`Detail::Summary`]: what the run's findings and reports rest on,
+/// without the records (their figures are the CSVs beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistorySummary {
+    /// Always [`Detail::Summary`]: says what the file holds.
+    pub detail: Detail,
+    /// The steps recorded.
+    pub steps: usize,
+    /// The steps that have layer statistics, in order.
+    pub detailed_steps: Vec<usize>,
+    /// The detailed steps whose per-parameter, per-layer and update rows the CSVs keep
+    /// ([`History::summary_steps`]).
+    pub tables_at: Vec<usize>,
+    /// The named metrics, as in the [`History`].
+    pub metrics: BTreeMap<String, Vec<(usize, f64)>>,
+    /// The first NaN or infinity seen.
+    pub non_finite: Option<NonFinite>,
+    /// The findings as the caller printed them, with their steps.
+    pub findings: Vec<String>,
+}
+
 /// Every record of a run, named metrics (accuracy, test loss, …) and the first non-finite
 /// event; written as JSON (all of it) or CSV (one table per kind of record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -222,6 +321,14 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     })
 }
 
+/// Creates `dir` (and its parents) if missing.
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| MonitorError::Io {
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
 impl History {
     /// The last step record that has layer statistics.
     pub fn last_detailed(&self) -> Option<&StepRecord> {
@@ -250,6 +357,94 @@ impl History {
     /// [`MonitorError::Json`] when the text is not such a history.
     pub fn from_json(text: &str) -> Result<Self> {
         Ok(serde_json::from_str(text)?)
+    }
+
+    /// The indices of the records a [`Detail::Summary`] keeps per-parameter, per-layer
+    /// and update rows for: at most [`SUMMARY_DETAILED_STEPS`] detailed records, evenly
+    /// spread, the first and the last included.
+    pub fn summary_steps(&self) -> Vec<usize> {
+        let detailed: Vec<usize> = (0..self.steps.len())
+            .filter(|&i| !self.steps[i].layers.is_empty())
+            .collect();
+        let n = detailed.len();
+        if n <= SUMMARY_DETAILED_STEPS {
+            return detailed;
+        }
+        let k = SUMMARY_DETAILED_STEPS - 1;
+        let mut kept: Vec<usize> = (0..=k).map(|j| detailed[j * (n - 1) / k]).collect();
+        kept.dedup();
+        kept
+    }
+
+    /// `monitor.json` at [`Detail::Summary`], with the caller's `findings`.
+    pub fn summary(&self, findings: Vec<String>) -> HistorySummary {
+        HistorySummary {
+            detail: Detail::Summary,
+            steps: self.steps.len(),
+            detailed_steps: self
+                .steps
+                .iter()
+                .filter(|s| !s.layers.is_empty())
+                .map(|s| s.step)
+                .collect(),
+            tables_at: self
+                .summary_steps()
+                .into_iter()
+                .map(|i| self.steps[i].step)
+                .collect(),
+            metrics: self.metrics.clone(),
+            non_finite: self.non_finite.clone(),
+            findings,
+        }
+    }
+
+    /// The same history with only the records a [`Detail::Summary`] keeps tables for
+    /// ([`History::summary_steps`]); the metrics and the non-finite event whole.
+    fn thinned(&self) -> History {
+        History {
+            steps: self
+                .summary_steps()
+                .into_iter()
+                .map(|i| self.steps[i].clone())
+                .collect(),
+            metrics: self.metrics.clone(),
+            non_finite: self.non_finite.clone(),
+        }
+    }
+
+    /// Writes `monitor.json` (`json`) and the CSVs (into `dir`) at `detail`: the whole
+    /// history ([`History::write_json`], [`History::write_csv`]), or the
+    /// [`HistorySummary`] with `findings`, `steps.csv` and `metrics.csv` whole and the
+    /// other tables at [`History::summary_steps`].
+    ///
+    /// # Errors
+    /// [`MonitorError::Io`] naming the file or directory.
+    pub fn write(
+        &self,
+        detail: Detail,
+        json: &Path,
+        dir: &Path,
+        findings: Vec<String>,
+    ) -> Result<()> {
+        match detail {
+            Detail::Full => {
+                self.write_json(json)?;
+                self.write_csv(dir)
+            }
+            Detail::Summary => {
+                write_file(
+                    json,
+                    &serde_json::to_string_pretty(&self.summary(findings))?,
+                )?;
+                let thin = self.thinned();
+                create_dir(dir)?;
+                write_file(&dir.join("steps.csv"), &self.steps_csv())?;
+                write_file(&dir.join("params.csv"), &thin.params_csv())?;
+                write_file(&dir.join("layers.csv"), &thin.layers_csv())?;
+                write_file(&dir.join("updates.csv"), &thin.updates_csv())?;
+                write_file(&dir.join("metrics.csv"), &self.metrics_csv())
+            }
+        }
     }
 
     /// One row per step: `step,loss,global_grad_norm,first_last_ratio,max_update_ratio`.
@@ -404,10 +599,7 @@ impl History {
     /// # Errors
     /// [`MonitorError::Io`] naming the file or directory.
     pub fn write_csv(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| MonitorError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        create_dir(dir)?;
         write_file(&dir.join("steps.csv"), &self.steps_csv())?;
         write_file(&dir.join("params.csv"), &self.params_csv())?;
         write_file(&dir.join("layers.csv"), &self.layers_csv())?;

@@ -777,7 +777,8 @@ fn lab_list_prints_runnable_commands_and_report_merges_them() {
     let dir = temp_dir("list");
     let (out, _) = ok(&["lab", "--quick", "--list", "--out", dir.to_str().unwrap()]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 14, "{out}");
+    let quick = gradwell_cli::lab::runs(&gradwell_cli::lab::Scale::QUICK);
+    assert_eq!(lines.len(), quick.len(), "{out}");
     assert!(
         lines
             .iter()
@@ -810,4 +811,58 @@ fn lab_list_prints_runnable_commands_and_report_merges_them() {
         "plots inline"
     );
     assert!(report.join("results.json").is_file() && report.join("csv/random-init.csv").is_file());
+}
+
+/// `--monitor-detail full` writes the whole history (every step's per-parameter figures)
+/// to monitor.json; the default writes its summary, and the CSVs keep every step's loss
+/// and gradient norm either way.
+#[test]
+fn monitor_detail_full_writes_every_record_and_the_default_a_summary() {
+    let dir = temp_dir("monitor-detail");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "train",
+            "--quiet",
+            "--steps",
+            "30",
+            "--hidden",
+            "8,8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ok(&args);
+        out
+    };
+    let full = run("full", &["--monitor-detail", "full"]);
+    let json = std::fs::read_to_string(full.join("monitor.json")).unwrap();
+    let h = gradwell_monitor::History::from_json(&json).unwrap();
+    assert_eq!(h.steps.len(), 30);
+    assert!(h.steps.iter().all(|s| s.params.len() == 6), "{json}");
+    let rows = |out: &std::path::Path, f: &str| {
+        std::fs::read_to_string(out.join("monitor").join(f))
+            .unwrap()
+            .lines()
+            .count()
+            - 1
+    };
+    assert_eq!(rows(&full, "params.csv"), 30 * 6);
+    let summary = run("summary", &[]);
+    let json = std::fs::read_to_string(summary.join("monitor.json")).unwrap();
+    let s: gradwell_monitor::HistorySummary = serde_json::from_str(&json).unwrap();
+    assert_eq!(s.steps, 30);
+    assert_eq!(s.detail, gradwell_monitor::Detail::Summary);
+    assert_eq!(s.detailed_steps, [1, 10, 20, 30]);
+    assert_eq!(s.tables_at, [1, 10, 20, 30]);
+    assert_eq!(rows(&summary, "steps.csv"), 30);
+    assert_eq!(rows(&summary, "params.csv"), 4 * 6);
+    // An unknown detail is refused, naming the flag and the valid names.
+    let o = gradwell(&["train", "--monitor-detail", "most"]);
+    assert!(!o.status.success());
+    let err = text(&o).1;
+    assert!(
+        err.contains("--monitor-detail") && err.contains("summary, full"),
+        "{err}"
+    );
 }

@@ -133,14 +133,39 @@ fn claim_4_batch_norm_rescues_the_deep_sigmoid_network() {
 
 /// Claim 5. Criterion: 50 hidden ReLU layers at PyTorch's default init (σ_w² = 1/3, so
 /// χ = 1/6 per layer and the plain network's gradient falls by (1/6)^(49/2) ≈ 1e-19):
-/// the residual network reaches ≥ 0.9 test accuracy, the plain one stays < 0.3.
+/// the residual network reaches ≥ 0.9 test accuracy, the plain one stays < 0.3. The
+/// residual network's own gradient at init is above the exploding threshold (its runs
+/// clip); with the last layer of each block at 0 it starts below it and learns unclipped.
 #[test]
 fn claim_5_residual_connections_train_much_deeper() {
-    let s = summaries(&["deep-residual", "deep-plain"]);
+    let s = summaries(&["deep-residual", "deep-plain", "deep-residual-zero-init"]);
     assert!(acc(&s[0]) >= lab::LEARNS, "{:?}", s[0].test_accuracy);
     assert!(acc(&s[1]) < lab::BARELY_LEARNS, "{:?}", s[1].test_accuracy);
     assert!(s[1].init.as_ref().unwrap().first_last_ratio.unwrap() < lab::vanishing_ratio());
-    assert_eq!(verdict(5, &s).verdict, Verdict::Pass);
+    let init_norm = |r: &RunSummary| r.init.as_ref().unwrap().global_grad_norm;
+    assert!(
+        init_norm(&s[0]) > lab::exploding_norm(),
+        "{}",
+        init_norm(&s[0])
+    );
+    assert!(
+        init_norm(&s[2]) <= lab::exploding_norm(),
+        "{}",
+        init_norm(&s[2])
+    );
+    assert!(
+        s[2].diverged.is_none()
+            && !lab::runs(&Scale::FULL)
+                .iter()
+                .find(|r| r.name == "deep-residual-zero-init")
+                .unwrap()
+                .args
+                .contains(&"--clip-norm".to_string())
+    );
+    assert!(acc(&s[2]) >= lab::LEARNS, "{:?}", s[2].test_accuracy);
+    let v = verdict(5, &s);
+    assert!(v.evidence.contains("zero-init"), "{}", v.evidence);
+    assert_eq!(v.verdict, Verdict::Pass);
 }
 
 /// Claim 6. Criterion: without clipping, the too-large init (σ_w² = 3: the signal grows
@@ -188,4 +213,76 @@ fn claim_7_constant_init_never_breaks_symmetry() {
     assert!(s[0].unit_spread <= lab::IDENTICAL, "{}", s[0].unit_spread);
     assert!(s[1].unit_spread >= lab::DISTINCT, "{}", s[1].unit_spread);
     assert_eq!(verdict(7, &s).verdict, Verdict::Pass);
+}
+
+/// The bytes of the files under `dir`.
+fn folder_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                folder_size(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+/// The lab's folder stays under [`lab::FOLDER_BUDGET`] at the default monitor detail.
+/// The bound, derived: a run folder grows with the run's layers (weights, per-layer rows)
+/// and steps; every lab run takes the same steps. The much deeper runs are bounded by the
+/// residual one (the most layers: a residual block per hidden layer), the others (at most
+/// [`Scale::depth`] hidden layers) by the batch-norm sigmoid run (a batch-norm layer
+/// beside each linear one). The lab folder is the run folders plus the report
+/// (index.html, the plots, one CSV of epochs per run, results.json), which a tenth of the
+/// budget covers (its plots are drawn at a fixed size, its tables a row per run or
+/// epoch). So: Σ over the runs of its class's measured folder ≤ 0.9 × budget.
+#[test]
+fn a_lab_run_folder_fits_the_lab_budget() {
+    let scale = Scale::FULL;
+    let runs = lab::runs(&scale);
+    let deeper = vec![scale.width.to_string(); scale.deep_depth].join(",");
+    let is_deeper = |r: &lab::LabRun| r.args.contains(&deeper);
+    let measure = |name: &str| {
+        let r = runs.iter().find(|r| r.name == name).expect("a lab run");
+        let dir = crate::temp_dir("lab-budget").join(&r.name);
+        let s = lab::run_one(r, Some(&dir)).expect("the run trains");
+        let size = folder_size(&dir);
+        eprintln!(
+            "{name}: {} steps, {size} bytes, monitor.json {} bytes",
+            s.steps,
+            std::fs::metadata(dir.join("monitor.json")).unwrap().len()
+        );
+        size
+    };
+    let (deep, shallow) = (measure("deep-residual"), measure("sigmoid-bn"));
+    let total: u64 = runs
+        .iter()
+        .map(|r| if is_deeper(r) { deep } else { shallow })
+        .sum();
+    eprintln!("{} runs, bound on their folders {total} bytes", runs.len());
+    assert!(total <= lab::FOLDER_BUDGET / 10 * 9, "{total} bytes");
+}
+
+/// Every scale `gradwell lab` offers passes every claim: the quick lab, run whole as
+/// `gradwell lab --quick` runs it, is judged at its own scale (accuracy against the
+/// sigmoid baseline of the same scale, [`lab::Learning::AboveBaseline`]); the full scale
+/// is the claim tests above.
+#[test]
+fn the_quick_lab_passes_every_claim() {
+    let runs = lab::runs(&Scale::QUICK);
+    let summaries: Vec<RunSummary> = runs
+        .iter()
+        .map(|r| lab::run_one(r, None).expect("the run trains"))
+        .collect();
+    assert_eq!(Scale::of(&summaries), Scale::QUICK);
+    let results = lab::evaluate(&summaries);
+    eprint!("{}", lab::table(&results));
+    assert_eq!(results.len(), lab::CLAIMS.len());
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "claim {}: {}", r.id, r.evidence);
+    }
 }
