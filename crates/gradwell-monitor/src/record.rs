@@ -436,12 +436,9 @@ impl History {
                     json,
                     &serde_json::to_string_pretty(&self.summary(findings))?,
                 )?;
-                let thin = self.thinned();
                 create_dir(dir)?;
                 write_file(&dir.join("steps.csv"), &self.steps_csv())?;
-                write_file(&dir.join("params.csv"), &thin.params_csv())?;
-                write_file(&dir.join("layers.csv"), &thin.layers_csv())?;
-                write_file(&dir.join("updates.csv"), &thin.updates_csv())?;
+                self.thinned().write_record_tables(dir)?;
                 write_file(&dir.join("metrics.csv"), &self.metrics_csv())
             }
         }
@@ -601,6 +598,14 @@ impl History {
     pub fn write_csv(&self, dir: &Path) -> Result<()> {
         create_dir(dir)?;
         write_file(&dir.join("steps.csv"), &self.steps_csv())?;
+        self.write_record_tables(dir)?;
+        write_file(&dir.join("metrics.csv"), &self.metrics_csv())
+    }
+
+    /// The tables of the detailed records, into the existing directory `dir`:
+    /// `params.csv`, `layers.csv`, `updates.csv`, and for a model with recurrent layers
+    /// `through_time.csv` and `recurrent.csv`.
+    fn write_record_tables(&self, dir: &Path) -> Result<()> {
         write_file(&dir.join("params.csv"), &self.params_csv())?;
         write_file(&dir.join("layers.csv"), &self.layers_csv())?;
         if self.steps.iter().any(|r| !r.through_time.is_empty()) {
@@ -609,7 +614,6 @@ impl History {
         if self.steps.iter().any(|r| !r.recurrent_radius.is_empty()) {
             write_file(&dir.join("recurrent.csv"), &self.recurrent_csv())?;
         }
-        write_file(&dir.join("updates.csv"), &self.updates_csv())?;
-        write_file(&dir.join("metrics.csv"), &self.metrics_csv())
+        write_file(&dir.join("updates.csv"), &self.updates_csv())
     }
 }

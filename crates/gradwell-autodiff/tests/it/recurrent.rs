@@ -402,3 +402,39 @@ fn the_f32_lstm_agrees_with_the_f64_lstm_into_saturation() {
         }
     }
 }
+
+/// In f32, a gradient that has decayed through many steps to elements near 1e-31 still has
+/// a representable norm: the squares are summed in f64, so the norm is not flushed to 0.
+/// A tanh RNN with W_hh = 0.3·I, zero input weights and zero input (so tanh′ = 1 and
+/// h stays 0): the gradient reaching step t from a loss at the last step T is exactly
+/// 0.3^(T−t) times the output gradient.
+#[test]
+fn f32_step_norms_of_a_decayed_gradient_do_not_underflow() -> Result<()> {
+    let (n, t, h) = (2, 60, 4);
+    let mut tape = Tape::<f32>::new();
+    let x = tape.input(ArrayD::zeros(IxDyn(&[n, t, 1])));
+    let w_ih = tape.input(ArrayD::zeros(IxDyn(&[h, 1])));
+    // A parameter, so that the backward pass runs through the op.
+    let w_hh = tape.params_mut().add(
+        "w_hh",
+        ArrayD::from_shape_fn(IxDyn(&[h, h]), |i| if i[0] == i[1] { 0.3 } else { 0.0 }),
+    );
+    let w_hh = tape.param(w_hh);
+    let cell = Cell::Elman(RnnNonlinearity::Tanh);
+    let y = tape.recurrent(cell, None, x, w_ih, w_hh, None)?;
+    let mut seed = ArrayD::<f32>::zeros(IxDyn(&[n, t, h]));
+    seed.slice_mut(s![.., t - 1, ..]).fill(1.0);
+    tape.backward_from(y, &seed.view())?;
+    let op = tape.op_of::<Recurrent<f32>>(y).expect("the recurrent op");
+    let norms = op.step_grad_norms();
+    let last = (n * h) as f64;
+    for (step, &g) in norms.iter().enumerate() {
+        let want = last.sqrt() * 0.3f64.powi((t - 1 - step) as i32);
+        let rel = (g as f64 - want).abs() / want;
+        assert!(rel < 1e-4, "step {}: {g:e}, expected {want:e}", step + 1);
+    }
+    // The first step's norm is about 2.8e-31, whose elements' squares are below f32's
+    // smallest subnormal.
+    assert!(norms[0] > 0.0 && (norms[0] as f64) < 1e-30);
+    Ok(())
+}

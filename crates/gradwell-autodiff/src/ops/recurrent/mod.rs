@@ -491,18 +491,21 @@ impl<F: Float> Op<F> for Recurrent<F> {
         let w_hh = mat(flat(&x[2]), gh, h, h);
         let one = F::one();
         for step in (0..t).rev() {
-            // The total gradient reaching h_t: from the output and from step t + 1.
-            let mut sq = F::zero();
+            // The total gradient reaching h_t: from the output and from step t + 1. Its
+            // squares are summed in f64: in f32, elements near 1e-25 (a gradient that has
+            // decayed through a hundred steps) would square to 0 though the norm is
+            // representable.
+            let mut sq = 0.0_f64;
             for s in 0..n {
                 let row = s * t + step;
                 let dy = &dys[row * h..(row + 1) * h];
                 let carry = &self.carry[s * h..(s + 1) * h];
                 for ((d, &dy), &c) in self.dh[s * h..(s + 1) * h].iter_mut().zip(dy).zip(carry) {
                     *d = dy + c;
-                    sq += *d * *d;
+                    sq += d.as_f64() * d.as_f64();
                 }
             }
-            self.norms[step] = sq.sqrt();
+            self.norms[step] = F::of(sq.sqrt());
             gradwell_tensor::vectorized(
                 #[inline(always)]
                 || {
