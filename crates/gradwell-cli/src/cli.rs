@@ -68,7 +68,8 @@ pub enum Command {
 pub struct DataArgs {
     /// The data: `digits` (embedded, the default), `fashion-mnist`, `mnist`, a directory
     /// holding the four IDX files of MNIST's layout, a `.csv` file (one sample per line,
-    /// numeric features, an integer label), or a built-in sequence task: `adding:T` (the
+    /// numeric features, an integer label or a class name such as
+    /// `setosa`: names are numbered in sorted order), or a built-in sequence task: `adding:T` (the
     /// adding problem, sequences of T steps, a real target, MSE; predicting 1 scores 1/6)
     /// or `copy:T` (the copy task, a delay of T, a class per step; accuracy is on the 10
     /// recall steps), each `TASK:T,N` for N training sequences (default 4000; a test set of

@@ -605,6 +605,13 @@ fn data_error(e: DataError) -> CliError {
             problem: CsvProblem::LabelGap { .. },
             ..
         } => " with --classes N (classes in [data])",
+        DataError::Csv {
+            problem: CsvProblem::NamesWithNumClasses { .. },
+            ..
+        } => {
+            ": --classes (classes in [data]) does not apply to the class names of the \
+             --label-column; leave it out"
+        }
         _ => return e.into(),
     };
     CliError::Invalid(format!("{e}{hint}"))
