@@ -164,6 +164,10 @@ pub struct CsvOptions {
     /// The most bytes gzip input may decompress to ([`DEFAULT_MAX_DECOMPRESSED`] by
     /// default); more is a [`DataError::TooLarge`]. Raw input is not limited.
     pub max_decompressed: u64,
+    /// Whether a column holds the label (`true` by default). Without one every column is a
+    /// feature and every sample gets label 0, of [`CsvOptions::num_classes`] classes (1
+    /// if not declared): data to predict.
+    pub labelled: bool,
 }
 
 impl Default for CsvOptions {
@@ -176,6 +180,7 @@ impl Default for CsvOptions {
             feature_shape: None,
             name: None,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            labelled: true,
         }
     }
 }
@@ -214,6 +219,12 @@ impl CsvOptions {
     /// Sets the data set's name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Reads every column as a feature: no label column.
+    pub fn unlabelled(mut self) -> Self {
+        self.labelled = false;
         self
     }
 
@@ -299,6 +310,7 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             // A text label alone does not make a header (it may be a class name): then the
             // first line is a header when the second line's label is a number.
             let label_at = match &opts.label {
+                _ if !opts.labelled => None,
                 LabelColumn::Last => Some(columns.saturating_sub(1)),
                 &LabelColumn::Index(i) => Some(i),
                 LabelColumn::Name(_) => None,
@@ -371,10 +383,11 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             }
         }
     };
-    if columns < 2 {
+    let label_col = opts.labelled.then_some(label_col);
+    if columns < 1 + usize::from(opts.labelled) {
         return Err(err(Some(first_no), None, CsvProblem::NoFeatures));
     }
-    let width = columns - 1;
+    let width = columns - usize::from(opts.labelled);
     if let Some(shape) = &opts.feature_shape {
         let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if size != Some(width) {
@@ -396,7 +409,9 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     // line of the first label and whether it is a name.
     let mut row_names: Vec<String> = Vec::new();
     let mut names_at: Option<(usize, bool)> = None;
+    let mut rows = 0;
     while let Some(no) = cells.next_record() {
+        rows += 1;
         // A row of the wrong width is refused as such before any of its cells is judged;
         // otherwise its first bad cell (0-based column) is.
         let mut found = 0;
@@ -408,7 +423,7 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             }
             let c = found - 1;
             let cell = unquote(cell);
-            if c == label_col {
+            if Some(c) == label_col {
                 let parsed = parse_label(cell);
                 let is_name = parsed.is_none() && cell.parse::<f64>().is_err();
                 let &mut (first_line, names) = names_at.get_or_insert((no, is_name));
@@ -461,6 +476,19 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             return Err(err(Some(no), Some(c + 1), problem));
         }
     }
+    let Some(label_col) = label_col else {
+        if rows == 0 {
+            return Err(err(None, None, CsvProblem::Empty));
+        }
+        let features = Array2::from_shape_vec((rows, width), features)
+            .map_err(|e| DataError::invalid("parse_csv", e.to_string()))?;
+        let name = opts.name.clone().unwrap_or_else(|| source_name.to_string());
+        let ds = Dataset::new(name, features, vec![0; rows], opts.num_classes.unwrap_or(1))?;
+        return match &opts.feature_shape {
+            Some(shape) => ds.with_feature_shape(shape.clone()),
+            None => Ok(ds),
+        };
+    };
     let mut class_names = None;
     if !row_names.is_empty() {
         let mut names: Vec<&str> = row_names.iter().map(String::as_str).collect();

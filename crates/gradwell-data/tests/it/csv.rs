@@ -556,3 +556,13 @@ fn mixed_empty_and_counted_class_names_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn an_unlabelled_file_reads_every_column_as_a_feature() {
+    let opts = CsvOptions::default().unlabelled();
+    let ds = parse_csv(b"a,b\n1,2\n3,4.5\n", "t.csv", &opts).unwrap();
+    assert_eq!(ds.features(), array![[1.0, 2.0], [3.0, 4.5]]);
+    assert_eq!((ds.labels(), ds.num_classes()), (&[0, 0][..], 1));
+    let (line, col, p) = where_what(parse_csv(b"1,2\n3,x\n", "t.csv", &opts));
+    assert_eq!((line, col, p), (Some(2), Some(2), CsvProblem::NotNumeric("x".into())));
+}
