@@ -609,8 +609,8 @@ fn data_error(e: DataError) -> CliError {
             problem: CsvProblem::NamesWithNumClasses { .. },
             ..
         } => {
-            ": --classes (classes in [data]) does not apply to the class names of the \
-             --label-column; leave it out"
+            "; leave out --classes (classes in [data]): the names in the label column \
+             (--label-column) are the classes"
         }
         _ => return e.into(),
     };
