@@ -80,7 +80,8 @@ pub struct RunArgs {
 
 /// `gradwell eval`'s flags.
 #[derive(Debug, Clone, Default, Args)]
-#[command(after_help = "The model is rebuilt from the run folder's config.toml, loads its \
+#[command(
+    after_help = "The model is rebuilt from the run folder's config.toml, loads its \
 weights, and the data are scaled with the statistics fitted on the run's training set \
 (data.json). Without --data the run's own test set is evaluated; a .csv file is evaluated \
 whole; a named data set (digits, mnist) by its test part, split as the run split it. \
@@ -88,7 +89,8 @@ Class names are matched to the model's by name.
 
 Examples:
   gradwell eval --run runs/digits
-  gradwell eval --weights runs/iris/model.safetensors --data iris-test.csv --out eval.json")]
+  gradwell eval --weights runs/iris/model.safetensors --data iris-test.csv --out eval.json"
+)]
 pub struct EvalArgs {
     /// The trained run.
     #[command(flatten)]
@@ -106,14 +108,16 @@ pub struct EvalArgs {
 
 /// `gradwell predict`'s flags.
 #[derive(Debug, Clone, Default, Args)]
-#[command(after_help = "Prints one line per row: the predicted class (its name when the run \
+#[command(
+    after_help = "Prints one line per row: the predicted class (its name when the run \
 was trained on class names, else its index) and its probability. A file with as many \
 columns as the model has features has no label; one more column holds a label \
 (--label-column, default last), which is ignored.
 
 Examples:
   gradwell predict --run runs/iris --data new-flowers.csv
-  gradwell predict --run runs/iris --data new-flowers.csv --out predictions.csv")]
+  gradwell predict --run runs/iris --data new-flowers.csv --out predictions.csv"
+)]
 pub struct PredictArgs {
     /// The trained run.
     #[command(flatten)]

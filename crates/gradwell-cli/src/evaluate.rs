@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use gradwell_data::csv::{CsvOptions, LabelColumn, read_csv};
-use gradwell_data::{Dataset, TargetKind, Transform};
+use gradwell_data::{CsvProblem, DataError, Dataset, TargetKind, Transform};
 use gradwell_nn::Network;
 use gradwell_train::{EvalMetrics, Prediction};
 use serde::{Deserialize, Serialize};
@@ -117,8 +117,8 @@ fn load_run(a: &RunArgs) -> Result<Loaded> {
             format!("{e}: train --out writes it (the features, classes and scaling of the training set); retrain the run to get one"),
         )
     })?;
-    let trained: TrainedOn = serde_json::from_str(&text)
-        .map_err(|e| CliError::file(&data_file, crate::one_line(e)))?;
+    let trained: TrainedOn =
+        serde_json::from_str(&text).map_err(|e| CliError::file(&data_file, crate::one_line(e)))?;
     Ok(Loaded {
         dir,
         run,
@@ -240,22 +240,54 @@ impl Loaded {
         };
         let d = DataSection {
             source: src.to_string(),
-            label_column: label_column.cloned().or_else(|| self.run.data.label_column.clone()),
+            label_column: label_column
+                .cloned()
+                .or_else(|| self.run.data.label_column.clone()),
             classes: None,
             ..self.run.data.clone()
         };
         if is_csv(src) {
-            let mut opts = CsvOptions::default()
+            // Integer labels are read as the model's classes (classes may lack samples);
+            // class names are matched by name afterwards.
+            let opts = CsvOptions::default()
                 .label(d.label_column.clone().unwrap_or_default())
                 .max_decompressed(d.max_decompressed()?);
-            opts.feature_shape = None;
-            let ds = read_csv(src, &opts)?;
+            let ds = match read_labelled(Path::new(src), &opts, self.trained.outputs) {
+                Err(
+                    e @ DataError::Csv {
+                        problem: CsvProblem::LabelOutOfRange { .. },
+                        ..
+                    },
+                ) => {
+                    return Err(CliError::Invalid(format!(
+                        "{e} (the classes of the model of {})",
+                        self.dir.display()
+                    )));
+                }
+                other => other?,
+            };
             return Ok(match d.sequence_length {
                 Some(t) => ds.into_sequences(t)?,
                 None => ds,
             });
         }
         Ok(load_data(&d, self.run.train.seed)?.test)
+    }
+}
+
+/// Reads a CSV file whose integer labels are below `num_classes` (classes may lack
+/// samples); a file whose labels are class names is read with its names.
+fn read_labelled(
+    path: &Path,
+    opts: &CsvOptions,
+    num_classes: usize,
+) -> gradwell_data::Result<Dataset> {
+    match read_csv(path, &opts.clone().num_classes(num_classes)) {
+        Err(DataError::Csv {
+            problem: CsvProblem::NamesWithNumClasses { .. },
+            ..
+        }) => read_csv(path, opts),
+        other => other,
     }
 }
 
@@ -387,7 +419,12 @@ pub fn predict(a: &PredictArgs) -> Result<String> {
         .or_else(|| loaded.run.data.label_column.clone())
         .unwrap_or_default();
     let limit = loaded.run.data.max_decompressed()?;
-    let labelled = read_csv(path, &CsvOptions::default().label(label).max_decompressed(limit));
+    // The label, if any, is not read: any integer (below MAX_CLASSES) or name will do.
+    let labelled = read_labelled(
+        path,
+        &CsvOptions::default().label(label).max_decompressed(limit),
+        gradwell_data::MAX_CLASSES,
+    );
     let ds = match labelled {
         Ok(ds) if ds.num_features() == features => ds,
         first => {

@@ -198,7 +198,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     }
     if opts.verbose
         && !opts.quiet
-        && let Some(mapping) = split.train.class_names().and_then(crate::evaluate::class_mapping)
+        && let Some(mapping) = split
+            .train
+            .class_names()
+            .and_then(crate::evaluate::class_mapping)
     {
         eprintln!("{mapping}");
     }
@@ -310,7 +313,14 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
     };
     if let Some(out) = &opts.out {
         let trained = TrainedOn::new(trainer.train_set(), trainer.transform());
-        write_run_folder(out, &run, &summary, history.as_ref(), trainer.network(), &trained)?;
+        write_run_folder(
+            out,
+            &run,
+            &summary,
+            history.as_ref(),
+            trainer.network(),
+            &trained,
+        )?;
     }
     Ok(summary)
 }

@@ -512,8 +512,7 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             .iter()
             .map(|n| {
                 let i = names.binary_search(&n.as_str()).unwrap_or_default();
-                ClassLabel::try_from(i)
-                    .map_err(|e| DataError::invalid("parse_csv", e.to_string()))
+                ClassLabel::try_from(i).map_err(|e| DataError::invalid("parse_csv", e.to_string()))
             })
             .collect::<Result<_>>()?;
         class_names = Some(names.iter().map(|n| n.to_string()).collect::<Vec<_>>());

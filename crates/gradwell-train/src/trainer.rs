@@ -1154,7 +1154,10 @@ pub fn predict_classes(
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut out = Vec::with_capacity(ds.len());
     let result = (|| {
-        while batches.fill_batch_values(ds, &mut x, &mut y, &mut v)?.is_some() {
+        while batches
+            .fill_batch_values(ds, &mut x, &mut y, &mut v)?
+            .is_some()
+        {
             net.tape.reset();
             let input = batch_input(net, &x)?;
             let logits = net.forward(input, false, &mut rng, None)?;

@@ -514,7 +514,10 @@ fn text_labels_are_class_names_numbered_in_sorted_order() {
     // Rows in any order number the classes alike: by the names sorted.
     let text = "sepal,petal,species\n5.1,1.4,setosa\n6.3,6.0,virginica\n5.9,4.2,versicolor\n4.9,1.3,setosa\n";
     let ds = parse_csv(text.as_bytes(), "iris.csv", &CsvOptions::default()).unwrap();
-    assert_eq!(ds.features(), array![[5.1, 1.4], [6.3, 6.0], [5.9, 4.2], [4.9, 1.3]]);
+    assert_eq!(
+        ds.features(),
+        array![[5.1, 1.4], [6.3, 6.0], [5.9, 4.2], [4.9, 1.3]]
+    );
     assert_eq!(ds.labels(), &[0, 2, 1, 0]);
     assert_eq!(ds.num_classes(), 3);
     let names = ["setosa", "versicolor", "virginica"].map(String::from);
@@ -564,5 +567,8 @@ fn an_unlabelled_file_reads_every_column_as_a_feature() {
     assert_eq!(ds.features(), array![[1.0, 2.0], [3.0, 4.5]]);
     assert_eq!((ds.labels(), ds.num_classes()), (&[0, 0][..], 1));
     let (line, col, p) = where_what(parse_csv(b"1,2\n3,x\n", "t.csv", &opts));
-    assert_eq!((line, col, p), (Some(2), Some(2), CsvProblem::NotNumeric("x".into())));
+    assert_eq!(
+        (line, col, p),
+        (Some(2), Some(2), CsvProblem::NotNumeric("x".into()))
+    );
 }
