@@ -61,6 +61,76 @@ pub enum Command {
     Lab(LabArgs),
     /// Merge run folders (written by `train --out`) into a lab report.
     Report(ReportArgs),
+    /// Evaluate a trained run on data: loss, accuracy and the confusion matrix.
+    Eval(EvalArgs),
+    /// Predict the class of every row of a CSV file with a trained run.
+    Predict(PredictArgs),
+}
+
+/// The trained run `eval` and `predict` use: a folder written by `train --out`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// The run folder written by `train --out` (model.safetensors, config.toml, data.json).
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// The weights of a run folder (`DIR/model.safetensors`); the rest is read beside them.
+    #[arg(long, value_name = "DIR/model.safetensors")]
+    pub weights: Option<PathBuf>,
+}
+
+/// `gradwell eval`'s flags.
+#[derive(Debug, Clone, Default, Args)]
+#[command(
+    after_help = "The model is rebuilt from the run folder's config.toml, loads its \
+weights, and the data are scaled with the statistics fitted on the run's training set \
+(data.json). Without --data the run's own test set is evaluated; a .csv file is evaluated \
+whole; a named data set (digits, mnist) by its test part, split as the run split it. \
+Class names are matched to the model's by name.
+
+Examples:
+  gradwell eval --run runs/digits
+  gradwell eval --weights runs/iris/model.safetensors --data iris-test.csv --out eval.json"
+)]
+pub struct EvalArgs {
+    /// The trained run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The data (as train's --data); by default the run's test set.
+    #[arg(long, value_name = "NAME|DIR|FILE.csv")]
+    pub data: Option<String>,
+    /// The CSV column holding the label (default: the run's).
+    #[arg(long, value_name = "last|INDEX|NAME")]
+    pub label_column: Option<LabelColumn>,
+    /// Also write the figures and the confusion matrix as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+}
+
+/// `gradwell predict`'s flags.
+#[derive(Debug, Clone, Default, Args)]
+#[command(
+    after_help = "Prints one line per row: the predicted class (its name when the run \
+was trained on class names, else its index) and its probability. A file with as many \
+columns as the model has features has no label; one more column holds a label \
+(--label-column, default last), which is ignored.
+
+Examples:
+  gradwell predict --run runs/iris --data new-flowers.csv
+  gradwell predict --run runs/iris --data new-flowers.csv --out predictions.csv"
+)]
+pub struct PredictArgs {
+    /// The trained run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The CSV file of samples.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: String,
+    /// The CSV column holding a label, when the file has one (default: the run's).
+    #[arg(long, value_name = "last|INDEX|NAME")]
+    pub label_column: Option<LabelColumn>,
+    /// Write `prediction,probability` rows to this CSV file instead of printing them.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
 }
 
 /// Where the data come from.
@@ -68,7 +138,8 @@ pub enum Command {
 pub struct DataArgs {
     /// The data: `digits` (embedded, the default), `fashion-mnist`, `mnist`, a directory
     /// holding the four IDX files of MNIST's layout, a `.csv` file (one sample per line,
-    /// numeric features, an integer label), or a built-in sequence task: `adding:T` (the
+    /// numeric features, an integer label or a class name such as
+    /// `setosa`: names are numbered in sorted order), or a built-in sequence task: `adding:T` (the
     /// adding problem, sequences of T steps, a real target, MSE; predicting 1 scores 1/6)
     /// or `copy:T` (the copy task, a delay of T, a class per step; accuracy is on the 10
     /// recall steps), each `TASK:T,N` for N training sequences (default 4000; a test set of

@@ -34,6 +34,7 @@
 
 pub mod cli;
 mod error;
+pub mod evaluate;
 pub mod lab;
 pub mod lr_find;
 pub mod observe;
@@ -86,6 +87,14 @@ pub fn execute(command: Command) -> Result<Outcome> {
         Command::Summary(args) => summary(&args),
         Command::Lab(args) => lab_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Eval(args) => {
+            print!("{}", evaluate::render_eval(&evaluate::eval(&args)?));
+            Ok(Outcome::Success)
+        }
+        Command::Predict(args) => {
+            print!("{}", evaluate::predict(&args)?);
+            Ok(Outcome::Success)
+        }
     }
 }
 

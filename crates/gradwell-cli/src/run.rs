@@ -10,6 +10,7 @@ use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Observer, Preprocess, ProgressMode, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 
+use crate::evaluate::{DATA_FILE, TrainedOn};
 use crate::observe::{EvalObserver, MonitorObserver, StepEvaluation};
 use crate::setup::RunFile;
 use crate::{CliError, Result};
@@ -195,6 +196,15 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             gradwell_train::targets::describe(&split.train)
         );
     }
+    if opts.verbose
+        && !opts.quiet
+        && let Some(mapping) = split
+            .train
+            .class_names()
+            .and_then(crate::evaluate::class_mapping)
+    {
+        eprintln!("{mapping}");
+    }
     let mut trainer = Trainer::new(run.train.clone(), net, split.train, Some(split.test))?;
     if let Some(n) = run.train.steps
         && n > trainer.total_steps()
@@ -302,7 +312,15 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
         evaluations: evaluations.map(|e| e.rows).unwrap_or_default(),
     };
     if let Some(out) = &opts.out {
-        write_run_folder(out, &run, &summary, history.as_ref(), trainer.network())?;
+        let trained = TrainedOn::new(trainer.train_set(), trainer.transform());
+        write_run_folder(
+            out,
+            &run,
+            &summary,
+            history.as_ref(),
+            trainer.network(),
+            &trained,
+        )?;
     }
     Ok(summary)
 }
@@ -520,8 +538,9 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 }
 
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
-/// afterwards must not lose), then `config.toml`, `run.json`, `metrics.json`,
-/// `monitor.json` and `monitor/*.csv` (as much as `[monitor] detail` says), `epochs.csv` and the plots (with the `plots` feature),
+/// afterwards must not lose), then `config.toml`, `data.json` (what the model was trained
+/// on: [`TrainedOn`]), `run.json`, `metrics.json`, `monitor.json` and `monitor/*.csv` (as
+/// much as `[monitor] detail` says), `epochs.csv` and the plots (with the `plots` feature),
 /// each file atomically.
 fn write_run_folder(
     out: &Path,
@@ -529,6 +548,7 @@ fn write_run_folder(
     summary: &RunSummary,
     history: Option<&History>,
     net: &Network<f32>,
+    trained: &TrainedOn,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
     net.save_safetensors(&out.join("model.safetensors"))?;
@@ -536,6 +556,7 @@ fn write_run_folder(
     run.name = Some(summary.name.clone());
     run.train.progress = ProgressMode::Auto;
     write_file(&out.join("config.toml"), run.to_toml()?)?;
+    write_file(&out.join(DATA_FILE), pretty(trained))?;
     write_file(&out.join(RUN_FILE), pretty(summary))?;
     write_file(&out.join("metrics.json"), pretty(&summary.epochs))?;
     write_file(&out.join("epochs.csv"), epochs_csv(summary))?;

@@ -612,6 +612,13 @@ fn data_error(e: DataError) -> CliError {
             problem: CsvProblem::LabelGap { .. },
             ..
         } => " with --classes N (classes in [data])",
+        DataError::Csv {
+            problem: CsvProblem::NamesWithNumClasses { .. },
+            ..
+        } => {
+            "; leave out --classes (classes in [data]): the names in the label column \
+             (--label-column) are the classes"
+        }
         _ => return e.into(),
     };
     CliError::Invalid(format!("{e}{hint}"))

@@ -13,6 +13,13 @@
 //! most [`CsvOptions::max_decompressed`] bytes ([`crate::DEFAULT_MAX_DECOMPRESSED`] by
 //! default).
 //!
+//! A label column whose cells are not integers (`setosa`, `versicolor`) holds class names:
+//! the classes are the names present, numbered in the order of their names sorted by byte
+//! (Rust's `str` order), so the same names give the same numbers whatever the order of the
+//! rows, and a file split in two or shuffled numbers its classes alike. The names are
+//! kept ([`Dataset::class_names`]). Integer labels and names cannot be mixed, and a
+//! declared number of classes applies only to integer labels.
+//!
 //! The number of classes is declared ([`CsvOptions::num_classes`]: every label must be
 //! below it, and classes without a sample are allowed) or taken from the labels present,
 //! which must then be exactly 0 to C − 1, each class with a sample: a gap, such as one stray
@@ -157,6 +164,10 @@ pub struct CsvOptions {
     /// The most bytes gzip input may decompress to ([`DEFAULT_MAX_DECOMPRESSED`] by
     /// default); more is a [`DataError::TooLarge`]. Raw input is not limited.
     pub max_decompressed: u64,
+    /// Whether a column holds the label (`true` by default). Without one every column is a
+    /// feature and every sample gets label 0, of [`CsvOptions::num_classes`] classes (1
+    /// if not declared): data to predict.
+    pub labelled: bool,
 }
 
 impl Default for CsvOptions {
@@ -169,6 +180,7 @@ impl Default for CsvOptions {
             feature_shape: None,
             name: None,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            labelled: true,
         }
     }
 }
@@ -207,6 +219,12 @@ impl CsvOptions {
     /// Sets the data set's name.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Reads every column as a feature: no label column.
+    pub fn unlabelled(mut self) -> Self {
+        self.labelled = false;
         self
     }
 
@@ -280,15 +298,44 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     let Some(first_no) = first.next_record() else {
         return Err(err(None, None, CsvProblem::Empty));
     };
-    let (mut columns, mut numeric) = (0, true);
+    let mut first_cells: Vec<bool> = Vec::new();
     while let Some(cell) = first.next_cell() {
-        columns += 1;
-        numeric &= unquote(cell).parse::<f64>().is_ok();
+        first_cells.push(unquote(cell).parse::<f64>().is_ok());
     }
+    let columns = first_cells.len();
     let has_header = match opts.header {
         Header::Present => true,
         Header::Absent => false,
-        Header::Auto => !numeric,
+        Header::Auto => {
+            // A text label alone does not make a header (it may be a class name): then the
+            // first line is a header when the second line's label is a number.
+            let label_at = match &opts.label {
+                _ if !opts.labelled => None,
+                LabelColumn::Last => Some(columns.saturating_sub(1)),
+                &LabelColumn::Index(i) => Some(i),
+                LabelColumn::Name(_) => None,
+            };
+            let features_numeric = first_cells
+                .iter()
+                .enumerate()
+                .all(|(c, &n)| n || Some(c) == label_at);
+            match label_at {
+                Some(l) if features_numeric && first_cells.get(l) == Some(&false) => {
+                    first.next_record().is_some_and(|_| {
+                        let mut second_label = None;
+                        let mut c = 0;
+                        while let Some(cell) = first.next_cell() {
+                            if c == l {
+                                second_label = Some(unquote(cell).parse::<f64>().is_ok());
+                            }
+                            c += 1;
+                        }
+                        second_label == Some(true)
+                    })
+                }
+                _ => !first_cells.iter().all(|&n| n),
+            }
+        }
     };
     let mut cells = Cells::new(text, opts.delimiter);
     let header: Option<Vec<String>> = if has_header {
@@ -336,10 +383,11 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             }
         }
     };
-    if columns < 2 {
+    let label_col = opts.labelled.then_some(label_col);
+    if columns < 1 + usize::from(opts.labelled) {
         return Err(err(Some(first_no), None, CsvProblem::NoFeatures));
     }
-    let width = columns - 1;
+    let width = columns - usize::from(opts.labelled);
     if let Some(shape) = &opts.feature_shape {
         let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if size != Some(width) {
@@ -357,7 +405,13 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
 
     let mut features: Vec<f32> = Vec::new();
     let mut labels: Vec<ClassLabel> = Vec::new();
+    // With class names, each row's name (numbered once all are known); `names_at` is the
+    // line of the first label and whether it is a name.
+    let mut row_names: Vec<String> = Vec::new();
+    let mut names_at: Option<(usize, bool)> = None;
+    let mut rows = 0;
     while let Some(no) = cells.next_record() {
+        rows += 1;
         // A row of the wrong width is refused as such before any of its cells is judged;
         // otherwise its first bad cell (0-based column) is.
         let mut found = 0;
@@ -369,8 +423,30 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             }
             let c = found - 1;
             let cell = unquote(cell);
-            if c == label_col {
-                match parse_label(cell) {
+            if Some(c) == label_col {
+                let parsed = parse_label(cell);
+                let is_name = parsed.is_none() && cell.parse::<f64>().is_err();
+                let &mut (first_line, names) = names_at.get_or_insert((no, is_name));
+                if cell.is_empty() {
+                    bad = Some((c, CsvProblem::EmptyLabel));
+                    continue;
+                }
+                if is_name != names {
+                    bad = Some((
+                        c,
+                        CsvProblem::MixedLabels {
+                            label: shown(cell),
+                            is_name,
+                            first_line,
+                        },
+                    ));
+                    continue;
+                }
+                if is_name {
+                    row_names.push(cell.to_string());
+                    continue;
+                }
+                match parsed {
                     None => bad = Some((c, CsvProblem::BadLabel(shown(cell)))),
                     Some(label) => match opts.num_classes {
                         Some(num_classes) if label as usize >= num_classes => {
@@ -400,6 +476,47 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
             return Err(err(Some(no), Some(c + 1), problem));
         }
     }
+    let Some(label_col) = label_col else {
+        if rows == 0 {
+            return Err(err(None, None, CsvProblem::Empty));
+        }
+        let features = Array2::from_shape_vec((rows, width), features)
+            .map_err(|e| DataError::invalid("parse_csv", e.to_string()))?;
+        let name = opts.name.clone().unwrap_or_else(|| source_name.to_string());
+        let ds = Dataset::new(name, features, vec![0; rows], opts.num_classes.unwrap_or(1))?;
+        return match &opts.feature_shape {
+            Some(shape) => ds.with_feature_shape(shape.clone()),
+            None => Ok(ds),
+        };
+    };
+    let mut class_names = None;
+    if !row_names.is_empty() {
+        let mut names: Vec<&str> = row_names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        if let Some(num_classes) = opts.num_classes {
+            let mut shown_names = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            if names.len() > 3 {
+                shown_names.push_str(", …");
+            }
+            return Err(err(
+                None,
+                Some(label_col + 1),
+                CsvProblem::NamesWithNumClasses {
+                    names: shown_names,
+                    num_classes,
+                },
+            ));
+        }
+        labels = row_names
+            .iter()
+            .map(|n| {
+                let i = names.binary_search(&n.as_str()).unwrap_or_default();
+                ClassLabel::try_from(i).map_err(|e| DataError::invalid("parse_csv", e.to_string()))
+            })
+            .collect::<Result<_>>()?;
+        class_names = Some(names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    }
     if labels.is_empty() {
         return Err(err(None, None, CsvProblem::Empty));
     }
@@ -426,7 +543,10 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, opts: &CsvOptions) -> Result<D
     let features = Array2::from_shape_vec((labels.len(), width), features)
         .map_err(|e| DataError::invalid("parse_csv", e.to_string()))?;
     let name = opts.name.clone().unwrap_or_else(|| source_name.to_string());
-    let ds = Dataset::new(name, features, labels, num_classes)?;
+    let mut ds = Dataset::new(name, features, labels, num_classes)?;
+    if let Some(names) = class_names {
+        ds = ds.with_class_names(names)?;
+    }
     match &opts.feature_shape {
         Some(shape) => ds.with_feature_shape(shape.clone()),
         None => Ok(ds),

@@ -298,6 +298,34 @@ pub enum CsvProblem {
     /// A gzip stream that cannot be decompressed.
     #[error("corrupt gzip stream: {0}")]
     Gzip(String),
+    /// An empty label cell.
+    #[error("empty label")]
+    EmptyLabel,
+    /// A label of the other kind than the file's first label: integer labels and class
+    /// names cannot be mixed.
+    #[error(
+        "label `{label}` is {} but the first label (line {first_line}) is {}: integer labels and class names cannot be mixed",
+        if *.is_name { "a class name" } else { "an integer" },
+        if *.is_name { "an integer" } else { "a class name" }
+    )]
+    MixedLabels {
+        /// The label.
+        label: String,
+        /// Whether this label is a class name (and the first an integer).
+        is_name: bool,
+        /// The line of the file's first label.
+        first_line: usize,
+    },
+    /// Class names read with a declared number of classes.
+    #[error(
+        "the labels are class names ({names}), so the classes are those named; a number of classes ({num_classes}) applies only to integer labels"
+    )]
+    NamesWithNumClasses {
+        /// The first few names.
+        names: String,
+        /// The declared number of classes.
+        num_classes: usize,
+    },
 }
 
 /// Shorthand for results in this crate.

@@ -130,6 +130,18 @@ pub(crate) fn loss(
 
 /// Correct predictions and predictions scored: samples whose logits have their largest
 /// value at the label, or steps (those not labelled blank); `(0, 0)` for real targets.
+/// The index of the largest value of `row` (the first of equal ones; 0 for an empty row):
+/// the predicted class of a row of outputs.
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 pub(crate) fn count_correct(
     out: ArrayViewD<'_, f32>,
     kind: TargetKind,
@@ -152,13 +164,7 @@ pub(crate) fn count_correct(
             continue;
         }
         scored += 1;
-        let mut best = 0;
-        for (i, &v) in row.iter().enumerate() {
-            if v > row[best] {
-                best = i;
-            }
-        }
-        if usize::try_from(label) == Ok(best) {
+        if usize::try_from(label) == Ok(argmax(row)) {
             correct += 1;
         }
     }

@@ -145,6 +145,8 @@ pub struct Trainer {
     layer_taps: Option<Vec<Tap>>,
     /// The checkpoint directory's lock, once taken.
     dir_lock: Option<DirLock>,
+    /// The scaling fitted on the training part and applied to every part.
+    transform: Option<Transform>,
 }
 
 fn non_finite_kind(x: f32) -> &'static str {
@@ -279,7 +281,15 @@ impl Trainer {
             slots: SlotBuffer::new(),
             layer_taps: None,
             dir_lock: None,
+            transform,
         })
+    }
+
+    /// The scaling of the features (`config.preprocess`) as fitted on the training part,
+    /// which every part was scaled with; `None` for [`Preprocess::None`]. Data evaluated
+    /// later with the trained network must be scaled with it.
+    pub fn transform(&self) -> Option<&Transform> {
+        self.transform.as_ref()
     }
 
     /// The network.
@@ -1097,6 +1107,77 @@ fn evaluate_inner(
         accuracy: accuracy(kind, correct, scored),
         samples: n,
     })
+}
+
+/// Loss and accuracy of `net` on `ds` in evaluation mode, in batches of `batch_size`,
+/// exactly as a [`Trainer`] evaluates its test set (`ds` must be scaled as the training
+/// data were: [`Trainer::transform`]).
+///
+/// # Errors
+/// A data set that does not fit the network.
+pub fn evaluate(net: &mut Network<f32>, ds: &Dataset, batch_size: usize) -> Result<EvalMetrics> {
+    let (mut x, mut y, mut v) = (Array2::zeros((0, 0)), Vec::new(), Vec::new());
+    evaluate_network(net, ds, batch_size, &mut x, &mut y, &mut v)
+}
+
+/// One sample's predicted class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    /// The class with the largest output (the first of equal ones, as the accuracy counts).
+    pub class: usize,
+    /// Its softmax probability.
+    pub probability: f64,
+}
+
+/// The predicted class of every sample of `ds` (a class per sample, [`TargetKind::Class`];
+/// its labels are not read), in evaluation mode, in batches of `batch_size`; `ds` must be
+/// scaled as the training data were.
+///
+/// # Errors
+/// Targets other than a class per sample; a data set that does not fit the network.
+pub fn predict_classes(
+    net: &mut Network<f32>,
+    ds: &Dataset,
+    batch_size: usize,
+) -> Result<Vec<Prediction>> {
+    if ds.target_kind() != TargetKind::Class {
+        return Err(TrainError::Setup(format!(
+            "predicting classes needs a class per sample; {} has {}",
+            ds.name(),
+            targets::describe(ds)
+        )));
+    }
+    let was_recording = net.tape.is_recording();
+    net.tape.set_recording(false);
+    let mut batches = Batcher::sequential(ds.len(), batch_size, LastBatch::Keep)?;
+    let (mut x, mut y, mut v) = (Array2::zeros((0, 0)), Vec::new(), Vec::new());
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut out = Vec::with_capacity(ds.len());
+    let result = (|| {
+        while batches
+            .fill_batch_values(ds, &mut x, &mut y, &mut v)?
+            .is_some()
+        {
+            net.tape.reset();
+            let input = batch_input(net, &x)?;
+            let logits = net.forward(input, false, &mut rng, None)?;
+            let value = net.tape.value(logits);
+            let classes = value.shape().last().copied().unwrap_or(1).max(1);
+            let flat: Vec<f32> = value.iter().copied().collect();
+            for row in flat.chunks_exact(classes) {
+                let class = targets::argmax(row);
+                let top = f64::from(row[class]);
+                let total: f64 = row.iter().map(|&z| (f64::from(z) - top).exp()).sum();
+                out.push(Prediction {
+                    class,
+                    probability: 1.0 / total,
+                });
+            }
+        }
+        Ok(())
+    })();
+    net.tape.set_recording(was_recording);
+    result.map(|()| out)
 }
 
 /// The global L2 norm of the trainable gradients (in f64), or an error naming the first

@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod errors;
+mod eval;
 mod lab;
 mod limits;
 mod lr_find;

@@ -119,7 +119,7 @@ fn labels_must_be_non_negative_integers() {
     let four = CsvOptions::default().num_classes(4);
     let ds = parse_csv(b"1,2,3.0\n", "t", &four).unwrap();
     assert_eq!(ds.labels(), &[3]);
-    for label in ["-1", "0.5", "abc", "", "4294967296", "1e300", "NaN"] {
+    for label in ["-1", "0.5", "4294967296", "1e300", "NaN"] {
         let (line, col, p) = where_what(parse(&format!("1,2,0\n1,2,{label}\n")));
         assert_eq!(
             (line, col, p),
@@ -507,4 +507,68 @@ fn label_columns_read_and_print_as_text() {
         assert_eq!(serde_json::from_str::<LabelColumn>(&json).unwrap(), column);
     }
     assert!("  ".parse::<LabelColumn>().is_err());
+}
+
+#[test]
+fn text_labels_are_class_names_numbered_in_sorted_order() {
+    // Rows in any order number the classes alike: by the names sorted.
+    let text = "sepal,petal,species\n5.1,1.4,setosa\n6.3,6.0,virginica\n5.9,4.2,versicolor\n4.9,1.3,setosa\n";
+    let ds = parse_csv(text.as_bytes(), "iris.csv", &CsvOptions::default()).unwrap();
+    assert_eq!(
+        ds.features(),
+        array![[5.1, 1.4], [6.3, 6.0], [5.9, 4.2], [4.9, 1.3]]
+    );
+    assert_eq!(ds.labels(), &[0, 2, 1, 0]);
+    assert_eq!(ds.num_classes(), 3);
+    let names = ["setosa", "versicolor", "virginica"].map(String::from);
+    assert_eq!(ds.class_names(), Some(&names[..]));
+    // Without a header the first line's name is a label, not a header.
+    let ds = parse("1,b\n2,a\n").unwrap();
+    assert_eq!((ds.len(), ds.labels()), (2, &[1, 0][..]));
+    // A header over integer labels is still a header.
+    let ds = parse("0,1,label\n1,2,0\n3,4,1\n").unwrap();
+    assert_eq!((ds.len(), ds.class_names()), (2, None));
+}
+
+#[test]
+fn mixed_empty_and_counted_class_names_are_refused() {
+    let (line, col, p) = where_what(parse("1,2,0\n1,2,abc\n"));
+    assert_eq!(
+        (line, col, p),
+        (
+            Some(2),
+            Some(3),
+            CsvProblem::MixedLabels {
+                label: "abc".into(),
+                is_name: true,
+                first_line: 1
+            }
+        )
+    );
+    let e = parse("1,cat\n2,dog\n3,7\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.csv: line 3, column 2: label `7` is an integer but the first label (line 1) is a class name: integer labels and class names cannot be mixed"
+    );
+    let (line, col, p) = where_what(parse("1,cat\n2,\n"));
+    assert_eq!((line, col, p), (Some(2), Some(2), CsvProblem::EmptyLabel));
+    let opts = CsvOptions::default().num_classes(3);
+    let e = parse_csv(b"1,cat\n2,dog\n", "t.csv", &opts).unwrap_err();
+    assert!(
+        e.to_string().contains("class names (cat, dog)") && e.to_string().contains("(3)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unlabelled_file_reads_every_column_as_a_feature() {
+    let opts = CsvOptions::default().unlabelled();
+    let ds = parse_csv(b"a,b\n1,2\n3,4.5\n", "t.csv", &opts).unwrap();
+    assert_eq!(ds.features(), array![[1.0, 2.0], [3.0, 4.5]]);
+    assert_eq!((ds.labels(), ds.num_classes()), (&[0, 0][..], 1));
+    let (line, col, p) = where_what(parse_csv(b"1,2\n3,x\n", "t.csv", &opts));
+    assert_eq!(
+        (line, col, p),
+        (Some(2), Some(2), CsvProblem::NotNumeric("x".into()))
+    );
 }
