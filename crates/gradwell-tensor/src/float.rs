@@ -173,8 +173,11 @@ mod tests {
     use super::Float;
 
     /// The vectorizable f32 exp stays within 2 ulp (relative 2.4e-7) of the exact value
-    /// across its whole range, and saturates instead of overflowing.
+    /// across its whole range, and saturates instead of overflowing. Not under Miri, whose
+    /// `f64::exp` is deliberately inexact (so the reference and the f64 identity are not
+    /// what this test compares against) and which takes minutes over the 128 k points.
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn f32_exp_is_accurate_over_its_range() {
         let mut worst = 0.0_f64;
         let mut x = -87.0_f32;
