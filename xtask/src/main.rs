@@ -27,9 +27,13 @@
 //!   activation, initializer, optimizer, schedule, layer) in a scratch copy of the
 //!   workspace, builds it, runs the checks the recipe names and prints how many files and
 //!   lines it changed (see [`contrib`]). Part of `ci`, after `verify`.
+//! - `slurm <start | stop | status>`: a one-node Slurm cluster on this machine, with its
+//!   own generated `slurm.conf`, munge key, state and logs under `target/slurm/` (see
+//!   [`slurm`]); installs Debian's `slurm-wlm` and `munge` when missing (root only).
 
 mod contrib;
 mod mutants;
+mod slurm;
 mod stats;
 mod tidy;
 mod verify;
@@ -53,10 +57,12 @@ fn main() -> ExitCode {
         },
         Some("mutants") => mutants::main(&args[1..]),
         Some("contrib") => contrib::main(&args[1..]),
+        Some("slurm") => slurm::main(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER] | \
-                 mutants [--base REV] [FILE...] | contrib [--list] [--only NAME]>"
+                 mutants [--base REV] [FILE...] | contrib [--list] [--only NAME] | \
+                 slurm <start | stop | status>>"
             );
             ExitCode::from(2)
         }
