@@ -61,6 +61,8 @@ pub enum Command {
     Lab(LabArgs),
     /// Merge run folders (written by `train --out`) into a lab report.
     Report(ReportArgs),
+    /// Run a grid of training runs (a base config and axes) here or as a Slurm job array.
+    Sweep(Box<SweepArgs>),
     /// Evaluate a trained run on data: loss, accuracy and the confusion matrix.
     Eval(EvalArgs),
     /// Predict the class of every row of a CSV file with a trained run.
@@ -810,6 +812,91 @@ pub struct ReportArgs {
     /// The report folder.
     #[arg(long, default_value = "report", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// `gradwell sweep`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = sweep_help())]
+pub struct SweepArgs {
+    /// The sweep file: a base run config and its axes.
+    #[arg(value_name = "SWEEP.toml")]
+    pub file: PathBuf,
+    /// The sweep folder: sweep.json, runs/<k>/ (each run's config.toml and, once it has
+    /// run, its run folder), sweep.sbatch with --slurm. Running the sweep again in it skips
+    /// the runs that finished.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Runs at once: child processes here (default 1), or with --slurm the most tasks of
+    /// the array running at once (the array's `%N`; default all).
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub jobs: Option<usize>,
+    /// Write SWEEP_DIR/sweep.sbatch, a Slurm job array of the runs not finished, instead
+    /// of running them here.
+    #[arg(long)]
+    pub slurm: bool,
+    /// Submit the job array with `sbatch --parsable` and print its job id.
+    #[arg(long, requires = "slurm")]
+    pub submit: bool,
+    /// The Slurm partition (default: the cluster's default partition).
+    #[arg(long, value_name = "NAME", requires = "slurm")]
+    pub partition: Option<crate::sweep::slurm::SlurmName>,
+    /// Each task's time limit, as sbatch reads it (default 01:00:00).
+    #[arg(long, value_name = "TIME", requires = "slurm")]
+    pub time: Option<crate::sweep::slurm::SlurmTime>,
+    /// CPUs of each task (default 1).
+    #[arg(long, value_name = "N", value_parser = positive, requires = "slurm")]
+    pub cpus_per_task: Option<usize>,
+    /// Memory of each task, e.g. 2G or 500M (default 2G).
+    #[arg(long, value_name = "SIZE", requires = "slurm")]
+    pub mem: Option<crate::sweep::slurm::SlurmMem>,
+    /// The job's name (default gradwell-<sweep name>).
+    #[arg(long, value_name = "NAME", requires = "slurm")]
+    pub job_name: Option<crate::sweep::slurm::SlurmName>,
+    /// The gradwell executable the tasks run (default: this one), as the cluster's nodes
+    /// see it.
+    #[arg(long, value_name = "PATH", requires = "slurm")]
+    pub gradwell: Option<PathBuf>,
+}
+
+/// The help text after `gradwell sweep`'s flags.
+fn sweep_help() -> String {
+    use crate::sweep::slurm::{DEFAULT_CPUS, DEFAULT_MEM, DEFAULT_TIME};
+    use crate::sweep::{DEPTH_AXIS, SIGMA_W2_AXIS};
+    format!(
+        "\
+A sweep file holds a base run (the TOML of `train --config`, inline as [base] or as
+base = \"run.toml\", read beside the sweep file) and [axes]: each key a config field
+(`model.activation`, `train.epochs`; a field of [train] may drop the `train.`: `seed`,
+`optimizer.lr`), each value a list or a range {{ from, to, steps, log = true }}. The sweep's
+own axes: {DEPTH_AXIS} (hidden layers as wide as the base's first) and {SIGMA_W2_AXIS}
+(weights from N(0, sigma_w2/fan_in)). The runs are the axes' Cartesian product, the last
+axis varying fastest, numbered from 0; each config is checked before any run starts.
+
+A run has finished when runs/<k>/run.json exists. Running the sweep again skips those and
+runs the others again, each resuming from its newest checkpoint. A failed run's standard
+error is in runs/<k>/error.log, its state in runs/<k>/status; the command exits non-zero if
+any run failed. `gradwell report SWEEP_DIR` merges the finished runs.
+
+With --slurm, sweep.sbatch is a job array of the runs not finished (the array index is the
+run's number), each task `gradwell train --config runs/$SLURM_ARRAY_TASK_ID/config.toml
+--out runs/$SLURM_ARRAY_TASK_ID ...` in the sweep folder; defaults: --time {DEFAULT_TIME},
+--cpus-per-task {DEFAULT_CPUS}, --mem {DEFAULT_MEM}, the cluster's default partition.
+
+Example sweep file:
+  [base]
+  data.source = \"digits\"
+  model.hidden = [64]
+  train.epochs = 1
+  [axes]
+  \"model.depth\" = [2, 4]
+  seed = {{ from = 0, to = 2, steps = 3 }}
+
+Examples:
+  gradwell sweep examples/sweeps/depth-lr.toml --out sweeps/depth-lr --jobs 2
+  gradwell sweep examples/sweeps/depth-lr.toml --out sweeps/depth-lr --slurm --submit \\
+      --partition cpu --time 00:20:00 --mem 1G --jobs 16
+  gradwell report sweeps/depth-lr --out report/"
+    )
 }
 
 /// A whole number ≥ 1, for clap.

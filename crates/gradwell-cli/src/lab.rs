@@ -500,14 +500,14 @@ fn fmt_acc(s: &RunSummary) -> String {
 }
 
 /// The settings a run's config names (`[model]` and its flags), read back from its TOML.
-fn run_model(s: &RunSummary) -> Option<gradwell_nn::MlpSpec> {
+pub(crate) fn run_model(s: &RunSummary) -> Option<gradwell_nn::MlpSpec> {
     toml::from_str::<crate::RunFile>(&s.config)
         .ok()
         .map(|r| r.model)
 }
 
 /// σ_w² of a run's hidden square layers (width × width), from its initializer.
-fn sigma_w2(s: &RunSummary) -> Option<f64> {
+pub(crate) fn sigma_w2(s: &RunSummary) -> Option<f64> {
     let m = run_model(s)?;
     let gradwell_nn::MlpWidths::Hidden(hidden) = &m.widths else {
         return None;

@@ -12,6 +12,7 @@
 //! - [`probe`]: a network at initialization, beside the theory.
 //! - [`lab`]: the standard experiments, each a claim with a criterion stated in advance;
 //!   [`report`]: the report folder (index.html with inline SVG plots, results.json, CSVs).
+//! - [`sweep`]: a grid of runs from one file, run here or as a Slurm job array.
 //!
 //! The crate sits at the top of the workspace: it depends on every crate it drives, and
 //! none depends on it. The trainer does not know the monitor; the bridge between the two
@@ -42,6 +43,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod setup;
+pub mod sweep;
 
 use std::io::Write as _;
 
@@ -87,6 +89,7 @@ pub fn execute(command: Command) -> Result<Outcome> {
         Command::Summary(args) => summary(&args),
         Command::Lab(args) => lab_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Sweep(args) => sweep::command(&args),
         Command::Eval(args) => {
             print!("{}", evaluate::render_eval(&evaluate::eval(&args)?));
             Ok(Outcome::Success)
@@ -232,6 +235,9 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
 }
 
 fn report_command(args: &ReportArgs) -> Result<Outcome> {
+    if let Some(outcome) = sweep_report(args)? {
+        return Ok(outcome);
+    }
     let summaries = report::collect(&args.dirs)?;
     let _out_lock = run::hold_dir("--out", &args.out)?;
     let results = lab::evaluate(&summaries);
@@ -244,4 +250,32 @@ fn report_command(args: &ReportArgs) -> Result<Outcome> {
         args.out.join("index.html").display()
     );
     Ok(Outcome::Success)
+}
+
+/// `gradwell report SWEEP_DIR`: the sweep's report, if the folder given is a sweep folder.
+fn sweep_report(args: &ReportArgs) -> Result<Option<Outcome>> {
+    let Some(dir) = args.dirs.iter().find(|d| sweep::report::is_sweep(d)) else {
+        return Ok(None);
+    };
+    if args.dirs.len() > 1 {
+        return Err(CliError::file(
+            dir,
+            "a sweep folder is reported alone: give it as the only folder",
+        ));
+    }
+    let _out_lock = run::hold_dir("--out", &args.out)?;
+    let (sweep, rows) = sweep::report::write(dir, &args.out)?;
+    let finished = rows.iter().filter(|r| r.summary.is_some()).count();
+    println!(
+        "sweep {}: {finished} of {} runs finished, {} not",
+        sweep.name,
+        rows.len(),
+        rows.len() - finished
+    );
+    eprintln!(
+        "report of sweep {} written to {}",
+        sweep.name,
+        args.out.join("index.html").display()
+    );
+    Ok(Some(Outcome::Success))
 }

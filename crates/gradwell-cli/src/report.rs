@@ -66,7 +66,7 @@ struct RunFigures<'a> {
     findings: &'a [String],
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -253,6 +253,18 @@ fn draw(path: &Path, figure: &Figure) -> Result<bool> {
     }
 }
 
+/// The SVG file at `path` as an element to write inside HTML (from its `<svg` on).
+///
+/// # Errors
+/// A file that cannot be read.
+pub(crate) fn inline_svg(path: &Path) -> Result<String> {
+    let svg = std::fs::read_to_string(path).map_err(|e| CliError::file(path, e))?;
+    Ok(match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg.trim_start().to_string(),
+    })
+}
+
 /// The global gradient norm of each step.
 fn grad_norms(s: &RunSummary) -> Vec<(f64, f64)> {
     s.grad_norms.clone()
@@ -338,15 +350,7 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
         if !draw(&path, &f)? {
             continue;
         }
-        let svg = std::fs::read_to_string(&path).map_err(|e| CliError::file(&path, e))?;
-        let svg = svg
-            .trim_start()
-            .trim_start_matches(|c| c != '<')
-            .to_string();
-        let svg = match svg.find("<svg") {
-            Some(i) => &svg[i..],
-            None => svg.as_str(),
-        };
+        let svg = inline_svg(&path)?;
         let _ = writeln!(
             html,
             "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>",

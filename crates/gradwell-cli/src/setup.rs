@@ -198,14 +198,32 @@ impl RunFile {
     /// an invalid training config.
     pub fn from_file(path: &Path) -> Result<RunFile> {
         let text = std::fs::read_to_string(path).map_err(|e| CliError::file(path, e))?;
-        let run: RunFile = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
-        run.train
-            .validate()
-            .map_err(|e| CliError::file(path, crate::one_line(e)))?;
-        run.eval
-            .validate("eval.every")
-            .map_err(|e| CliError::file(path, crate::one_line(e)))?;
+        RunFile::from_toml_text(&text, path)
+    }
+
+    /// Reads a run config from TOML text, checked as [`RunFile::from_file`] checks a file;
+    /// `origin` names the text in errors (as the file's path does).
+    ///
+    /// # Errors
+    /// As [`RunFile::from_file`], but for reading the file.
+    pub fn from_toml_text(text: &str, origin: &Path) -> Result<RunFile> {
+        let run: RunFile = toml::from_str(text).map_err(|e| toml_error(origin, text, e))?;
+        run.check(origin)?;
         Ok(run)
+    }
+
+    /// The checks of a config read from a file beyond its parsing (the training settings,
+    /// `[eval]`), the error naming `origin`.
+    ///
+    /// # Errors
+    /// The first value refused, naming its field.
+    pub fn check(&self, origin: &Path) -> Result<()> {
+        self.train
+            .validate()
+            .map_err(|e| CliError::file(origin, crate::one_line(e)))?;
+        self.eval
+            .validate("eval.every")
+            .map_err(|e| CliError::file(origin, crate::one_line(e)))
     }
 
     /// The run as TOML (a file `--config` reads back).

@@ -12,7 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::plot::{PLOT_SIZE, PlotSpec, Series};
+use crate::plot::{HeatMap, PLOT_SIZE, PlotSpec, Series};
 use crate::{MonitorError, Result};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -37,6 +37,33 @@ pub fn line_plot(path: &Path, spec: &PlotSpec<'_>, series: &[Series]) -> Result<
 
 /// [`line_plot`], with a logarithmic x axis when `log_x` (points with x ≤ 0 left out).
 fn plot_to(path: &Path, spec: &PlotSpec<'_>, series: &[Series], log_x: bool) -> Result<()> {
+    render(
+        path,
+        |root| draw(root, spec, series, log_x),
+        |root| draw(root, spec, series, log_x),
+    )
+}
+
+/// Draws a heat map ([`HeatMap`]) to `path`, as [`line_plot`] draws lines: SVG or PNG by
+/// the extension, written atomically.
+///
+/// # Errors
+/// As [`line_plot`].
+pub fn heat_map(path: &Path, map: &HeatMap<'_>) -> Result<()> {
+    render(
+        path,
+        |root| draw_heat_map(root, map),
+        |root| draw_heat_map(root, map),
+    )
+}
+
+/// Renders into `path` (SVG or PNG, by its extension) with `svg` or `png` drawing on the
+/// root area, atomically.
+fn render(
+    path: &Path,
+    svg_draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
+    png_draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
+) -> Result<()> {
     ensure_font();
     let err = |why: String| MonitorError::Plot {
         path: path.display().to_string(),
@@ -53,12 +80,10 @@ fn plot_to(path: &Path, spec: &PlotSpec<'_>, series: &[Series], log_x: bool) -> 
     let written = gradwell_nn::io::replace_atomic(path, |tmp| {
         let drawn = if svg {
             let root = SVGBackend::new(tmp, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series, log_x)
-                .and_then(|()| root.present().map_err(|e| e.to_string()))
+            svg_draw(&root).and_then(|()| root.present().map_err(|e| e.to_string()))
         } else {
             let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
-            draw(&root, spec, series, log_x)
-                .and_then(|()| root.present().map_err(|e| e.to_string()))
+            png_draw(&root).and_then(|()| root.present().map_err(|e| e.to_string()))
         };
         drawn.map_err(|why| {
             failure = Some(why);
@@ -187,6 +212,145 @@ fn draw<DB: DrawingBackend>(
                 .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
                 .map_err(|e| e.to_string())?
         ),
+    }
+    Ok(())
+}
+
+/// The edges of cells centred on the increasing `centres`: midway between neighbours, the
+/// outer ones as far out as the nearest inner one (half a unit for a single centre).
+fn cell_edges(centres: &[f64]) -> Vec<f64> {
+    let n = centres.len();
+    if n == 1 {
+        return vec![centres[0] - 0.5, centres[0] + 0.5];
+    }
+    let mut edges = Vec::with_capacity(n + 1);
+    edges.push(centres[0] - (centres[1] - centres[0]) / 2.0);
+    for w in centres.windows(2) {
+        edges.push((w[0] + w[1]) / 2.0);
+    }
+    edges.push(centres[n - 1] + (centres[n - 1] - centres[n - 2]) / 2.0);
+    edges
+}
+
+/// The colour of `t` in [0, 1]: dark purple through teal to yellow (viridis' anchors).
+fn heat_colour(t: f64) -> RGBColor {
+    const ANCHORS: [(u8, u8, u8); 5] = [
+        (68, 1, 84),
+        (59, 82, 139),
+        (33, 145, 140),
+        (94, 201, 98),
+        (253, 231, 37),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (ANCHORS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(ANCHORS.len() - 2);
+    let f = x - i as f64;
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * f).round() as u8;
+    let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+fn draw_heat_map<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    map: &HeatMap<'_>,
+) -> std::result::Result<(), String> {
+    if map.xs.is_empty() || map.ys.is_empty() {
+        return Err("a heat map needs at least one x and one y value".into());
+    }
+    let (xe, ye) = (cell_edges(&map.xs), cell_edges(&map.ys));
+    let (x0, x1, y0, y1) = (xe[0], xe[xe.len() - 1], ye[0], ye[ye.len() - 1]);
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(map.spec.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(map.spec.x_label)
+        .y_desc(map.spec.y_label)
+        .x_label_formatter(&|x: &f64| tick(*x, false))
+        .y_label_formatter(&|y: &f64| tick(*y, false))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let (lo, hi) = map.range;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    for (r, row) in map.cells.iter().enumerate().take(map.ys.len()) {
+        for (c, cell) in row.iter().enumerate().take(map.xs.len()) {
+            let corners = [(xe[c], ye[r]), (xe[c + 1], ye[r + 1])];
+            let colour = match cell {
+                Some(v) => heat_colour((v - lo) / span),
+                None => RGBColor(210, 210, 210),
+            };
+            chart
+                .draw_series(std::iter::once(Rectangle::new(corners, colour.filled())))
+                .map_err(|e| e.to_string())?;
+            if let Some(v) = cell {
+                let ink = if (v - lo) / span > 0.6 { BLACK } else { WHITE };
+                let label = format!("{v:.2}");
+                let style = ("sans-serif", 13).into_font().color(&ink).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                );
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        label,
+                        (map.xs[c], map.ys[r]),
+                        style,
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let inside = |&(x, y): &(f64, f64)| {
+        x.is_finite() && y.is_finite() && (x0..=x1).contains(&x) && (y0..=y1).contains(&y)
+    };
+    for (i, line) in map.lines.iter().enumerate() {
+        let colour = if i == 0 {
+            RED.to_rgba()
+        } else {
+            Palette99::pick(i).to_rgba()
+        };
+        // Each run of points inside the map is a segment of its own.
+        let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for p in &line.points {
+            if inside(p) {
+                segments.last_mut().map(|s| s.push(*p));
+            } else if segments.last().is_some_and(|s| !s.is_empty()) {
+                segments.push(Vec::new());
+            }
+        }
+        let mut labelled = false;
+        for seg in segments.into_iter().filter(|s| !s.is_empty()) {
+            let drawn = chart
+                .draw_series(LineSeries::new(seg, colour.stroke_width(3)))
+                .map_err(|e| e.to_string())?;
+            if !labelled {
+                drawn.label(line.name.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+                });
+                labelled = true;
+            }
+        }
+    }
+    if !map.lines.is_empty() {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -92,8 +92,8 @@ pub use diagnosis::{
 };
 #[cfg(feature = "plots")]
 pub use draw::{
-    line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer, plot_loss,
-    plot_lr_range_test,
+    heat_map, line_plot, plot_accuracy, plot_activation_std_by_layer, plot_grad_norm_by_layer,
+    plot_loss, plot_lr_range_test,
 };
 pub use error::{MonitorError, Result};
 pub use isometry::JacobianSpread;
@@ -102,7 +102,7 @@ pub use monitor::{
     Monitor, MonitorConfig, Probe, ProbeTargets, Snapshot, first_last_ratio, global_norm,
     layer_stats, param_stats, probe, probe_targets,
 };
-pub use plot::{PLOT_SIZE, PlotSpec, Series};
+pub use plot::{HeatMap, PLOT_SIZE, PlotSpec, Series};
 pub use provenance::{
     ForwardOrigin, GradientOrigin, InputReport, LayerRef, NonFinite, forward_origin,
     gradient_origin, trace_non_finite,

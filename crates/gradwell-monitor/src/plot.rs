@@ -86,3 +86,22 @@ pub struct PlotSpec<'a> {
 
 /// The plot size in pixels.
 pub const PLOT_SIZE: (u32, u32) = (800, 500);
+
+/// A heat map: one value per cell of a grid, x values across and y values up, coloured
+/// from the low to the high end of `range` (an empty cell is grey), each value written in
+/// its cell, with lines drawn over it (e.g. a theory's curve).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatMap<'a> {
+    /// Titles and axes (`log_y` is not used: the axes are linear).
+    pub spec: PlotSpec<'a>,
+    /// The columns' x values, increasing.
+    pub xs: Vec<f64>,
+    /// The rows' y values, increasing.
+    pub ys: Vec<f64>,
+    /// `cells[row][column]`: the value at (`xs[column]`, `ys[row]`), if any.
+    pub cells: Vec<Vec<Option<f64>>>,
+    /// The values at the two ends of the colour scale.
+    pub range: (f64, f64),
+    /// Lines over the map; the parts of a line outside the map are left out.
+    pub lines: Vec<Series>,
+}

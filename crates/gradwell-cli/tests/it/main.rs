@@ -11,6 +11,7 @@ mod lr_find;
 mod meanfield;
 mod outputs;
 mod sequences;
+mod sweep;
 mod through_time;
 
 use std::process::{Command, Output};
