@@ -5,8 +5,8 @@
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, the facade built without its default features (no
 //!   plots, progress bars or TOML), the documentation (`cargo doc --workspace --no-deps`
-//!   with rustdoc's warnings denied: a broken intra-doc link fails), the test suite, and
-//!   `cargo xtask verify`.
+//!   with rustdoc's warnings denied: a broken intra-doc link fails), the test suite,
+//!   `cargo xtask verify`, `contrib` and `slurm-e2e`.
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
@@ -30,10 +30,15 @@
 //! - `slurm <start | stop | status>`: a one-node Slurm cluster on this machine, with its
 //!   own generated `slurm.conf`, munge key, state and logs under `target/slurm/` (see
 //!   [`slurm`]); installs Debian's `slurm-wlm` and `munge` when missing (root only).
+//! - `slurm-e2e`: `gradwell sweep --slurm --submit` against that cluster: a sweep of eight
+//!   runs through a job array into a merged report, then a task cancelled mid-run and
+//!   resumed by re-running the sweep (see [`slurm_e2e`]). Needs root (skipped with a
+//!   message without it). Part of `ci`, after `contrib`.
 
 mod contrib;
 mod mutants;
 mod slurm;
+mod slurm_e2e;
 mod stats;
 mod tidy;
 mod verify;
@@ -58,11 +63,12 @@ fn main() -> ExitCode {
         Some("mutants") => mutants::main(&args[1..]),
         Some("contrib") => contrib::main(&args[1..]),
         Some("slurm") => slurm::main(&args[1..]),
+        Some("slurm-e2e") => slurm_e2e::main(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER] | \
                  mutants [--base REV] [FILE...] | contrib [--list] [--only NAME] | \
-                 slurm <start | stop | status>>"
+                 slurm <start | stop | status> | slurm-e2e>"
             );
             ExitCode::from(2)
         }
@@ -295,7 +301,7 @@ fn ci() -> ExitCode {
     type Env<'a> = &'a [(&'a str, &'a str)];
     let portable: Env<'_> = &[("GRADWELL_KERNEL", "portable")];
     let docs: Env<'_> = &[("RUSTDOCFLAGS", "-D warnings")];
-    let steps: [(&[&str], Env<'_>); 8] = [
+    let steps: [(&[&str], Env<'_>); 9] = [
         (&["fmt", "--all", "--", "--check"], &[]),
         (
             &[
@@ -321,6 +327,10 @@ fn ci() -> ExitCode {
         ),
         (
             &["run", "--quiet", "--package", "xtask", "--", "contrib"],
+            &[],
+        ),
+        (
+            &["run", "--quiet", "--package", "xtask", "--", "slurm-e2e"],
             &[],
         ),
     ];

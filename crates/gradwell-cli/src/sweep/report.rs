@@ -24,6 +24,9 @@ use crate::run::{RunSummary, write_file};
 use crate::sweep::{ERROR_LOG, STATUS_FILE, SWEEP_FILE, Sweep, is_finished, run_dir, show};
 use crate::{CliError, Result};
 
+/// The report's table as CSV, in the report folder.
+pub const RUNS_CSV: &str = "runs.csv";
+
 /// How many lines of a failed run's `error.log` the report shows.
 const ERROR_LINES: usize = 5;
 
@@ -399,7 +402,7 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
     for d in [out, &plots] {
         std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
     }
-    write_file(&out.join("runs.csv"), csv(&sweep, &rows))?;
+    write_file(&out.join(RUNS_CSV), csv(&sweep, &rows))?;
     let mut figures = Vec::new();
     figures.extend(trainability_figure(&plots, &rows)?);
     figures.extend(accuracy_figures(&plots, &sweep, &rows)?);
