@@ -10,7 +10,7 @@
 //! 2. submits a second sweep, whose run [`CANCELLED_RUN`] is long and writes a checkpoint
 //!    every epoch; cancels that task (`scancel <job>_<k>`) once it runs and has a
 //!    checkpoint, checks that Slurm recorded it cancelled and that the report lists it as
-//!    not finished; re-runs the same `gradwell sweep --slurm --submit`, whose array then
+//!    stopped (not finished, and not `running`); re-runs the same `gradwell sweep --slurm --submit`, whose array then
 //!    holds that run alone, and checks that it finishes, resumed from its checkpoint (its
 //!    task's log says `resumed from`).
 //!
@@ -27,7 +27,7 @@ use std::process::{Command, ExitCode, Output};
 use std::time::{Duration, Instant};
 
 use gradwell_cli::sweep::report::RUNS_CSV;
-use gradwell_cli::sweep::slurm::OUTPUT_LOG;
+use gradwell_cli::sweep::slurm::{self as slurm_task, OUTPUT_LOG};
 use gradwell_cli::sweep::{CHECKPOINT_DIR, ERROR_LOG, RUNS_DIR, STATUS_FILE, run_dir};
 
 use crate::slurm::{self, Local};
@@ -190,13 +190,11 @@ impl E2e<'_> {
         if status_of(&report, 0) != Some("finished") {
             return Err(format!("run 0 is not finished in the report: {report:?}"));
         }
-        match status_of(&report, CANCELLED_RUN) {
-            Some("finished") | None => {
-                return Err(format!(
-                    "the cancelled run {CANCELLED_RUN} is not listed as unfinished: {report:?}"
-                ));
-            }
-            Some(_) => {}
+        // Not finished, and not `running` either: the task's script records its SIGTERM.
+        if status_of(&report, CANCELLED_RUN) != Some(slurm_task::STOPPED) {
+            return Err(format!(
+                "the cancelled run {CANCELLED_RUN} is not listed as stopped: {report:?}"
+            ));
         }
         let (again, tasks) = self.submit(&file, &dir)?;
         if tasks != 1 {
@@ -226,7 +224,7 @@ impl E2e<'_> {
             }
         }
         eprintln!(
-            "xtask slurm-e2e: phase 2 passed: {task} cancelled mid-run, listed unfinished, \
+            "xtask slurm-e2e: phase 2 passed: {task} cancelled mid-run, listed stopped, \
              resumed from its checkpoint as job {again}_{CANCELLED_RUN} and finished"
         );
         Ok(())

@@ -36,7 +36,8 @@
 //!   result). Re-running the sweep skips the finished runs and runs the others again; each
 //!   task resumes from its newest checkpoint ([`train_args`]: `--resume`), so a run killed
 //!   mid-way continues where its last checkpoint left it.
-//! - `runs/<k>/status` says `running`, `finished` or `failed: ...`, and a failed run's
+//! - `runs/<k>/status` says `running`, `finished`, `failed: ...` or (a Slurm task ended by
+//!   SIGTERM) [`slurm::STOPPED`], and a failed run's
 //!   standard error is in `runs/<k>/error.log`.
 //!
 //! [`run_local`] runs the runs here, N child processes at once; [`slurm`] writes and

@@ -16,6 +16,7 @@
 //! #SBATCH --mem=2G                      (--mem)
 //! #SBATCH --partition=<p>               (--partition; the cluster's default without it)
 //! k=$SLURM_ARRAY_TASK_ID
+//! trap '... writes `stopped: ...` to runs/$k/status; exit 143' TERM
 //! echo running > runs/$k/status
 //! '<gradwell>' train --config runs/$k/config.toml --out runs/$k \
 //!     --checkpoint-dir runs/$k/checkpoints --resume
@@ -40,6 +41,8 @@ pub const OUTPUT_LOG: &str = "output.log";
 pub const DEFAULT_TIME: &str = "01:00:00";
 /// `--mem` by default.
 pub const DEFAULT_MEM: &str = "2G";
+/// A task's status once Slurm ended it with SIGTERM (`scancel`, its time limit, preemption).
+pub const STOPPED: &str = "stopped: ended by Slurm (cancelled, over its time limit or preempted)";
 /// `--cpus-per-task` by default.
 pub const DEFAULT_CPUS: usize = 1;
 
@@ -215,6 +218,9 @@ pub fn script(todo: &[usize], o: &ScriptOptions) -> String {
         "# One task per run of the sweep: the array index is the run's number. A task that\n\
          # was stopped resumes from the run's newest checkpoint when the sweep is submitted again.\n\
          k=$SLURM_ARRAY_TASK_ID\n\
+         # Slurm ends a task it cancels, times out or preempts with SIGTERM (to every process\n\
+         # of the task): the status says so instead of staying `running`.\n\
+         trap 'echo \"{STOPPED}\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"; exit 143' TERM\n\
          echo running > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          {} {args}\n\
          rc=$?\n\

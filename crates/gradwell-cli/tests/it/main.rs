@@ -12,6 +12,7 @@ mod meanfield;
 mod outputs;
 mod sequences;
 mod sweep;
+mod sweep_signal;
 mod through_time;
 
 use std::process::{Command, Output};
