@@ -34,6 +34,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const PARTITION: &str = "local";
 /// The Debian packages the cluster needs.
 const PACKAGES: [&str; 2] = ["slurm-wlm", "munge"];
+/// Why a user other than root cannot start or stop the cluster.
+pub const NEEDS_ROOT: &str =
+    "the local Slurm needs root: munged runs as the munge user, slurmctld and slurmd as root";
 /// The longest path of a Unix socket (`sun_path` holds 108 bytes with its final NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -138,9 +141,12 @@ impl Local {
     /// idle; a cluster already up is only waited for.
     ///
     /// # Errors
-    /// Missing packages that cannot be installed, a daemon that does not start, a node
+    /// Not root, missing packages that cannot be installed, a daemon that does not start, a node
     /// that is not idle in time (the logs are printed), each named.
     pub fn start(&self) -> Result<(), String> {
+        if !is_root() {
+            return Err(NEEDS_ROOT.into());
+        }
         install()?;
         if self.is_up() {
             eprintln!("xtask slurm: already running ({})", self.dir.display());
@@ -361,8 +367,11 @@ impl Local {
     /// Cancels the cluster's jobs and ends its daemons (those its pid files name).
     ///
     /// # Errors
-    /// A daemon that does not end, even after SIGKILL.
+    /// Daemons to stop without root, or a daemon that does not end, even after SIGKILL.
     pub fn stop(&self) -> Result<(), String> {
+        if !is_root() && Daemon::ALL.iter().any(|&d| self.running(d).is_some()) {
+            return Err(NEEDS_ROOT.into());
+        }
         if self.running(Daemon::Slurmctld).is_some() {
             let jobs = self
                 .client("squeue")

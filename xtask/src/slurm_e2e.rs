@@ -82,10 +82,7 @@ const CANCELLED_RUN: usize = 1;
 /// `cargo xtask slurm-e2e`.
 pub fn main(_args: &[String]) -> ExitCode {
     if !slurm::is_root() {
-        eprintln!(
-            "xtask slurm-e2e: skipped: starting munged, slurmctld and slurmd needs root \
-             (and installing slurm-wlm and munge, if they are missing)"
-        );
+        eprintln!("xtask slurm-e2e: skipped: {}", slurm::NEEDS_ROOT);
         return ExitCode::SUCCESS;
     }
     let local = Local::of_workspace();
