@@ -321,14 +321,15 @@ impl Local {
         Ok(s)
     }
 
-    /// Polls `sinfo` until the node is idle.
+    /// Polls `sinfo` until the node takes jobs: `idle`, or `mix`/`alloc` when a cluster
+    /// already up is running some.
     fn wait_idle(&self) -> Result<(), String> {
         let end = Instant::now() + IDLE_TIMEOUT;
         let mut last = String::new();
         loop {
             if let Ok(o) = self.client("sinfo").args(["-h", "-N", "-o", "%t"]).output() {
                 last = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                if o.status.success() && last == "idle" {
+                if o.status.success() && matches!(last.as_str(), "idle" | "mix" | "alloc") {
                     return Ok(());
                 }
                 if !o.status.success() {
@@ -337,7 +338,7 @@ impl Local {
             }
             if Instant::now() > end {
                 return Err(self.with_logs(format!(
-                    "the node is not idle after {} s (sinfo: {last:?})",
+                    "the node does not take jobs after {} s (sinfo: {last:?})",
                     IDLE_TIMEOUT.as_secs()
                 )));
             }
