@@ -873,9 +873,11 @@ own axes: {DEPTH_AXIS} (hidden layers as wide as the base's first) and {SIGMA_W2
 axis varying fastest, numbered from 0; each config is checked before any run starts.
 
 A run has finished when runs/<k>/run.json exists. Running the sweep again skips those and
-runs the others again, each resuming from its newest checkpoint. A failed run's standard
-error is in runs/<k>/error.log, its state in runs/<k>/status; the command exits non-zero if
-any run failed. `gradwell report SWEEP_DIR` merges the finished runs.
+runs the others again, each resuming from its newest checkpoint (a checkpoint is written at
+each epoch's end; set train.checkpoint.every_steps in the base for more). The standard error
+of a run's last attempt is in runs/<k>/error.log, its state in runs/<k>/status; the command
+exits non-zero if any run failed (a run that diverged has finished: its divergence is its
+result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
 
 With --slurm, sweep.sbatch is a job array of the runs not finished (the array index is the
 run's number), each task `gradwell train --config runs/$SLURM_ARRAY_TASK_ID/config.toml

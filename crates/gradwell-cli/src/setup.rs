@@ -207,9 +207,18 @@ impl RunFile {
     /// # Errors
     /// As [`RunFile::from_file`], but for reading the file.
     pub fn from_toml_text(text: &str, origin: &Path) -> Result<RunFile> {
-        let run: RunFile = toml::from_str(text).map_err(|e| toml_error(origin, text, e))?;
+        let run = RunFile::parse_toml(text, origin)?;
         run.check(origin)?;
         Ok(run)
+    }
+
+    /// Parses a run config from TOML text without [`RunFile::check`]ing it; `origin` names
+    /// the text in errors, which name the line and the field.
+    ///
+    /// # Errors
+    /// TOML that does not parse, an unknown field or a value its type refuses.
+    pub fn parse_toml(text: &str, origin: &Path) -> Result<RunFile> {
+        toml::from_str(text).map_err(|e| toml_error(origin, text, e))
     }
 
     /// The checks of a config read from a file beyond its parsing (the training settings,

@@ -37,8 +37,8 @@
 //!   task resumes from its newest checkpoint ([`train_args`]: `--resume`), so a run killed
 //!   mid-way continues where its last checkpoint left it.
 //! - `runs/<k>/status` says `running`, `finished`, `failed: ...` or (a Slurm task ended by
-//!   SIGTERM) [`slurm::STOPPED`], and a failed run's
-//!   standard error is in `runs/<k>/error.log`.
+//!   SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
+//!   run's last attempt (why it failed, or its epoch lines and findings).
 //!
 //! [`run_local`] runs the runs here, N child processes at once; [`slurm`] writes and
 //! submits the job array; [`report`] merges a sweep folder into a report.
@@ -68,7 +68,7 @@ pub const RUNS_DIR: &str = "runs";
 pub const CONFIG_FILE: &str = "config.toml";
 /// A run folder's state: `running`, `finished` or `failed: ...`.
 pub const STATUS_FILE: &str = "status";
-/// A failed run's standard error (a Slurm task's, whatever its end).
+/// The standard error of a run's last attempt, whatever its end (a Slurm task's too).
 pub const ERROR_LOG: &str = "error.log";
 /// A run's checkpoint directory, inside its run folder.
 pub const CHECKPOINT_DIR: &str = "checkpoints";
@@ -119,7 +119,8 @@ struct SweepFile {
     axes: Option<Node>,
 }
 
-/// A value of the `[axes]` table, its tables' keys kept in the file's order.
+/// A value of the `[axes]` table (its tables' keys come sorted: [`key_places`] gives the
+/// file's order back).
 #[derive(Debug, Clone)]
 enum Node {
     Value(toml::Value),
@@ -386,16 +387,17 @@ impl Sweep {
                 .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned()),
         };
         check_name(&name).map_err(|why| CliError::file(path, format!("name {name:?}: {why}")))?;
-        let base = match file.base {
-            None => RunFile::default(),
+        let (base_text, origin) = match file.base {
+            None => (String::new(), path.to_path_buf()),
             Some(toml::Value::String(p)) => {
                 let p = path.parent().unwrap_or(Path::new("")).join(p);
-                RunFile::from_file(&p)?
+                let text = std::fs::read_to_string(&p).map_err(|e| CliError::file(&p, e))?;
+                (text, p)
             }
-            Some(toml::Value::Table(t)) => {
-                let text = toml::to_string(&t).map_err(|e| CliError::file(path, e))?;
-                RunFile::from_toml_text(&text, &path.join("[base]"))?
-            }
+            Some(toml::Value::Table(t)) => (
+                toml::to_string(&t).map_err(|e| CliError::file(path, e))?,
+                path.join("[base]"),
+            ),
             Some(other) => {
                 return Err(CliError::file(
                     path,
@@ -405,6 +407,11 @@ impl Sweep {
                 ));
             }
         };
+        let mut base = RunFile::parse_toml(&base_text, &origin)?;
+        // Each run keeps its checkpoints in its own folder ([`run_config`]), whatever the
+        // base says: `checkpoint.every_steps` may be given without a directory.
+        base.train.checkpoint.dir = Some(PathBuf::from(RUNS_DIR));
+        base.check(&origin)?;
         let mut axes = Vec::new();
         if let Some(node) = &file.axes {
             axes_of("", node, &mut axes).map_err(|e| CliError::file(path, e))?;
@@ -755,11 +762,10 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
             return Ok(why);
         }
     };
+    // As a Slurm task's: the standard error of the last attempt, whatever its end.
+    write_file(&log, &output.stderr)?;
     if is_finished(dir, k) {
         write_file(&status, "finished\n")?;
-        if log.is_file() {
-            std::fs::remove_file(&log).map_err(|e| CliError::file(&log, e))?;
-        }
         let s = RunSummary::read(&run)?;
         return Ok(match (&s.diverged, s.test_accuracy, s.test_loss) {
             (Some(d), _, _) => format!("finished, diverged: {d}"),
@@ -771,7 +777,6 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
             ),
         });
     }
-    write_file(&log, &output.stderr)?;
     let why = match output.status.code() {
         Some(c) => format!("failed: exit code {c}"),
         None => "failed: killed by a signal".to_string(),

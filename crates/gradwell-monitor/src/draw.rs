@@ -324,10 +324,10 @@ fn draw_heat_map<DB: DrawingBackend>(
         // Each run of points inside the map is a segment of its own.
         let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for p in &line.points {
-            if inside(p) {
-                segments.last_mut().map(|s| s.push(*p));
-            } else if segments.last().is_some_and(|s| !s.is_empty()) {
-                segments.push(Vec::new());
+            match segments.last_mut() {
+                Some(s) if inside(p) => s.push(*p),
+                Some(s) if !s.is_empty() => segments.push(Vec::new()),
+                _ => {}
             }
         }
         let mut labelled = false;

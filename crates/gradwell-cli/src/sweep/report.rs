@@ -274,7 +274,9 @@ impl Trainability {
         let mut sigma_b2 = None;
         for s in rows.iter().filter_map(|r| r.summary.as_ref()) {
             let model = crate::lab::run_model(s)?;
-            let sw2 = crate::lab::sigma_w2(s)?;
+            // To 12 significant digits: the initializer's variance times the fan-in is σ_w²
+            // up to rounding (0.29999999999999993 for 0.3), and the cells group by it.
+            let sw2: f64 = format!("{:.11e}", crate::lab::sigma_w2(s)?).parse().ok()?;
             let width = match &model.widths {
                 gradwell_nn::MlpWidths::Hidden(h) => *h.first()?,
                 gradwell_nn::MlpWidths::All(_) => return None,
@@ -294,7 +296,8 @@ impl Trainability {
             points.push((sw2, s.depth as f64, acc?));
         }
         let (activation, sigma_b2) = (activation?, sigma_b2?);
-        Criticality::new(activation, 1.0, sigma_b2, 1.0).ok()?;
+        // The theory covers the activation.
+        gradwell_monitor::MeanField::new(activation).ok()?;
         let distinct = |f: fn(&(f64, f64, f64)) -> f64| {
             let mut v: Vec<f64> = points.iter().map(f).collect();
             v.sort_by(f64::total_cmp);

@@ -250,7 +250,8 @@ fn a_tiny_sweep_runs_here_and_reruns_only_what_did_not_finish() {
             std::fs::read_to_string(r.join("status")).unwrap(),
             "finished\n"
         );
-        assert!(!r.join("error.log").exists());
+        let log = std::fs::read_to_string(r.join("error.log")).unwrap();
+        assert!(!log.contains("error:"), "run {k}: {log}");
     }
     for k in [1, 3] {
         let r = out.join(format!("runs/{k}"));
@@ -530,4 +531,148 @@ fn submit_calls_sbatch_and_prints_the_job_id() {
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("`sbatch` is not on PATH"), "{err}");
+}
+
+#[test]
+fn a_stopped_task_resumes_from_its_checkpoint_when_the_sweep_runs_again() {
+    let d = temp_dir("sweep-resume");
+    let out = d.join("sw");
+    let sweep = file(
+        &d,
+        "long.toml",
+        r#"
+[base]
+model.hidden = [32]
+train.epochs = 40
+train.checkpoint.every_steps = 2
+[axes]
+seed = [0]
+"#,
+    );
+    // The folder, as `--slurm` leaves it for the tasks.
+    let o = gradwell(&["sweep", s(&sweep), "--out", s(&out), "--slurm"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    // The task, as Slurm would run it, stopped once it has written a checkpoint.
+    let mut task = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(gradwell_cli::sweep::train_args("0"))
+        .current_dir(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoints = out.join("runs/0/checkpoints");
+    let written = || {
+        std::fs::read_dir(&checkpoints).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| {
+                    // A checkpoint, not the temporary file it is written to first.
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with("checkpoint-") && name.ends_with(".gwck")
+                })
+        })
+    };
+    while !written() {
+        assert!(task.try_wait().unwrap().is_none(), "the task ended early");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    task.kill().unwrap();
+    task.wait().unwrap();
+    assert!(
+        !out.join("runs/0/run.json").exists(),
+        "the task finished before it could be stopped: lengthen the run"
+    );
+    // The sweep again, here: the run continues from its checkpoint and finishes.
+    let o = gradwell(&["sweep", s(&sweep), "--out", s(&out)]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("1 finished, 0 failed"), "{stdout}");
+    let log = std::fs::read_to_string(out.join("runs/0/error.log")).unwrap();
+    let at: u64 = log
+        .split("at step ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `resumed from ... at step N` in {log}"));
+    assert!(at >= 2, "{log}");
+    let summary = gradwell_cli::RunSummary::read(&out.join("runs/0")).unwrap();
+    assert!(summary.steps > at, "{} steps after resuming at {at}", summary.steps);
+    assert_eq!(summary.epochs.len(), 40);
+}
+
+#[test]
+fn the_report_of_a_depth_by_sigma_w2_grid_draws_the_trainability_map() {
+    use gradwell_cli::sweep::report::{Trainability, rows};
+    let d = temp_dir("sweep-trainability");
+    let out = d.join("sw");
+    let sweep = file(
+        &d,
+        "grid.toml",
+        r#"
+[base]
+model.hidden = [8]
+model.activation = "tanh"
+model.bias_init = "zeros"
+train.epochs = 1
+train.steps = 3
+[axes]
+"model.depth" = [1, 5]
+"model.sigma_w2" = [0.3, 0.6]
+"#,
+    );
+    let o = gradwell(&["sweep", s(&sweep), "--out", s(&out), "--jobs", "2"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let report = d.join("report");
+    let o = gradwell(&["report", s(&out), "--out", s(&report)]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("4 of 4 runs finished"), "{stdout}");
+
+    let sw = Sweep::read(&out).unwrap();
+    let rows = rows(&out, &sw).unwrap();
+    let t = Trainability::of(&rows).expect("a depth × σ_w² grid");
+    assert_eq!(t.depths, [1.0, 5.0]);
+    assert_eq!(t.sigma_w2, [0.3, 0.6]);
+    assert_eq!(t.sigma_b2, 0.0);
+    // Each cell is its run's final accuracy (one run per cell here).
+    for (r, row) in sw.runs.iter().zip(&rows) {
+        let (di, si) = (r.index / 2, r.index % 2);
+        assert_eq!(
+            t.cells[di][si],
+            row.summary.as_ref().unwrap().test_accuracy,
+            "run {}",
+            r.index
+        );
+    }
+    // The curve is the mean-field depth scale of the runs' activation and σ_b².
+    let curve = t.depth_scale_curve();
+    let tanh = "tanh".parse().unwrap();
+    for &(sw2, depth) in curve.iter().step_by(50) {
+        let want = gradwell_monitor::Criticality::new(tanh, sw2, 0.0, 1.0)
+            .unwrap()
+            .trainable_depth()
+            .unwrap();
+        assert_eq!(depth, want);
+    }
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(report.join("plots/trainability.svg").is_file());
+    assert!(html.contains("mean-field depth scale 6·ξ_c"), "the caption");
+    assert!(html.contains("6·ξ_c (mean field)"), "the curve's legend");
+    assert!(report.join("plots/accuracy_by_model_depth.svg").is_file());
+    assert!(report.join("plots/accuracy_by_model_sigma_w2.svg").is_file());
+}
+
+#[test]
+fn the_shipped_sweep_files_expand() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sweeps");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let sweep = Sweep::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(sweep.runs.len() >= 2, "{}", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the example sweeps in {}", dir.display());
 }
