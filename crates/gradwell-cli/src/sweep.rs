@@ -66,7 +66,7 @@ pub const SWEEP_FILE: &str = "sweep.json";
 pub const RUNS_DIR: &str = "runs";
 /// A run folder's config.
 pub const CONFIG_FILE: &str = "config.toml";
-/// A run folder's state: `running`, `finished` or `failed: ...`.
+/// A run folder's state: `running`, `finished`, `failed: ...` or [`slurm::STOPPED`].
 pub const STATUS_FILE: &str = "status";
 /// The standard error of a run's last attempt, whatever its end (a Slurm task's too).
 pub const ERROR_LOG: &str = "error.log";
