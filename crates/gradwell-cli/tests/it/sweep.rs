@@ -563,13 +563,11 @@ seed = [0]
     let checkpoints = out.join("runs/0/checkpoints");
     let written = || {
         std::fs::read_dir(&checkpoints).is_ok_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| {
-                    // A checkpoint, not the temporary file it is written to first.
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    name.starts_with("checkpoint-") && name.ends_with(".gwck")
-                })
+            entries.flatten().any(|e| {
+                // A checkpoint, not the temporary file it is written to first.
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("checkpoint-") && name.ends_with(".gwck")
+            })
         })
     };
     while !written() {
@@ -596,7 +594,11 @@ seed = [0]
         .unwrap_or_else(|| panic!("no `resumed from ... at step N` in {log}"));
     assert!(at >= 2, "{log}");
     let summary = gradwell_cli::RunSummary::read(&out.join("runs/0")).unwrap();
-    assert!(summary.steps > at, "{} steps after resuming at {at}", summary.steps);
+    assert!(
+        summary.steps > at,
+        "{} steps after resuming at {at}",
+        summary.steps
+    );
     assert_eq!(summary.epochs.len(), 40);
 }
 
@@ -659,7 +661,11 @@ train.steps = 3
     assert!(html.contains("mean-field depth scale 6·ξ_c"), "the caption");
     assert!(html.contains("6·ξ_c (mean field)"), "the curve's legend");
     assert!(report.join("plots/accuracy_by_model_depth.svg").is_file());
-    assert!(report.join("plots/accuracy_by_model_sigma_w2.svg").is_file());
+    assert!(
+        report
+            .join("plots/accuracy_by_model_sigma_w2.svg")
+            .is_file()
+    );
 }
 
 #[test]
