@@ -27,7 +27,8 @@ use crate::{CliError, Result};
         or saturated units, a learning rate too high or too low) when they change; `lr-find` \
         runs the learning-rate range test on the same setup and suggests a rate; `summary` \
         prints a model; `lab` runs the classic experiments on vanishing and exploding \
-        gradients and writes a report; `report` merges run folders into that report.",
+        gradients and writes a report; `report` merges run folders into that report; `sweep` \
+        runs a grid of runs here or as a Slurm job array.",
     after_help = "Examples:\n  \
         gradwell train                                   # embedded digits, sensible defaults\n  \
         gradwell probe --depth 20 --width 128 --activation sigmoid --init xavier-normal\n  \
@@ -801,7 +802,11 @@ pub struct LabArgs {
 #[command(after_help = "\
 Each DIR is a run folder written by `gradwell train --out DIR` (it holds run.json), or a
 folder of such folders. The runs are matched to the lab's claims by name; claims whose runs
-are missing are reported as not run.
+are missing are reported as not run. A sweep folder (written by `gradwell sweep`, it holds
+sweep.json), given alone, gets the sweep's report instead: index.html and runs.csv, one row
+per run with its axis values, the runs not finished with their errors, accuracy against
+each numeric axis and, for a depth x sigma_w2 grid, the trainability heat map with the
+mean-field depth scale 6*xi_c over it.
 
 Example:
   gradwell report sweep/runs/* --out report/")]
@@ -894,8 +899,9 @@ Example sweep file:
   seed = {{ from = 0, to = 2, steps = 3 }}
 
 Examples:
-  gradwell sweep examples/sweeps/depth-lr.toml --out sweeps/depth-lr --jobs 2
-  gradwell sweep examples/sweeps/depth-lr.toml --out sweeps/depth-lr --slurm --submit \\
+  gradwell sweep crates/gradwell-cli/examples/sweeps/depth-lr.toml --out sweeps/depth-lr --jobs 2
+  gradwell sweep crates/gradwell-cli/examples/sweeps/depth-lr.toml --out sweeps/depth-lr \\
+      --slurm --submit \\
       --partition cpu --time 00:20:00 --mem 1G --jobs 16
   gradwell report sweeps/depth-lr --out report/"
     )

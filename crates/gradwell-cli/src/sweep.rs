@@ -23,7 +23,8 @@
 //!   (the weights drawn from N(0, σ_w²/fan_in), `variance-scaling:σ_w²,fan-in,normal`).
 //!   A value is a list, or a range `{ from, to, steps, log }`: `steps` values from `from`
 //!   to `to` inclusive, evenly spaced, or geometrically with `log = true` (both ends then
-//!   above 0); with whole-number ends the values are rounded to whole numbers.
+//!   above 0), to 12 significant digits; with whole-number ends the values are rounded to
+//!   whole numbers.
 //! - **Expansion** ([`Sweep::load`]): the Cartesian product of the axes in the file's
 //!   order, the last axis varying fastest, numbered 0 to n−1. Every run's config is built
 //!   and checked (as `train --config` checks a file) before anything is written or run; a
@@ -313,7 +314,11 @@ fn range(entries: &[(String, Node)]) -> std::result::Result<Vec<toml::Value>, St
         }
         Ok(values.into_iter().map(toml::Value::Integer).collect())
     } else {
-        Ok((0..steps).map(|i| toml::Value::Float(at(i))).collect())
+        // To 12 significant digits: 3.3, not 3.3000000000000003, in configs and labels.
+        let round = |x: f64| format!("{x:.11e}").parse().unwrap_or(x);
+        Ok((0..steps)
+            .map(|i| toml::Value::Float(round(at(i))))
+            .collect())
     }
 }
 
