@@ -212,6 +212,7 @@ impl ModelArgs {
             Some(ModelFlag::Widths(w)) => {
                 m.widths = gradwell_nn::MlpWidths::All(w.0.clone());
                 m.recurrent = None;
+                m.recurrent_init = None;
                 check(m, "--model", Some(w))?;
             }
             Some(ModelFlag::Recurrent(r)) => {
@@ -264,6 +265,11 @@ pub struct MlpArgs {
     /// linear layer's weights ("zero-init residual", Goyal et al. 2017); needs --residual.
     #[arg(long)]
     pub zero_init_residual: bool,
+    /// The recurrent layers' recurrent weights' initializer (each gate's H×H block of
+    /// `weight_hh_l*`), e.g. `orthogonal` or `orthogonal:0.9` (spectral radius 0.9); by
+    /// default PyTorch's U(±1/√hidden). Needs recurrent layers (--model lstm:128).
+    #[arg(long, value_name = "NAME")]
+    pub recurrent_init: Option<Init>,
 }
 
 impl MlpArgs {
@@ -294,6 +300,10 @@ impl MlpArgs {
         if let Some(v) = self.batch_norm_weight_init {
             m.batch_norm_weight_init = v;
             check(m, "--batch-norm-weight-init", Some(v))?;
+        }
+        if let Some(i) = self.recurrent_init {
+            m.recurrent_init = Some(i);
+            check(m, "--recurrent-init", Some(i))?;
         }
         Ok(())
     }
