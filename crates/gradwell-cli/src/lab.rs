@@ -67,6 +67,9 @@ pub fn vanishing_ratio() -> f64 {
 pub fn exploding_norm() -> f64 {
     Thresholds::default().exploding_global_norm
 }
+/// The R² a log-linear fit of ‖∂L/∂h_t‖ against the lag must reach for the gradient
+/// through time to be geometric (claim 8).
+pub const GEOMETRIC_FIT: f64 = 0.9;
 /// "Within a small factor".
 pub const SMALL_FACTOR: f64 = 10.0;
 /// Relative agreement of a measured per-layer factor with theory.
@@ -113,6 +116,13 @@ pub struct Scale {
     pub lr_epochs: u64,
     /// How its accuracy claims are judged.
     pub learning: Learning,
+    /// Length T of the adding problem of claim 9 (`adding:T`), where the plain tanh RNN
+    /// stays at the trivial baseline and the LSTM must solve it.
+    pub adding_steps: usize,
+    /// Training sequences of claim 9's adding problem (its test set is a quarter as many).
+    pub adding_sequences: usize,
+    /// Epochs of claim 9's pair.
+    pub adding_epochs: u64,
 }
 
 impl Scale {
@@ -124,6 +134,9 @@ impl Scale {
         epochs: 20,
         lr_epochs: 20,
         learning: Learning::Absolute,
+        adding_steps: 100,
+        adding_sequences: 4000,
+        adding_epochs: 10,
     };
     /// The quick lab: 20 hidden layers of 64, 40 for the deeper pair, 6 epochs, too few
     /// for SGD at the lab's rates to reach [`LEARNS`]: learning is judged against the
@@ -139,6 +152,9 @@ impl Scale {
         epochs: 6,
         lr_epochs: 20,
         learning: Learning::AboveBaseline,
+        adding_steps: 50,
+        adding_sequences: 2000,
+        adding_epochs: 5,
     };
 
     /// Every scale `gradwell lab` offers.
@@ -149,17 +165,17 @@ impl Scale {
     /// [`Scale::FULL`] when none fits (runs of other sizes are judged by the fixed
     /// accuracies).
     pub fn of(runs: &[RunSummary]) -> Scale {
+        // The settings a scale changes: the model, the data, the epochs and steps.
         let fits = |lab: &LabRun, s: &RunSummary| {
-            let Ok(file) = toml::from_str::<crate::RunFile>(&s.config) else {
+            let (Ok(file), Ok(want)) =
+                (toml::from_str::<crate::RunFile>(&s.config), lab.run_file())
+            else {
                 return false;
             };
-            let hidden = match &file.model.widths {
-                gradwell_nn::MlpWidths::Hidden(h) => h.clone(),
-                gradwell_nn::MlpWidths::All(w) => w[1..w.len().saturating_sub(1)].to_vec(),
-            };
-            let hidden: Vec<String> = hidden.iter().map(ToString::to_string).collect();
-            lab.flag("--epochs") == Some(file.train.epochs.to_string().as_str())
-                && lab.flag("--hidden") == Some(hidden.join(",").as_str())
+            file.model == want.model
+                && file.data.source == want.data.source
+                && file.train.epochs == want.train.epochs
+                && file.train.steps == want.train.steps
         };
         Scale::ALL
             .into_iter()
@@ -191,6 +207,28 @@ impl LabRun {
     pub fn flag(&self, flag: &str) -> Option<&str> {
         let i = self.args.iter().position(|a| a == flag)?;
         self.args.get(i + 1).map(String::as_str)
+    }
+
+    /// The run's settings, as its command builds them (from its flags alone: no data are
+    /// read).
+    ///
+    /// # Errors
+    /// Flags the command line refuses.
+    pub fn run_file(&self) -> Result<crate::RunFile> {
+        let mut argv = vec![
+            "gradwell".to_string(),
+            "train".into(),
+            "--name".into(),
+            self.name.clone(),
+        ];
+        argv.extend(self.args.iter().cloned());
+        let cli = Cli::try_parse_from_args(&argv)?;
+        let Command::Train(args) = cli.command else {
+            return Err(CliError::Invalid(
+                "a lab run must be a train command".into(),
+            ));
+        };
+        crate::run_file(&args)
     }
 
     /// The standalone command, writing to `runs/NAME`.
@@ -229,6 +267,32 @@ pub const HIGH_LR: &str = "0.05";
 
 /// The learning rate of the much deeper pair (claim 5), whose steps are clipped.
 pub const DEEP_LR: &str = "0.02";
+
+/// Hidden units of the recurrent networks (claims 8–10).
+pub const RNN_WIDTH: usize = 64;
+/// Length T of the sequences of claims 8 and 10 (`adding:T`).
+pub const THROUGH_TIME_STEPS: usize = 50;
+/// Training sequences of claims 8 and 10.
+pub const THROUGH_TIME_SEQUENCES: usize = 1024;
+/// The spectral radii of claim 8's tanh RNNs (orthogonal recurrent weights times the
+/// radius): two below 1, two above.
+pub const RADII: [f64; 4] = [0.5, 0.8, 1.5, 2.0];
+/// Adam's learning rate on claim 9's adding problem.
+pub const ADDING_LR: &str = "0.001";
+/// Claim 9's plain tanh RNN.
+pub const ADDING_RNN: &str = "adding-rnn";
+/// Claim 9's LSTM.
+pub const ADDING_LSTM: &str = "adding-lstm";
+/// The spectral radius of claim 10's tanh RNN.
+pub const CLIFF_RADIUS: f64 = 1.5;
+/// The learning rate (SGD) of claims 8 and 10.
+pub const CLIFF_LR: &str = "0.01";
+/// The norm claim 10's clipped run clips at.
+pub const CLIFF_CLIP: &str = "1.0";
+/// Claim 10's unclipped run.
+pub const CLIFF: &str = "cliff";
+/// Claim 10's clipped run.
+pub const CLIFF_CLIPPED: &str = "cliff-clipped";
 
 /// The standard deviation of the "too large" normal init for width `w`: σ_w² = 3.
 pub fn big_init_std(w: usize) -> f64 {
@@ -334,7 +398,85 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
         }
         r
     };
-    vec![
+    // The recurrent claims train on the adding problem, every run from seed 0.
+    let seq = |name: String, claim: usize, args: &[&str]| {
+        let mut args = strings(args);
+        args.extend(strings(&["--seed", "0"]));
+        LabRun { name, claim, args }
+    };
+    let width = RNN_WIDTH.to_string();
+    let through_time = format!("adding:{THROUGH_TIME_STEPS},{THROUGH_TIME_SEQUENCES}");
+    let rnn = format!("rnn:{width}");
+    // Claim 8: one step (the monitor's record of step 1 is the evidence) per radius.
+    let radius_runs = RADII.iter().map(|rho| {
+        seq(
+            radius_run(*rho),
+            8,
+            &[
+                "--model",
+                &rnn,
+                "--recurrent-init",
+                &format!("orthogonal:{rho}"),
+                "--data",
+                &through_time,
+                "--optimizer",
+                "sgd",
+                "--lr",
+                CLIFF_LR,
+                "--batch-size",
+                "64",
+                "--steps",
+                "1",
+            ],
+        )
+    });
+    let adding = format!("adding:{},{}", scale.adding_steps, scale.adding_sequences);
+    let adding_epochs = scale.adding_epochs.to_string();
+    let adding_run = |name: &str, model: &str| {
+        seq(
+            name.into(),
+            9,
+            &[
+                "--model",
+                model,
+                "--data",
+                &adding,
+                "--optimizer",
+                "adam",
+                "--lr",
+                ADDING_LR,
+                "--batch-size",
+                "32",
+                "--epochs",
+                &adding_epochs,
+            ],
+        )
+    };
+    let cliff = |name: &str, extra: &[&str]| {
+        let mut r = seq(
+            name.into(),
+            10,
+            &[
+                "--model",
+                &rnn,
+                "--recurrent-init",
+                &format!("orthogonal:{CLIFF_RADIUS}"),
+                "--data",
+                &through_time,
+                "--optimizer",
+                "sgd",
+                "--lr",
+                CLIFF_LR,
+                "--batch-size",
+                "64",
+                "--epochs",
+                "1",
+            ],
+        );
+        r.args.extend(strings(extra));
+        r
+    };
+    let mut all = vec![
         run("sigmoid-plain", 1, &sig, BASE_LR, &[]),
         run("relu-he", 2, &relu_he, BASE_LR, &[]),
         run("relu-xavier", 3, &relu_xavier, BASE_LR, &[]),
@@ -350,7 +492,14 @@ pub fn runs(scale: &Scale) -> Vec<LabRun> {
         lr_run("high-lr-clipped", &clip),
         run("constant-init", 7, &constant, BASE_LR, &[]),
         run("random-init", 7, &random, BASE_LR, &[]),
-    ]
+    ];
+    all.extend(radius_runs);
+    all
+}
+
+/// The name of claim 8's run at spectral radius `rho`.
+pub fn radius_run(rho: f64) -> String {
+    format!("rnn-radius-{rho:.1}")
 }
 
 /// Runs every lab run in-process, exactly as its command would (its flags are parsed by
@@ -386,20 +535,7 @@ pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<R
 /// # Errors
 /// As [`run_all`].
 pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
-    let mut argv = vec![
-        "gradwell".to_string(),
-        "train".into(),
-        "--name".into(),
-        r.name.clone(),
-    ];
-    argv.extend(r.args.iter().cloned());
-    let cli = Cli::try_parse_from_args(&argv)?;
-    let Command::Train(args) = cli.command else {
-        return Err(CliError::Invalid(
-            "a lab run must be a train command".into(),
-        ));
-    };
-    let run = crate::run_file(&args)?;
+    let run = r.run_file()?;
     train_run(
         &run,
         &RunOptions {
@@ -450,7 +586,7 @@ impl std::fmt::Display for Verdict {
 /// A claim with its evidence and verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
-    /// 1 to 7.
+    /// 1 to 10.
     pub id: usize,
     /// The claim.
     pub claim: String,
@@ -467,7 +603,7 @@ pub struct ClaimResult {
 }
 
 /// The claims, in order.
-pub const CLAIMS: [&str; 7] = [
+pub const CLAIMS: [&str; 8] = [
     "A deep plain sigmoid network has vanishing gradients and barely learns",
     "The same depth with ReLU and He init keeps gradient norms within a small factor and learns",
     "Xavier under ReLU loses signal with depth as theory predicts (variance halves per layer); He does not",
@@ -475,6 +611,7 @@ pub const CLAIMS: [&str; 7] = [
     "Residual connections let a much deeper network train where the plain one does not",
     "A too-large init or learning rate gives huge or non-finite gradients; clipping (with L2) keeps training finite and learning",
     "A constant initialization never breaks symmetry: hidden units stay identical",
+    "A tanh RNN's gradient through time shrinks geometrically when the recurrent matrix's spectral radius is below 1 and grows when it is above",
 ];
 
 /// The linear layers' figures of a detailed record, in order.
@@ -580,7 +717,7 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
     let mut push = |id: usize,
                     configuration: String,
                     criterion: String,
-                    names: &[&'static str],
+                    names: &[&str],
                     judge: &dyn Fn(&[&RunSummary]) -> (String, bool)| {
         let found: Vec<&RunSummary> = names.iter().filter_map(|n| get(n)).collect();
         let (evidence, verdict) = if found.len() == names.len() {
@@ -868,7 +1005,100 @@ pub fn evaluate(runs: &[RunSummary]) -> Vec<ClaimResult> {
             )
         },
     );
+    // 8. The gradient through time against the recurrent matrix's spectral radius.
+    let radius_names: Vec<String> = RADII.iter().map(|r| radius_run(*r)).collect();
+    let radius_refs: Vec<&str> = radius_names.iter().map(String::as_str).collect();
+    push(
+        8,
+        format!(
+            "{}: {}, recurrent weights orthogonal × ρ for ρ in {}, adding:{THROUGH_TIME_STEPS}; the monitor's ‖∂L/∂h_t‖ at step 1",
+            radius_names.join(", "),
+            model_of(&radius_names[0]),
+            RADII.map(|r| r.to_string()).join(", ")
+        ),
+        format!(
+            "least-squares fit of ln ‖∂L/∂h_t‖ against the lag T − t: R² ≥ {GEOMETRIC_FIT}; the fitted factor per step < 1 where ρ < 1 and > 1 where ρ > 1, within {:.0} % of the mean-field factor √(ρ²·E[tanh′(√q* z)²])",
+            100.0 * THEORY_TOLERANCE
+        ),
+        &radius_refs,
+        &|r| {
+            let mut ok = true;
+            let parts = r
+                .iter()
+                .map(|s| match through_time_evidence(s) {
+                    Some(e) => {
+                        let side = if e.radius < 1.0 {
+                            e.fit.per_step < 1.0
+                        } else {
+                            e.fit.per_step > 1.0
+                        };
+                        ok &= side
+                            && e.fit.r_squared >= GEOMETRIC_FIT
+                            && (e.fit.per_step / e.theory - 1.0).abs() <= THEORY_TOLERANCE;
+                        format!(
+                            "ρ = {:.2}: × {:.3} per step back (R² {:.3}; theory {:.3}), ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = {:.1e}",
+                            e.radius, e.fit.per_step, e.fit.r_squared, e.theory, e.ratio
+                        )
+                    }
+                    None => {
+                        ok = false;
+                        format!("{}: no through-time record", s.name)
+                    }
+                })
+                .collect::<Vec<_>>();
+            (parts.join("; "), ok)
+        },
+    );
+    // MARK-CLAIMS
     out
+}
+
+/// What claim 8 reads from a run's record of step 1.
+struct ThroughTime {
+    /// The recurrent matrix's measured spectral radius.
+    radius: f64,
+    /// The fit of ln ‖∂L/∂h_t‖ against the lag.
+    fit: gradwell_monitor::LagFit,
+    /// The mean-field factor per step ([`through_time_factor`]).
+    theory: f64,
+    /// ‖∂L/∂h_1‖/‖∂L/∂h_T‖.
+    ratio: f64,
+}
+
+fn through_time_evidence(s: &RunSummary) -> Option<ThroughTime> {
+    let init = s.init.as_ref()?;
+    let g = init.through_time.first()?;
+    let radius = init.recurrent_radius.first()?.radius?;
+    let hidden = run_model(s)?.recurrent?.output_width();
+    Some(ThroughTime {
+        radius,
+        fit: g.lag_fit()?,
+        theory: through_time_factor(radius, hidden, g.norms.len())?,
+        ratio: g.ratio()?,
+    })
+}
+
+/// The mean-field factor per step of lag of ‖∂L/∂h_t‖ in a tanh RNN of `hidden` units at
+/// PyTorch's default init but for recurrent weights of spectral radius `rho` (orthogonal
+/// times `rho`, so every singular value is `rho` too), on the adding problem of length
+/// `steps`: √χ = √(ρ²·E[tanh′(√q* z)²]) at the fixed point q* of the pre-activation
+/// variance, q* = ρ²·E[tanh(√q* z)²] + σ_b². σ_b² is what the step's input adds: the two
+/// biases and W_ih·x, every entry U(±1/√H) of variance u = 1/(3H), so σ_b² = u·(2 + 1/3 +
+/// 2/T) (the value channel has E[x²] = 1/3, the marker is 1 at two of the T steps).
+/// `None` if the theory cannot be evaluated.
+pub fn through_time_factor(rho: f64, hidden: usize, steps: usize) -> Option<f64> {
+    let tanh: gradwell_activations::ActivationKind = "tanh".parse().ok()?;
+    let mf = MeanField::new(tanh).ok()?;
+    let u = gradwell_monitor::bias_sigma2(None, hidden, hidden).ok()?;
+    let drive = u * (2.0 + 1.0 / 3.0 + 2.0 / steps.max(1) as f64);
+    let s2 = rho * rho;
+    // From h_0 = 0; the map contracts to its stable fixed point in a few hundred steps
+    // even near ρ = 1.
+    let mut q = drive;
+    for _ in 0..2000 {
+        q = mf.next_q(q, s2, drive);
+    }
+    Some(mf.chi(q, s2).sqrt())
 }
 
 /// The comparison table: claim, configuration, evidence, verdict.

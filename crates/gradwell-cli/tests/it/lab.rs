@@ -215,6 +215,44 @@ fn claim_7_constant_init_never_breaks_symmetry() {
     assert_eq!(verdict(7, &s).verdict, Verdict::Pass);
 }
 
+/// Claim 8. Criterion: at step 1 of each tanh RNN (orthogonal recurrent weights × ρ,
+/// ρ in `lab::RADII`), the least-squares fit of ln ‖∂L/∂h_t‖ against the lag has R² ≥ 0.9
+/// and a factor per step below 1 for ρ < 1 and above 1 for ρ > 1, within 20 % of the
+/// mean-field √(ρ²·E[tanh′(√q* z)²]). Each factor is also checked against the bound the
+/// algebra gives: ∂L/∂h_{t−1} = W_hhᵀ·diag(tanh′)·∂L/∂h_t with ‖W_hh‖₂ = ρ and
+/// tanh′ ≤ 1, so no step back multiplies the norm by more than ρ.
+#[test]
+fn claim_8_gradient_through_time_follows_the_spectral_radius() {
+    let names: Vec<String> = lab::RADII.iter().map(|r| lab::radius_run(*r)).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let s = summaries(&refs);
+    assert!(lab::RADII.iter().any(|r| *r < 1.0) && lab::RADII.iter().any(|r| *r > 1.0));
+    for (run, rho) in s.iter().zip(lab::RADII) {
+        let init = run.init.as_ref().expect("monitor record of step 1");
+        let measured = init.recurrent_radius[0].radius.expect("a measured radius");
+        assert!(
+            (measured - rho).abs() < 1e-6,
+            "{}: radius {measured}",
+            run.name
+        );
+        let g = &init.through_time[0];
+        assert_eq!(g.norms.len(), lab::THROUGH_TIME_STEPS);
+        let fit = g.lag_fit().expect("a fit");
+        assert!(fit.r_squared >= lab::GEOMETRIC_FIT, "{}: {fit:?}", run.name);
+        assert!(fit.per_step <= rho * (1.0 + 1e-6), "{}: {fit:?}", run.name);
+        assert_eq!(fit.per_step < 1.0, rho < 1.0, "{}: {fit:?}", run.name);
+        let theory = lab::through_time_factor(rho, lab::RNN_WIDTH, lab::THROUGH_TIME_STEPS)
+            .expect("the mean-field factor");
+        assert!(
+            (fit.per_step / theory - 1.0).abs() <= lab::THEORY_TOLERANCE,
+            "{}: {} against {theory}",
+            run.name,
+            fit.per_step
+        );
+    }
+    assert_eq!(verdict(8, &s).verdict, Verdict::Pass);
+}
+
 /// The bytes of the files under `dir`.
 fn folder_size(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
