@@ -265,7 +265,7 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
             },
             series: {
                 let picked = pick(runs, &[ADDING_RNN, ADDING_LSTM]);
-                let mut v: Vec<Series> = picked.iter().map(|s| mse_series(s)).collect();
+                let mut v: Vec<Series> = picked.iter().copied().map(mse_series).collect();
                 if let Some(longest) = picked.iter().max_by_key(|s| s.epochs.len()) {
                     v.push(Series::new(
                         "baseline 1/6".to_string(),
