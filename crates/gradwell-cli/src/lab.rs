@@ -572,7 +572,11 @@ pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<R
                 match (&s.diverged, s.test_accuracy) {
                     (Some(_), _) => "diverged (non-finite)".to_string(),
                     (None, Some(a)) => format!("test accuracy {a:.3}"),
-                    (None, None) => "no test accuracy".into(),
+                    // A regression (the adding problem): its loss is the test MSE.
+                    (None, None) => match s.test_loss {
+                        Some(l) => format!("test loss {l:.4}"),
+                        None => "no test accuracy".into(),
+                    },
                 },
                 s.seconds
             );
