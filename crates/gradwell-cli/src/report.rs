@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use gradwell_monitor::{PlotSpec, Series};
 use serde::Serialize;
 
-use crate::lab::{ClaimResult, Verdict};
+use crate::lab::{
+    ADDING_LSTM, ADDING_RNN, CLIFF, CLIFF_CLIPPED, ClaimResult, RADII, Verdict, radius_run,
+};
 use crate::run::{RUN_FILE, RunSummary, epochs_csv, pretty, write_file};
 use crate::{CliError, Result};
+use gradwell_data::sequence::ADDING_BASELINE_MSE;
 
 /// The run summaries in `dirs`: each a run folder (holding `run.json`) or a folder of run
 /// folders.
@@ -103,7 +106,20 @@ fn accuracy_series(s: &RunSummary) -> Series {
     )
 }
 
+/// Test MSE (the loss of a regression) by epoch.
+fn mse_series(s: &RunSummary) -> Series {
+    Series::new(
+        s.name.clone(),
+        s.epochs
+            .iter()
+            .filter_map(|e| Some((gradwell_train::epoch_number(e.epoch) as f64, e.test?.loss)))
+            .collect(),
+    )
+}
+
 fn figures(runs: &[RunSummary]) -> Vec<Figure> {
+    let radius_names: Vec<String> = RADII.iter().map(|r| radius_run(*r)).collect();
+    let radius_names: Vec<&str> = radius_names.iter().map(String::as_str).collect();
     let init = |names: &[&str], f: fn(&str, &gradwell_monitor::StepRecord) -> Series| {
         pick(runs, names)
             .into_iter()
@@ -209,6 +225,101 @@ fn figures(runs: &[RunSummary]) -> Vec<Figure> {
                 log_y: false,
             },
             series: acc(&["constant-init", "random-init"]),
+        },
+        Figure {
+            file: "through_time.svg",
+            caption: "Claim 8: ‖∂L/∂h_t‖ at initialization against the lag T − t (log scale), one tanh RNN per spectral radius ρ of the recurrent matrix: straight lines, falling back through time for ρ < 1 and rising for ρ > 1.",
+            spec: PlotSpec {
+                title: "Gradient through time by spectral radius",
+                x_label: "lag T − t (steps back from the last)",
+                y_label: "‖∂L/∂h_t‖ (log scale)",
+                log_y: true,
+            },
+            series: pick(runs, &radius_names)
+                .into_iter()
+                .filter_map(|s| {
+                    let init = s.init.as_ref()?;
+                    let g = init.through_time.first()?;
+                    let rho = init.recurrent_radius.first()?.radius?;
+                    Some(Series::new(
+                        format!("ρ = {rho:.1}"),
+                        g.norms
+                            .iter()
+                            .rev()
+                            .enumerate()
+                            .filter(|(_, v)| **v > 0.0)
+                            .map(|(lag, v)| (lag as f64, *v))
+                            .collect(),
+                    ))
+                })
+                .collect(),
+        },
+        Figure {
+            file: "adding.svg",
+            caption: "Claim 9: test MSE by epoch on the adding problem, the plain tanh RNN and the LSTM, beside the trivial answer's 1/6.",
+            spec: PlotSpec {
+                title: "Adding problem: test MSE",
+                x_label: "epoch",
+                y_label: "test MSE",
+                log_y: false,
+            },
+            series: {
+                let picked = pick(runs, &[ADDING_RNN, ADDING_LSTM]);
+                let mut v: Vec<Series> = picked.iter().copied().map(mse_series).collect();
+                if let Some(longest) = picked.iter().max_by_key(|s| s.epochs.len()) {
+                    v.push(Series::new(
+                        "baseline 1/6".to_string(),
+                        longest
+                            .epochs
+                            .iter()
+                            .map(|e| {
+                                (
+                                    gradwell_train::epoch_number(e.epoch) as f64,
+                                    ADDING_BASELINE_MSE,
+                                )
+                            })
+                            .collect(),
+                    ));
+                }
+                v
+            },
+        },
+        Figure {
+            file: "cliff_loss.svg",
+            caption: "Claim 10: training loss of each step (log scale) of the ReLU RNN on the cliff, unclipped and clipped; the unclipped run's line ends where its loss became non-finite.",
+            spec: PlotSpec {
+                title: "The cliff: loss per step",
+                x_label: "step",
+                y_label: "training loss (log scale)",
+                log_y: true,
+            },
+            series: pick(runs, &[CLIFF, CLIFF_CLIPPED])
+                .into_iter()
+                .map(|s| {
+                    Series::new(
+                        s.name.clone(),
+                        s.losses
+                            .iter()
+                            .filter(|(_, l)| l.is_finite())
+                            .map(|(t, l)| (*t as f64, *l))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        },
+        Figure {
+            file: "cliff_grad_norm.svg",
+            caption: "Claim 10: global gradient norm (before clipping) of each step (log scale), unclipped and clipped.",
+            spec: PlotSpec {
+                title: "The cliff: gradient norm per step",
+                x_label: "step",
+                y_label: "‖∇‖ before clipping (log scale)",
+                log_y: true,
+            },
+            series: pick(runs, &[CLIFF, CLIFF_CLIPPED])
+                .into_iter()
+                .map(|s| Series::new(s.name.clone(), grad_norms(s)))
+                .collect(),
         },
     ];
     // Runs outside the lab's names (a merged sweep of other runs) get one figure.
@@ -319,7 +430,7 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
          figure {{ margin: 2em 0; }}\n figcaption {{ font-size: 14px; color: #444; }}\n\
          svg {{ max-width: 100%; height: auto; }}\n\
          </style>\n</head>\n<body>\n<h1>gradwell lab report</h1>\n\
-         <p>{} runs on the embedded digits (fixed seeds). Each claim is judged against a \
+         <p>{} runs on the embedded digits and the adding problem (fixed seeds). Each claim is judged against a \
          criterion stated before the runs; the evidence is measured by the gradient-health \
          monitor (figures at initialization are the monitor's record of step 1, on a real \
          batch, before the first update).</p>\n\

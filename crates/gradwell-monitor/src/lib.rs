@@ -118,6 +118,6 @@ pub use theory::{
 };
 pub use thresholds::Thresholds;
 pub use through_time::{
-    RecurrentRadius, TimeGradients, recurrent_radii, spectral_radius, time_gradients,
+    LagFit, RecurrentRadius, TimeGradients, recurrent_radii, spectral_radius, time_gradients,
 };
 pub use tracker::{FindingTracker, TrackedChanges};

@@ -56,6 +56,59 @@ impl TimeGradients {
         (last > 0.0 && lag > 0).then(|| (self.norms[s] / last).powf(1.0 / lag as f64))
     }
 
+    /// The least-squares fit of ln ‖∂L/∂h_t‖ against the lag T − t, over the steps from
+    /// the earliest whose norm is not 0 to T: the geometric law the norms follow if the
+    /// gradient is multiplied by the same factor at every step back through time.
+    /// `None` with fewer than three such steps (a line through two points fits trivially)
+    /// or a norm that is not finite.
+    ///
+    /// ```
+    /// use gradwell_monitor::TimeGradients;
+    ///
+    /// // Halving at every step back: 1/8, 1/4, 1/2, 1 for t = 1 … 4.
+    /// let g = TimeGradients {
+    ///     layer: "0".into(),
+    ///     kind: "RNN".into(),
+    ///     truncate: None,
+    ///     norms: vec![0.125, 0.25, 0.5, 1.0],
+    /// };
+    /// let fit = g.lag_fit().unwrap();
+    /// assert!((fit.per_step - 0.5).abs() < 1e-12 && (fit.r_squared - 1.0).abs() < 1e-12);
+    /// assert_eq!(fit.lags, 3);
+    /// ```
+    pub fn lag_fit(&self) -> Option<LagFit> {
+        let s = self.norms.iter().position(|&v| v > 0.0)?;
+        let tail = &self.norms[s..];
+        if tail.len() < 3 || tail.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return None;
+        }
+        // Points (lag, ln norm), lag 0 at t = T.
+        let n = tail.len() as f64;
+        let points = || {
+            tail.iter()
+                .rev()
+                .enumerate()
+                .map(|(lag, v)| (lag as f64, v.ln()))
+        };
+        let (mx, my) = points().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+        let (sxx, sxy, syy) = points().fold((0.0, 0.0, 0.0), |(a, b, c), (x, y)| {
+            let (dx, dy) = (x - mx, y - my);
+            (a + dx * dx, b + dx * dy, c + dy * dy)
+        });
+        let slope = sxy / sxx;
+        let residual = syy - slope * sxy;
+        Some(LagFit {
+            per_step: slope.exp(),
+            // Norms exactly on the line (a constant included) fit perfectly.
+            r_squared: if syy > 0.0 {
+                (1.0 - residual / syy).max(0.0)
+            } else {
+                1.0
+            },
+            lags: tail.len() - 1,
+        })
+    }
+
     /// The first step (1-based) whose norm is not 0, when the gradient underflowed to 0
     /// before reaching step 1.
     pub fn underflow_from(&self) -> Option<usize> {
@@ -67,6 +120,19 @@ impl TimeGradients {
     pub fn gated(&self) -> bool {
         self.kind != "RNN"
     }
+}
+
+/// The log-linear fit of ‖∂L/∂h_t‖ against the lag ([`TimeGradients::lag_fit`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LagFit {
+    /// The fitted factor per step of lag, e^slope: below 1 the gradient shrinks going back
+    /// through time, above 1 it grows.
+    pub per_step: f64,
+    /// The fit's coefficient of determination R², in [0, 1]: 1 when the log-norms lie on
+    /// the line (a geometric law).
+    pub r_squared: f64,
+    /// The lags the fit spans (its points minus one).
+    pub lags: usize,
 }
 
 /// The spectral radius (largest |eigenvalue|) of one recurrent weight's measured block.

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use gradwell_autodiff::ops::RnnNonlinearity;
+use gradwell_init::Init;
 
 use crate::layers::{GruSpec, LastStepSpec, LayerSpec, LstmSpec, RecurrentOptions, RnnSpec};
 use crate::{NnError, Result};
@@ -43,11 +44,13 @@ impl RecurrentCell {
         }
     }
 
-    /// The model-file layer of `num_layers` layers of `hidden` units stacked, with
-    /// PyTorch's defaults for the rest.
-    fn layer(self, hidden: usize, num_layers: usize) -> LayerSpec {
+    /// The model-file layer of `num_layers` layers of `hidden` units stacked, its
+    /// recurrent weights drawn by `recurrent_init` when given, with PyTorch's defaults for
+    /// the rest.
+    fn layer(self, hidden: usize, num_layers: usize, recurrent_init: Option<Init>) -> LayerSpec {
         let options = RecurrentOptions {
             num_layers,
+            recurrent_init,
             ..RecurrentOptions::new(hidden)
         };
         let rnn = |nonlinearity| {
@@ -97,15 +100,16 @@ impl RecurrentStack {
         self.hidden.last().copied().unwrap_or(0)
     }
 
-    /// The model-file layers it stands for: the recurrent layers, then (unless
+    /// The model-file layers it stands for: the recurrent layers (each with
+    /// `recurrent_init` as its [`RecurrentOptions::recurrent_init`]), then (unless
     /// `per_step`) a `last_step` that keeps the final step's output.
-    pub fn layers(&self, per_step: bool) -> Vec<LayerSpec> {
+    pub fn layers(&self, per_step: bool, recurrent_init: Option<Init>) -> Vec<LayerSpec> {
         let mut layers = Vec::new();
         let mut i = 0;
         while i < self.hidden.len() {
             let w = self.hidden[i];
             let run = self.hidden[i..].iter().take_while(|&&h| h == w).count();
-            layers.push(self.cell.layer(w, run));
+            layers.push(self.cell.layer(w, run, recurrent_init));
             i += run;
         }
         if !per_step {

@@ -416,6 +416,11 @@ pub struct MlpSpec {
     /// hidden widths then default to none: a linear read-out): the model then takes
     /// sequences, and is built by [`MlpSpec::sequence_spec`].
     pub recurrent: Option<RecurrentStack>,
+    /// The initializer of the recurrent layers' recurrent weights (`recurrent_init` of
+    /// each layer, [`RecurrentOptions::recurrent_init`](crate::layers::RecurrentOptions)),
+    /// e.g. `orthogonal:0.9` for a recurrent matrix of spectral radius 0.9; PyTorch's
+    /// U(±1/√hidden) when absent. Needs `recurrent`.
+    pub recurrent_init: Option<Init>,
 }
 
 impl Default for MlpSpec {
@@ -435,6 +440,7 @@ impl Default for MlpSpec {
             alpha_dropout: 0.0,
             head: Head::Logits,
             recurrent: None,
+            recurrent_init: None,
         }
     }
 }
@@ -503,6 +509,11 @@ impl MlpSpec {
                 "zero_init_residual applies to residual blocks: set residual".into(),
             ));
         }
+        if self.recurrent.is_none() && self.recurrent_init.is_some() {
+            return Err(NnError::Config(
+                "recurrent_init applies to recurrent layers: set recurrent".into(),
+            ));
+        }
         if let Some(r) = &self.recurrent
             && self.batch_norm
         {
@@ -537,11 +548,12 @@ impl MlpSpec {
         };
         let head = MlpSpec {
             recurrent: None,
+            recurrent_init: None,
             ..self.clone()
         };
         let mlp = head.fit(recurrent.output_width(), outputs)?.to_spec()?;
         self.validate()?;
-        let mut layers = recurrent.layers(per_step);
+        let mut layers = recurrent.layers(per_step, self.recurrent_init);
         layers.extend(mlp.layers);
         Ok(ModelSpec {
             input_shape: vec![steps, features],
@@ -692,6 +704,8 @@ struct MlpFile {
     head: Head,
     #[serde(skip_serializing_if = "Option::is_none")]
     recurrent: Option<RecurrentStack>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurrent_init: Option<Init>,
 }
 
 impl Default for MlpFile {
@@ -725,6 +739,7 @@ impl From<MlpSpec> for MlpFile {
             alpha_dropout: m.alpha_dropout,
             head: m.head,
             recurrent: m.recurrent,
+            recurrent_init: m.recurrent_init,
         }
     }
 }
@@ -758,6 +773,7 @@ impl TryFrom<MlpFile> for MlpSpec {
             alpha_dropout: f.alpha_dropout,
             head: f.head,
             recurrent: f.recurrent,
+            recurrent_init: f.recurrent_init,
         };
         spec.validate()?;
         Ok(spec)

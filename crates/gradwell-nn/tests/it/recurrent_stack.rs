@@ -85,3 +85,37 @@ fn a_model_section_names_recurrent_layers_and_reads_them_out_linearly_by_default
         assert!(bad.parse::<RecurrentStack>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn recurrent_init_reaches_every_recurrent_layer_and_needs_one() {
+    let mlp: MlpSpec =
+        serde_json::from_str(r#"{"recurrent": "rnn:6,6,4", "recurrent_init": "orthogonal:0.5"}"#)
+            .unwrap();
+    let spec = mlp.sequence_spec(5, 2, 1, false).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&spec.to_json().unwrap()).unwrap();
+    let inits: Vec<&str> = json["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.get("recurrent_init")?.as_str())
+        .collect();
+    assert_eq!(inits, ["orthogonal:0.5", "orthogonal:0.5"]);
+    // Every singular value of an orthogonal matrix times 0.5 is 0.5: WᵀW = 0.25·I.
+    let net = Network::<f64>::build(&spec, 3).unwrap();
+    let w = net
+        .tape
+        .params()
+        .value(net.param("0.weight_hh_l0").unwrap())
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap()
+        .to_owned();
+    for ((i, j), x) in w.t().dot(&w).indexed_iter() {
+        let want = if i == j { 0.25 } else { 0.0 };
+        assert!((x - want).abs() < 1e-12, "WᵀW[{i}, {j}] = {x}");
+    }
+    // Without recurrent layers it names itself.
+    let e = serde_json::from_str::<MlpSpec>(r#"{"recurrent_init": "orthogonal"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("recurrent_init"), "{e}");
+}
