@@ -539,16 +539,21 @@ impl<F: Float> Op<F> for Recurrent<F> {
             // squares are summed in f64: in f32, elements near 1e-25 (a gradient that has
             // decayed through a hundred steps) would square to 0 though the norm is
             // representable.
-            let mut sq = 0.0_f64;
-            for s in 0..n {
-                let row = s * t + step;
-                let dy = &dys[row * h..(row + 1) * h];
-                let carry = &self.carry[s * h..(s + 1) * h];
-                for ((d, &dy), &c) in self.dh[s * h..(s + 1) * h].iter_mut().zip(dy).zip(carry) {
-                    *d = dy + c;
-                    sq += d.as_f64() * d.as_f64();
-                }
-            }
+            let (dh, carry) = (&mut self.dh, &self.carry);
+            let sq = gradwell_tensor::vectorized(
+                #[inline(always)]
+                || {
+                    for s in 0..n {
+                        let row = s * t + step;
+                        let dy = &dys[row * h..(row + 1) * h];
+                        let carry = &carry[s * h..(s + 1) * h];
+                        for ((d, &dy), &c) in dh[s * h..(s + 1) * h].iter_mut().zip(dy).zip(carry) {
+                            *d = dy + c;
+                        }
+                    }
+                    gradwell_tensor::sum_squares_f64(dh)
+                },
+            );
             self.norms[step] = F::of(sq.sqrt());
             let dgh_w = if shared { 0 } else { gh };
             let direct_w = if shared { 0 } else { h };
