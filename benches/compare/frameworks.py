@@ -7,6 +7,9 @@ LSTM_STEPS steps of LSTM_INPUT features (the same values as gradwell's `matrix`)
 nn.LSTM with LSTM_HIDDEN units, the last step, Linear to 10 classes, cross-entropy, SGD
 lr 0.1 momentum 0.9; it reads no data.
 
+Prints one JSON line: samples per second of wall time and of the process's CPU time
+(`samples_per_cpu_sec`, comparable on a loaded machine at one thread), peak RSS, loss.
+
 usage: python frameworks.py <torch|jax> <M1|M2|M3|LSTM> <batch> <seconds> <threads> [data dir]
 """
 import gzip
@@ -202,12 +205,14 @@ def timed(step, seconds, batch, finish):
     rss_warm = peak_rss_mib()
     steps = 0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     while time.perf_counter() - t0 < seconds:
         last = step()
         steps += 1
     loss = finish(last)
     secs = time.perf_counter() - t0
-    return steps, steps * batch / secs, rss_warm, loss
+    cpu_sps = steps * batch / (time.process_time() - c0)
+    return steps, steps * batch / secs, cpu_sps, rss_warm, loss
 
 
 def main():
@@ -216,13 +221,14 @@ def main():
     if model == "LSTM":
         if fw != "torch":
             sys.exit(f"the LSTM model is compared with PyTorch only, not {fw}")
-        steps, sps, rss_warm, loss = run_torch_lstm(batch, seconds, threads)
+        steps, sps, cpu_sps, rss_warm, loss = run_torch_lstm(batch, seconds, threads)
     else:
         x, y = load(data)
         run = {"torch": run_torch, "jax": run_jax}[fw]
-        steps, sps, rss_warm, loss = run(model, batch, seconds, threads, x, y)
+        steps, sps, cpu_sps, rss_warm, loss = run(model, batch, seconds, threads, x, y)
     print(json.dumps({
         "framework": fw, "model": model, "batch": batch, "steps": steps, "samples_per_sec": round(sps, 1),
+        "samples_per_cpu_sec": round(cpu_sps, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1), "peak_rss_after_warmup_mib": round(rss_warm, 1), "final_loss": round(loss, 4),
     }))
 

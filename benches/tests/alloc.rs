@@ -115,9 +115,10 @@ fn steady_state_steps_allocate_nothing_outside_the_portable_kernel() {
     // first).
     let mlp = |linears: usize| 3 * linears - 1;
     // The LSTM: forward one product for the input side of all steps and one per step for
-    // the hidden side; backward, per step, one for the hidden state's gradient and one for
-    // W_hh's, then one for W_ih's (the input needs no gradient); the Linear head, three.
-    let lstm = 1 + gradwell_benches::LSTM_STEPS + 2 * gradwell_benches::LSTM_STEPS + 1 + 3;
+    // the hidden side; backward, per step, one for the hidden state's gradient, then one
+    // for W_hh's and one for W_ih's over all steps (the input needs no gradient); the
+    // Linear head, three.
+    let lstm = 1 + gradwell_benches::LSTM_STEPS + gradwell_benches::LSTM_STEPS + 2 + 3;
     let cases = [
         ("M1", Workload::new(Model::M1, 64), mlp(2)),
         ("M2", Workload::new(Model::M2, 128), mlp(9)),

@@ -459,3 +459,96 @@ fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
     }
     out
 }
+
+/// The width of [`pack_panels`]' panels: a split of a packed product across threads starts
+/// its columns at a multiple of it.
+pub(crate) const PANEL_WIDTH: usize = NN_NR;
+
+/// The number of elements [`pack_panels`] writes for a `k×n` matrix.
+pub(crate) fn panels_len(k: usize, n: usize) -> usize {
+    n.next_multiple_of(NN_NR) * k
+}
+
+/// Copies the `k×n` matrix `b` (strides `rsb`, `csb`) into the panel layout
+/// [`gemm_panels`] reads: element `(p, j)` to `dst[(j / 64)·k·64 + p·64 + j % 64]`. A `B`
+/// with unit row stride (a transposed row-major matrix) is transposed in 16×16 register
+/// blocks, a row-major one copied row by row.
+///
+/// # Safety
+/// The processor must have AVX-512F (checked by [`enabled`]). `b` must address an
+/// in-bounds `k×n` matrix with these strides, and `dst` [`panels_len`]`(k, n)` writable
+/// elements that do not overlap it.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn pack_panels(
+    k: usize,
+    n: usize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    dst: *mut f32,
+) {
+    // SAFETY: the caller's contract; every element read is at p < k, j < n of `b`, every
+    // element written inside the panels of `dst`.
+    unsafe {
+        if rsb == 1 {
+            // Column j of B is the k contiguous elements at b + j·csb.
+            transpose_into_panels(b, csb, n, k, dst);
+            return;
+        }
+        for j0 in (0..n).step_by(NN_NR) {
+            let nr = NN_NR.min(n - j0);
+            for p in 0..k {
+                let src = b.offset(p as isize * rsb + j0 as isize * csb);
+                let to = dst.add(j0 * k + p * NN_NR);
+                if csb == 1 {
+                    std::ptr::copy_nonoverlapping(src, to, nr);
+                } else {
+                    for j in 0..nr {
+                        *to.add(j) = *src.offset(j as isize * csb);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `C ← α·A·B + β·C` with `B` packed by [`pack_panels`] and `C` of unit column stride:
+/// the [`nn`] kernel reading the panels as they are.
+///
+/// # Safety
+/// The processor must have AVX-512F. `a` (strides `rsa`, `csa`) must address an in-bounds
+/// `m×k` matrix, `panels` the panels of a `k×n` matrix as [`pack_panels`] wrote them
+/// (possibly starting at the panel of a column that is a multiple of [`PANEL_WIDTH`]), and
+/// `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_panels(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    panels: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    // SAFETY: the caller's contract is `nn`'s with `BLayout::Panels`.
+    unsafe {
+        nn(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            rsa,
+            csa,
+            BLayout::Panels(panels),
+            beta,
+            c,
+            rsc,
+        )
+    };
+}

@@ -143,13 +143,13 @@ pub fn batched_matmul_new<F: Float>(
 /// every access against the allocation it came from, under strict provenance), and the
 /// operand may be handed to the helper threads of a split product.
 #[derive(Clone, Copy)]
-struct Raw {
-    addr: *mut u8,
-    rs: isize,
-    cs: isize,
+pub(crate) struct Raw {
+    pub(crate) addr: *mut u8,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
 }
 
-// SAFETY: a `Raw` is only dereferenced inside `kernel`, whose callers guarantee that the
+// SAFETY: a `Raw` is only dereferenced inside `kernel` and `gemm_packed`, whose callers guarantee that the
 // storage outlives the call and that concurrent parts write disjoint blocks of `C`.
 #[allow(unsafe_code)]
 unsafe impl Send for Raw {}
@@ -159,7 +159,9 @@ unsafe impl Sync for Raw {}
 
 impl Raw {
     /// An input operand.
-    fn of<F, S: ndarray::RawData<Elem = F>>(m: &ndarray::ArrayBase<S, ndarray::Ix2>) -> Self {
+    pub(crate) fn of<F, S: ndarray::RawData<Elem = F>>(
+        m: &ndarray::ArrayBase<S, ndarray::Ix2>,
+    ) -> Self {
         Raw {
             addr: m.as_ptr().cast::<u8>().cast_mut(),
             rs: m.strides()[0],
@@ -168,7 +170,7 @@ impl Raw {
     }
 
     /// The output operand: its address taken through the unique mutable view.
-    fn of_mut<F>(m: &mut ArrayViewMut2<'_, F>) -> Self {
+    pub(crate) fn of_mut<F>(m: &mut ArrayViewMut2<'_, F>) -> Self {
         Raw {
             addr: m.as_mut_ptr().cast::<u8>(),
             ..Raw::of(m)
@@ -176,7 +178,7 @@ impl Raw {
     }
 
     /// The operand starting `rows` rows and `cols` columns further on.
-    fn shifted<F>(self, rows: usize, cols: usize) -> Self {
+    pub(crate) fn shifted<F>(self, rows: usize, cols: usize) -> Self {
         let elements = rows as isize * self.rs + cols as isize * self.cs;
         Raw {
             addr: self

@@ -60,6 +60,7 @@ mod error;
 mod float;
 mod gemm;
 mod label;
+mod packed;
 mod reduce;
 mod threads;
 
@@ -68,6 +69,7 @@ pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
 pub use label::{ClassLabel, DEFAULT_IGNORE_INDEX};
+pub use packed::{PackedB, gemm_packed};
 pub use reduce::{check_axis, mean_axis, sum_axis, sum_map_f64, sum_squares_f64};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 

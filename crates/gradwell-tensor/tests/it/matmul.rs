@@ -46,7 +46,7 @@ const CASES: u32 = if cfg!(miri) { 4 } else { 48 };
 /// quick; small under Miri.
 const MAX_MACS: usize = if cfg!(miri) { 4_000 } else { 1_500_000 };
 
-fn filled(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+pub(crate) fn filled(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     let mut x = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);

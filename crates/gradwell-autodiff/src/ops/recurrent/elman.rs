@@ -86,18 +86,13 @@ pub(super) fn forward<F: Float>(act: RnnNonlinearity, r: FwdRow<'_, F>) {
     }
 }
 
-/// One sample's step backward: `dgi = dgh = dh ⊙ act′`, the derivative read from the output
-/// (1 − h² for tanh, h > 0 for ReLU), as PyTorch's backward does.
+/// One sample's step backward: `dgi = dh ⊙ act′` (the hidden side's gradient is the
+/// same), the derivative read from the output (1 − h² for tanh, h > 0 for ReLU), as
+/// PyTorch's backward does.
 pub(super) fn backward<F: Float>(act: RnnNonlinearity, r: BackRow<'_, F>) {
     let one = F::one();
-    for (((&h, &dh), dgi), dgh) in r
-        .gates
-        .iter()
-        .zip(r.dh)
-        .zip(r.dgi.iter_mut())
-        .zip(r.dgh.iter_mut())
-    {
-        let d = match act {
+    for ((&h, &dh), dgi) in r.gates.iter().zip(r.dh).zip(r.dgi.iter_mut()) {
+        *dgi = match act {
             RnnNonlinearity::Tanh => dh * (one - h * h),
             RnnNonlinearity::Relu => {
                 if h > F::zero() {
@@ -107,8 +102,5 @@ pub(super) fn backward<F: Float>(act: RnnNonlinearity, r: BackRow<'_, F>) {
                 }
             }
         };
-        *dgi = d;
-        *dgh = d;
     }
-    r.dh_prev.iter_mut().for_each(|d| *d = F::zero());
 }

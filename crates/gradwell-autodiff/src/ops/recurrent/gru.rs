@@ -52,3 +52,14 @@ pub(super) fn backward<F: Float>(r: BackRow<'_, F>) {
         r.dh_prev[k] = dh * zk;
     }
 }
+
+/// Turns one row's input-side pre-activation gradients into the hidden side's in place:
+/// r's and z's are equal, n's hidden side is `dâ_n ⊙ r` (`gates` the row's activated r, z,
+/// n).
+#[inline(always)]
+pub(super) fn hidden_side_in_place<F: Float>(gates: &[F], d: &mut [F]) {
+    let n = gates.len() / 3;
+    for (d, &r) in d[2 * n..3 * n].iter_mut().zip(&gates[..n]) {
+        *d *= r;
+    }
+}

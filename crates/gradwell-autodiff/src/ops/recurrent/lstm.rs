@@ -53,8 +53,8 @@ pub(super) fn forward<F: Float>(r: FwdRow<'_, F>) {
 }
 
 /// One sample's step backward. `dc` holds the gradient reaching `c_t` from step t + 1 and
-/// leaves with the one reaching `c_{t−1}` (`dc_t ⊙ f`); the hidden-side and input-side
-/// pre-activation gradients are equal.
+/// leaves with the one reaching `c_{t−1}` (`dc_t ⊙ f`). The hidden-side and input-side
+/// pre-activation gradients are equal: only `dgi` is written.
 #[inline(always)]
 pub(super) fn backward<F: Float>(r: BackRow<'_, F>) {
     let n = r.dh.len();
@@ -85,6 +85,4 @@ pub(super) fn backward<F: Float>(r: BackRow<'_, F>) {
     for k in 0..n {
         dcs[k] *= f[k];
     }
-    r.dgh[..4 * n].copy_from_slice(&r.dgi[..4 * n]);
-    r.dh_prev[..n].fill(F::zero());
 }

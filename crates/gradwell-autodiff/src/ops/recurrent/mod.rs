@@ -7,7 +7,7 @@ mod elman;
 mod gru;
 mod lstm;
 
-use gradwell_tensor::{Float, ShapeError, gemm};
+use gradwell_tensor::{Float, PackedB, ShapeError, gemm, gemm_packed};
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, ShapeBuilder};
 
 pub use elman::RnnNonlinearity;
@@ -53,6 +53,28 @@ impl Cell {
         match self {
             Cell::Elman(_) => 0,
             Cell::Lstm | Cell::Gru => h,
+        }
+    }
+
+    /// Whether the gradient of the hidden-side pre-activations (`W_hh h_{t−1} + b_hh`)
+    /// equals the input side's (Elman, LSTM): then the backward pass keeps only the input
+    /// side's and the cell writes no `dgh` and no `dh_prev`. The GRU's differs (its n gate
+    /// multiplies the hidden side by r) and it has a direct path `dh ⊙ z` to `h_{t−1}`.
+    fn shares_pre_activation_grad(self) -> bool {
+        match self {
+            Cell::Elman(_) | Cell::Lstm => true,
+            Cell::Gru => false,
+        }
+    }
+
+    /// Turns one row of input-side pre-activation gradients into the hidden side's, in
+    /// place, given the row's activated gates (GRU: the n block times r; the others are
+    /// equal already).
+    #[inline(always)]
+    fn hidden_side_in_place<F: Float>(self, gates: &[F], d: &mut [F]) {
+        match self {
+            Cell::Elman(_) | Cell::Lstm => {}
+            Cell::Gru => gru::hidden_side_in_place(gates, d),
         }
     }
 
@@ -116,10 +138,12 @@ pub(super) struct BackRow<'a, F> {
     dc: &'a mut [F],
     /// Out: the gradient of the input-side pre-activations (`W_ih x_t + b_ih`).
     dgi: &'a mut [F],
-    /// Out: the gradient of the hidden-side pre-activations (`W_hh h_{t−1} + b_hh`).
+    /// Out: the gradient of the hidden-side pre-activations (`W_hh h_{t−1} + b_hh`). Empty
+    /// (and not written) when the cell [shares](Cell::shares_pre_activation_grad) it with
+    /// the input side.
     dgh: &'a mut [F],
-    /// Out: the gradient reaching `h_{t−1}` other than through `W_hh` (GRU's `dh ⊙ z`;
-    /// zero for the others).
+    /// Out: the gradient reaching `h_{t−1}` other than through `W_hh` (GRU's `dh ⊙ z`).
+    /// Empty for the cells that share the pre-activation gradient (they have no such path).
     dh_prev: &'a mut [F],
 }
 
@@ -129,11 +153,12 @@ pub(super) struct BackRow<'a, F> {
 /// gate order are PyTorch's ([`Cell`]).
 ///
 /// Forward: one product for every `x_t·W_ihᵀ` (N·T rows), then one `h_{t−1}·W_hhᵀ` per
-/// step. The activated gates (and the LSTM's cell states, the GRU's `W_hn h + b_hn`) are
+/// step, with `W_hhᵀ` packed once for all steps ([`PackedB`]). The activated gates (and the LSTM's cell states, the GRU's `W_hn h + b_hn`) are
 /// kept in buffers the op owns and hands on through [`Op::recycle`], so after the first
-/// step of training the op allocates nothing. Backward: backpropagation through all steps,
-/// the weights' gradients accumulated by products with `β = 1`, the input's by one product
-/// at the end.
+/// step of training the op allocates nothing. Backward: backpropagation through all steps
+/// (one product per step carries the gradient to `h_{t−1}`, `W_hh` packed once), then one
+/// product over all N·T rows for each weight's gradient (accumulated with `β = 1`) and one
+/// for the input's; the biases' gradients are summed step by step.
 ///
 /// **Truncated BPTT** ([`Recurrent::truncated`], k): the gradient flowing from `h_t` (and
 /// `c_t`) to `h_{t−1}` (and `c_{t−1}`) is cut wherever t is a multiple of k. This is
@@ -155,7 +180,8 @@ pub struct Recurrent<F> {
     hh: Vec<F>,
     /// `[N, T, G·H]`: the input-side pre-activation gradients.
     dgi: Vec<F>,
-    /// `[N, G·H]`: the hidden-side pre-activation gradients of one step.
+    /// `[N, G·H]`: the hidden-side pre-activation gradients of one step (GRU only; the
+    /// other cells' are `dgi`'s).
     dgh: Vec<F>,
     /// `[N, H]`: the total gradient reaching `h_t`.
     dh: Vec<F>,
@@ -165,6 +191,8 @@ pub struct Recurrent<F> {
     dc: Vec<F>,
     /// `[T]`: ‖∂L/∂h_t‖ of the last backward pass.
     norms: Vec<F>,
+    /// `W_hhᵀ` (forward) or `W_hh` (backward), packed once for the products of every step.
+    packed: PackedB<F>,
 }
 
 impl<F: Float> Recurrent<F> {
@@ -182,6 +210,7 @@ impl<F: Float> Recurrent<F> {
             carry: Vec::new(),
             dc: Vec::new(),
             norms: Vec::new(),
+            packed: PackedB::new(),
         }
     }
 
@@ -341,17 +370,23 @@ fn mat_mut<F>(data: &mut [F], rows: usize, cols: usize, stride: usize) -> ArrayV
         .unwrap_or_else(|e| unreachable!("the buffers are sized for their views: {e}"))
 }
 
-/// Adds every `width`-long row of `rows` into `sum`.
-fn add_rows<F: Float>(sum: &mut ArrayViewMutD<'_, F>, rows: &[F]) {
-    let Some(sum) = sum.as_slice_mut() else {
-        unreachable!("tape gradients are in standard layout")
-    };
+/// Adds `rows` rows of `data`, `stride` apart and as long as `sum`, into `sum` (a bias's
+/// gradient), if that gradient is wanted.
+fn add_rows<F: Float>(
+    sum: Option<&mut ArrayViewMutD<'_, F>>,
+    data: &[F],
+    rows: usize,
+    stride: usize,
+) {
+    let Some(sum) = sum else { return };
+    let sum = flat_mut(sum);
     gradwell_tensor::vectorized(
         #[inline(always)]
         || {
-            for row in rows.chunks_exact(sum.len()) {
-                for (s, &r) in sum.iter_mut().zip(row) {
-                    *s += r;
+            for r in 0..rows {
+                let row = &data[r * stride..r * stride + sum.len()];
+                for (s, &v) in sum.iter_mut().zip(row) {
+                    *s += v;
                 }
             }
         },
@@ -384,6 +419,7 @@ impl<F: Float> Op<F> for Recurrent<F> {
         self.carry = take(&mut previous.carry);
         self.dc = take(&mut previous.dc);
         self.norms = take(&mut previous.norms);
+        self.packed = std::mem::take(&mut previous.packed);
     }
 
     fn forward(&mut self, x: &[ArrayViewD<'_, F>], out: &mut ArrayD<F>) -> Result<()> {
@@ -400,7 +436,7 @@ impl<F: Float> Op<F> for Recurrent<F> {
             return Ok(());
         }
         let w_ih = mat(flat(&x[1]), gh, i, i);
-        let w_hh = mat(flat(&x[2]), gh, h, h);
+        self.packed.pack(&mat(flat(&x[2]), gh, h, h).t());
         let (b_ih, b_hh) = match x.get(3..5) {
             Some([b_ih, b_hh]) => (Some(flat(b_ih)), Some(flat(b_hh))),
             _ => (None, None),
@@ -432,10 +468,10 @@ impl<F: Float> Op<F> for Recurrent<F> {
             if step > 0 {
                 // h_{t−1} of every sample: rows T·H apart in the output.
                 let h_prev = mat(&ys[(step - 1) * h..], n, h, t * h);
-                product(gemm(
+                product(gemm_packed(
                     F::one(),
                     &h_prev,
-                    &w_hh.t(),
+                    &self.packed,
                     F::one(),
                     &mut mat_mut(&mut self.hh, n, gh, gh),
                 ));
@@ -478,8 +514,11 @@ impl<F: Float> Op<F> for Recurrent<F> {
         let gh = cell.gates() * h;
         let ew = cell.extra_width(h);
         let cw = cell.cell_state_width(h);
+        let shared = cell.shares_pre_activation_grad();
+        // The hidden side's gradient of one step and the direct path to h_{t−1} (GRU).
+        let dgh_len = if shared { 0 } else { n * gh };
         resize(&mut self.dgi, n * t * gh);
-        resize(&mut self.dgh, n * gh);
+        resize(&mut self.dgh, dgh_len);
         resize(&mut self.dh, n * h);
         resize(&mut self.carry, n * h);
         resize(&mut self.dc, n * cw);
@@ -488,24 +527,36 @@ impl<F: Float> Op<F> for Recurrent<F> {
         self.dc.fill(F::zero());
         let ys = flat(out);
         let dys = flat(grad_out);
-        let w_hh = mat(flat(&x[2]), gh, h, h);
+        self.packed.pack(&mat(flat(&x[2]), gh, h, h));
         let one = F::one();
+        let (grads_x, grads_w) = grads.split_at_mut(3);
+        let (mut db_ih, mut db_hh) = match grads_w {
+            [db_ih, db_hh] => (db_ih.as_mut(), db_hh.as_mut()),
+            _ => (None, None),
+        };
         for step in (0..t).rev() {
             // The total gradient reaching h_t: from the output and from step t + 1. Its
             // squares are summed in f64: in f32, elements near 1e-25 (a gradient that has
             // decayed through a hundred steps) would square to 0 though the norm is
             // representable.
-            let mut sq = 0.0_f64;
-            for s in 0..n {
-                let row = s * t + step;
-                let dy = &dys[row * h..(row + 1) * h];
-                let carry = &self.carry[s * h..(s + 1) * h];
-                for ((d, &dy), &c) in self.dh[s * h..(s + 1) * h].iter_mut().zip(dy).zip(carry) {
-                    *d = dy + c;
-                    sq += d.as_f64() * d.as_f64();
-                }
-            }
+            let (dh, carry) = (&mut self.dh, &self.carry);
+            let sq = gradwell_tensor::vectorized(
+                #[inline(always)]
+                || {
+                    for s in 0..n {
+                        let row = s * t + step;
+                        let dy = &dys[row * h..(row + 1) * h];
+                        let carry = &carry[s * h..(s + 1) * h];
+                        for ((d, &dy), &c) in dh[s * h..(s + 1) * h].iter_mut().zip(dy).zip(carry) {
+                            *d = dy + c;
+                        }
+                    }
+                    gradwell_tensor::sum_squares_f64(dh)
+                },
+            );
             self.norms[step] = F::of(sq.sqrt());
+            let dgh_w = if shared { 0 } else { gh };
+            let direct_w = if shared { 0 } else { h };
             gradwell_tensor::vectorized(
                 #[inline(always)]
                 || {
@@ -519,46 +570,74 @@ impl<F: Float> Op<F> for Recurrent<F> {
                             dh: &self.dh[s * h..(s + 1) * h],
                             dc: &mut self.dc[s * cw..(s + 1) * cw],
                             dgi: &mut self.dgi[row * gh..(row + 1) * gh],
-                            dgh: &mut self.dgh[s * gh..(s + 1) * gh],
-                            dh_prev: &mut self.carry[s * h..(s + 1) * h],
+                            dgh: &mut self.dgh[s * dgh_w..(s + 1) * dgh_w],
+                            dh_prev: &mut self.carry[s * direct_w..(s + 1) * direct_w],
                         });
                     }
                 },
             );
-            if let Some(db_hh) = grads.get_mut(4).and_then(Option::as_mut) {
-                add_rows(db_hh, &self.dgh);
-            }
+            // This step's rows of the pre-activation gradients, while they are in cache:
+            // the input side's rows T·G·H apart in `dgi`, the hidden side's there too or
+            // in `dgh`.
+            let (dgi_step, dgi_stride) = (&self.dgi[step * gh..], t * gh);
+            let (dgh_step, dgh_stride) = if shared {
+                (dgi_step, dgi_stride)
+            } else {
+                (&self.dgh[..], gh)
+            };
+            add_rows(db_ih.as_deref_mut(), dgi_step, n, dgi_stride);
+            add_rows(db_hh.as_deref_mut(), dgh_step, n, dgh_stride);
             if step == 0 {
                 break;
-            }
-            let dgh = mat(&self.dgh, n, gh, gh);
-            if let Some(dw_hh) = grads[2].as_mut() {
-                let h_prev = mat(&ys[(step - 1) * h..], n, h, t * h);
-                let mut dw = mat_mut(flat_mut(dw_hh), gh, h, h);
-                product(gemm(one, &dgh.t(), &h_prev, one, &mut dw));
             }
             if self.truncate.is_some_and(|k| step % k == 0) {
                 // A chunk boundary: nothing flows into h_{t−1} or c_{t−1}.
                 self.carry.fill(F::zero());
                 self.dc.fill(F::zero());
             } else {
+                // The GRU's direct path is in `carry` already; the others' starts from 0.
+                let beta = if shared { F::zero() } else { one };
+                let dgh = mat(dgh_step, n, gh, dgh_stride);
                 let mut carry = mat_mut(&mut self.carry, n, h, h);
-                product(gemm(one, &dgh, &w_hh, one, &mut carry));
+                product(gemm_packed(one, &dgh, &self.packed, beta, &mut carry));
             }
         }
         let dgi = mat(&self.dgi, n * t, gh, gh);
-        if let Some(dw_ih) = grads[1].as_mut() {
+        if let Some(dw_ih) = grads_x[1].as_mut() {
             let xs = mat(flat(&x[0]), n * t, i, i);
             let mut dw = mat_mut(flat_mut(dw_ih), gh, i, i);
             product(gemm(one, &dgi.t(), &xs, one, &mut dw));
         }
-        if let Some(dx) = grads[0].as_mut() {
+        if let Some(dx) = grads_x[0].as_mut() {
             let w_ih = mat(flat(&x[1]), gh, i, i);
             let mut dx = mat_mut(flat_mut(dx), n * t, i, i);
             product(gemm(one, &dgi, &w_ih, one, &mut dx));
         }
-        if let Some(db_ih) = grads.get_mut(3).and_then(Option::as_mut) {
-            add_rows(db_ih, &self.dgi);
+        if let Some(dw_hh) = grads_x[2].as_mut()
+            && t > 1
+        {
+            // dW_hh = Σ_t dgh_tᵀ·h_{t−1} as one product over the rows of all samples and
+            // steps: `dgi` turned into the hidden side's gradient, row s·T + t paired with
+            // the output's row s·T + t − 1 (h_{t−1} of the same sample). Rows with t = 0
+            // (h_{−1} = 0, paired with the previous sample's last step) are zeroed: `dgi`
+            // is not read again in this pass.
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || {
+                    for (row, d) in self.dgi.chunks_exact_mut(gh).enumerate() {
+                        if row % t == 0 {
+                            d.fill(F::zero());
+                        } else {
+                            cell.hidden_side_in_place(&self.gates[row * gh..(row + 1) * gh], d);
+                        }
+                    }
+                },
+            );
+            let rows = n * t - 1;
+            let dgh = mat(&self.dgi[gh..], rows, gh, gh);
+            let h_prev = mat(ys, rows, h, h);
+            let mut dw = mat_mut(flat_mut(dw_hh), gh, h, h);
+            product(gemm(one, &dgh.t(), &h_prev, one, &mut dw));
         }
     }
 }
