@@ -1,4 +1,5 @@
 //! Integration tests of gradwell-tensor (one binary, modules by topic).
 
 mod broadcast;
+mod kernel;
 mod matmul;
