@@ -7,6 +7,9 @@
 # usage: benches/compare/run.sh [seconds per run] [repetitions]
 #        benches/compare/run.sh lstm [seconds per run] [repetitions]
 # Needs Debian's dataset-fashion-mnist (or FASHION_MNIST_DIR) and network access to PyPI.
+# GRADWELL_KERNELS="avx2 portable" (any of avx512, avx2, portable) runs gradwell once per
+# kernel path in each round, as columns gradwell-avx2, gradwell-portable, ...; unset, it
+# runs on the processor's widest path as column gradwell.
 # The `lstm` mode compares one training step of an LSTM instead (batch 64, 50 steps of 32
 # features, 128 hidden units, the last step into Linear 10, SGD; Model::Lstm in
 # benches/src/lib.rs) with PyTorch's, on a synthetic batch (no data set needed).
@@ -44,7 +47,12 @@ for threads in 1 2; do
   for spec in "${specs[@]}"; do
     set -- $spec
     for rep in $(seq "$reps"); do
-      MATMUL_NUM_THREADS=$threads taskset -c "$cpus" "$bin" "$1" "$2" "$secs" "$data" | sed "s/}$/,\"threads\":$threads}/" >> "$out"
+      for kernel in ${GRADWELL_KERNELS:-default}; do
+        label=$([ "$kernel" = default ] && echo gradwell || echo "gradwell-$kernel")
+        env $([ "$kernel" = default ] || echo "GRADWELL_KERNEL=$kernel") MATMUL_NUM_THREADS=$threads \
+          taskset -c "$cpus" "$bin" "$1" "$2" "$secs" "$data" \
+          | sed -e "s/}$/,\"threads\":$threads}/" -e "s/\"framework\":\"gradwell\"/\"framework\":\"$label\"/" >> "$out"
+      done
       for fw in $frameworks; do
         OMP_NUM_THREADS=$threads XLA_FLAGS="--xla_cpu_multi_thread_eigen=$([ "$threads" = 1 ] && echo false || echo true) intra_op_parallelism_threads=$threads" \
           taskset -c "$cpus" "$venv/bin/python" "$here/frameworks.py" "$fw" "$1" "$2" "$secs" "$threads" "$data" \

@@ -8,8 +8,9 @@
 //! every product, with the alignment its SIMD kernels need (≥ 32 bytes); gradwell's arrays
 //! are aligned to their element (4 or 8 bytes). The counter tells the two apart by
 //! alignment: kernel scratch is reported separately and must be at most one allocation per
-//! product (gradwell's own AVX-512 kernels allocate none: their transpose scratch is per
-//! thread and grows once).
+//! product (gradwell's own AVX-512 and AVX2 kernels allocate none: their transpose scratch
+//! is per thread and grows once). Run it with `GRADWELL_KERNEL=avx2` or `portable` to
+//! check another path.
 //!
 //! Steps run on one thread: a helper thread grows its own scratch on the first product
 //! part it happens to claim, which may be any step, and the count must be deterministic.
@@ -18,6 +19,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gradwell_benches::{Model, Workload};
+use gradwell_tensor::Kernel;
 
 struct Counting;
 
@@ -132,12 +134,12 @@ fn steady_state_steps_allocate_nothing_outside_the_portable_kernel() {
             counts.iter().all(|c| c[0] == 0 && c[2] == 0),
             "{name}: array or small allocations: {counts:?}"
         );
-        // gradwell's AVX-512 kernels take every product of these models and allocate
-        // nothing; the portable kernel may allocate its packing scratch once per product.
-        let products = if gradwell_tensor::avx512_enabled() {
-            0
-        } else {
-            products
+        // gradwell's AVX-512 and AVX2 kernels take every product of these models and
+        // allocate nothing; the portable kernel may allocate its packing scratch once per
+        // product.
+        let products = match gradwell_tensor::active_kernel() {
+            Kernel::Avx512 | Kernel::Avx2 => 0,
+            Kernel::Portable => products,
         };
         assert!(
             counts.iter().all(|c| c[1] <= products),

@@ -296,12 +296,14 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 fn ci() -> ExitCode {
     setup();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    // (arguments, environment): the tensor tests run a second time on the portable kernel,
-    // which the AVX-512 kernels replace on processors that have them.
+    // (arguments, environment): the tensor tests run again on the AVX2 and the portable
+    // kernels, which the AVX-512 kernels replace on processors that have them (a path the
+    // processor lacks falls back to the widest it has, with a note on stderr).
     type Env<'a> = &'a [(&'a str, &'a str)];
+    let avx2: Env<'_> = &[("GRADWELL_KERNEL", "avx2")];
     let portable: Env<'_> = &[("GRADWELL_KERNEL", "portable")];
     let docs: Env<'_> = &[("RUSTDOCFLAGS", "-D warnings")];
-    let steps: [(&[&str], Env<'_>); 9] = [
+    let steps: [(&[&str], Env<'_>); 11] = [
         (&["fmt", "--all", "--", "--check"], &[]),
         (
             &[
@@ -320,6 +322,11 @@ fn ci() -> ExitCode {
         ),
         (&["doc", "--workspace", "--no-deps"], docs),
         (&["test", "--workspace"], &[]),
+        (&["test", "--package", "gradwell-tensor"], avx2),
+        (
+            &["test", "--package", "gradwell-benches", "--test", "alloc"],
+            avx2,
+        ),
         (&["test", "--package", "gradwell-tensor"], portable),
         (
             &["run", "--quiet", "--package", "xtask", "--", "verify"],

@@ -14,21 +14,20 @@
 //! `k` is cut in blocks of 128 so that the 128×64 block of `B` a micro-kernel re-reads
 //! stays in the first-level cache. Tails in `m` and `n` are handled by smaller
 //! instantiations and masked loads and stores, never by reading or writing past an
-//! operand. Other layouts (an output with no unit stride, or a `B` with neither) and
-//! processors without AVX-512 go to `matrixmultiply`.
-//!
-//! Setting the environment variable `GRADWELL_KERNEL=portable` turns these kernels off
-//! (to compare against the portable kernel).
+//! operand. Other layouts (an output with no unit stride, or a `B` with neither) go to
+//! `matrixmultiply`. [`crate::kernel`] decides whether these kernels run (the processor
+//! has AVX-512F and `GRADWELL_KERNEL` does not ask for another path); [`crate::avx2`] is
+//! the same design eight lanes wide.
 
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
-/// `C ← α·A·B + β·C` for f32: the AVX-512 kernels when the processor has them and the
-/// layout suits them, `matrixmultiply` otherwise.
+/// `C ← α·A·B + β·C` for f32: the AVX-512 kernels when the layout suits them,
+/// `matrixmultiply` otherwise.
 ///
 /// # Safety
-/// As [`crate::Float::gemm_raw`].
+/// As [`crate::Float::gemm_raw`], and the processor must have AVX-512F.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
     m: usize,
@@ -46,7 +45,7 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 && enabled() {
+    if m > 0 && n > 0 && k > 0 {
         // A column-major output is the transposed product of the transposed operands.
         let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
             (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
@@ -54,7 +53,7 @@ pub(crate) unsafe fn sgemm(
             (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
         };
         if csc == 1 && csb == 1 {
-            // SAFETY: the caller's contract; `enabled` checked the processor.
+            // SAFETY: the caller's contract, processor included.
             unsafe {
                 nn(
                     m,
@@ -84,42 +83,20 @@ pub(crate) unsafe fn sgemm(
     }
 }
 
-/// Whether the AVX-512 kernels are used: the processor has AVX-512F and
-/// `GRADWELL_KERNEL` is not `portable`. Read once.
-pub(crate) fn enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::env::var("GRADWELL_KERNEL").map_or(true, |v| v.trim() != "portable")
-    })
-}
-
-/// Runs `f` in a function compiled for AVX-512 when the processor has it (and
-/// `GRADWELL_KERNEL` is not `portable`): simple loops inlined into `f` are then vectorized
+/// `f`, compiled with AVX-512F enabled: simple loops inlined into `f` are vectorized
 /// sixteen lanes wide instead of the baseline's four.
-#[inline(always)]
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    if enabled() {
-        // SAFETY: `enabled` checked that the processor has AVX-512F.
-        unsafe { in_avx512(f) }
-    } else {
-        f()
-    }
-}
-
-/// `f`, compiled with AVX-512F enabled.
 ///
 /// # Safety
-/// The processor must have AVX-512F (checked by [`enabled`]).
+/// The processor must have AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
 /// The largest transposed copy of `B` (elements) [`nt`] keeps per thread: 64 MiB. A larger
 /// `Bᵀ` goes to `matrixmultiply`, which packs in bounded blocks, rather than doubling the
 /// memory of a huge layer.
-const NT_MAX_SCRATCH: usize = 1 << 24;
+pub(crate) const NT_MAX_SCRATCH: usize = 1 << 24;
 
 /// From this many rows of `A` on, [`nn`] copies each block of a row-major `B` into a
 /// contiguous panel first, read by every tile of rows: 1024³ went from ≈ 190 to 230

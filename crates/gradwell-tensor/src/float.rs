@@ -56,7 +56,7 @@ pub trait Float:
     fn exp_vectorizable(self) -> Self;
 
     /// The general matrix product `C ← α·A·B + β·C` on raw strided storage, dispatched to
-    /// the type's `matrixmultiply` kernel. `A` is `m×k`, `B` is `k×n`, `C` is `m×n`; each
+    /// the type's kernel (f32: the [`crate::active_kernel`] path; f64: `matrixmultiply`). `A` is `m×k`, `B` is `k×n`, `C` is `m×n`; each
     /// operand is given by a pointer to its element `[0, 0]` and its row and column strides
     /// in elements. When `β` is zero `C` is not read.
     ///
@@ -130,7 +130,7 @@ macro_rules! impl_float {
 }
 
 #[cfg(target_arch = "x86_64")]
-impl_float!(f32, "f32", crate::avx512::sgemm, exp_f32);
+impl_float!(f32, "f32", crate::kernel::sgemm, exp_f32);
 #[cfg(not(target_arch = "x86_64"))]
 impl_float!(f32, "f32", matrixmultiply::sgemm, exp_f32);
 impl_float!(f64, "f64", matrixmultiply::dgemm, f64::exp);

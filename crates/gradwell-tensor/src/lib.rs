@@ -18,14 +18,15 @@
 //!
 //! # Kernels
 //!
-//! On x86-64 processors with AVX-512, f32 products whose output and one of whose operands
-//! have a unit stride (every product of a linear layer) run on gradwell's own kernels,
-//! which read a row-major `B` where it lies (copying blocks of it into panels only for
-//! large products) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in 16×16 register blocks,
-//! instead of packing both operands for every product; everything else runs on
-//! `matrixmultiply`. [`vectorized`] gives element-wise loops elsewhere in gradwell the
-//! same 16-lane instructions. Setting `GRADWELL_KERNEL=portable` turns both off, for
-//! comparison; results are equal to rounding (the products sum in another order).
+//! On x86-64 processors with AVX-512, or else with AVX2 and FMA, f32 products whose output
+//! and one of whose operands have a unit stride (every product of a linear layer) run on
+//! gradwell's own kernels, which read a row-major `B` where it lies (copying blocks of it
+//! into panels only for large products) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in
+//! register blocks, instead of packing both operands for every product; everything else
+//! runs on `matrixmultiply`. [`vectorized`] gives element-wise loops elsewhere in gradwell
+//! the same 16- or 8-lane instructions. [`active_kernel`] says which path ([`Kernel`])
+//! runs; `GRADWELL_KERNEL=avx512|avx2|portable` forces one, for comparison (results are
+//! equal to rounding: the products sum in another order).
 //!
 //! # Threads
 //!
@@ -54,11 +55,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 mod broadcast;
 mod error;
 mod float;
 mod gemm;
+mod kernel;
 mod label;
 mod packed;
 mod reduce;
@@ -68,24 +72,21 @@ pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_
 pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
+pub use kernel::{KERNEL_ENV, Kernel, UnknownKernel, active_kernel};
 pub use label::{ClassLabel, DEFAULT_IGNORE_INDEX};
 pub use packed::{PackedB, gemm_packed};
 pub use reduce::{check_axis, mean_axis, sum_axis, sum_map_f64, sum_squares_f64};
 pub use threads::{PARALLEL_MIN_MACS, num_threads, set_num_threads};
 
-/// Whether gradwell's AVX-512 code runs in this process: the processor has AVX-512F and
-/// `GRADWELL_KERNEL` is not `portable` (read once). When false, products run on
-/// `matrixmultiply` and [`vectorized`] just calls its closure.
+/// Whether gradwell's AVX-512 code runs in this process: [`active_kernel`] is
+/// [`Kernel::Avx512`].
 ///
 /// ```
 /// // Either way the results agree to rounding; this only says which code runs.
 /// let _ = gradwell_tensor::avx512_enabled();
 /// ```
 pub fn avx512_enabled() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return avx512::enabled();
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
+    active_kernel() == Kernel::Avx512
 }
 
 /// Sets every element to zero: one `memset` when the array is contiguous in memory (in
@@ -103,11 +104,13 @@ pub fn fill_zero<F: Float, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) 
     }
 }
 
-/// Runs `f` compiled for the widest vector instructions the processor offers: on x86-64
-/// with AVX-512 (unless `GRADWELL_KERNEL=portable`), `f` runs inside a function built for
-/// AVX-512, so the simple element-wise loops inlined into it are vectorized sixteen
-/// `f32` lanes wide; elsewhere `f` just runs. The result is the same either way (the
-/// loops' arithmetic does not change, only how many lanes run at once).
+/// Runs `f` compiled for the active kernel path's vector instructions ([`active_kernel`]):
+/// on x86-64 with AVX-512, `f` runs inside a function built for AVX-512, so the simple
+/// element-wise loops inlined into it are vectorized sixteen `f32` lanes wide; with AVX2
+/// and FMA, inside one built for those, eight lanes wide; on the portable path (and other
+/// architectures) `f` just runs. The result is the same either way (the loops' arithmetic
+/// does not change, only how many lanes run at once: Rust does not fuse a separate
+/// multiply and add into an FMA).
 ///
 /// Mark the closure and the loop's function `#[inline(always)]` so that they are
 /// compiled inside (a closure or function that is not inlined keeps the baseline
@@ -129,10 +132,7 @@ pub fn fill_zero<F: Float, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) 
 /// ```
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    return avx512::vectorized(f);
-    #[cfg(not(target_arch = "x86_64"))]
-    return f();
+    kernel::vectorized(f)
 }
 
 /// Re-export of the array crate every gradwell crate speaks, so that users name one version.
