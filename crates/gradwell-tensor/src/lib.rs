@@ -18,7 +18,8 @@
 //!
 //! # Kernels
 //!
-//! On x86-64 processors with AVX-512, or else with AVX2 and FMA, f32 products whose output
+//! On x86-64 processors with AVX-512 (or with AVX2 and FMA when `GRADWELL_KERNEL=avx2`
+//! asks for that path, not yet a default: see [`Kernel::DEFAULT_ORDER`]), f32 products whose output
 //! and one of whose operands have a unit stride (every product of a linear layer) run on
 //! gradwell's own kernels, which read a row-major `B` where it lies (copying blocks of it
 //! into panels only for large products) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in
