@@ -54,6 +54,11 @@ pub struct RunSummary {
     pub losses: Vec<(u64, f64)>,
     /// The global gradient norm (before clipping) of each step.
     pub grad_norms: Vec<(f64, f64)>,
+    /// ‖∂L/∂W‖ of each layer with a weight at each check of the monitor (step 1, then
+    /// every `[monitor] layer_every` steps): the report's layer × step heat map. Empty
+    /// without a monitor, and in a `run.json` written before it was kept.
+    #[serde(default)]
+    pub layer_grad_norms: gradwell_monitor::LayerGradNorms,
     /// The largest difference between two hidden units' incoming weights and biases,
     /// relative to the largest weight, over the hidden linear layers at the end: 0 when
     /// every hidden layer's units are identical.
@@ -93,6 +98,12 @@ mod json_float {
 }
 
 impl RunSummary {
+    /// The run's config, read back from [`RunSummary::config`]; `None` when it does not
+    /// parse (a `run.json` from an older version).
+    pub fn run_file(&self) -> Option<RunFile> {
+        toml::from_str(&self.config).ok()
+    }
+
     /// Reads `run.json` from a run folder.
     ///
     /// # Errors
@@ -307,6 +318,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
                 .map(|s| (s.step as f64, s.global_grad_norm))
                 .collect()
         }),
+        layer_grad_norms: history
+            .as_ref()
+            .map(History::layer_grad_norms)
+            .unwrap_or_default(),
         unit_spread: unit_spread(net),
         findings,
         evaluations: evaluations.map(|e| e.rows).unwrap_or_default(),
@@ -540,8 +555,9 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `data.json` (what the model was trained
 /// on: [`TrainedOn`]), `run.json`, `metrics.json`, `monitor.json` and `monitor/*.csv` (as
-/// much as `[monitor] detail` says), `epochs.csv` and the plots (with the `plots` feature),
-/// each file atomically.
+/// much as `[monitor] detail` says), `epochs.csv`, the plots (with the `plots` feature) and
+/// `index.html` (the run's interactive page, [`crate::report::write_run_page`]), each file
+/// atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -573,7 +589,7 @@ fn write_run_folder(
     }
     #[cfg(feature = "plots")]
     write_plots(out, summary, history)?;
-    Ok(())
+    crate::report::write_run_page(out, summary)
 }
 
 /// The run folder's plots (SVG): gradient norm and activation std by layer at step 1 and

@@ -274,6 +274,26 @@ pub struct HistorySummary {
     pub findings: Vec<String>,
 }
 
+/// ‖∂L/∂W‖ of every layer that has a weight, on every detailed step of a run (step 1, then
+/// every check): the layer × step table of how the gradient reached each layer over the
+/// whole training, small enough to keep at every [`Detail`] (layers × checks numbers).
+///
+/// ```
+/// use gradwell_monitor::{History, LayerGradNorms};
+/// let table: LayerGradNorms = History::default().layer_grad_norms();
+/// assert!(table.steps.is_empty() && table.layers.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerGradNorms {
+    /// The layers with a weight, input side first, as `path kind` (`"0 Linear"`).
+    pub layers: Vec<String>,
+    /// The detailed steps, in order.
+    pub steps: Vec<usize>,
+    /// `norms[layer][check]`: ‖∂L/∂W‖ of that layer at that step; `None` where it was not
+    /// measured or not finite.
+    pub norms: Vec<Vec<Option<f64>>>,
+}
+
 /// Every record of a run, named metrics (accuracy, test loss, …) and the first non-finite
 /// event; written as JSON (all of it) or CSV (one table per kind of record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -357,6 +377,45 @@ impl History {
     /// [`MonitorError::Json`] when the text is not such a history.
     pub fn from_json(text: &str) -> Result<Self> {
         Ok(serde_json::from_str(text)?)
+    }
+
+    /// ‖∂L/∂W‖ of each layer with a weight on each detailed step ([`LayerGradNorms`]);
+    /// the layers are those of the first detailed step (a layer missing from a later one
+    /// has `None` there).
+    pub fn layer_grad_norms(&self) -> LayerGradNorms {
+        let detailed: Vec<&StepRecord> =
+            self.steps.iter().filter(|s| !s.layers.is_empty()).collect();
+        let Some(first) = detailed.first() else {
+            return LayerGradNorms::default();
+        };
+        let paths: Vec<&LayerStats> = first
+            .layers
+            .iter()
+            .filter(|l| l.weight_grad_norm.is_some())
+            .collect();
+        let norms = paths
+            .iter()
+            .map(|layer| {
+                detailed
+                    .iter()
+                    .map(|r| {
+                        r.layers
+                            .iter()
+                            .find(|l| l.path == layer.path)
+                            .and_then(|l| l.weight_grad_norm)
+                            .filter(|g| g.is_finite())
+                    })
+                    .collect()
+            })
+            .collect();
+        LayerGradNorms {
+            layers: paths
+                .iter()
+                .map(|l| format!("{} {}", l.path, l.kind))
+                .collect(),
+            steps: detailed.iter().map(|r| r.step).collect(),
+            norms,
+        }
     }
 
     /// The indices of the records a [`Detail::Summary`] keeps per-parameter, per-layer
