@@ -407,6 +407,7 @@ pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
             verbose: false,
             resume: false,
             quiet: true,
+            page: false,
         },
     )
 }

@@ -120,6 +120,7 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         verbose: !args.quiet,
         resume: args.resume,
         quiet: args.quiet,
+        page: true,
     };
     let s = train_run(&run, &opts)?;
     if let Some(d) = &s.diverged {

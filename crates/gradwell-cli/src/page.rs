@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use gradwell_monitor::{LayerGradNorms, Series};
+use gradwell_monitor::{LayerGradNorms, PlotSpec, Series};
 use serde::Serialize;
 
 /// uPlot's minified script (see `assets/uplot/README.md`).
@@ -43,6 +43,7 @@ figcaption { font-size: 14px; color: #444; margin-top: 0.5em; }
 .gw-heat { position: relative; }
 .gw-tip { position: absolute; display: none; background: #fff; border: 1px solid #999;
   padding: 2px 6px; font-size: 12px; pointer-events: none; white-space: nowrap; }
+.gw-run { white-space: nowrap; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em;
   vertical-align: middle; border-radius: 2px; }
 ";
@@ -161,11 +162,55 @@ pub enum Chart {
     },
 }
 
+impl Chart {
+    /// A line chart of `series` as `spec` says, keeping only what can be drawn: points
+    /// with finite coordinates (and, on a log axis, a positive y), series with at least
+    /// one such point. `None` when no series is left: the page never shows an empty chart.
+    pub fn line(spec: &PlotSpec<'_>, series: &[Series]) -> Option<Chart> {
+        let drawable =
+            |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!spec.log_y || y > 0.0);
+        let series: Vec<Series> = series
+            .iter()
+            .map(|s| {
+                Series::new(
+                    s.name.clone(),
+                    s.points.iter().copied().filter(drawable).collect(),
+                )
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        (!series.is_empty()).then(|| Chart::Line {
+            title: spec.title.to_string(),
+            x_label: spec.x_label.to_string(),
+            y_label: spec.y_label.to_string(),
+            log_y: spec.log_y,
+            series,
+        })
+    }
+
+    /// The heat map of `run`'s `table`; `None` when it has no finite positive cell (a
+    /// logarithmic colour scale has nothing to show).
+    pub fn heat(title: String, run: &str, table: &LayerGradNorms) -> Option<Chart> {
+        let any = table
+            .norms
+            .iter()
+            .flatten()
+            .any(|v| v.is_some_and(|g| g.is_finite() && g > 0.0));
+        any.then(|| Chart::Heat {
+            title,
+            run: run.to_string(),
+            table: table.clone(),
+        })
+    }
+}
+
 /// A chart with its place on the page: a slug for its element's id and a caption.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placed {
     /// The id's slug (`chart-<slug>`), unique on the page.
     pub slug: String,
+    /// A heading printed before the chart (the first of a section).
+    pub heading: Option<String>,
     /// The caption under the chart (plain text).
     pub caption: String,
     /// The chart.
@@ -349,6 +394,9 @@ pub fn render(
         html.push_str(&run_legend(colours));
     }
     for p in charts {
+        if let Some(h) = &p.heading {
+            let _ = writeln!(html, "<h2>{}</h2>", escape(h));
+        }
         let _ = writeln!(
             html,
             "<figure>\n<div class=\"gw-chart\" id=\"chart-{}\"></div>\n<figcaption>{}</figcaption>\n</figure>",
@@ -393,6 +441,38 @@ mod tests {
         assert_eq!(round4(98_765.4), Some(98_770.0));
         assert_eq!(round4(f64::NAN), None);
         assert_eq!(round4(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn a_chart_keeps_what_it_can_draw() {
+        let spec = |log_y| PlotSpec {
+            title: "t",
+            x_label: "x",
+            y_label: "y",
+            log_y,
+        };
+        let series = [
+            Series::new(
+                "a",
+                vec![(1.0, 0.0), (2.0, -1.0), (3.0, f64::NAN), (f64::NAN, 1.0)],
+            ),
+            Series::new("b", vec![(1.0, 2.0), (2.0, 0.0)]),
+        ];
+        let Some(Chart::Line { series: kept, .. }) = Chart::line(&spec(true), &series) else {
+            panic!("b has a point to draw");
+        };
+        assert_eq!(kept, [Series::new("b", vec![(1.0, 2.0)])]);
+        let Some(Chart::Line { series: kept, .. }) = Chart::line(&spec(false), &series) else {
+            panic!("a linear axis draws zeros");
+        };
+        assert_eq!(kept[0].points, [(1.0, 0.0), (2.0, -1.0)]);
+        assert_eq!(Chart::line(&spec(true), &series[..1]), None);
+        let empty = LayerGradNorms {
+            layers: vec!["0 Linear".into()],
+            steps: vec![1],
+            norms: vec![vec![None]],
+        };
+        assert_eq!(Chart::heat("h".into(), "a", &empty), None);
     }
 
     #[test]

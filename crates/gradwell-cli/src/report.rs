@@ -256,8 +256,7 @@ fn theory_grad(t: (Series, Series)) -> Series {
 
 /// The figures of any runs (those outside the lab's names): at initialization the
 /// gradient norm and the activation std by layer beside the theory, the test accuracy by
-/// epoch, the loss and the global gradient norm of each step. The file names start with
-/// `prefix`.
+/// epoch and the global gradient norm of each step. The file names start with `prefix`.
 fn run_figures(runs: &[&RunSummary], prefix: Prefix) -> Vec<Figure> {
     let file = |plain: &'static str, other: &'static str| match prefix {
         Prefix::None => plain,
@@ -303,17 +302,6 @@ fn run_figures(runs: &[&RunSummary], prefix: Prefix) -> Vec<Figure> {
                 .map(|s| accuracy_series(s))
                 .filter(|s| !s.points.is_empty())
                 .collect(),
-        },
-        Figure {
-            file: file("loss.svg", "other_loss.svg"),
-            caption: LOSS_CAPTION,
-            spec: PlotSpec {
-                title: "Training loss per step",
-                x_label: "step",
-                y_label: "loss (log scale)",
-                log_y: true,
-            },
-            series: runs.iter().flat_map(|s| loss_series(s)).collect(),
         },
         Figure {
             file: file("grad_norm_per_step.svg", "other_grad_norm_per_step.svg"),
@@ -460,17 +448,6 @@ pub(crate) fn figures(runs: &[RunSummary]) -> Vec<Figure> {
             },
             series: acc(&["constant-init", "random-init"]),
         },
-        Figure {
-            file: "loss_lab.svg",
-            caption: LOSS_CAPTION,
-            spec: PlotSpec {
-                title: "Training loss per step, the lab's runs",
-                x_label: "step",
-                y_label: "loss (log scale)",
-                log_y: true,
-            },
-            series: lab_runs.iter().flat_map(|s| loss_series(s)).collect(),
-        },
     ];
     if !others.is_empty() {
         let prefix = if lab_runs.is_empty() {
@@ -484,10 +461,13 @@ pub(crate) fn figures(runs: &[RunSummary]) -> Vec<Figure> {
     figs
 }
 
-/// The page's charts: each figure, then each run's layer × step heat map of ‖∂L/∂W‖.
+/// The page's charts: each figure, the training loss of every run (raw and smoothed: too
+/// many lines for a static plot, so on the page only), then each run's layer × step heat
+/// map of ‖∂L/∂W‖ (under a heading of their own); what has nothing to draw is left out
+/// ([`Chart::line`], [`Chart::heat`]).
 fn charts(figs: &[Figure], runs: &[&RunSummary]) -> Vec<Placed> {
     let mut out: Vec<Placed> = Vec::new();
-    let mut push = |slug: String, caption: String, chart: Chart| {
+    let mut push = |slug: String, heading: Option<&str>, caption: &str, chart: Chart| {
         let mut unique = slug.clone();
         let mut k = 2;
         while out.iter().any(|p| p.slug == unique) {
@@ -496,7 +476,8 @@ fn charts(figs: &[Figure], runs: &[&RunSummary]) -> Vec<Placed> {
         }
         out.push(Placed {
             slug: unique,
-            caption,
+            heading: heading.map(str::to_string),
+            caption: caption.to_string(),
             chart,
         });
     };
@@ -504,31 +485,31 @@ fn charts(figs: &[Figure], runs: &[&RunSummary]) -> Vec<Placed> {
         let stem = Path::new(f.file)
             .file_stem()
             .map_or_else(|| f.file.into(), |s| s.to_string_lossy());
-        push(
-            page::slug(&stem),
-            f.caption.to_string(),
-            Chart::Line {
-                title: f.spec.title.to_string(),
-                x_label: f.spec.x_label.to_string(),
-                y_label: f.spec.y_label.to_string(),
-                log_y: f.spec.log_y,
-                series: f.series.clone(),
-            },
-        );
-    }
-    for s in runs {
-        if s.layer_grad_norms.steps.is_empty() || s.layer_grad_norms.layers.is_empty() {
-            continue;
+        if let Some(chart) = Chart::line(&f.spec, &f.series) {
+            push(page::slug(&stem), None, f.caption, chart);
         }
-        push(
-            format!("heat-{}", page::slug(&s.name)),
-            HEAT_CAPTION.to_string(),
-            Chart::Heat {
-                title: format!("‖∂L/∂W‖ by layer over the training: {}", s.name),
-                run: s.name.clone(),
-                table: s.layer_grad_norms.clone(),
-            },
-        );
+    }
+    let loss = PlotSpec {
+        title: "Training loss per step",
+        x_label: "step",
+        y_label: "loss (log scale)",
+        log_y: true,
+    };
+    let series: Vec<Series> = runs.iter().flat_map(|s| loss_series(s)).collect();
+    if let Some(chart) = Chart::line(&loss, &series) {
+        push("loss".into(), None, LOSS_CAPTION, chart);
+    }
+    let mut heading = Some("Gradient norms by layer over the training");
+    for s in runs {
+        let title = format!("‖∂L/∂W‖ by layer over the training: {}", s.name);
+        if let Some(chart) = Chart::heat(title, &s.name, &s.layer_grad_norms) {
+            push(
+                format!("heat-{}", page::slug(&s.name)),
+                heading.take(),
+                HEAT_CAPTION,
+                chart,
+            );
+        }
     }
     out
 }
@@ -764,4 +745,17 @@ pub fn write_run_page(out: &Path, run: &RunSummary) -> Result<()> {
         "",
     );
     write_file(&out.join("index.html"), html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The caption states the smoothing the curves are drawn with.
+    #[test]
+    fn the_loss_caption_states_the_smoothing() {
+        assert!(LOSS_CAPTION.contains(&format!("β = {LOSS_SMOOTHING}")));
+        let span = (1.0 / (1.0 - LOSS_SMOOTHING)).round();
+        assert!(LOSS_CAPTION.contains(&format!("the last {span} steps")));
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gradwell_monitor::{History, Setup, StepRecord};
+use gradwell_monitor::{History, LayerGradNorms, Setup, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Observer, Preprocess, ProgressMode, TrainError, Trainer};
@@ -55,10 +55,12 @@ pub struct RunSummary {
     /// The global gradient norm (before clipping) of each step.
     pub grad_norms: Vec<(f64, f64)>,
     /// ‖∂L/∂W‖ of each layer with a weight at each check of the monitor (step 1, then
-    /// every `[monitor] layer_every` steps): the report's layer × step heat map. Empty
-    /// without a monitor, and in a `run.json` written before it was kept.
-    #[serde(default)]
-    pub layer_grad_norms: gradwell_monitor::LayerGradNorms,
+    /// every `[monitor] layer_every` steps): the report's layer × step heat map. Not in
+    /// `run.json`: the run folder keeps it as `monitor/layer_grad_norms.csv`
+    /// ([`LayerGradNorms::CSV_FILE`]), which [`RunSummary::read`] reads back; empty
+    /// without a monitor or that file.
+    #[serde(skip)]
+    pub layer_grad_norms: LayerGradNorms,
     /// The largest difference between two hidden units' incoming weights and biases,
     /// relative to the largest weight, over the hidden linear layers at the end: 0 when
     /// every hidden layer's units are identical.
@@ -111,7 +113,15 @@ impl RunSummary {
     pub fn read(dir: &Path) -> Result<RunSummary> {
         let path = dir.join(RUN_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| CliError::file(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| CliError::file(&path, e))
+        let mut summary: RunSummary =
+            serde_json::from_str(&text).map_err(|e| CliError::file(&path, e))?;
+        let table = dir.join(MONITOR_DIR).join(LayerGradNorms::CSV_FILE);
+        if table.is_file() {
+            let text = std::fs::read_to_string(&table).map_err(|e| CliError::file(&table, e))?;
+            summary.layer_grad_norms =
+                LayerGradNorms::from_csv(&text).map_err(|e| CliError::file(&table, e))?;
+        }
+        Ok(summary)
     }
 
     /// The final training accuracy (last epoch), if an epoch finished.
@@ -119,6 +129,9 @@ impl RunSummary {
         self.epochs.last().and_then(|e| e.train_accuracy)
     }
 }
+
+/// The folder of a run folder that holds the monitor's CSVs.
+pub const MONITOR_DIR: &str = "monitor";
 
 /// How a run is shown and where it goes.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +144,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Silence everything.
     pub quiet: bool,
+    /// Write the run's interactive page, `index.html`, in its folder (`train --out`; the
+    /// lab's runs are drawn in the lab's report instead, which keeps its folder small).
+    pub page: bool,
 }
 
 /// The run's name: given, or the folder's, or `run`.
@@ -335,6 +351,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             history.as_ref(),
             trainer.network(),
             &trained,
+            opts.page,
         )?;
     }
     Ok(summary)
@@ -555,9 +572,9 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `data.json` (what the model was trained
 /// on: [`TrainedOn`]), `run.json`, `metrics.json`, `monitor.json` and `monitor/*.csv` (as
-/// much as `[monitor] detail` says), `epochs.csv`, the plots (with the `plots` feature) and
-/// `index.html` (the run's interactive page, [`crate::report::write_run_page`]), each file
-/// atomically.
+/// much as `[monitor] detail` says), `epochs.csv`, the plots (with the `plots` feature) and,
+/// with `page`, `index.html` (the run's interactive page,
+/// [`crate::report::write_run_page`]), each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -565,6 +582,7 @@ fn write_run_folder(
     history: Option<&History>,
     net: &Network<f32>,
     trained: &TrainedOn,
+    page: bool,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
     net.save_safetensors(&out.join("model.safetensors"))?;
@@ -583,13 +601,16 @@ fn write_run_folder(
         h.write(
             run.monitor.detail,
             &out.join("monitor.json"),
-            &out.join("monitor"),
+            &out.join(MONITOR_DIR),
             summary.findings.clone(),
         )?;
     }
     #[cfg(feature = "plots")]
     write_plots(out, summary, history)?;
-    crate::report::write_run_page(out, summary)
+    if page {
+        crate::report::write_run_page(out, summary)?;
+    }
+    Ok(())
 }
 
 /// The run folder's plots (SVG): gradient norm and activation std by layer at step 1 and
