@@ -599,6 +599,7 @@ pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
             verbose: false,
             resume: false,
             quiet: true,
+            page: false,
         },
     )
 }
@@ -696,9 +697,7 @@ fn fmt_acc(s: &RunSummary) -> String {
 
 /// The settings a run's config names (`[model]` and its flags), read back from its TOML.
 pub(crate) fn run_model(s: &RunSummary) -> Option<gradwell_nn::MlpSpec> {
-    toml::from_str::<crate::RunFile>(&s.config)
-        .ok()
-        .map(|r| r.model)
+    s.run_file().map(|r| r.model)
 }
 
 /// σ_w² of a run's hidden square layers (width × width), from its initializer.

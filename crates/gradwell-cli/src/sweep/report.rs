@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use gradwell_monitor::{Criticality, PlotSpec, Series, TRAINABLE_DEPTH_FACTOR};
 
-use crate::report::{escape, inline_svg};
+use crate::page::escape;
+use crate::report::inline_svg;
 use crate::run::{RunSummary, write_file};
 use crate::sweep::{ERROR_LOG, STATUS_FILE, SWEEP_FILE, Sweep, is_finished, run_dir, show};
 use crate::{CliError, Result};
