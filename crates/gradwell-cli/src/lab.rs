@@ -407,6 +407,7 @@ pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
             verbose: false,
             resume: false,
             quiet: true,
+            page: false,
         },
     )
 }
@@ -501,9 +502,7 @@ fn fmt_acc(s: &RunSummary) -> String {
 
 /// The settings a run's config names (`[model]` and its flags), read back from its TOML.
 fn run_model(s: &RunSummary) -> Option<gradwell_nn::MlpSpec> {
-    toml::from_str::<crate::RunFile>(&s.config)
-        .ok()
-        .map(|r| r.model)
+    s.run_file().map(|r| r.model)
 }
 
 /// σ_w² of a run's hidden square layers (width × width), from its initializer.

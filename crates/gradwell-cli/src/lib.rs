@@ -11,7 +11,8 @@
 //! - [`lr_find`]: the learning-rate range test on the run `train` would make.
 //! - [`probe`]: a network at initialization, beside the theory.
 //! - [`lab`]: the standard experiments, each a claim with a criterion stated in advance;
-//!   [`report`]: the report folder (index.html with inline SVG plots, results.json, CSVs).
+//!   [`report`]: the report folder (an interactive, self-contained index.html drawn by
+//!   [`page`], results.json, CSVs, SVG plots).
 //!
 //! The crate sits at the top of the workspace: it depends on every crate it drives, and
 //! none depends on it. The trainer does not know the monitor; the bridge between the two
@@ -38,6 +39,7 @@ pub mod evaluate;
 pub mod lab;
 pub mod lr_find;
 pub mod observe;
+pub mod page;
 pub mod probe;
 pub mod report;
 pub mod run;
@@ -118,6 +120,7 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         verbose: !args.quiet,
         resume: args.resume,
         quiet: args.quiet,
+        page: true,
     };
     let s = train_run(&run, &opts)?;
     if let Some(d) = &s.diverged {
@@ -234,10 +237,14 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
 fn report_command(args: &ReportArgs) -> Result<Outcome> {
     let summaries = report::collect(&args.dirs)?;
     let _out_lock = run::hold_dir("--out", &args.out)?;
-    let results = lab::evaluate(&summaries);
+    let results = report::claims_present(lab::evaluate(&summaries), &summaries);
     // The report first: a reader that closes the pipe early ends the process at the print.
     report::write(&args.out, &results, &summaries)?;
-    print!("{}", lab::table(&results));
+    if results.is_empty() {
+        print!("{}", report::runs_table(&summaries));
+    } else {
+        print!("{}", lab::table(&results));
+    }
     eprintln!(
         "report of {} runs written to {}",
         summaries.len(),

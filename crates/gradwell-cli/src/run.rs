@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gradwell_monitor::{History, Setup, StepRecord};
+use gradwell_monitor::{History, LayerGradNorms, Setup, StepRecord};
 use gradwell_nn::{MemoryBudget, MemoryUse, Network};
 use gradwell_train::lock::DirLock;
 use gradwell_train::{EpochMetrics, Observer, Preprocess, ProgressMode, TrainError, Trainer};
@@ -54,6 +54,13 @@ pub struct RunSummary {
     pub losses: Vec<(u64, f64)>,
     /// The global gradient norm (before clipping) of each step.
     pub grad_norms: Vec<(f64, f64)>,
+    /// ‖∂L/∂W‖ of each layer with a weight at each check of the monitor (step 1, then
+    /// every `[monitor] layer_every` steps): the report's layer × step heat map. Not in
+    /// `run.json`: the run folder keeps it as `monitor/layer_grad_norms.csv`
+    /// ([`LayerGradNorms::CSV_FILE`]), which [`RunSummary::read`] reads back; empty
+    /// without a monitor or that file.
+    #[serde(skip)]
+    pub layer_grad_norms: LayerGradNorms,
     /// The largest difference between two hidden units' incoming weights and biases,
     /// relative to the largest weight, over the hidden linear layers at the end: 0 when
     /// every hidden layer's units are identical.
@@ -93,6 +100,12 @@ mod json_float {
 }
 
 impl RunSummary {
+    /// The run's config, read back from [`RunSummary::config`]; `None` when it does not
+    /// parse (a `run.json` from an older version).
+    pub fn run_file(&self) -> Option<RunFile> {
+        toml::from_str(&self.config).ok()
+    }
+
     /// Reads `run.json` from a run folder.
     ///
     /// # Errors
@@ -100,7 +113,15 @@ impl RunSummary {
     pub fn read(dir: &Path) -> Result<RunSummary> {
         let path = dir.join(RUN_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| CliError::file(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| CliError::file(&path, e))
+        let mut summary: RunSummary =
+            serde_json::from_str(&text).map_err(|e| CliError::file(&path, e))?;
+        let table = dir.join(MONITOR_DIR).join(LayerGradNorms::CSV_FILE);
+        if table.is_file() {
+            let text = std::fs::read_to_string(&table).map_err(|e| CliError::file(&table, e))?;
+            summary.layer_grad_norms =
+                LayerGradNorms::from_csv(&text).map_err(|e| CliError::file(&table, e))?;
+        }
+        Ok(summary)
     }
 
     /// The final training accuracy (last epoch), if an epoch finished.
@@ -108,6 +129,9 @@ impl RunSummary {
         self.epochs.last().and_then(|e| e.train_accuracy)
     }
 }
+
+/// The folder of a run folder that holds the monitor's CSVs.
+pub const MONITOR_DIR: &str = "monitor";
 
 /// How a run is shown and where it goes.
 #[derive(Debug, Clone, Default)]
@@ -120,6 +144,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Silence everything.
     pub quiet: bool,
+    /// Write the run's interactive page, `index.html`, in its folder (`train --out`; the
+    /// lab's runs are drawn in the lab's report instead, which keeps its folder small).
+    pub page: bool,
 }
 
 /// The run's name: given, or the folder's, or `run`.
@@ -307,6 +334,10 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
                 .map(|s| (s.step as f64, s.global_grad_norm))
                 .collect()
         }),
+        layer_grad_norms: history
+            .as_ref()
+            .map(History::layer_grad_norms)
+            .unwrap_or_default(),
         unit_spread: unit_spread(net),
         findings,
         evaluations: evaluations.map(|e| e.rows).unwrap_or_default(),
@@ -320,6 +351,7 @@ pub fn train_run(run: &RunFile, opts: &RunOptions) -> Result<RunSummary> {
             history.as_ref(),
             trainer.network(),
             &trained,
+            opts.page,
         )?;
     }
     Ok(summary)
@@ -540,8 +572,9 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
 /// Writes the run folder: `model.safetensors` first (the weights are what a failure
 /// afterwards must not lose), then `config.toml`, `data.json` (what the model was trained
 /// on: [`TrainedOn`]), `run.json`, `metrics.json`, `monitor.json` and `monitor/*.csv` (as
-/// much as `[monitor] detail` says), `epochs.csv` and the plots (with the `plots` feature),
-/// each file atomically.
+/// much as `[monitor] detail` says), `epochs.csv`, the plots (with the `plots` feature) and,
+/// with `page`, `index.html` (the run's interactive page,
+/// [`crate::report::write_run_page`]), each file atomically.
 fn write_run_folder(
     out: &Path,
     run: &RunFile,
@@ -549,6 +582,7 @@ fn write_run_folder(
     history: Option<&History>,
     net: &Network<f32>,
     trained: &TrainedOn,
+    page: bool,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::file(out, e))?;
     net.save_safetensors(&out.join("model.safetensors"))?;
@@ -567,12 +601,15 @@ fn write_run_folder(
         h.write(
             run.monitor.detail,
             &out.join("monitor.json"),
-            &out.join("monitor"),
+            &out.join(MONITOR_DIR),
             summary.findings.clone(),
         )?;
     }
     #[cfg(feature = "plots")]
     write_plots(out, summary, history)?;
+    if page {
+        crate::report::write_run_page(out, summary)?;
+    }
     Ok(())
 }
 

@@ -108,8 +108,8 @@ pub use provenance::{
     gradient_origin, trace_non_finite,
 };
 pub use record::{
-    Detail, History, HistorySummary, LayerStats, ParamStats, SUMMARY_DETAILED_STEPS, StepRecord,
-    UpdateStats,
+    Detail, History, HistorySummary, LayerGradNorms, LayerStats, ParamStats,
+    SUMMARY_DETAILED_STEPS, StepRecord, UpdateStats,
 };
 pub use stats::{TensorStats, saturation_rule, unit_spread};
 pub use theory::{

@@ -184,8 +184,9 @@ impl StepRecord {
 pub enum Detail {
     /// The default: `monitor.json` holds a [`HistorySummary`] (which steps were recorded
     /// and in which detail, the metrics, the non-finite event, the findings), `steps.csv` and
-    /// `metrics.csv` every step and value, and the per-parameter, per-layer and update
-    /// tables at most [`SUMMARY_DETAILED_STEPS`] detailed steps
+    /// `metrics.csv` every step and value, [`LayerGradNorms::CSV_FILE`] (each weight
+    /// layer's gradient norm) every detailed step, and the per-parameter, per-layer and
+    /// update tables at most [`SUMMARY_DETAILED_STEPS`] detailed steps
     /// ([`History::summary_steps`]).
     #[default]
     Summary,
@@ -274,6 +275,140 @@ pub struct HistorySummary {
     pub findings: Vec<String>,
 }
 
+/// ‖∂L/∂W‖ of every layer that has a weight, on every detailed step of a run (step 1, then
+/// every check): the layer × step table of how the gradient reached each layer over the
+/// whole training, small enough to keep at every [`Detail`] (layers × checks numbers,
+/// [`LayerGradNorms::CSV_FILE`]).
+///
+/// ```
+/// use gradwell_monitor::{History, LayerGradNorms};
+/// let table: LayerGradNorms = History::default().layer_grad_norms();
+/// assert!(table.steps.is_empty() && table.layers.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerGradNorms {
+    /// The layers with a weight, input side first, as `path kind` (`"0 Linear"`).
+    pub layers: Vec<String>,
+    /// The detailed steps, in order.
+    pub steps: Vec<usize>,
+    /// `norms[layer][check]`: ‖∂L/∂W‖ of that layer at that step; `None` where it was not
+    /// measured or not finite.
+    pub norms: Vec<Vec<Option<f64>>>,
+}
+
+impl LayerGradNorms {
+    /// The file [`History::write`] writes the table to, beside the other CSVs.
+    pub const CSV_FILE: &'static str = "layer_grad_norms.csv";
+
+    /// The table as CSV, one row per detailed step: `step,<layer>,<layer>,…` (a layer's
+    /// column named `path kind`), each norm to four significant digits (the table is for
+    /// seeing the whole training at a glance; `layers.csv` at [`Detail::Full`] has every
+    /// digit), empty where there is none.
+    ///
+    /// ```
+    /// use gradwell_monitor::LayerGradNorms;
+    /// let t = LayerGradNorms {
+    ///     layers: vec!["0 Linear".into(), "2 Linear".into()],
+    ///     steps: vec![1, 10],
+    ///     norms: vec![vec![Some(1.23456e-19), None], vec![Some(0.5), Some(2.0)]],
+    /// };
+    /// assert_eq!(t.to_csv(), "step,0 Linear,2 Linear\n1,1.235e-19,5.000e-1\n10,,2.000e0\n");
+    /// assert_eq!(LayerGradNorms::from_csv(&t.to_csv())?.norms[0][0], Some(1.235e-19));
+    /// # Ok::<(), gradwell_monitor::MonitorError>(())
+    /// ```
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("step");
+        for l in &self.layers {
+            s.push(',');
+            s.push_str(&csv_s(l));
+        }
+        s.push('\n');
+        for (k, step) in self.steps.iter().enumerate() {
+            let _ = write!(s, "{step}");
+            for row in &self.norms {
+                s.push(',');
+                if let Some(g) = row.get(k).copied().flatten().filter(|g| g.is_finite()) {
+                    let _ = write!(s, "{g:.3e}");
+                }
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Reads a table written by [`LayerGradNorms::to_csv`].
+    ///
+    /// # Errors
+    /// [`MonitorError::Invalid`] naming the line: no `step` header, a row of another
+    /// width, a step or a norm that is not a number.
+    pub fn from_csv(text: &str) -> Result<Self> {
+        let mut lines = text.lines();
+        let bad = |line: usize, why: String| {
+            MonitorError::invalid(Self::CSV_FILE, format!("line {line}: {why}"))
+        };
+        let header = lines.next().unwrap_or_default();
+        let mut cells = split_csv(header).into_iter();
+        if cells.next().as_deref() != Some("step") {
+            return Err(bad(
+                1,
+                format!("the header must start with `step`, not `{header}`"),
+            ));
+        }
+        let layers: Vec<String> = cells.collect();
+        let mut steps = Vec::new();
+        let mut norms = vec![Vec::new(); layers.len()];
+        for (i, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
+            let row = split_csv(line);
+            if row.len() != layers.len() + 1 {
+                return Err(bad(
+                    i + 2,
+                    format!("{} cells, the header has {}", row.len(), layers.len() + 1),
+                ));
+            }
+            steps.push(
+                row[0]
+                    .parse()
+                    .map_err(|_| bad(i + 2, format!("step `{}` is not a whole number", row[0])))?,
+            );
+            for (col, cell) in norms.iter_mut().zip(&row[1..]) {
+                col.push(if cell.is_empty() {
+                    None
+                } else {
+                    Some(
+                        cell.parse()
+                            .map_err(|_| bad(i + 2, format!("`{cell}` is not a number")))?,
+                    )
+                });
+            }
+        }
+        Ok(LayerGradNorms {
+            layers,
+            steps,
+            norms,
+        })
+    }
+}
+
+/// The cells of a CSV line written with [`csv_s`]'s quoting.
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let cell = out.last_mut().expect("one cell at least");
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => cell.push(c),
+        }
+    }
+    out
+}
+
 /// Every record of a run, named metrics (accuracy, test loss, …) and the first non-finite
 /// event; written as JSON (all of it) or CSV (one table per kind of record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -359,6 +494,45 @@ impl History {
         Ok(serde_json::from_str(text)?)
     }
 
+    /// ‖∂L/∂W‖ of each layer with a weight on each detailed step ([`LayerGradNorms`]);
+    /// the layers are those of the first detailed step (a layer missing from a later one
+    /// has `None` there).
+    pub fn layer_grad_norms(&self) -> LayerGradNorms {
+        let detailed: Vec<&StepRecord> =
+            self.steps.iter().filter(|s| !s.layers.is_empty()).collect();
+        let Some(first) = detailed.first() else {
+            return LayerGradNorms::default();
+        };
+        let paths: Vec<&LayerStats> = first
+            .layers
+            .iter()
+            .filter(|l| l.weight_grad_norm.is_some())
+            .collect();
+        let norms = paths
+            .iter()
+            .map(|layer| {
+                detailed
+                    .iter()
+                    .map(|r| {
+                        r.layers
+                            .iter()
+                            .find(|l| l.path == layer.path)
+                            .and_then(|l| l.weight_grad_norm)
+                            .filter(|g| g.is_finite())
+                    })
+                    .collect()
+            })
+            .collect();
+        LayerGradNorms {
+            layers: paths
+                .iter()
+                .map(|l| format!("{} {}", l.path, l.kind))
+                .collect(),
+            steps: detailed.iter().map(|r| r.step).collect(),
+            norms,
+        }
+    }
+
     /// The indices of the records a [`Detail::Summary`] keeps per-parameter, per-layer
     /// and update rows for: at most [`SUMMARY_DETAILED_STEPS`] detailed records, evenly
     /// spread, the first and the last included.
@@ -414,8 +588,9 @@ impl History {
 
     /// Writes `monitor.json` (`json`) and the CSVs (into `dir`) at `detail`: the whole
     /// history ([`History::write_json`], [`History::write_csv`]), or the
-    /// [`HistorySummary`] with `findings`, `steps.csv` and `metrics.csv` whole and the
-    /// other tables at [`History::summary_steps`].
+    /// [`HistorySummary`] with `findings`, `steps.csv`, `metrics.csv` and
+    /// [`LayerGradNorms::CSV_FILE`] whole and the other tables at
+    /// [`History::summary_steps`].
     ///
     /// # Errors
     /// [`MonitorError::Io`] naming the file or directory.
@@ -439,6 +614,7 @@ impl History {
                 create_dir(dir)?;
                 write_file(&dir.join("steps.csv"), &self.steps_csv())?;
                 self.thinned().write_record_tables(dir)?;
+                self.write_layer_grad_norms(dir)?;
                 write_file(&dir.join("metrics.csv"), &self.metrics_csv())
             }
         }
@@ -588,9 +764,9 @@ impl History {
         write_file(path, &self.to_json()?)
     }
 
-    /// Writes `steps.csv`, `params.csv`, `layers.csv`, `updates.csv` and `metrics.csv`
-    /// into the directory `dir` (created if missing), each atomically; for a model with
-    /// recurrent layers also `through_time.csv` ([`History::through_time_csv`]) and
+    /// Writes `steps.csv`, `params.csv`, `layers.csv`, `updates.csv`, `metrics.csv` and
+    /// (with layer statistics) [`LayerGradNorms::CSV_FILE`] into the directory `dir`
+    /// (created if missing), each atomically; for a model with recurrent layers also `through_time.csv` ([`History::through_time_csv`]) and
     /// `recurrent.csv` ([`History::recurrent_csv`]).
     ///
     /// # Errors
@@ -599,7 +775,18 @@ impl History {
         create_dir(dir)?;
         write_file(&dir.join("steps.csv"), &self.steps_csv())?;
         self.write_record_tables(dir)?;
+        self.write_layer_grad_norms(dir)?;
         write_file(&dir.join("metrics.csv"), &self.metrics_csv())
+    }
+
+    /// [`LayerGradNorms::CSV_FILE`] into the existing directory `dir`, when the history
+    /// has layer statistics.
+    fn write_layer_grad_norms(&self, dir: &Path) -> Result<()> {
+        let table = self.layer_grad_norms();
+        if table.steps.is_empty() {
+            return Ok(());
+        }
+        write_file(&dir.join(LayerGradNorms::CSV_FILE), &table.to_csv())
     }
 
     /// The tables of the detailed records, into the existing directory `dir`:

@@ -96,6 +96,6 @@ pub use config::{CheckpointConfig, DEFAULT_EPOCHS, Preprocess, ProgressMode, Tra
 pub use error::{Result, TrainError};
 pub use observer::{EpochMetrics, EvalContext, EvalMetrics, Observer, StepView};
 pub use trainer::{
-    LrFindReport, LrPoint, LrRangeTest, LrSuggestion, Prediction, ResumeOutcome, TrainReport,
-    Trainer, epoch_number, evaluate, predict_classes,
+    LrFindReport, LrPoint, LrRangeTest, LrSuggestion, Prediction, ResumeOutcome, SmoothedLoss,
+    TrainReport, Trainer, epoch_number, evaluate, predict_classes,
 };

@@ -26,7 +26,7 @@ use crate::targets::{
 use crate::{Result, TrainError};
 
 mod lr_find;
-pub use lr_find::{LrFindReport, LrPoint, LrRangeTest, LrSuggestion};
+pub use lr_find::{LrFindReport, LrPoint, LrRangeTest, LrSuggestion, SmoothedLoss};
 
 /// The ChaCha stream dropout draws from (the batcher uses stream 0 of the same seed).
 const DROPOUT_STREAM: u64 = 1;

@@ -10,6 +10,7 @@ mod limits;
 mod lr_find;
 mod meanfield;
 mod outputs;
+mod report;
 mod sequences;
 mod through_time;
 

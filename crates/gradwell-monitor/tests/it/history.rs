@@ -85,3 +85,53 @@ fn csv_tables_have_one_row_per_record() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The layer × check table of weight gradient norms: one row per weight layer, one column
+/// per detailed step, the figures of the records; written at every detail and read back
+/// to four significant digits; a malformed file is refused naming its line.
+#[test]
+fn layer_grad_norms_cover_every_detailed_step_at_every_detail() {
+    use gradwell_monitor::{Detail, LayerGradNorms};
+
+    let h = recorded();
+    let t = h.layer_grad_norms();
+    // Two linear layers, detailed steps 0 and 2.
+    assert_eq!(t.layers, ["0 Linear", "2 Linear"]);
+    assert_eq!(t.steps, [0, 2]);
+    for (row, layer) in t.norms.iter().zip(["0", "2"]) {
+        for (norm, step) in row.iter().zip([0, 2]) {
+            let record = h.steps.iter().find(|r| r.step == step).unwrap();
+            let measured = record.layers.iter().find(|l| l.path == layer).unwrap();
+            assert_eq!(*norm, measured.weight_grad_norm);
+        }
+    }
+    for detail in Detail::ALL {
+        let dir = temp_dir(&format!("grad-norms-{detail}"));
+        h.write(detail, &dir.join("monitor.json"), &dir, Vec::new())
+            .unwrap();
+        let text = std::fs::read_to_string(dir.join(LayerGradNorms::CSV_FILE)).unwrap();
+        let back = LayerGradNorms::from_csv(&text).unwrap();
+        assert_eq!(
+            (&back.layers, &back.steps),
+            (&t.layers, &t.steps),
+            "{detail}"
+        );
+        for (a, b) in back.norms.iter().flatten().zip(t.norms.iter().flatten()) {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!((a - b).abs() <= 5e-4 * b.abs(), "{a} vs {b}");
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+    for (bad, line) in [
+        ("layer,0 Linear\n1,2\n", "line 1"),
+        ("step,0 Linear\n1,2,3\n", "line 2"),
+        ("step,0 Linear\n1,x\n", "line 2"),
+        ("step,0 Linear\n1,2\nz,2\n", "line 3"),
+    ] {
+        let e = LayerGradNorms::from_csv(bad).unwrap_err().to_string();
+        assert!(
+            e.contains(LayerGradNorms::CSV_FILE) && e.contains(line),
+            "{bad:?}: {e}"
+        );
+    }
+}

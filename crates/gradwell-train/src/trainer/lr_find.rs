@@ -127,8 +127,7 @@ pub struct LrPoint {
     pub lr: f64,
     /// The batch's mean training loss (NaN or ∞ on the step that went non-finite).
     pub loss: f64,
-    /// The loss smoothed: `avg = β·avg + (1−β)·loss` from `avg = 0`, divided by
-    /// `1 − β^step` (bias correction, as fastai's `AvgSmoothLoss`), so that the first
+    /// The loss smoothed ([`SmoothedLoss`] with [`LrRangeTest::smoothing`]): the first
     /// step's smoothed loss is its loss.
     pub smoothed: f64,
 }
@@ -273,11 +272,46 @@ impl Schedule for FixedRate {
     }
 }
 
+/// A loss smoothed by an exponential moving average with bias correction (fastai's
+/// `AvgSmoothLoss`): `avg = β·avg + (1−β)·loss` from `avg = 0`, divided by `1 − β^n`
+/// after the n-th loss, so that the first smoothed loss is the first loss.
+///
+/// ```
+/// use gradwell_train::SmoothedLoss;
+/// let mut s = SmoothedLoss::new(0.9);
+/// assert_eq!(s.push(2.0), 2.0);
+/// // avg = 0.9·0.2 + 0.1·1 = 0.28; bias 1 − 0.9² = 0.19.
+/// assert!((s.push(1.0) - 0.28 / 0.19).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothedLoss {
+    beta: f64,
+    avg: f64,
+    n: u64,
+}
+
+impl SmoothedLoss {
+    /// A smoother with factor `beta` (in [0, 1): the weight of the past).
+    pub fn new(beta: f64) -> Self {
+        SmoothedLoss {
+            beta,
+            avg: 0.0,
+            n: 0,
+        }
+    }
+
+    /// Adds the next loss and returns the smoothed loss.
+    pub fn push(&mut self, loss: f64) -> f64 {
+        self.n += 1;
+        self.avg = self.beta * self.avg + (1.0 - self.beta) * loss;
+        self.avg / (1.0 - self.beta.powf(self.n as f64))
+    }
+}
+
 /// Records each step's point and stops the test on divergence.
 struct Recorder {
-    beta: f64,
+    smoother: SmoothedLoss,
     divergence: f64,
-    avg: f64,
     best: f64,
     points: Vec<LrPoint>,
 }
@@ -286,8 +320,7 @@ impl Recorder {
     /// Records a step's loss at `lr` and returns the smoothed loss.
     fn record(&mut self, lr: f64, loss: f64) -> f64 {
         let n = self.points.len() as u64 + 1;
-        self.avg = self.beta * self.avg + (1.0 - self.beta) * loss;
-        let smoothed = self.avg / (1.0 - self.beta.powf(n as f64));
+        let smoothed = self.smoother.push(loss);
         self.points.push(LrPoint {
             step: n,
             lr,
@@ -342,9 +375,8 @@ impl Trainer {
         let before = self.checkpoint()?;
         let layer_taps = self.layer_taps.clone();
         let mut recorder = Recorder {
-            beta: settings.smoothing,
+            smoother: SmoothedLoss::new(settings.smoothing),
             divergence: settings.divergence,
-            avg: 0.0,
             best: f64::INFINITY,
             // The test usually stops long before a large `steps`: reserve a bounded amount.
             points: Vec::with_capacity(settings.steps.min(1 << 12) as usize),
@@ -430,9 +462,8 @@ mod tests {
     #[test]
     fn the_smoothed_loss_is_fastais_bias_corrected_average() {
         let mut r = Recorder {
-            beta: 0.98,
+            smoother: SmoothedLoss::new(0.98),
             divergence: 4.0,
-            avg: 0.0,
             best: f64::INFINITY,
             points: Vec::new(),
         };
