@@ -1,8 +1,9 @@
 //! `cargo xtask browser`: the reports opened in headless Chromium.
 //!
 //! Generates HTML reports with the real `gradwell` binary (debug build) into
-//! `target/browser/reports/`: two short `train --out` runs on the embedded digits, the
-//! `report` comparing them, and the quick lab. Then `tests/browser/check.mjs` (Node, with
+//! `target/browser/reports/`: two short `train --out` runs on the embedded digits and the
+//! `report` comparing them (the lab's report is drawn by the same page; its fifteen runs
+//! would take minutes in a debug build). Then `tests/browser/check.mjs` (Node, with
 //! `playwright-core` driving the system's Chromium: no browser download) opens each
 //! `index.html` from `file://`, checks it, and saves a full-page screenshot of each into
 //! `target/browser/screenshots/`; the checker first shows on a fixture page, and on the
@@ -182,9 +183,8 @@ pub fn run() -> bool {
     let reports = work.join("reports");
     let _ = std::fs::remove_dir_all(&reports);
     let out = |name: &str| reports.join(name).to_string_lossy().into_owned();
-    let (relu, sigmoid, compare, lab) =
-        (out("relu-he"), out("sigmoid"), out("compare"), out("lab"));
-    let commands: [Vec<&str>; 4] = [
+    let (relu, sigmoid, compare) = (out("relu-he"), out("sigmoid"), out("compare"));
+    let commands: [Vec<&str>; 3] = [
         vec!["train", "--quiet", "--epochs", "3", "--out", &relu],
         vec![
             "train",
@@ -199,7 +199,6 @@ pub fn run() -> bool {
             &sigmoid,
         ],
         vec!["report", &relu, &sigmoid, "--out", &compare],
-        vec!["lab", "--quick", "--out", &lab],
     ];
     for args in &commands {
         if !run_in(&root(), &gradwell, args) {
@@ -207,7 +206,7 @@ pub fn run() -> bool {
         }
     }
     let mut pages = Vec::new();
-    for (name, folder) in [("train", &relu), ("report", &compare), ("lab", &lab)] {
+    for (name, folder) in [("train", &relu), ("report", &compare)] {
         let index = Path::new(folder).join("index.html");
         if !index.is_file() {
             eprintln!(
