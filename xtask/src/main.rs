@@ -1,12 +1,13 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
 //! - `ci`: everything CI runs, on a fresh machine too: set-up (rustfmt and clippy, and on
-//!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read), then
+//!   Debian as root the `dataset-fashion-mnist` package the Fashion-MNIST tests read and
+//!   the `chromium`, `nodejs` and `npm` packages the browser test drives), then
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, the facade built without its default features (no
 //!   plots, progress bars or TOML), the documentation (`cargo doc --workspace --no-deps`
 //!   with rustdoc's warnings denied: a broken intra-doc link fails), the test suite,
-//!   `cargo xtask verify`, `contrib` and `slurm-e2e`.
+//!   `cargo xtask verify`, `contrib`, `browser` and `slurm-e2e`.
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
 //!   nightly they are skipped with a message saying so.
@@ -27,6 +28,11 @@
 //!   activation, initializer, optimizer, schedule, layer) in a scratch copy of the
 //!   workspace, builds it, runs the checks the recipe names and prints how many files and
 //!   lines it changed (see [`contrib`]). Part of `ci`, after `verify`.
+//! - `browser`: generates HTML reports with the real binary and opens each in headless
+//!   Chromium (Node and `playwright-core`, `tests/browser/`), failing on a console error,
+//!   an empty chart or a report that does not finish drawing, and saving a screenshot of
+//!   each (see [`browser`]). Part of `ci`, after `slurm-e2e`; skipped with a message only
+//!   when Chromium is absent and cannot be installed.
 //! - `slurm <start | stop | status>`: a one-node Slurm cluster on this machine, with its
 //!   own generated `slurm.conf`, munge key, state and logs under `target/slurm/` (see
 //!   [`slurm`]); installs Debian's `slurm-wlm` and `munge` when missing (root only).
@@ -35,6 +41,7 @@
 //!   resumed by re-running the sweep (see [`slurm_e2e`]). Needs root (skipped with a
 //!   message without it). Part of `ci`, after `contrib`.
 
+mod browser;
 mod contrib;
 mod mutants;
 mod slurm;
@@ -62,12 +69,13 @@ fn main() -> ExitCode {
         },
         Some("mutants") => mutants::main(&args[1..]),
         Some("contrib") => contrib::main(&args[1..]),
+        Some("browser") => status_code(browser::run()),
         Some("slurm") => slurm::main(&args[1..]),
         Some("slurm-e2e") => slurm_e2e::main(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | miri | fuzz [SECONDS] | verify [--list] [FILTER] | \
-                 mutants [--base REV] [FILE...] | contrib [--list] [--only NAME] | \
+                 mutants [--base REV] [FILE...] | contrib [--list] [--only NAME] | browser | \
                  slurm <start | stop | status> | slurm-e2e>"
             );
             ExitCode::from(2)
@@ -86,10 +94,36 @@ fn root() -> PathBuf {
 /// Where Debian's `dataset-fashion-mnist` package puts the data.
 const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
+/// Whether this process runs as root on a system with apt-get.
+fn can_apt() -> bool {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    is_root && Path::new("/usr/bin/apt-get").exists()
+}
+
+/// `apt-get update` then `apt-get install -y PACKAGES`, non-interactive; true on success.
+fn apt_install(packages: &[&str]) -> bool {
+    eprintln!("xtask: installing {} with apt-get", packages.join(" "));
+    let run = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut install = vec!["install", "-y"];
+    install.extend_from_slice(packages);
+    run(&["update"]) && run(&install)
+}
+
 /// Installs what the checks need and is missing: rustfmt and clippy through rustup, and
-/// Fashion-MNIST through apt when running as root on a Debian-like system. Best effort: a
-/// missing tool shows up as a failing step afterwards, with its own message.
+/// Fashion-MNIST, Chromium, Node.js and npm through apt when running as root on a
+/// Debian-like system. Best effort: a missing tool shows up as a failing step afterwards,
+/// with its own message.
 fn setup() {
+    browser::setup();
     let rustup = Command::new("rustup")
         .args(["component", "add", "rustfmt", "clippy"])
         .status();
@@ -102,20 +136,8 @@ fn setup() {
     {
         return;
     }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if is_root && Path::new("/usr/bin/apt-get").exists() {
-        eprintln!("xtask ci: installing dataset-fashion-mnist");
-        let run = |args: &[&str]| {
-            Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !(run(&["update"]) && run(&["install", "-y", "dataset-fashion-mnist"])) {
+    if can_apt() {
+        if !apt_install(&["dataset-fashion-mnist"]) {
             eprintln!("xtask ci: could not install dataset-fashion-mnist");
         }
     } else {
@@ -362,5 +384,5 @@ fn ci() -> ExitCode {
             }
         }
     }
-    status_code(miri() && fuzz(CI_FUZZ_SECONDS))
+    status_code(browser::run() && miri() && fuzz(CI_FUZZ_SECONDS))
 }

@@ -2,6 +2,11 @@
 //! layer (log scale), activation standard deviation by layer, loss and accuracy curves —
 //! one line per configuration. Only with the `plots` feature (on by default).
 //!
+//! The axes are ticked by this module, not by plotters: an x axis whose points are all
+//! whole numbers (layers, steps, epochs) only at whole numbers, a log axis at powers of
+//! ten from the data's smallest decade to its largest, and a linear y axis starts at zero
+//! at the lowest when no point is negative (a standard deviation, a norm, an accuracy).
+//!
 //! Text is drawn with DejaVu Sans, embedded in the crate (its licence is beside it in
 //! `assets/`), so that drawing needs no system font library.
 
@@ -9,6 +14,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -113,38 +121,10 @@ fn draw<DB: DrawingBackend>(
         .iter()
         .map(|s| s.points.iter().copied().filter(keep).collect())
         .collect();
-    let all = points.iter().flatten();
-    let (mut x0, mut x1, mut y0, mut y1) = all.fold(
-        (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
-    );
-    if !x0.is_finite() {
-        (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
-    }
-    if log_x {
-        if x0 <= 0.0 {
-            (x0, x1) = (1.0, 10.0);
-        }
-        if x1 <= x0 {
-            x1 = x0 * 10.0;
-        }
-    } else if x1 <= x0 {
-        x1 = x0 + 1.0;
-    }
-    if spec.log_y {
-        if y1 <= y0 {
-            y1 = y0 * 10.0;
-        }
-        (y0, y1) = (y0 / 2.0, y1 * 2.0);
-    } else {
-        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 0.5 };
-        (y0, y1) = (y0 - pad, y1 + pad);
-    }
+    let ((x0, x1), (y0, y1)) = axis_ranges(&points, log_x, spec.log_y);
+    // A linear x axis is ticked by `ticks`: at whole numbers only when every x is one
+    // (layer positions, steps, epochs: no "2.5 epochs").
+    let whole_x = points.iter().flatten().all(|&(x, _)| x.fract() == 0.0);
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut builder = ChartBuilder::on(root);
     builder
@@ -191,25 +171,38 @@ fn draw<DB: DrawingBackend>(
             }
         }};
     }
+    let linear_x = || Ticked::<RangedCoordf64> {
+        inner: (x0..x1).into(),
+        bold: ticks(x0, x1, MAX_TICKS, whole_x),
+        light: ticks(x0, x1, MAX_TICKS * 5, whole_x),
+    };
+    let log = |lo: f64, hi: f64| {
+        let (bold, light) = log_ticks(lo, hi);
+        Ticked {
+            inner: LogCoord::from((lo..hi).log_scale()),
+            bold,
+            light,
+        }
+    };
     match (log_x, spec.log_y) {
         (false, false) => body!(
             builder
-                .build_cartesian_2d(x0..x1, y0..y1)
+                .build_cartesian_2d(linear_x(), y0..y1)
                 .map_err(|e| e.to_string())?
         ),
         (false, true) => body!(
             builder
-                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .build_cartesian_2d(linear_x(), log(y0, y1))
                 .map_err(|e| e.to_string())?
         ),
         (true, false) => body!(
             builder
-                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .build_cartesian_2d(log(x0, x1), y0..y1)
                 .map_err(|e| e.to_string())?
         ),
         (true, true) => body!(
             builder
-                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .build_cartesian_2d(log(x0, x1), log(y0, y1))
                 .map_err(|e| e.to_string())?
         ),
     }
@@ -353,6 +346,163 @@ fn draw_heat_map<DB: DrawingBackend>(
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// An axis ticked at given points: plotters' own choice may fall between whole numbers
+/// on a linear axis, and stops short of the data on a log axis spanning many decades.
+/// Its labels are the chart's formatter's, so plotters' default format is never used.
+struct Ticked<R> {
+    inner: R,
+    /// The labelled ticks.
+    bold: Vec<f64>,
+    /// The grid's finer lines.
+    light: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// The most labelled ticks on an axis ticked by [`ticks`] or [`log_ticks`].
+const MAX_TICKS: usize = 10;
+
+/// The x and y ranges of the axes for the points drawn: the points' extent, a log axis
+/// widened to a factor of two beyond it, a linear y axis by 5 % of its span — but not
+/// below zero when no point is negative (a standard deviation, a norm, a loss or an
+/// accuracy has no negative values to show). A single x, or none, gets a range around
+/// it (half a unit each side of a whole number, so that only it is ticked).
+fn axis_ranges(points: &[Vec<(f64, f64)>], log_x: bool, log_y: bool) -> ((f64, f64), (f64, f64)) {
+    let (mut x0, mut x1, mut y0, mut y1) = points.iter().flatten().fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
+    }
+    if log_x {
+        if x0 <= 0.0 {
+            (x0, x1) = (1.0, 10.0);
+        }
+        if x1 <= x0 {
+            x1 = x0 * 10.0;
+        }
+    } else if x1 <= x0 {
+        (x0, x1) = if x0.fract() == 0.0 {
+            (x0 - 0.5, x0 + 0.5)
+        } else {
+            (x0, x0 + 1.0)
+        };
+    }
+    if log_y {
+        if y1 <= y0 {
+            y1 = y0 * 10.0;
+        }
+        (y0, y1) = (y0 / 2.0, y1 * 2.0);
+    } else {
+        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 0.5 };
+        let floor = if y0 >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+        (y0, y1) = ((y0 - pad).max(floor), y1 + pad);
+    }
+    ((x0, x1), (y0, y1))
+}
+
+/// At most `max` round ticks in `[lo, hi]`: the multiples of the smallest step of the
+/// form 1, 2 or 5 × 10ᵏ that gives no more than `max` of them, the step at least 1 when
+/// `whole` (an axis of whole numbers has no tick between two of them).
+fn ticks(lo: f64, hi: f64, max: usize, whole: bool) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || max == 0 {
+        return Vec::new();
+    }
+    let count = |step: f64| (hi / step).floor() - (lo / step).ceil() + 1.0;
+    let mut decade = 10f64.powf(((hi - lo) / max as f64).log10().floor() - 1.0);
+    if whole {
+        decade = decade.max(1.0);
+    }
+    let step = loop {
+        if let Some(&m) = [1.0, 2.0, 5.0]
+            .iter()
+            .find(|&&m| count(m * decade) <= max as f64)
+        {
+            break m * decade;
+        }
+        decade *= 10.0;
+    };
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// The ticks of a log axis over `[lo, hi]` (0 < lo < hi), labelled and light: powers of
+/// ten, every k-th decade for the smallest k of 1, 2, 5, 10, 20, … that gives at most
+/// [`MAX_TICKS`] (so the labels reach the smallest and largest decades of the data, however
+/// many decades they span), the other powers of ten (or 2…9 × 10ᵉ when every decade is
+/// labelled) as light lines. A range holding fewer than two powers of ten is ticked at
+/// 1, 2 and 5 × 10ᵉ.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (Vec::new(), Vec::new());
+    }
+    let (e0, e1) = (lo.log10().ceil() as i32, hi.log10().floor() as i32);
+    let within = |v: &f64| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12);
+    let scaled = |mantissas: &[f64]| -> Vec<f64> {
+        (e0 - 1..=e1)
+            .flat_map(|e| mantissas.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(within)
+            .collect()
+    };
+    if e1 - e0 < 1 {
+        return (
+            scaled(&[1.0, 2.0, 5.0]),
+            scaled(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]),
+        );
+    }
+    let decades = (e1 - e0 + 1) as usize;
+    // f64 spans about 630 decades: the search ends by k = 100.
+    let mut scale = 1;
+    let every = loop {
+        if let Some(k) = [scale, 2 * scale, 5 * scale]
+            .into_iter()
+            .find(|&k| decades.div_ceil(k) <= MAX_TICKS)
+        {
+            break k;
+        }
+        scale *= 10;
+    };
+    let powers = |keep: &dyn Fn(i32) -> bool| -> Vec<f64> {
+        (e0..=e1)
+            .filter(|&e| keep(e))
+            .map(|e| 10f64.powi(e))
+            .collect()
+    };
+    let bold = powers(&|e| (e - e0).rem_euclid(every as i32) == 0);
+    let light = if every == 1 {
+        scaled(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    } else {
+        powers(&|_| true)
+    };
+    (bold, light)
 }
 
 /// A tick label: powers of ten as `1e-6` on a log axis, whole numbers without a fraction,
