@@ -844,7 +844,7 @@ pub struct SweepArgs {
     /// The sweep file: a base run config and its axes.
     #[arg(value_name = "SWEEP.toml")]
     pub file: PathBuf,
-    /// The sweep folder: sweep.json, runs/<k>/ (each run's config.toml and, once it has
+    /// The sweep folder: sweep.json, `runs/<k>/` (each run's config.toml and, once it has
     /// run, its run folder), sweep.sbatch with --slurm. Running the sweep again in it skips
     /// the runs that finished.
     #[arg(long, value_name = "DIR")]
@@ -872,7 +872,7 @@ pub struct SweepArgs {
     /// Memory of each task, e.g. 2G or 500M (default 2G).
     #[arg(long, value_name = "SIZE", requires = "slurm")]
     pub mem: Option<crate::sweep::slurm::SlurmMem>,
-    /// The job's name (default gradwell-<sweep name>).
+    /// The job's name (default `gradwell-<sweep name>`).
     #[arg(long, value_name = "NAME", requires = "slurm")]
     pub job_name: Option<crate::sweep::slurm::SlurmName>,
     /// The gradwell executable the tasks run (default: this one), as the cluster's nodes

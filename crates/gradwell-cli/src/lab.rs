@@ -1223,7 +1223,7 @@ impl Cliff {
 /// `steps`: √χ = √(ρ²·E[tanh′(√q* z)²]) at the fixed point q* of the pre-activation
 /// variance, q* = ρ²·E[tanh(√q* z)²] + σ_b². σ_b² is what the step's input adds: the two
 /// biases and W_ih·x, every entry U(±1/√H) of variance u = 1/(3H), so σ_b² = u·(2 + 1/3 +
-/// 2/T) (the value channel has E[x²] = 1/3, the marker is 1 at two of the T steps).
+/// 2/T) (the value channel has E\[x²\] = 1/3, the marker is 1 at two of the T steps).
 /// `None` if the theory cannot be evaluated.
 pub fn through_time_factor(rho: f64, hidden: usize, steps: usize) -> Option<f64> {
     let tanh: gradwell_activations::ActivationKind = "tanh".parse().ok()?;

@@ -3,7 +3,7 @@
 //! layer × step heat map of gradient norms, a table of the runs), `results.json`, one CSV
 //! per run, and the figures as SVG files for papers (`plots/`).
 //!
-//! [`collect`] finds the runs, [`figures`] chooses what is drawn, [`write`] writes the
+//! [`collect`] finds the runs, `figures` chooses what is drawn, [`write()`] writes the
 //! folder; [`write_run_page`] writes the page of one run (`train --out`).
 
 use std::fmt::Write as _;
@@ -833,7 +833,7 @@ pub fn write(out: &Path, results: &[ClaimResult], runs: &[RunSummary]) -> Result
 }
 
 /// The page of one run, `index.html` in its folder (`train --out`): its figures
-/// ([`run_figures`]: the theory beside the measured curves at initialization, accuracy,
+/// (`run_figures`: the theory beside the measured curves at initialization, accuracy,
 /// loss smoothed and raw, gradient norm per step) and its layer × step heat map.
 ///
 /// # Errors
