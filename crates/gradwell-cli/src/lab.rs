@@ -212,18 +212,6 @@ impl Scale {
     /// [`Scale::FULL`] when none fits (runs of other sizes are judged by the fixed
     /// accuracies).
     pub fn of(runs: &[RunSummary]) -> Scale {
-        // The settings a scale changes: the model, the data, the epochs and steps.
-        let fits = |lab: &LabRun, s: &RunSummary| {
-            let (Ok(file), Ok(want)) =
-                (toml::from_str::<crate::RunFile>(&s.config), lab.run_file())
-            else {
-                return false;
-            };
-            file.model == want.model
-                && file.data.source == want.data.source
-                && file.train.epochs == want.train.epochs
-                && file.train.steps == want.train.steps
-        };
         Scale::ALL
             .into_iter()
             .find(|scale| {
@@ -236,6 +224,27 @@ impl Scale {
             })
             .unwrap_or(Scale::FULL)
     }
+}
+
+/// Whether `s` is `lab`'s run at some scale: the settings a scale changes (the model, the
+/// data, the epochs and steps) are the ones `lab` gives.
+fn fits(lab: &LabRun, s: &RunSummary) -> bool {
+    let (Ok(file), Ok(want)) = (toml::from_str::<crate::RunFile>(&s.config), lab.run_file()) else {
+        return false;
+    };
+    file.model == want.model
+        && file.data.source == want.data.source
+        && file.train.epochs == want.train.epochs
+        && file.train.steps == want.train.steps
+}
+
+/// Whether `s` is one of the lab's runs: its name is a lab run's at some [`Scale`] and its
+/// settings are that run's. A run of the user's that happens to share a lab run's name
+/// (a folder called `relu-he`) is not judged as the lab's evidence.
+pub fn is_lab_run(s: &RunSummary) -> bool {
+    Scale::ALL
+        .iter()
+        .any(|scale| runs(scale).iter().any(|l| l.name == s.name && fits(l, s)))
 }
 
 /// One run of the lab: a name and the flags of its `gradwell train` command.

@@ -243,7 +243,13 @@ fn report_command(args: &ReportArgs) -> Result<Outcome> {
     }
     let summaries = report::collect(&args.dirs)?;
     let _out_lock = run::hold_dir("--out", &args.out)?;
-    let results = report::claims_present(lab::evaluate(&summaries), &summaries);
+    // Claims are judged on the lab's runs only, not on a run that shares a lab run's name.
+    let lab_runs: Vec<RunSummary> = summaries
+        .iter()
+        .filter(|s| lab::is_lab_run(s))
+        .cloned()
+        .collect();
+    let results = report::claims_present(lab::evaluate(&lab_runs), &lab_runs);
     // The report first: a reader that closes the pipe early ends the process at the print.
     report::write(&args.out, &results, &summaries)?;
     if results.is_empty() {

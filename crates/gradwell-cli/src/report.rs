@@ -350,6 +350,12 @@ enum Prefix {
 /// The figures of `runs`: the lab's (each drawn from the lab's runs present), then those of
 /// the other runs ([`run_figures`]); a figure without a series is left out.
 pub(crate) fn figures(runs: &[RunSummary]) -> Vec<Figure> {
+    let (lab_runs, others): (Vec<&RunSummary>, Vec<&RunSummary>) =
+        runs.iter().partition(|r| crate::lab::is_lab_run(r));
+    // The lab's figures draw the lab's runs only (picked by name among them): a run of
+    // another's that shares a lab run's name is drawn with the other runs.
+    let lab_owned: Vec<RunSummary> = lab_runs.iter().map(|r| (*r).clone()).collect();
+    let runs = lab_owned.as_slice();
     let radius_names: Vec<String> = RADII.iter().map(|r| radius_run(*r)).collect();
     let radius_names: Vec<&str> = radius_names.iter().map(String::as_str).collect();
     let acc = |names: &[&str]| {
@@ -359,12 +365,6 @@ pub(crate) fn figures(runs: &[RunSummary]) -> Vec<Figure> {
             .collect::<Vec<_>>()
     };
     let depth_runs = ["sigmoid-plain", "relu-he", "relu-xavier", "sigmoid-bn"];
-    let known: Vec<String> = crate::lab::runs(&crate::lab::Scale::QUICK)
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    let lab_runs: Vec<&RunSummary> = runs.iter().filter(|r| known.contains(&r.name)).collect();
-    let others: Vec<&RunSummary> = runs.iter().filter(|r| !known.contains(&r.name)).collect();
     let mut figs = vec![
         Figure {
             file: "grad_norm_at_init.svg",

@@ -250,6 +250,40 @@ fn report_compares_any_runs_without_claims() {
     assert!(chart_ids(&html).contains(&"chart-heat-b".to_string()));
 }
 
+/// A user's runs that share lab runs' names (folders called `relu-he` and
+/// `sigmoid-plain`) but not their settings are compared as any runs: no claim is judged on
+/// them, the page is not the lab's, and both are drawn in the same figures.
+#[test]
+fn runs_named_like_the_labs_are_not_judged_as_the_lab() {
+    let dir = temp_dir("report-lab-names");
+    train(&dir.join("relu-he"), &["--hidden", "16,16"]);
+    train(
+        &dir.join("sigmoid-plain"),
+        &["--hidden", "16,16", "--activation", "sigmoid"],
+    );
+    let out = dir.join("report");
+    let o = gradwell(&[
+        "report",
+        dir.join("relu-he").to_str().unwrap(),
+        dir.join("sigmoid-plain").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stdout.contains("claims pass"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("<h2>Claims</h2>"), "no claims table");
+    assert!(!html.contains("gradwell lab report"), "not the lab's page");
+    let data = check_page(&html);
+    for run in ["relu-he", "sigmoid-plain"] {
+        assert!(
+            !styles(&data, "chart-grad-norm-by-layer", run).is_empty(),
+            "{run} missing from the shared figure"
+        );
+    }
+}
+
 /// Folders without a run are refused, all of them named, with a non-zero exit: never a
 /// report of nothing.
 #[test]
