@@ -59,6 +59,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod blocked;
 mod broadcast;
 mod error;
 mod float;
