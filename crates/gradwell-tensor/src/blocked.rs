@@ -124,9 +124,11 @@ pub(crate) unsafe fn nn<K: MicroKernel>(
         BLayout::Panels(_) => false,
     };
     let pack_a = n >= K::PACK_A_MIN_COLS;
-    // Blocks of rows of equal height (a multiple of MR), none above MC.
+    // Blocks of equal size, none above the kernel's: no short last block of `k` that would
+    // read and write `C` for a few steps, and rows in multiples of MR.
+    let kc_max = k.div_ceil(k.div_ceil(K::KC).max(1));
     let mc_max = m
-        .div_ceil(m.div_ceil(K::MC))
+        .div_ceil(m.div_ceil(K::MC).max(1))
         .next_multiple_of(K::MR)
         .min(K::MC);
     BUFFERS.with_borrow_mut(|(abuf, bbuf)| {
@@ -142,8 +144,8 @@ pub(crate) unsafe fn nn<K: MicroKernel>(
         };
         for j0 in (0..n).step_by(K::NC) {
             let nc = K::NC.min(n - j0);
-            for k0 in (0..k).step_by(K::KC) {
-                let kc = K::KC.min(k - k0);
+            for k0 in (0..k).step_by(kc_max) {
+                let kc = kc_max.min(k - k0);
                 // Later blocks of `k` add to what the first one stored.
                 let beta = if k0 == 0 { beta } else { 1.0 };
                 if let (true, BLayout::Rows(base, rsb)) = (pack_b, layout) {
