@@ -8,7 +8,7 @@
 //! blocking driver ([`crate::blocked`]) cuts the product into blocks for the caches and
 //! copies a block of `A` or of `B` into micro-panels only where the copy pays. A `B` with
 //! unit *row* stride — a linear layer's forward `X·Wᵀ` — is transposed in 8×8 register
-//! blocks straight into the panel layout the micro-kernel reads ([`nt`]). A column-major
+//! blocks straight into the panel layout the micro-kernel reads ([`crate::blocked`]). A column-major
 //! `C` is handled as the transposed product.
 //!
 //! Tails in `m` and `n` are handled by smaller instantiations and masked loads and
@@ -20,13 +20,14 @@
 
 use std::arch::x86_64::*;
 
-use crate::blocked::{BLayout, Tile};
+use crate::blocked::Tile;
 
 /// `C ← α·A·B + β·C` for f32 on the AVX2 kernels when the layout suits them,
-/// `matrixmultiply` otherwise.
+/// `matrixmultiply` otherwise ([`crate::blocked::sgemm`] compiled with AVX2 and FMA).
 ///
 /// # Safety
 /// As [`crate::Float::gemm_raw`], and the processor must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
     m: usize,
@@ -44,41 +45,9 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 {
-        // A column-major output is the transposed product of the transposed operands.
-        let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
-            (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
-        } else {
-            (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
-        };
-        if csc == 1 && csb == 1 {
-            // SAFETY: the caller's contract, processor included.
-            unsafe {
-                nn(
-                    m,
-                    k,
-                    n,
-                    alpha,
-                    a,
-                    rsa,
-                    csa,
-                    BLayout::Rows(b, rsb),
-                    beta,
-                    c,
-                    rsc,
-                )
-            };
-            return;
-        }
-        if csc == 1 && rsb == 1 && k * n.next_multiple_of(NR) <= crate::avx512::NT_MAX_SCRATCH {
-            // SAFETY: as above.
-            unsafe { nt(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
-            return;
-        }
-    }
-    // SAFETY: forwarded verbatim; the caller upholds the kernel's contract.
+    // SAFETY: the caller's contract, processor included.
     unsafe {
-        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        crate::blocked::sgemm::<Avx2>(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
     }
 }
 
@@ -118,6 +87,19 @@ impl crate::blocked::MicroKernel for Avx2 {
     /// micro-panels of `B` (≈ 16 cycles of multiply-adds per element of `A`); copying from
     /// two on made 64×784×128 ≈ 12 % slower.
     const PACK_A_MIN_COLS: usize = 16 * 16;
+    const TB: usize = 8;
+
+    #[inline(always)]
+    unsafe fn transpose_block(src: *const f32, stride: isize, dst: *mut f32) {
+        // SAFETY: the trait's contract; the processor has AVX2.
+        unsafe {
+            let v: [__m256; 8] =
+                std::array::from_fn(|i| _mm256_loadu_ps(src.offset(i as isize * stride)));
+            for (j, x) in transpose8(v).into_iter().enumerate() {
+                _mm256_storeu_ps(dst.add(j * NR), x);
+            }
+        }
+    }
 
     #[inline(always)]
     unsafe fn tile(mr: usize, nr: usize, t: &Tile) {
@@ -138,30 +120,6 @@ impl crate::blocked::MicroKernel for Avx2 {
 
 /// Columns of `B` per micro-kernel: two vectors of 8.
 const NR: usize = <Avx2 as crate::blocked::MicroKernel>::NR;
-
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` as `layout` says: the shared
-/// blocking driver on [`Avx2`].
-///
-/// # Safety
-/// The processor must have AVX2 and FMA; otherwise as [`crate::blocked::nn`].
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nn(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    layout: BLayout,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    // SAFETY: the caller's contract, processor included.
-    unsafe { crate::blocked::nn::<Avx2>(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc) }
-}
 
 /// The lanes of the last vector of a row of `width` elements (1 to 16) that lie inside it,
 /// as the sign bits `_mm256_maskload_ps` reads: all eight unless `width` is not a
@@ -197,7 +155,7 @@ unsafe fn tile_rows<const MR: usize>(nr: usize, t: &Tile, last: __m256i) {
     }
 }
 
-/// One tile of [`nn`]: the `MR × 8·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
+/// One tile of [`crate::blocked::nn`]: the `MR × 8·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
 /// `t.kc` steps of `k`. With `TAIL`, the last vector is loaded and stored under `last`.
 ///
 /// # Safety
@@ -258,89 +216,6 @@ unsafe fn tile<const MR: usize, const NV: usize, const TAIL: bool>(t: &Tile, las
     }
 }
 
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
-/// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into panels, eight by eight,
-/// and the product is an [`nn`] product.
-///
-/// # Safety
-/// The processor must have AVX2 and FMA. `a` must address an in-bounds `m×k` matrix, `b`
-/// an in-bounds `k×n` one whose column `j` is the `k` contiguous elements at `b + j·csb`,
-/// and `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nt(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    csb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with_borrow_mut(|packed| {
-        let len = n.next_multiple_of(NR) * k;
-        if packed.len() < len {
-            packed.resize(len, 0.0);
-        }
-        // SAFETY: `b` covers `k` elements along each of its `n` columns; `packed` holds
-        // the panels of all `n` columns; the caller's contract covers `a` and `c`.
-        unsafe {
-            transpose_into_panels(b, csb, n, k, packed.as_mut_ptr());
-            let layout = BLayout::Panels(packed.as_ptr());
-            nn(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc);
-        }
-    });
-}
-
-/// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
-/// transposed, in [`BLayout::Panels`] of 16 of its rows: element `(r, c)` goes to
-/// `dst[(r / 16)·cols·16 + c·16 + r % 16]`. Whole 8×8 blocks are transposed in
-/// registers, the edges element by element.
-///
-/// # Safety
-/// The processor must have AVX2. `src` must address `rows` rows of `cols` contiguous
-/// elements (row stride `stride`), and `dst` at least `rows.next_multiple_of(16) · cols`
-/// writable elements that do not overlap `src`.
-#[target_feature(enable = "avx2")]
-unsafe fn transpose_into_panels(
-    src: *const f32,
-    stride: isize,
-    rows: usize,
-    cols: usize,
-    dst: *mut f32,
-) {
-    let (full_rows, full_cols) = (rows / 8 * 8, cols / 8 * 8);
-    let to = |r: usize, c: usize| (r / NR) * cols * NR + c * NR + r % NR;
-    // SAFETY: every element read is at row < rows, column < cols of `src`; every element
-    // written is at `to(r, c)` for such an element, inside the caller's panels.
-    unsafe {
-        let at = |r: usize, c: usize| src.offset(r as isize * stride).add(c);
-        for r0 in (0..full_rows).step_by(8) {
-            for c0 in (0..full_cols).step_by(8) {
-                let v: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(at(r0 + i, c0)));
-                // 8 consecutive rows from a multiple of 8 never straddle a panel of 16.
-                for (j, x) in transpose8(v).into_iter().enumerate() {
-                    _mm256_storeu_ps(dst.add(to(r0, c0 + j)), x);
-                }
-            }
-        }
-        for r in 0..rows {
-            let first_col = if r < full_rows { full_cols } else { 0 };
-            for c in first_col..cols {
-                *dst.add(to(r, c)) = *at(r, c);
-            }
-        }
-    }
-}
-
 /// The transpose of an 8×8 block held as eight row vectors: 32-bit, then 64-bit
 /// interleaves within 128-bit lanes, then the 128-bit halves exchanged.
 #[target_feature(enable = "avx2")]
@@ -369,7 +244,7 @@ fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 
 #[cfg(test)]
 mod tests {
-    /// The panel copy of a transposed matrix puts every element where [`super::nn`]
+    /// The panel copy of a transposed matrix puts every element where [`crate::blocked::nn`]
     /// reads it, for whole 8×8 blocks and ragged edges alike.
     #[test]
     #[cfg_attr(miri, ignore = "Miri does not interpret AVX2")]
@@ -390,7 +265,7 @@ mod tests {
             let mut dst = vec![f32::NAN; rows.next_multiple_of(16) * cols];
             // SAFETY: the processor has AVX2 (checked); the sizes match the contract.
             unsafe {
-                super::transpose_into_panels(
+                crate::blocked::transpose_into_panels::<super::Avx2>(
                     src.as_ptr(),
                     stride as isize,
                     rows,

@@ -9,7 +9,7 @@
 //! every product, as matrixmultiply does, cost a fifth of a training step). A `B` with
 //! unit *row* stride — a transposed row-major matrix, as in a linear layer's forward
 //! `X·Wᵀ` — is transposed in 16×16 register blocks straight into the panel layout the
-//! micro-kernel reads ([`nt`]). A column-major `C` is handled as the transposed product.
+//! micro-kernel reads ([`crate::blocked`]). A column-major `C` is handled as the transposed product.
 //!
 //! Tails in `m` and `n` are handled by smaller instantiations and masked loads and
 //! stores, never by reading or writing past an operand. Other layouts (an output with no
@@ -24,10 +24,11 @@ use std::arch::x86_64::*;
 use crate::blocked::{BLayout, Tile};
 
 /// `C ← α·A·B + β·C` for f32: the AVX-512 kernels when the layout suits them,
-/// `matrixmultiply` otherwise.
+/// `matrixmultiply` otherwise ([`crate::blocked::sgemm`] compiled with AVX-512F).
 ///
 /// # Safety
 /// As [`crate::Float::gemm_raw`], and the processor must have AVX-512F.
+#[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
     m: usize,
@@ -45,41 +46,11 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 {
-        // A column-major output is the transposed product of the transposed operands.
-        let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
-            (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
-        } else {
-            (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
-        };
-        if csc == 1 && csb == 1 {
-            // SAFETY: the caller's contract, processor included.
-            unsafe {
-                nn(
-                    m,
-                    k,
-                    n,
-                    alpha,
-                    a,
-                    rsa,
-                    csa,
-                    BLayout::Rows(b, rsb),
-                    beta,
-                    c,
-                    rsc,
-                )
-            };
-            return;
-        }
-        if csc == 1 && rsb == 1 && k * n.next_multiple_of(NN_NR) <= NT_MAX_SCRATCH {
-            // SAFETY: as above.
-            unsafe { nt(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
-            return;
-        }
-    }
-    // SAFETY: forwarded verbatim; the caller upholds the kernel's contract.
+    // SAFETY: the caller's contract, processor included.
     unsafe {
-        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        crate::blocked::sgemm::<Avx512>(
+            m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+        );
     }
 }
 
@@ -92,11 +63,6 @@ pub(crate) unsafe fn sgemm(
 pub(crate) unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
-
-/// The largest transposed copy of `B` (elements) [`nt`] keeps per thread: 64 MiB. A larger
-/// `Bᵀ` goes to `matrixmultiply`, which packs in bounded blocks, rather than doubling the
-/// memory of a huge layer.
-pub(crate) const NT_MAX_SCRATCH: usize = 1 << 24;
 
 /// gradwell's AVX-512 micro-kernel: `C` in tiles of 6 rows × 64 columns (24 accumulators
 /// of 16 lanes, four vectors of `B` and one broadcast of `A`: 29 of the 32 registers).
@@ -124,6 +90,19 @@ impl crate::blocked::MicroKernel for Avx512 {
     /// micro-panels of `B`: 1024³ went from ≈ 110 to ≈ 125 GFLOP/s on one core of an Intel
     /// Xeon; copying from two micro-panels on made 64×784×128 ≈ 12 % slower.
     const PACK_A_MIN_COLS: usize = 8 * 64;
+    const TB: usize = 16;
+
+    #[inline(always)]
+    unsafe fn transpose_block(src: *const f32, stride: isize, dst: *mut f32) {
+        // SAFETY: the trait's contract; the processor has AVX-512F.
+        unsafe {
+            let v: [__m512; 16] =
+                std::array::from_fn(|i| _mm512_loadu_ps(src.offset(i as isize * stride)));
+            for (j, x) in transpose16(v).into_iter().enumerate() {
+                _mm512_storeu_ps(dst.add(j * NN_NR), x);
+            }
+        }
+    }
 
     #[inline(always)]
     unsafe fn tile(mr: usize, nr: usize, t: &Tile) {
@@ -146,30 +125,6 @@ impl crate::blocked::MicroKernel for Avx512 {
 
 /// Columns of `B` per micro-kernel: four vectors of 16.
 const NN_NR: usize = <Avx512 as crate::blocked::MicroKernel>::NR;
-
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` as `layout` says: the shared
-/// blocking driver on [`Avx512`].
-///
-/// # Safety
-/// The processor must have AVX-512F; otherwise as [`crate::blocked::nn`].
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nn(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    layout: BLayout,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    // SAFETY: the caller's contract, processor included.
-    unsafe { crate::blocked::nn::<Avx512>(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc) }
-}
 
 /// The lanes of the last vector of a row of `width` elements (1 to 64): all sixteen unless
 /// `width` is not a multiple of 16.
@@ -198,7 +153,7 @@ unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &Tile, last: u16) {
     }
 }
 
-/// One tile of [`nn`]: the `MR × 16·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
+/// One tile of [`crate::blocked::nn`]: the `MR × 16·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
 /// `t.kc` steps of `k`.
 ///
 /// # Safety
@@ -244,89 +199,6 @@ unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &Tile, last: u16) {
                     out = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, cp.add(16 * v)), out);
                 }
                 _mm512_mask_storeu_ps(cp.add(16 * v), mask, out);
-            }
-        }
-    }
-}
-
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
-/// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into a row-major scratch copy,
-/// sixteen by sixteen, and the product is an [`nn`] product.
-///
-/// # Safety
-/// The processor must have AVX-512F. `a` must address an in-bounds `m×k` matrix, `b` an
-/// in-bounds `k×n` one whose column `j` is the `k` contiguous elements at `b + j·csb`, and
-/// `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nt(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    csb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with_borrow_mut(|packed| {
-        let len = n.next_multiple_of(NN_NR) * k;
-        if packed.len() < len {
-            packed.resize(len, 0.0);
-        }
-        // SAFETY: `b` covers `k` elements along each of its `n` columns; `packed` holds
-        // the panels of all `n` columns; the caller's contract covers `a` and `c`.
-        unsafe {
-            transpose_into_panels(b, csb, n, k, packed.as_mut_ptr());
-            let layout = BLayout::Panels(packed.as_ptr());
-            nn(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc);
-        }
-    });
-}
-
-/// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
-/// transposed, in [`BLayout::Panels`] of 64 of its rows: element `(r, c)` goes to
-/// `dst[(r / 64)·cols·64 + c·64 + r % 64]`. Whole 16×16 blocks are transposed in
-/// registers, the edges element by element.
-///
-/// # Safety
-/// The processor must have AVX-512F. `src` must address `rows` rows of `cols` contiguous
-/// elements (row stride `stride`), and `dst` at least `rows.next_multiple_of(64) · cols`
-/// writable elements that do not overlap `src`.
-#[target_feature(enable = "avx512f")]
-unsafe fn transpose_into_panels(
-    src: *const f32,
-    stride: isize,
-    rows: usize,
-    cols: usize,
-    dst: *mut f32,
-) {
-    let (full_rows, full_cols) = (rows / 16 * 16, cols / 16 * 16);
-    let to = |r: usize, c: usize| (r / NN_NR) * cols * NN_NR + c * NN_NR + r % NN_NR;
-    // SAFETY: every element read is at row < rows, column < cols of `src`; every element
-    // written is at `to(r, c)` for such an element, inside the caller's panels.
-    unsafe {
-        let at = |r: usize, c: usize| src.offset(r as isize * stride).add(c);
-        for r0 in (0..full_rows).step_by(16) {
-            for c0 in (0..full_cols).step_by(16) {
-                let v: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(at(r0 + i, c0)));
-                // 16 consecutive rows never straddle a panel (64 is a multiple of 16).
-                for (j, x) in transpose16(v).into_iter().enumerate() {
-                    _mm512_storeu_ps(dst.add(to(r0, c0 + j)), x);
-                }
-            }
-        }
-        for r in 0..rows {
-            let first_col = if r < full_rows { full_cols } else { 0 };
-            for c in first_col..cols {
-                *dst.add(to(r, c)) = *at(r, c);
             }
         }
     }
@@ -399,7 +271,7 @@ pub(crate) unsafe fn pack_panels(
     unsafe {
         if rsb == 1 {
             // Column j of B is the k contiguous elements at b + j·csb.
-            transpose_into_panels(b, csb, n, k, dst);
+            crate::blocked::transpose_into_panels::<Avx512>(b, csb, n, k, dst);
             return;
         }
         for j0 in (0..n).step_by(NN_NR) {
@@ -420,7 +292,7 @@ pub(crate) unsafe fn pack_panels(
 }
 
 /// `C ← α·A·B + β·C` with `B` packed by [`pack_panels`] and `C` of unit column stride:
-/// the [`nn`] kernel reading the panels as they are.
+/// the [`crate::blocked::nn`] driver reading the panels as they are.
 ///
 /// # Safety
 /// The processor must have AVX-512F. `a` (strides `rsa`, `csa`) must address an in-bounds
@@ -444,7 +316,7 @@ pub(crate) unsafe fn gemm_panels(
 ) {
     // SAFETY: the caller's contract is `nn`'s with `BLayout::Panels`.
     unsafe {
-        nn(
+        crate::blocked::nn::<Avx512>(
             m,
             k,
             n,

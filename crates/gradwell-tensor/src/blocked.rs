@@ -40,6 +40,18 @@ pub(crate) trait MicroKernel {
     /// From this many columns of `B` on, blocks of `A` are copied into panels.
     const PACK_A_MIN_COLS: usize;
 
+    /// The side of the square blocks [`MicroKernel::transpose_block`] transposes in
+    /// registers (a divisor of `NR`).
+    const TB: usize;
+
+    /// Writes the `TB×TB` block at `src` (row `r` contiguous at `src + r·stride`)
+    /// transposed: its column `j` to the `TB` contiguous elements at `dst + j·NR`.
+    ///
+    /// # Safety
+    /// The processor must run the kernel; `src` must address the block and `dst` the
+    /// `TB` writable runs, not overlapping it.
+    unsafe fn transpose_block(src: *const f32, stride: isize, dst: *mut f32);
+
     /// The `mr × nr` block of `C` at `t.c` (`1 ≤ mr ≤ MR`, `1 ≤ nr ≤ NR`) gets
     /// `α·A·B + β·C` over `t.kc` steps of `k`.
     ///
@@ -88,6 +100,140 @@ fn grown(buf: &mut Vec<Line>, len: usize) -> *mut f32 {
         buf.resize(lines, Line([0.0; 16]));
     }
     buf.as_mut_ptr().cast::<f32>()
+}
+
+/// The largest transposed copy of `B` (elements) [`nt`] keeps per thread: 64 MiB. A larger
+/// `Bᵀ` goes to `matrixmultiply`, which packs in bounded blocks, rather than doubling the
+/// memory of a huge layer.
+pub(crate) const NT_MAX_SCRATCH: usize = 1 << 24;
+
+/// `C ← α·A·B + β·C` for f32 on `K`'s micro-kernel when the layout suits it,
+/// `matrixmultiply` otherwise: a column-major `C` as the transposed product, a row-major
+/// `B` read by [`nn`], a `B` with unit row stride (a linear layer's `X·Wᵀ`) transposed
+/// into panels first ([`nt`]). Inlined into each kernel's entry point, which enables the
+/// processor features.
+///
+/// # Safety
+/// As [`crate::Float::gemm_raw`], and the processor must run `K`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm<K: MicroKernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    if m > 0 && n > 0 && k > 0 {
+        // A column-major output is the transposed product of the transposed operands.
+        let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
+            (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
+        } else {
+            (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
+        };
+        if csc == 1 && csb == 1 {
+            let layout = BLayout::Rows(b, rsb);
+            // SAFETY: the caller's contract, processor included.
+            unsafe { nn::<K>(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc) };
+            return;
+        }
+        if csc == 1 && rsb == 1 && k * n.next_multiple_of(K::NR) <= NT_MAX_SCRATCH {
+            // SAFETY: as above.
+            unsafe { nt::<K>(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
+            return;
+        }
+    }
+    // SAFETY: forwarded verbatim; the caller upholds the kernel's contract.
+    unsafe {
+        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    }
+}
+
+/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
+/// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into a per-thread copy in
+/// panels ([`transpose_into_panels`]) and the product is an [`nn`] product.
+///
+/// # Safety
+/// The processor must run `K`. `a` must address an in-bounds `m×k` matrix, `b` an
+/// in-bounds `k×n` one whose column `j` is the `k` contiguous elements at `b + j·csb`, and
+/// `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn nt<K: MicroKernel>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+) {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        let panels = grown(scratch, n.next_multiple_of(K::NR) * k);
+        // SAFETY: `b` covers `k` elements along each of its `n` columns; the scratch holds
+        // the panels of all `n` columns; the caller's contract covers `a` and `c`.
+        unsafe {
+            transpose_into_panels::<K>(b, csb, n, k, panels);
+            let layout = BLayout::Panels(panels.cast_const());
+            nn::<K>(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc);
+        }
+    });
+}
+
+/// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
+/// transposed, in [`BLayout::Panels`] of `NR` of its rows: element `(r, c)` goes to
+/// `dst[(r / NR)·cols·NR + c·NR + r % NR]`. Whole `TB×TB` blocks are transposed in
+/// registers, the edges element by element.
+///
+/// # Safety
+/// The processor must run `K`. `src` must address `rows` rows of `cols` contiguous
+/// elements (row stride `stride`), and `dst` at least `rows.next_multiple_of(NR)·cols`
+/// writable elements that do not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn transpose_into_panels<K: MicroKernel>(
+    src: *const f32,
+    stride: isize,
+    rows: usize,
+    cols: usize,
+    dst: *mut f32,
+) {
+    let tb = K::TB;
+    let (full_rows, full_cols) = (rows / tb * tb, cols / tb * tb);
+    let to = |r: usize, c: usize| (r / K::NR) * cols * K::NR + c * K::NR + r % K::NR;
+    // SAFETY: every element read is at row < rows, column < cols of `src`; every element
+    // written is at `to(r, c)` for such an element, inside the caller's panels. `TB`
+    // consecutive rows from a multiple of `TB` never straddle a panel (`TB` divides `NR`).
+    unsafe {
+        let at = |r: usize, c: usize| src.offset(r as isize * stride).add(c);
+        for r0 in (0..full_rows).step_by(tb) {
+            for c0 in (0..full_cols).step_by(tb) {
+                K::transpose_block(at(r0, c0), stride, dst.add(to(r0, c0)));
+            }
+        }
+        for r in 0..rows {
+            let first_col = if r < full_rows { full_cols } else { 0 };
+            for c in first_col..cols {
+                *dst.add(to(r, c)) = *at(r, c);
+            }
+        }
+    }
 }
 
 thread_local! {
