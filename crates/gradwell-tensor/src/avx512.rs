@@ -1,33 +1,34 @@
 //! f32 matrix kernels for x86-64 processors with AVX-512, used instead of
 //! `matrixmultiply`'s AVX2 kernel where they apply.
 //!
-//! One register-blocked micro-kernel, [`nn`], reads a row-major `B` (unit column stride):
-//! each step of `k` loads 64 consecutive elements of a row of `B` into four vectors and
-//! broadcasts six elements of `A` (any strides) into 24 accumulators of 16 lanes. `A` is
-//! never packed, and `B` only when many tiles of rows reuse a block of it (or its row
-//! stride would alias in the cache): on the seed model, packing both operands for every
-//! product, as matrixmultiply does, cost a fifth of a training step. A `B` with unit *row*
-//! stride — a transposed row-major matrix, as in a linear layer's forward `X·Wᵀ` — is
-//! transposed in 16×16 register blocks straight into the panel layout [`nn`] reads
-//! ([`nt`]). A column-major `C` is handled as the transposed product.
+//! The micro-kernel ([`Avx512`]) computes a 6×64 tile of `C`: each step of `k` loads 64
+//! consecutive elements of a row of `B` into four vectors and broadcasts six elements of
+//! `A` into 24 accumulators of 16 lanes. The shared blocking driver ([`crate::blocked`])
+//! cuts the product into blocks for the caches and copies a block of `A` or of `B` into
+//! micro-panels only where the copy pays (on the seed model, packing both operands for
+//! every product, as matrixmultiply does, cost a fifth of a training step). A `B` with
+//! unit *row* stride — a transposed row-major matrix, as in a linear layer's forward
+//! `X·Wᵀ` — is transposed in 16×16 register blocks straight into the panel layout the
+//! micro-kernel reads ([`crate::blocked`]). A column-major `C` is handled as the transposed product.
 //!
-//! `k` is cut in blocks of 128 so that the 128×64 block of `B` a micro-kernel re-reads
-//! stays in the first-level cache. Tails in `m` and `n` are handled by smaller
-//! instantiations and masked loads and stores, never by reading or writing past an
-//! operand. Other layouts (an output with no unit stride, or a `B` with neither) go to
-//! `matrixmultiply`. [`crate::kernel`] decides whether these kernels run (the processor
-//! has AVX-512F and `GRADWELL_KERNEL` does not ask for another path); [`crate::avx2`] is
-//! the same design eight lanes wide.
+//! Tails in `m` and `n` are handled by smaller instantiations and masked loads and
+//! stores, never by reading or writing past an operand. Other layouts (an output with no
+//! unit stride, or a `B` with neither) go to `matrixmultiply`. [`crate::kernel`] decides
+//! whether these kernels run (the processor has AVX-512F and `GRADWELL_KERNEL` does not
+//! ask for another path); [`crate::avx2`] is the same design eight lanes wide.
 
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
+use crate::blocked::{BLayout, Tile};
+
 /// `C ← α·A·B + β·C` for f32: the AVX-512 kernels when the layout suits them,
-/// `matrixmultiply` otherwise.
+/// `matrixmultiply` otherwise ([`crate::blocked::sgemm`] compiled with AVX-512F).
 ///
 /// # Safety
 /// As [`crate::Float::gemm_raw`], and the processor must have AVX-512F.
+#[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
     m: usize,
@@ -45,41 +46,11 @@ pub(crate) unsafe fn sgemm(
     rsc: isize,
     csc: isize,
 ) {
-    if m > 0 && n > 0 && k > 0 {
-        // A column-major output is the transposed product of the transposed operands.
-        let (m, n, a, rsa, csa, b, rsb, csb, rsc, csc) = if csc != 1 && rsc == 1 {
-            (n, m, b, csb, rsb, a, csa, rsa, csc, rsc)
-        } else {
-            (m, n, a, rsa, csa, b, rsb, csb, rsc, csc)
-        };
-        if csc == 1 && csb == 1 {
-            // SAFETY: the caller's contract, processor included.
-            unsafe {
-                nn(
-                    m,
-                    k,
-                    n,
-                    alpha,
-                    a,
-                    rsa,
-                    csa,
-                    BLayout::Rows(b, rsb),
-                    beta,
-                    c,
-                    rsc,
-                )
-            };
-            return;
-        }
-        if csc == 1 && rsb == 1 && k * n.next_multiple_of(NN_NR) <= NT_MAX_SCRATCH {
-            // SAFETY: as above.
-            unsafe { nt(m, k, n, alpha, a, rsa, csa, b, csb, beta, c, rsc) };
-            return;
-        }
-    }
-    // SAFETY: forwarded verbatim; the caller upholds the kernel's contract.
+    // SAFETY: the caller's contract, processor included.
     unsafe {
-        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        crate::blocked::sgemm::<Avx512>(
+            m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+        );
     }
 }
 
@@ -93,137 +64,67 @@ pub(crate) unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The largest transposed copy of `B` (elements) [`nt`] keeps per thread: 64 MiB. A larger
-/// `Bᵀ` goes to `matrixmultiply`, which packs in bounded blocks, rather than doubling the
-/// memory of a huge layer.
-pub(crate) const NT_MAX_SCRATCH: usize = 1 << 24;
-
-/// From this many rows of `A` on, [`nn`] copies each block of a row-major `B` into a
-/// contiguous panel first, read by every tile of rows: 1024³ went from ≈ 190 to 230
-/// GFLOP/s on one core.
-const PACK_MIN_ROWS: usize = 192;
-
-/// Rows of `A` per [`nn`] micro-kernel.
-const NN_MR: usize = 6;
-/// Columns of `B` per [`nn`] micro-kernel: four vectors of 16.
-const NN_NR: usize = 64;
-/// Elements of `k` per block in [`nn`]: a 128×64 block of `B` is 32 KiB, inside the
-/// first-level cache.
-const NN_KC: usize = 128;
-
-/// Where [`nn`] finds `B`.
-#[derive(Clone, Copy)]
-enum BLayout {
-    /// Row-major with this row stride (unit column stride).
-    Rows(*const f32, isize),
-    /// Already in panels: the `k×64` panel of columns `64q..64q+64` starts at element
-    /// `q·k·64`, row `p` of it at `+ p·64` (the last panel may be narrower; its unused
-    /// lanes are never read).
-    Panels(*const f32),
-}
-
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` as `layout` says.
+/// gradwell's AVX-512 micro-kernel: `C` in tiles of 6 rows × 64 columns (24 accumulators
+/// of 16 lanes, four vectors of `B` and one broadcast of `A`: 29 of the 32 registers).
 ///
-/// # Safety
-/// The processor must have AVX-512F. `a` (with strides `rsa`, `csa`) must address an
-/// in-bounds `m×k` matrix, `B` a `k×n` one as `layout` says (panels: every panel of `k`
-/// rows and 64 lanes, the last one's unused lanes included), and `c` (row stride `rsc`,
-/// unit column stride) a writable `m×n` matrix aliasing neither.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nn(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    layout: BLayout,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    thread_local! {
-        static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    // Copying a row-major block of `B` into a panel pays when many row tiles reuse it, and
-    // always when its row stride is a multiple of 4 KiB (the block's rows would all fall
-    // into the same first-level cache sets).
-    let pack = match layout {
-        BLayout::Rows(_, rsb) => m >= PACK_MIN_ROWS || (rsb * 4) % 4096 == 0,
-        BLayout::Panels(_) => false,
-    };
-    PANEL.with_borrow_mut(|panel| {
-        if pack && panel.len() < NN_KC * NN_NR {
-            panel.resize(NN_KC * NN_NR, 0.0);
-        }
-        let mut k0 = 0;
-        while k0 < k {
-            let kc = NN_KC.min(k - k0);
-            // Later blocks of `k` add to what the first one stored.
-            let beta = if k0 == 0 { beta } else { 1.0 };
-            let mut j0 = 0;
-            while j0 < n {
-                let nr = NN_NR.min(n - j0);
-                // SAFETY: rows k0..k0+kc and columns j0..j0+nr of `B` are in bounds, in
-                // either layout; the panel holds NN_KC·NN_NR elements.
-                let (bp, rsb) = unsafe {
-                    match layout {
-                        BLayout::Panels(base) => (base.add(j0 * k + k0 * NN_NR), NN_NR as isize),
-                        BLayout::Rows(base, rsb) => {
-                            let src = base.offset(k0 as isize * rsb + j0 as isize);
-                            if pack {
-                                for p in 0..kc {
-                                    std::ptr::copy_nonoverlapping(
-                                        src.offset(p as isize * rsb),
-                                        panel.as_mut_ptr().add(p * NN_NR),
-                                        nr,
-                                    );
-                                }
-                                (panel.as_ptr(), NN_NR as isize)
-                            } else {
-                                (src, rsb)
-                            }
-                        }
-                    }
-                };
-                let mut i0 = 0;
-                while i0 < m {
-                    let mr = NN_MR.min(m - i0);
-                    // SAFETY: every offset addresses an element inside the caller's
-                    // operands: rows i0..i0+mr < m, columns j0..j0+nr ≤ n, k0..k0+kc ≤ k.
-                    unsafe {
-                        let t = NnTile {
-                            kc,
-                            alpha,
-                            a: a.offset(i0 as isize * rsa + k0 as isize * csa),
-                            rsa,
-                            csa,
-                            b: bp,
-                            rsb,
-                            beta,
-                            c: c.offset(i0 as isize * rsc + j0 as isize),
-                            rsc,
-                            last: tail_mask(nr),
-                        };
-                        match mr {
-                            6 => nn_tile_rows::<6>(nr.div_ceil(16), &t),
-                            5 => nn_tile_rows::<5>(nr.div_ceil(16), &t),
-                            4 => nn_tile_rows::<4>(nr.div_ceil(16), &t),
-                            3 => nn_tile_rows::<3>(nr.div_ceil(16), &t),
-                            2 => nn_tile_rows::<2>(nr.div_ceil(16), &t),
-                            _ => nn_tile_rows::<1>(nr.div_ceil(16), &t),
-                        }
-                    }
-                    i0 += mr;
-                }
-                j0 += nr;
+/// The block sizes, for 48 KiB of first-level and 2 MiB of second-level data cache per
+/// core (Intel Xeon cores since Ice Lake; larger caches are no harm):
+/// - `KC = 256`: a `6×KC` micro-panel of `A` (6 KiB) stays in the first-level cache while
+///   the `KC×64` micro-panels of `B` (64 KiB each) stream past it; the tile of `C` is
+///   read and written once per 256 steps of `k`.
+/// - `NC = 1024`: the `KC×NC` block of `B` (1 MiB) stays in the second-level cache while
+///   every micro-panel of `A` meets it.
+/// - `MC = 480`: the copied `MC×KC` block of `A` (480 KiB) fits beside it.
+pub(crate) struct Avx512;
+
+impl crate::blocked::MicroKernel for Avx512 {
+    const MR: usize = 6;
+    const NR: usize = 64;
+    const KC: usize = 256;
+    const MC: usize = 480;
+    const NC: usize = 1024;
+    /// From 192 rows on, a block of `B` reused by 32 tiles of rows is copied: 1024³ went
+    /// from ≈ 190 to 230 GFLOP/s on one core of an AMD Zen 5.
+    const PACK_B_MIN_ROWS: usize = 192;
+    /// The copy of `A` (≈ one cycle per element) pays once each element meets eight
+    /// micro-panels of `B`: 1024³ went from ≈ 110 to ≈ 125 GFLOP/s on one core of an Intel
+    /// Xeon; copying from two micro-panels on made 64×784×128 ≈ 12 % slower.
+    const PACK_A_MIN_COLS: usize = 8 * 64;
+    const TB: usize = 16;
+
+    #[inline(always)]
+    unsafe fn transpose_block(src: *const f32, stride: isize, dst: *mut f32) {
+        // SAFETY: the trait's contract; the processor has AVX-512F.
+        unsafe {
+            let v: [__m512; 16] =
+                std::array::from_fn(|i| _mm512_loadu_ps(src.offset(i as isize * stride)));
+            for (j, x) in transpose16(v).into_iter().enumerate() {
+                _mm512_storeu_ps(dst.add(j * NN_NR), x);
             }
-            k0 += kc;
         }
-    });
+    }
+
+    #[inline(always)]
+    unsafe fn tile(mr: usize, nr: usize, t: &Tile) {
+        let last = tail_mask(nr);
+        let nv = nr.div_ceil(16);
+        // SAFETY: the trait's contract; `nv` vectors cover the `nr` columns, the last one
+        // masked to them.
+        unsafe {
+            match mr {
+                6 => nn_tile_rows::<6>(nv, t, last),
+                5 => nn_tile_rows::<5>(nv, t, last),
+                4 => nn_tile_rows::<4>(nv, t, last),
+                3 => nn_tile_rows::<3>(nv, t, last),
+                2 => nn_tile_rows::<2>(nv, t, last),
+                _ => nn_tile_rows::<1>(nv, t, last),
+            }
+        }
+    }
 }
+
+/// Columns of `B` per micro-kernel: four vectors of 16.
+const NN_NR: usize = <Avx512 as crate::blocked::MicroKernel>::NR;
 
 /// The lanes of the last vector of a row of `width` elements (1 to 64): all sixteen unless
 /// `width` is not a multiple of 16.
@@ -234,51 +135,35 @@ fn tail_mask(width: usize) -> u16 {
     }
 }
 
-/// One `MR × 16·NV` block of `C` over `kc` steps of `k`, for [`nn`].
-struct NnTile {
-    kc: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    rsb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    /// The lanes of the last of the `NV` vectors that lie inside `C`.
-    last: u16,
-}
-
 /// [`nn_tile`] with `MR` rows and `nv` vectors (1 to 4) of columns.
 ///
 /// # Safety
 /// As [`nn_tile`]'s, with `NV = nv`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &NnTile) {
+unsafe fn nn_tile_rows<const MR: usize>(nv: usize, t: &Tile, last: u16) {
     // SAFETY: as `nn_tile`'s; `nv` vectors cover the tile's columns.
     unsafe {
         match nv {
-            4 => nn_tile::<MR, 4>(t),
-            3 => nn_tile::<MR, 3>(t),
-            2 => nn_tile::<MR, 2>(t),
-            _ => nn_tile::<MR, 1>(t),
+            4 => nn_tile::<MR, 4>(t, last),
+            3 => nn_tile::<MR, 3>(t, last),
+            2 => nn_tile::<MR, 2>(t, last),
+            _ => nn_tile::<MR, 1>(t, last),
         }
     }
 }
 
-/// One tile of [`nn`]: the `MR × 16·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
+/// One tile of [`crate::blocked::nn`]: the `MR × 16·NV` block of `C` at `t.c` gets `α·A·B + β·C` over
 /// `t.kc` steps of `k`.
 ///
 /// # Safety
 /// The processor must have AVX-512F. `t.a` must address `MR` rows of `t.kc` elements
 /// (strides `t.rsa`, `t.csa`); `t.b` `t.kc` rows (stride `t.rsb`) of `16·NV` elements of
-/// which the last vector's lanes outside `t.last` may lie outside the allocation (they are
+/// which the last vector's lanes outside `last` may lie outside the allocation (they are
 /// masked); `t.c` `MR` writable rows (stride `t.rsc`) likewise, aliasing neither.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
+unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &Tile, last: u16) {
     // SAFETY: `nn` built the tile inside the operands; the last vector is masked to the
     // lanes inside `B` and `C`.
     unsafe {
@@ -289,7 +174,7 @@ unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
             let mut bv = [_mm512_setzero_ps(); NV];
             for (v, slot) in bv.iter_mut().enumerate() {
                 *slot = if v + 1 == NV {
-                    _mm512_maskz_loadu_ps(t.last, bp.add(16 * v))
+                    _mm512_maskz_loadu_ps(last, bp.add(16 * v))
                 } else {
                     _mm512_loadu_ps(bp.add(16 * v))
                 };
@@ -308,95 +193,12 @@ unsafe fn nn_tile<const MR: usize, const NV: usize>(t: &NnTile) {
         for (r, row) in acc.iter().enumerate() {
             let cp = t.c.offset(r as isize * t.rsc);
             for (v, x) in row.iter().enumerate() {
-                let mask = if v + 1 == NV { t.last } else { u16::MAX };
+                let mask = if v + 1 == NV { last } else { u16::MAX };
                 let mut out = _mm512_mul_ps(alpha, *x);
                 if t.beta != 0.0 {
                     out = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, cp.add(16 * v)), out);
                 }
                 _mm512_mask_storeu_ps(cp.add(16 * v), mask, out);
-            }
-        }
-    }
-}
-
-/// `C ← α·A·B + β·C` with `C` of unit column stride and `B` of unit row stride (column
-/// `j` of `B` contiguous at `b + j·csb`): `B` is transposed into a row-major scratch copy,
-/// sixteen by sixteen, and the product is an [`nn`] product.
-///
-/// # Safety
-/// The processor must have AVX-512F. `a` must address an in-bounds `m×k` matrix, `b` an
-/// in-bounds `k×n` one whose column `j` is the `k` contiguous elements at `b + j·csb`, and
-/// `c` (row stride `rsc`, unit column stride) a writable `m×n` matrix aliasing neither.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nt(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    csb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-) {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with_borrow_mut(|packed| {
-        let len = n.next_multiple_of(NN_NR) * k;
-        if packed.len() < len {
-            packed.resize(len, 0.0);
-        }
-        // SAFETY: `b` covers `k` elements along each of its `n` columns; `packed` holds
-        // the panels of all `n` columns; the caller's contract covers `a` and `c`.
-        unsafe {
-            transpose_into_panels(b, csb, n, k, packed.as_mut_ptr());
-            let layout = BLayout::Panels(packed.as_ptr());
-            nn(m, k, n, alpha, a, rsa, csa, layout, beta, c, rsc);
-        }
-    });
-}
-
-/// Writes the `rows × cols` matrix at `src` (row `r` contiguous at `src + r·stride`)
-/// transposed, in [`BLayout::Panels`] of 64 of its rows: element `(r, c)` goes to
-/// `dst[(r / 64)·cols·64 + c·64 + r % 64]`. Whole 16×16 blocks are transposed in
-/// registers, the edges element by element.
-///
-/// # Safety
-/// The processor must have AVX-512F. `src` must address `rows` rows of `cols` contiguous
-/// elements (row stride `stride`), and `dst` at least `rows.next_multiple_of(64) · cols`
-/// writable elements that do not overlap `src`.
-#[target_feature(enable = "avx512f")]
-unsafe fn transpose_into_panels(
-    src: *const f32,
-    stride: isize,
-    rows: usize,
-    cols: usize,
-    dst: *mut f32,
-) {
-    let (full_rows, full_cols) = (rows / 16 * 16, cols / 16 * 16);
-    let to = |r: usize, c: usize| (r / NN_NR) * cols * NN_NR + c * NN_NR + r % NN_NR;
-    // SAFETY: every element read is at row < rows, column < cols of `src`; every element
-    // written is at `to(r, c)` for such an element, inside the caller's panels.
-    unsafe {
-        let at = |r: usize, c: usize| src.offset(r as isize * stride).add(c);
-        for r0 in (0..full_rows).step_by(16) {
-            for c0 in (0..full_cols).step_by(16) {
-                let v: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(at(r0 + i, c0)));
-                // 16 consecutive rows never straddle a panel (64 is a multiple of 16).
-                for (j, x) in transpose16(v).into_iter().enumerate() {
-                    _mm512_storeu_ps(dst.add(to(r0, c0 + j)), x);
-                }
-            }
-        }
-        for r in 0..rows {
-            let first_col = if r < full_rows { full_cols } else { 0 };
-            for c in first_col..cols {
-                *dst.add(to(r, c)) = *at(r, c);
             }
         }
     }
@@ -469,7 +271,7 @@ pub(crate) unsafe fn pack_panels(
     unsafe {
         if rsb == 1 {
             // Column j of B is the k contiguous elements at b + j·csb.
-            transpose_into_panels(b, csb, n, k, dst);
+            crate::blocked::transpose_into_panels::<Avx512>(b, csb, n, k, dst);
             return;
         }
         for j0 in (0..n).step_by(NN_NR) {
@@ -490,7 +292,7 @@ pub(crate) unsafe fn pack_panels(
 }
 
 /// `C ← α·A·B + β·C` with `B` packed by [`pack_panels`] and `C` of unit column stride:
-/// the [`nn`] kernel reading the panels as they are.
+/// the [`crate::blocked::nn`] driver reading the panels as they are.
 ///
 /// # Safety
 /// The processor must have AVX-512F. `a` (strides `rsa`, `csa`) must address an in-bounds
@@ -514,7 +316,7 @@ pub(crate) unsafe fn gemm_panels(
 ) {
     // SAFETY: the caller's contract is `nn`'s with `BLayout::Panels`.
     unsafe {
-        nn(
+        crate::blocked::nn::<Avx512>(
             m,
             k,
             n,

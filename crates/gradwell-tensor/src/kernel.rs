@@ -2,11 +2,10 @@
 //! that decides.
 //!
 //! At the first product the processor is asked what it has and the first path of
-//! [`Kernel::DEFAULT_ORDER`] it runs is taken: AVX-512 ([`Kernel::Avx512`]), else
-//! [`Kernel::Portable`] (`matrixmultiply`, whose own kernels use AVX2 and FMA where the
-//! processor has them, and baseline loops). The AVX2+FMA path ([`Kernel::Avx2`]) runs only
-//! when asked for: measured so far it is slower than `matrixmultiply` on the same
-//! processor (BENCHMARKS.md), so it is not yet a default. The environment variable
+//! [`Kernel::DEFAULT_ORDER`] it runs is taken: AVX-512 ([`Kernel::Avx512`]), else AVX2 and
+//! FMA ([`Kernel::Avx2`]), else [`Kernel::Portable`] (`matrixmultiply`, whose own kernels
+//! use AVX-512 or AVX2 and FMA where the processor has them, and baseline loops). The
+//! environment variable
 //! `GRADWELL_KERNEL=avx512|avx2|portable` forces a path, so that all three can be measured
 //! and tested on one AVX-512 machine. A value that names no path, or a path the processor
 //! lacks, is reported once on stderr and the default path runs instead: a stale setting
@@ -46,10 +45,10 @@ impl Kernel {
     /// Every path, widest first.
     pub const ALL: [Kernel; 3] = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable];
 
-    /// The paths the default choice tries, in order. [`Kernel::Avx2`] is not among them
-    /// until it beats `matrixmultiply` (which the portable path runs, on AVX2 and FMA
-    /// where the processor has them); `GRADWELL_KERNEL=avx2` selects it.
-    pub const DEFAULT_ORDER: [Kernel; 2] = [Kernel::Avx512, Kernel::Portable];
+    /// The paths the default choice tries, in order: the widest the processor runs. On an
+    /// AVX2+FMA processor gradwell's own kernels beat `matrixmultiply`'s AVX2 kernel, which
+    /// the portable path would run there (BENCHMARKS.md).
+    pub const DEFAULT_ORDER: [Kernel; 3] = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable];
 
     /// The name `GRADWELL_KERNEL` takes for this path.
     pub fn name(self) -> &'static str {
@@ -236,7 +235,7 @@ mod tests {
         }
     }
 
-    /// Unset: the first available path of the default order (AVX2 only on request).
+    /// Unset: the first available path of the default order (AVX2 where AVX-512 is missing).
     /// Forced: that path when the processor runs it; else, and for an unknown value, the
     /// default path and a message naming the value and what is missing.
     #[test]
@@ -246,7 +245,7 @@ mod tests {
         let avx2 = only(&[Kernel::Avx2, Kernel::Portable]);
         let none = only(&[Kernel::Portable]);
         assert_eq!(choose(None, all), (Kernel::Avx512, None));
-        assert_eq!(choose(None, avx2), (Kernel::Portable, None));
+        assert_eq!(choose(None, avx2), (Kernel::Avx2, None));
         assert_eq!(choose(Some("avx2"), avx2), (Kernel::Avx2, None));
         assert_eq!(choose(None, none), (Kernel::Portable, None));
         for k in Kernel::ALL {
@@ -254,7 +253,7 @@ mod tests {
         }
         assert_eq!(choose(Some("portable"), avx2), (Kernel::Portable, None));
         let (k, msg) = choose(Some("avx512"), avx2);
-        assert_eq!(k, Kernel::Portable);
+        assert_eq!(k, Kernel::Avx2);
         let msg = msg.unwrap();
         assert!(
             msg.contains("GRADWELL_KERNEL=avx512") && msg.contains("AVX-512F"),
@@ -264,10 +263,10 @@ mod tests {
         assert_eq!(k, Kernel::Portable);
         assert!(msg.unwrap().contains("AVX2 and FMA"));
         let (k, msg) = choose(Some("neon"), avx2);
-        assert_eq!(k, Kernel::Portable);
+        assert_eq!(k, Kernel::Avx2);
         let msg = msg.unwrap();
         assert!(
-            msg.contains("'neon'") && msg.contains("using the portable kernels"),
+            msg.contains("'neon'") && msg.contains("using the avx2 kernels"),
             "{msg}"
         );
     }

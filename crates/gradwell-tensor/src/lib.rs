@@ -18,13 +18,14 @@
 //!
 //! # Kernels
 //!
-//! On x86-64 processors with AVX-512 (or with AVX2 and FMA when `GRADWELL_KERNEL=avx2`
-//! asks for that path, not yet a default: see [`Kernel::DEFAULT_ORDER`]), f32 products whose output
+//! On x86-64 processors with AVX-512, or else with AVX2 and FMA (see
+//! [`Kernel::DEFAULT_ORDER`]), f32 products whose output
 //! and one of whose operands have a unit stride (every product of a linear layer) run on
-//! gradwell's own kernels, which read a row-major `B` where it lies (copying blocks of it
-//! into panels only for large products) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in
-//! register blocks, instead of packing both operands for every product; everything else
-//! runs on `matrixmultiply`. [`vectorized`] gives element-wise loops elsewhere in gradwell
+//! gradwell's own kernels, which read `A` and a row-major `B` where they lie (copying
+//! blocks of `B` into panels only for products of many rows, and blocks of `A` only for
+//! products of many columns) and transpose a `Bᵀ` (a linear layer's `X·Wᵀ`) in register
+//! blocks, instead of packing both operands for every product; everything else runs on
+//! `matrixmultiply`. [`vectorized`] gives element-wise loops elsewhere in gradwell
 //! the same 16- or 8-lane instructions. [`active_kernel`] says which path ([`Kernel`])
 //! runs; `GRADWELL_KERNEL=avx512|avx2|portable` forces one, for comparison (results are
 //! equal to rounding: the products sum in another order).
@@ -59,6 +60,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod blocked;
 mod broadcast;
 mod error;
 mod float;
