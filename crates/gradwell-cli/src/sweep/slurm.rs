@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use crate::cli::SweepArgs;
+use crate::cli::RunnerArgs;
 use crate::run::write_file;
 use crate::sweep::{RUNS_DIR, STATUS_FILE, Sweep, train_args};
 use crate::{CliError, Outcome, Result};
@@ -311,8 +311,14 @@ pub fn submit(script: &Path) -> Result<String> {
     Ok(id.to_string())
 }
 
-/// `gradwell sweep --slurm [--submit]`, the sweep folder written and locked.
-pub(crate) fn command(args: &SweepArgs, sweep: &Sweep, todo: &[usize]) -> Result<Outcome> {
+/// `gradwell sweep --slurm [--submit]` (and `gradwell lab --slurm`): the job array of the
+/// runs `todo` of `sweep`, whose folder `out` is written and locked.
+pub(crate) fn command(
+    args: &RunnerArgs,
+    out: &Path,
+    sweep: &Sweep,
+    todo: &[usize],
+) -> Result<Outcome> {
     let n = sweep.runs.len();
     if todo.is_empty() {
         println!(
@@ -321,7 +327,7 @@ pub(crate) fn command(args: &SweepArgs, sweep: &Sweep, todo: &[usize]) -> Result
         );
         return Ok(Outcome::Success);
     }
-    let dir = std::fs::canonicalize(&args.out).map_err(|e| CliError::file(&args.out, e))?;
+    let dir = std::fs::canonicalize(out).map_err(|e| CliError::file(out, e))?;
     check_path("--out", &dir)?;
     let gradwell = match &args.gradwell {
         Some(p) => {
