@@ -641,8 +641,9 @@ pub fn sweep_text(scale: &Scale) -> Result<String> {
          # definition (crates/gradwell-cli/src/lab.rs), which a test keeps equal to this file:\n\
          # change the runs there, not here.\n\
          name = \"{}\"\n\n\
-         # The settings every run shares (those a run config has by default left out), and\n\
-         # one checkpoint kept per run, all a stopped run needs to resume.\n\
+         # The settings every run shares (those a run config has by default left out); no\n\
+         # page per run (the lab's report draws them all), and one checkpoint kept per run,\n\
+         # all a stopped run needs to resume (the sweep removes it once the run finished).\n\
          [base]\n",
         CLAIMS.len(),
         scale.name,
@@ -652,6 +653,7 @@ pub fn sweep_text(scale: &Scale) -> Result<String> {
     for (path, value) in &base {
         let _ = writeln!(s, "{path} = {value}");
     }
+    let _ = writeln!(s, "monitor.page = false");
     let _ = writeln!(s, "train.checkpoint.keep = {CHECKPOINTS_KEPT}");
     for (r, f) in runs.iter().zip(&fields) {
         let _ = writeln!(
@@ -680,42 +682,11 @@ pub fn sweep(scale: &Scale) -> Result<crate::sweep::Sweep> {
     )
 }
 
-/// Runs every lab run in-process, exactly as its command would (its flags are parsed by
-/// the same command line), writing each folder under `runs_dir`.
+/// Runs one lab run in-process, exactly as its command would (its flags are parsed by the
+/// same command line); with `out`, writes its folder there.
 ///
 /// # Errors
 /// A run that cannot be set up or written (a diverged run is a result, not an error).
-pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<RunSummary>> {
-    let mut out = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
-        let s = run_one(r, Some(&runs_dir.join(&r.name)))?;
-        if progress {
-            eprintln!(
-                "[{}/{}] {}: {} ({:.1} s)",
-                i + 1,
-                runs.len(),
-                r.name,
-                match (&s.diverged, s.test_accuracy) {
-                    (Some(_), _) => "diverged (non-finite)".to_string(),
-                    (None, Some(a)) => format!("test accuracy {a:.3}"),
-                    // A regression (the adding problem): its loss is the test MSE.
-                    (None, None) => match s.test_loss {
-                        Some(l) => format!("test loss {l:.4}"),
-                        None => "no test accuracy".into(),
-                    },
-                },
-                s.seconds
-            );
-        }
-        out.push(s);
-    }
-    Ok(out)
-}
-
-/// Runs one lab run in-process; with `out`, writes its folder there.
-///
-/// # Errors
-/// As [`run_all`].
 pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
     let run = r.run_file()?;
     train_run(

@@ -123,7 +123,7 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         verbose: !args.quiet,
         resume: args.resume,
         quiet: args.quiet,
-        page: true,
+        page: run.monitor.page,
     };
     let s = train_run(&run, &opts)?;
     if let Some(d) = &s.diverged {

@@ -60,7 +60,9 @@
 //!   atomically, when training ends (a run that diverged writes it too: divergence is a
 //!   result). Re-running the sweep skips the finished runs and runs the others again; each
 //!   task resumes from its newest checkpoint ([`train_args`]: `--resume`), so a run killed
-//!   mid-way continues where its last checkpoint left it.
+//!   mid-way continues where its last checkpoint left it. A finished run's checkpoints are
+//!   removed (here and by the job array's task): nothing resumes it, and its weights are
+//!   in its `model.safetensors`.
 //! - `runs/<k>/status` says `running`, `finished`, `failed: ...` or (a Slurm task ended by
 //!   SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
 //!   run's last attempt (why it failed, or its epoch lines and findings).
@@ -900,6 +902,19 @@ pub fn run_local(
     Ok(outcome.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Removes the checkpoints of a finished run (its folder `run`): the sweep never resumes
+/// it, and its weights are in its `model.safetensors`.
+///
+/// # Errors
+/// A checkpoint folder that cannot be removed.
+fn remove_checkpoints(run: &Path) -> Result<()> {
+    let dir = run.join(CHECKPOINT_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::file(&dir, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Runs run `k` as a child process; its line of progress.
 fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
     let run = run_dir(dir, k);
@@ -925,6 +940,7 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
     // As a Slurm task's: the standard error of the last attempt, whatever its end.
     write_file(&log, &output.stderr)?;
     if is_finished(dir, k) {
+        remove_checkpoints(&run)?;
         write_file(&status, "finished\n")?;
         let s = RunSummary::read(&run)?;
         return Ok(match (&s.diverged, s.test_accuracy, s.test_loss) {

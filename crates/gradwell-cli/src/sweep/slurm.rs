@@ -20,7 +20,8 @@
 //! echo running > runs/$k/status
 //! '<gradwell>' train --config runs/$k/config.toml --out runs/$k \
 //!     --checkpoint-dir runs/$k/checkpoints --resume
-//! ... writes `finished` or `failed: exit code N` to runs/$k/status, exits with train's code
+//! ... on run.json: removes runs/$k/checkpoints and writes `finished` to runs/$k/status,
+//! ... otherwise `failed: exit code N`; exits with train's code
 //! ```
 
 use std::fmt;
@@ -30,7 +31,7 @@ use std::str::FromStr;
 
 use crate::cli::RunnerArgs;
 use crate::run::write_file;
-use crate::sweep::{RUNS_DIR, STATUS_FILE, Sweep, train_args};
+use crate::sweep::{CHECKPOINT_DIR, RUNS_DIR, STATUS_FILE, Sweep, train_args};
 use crate::{CliError, Outcome, Result};
 
 /// The job-array script's name in the sweep folder.
@@ -224,7 +225,7 @@ pub fn script(todo: &[usize], o: &ScriptOptions) -> String {
          echo running > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          {} {args}\n\
          rc=$?\n\
-         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
+         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n  rm -rf \"{RUNS_DIR}/$k/{CHECKPOINT_DIR}\"\n  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          else\n  echo \"failed: exit code $rc\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\nfi\n\
          exit $rc\n",
         quote(&o.gradwell.display().to_string()),

@@ -238,6 +238,12 @@ fn a_tiny_sweep_runs_here_and_reruns_only_what_did_not_finish() {
         stdout.contains("2 finished, 2 failed, 0 finished before, of 4 runs"),
         "{stdout}"
     );
+    // A finished run's checkpoints are gone (nothing resumes it; its weights are kept).
+    for k in [0, 2] {
+        let run = out.join(format!("runs/{k}"));
+        assert!(run.join("model.safetensors").is_file(), "run {k}");
+        assert!(!run.join("checkpoints").exists(), "run {k}");
+    }
     assert_eq!(
         stderr.matches("] run ").count(),
         4,
@@ -374,6 +380,8 @@ fn the_job_array_script_holds_the_directives_and_only_the_runs_to_do() {
             "'{}' \"train\" \"--config\" \"runs/$k/config.toml\" \"--out\" \"runs/$k\" \"--checkpoint-dir\" \"runs/$k/checkpoints\" \"--resume\"",
             exe.display()
         ),
+        // A finished run's checkpoints are removed.
+        "  rm -rf \"runs/$k/checkpoints\"".into(),
     ] {
         assert!(
             script.lines().any(|l| l == line),
