@@ -812,7 +812,7 @@ Examples:
   gradwell lab --list --out sweep/ > jobs.txt    # one `gradwell train` command per line
   gradwell report sweep/runs/* --out report/     # merge the folders those commands wrote")]
 pub struct LabArgs {
-    /// The lab's folder: a sweep folder (sweep.json, runs/<k>/), and the report once every
+    /// The lab's folder: a sweep folder (sweep.json, `runs/<k>/`), and the report once every
     /// run has finished.
     #[arg(long, default_value = "report", value_name = "DIR")]
     pub out: PathBuf,
@@ -820,7 +820,7 @@ pub struct LabArgs {
     /// `OUT/runs/NAME`) instead of running them.
     #[arg(long, conflicts_with = "write_sweep")]
     pub list: bool,
-    /// Write the lab's sweep file (its runs as [[run]] tables) to FILE (`-`: standard
+    /// Write the lab's sweep file (its runs as `[[run]]` tables) to FILE (`-`: standard
     /// output) instead of running it.
     #[arg(long, value_name = "FILE")]
     pub write_sweep: Option<PathBuf>,
@@ -840,12 +840,14 @@ pub struct LabArgs {
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Each DIR is a run folder written by `gradwell train --out DIR` (it holds run.json), or a
-folder of such folders. The runs are matched to the lab's claims by name; claims whose runs
-are missing are reported as not run. A sweep folder (written by `gradwell sweep`, it holds
-sweep.json), given alone, gets the sweep's report instead: index.html and runs.csv, one row
-per run with its axis values, the runs not finished with their errors, accuracy against
-each numeric axis and, for a depth x sigma_w2 grid, the trainability heat map with the
-mean-field depth scale 6*xi_c over it.
+folder of such folders. The runs are matched to the lab's claims by name and settings;
+claims whose runs are missing are reported as not run. A sweep folder (written by
+`gradwell sweep`, it holds sweep.json), given alone, gets the sweep's report instead:
+index.html and runs.csv, one row per run with its axis values, the runs not finished with
+their errors, accuracy against each numeric axis and, for a depth x sigma_w2 grid, the
+trainability heat map with the mean-field depth scale 6*xi_c over it. The lab's sweep
+folder (`gradwell lab --out DIR`, or `gradwell sweep` of the lab's file) gets the lab's
+report, its claims judged, with runs.csv listing every run's state.
 
 Example:
   gradwell report sweep/runs/* --out report/")]
@@ -922,15 +924,18 @@ base = \"run.toml\", read beside the sweep file) and [axes]: each key a config f
 (`model.activation`, `train.epochs`; a field of [train] may drop the `train.`: `seed`,
 `optimizer.lr`), each value a list or a range {{ from, to, steps, log = true }}. The sweep's
 own axes: {DEPTH_AXIS} (hidden layers as wide as the base's first) and {SIGMA_W2_AXIS}
-(weights from N(0, sigma_w2/fan_in)). The runs are the axes' Cartesian product, the last
-axis varying fastest, numbered from 0; each config is checked before any run starts.
+(weights from N(0, sigma_w2/fan_in)). Runs that are no grid are listed as [[run]] tables
+instead (or too), each with a name (kept as the run's) and the fields it writes over the
+base (`gradwell lab --write-sweep -` prints the lab's, so listed). The runs are the listed
+runs (or the base) times the axes' Cartesian product, the last axis varying fastest,
+numbered from 0; each config is checked before any run starts.
 
 A run has finished when runs/<k>/run.json exists. Running the sweep again skips those and
 runs the others again, each resuming from its newest checkpoint (a checkpoint is written at
-each epoch's end; set train.checkpoint.every_steps in the base for more). The standard error
-of a run's last attempt is in runs/<k>/error.log, its state in runs/<k>/status; the command
-exits non-zero if any run failed (a run that diverged has finished: its divergence is its
-result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
+each epoch's end; set train.checkpoint.every_steps in the base for more; a finished run's
+checkpoints are removed, its weights kept). The standard error of a run's last attempt is
+in runs/<k>/error.log, its state in runs/<k>/status; the command exits non-zero if any run
+failed (a run that diverged has finished: its divergence is its result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
 
 With --slurm, sweep.sbatch is a job array of the runs not finished (the array index is the
 run's number), each task `gradwell train --config runs/$SLURM_ARRAY_TASK_ID/config.toml

@@ -3,9 +3,13 @@
 //! networks, on the adding problem), against a criterion stated in advance (below, with
 //! its derivation).
 //!
-//! Every run is an ordinary `gradwell train` command ([`LabRun::args`]), so the lab can be
-//! spread over a batch scheduler (`gradwell lab --list`) and merged with `gradwell
-//! report`. The evidence comes from each run's [`RunSummary`]: the monitor's record of
+//! Every run is an ordinary `gradwell train` command ([`LabRun::args`]), and the lab is a
+//! sweep: [`sweep_text`] writes [`runs`] as a sweep file (`[[run]]` per run, shipped in
+//! [`SWEEP_FILES`]), which `gradwell lab` runs through the sweep's runner
+//! ([`crate::sweep::run_sweep`]: here, or as a Slurm job array) before judging the claims,
+//! and which `gradwell sweep` runs as well; `gradwell report` judges the runs of such a
+//! folder ([`is_lab_run`]), and the runs' standalone commands (`gradwell lab --list`) too.
+//! The evidence comes from each run's [`RunSummary`]: the monitor's record of
 //! step 1 (the network at initialization, on a real batch, before any update), the
 //! largest gradient norm, the final test accuracy, the spread between hidden units.
 //!
