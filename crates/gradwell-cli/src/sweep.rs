@@ -63,8 +63,10 @@
 //!   mid-way continues where its last checkpoint left it. A finished run's checkpoints are
 //!   removed (here and by the job array's task): nothing resumes it, and its weights are
 //!   in its `model.safetensors`.
-//! - `runs/<k>/status` says `running`, `finished`, `failed: ...` or (a Slurm task ended by
-//!   SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
+//! - `runs/<k>/status` says `running` (a Slurm task: [`slurm::RUNNING_TASK`] and its
+//!   `<job>_<k>`, which the report checks with `squeue`, [`slurm::checked_status`]: a task
+//!   killed by SIGKILL is [`slurm::LOST`]), `finished`, `failed: ...` or (a Slurm task ended
+//!   by SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
 //!   run's last attempt (why it failed, or its epoch lines and findings).
 //!
 //! [`run_local`] runs the runs here, N child processes at once; [`slurm`] writes and
@@ -93,7 +95,8 @@ pub const SWEEP_FILE: &str = "sweep.json";
 pub const RUNS_DIR: &str = "runs";
 /// A run folder's config.
 pub const CONFIG_FILE: &str = "config.toml";
-/// A run folder's state: `running`, `finished`, `failed: ...` or [`slurm::STOPPED`].
+/// A run folder's state: `running` (a Slurm task: [`slurm::RUNNING_TASK`]), `finished`,
+/// `failed: ...` or [`slurm::STOPPED`].
 pub const STATUS_FILE: &str = "status";
 /// The standard error of a run's last attempt, whatever its end (a Slurm task's too).
 pub const ERROR_LOG: &str = "error.log";

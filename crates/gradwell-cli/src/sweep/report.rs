@@ -78,7 +78,7 @@ pub fn rows(dir: &Path, sweep: &Sweep) -> Result<Vec<RunRow>> {
                 });
             }
             let status = std::fs::read_to_string(folder.join(STATUS_FILE))
-                .map(|s| s.trim().to_string())
+                .map(|s| crate::sweep::slurm::checked_status(s.trim()))
                 .ok()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "not run".into());
