@@ -262,7 +262,7 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
     report::write(&args.out, &results, &summaries)?;
     print!("{}", lab::table(&results));
     eprintln!(
-        "lab: {} runs, {:.0} s now; report written to {}",
+        "lab: {} runs ({:.0} s this time); report written to {}",
         summaries.len(),
         started.elapsed().as_secs_f64(),
         args.out.join("index.html").display()
