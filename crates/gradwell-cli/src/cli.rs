@@ -933,7 +933,7 @@ numbered from 0; each config is checked before any run starts.
 A run has finished when runs/<k>/run.json exists. Running the sweep again skips those and
 runs the others again, each resuming from its newest checkpoint (a checkpoint is written at
 each epoch's end; set train.checkpoint.every_steps in the base for more; a finished run's
-checkpoints are removed, its weights kept). The standard error of a run's last attempt is
+checkpoints are kept, or removed when the sweep file says remove_finished_checkpoints = true). The standard error of a run's last attempt is
 in runs/<k>/error.log, its state in runs/<k>/status; the command exits non-zero if any run
 failed (a run that diverged has finished: its divergence is its result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
 

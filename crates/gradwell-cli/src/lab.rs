@@ -644,10 +644,13 @@ pub fn sweep_text(scale: &Scale) -> Result<String> {
          # Written by `gradwell lab{flag} --write-sweep {SWEEP_FILES}/{}.toml` from the lab's\n\
          # definition (crates/gradwell-cli/src/lab.rs), which a test keeps equal to this file:\n\
          # change the runs there, not here.\n\
-         name = \"{}\"\n\n\
+         name = \"{}\"\n\
+         # A finished run's checkpoint is removed (its weights stay in model.safetensors):\n\
+         # the lab's folder keeps to its size budget.\n\
+         remove_finished_checkpoints = true\n\n\
          # The settings every run shares (those a run config has by default left out); no\n\
          # page per run (the lab's report draws them all), and one checkpoint kept per run,\n\
-         # all a stopped run needs to resume (the sweep removes it once the run finished).\n\
+         # all a stopped run needs to resume.\n\
          [base]\n",
         CLAIMS.len(),
         scale.name,

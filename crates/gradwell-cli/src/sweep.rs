@@ -6,6 +6,7 @@
 //! ```toml
 //! name = "depth-lr"              # optional; the file's name without .toml by default
 //! base = "digits.toml"           # a run config (as `train --config`), read beside this file
+//! remove_finished_checkpoints = false   # optional; true removes a finished run's checkpoints
 //! # or the base inline, as a [base] table holding the same TOML:
 //! # [base.model]
 //! # hidden = [64]
@@ -61,8 +62,9 @@
 //!   result). Re-running the sweep skips the finished runs and runs the others again; each
 //!   task resumes from its newest checkpoint ([`train_args`]: `--resume`), so a run killed
 //!   mid-way continues where its last checkpoint left it. A finished run's checkpoints are
-//!   removed (here and by the job array's task): nothing resumes it, and its weights are
-//!   in its `model.safetensors`.
+//!   kept, unless the file says `remove_finished_checkpoints = true` (as the lab's files
+//!   do, to keep within their folder budget): then they are removed once the run finished
+//!   (here and by the job array's task), its weights staying in its `model.safetensors`.
 //! - `runs/<k>/status` says `running` (a Slurm task: [`slurm::RUNNING_TASK`] and its
 //!   `<job>_<k>`, which the report checks with `squeue`, [`slurm::checked_status`]: a task
 //!   killed by SIGKILL is [`slurm::LOST`]), `finished`, `failed: ...` or (a Slurm task ended
@@ -141,6 +143,11 @@ pub struct Sweep {
     pub axes: Vec<Axis>,
     /// Every run, in order.
     pub runs: Vec<SweepRun>,
+    /// Whether a run's checkpoints are removed once it finished (the file's
+    /// `remove_finished_checkpoints`, off by default: a user's checkpoints are kept, so a
+    /// finished run can still be trained further with `--resume`).
+    #[serde(default)]
+    pub remove_finished_checkpoints: bool,
 }
 
 /// The sweep file as written.
@@ -151,6 +158,7 @@ struct SweepFile {
     base: Option<toml::Value>,
     axes: Option<Node>,
     run: Option<Vec<toml::Table>>,
+    remove_finished_checkpoints: Option<bool>,
 }
 
 /// A listed run (`[[run]]`): its name and the fields it writes over the base, as dotted
@@ -536,12 +544,14 @@ impl Sweep {
                 "no [axes] and no [[run]]: give at least one axis (e.g. seed = [0, 1, 2]) or one listed run",
             ));
         }
-        Sweep::expand(name, &base, listed, axes)
+        let mut sweep = Sweep::expand(name, &base, listed, axes)?;
+        sweep.remove_finished_checkpoints = file.remove_finished_checkpoints.unwrap_or(false);
+        Ok(sweep)
     }
 
     /// The runs of `listed` (none: the base alone) times the Cartesian product of `axes`
     /// over `base`, the listed run the slower digit, the last axis the fastest, each
-    /// config checked.
+    /// config checked; finished runs keep their checkpoints.
     ///
     /// # Errors
     /// A run that sets a field an axis sets too, or a run whose config is refused, naming the run, its values and the field.
@@ -616,7 +626,12 @@ impl Sweep {
                 });
             }
         }
-        Ok(Sweep { name, axes, runs })
+        Ok(Sweep {
+            name,
+            axes,
+            runs,
+            remove_finished_checkpoints: false,
+        })
     }
 
     /// Run `k`'s listed run's name and values: `name, path=value, ...`.
@@ -881,7 +896,7 @@ pub fn run_local(
                     else {
                         break;
                     };
-                    match run_one(dir, k, exe) {
+                    match run_one(dir, k, exe, sweep.remove_finished_checkpoints) {
                         Ok(line) => {
                             let mut o = outcome.lock().unwrap_or_else(|p| p.into_inner());
                             let done = o.finished.len() + o.failed.len() + 1;
@@ -905,8 +920,9 @@ pub fn run_local(
     Ok(outcome.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// Removes the checkpoints of a finished run (its folder `run`): the sweep never resumes
-/// it, and its weights are in its `model.safetensors`.
+/// Removes the checkpoints of a finished run (its folder `run`) of a sweep that asks for
+/// it ([`Sweep::remove_finished_checkpoints`]): the sweep never resumes it, and its
+/// weights are in its `model.safetensors`.
 ///
 /// # Errors
 /// A checkpoint folder that cannot be removed.
@@ -919,7 +935,7 @@ fn remove_checkpoints(run: &Path) -> Result<()> {
 }
 
 /// Runs run `k` as a child process; its line of progress.
-fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
+fn run_one(dir: &Path, k: usize, exe: &Path, remove_checkpoints_when_done: bool) -> Result<String> {
     let run = run_dir(dir, k);
     let status = run.join(STATUS_FILE);
     write_file(&status, "running\n")?;
@@ -943,7 +959,9 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
     // As a Slurm task's: the standard error of the last attempt, whatever its end.
     write_file(&log, &output.stderr)?;
     if is_finished(dir, k) {
-        remove_checkpoints(&run)?;
+        if remove_checkpoints_when_done {
+            remove_checkpoints(&run)?;
+        }
         write_file(&status, "finished\n")?;
         let s = RunSummary::read(&run)?;
         return Ok(match (&s.diverged, s.test_accuracy, s.test_loss) {

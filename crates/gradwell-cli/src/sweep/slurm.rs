@@ -20,7 +20,8 @@
 //! echo "running: Slurm task ${SLURM_ARRAY_JOB_ID}_$k" > runs/$k/status
 //! '<gradwell>' train --config runs/$k/config.toml --out runs/$k \
 //!     --checkpoint-dir runs/$k/checkpoints --resume
-//! ... on run.json: removes runs/$k/checkpoints and writes `finished` to runs/$k/status,
+//! ... on run.json: writes `finished` to runs/$k/status (removing runs/$k/checkpoints first
+//! ... when the sweep asks for it: remove_finished_checkpoints = true),
 //! ... otherwise `failed: exit code N`; exits with train's code
 //! ```
 
@@ -193,6 +194,9 @@ pub struct ScriptOptions {
     pub cpus: usize,
     /// Memory of each task.
     pub mem: SlurmMem,
+    /// Whether a task removes its run's checkpoints once the run finished
+    /// ([`Sweep::remove_finished_checkpoints`]).
+    pub remove_finished_checkpoints: bool,
 }
 
 /// The job-array script for the runs `todo` (not empty).
@@ -233,11 +237,16 @@ pub fn script(todo: &[usize], o: &ScriptOptions) -> String {
          echo \"{RUNNING_TASK}${{SLURM_ARRAY_JOB_ID}}_$k\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          {} {args}\n\
          rc=$?\n\
-         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n  rm -rf \"{RUNS_DIR}/$k/{CHECKPOINT_DIR}\"\n  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
+         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n{}  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          else\n  echo \"failed: exit code $rc\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\nfi\n\
          exit $rc\n",
         quote(&o.gradwell.display().to_string()),
         crate::run::RUN_FILE,
+        if o.remove_finished_checkpoints {
+            format!("  rm -rf \"{RUNS_DIR}/$k/{CHECKPOINT_DIR}\"\n")
+        } else {
+            String::new()
+        },
     ));
     s
 }
@@ -388,6 +397,7 @@ pub(crate) fn command(
     };
     check_path("--gradwell", &gradwell)?;
     let options = ScriptOptions {
+        remove_finished_checkpoints: sweep.remove_finished_checkpoints,
         dir: dir.clone(),
         gradwell,
         job_name: args

@@ -238,11 +238,12 @@ fn a_tiny_sweep_runs_here_and_reruns_only_what_did_not_finish() {
         stdout.contains("2 finished, 2 failed, 0 finished before, of 4 runs"),
         "{stdout}"
     );
-    // A finished run's checkpoints are gone (nothing resumes it; its weights are kept).
+    // A finished run keeps its weights and, by default, its checkpoints (a user's
+    // checkpoints are not removed unless the sweep file asks for it).
     for k in [0, 2] {
         let run = out.join(format!("runs/{k}"));
         assert!(run.join("model.safetensors").is_file(), "run {k}");
-        assert!(!run.join("checkpoints").exists(), "run {k}");
+        assert!(run.join("checkpoints").is_dir(), "run {k}");
     }
     assert_eq!(
         stderr.matches("] run ").count(),
@@ -380,14 +381,37 @@ fn the_job_array_script_holds_the_directives_and_only_the_runs_to_do() {
             "'{}' \"train\" \"--config\" \"runs/$k/config.toml\" \"--out\" \"runs/$k\" \"--checkpoint-dir\" \"runs/$k/checkpoints\" \"--resume\"",
             exe.display()
         ),
-        // A finished run's checkpoints are removed.
-        "  rm -rf \"runs/$k/checkpoints\"".into(),
     ] {
         assert!(
             script.lines().any(|l| l == line),
             "{line:?} not in:\n{script}"
         );
     }
+    // A finished run's checkpoints are kept unless the sweep file asks for their removal.
+    assert!(!script.contains("rm -rf"), "{script}");
+    let pruning = file(
+        &d,
+        "pruning.toml",
+        &format!("remove_finished_checkpoints = true{TINY}"),
+    );
+    let out2 = d.join("sw2");
+    let o = gradwell(&[
+        "sweep",
+        s(&pruning),
+        "--out",
+        s(&out2),
+        "--slurm",
+        "--gradwell",
+        env!("CARGO_BIN_EXE_gradwell"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let pruned = std::fs::read_to_string(out2.join("sweep.sbatch")).unwrap();
+    assert!(
+        pruned
+            .lines()
+            .any(|l| l == "  rm -rf \"runs/$k/checkpoints\""),
+        "{pruned}"
+    );
     for k in 0..4 {
         assert!(out.join(format!("runs/{k}/config.toml")).is_file());
     }
