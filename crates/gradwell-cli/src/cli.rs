@@ -791,21 +791,39 @@ The experiments, each a claim checked against a criterion stated in advance:
  10. Pascanu's cliff: without clipping a step from the cliff throws the loss up; with norm
      clipping it does not.
 Claims 1-7 run on the embedded digits, 8-10 on the adding problem, all with fixed seeds.
-The report folder holds index.html (plots inline), results.json, one CSV per run and each
-run's folder.
+
+The lab is a sweep (see `gradwell sweep --help`): its runs listed as [[run]] tables in a
+sweep file shipped with gradwell (crates/gradwell-cli/lab/lab.toml, lab-quick.toml with
+--quick; --write-sweep FILE writes it). The folder is a sweep folder: sweep.json and
+runs/<k>/, one run folder per run in the file's order, each with its config.toml, status
+and error.log. Running the lab again in it skips the runs that finished and resumes the
+others from their newest checkpoint. --jobs N runs N at once here; --slurm writes
+OUT/sweep.sbatch, a Slurm job array of the runs not finished (--submit submits it), with
+the flags of `gradwell sweep --slurm`. When every run has finished, the lab writes its
+report into the folder: index.html (plots inline), results.json, one CSV per run; after a
+job array, `gradwell lab --out DIR` again (or `gradwell report DIR --out REPORT`) judges
+the claims.
 
 Examples:
-  gradwell lab --out report/
-  gradwell lab --list --out sweep/ > jobs.txt   # one `gradwell train` command per line
-  gradwell report sweep/runs/* --out report/    # merge the folders those commands wrote")]
+  gradwell lab --out report/ --jobs 2
+  gradwell lab --out /shared/lab --slurm --submit --time 00:30:00 --mem 1G
+  gradwell lab --out /shared/lab                 # after the array: the claims and the report
+  gradwell lab --write-sweep lab.toml            # the sweep file, for `gradwell sweep`
+  gradwell lab --list --out sweep/ > jobs.txt    # one `gradwell train` command per line
+  gradwell report sweep/runs/* --out report/     # merge the folders those commands wrote")]
 pub struct LabArgs {
-    /// The report folder.
+    /// The lab's folder: a sweep folder (sweep.json, `runs/<k>/`), and the report once every
+    /// run has finished.
     #[arg(long, default_value = "report", value_name = "DIR")]
     pub out: PathBuf,
     /// Print each run as a standalone `gradwell train` command (writing to
     /// `OUT/runs/NAME`) instead of running them.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "write_sweep")]
     pub list: bool,
+    /// Write the lab's sweep file (its runs as `[[run]]` tables) to FILE (`-`: standard
+    /// output) instead of running it.
+    #[arg(long, value_name = "FILE")]
+    pub write_sweep: Option<PathBuf>,
     /// A smaller, faster lab (40 layers for the much deeper pair, 6 epochs but for the
     /// 10×-rate pair of claim 6, whose explosion builds up over 20; the adding problem of
     /// claim 9 at length 20 for 4 epochs instead of 30 for 8), whose accuracy claims are
@@ -813,18 +831,23 @@ pub struct LabArgs {
     /// instead of fixed accuracies; the tests run both scales.
     #[arg(long)]
     pub quick: bool,
+    /// Where the runs run: here, or as a Slurm job array.
+    #[command(flatten)]
+    pub run: RunnerArgs,
 }
 
 /// `gradwell report`.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Each DIR is a run folder written by `gradwell train --out DIR` (it holds run.json), or a
-folder of such folders. The runs are matched to the lab's claims by name; claims whose runs
-are missing are reported as not run. A sweep folder (written by `gradwell sweep`, it holds
-sweep.json), given alone, gets the sweep's report instead: index.html and runs.csv, one row
-per run with its axis values, the runs not finished with their errors, accuracy against
-each numeric axis and, for a depth x sigma_w2 grid, the trainability heat map with the
-mean-field depth scale 6*xi_c over it.
+folder of such folders. The runs are matched to the lab's claims by name and settings;
+claims whose runs are missing are reported as not run. A sweep folder (written by
+`gradwell sweep`, it holds sweep.json), given alone, gets the sweep's report instead:
+index.html and runs.csv, one row per run with its axis values, the runs not finished with
+their errors, accuracy against each numeric axis and, for a depth x sigma_w2 grid, the
+trainability heat map with the mean-field depth scale 6*xi_c over it. The lab's sweep
+folder (`gradwell lab --out DIR`, or `gradwell sweep` of the lab's file) gets the lab's
+report, its claims judged, with runs.csv listing every run's state.
 
 Example:
   gradwell report sweep/runs/* --out report/")]
@@ -849,6 +872,15 @@ pub struct SweepArgs {
     /// the runs that finished.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Where the runs run: here, or as a Slurm job array.
+    #[command(flatten)]
+    pub run: RunnerArgs,
+}
+
+/// How a sweep's runs are run (`gradwell sweep`, `gradwell lab`): here, `--jobs` at once,
+/// or as a Slurm job array (`--slurm`), with the same flags for both commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunnerArgs {
     /// Runs at once: child processes here (default 1), or with --slurm the most tasks of
     /// the array running at once (the array's `%N`; default all).
     #[arg(long, value_name = "N", value_parser = positive)]
@@ -892,15 +924,18 @@ base = \"run.toml\", read beside the sweep file) and [axes]: each key a config f
 (`model.activation`, `train.epochs`; a field of [train] may drop the `train.`: `seed`,
 `optimizer.lr`), each value a list or a range {{ from, to, steps, log = true }}. The sweep's
 own axes: {DEPTH_AXIS} (hidden layers as wide as the base's first) and {SIGMA_W2_AXIS}
-(weights from N(0, sigma_w2/fan_in)). The runs are the axes' Cartesian product, the last
-axis varying fastest, numbered from 0; each config is checked before any run starts.
+(weights from N(0, sigma_w2/fan_in)). Runs that are no grid are listed as [[run]] tables
+instead (or too), each with a name (kept as the run's) and the fields it writes over the
+base (`gradwell lab --write-sweep -` prints the lab's, so listed). The runs are the listed
+runs (or the base) times the axes' Cartesian product, the last axis varying fastest,
+numbered from 0; each config is checked before any run starts.
 
 A run has finished when runs/<k>/run.json exists. Running the sweep again skips those and
 runs the others again, each resuming from its newest checkpoint (a checkpoint is written at
-each epoch's end; set train.checkpoint.every_steps in the base for more). The standard error
-of a run's last attempt is in runs/<k>/error.log, its state in runs/<k>/status; the command
-exits non-zero if any run failed (a run that diverged has finished: its divergence is its
-result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
+each epoch's end; set train.checkpoint.every_steps in the base for more; a finished run's
+checkpoints are kept, or removed when the sweep file says remove_finished_checkpoints = true). The standard error of a run's last attempt is
+in runs/<k>/error.log, its state in runs/<k>/status; the command exits non-zero if any run
+failed (a run that diverged has finished: its divergence is its result). `gradwell report SWEEP_DIR --out DIR` merges the runs into one report.
 
 With --slurm, sweep.sbatch is a job array of the runs not finished (the array index is the
 run's number), each task `gradwell train --config runs/$SLURM_ARRAY_TASK_ID/config.toml

@@ -3,9 +3,13 @@
 //! networks, on the adding problem), against a criterion stated in advance (below, with
 //! its derivation).
 //!
-//! Every run is an ordinary `gradwell train` command ([`LabRun::args`]), so the lab can be
-//! spread over a batch scheduler (`gradwell lab --list`) and merged with `gradwell
-//! report`. The evidence comes from each run's [`RunSummary`]: the monitor's record of
+//! Every run is an ordinary `gradwell train` command ([`LabRun::args`]), and the lab is a
+//! sweep: [`sweep_text`] writes [`runs`] as a sweep file (`[[run]]` per run, shipped in
+//! [`SWEEP_FILES`]), which `gradwell lab` runs through the sweep's runner
+//! ([`crate::sweep::run_sweep`]: here, or as a Slurm job array) before judging the claims,
+//! and which `gradwell sweep` runs as well; `gradwell report` judges the runs of such a
+//! folder ([`is_lab_run`]), and the runs' standalone commands (`gradwell lab --list`) too.
+//! The evidence comes from each run's [`RunSummary`]: the monitor's record of
 //! step 1 (the network at initialization, on a real batch, before any update), the
 //! largest gradient norm, the final test accuracy, the spread between hidden units.
 //!
@@ -149,6 +153,9 @@ pub const FOLDER_BUDGET: u64 = 20_000_000;
 /// The size of the lab.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scale {
+    /// The name of the lab's sweep at this scale ([`sweep_text`]), which is that of its
+    /// shipped file in [`SWEEP_FILES`] (`<name>.toml`).
+    pub name: &'static str,
     /// Width of the hidden layers.
     pub width: usize,
     /// Hidden layers of the "deep" networks (claims 1–4, 6).
@@ -175,6 +182,7 @@ pub struct Scale {
 impl Scale {
     /// The default lab: 20 hidden layers of 64, 50 for the much deeper pair, 20 epochs.
     pub const FULL: Scale = Scale {
+        name: "lab",
         width: 64,
         depth: 20,
         deep_depth: 50,
@@ -193,6 +201,7 @@ impl Scale {
     /// passes it only after 6 epochs (12.8 at most until then), hence
     /// [`Scale::lr_epochs`].
     pub const QUICK: Scale = Scale {
+        name: "lab-quick",
         width: 64,
         depth: 20,
         deep_depth: 40,
@@ -563,42 +572,128 @@ pub fn radius_run(rho: f64) -> String {
     format!("rnn-radius-{rho:.1}")
 }
 
-/// Runs every lab run in-process, exactly as its command would (its flags are parsed by
-/// the same command line), writing each folder under `runs_dir`.
-///
-/// # Errors
-/// A run that cannot be set up or written (a diverged run is a result, not an error).
-pub fn run_all(runs: &[LabRun], runs_dir: &Path, progress: bool) -> Result<Vec<RunSummary>> {
-    let mut out = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
-        let s = run_one(r, Some(&runs_dir.join(&r.name)))?;
-        if progress {
-            eprintln!(
-                "[{}/{}] {}: {} ({:.1} s)",
-                i + 1,
-                runs.len(),
-                r.name,
-                match (&s.diverged, s.test_accuracy) {
-                    (Some(_), _) => "diverged (non-finite)".to_string(),
-                    (None, Some(a)) => format!("test accuracy {a:.3}"),
-                    // A regression (the adding problem): its loss is the test MSE.
-                    (None, None) => match s.test_loss {
-                        Some(l) => format!("test loss {l:.4}"),
-                        None => "no test accuracy".into(),
-                    },
-                },
-                s.seconds
-            );
-        }
-        out.push(s);
+/// The folder of the lab's sweep files in the source tree, one per [`Scale`]
+/// (`<name>.toml`, [`Scale::name`]), written by `gradwell lab --write-sweep` from
+/// [`runs`]; a test fails when one differs from [`sweep_text`].
+pub const SWEEP_FILES: &str = "crates/gradwell-cli/lab";
+
+/// How many checkpoints each run of the lab's sweep keeps: its newest, all a stopped run
+/// needs to resume (the default 3 would not fit the lab's [`FOLDER_BUDGET`]).
+pub const CHECKPOINTS_KEPT: usize = 1;
+
+/// A run's settings as the lab's sweep file writes them: the leaves of its config as
+/// dotted paths, without its name, the optimizer in its text form
+/// (`sgd:lr=0.005,momentum=0.9`), which replaces the base's optimizer whole.
+fn sweep_fields(run: &crate::RunFile) -> Result<Vec<(String, toml::Value)>> {
+    let mut run = run.clone();
+    run.name = None;
+    let table = match toml::Value::try_from(&run) {
+        Ok(toml::Value::Table(t)) => t,
+        Ok(_) => return Err(CliError::Invalid("a run config is not a table".into())),
+        Err(e) => return Err(CliError::Invalid(format!("a lab run's config: {e}"))),
+    };
+    let mut table = table;
+    if let Some(train) = table.get_mut("train").and_then(toml::Value::as_table_mut) {
+        train.insert(
+            "optimizer".into(),
+            toml::Value::String(run.train.optimizer.to_string()),
+        );
     }
+    let mut out = Vec::new();
+    crate::sweep::leaves("", &table, &mut out);
     Ok(out)
 }
 
-/// Runs one lab run in-process; with `out`, writes its folder there.
+/// The lab's sweep file at `scale`: [`runs`] listed in order (`[[run]]`, each under its
+/// claim), over a `[base]` of the settings every one of them shares; a setting a run
+/// config has by default is left out. `gradwell lab` runs this sweep ([`sweep`]),
+/// `gradwell lab --write-sweep FILE` writes it, and [`SWEEP_FILES`] ships it.
 ///
 /// # Errors
-/// As [`run_all`].
+/// A run whose flags the command line refuses (a bug of [`runs`]).
+pub fn sweep_text(scale: &Scale) -> Result<String> {
+    let defaults = sweep_fields(&crate::RunFile::default())?;
+    let runs = runs(scale);
+    let mut fields = Vec::with_capacity(runs.len());
+    for r in &runs {
+        let mut f = sweep_fields(&r.run_file()?)?;
+        f.retain(|leaf| !defaults.contains(leaf));
+        fields.push(f);
+    }
+    let base: Vec<(String, toml::Value)> = fields
+        .first()
+        .map(|first| {
+            first
+                .iter()
+                .filter(|leaf| fields.iter().all(|f| f.contains(leaf)))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let (flag, scale_text) = if *scale == Scale::QUICK {
+        (" --quick", "the quick lab")
+    } else {
+        ("", "the lab")
+    };
+    let mut s = format!(
+        "# {scale_text}: the runs of `gradwell lab{flag}`, the evidence of its {} claims, as a sweep.\n\
+         # `gradwell lab{flag} --out DIR` runs it (here, --jobs N at once, or as a Slurm job array\n\
+         # with --slurm) and judges the claims; `gradwell sweep {}.toml --out DIR` runs the same\n\
+         # runs, and `gradwell report DIR` judges them.\n\
+         #\n\
+         # Written by `gradwell lab{flag} --write-sweep {SWEEP_FILES}/{}.toml` from the lab's\n\
+         # definition (crates/gradwell-cli/src/lab.rs), which a test keeps equal to this file:\n\
+         # change the runs there, not here.\n\
+         name = \"{}\"\n\
+         # A finished run's checkpoint is removed (its weights stay in model.safetensors):\n\
+         # the lab's folder keeps to its size budget.\n\
+         remove_finished_checkpoints = true\n\n\
+         # The settings every run shares (those a run config has by default left out); no\n\
+         # page per run (the lab's report draws them all), and one checkpoint kept per run,\n\
+         # all a stopped run needs to resume.\n\
+         [base]\n",
+        CLAIMS.len(),
+        scale.name,
+        scale.name,
+        scale.name
+    );
+    for (path, value) in &base {
+        let _ = writeln!(s, "{path} = {value}");
+    }
+    let _ = writeln!(s, "monitor.page = false");
+    let _ = writeln!(s, "train.checkpoint.keep = {CHECKPOINTS_KEPT}");
+    for (r, f) in runs.iter().zip(&fields) {
+        let _ = writeln!(
+            s,
+            "\n# Claim {}: {}.\n[[run]]\nname = \"{}\"",
+            r.claim,
+            CLAIMS[r.claim - 1],
+            r.name
+        );
+        for (path, value) in f.iter().filter(|leaf| !base.contains(leaf)) {
+            let _ = writeln!(s, "{path} = {value}");
+        }
+    }
+    Ok(s)
+}
+
+/// The lab's sweep at `scale` ([`sweep_text`]), expanded: run k is [`runs`]'s k-th, named
+/// as it.
+///
+/// # Errors
+/// As [`sweep_text`], or a sweep the sweep's checks refuse (a bug of [`runs`]).
+pub fn sweep(scale: &Scale) -> Result<crate::sweep::Sweep> {
+    crate::sweep::Sweep::from_text(
+        &sweep_text(scale)?,
+        Path::new(&format!("{}.toml", scale.name)),
+    )
+}
+
+/// Runs one lab run in-process, exactly as its command would (its flags are parsed by the
+/// same command line); with `out`, writes its folder there.
+///
+/// # Errors
+/// A run that cannot be set up or written (a diverged run is a result, not an error).
 pub fn run_one(r: &LabRun, out: Option<&Path>) -> Result<RunSummary> {
     let run = r.run_file()?;
     train_run(

@@ -123,7 +123,7 @@ fn train(args: &TrainArgs) -> Result<Outcome> {
         verbose: !args.quiet,
         resume: args.resume,
         quiet: args.quiet,
-        page: true,
+        page: run.monitor.page,
     };
     let s = train_run(&run, &opts)?;
     if let Some(d) = &s.diverged {
@@ -210,22 +210,59 @@ fn lab_command(args: &LabArgs) -> Result<Outcome> {
     } else {
         lab::Scale::FULL
     };
-    let runs = lab::runs(&scale);
-    if args.list {
-        for r in &runs {
-            println!("{}", r.command(&args.out.join("runs")));
+    let quick = if args.quick { " --quick" } else { "" };
+    if let Some(path) = &args.write_sweep {
+        let text = lab::sweep_text(&scale)?;
+        if path.as_os_str() == "-" {
+            print!("{text}");
+        } else {
+            run::write_file(path, text)?;
+            eprintln!("the lab's sweep written to {}", path.display());
         }
         return Ok(Outcome::Success);
     }
+    if args.list {
+        let runs = lab::runs(&scale);
+        for r in &runs {
+            println!("{}", r.command(&args.out.join("runs")));
+        }
+        eprintln!(
+            "the same {} runs as a sweep: `gradwell lab{quick} --out DIR` runs them (--jobs N here, --slurm as a Slurm job array); `gradwell lab{quick} --write-sweep FILE` writes its file ({}/{}.toml)",
+            runs.len(),
+            lab::SWEEP_FILES,
+            scale.name
+        );
+        return Ok(Outcome::Success);
+    }
+    let sweep = lab::sweep(&scale)?;
     let _out_lock = run::hold_dir("--out", &args.out)?;
     let started = std::time::Instant::now();
-    let summaries = lab::run_all(&runs, &args.out.join("runs"), true)?;
+    match sweep::run_sweep(&sweep, &args.out, &args.run)? {
+        sweep::Ran::Finished => {}
+        sweep::Ran::Slurm => {
+            eprintln!(
+                "when the job array has finished, `gradwell lab{quick} --out {}` (or `gradwell report {} --out REPORT_DIR`) judges the claims",
+                args.out.display(),
+                args.out.display()
+            );
+            return Ok(Outcome::Success);
+        }
+        sweep::Ran::Failed(_) => {
+            eprintln!("lab: no report until every run has finished");
+            return Ok(Outcome::Failed);
+        }
+    }
+    let summaries = sweep
+        .runs
+        .iter()
+        .map(|r| RunSummary::read(&sweep::run_dir(&args.out, r.index)))
+        .collect::<Result<Vec<_>>>()?;
     let results = lab::evaluate(&summaries);
     // The report first: a reader that closes the pipe early ends the process at the print.
     report::write(&args.out, &results, &summaries)?;
     print!("{}", lab::table(&results));
     eprintln!(
-        "lab: {} runs in {:.0} s; report written to {}",
+        "lab: {} runs ({:.0} s this time); report written to {}",
         summaries.len(),
         started.elapsed().as_secs_f64(),
         args.out.join("index.html").display()
@@ -277,8 +314,29 @@ fn sweep_report(args: &ReportArgs) -> Result<Option<Outcome>> {
         ));
     }
     let _out_lock = run::hold_dir("--out", &args.out)?;
-    let (sweep, rows) = sweep::report::write(dir, &args.out)?;
-    let finished = rows.iter().filter(|r| r.summary.is_some()).count();
+    let sweep = sweep::Sweep::read(dir)?;
+    let rows = sweep::report::rows(dir, &sweep)?;
+    let summaries: Vec<RunSummary> = rows.iter().filter_map(|r| r.summary.clone()).collect();
+    // The lab's sweep (`gradwell lab`, or `gradwell sweep` of its file) gets the lab's
+    // report, its claims judged on the lab's runs; any other sweep the sweep's report.
+    let lab_runs: Vec<RunSummary> = summaries
+        .iter()
+        .filter(|s| lab::is_lab_run(s))
+        .cloned()
+        .collect();
+    let lab = !lab_runs.is_empty();
+    if lab {
+        let results = report::claims_present(lab::evaluate(&lab_runs), &lab_runs);
+        report::write(&args.out, &results, &summaries)?;
+        run::write_file(
+            &args.out.join(sweep::report::RUNS_CSV),
+            sweep::report::csv(&sweep, &rows),
+        )?;
+        print!("{}", lab::table(&results));
+    } else {
+        sweep::report::write(dir, &args.out)?;
+    }
+    let finished = summaries.len();
     println!(
         "sweep {}: {finished} of {} runs finished, {} not",
         sweep.name,

@@ -143,6 +143,15 @@ pub struct MonitorSection {
     /// How much of the monitor's history the run folder keeps (`summary`, the default, or
     /// `full`): [`gradwell_monitor::Detail`].
     pub detail: gradwell_monitor::Detail,
+    /// Whether `train --out` writes the run's interactive page (`index.html`, the
+    /// monitor's charts) in the run folder: true by default; the lab's sweep turns it off,
+    /// as its report draws every run.
+    #[serde(skip_serializing_if = "is_true")]
+    pub page: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for MonitorSection {
@@ -151,6 +160,7 @@ impl Default for MonitorSection {
             enabled: true,
             layer_every: DEFAULT_MONITOR_EVERY,
             detail: gradwell_monitor::Detail::default(),
+            page: true,
         }
     }
 }

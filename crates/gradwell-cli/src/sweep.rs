@@ -1,11 +1,12 @@
 //! `gradwell sweep`: a grid of training runs from one file, run here or as a Slurm job
 //! array, re-runnable until every run has finished.
 //!
-//! A sweep file (`SWEEP.toml`) holds a base run and its axes:
+//! A sweep file (`SWEEP.toml`) holds a base run and its axes, its listed runs, or both:
 //!
 //! ```toml
 //! name = "depth-lr"              # optional; the file's name without .toml by default
 //! base = "digits.toml"           # a run config (as `train --config`), read beside this file
+//! remove_finished_checkpoints = false   # optional; true removes a finished run's checkpoints
 //! # or the base inline, as a [base] table holding the same TOML:
 //! # [base.model]
 //! # hidden = [64]
@@ -25,20 +26,49 @@
 //!   to `to` inclusive, evenly spaced, or geometrically with `log = true` (both ends then
 //!   above 0), to 12 significant digits; with whole-number ends the values are rounded to
 //!   whole numbers.
-//! - **Expansion** ([`Sweep::load`]): the Cartesian product of the axes in the file's
-//!   order, the last axis varying fastest, numbered 0 to n−1. Every run's config is built
-//!   and checked (as `train --config` checks a file) before anything is written or run; a
-//!   refusal names the run, its axis values and the field.
+//! - **Listed runs** ([`Listed`]): runs that are no grid (the lab's, `gradwell lab`) are
+//!   listed as `[[run]]` tables, in order, each with a `name` and the fields it writes over
+//!   the base, as dotted keys or nested tables (the paths of the axes: `model.activation`,
+//!   `seed`, [`DEPTH_AXIS`]; a table is merged into the base's key by key, any other value,
+//!   a list too, replaces the base's):
+//!
+//!   ```toml
+//!   [[run]]
+//!   name = "relu-he"
+//!   model.activation = "relu"
+//!   model.init = "he-normal"
+//!   [[run]]
+//!   name = "sigmoid-plain"
+//!   model.activation = "sigmoid"
+//!   ```
+//!
+//!   Each listed run keeps its name (in its `run.json` and the reports). Listed runs and
+//!   axes combine: each listed run is run at every point of the axes' grid, as
+//!   `<name>-<j>` (j the point's number in the grid). Refused, naming the run (its number
+//!   in the list) and the field: a run without a name or with another run's name, a
+//!   field both a run and an axis set, a field the run config does not have, `run = []`,
+//!   and a file with neither axes nor runs.
+//! - **Expansion** ([`Sweep::load`]): each listed run (or the base alone) times the
+//!   Cartesian product of the axes in the file's order, the listed run the slowest digit
+//!   and the last axis the fastest, numbered 0 to n−1. Every run's config is built and
+//!   checked (as `train --config` checks a file) before anything is written or run; a
+//!   refusal names the run, its listed name and axis values, and the field.
 //! - **The sweep folder** ([`Sweep::prepare`]): `sweep.json` (the axes and, per run, its
-//!   values and config) and `runs/<k>/config.toml`, a self-contained config of run k
-//!   (named `<sweep>-<k>`, its checkpoints in `runs/<k>/checkpoints`).
+//!   listed name, values and config) and `runs/<k>/config.toml`, a self-contained config
+//!   of run k (named `<sweep>-<k>`, or after its listed run, its checkpoints in
+//!   `runs/<k>/checkpoints`).
 //! - **A run is finished** when `runs/<k>/run.json` exists: `train --out` writes it last,
 //!   atomically, when training ends (a run that diverged writes it too: divergence is a
 //!   result). Re-running the sweep skips the finished runs and runs the others again; each
 //!   task resumes from its newest checkpoint ([`train_args`]: `--resume`), so a run killed
-//!   mid-way continues where its last checkpoint left it.
-//! - `runs/<k>/status` says `running`, `finished`, `failed: ...` or (a Slurm task ended by
-//!   SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
+//!   mid-way continues where its last checkpoint left it. A finished run's checkpoints are
+//!   kept, unless the file says `remove_finished_checkpoints = true` (as the lab's files
+//!   do, to keep within their folder budget): then they are removed once the run finished
+//!   (here and by the job array's task), its weights staying in its `model.safetensors`.
+//! - `runs/<k>/status` says `running` (a Slurm task: [`slurm::RUNNING_TASK`] and its
+//!   `<job>_<k>`, which the report checks with `squeue`, [`slurm::checked_status`]: a task
+//!   killed by SIGKILL is [`slurm::LOST`]), `finished`, `failed: ...` or (a Slurm task ended
+//!   by SIGTERM) [`slurm::STOPPED`], and `runs/<k>/error.log` holds the standard error of the
 //!   run's last attempt (why it failed, or its epoch lines and findings).
 //!
 //! [`run_local`] runs the runs here, N child processes at once; [`slurm`] writes and
@@ -56,7 +86,7 @@ use std::sync::Mutex;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::cli::SweepArgs;
+use crate::cli::{RunnerArgs, SweepArgs};
 use crate::run::{RUN_FILE, RunSummary, hold_dir, pretty, write_file};
 use crate::setup::RunFile;
 use crate::{CliError, Outcome, Result};
@@ -67,7 +97,8 @@ pub const SWEEP_FILE: &str = "sweep.json";
 pub const RUNS_DIR: &str = "runs";
 /// A run folder's config.
 pub const CONFIG_FILE: &str = "config.toml";
-/// A run folder's state: `running`, `finished`, `failed: ...` or [`slurm::STOPPED`].
+/// A run folder's state: `running` (a Slurm task: [`slurm::RUNNING_TASK`]), `finished`,
+/// `failed: ...` or [`slurm::STOPPED`].
 pub const STATUS_FILE: &str = "status";
 /// The standard error of a run's last attempt, whatever its end (a Slurm task's too).
 pub const ERROR_LOG: &str = "error.log";
@@ -94,6 +125,9 @@ pub struct Axis {
 pub struct SweepRun {
     /// Its number, 0 to n−1: its folder is `runs/<index>`.
     pub index: usize,
+    /// The name of the listed run (`[[run]]`) it comes from, if the sweep lists runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<String>,
     /// Its value on each axis, in the axes' order.
     pub values: Vec<toml::Value>,
     /// Its config, as written to `runs/<index>/config.toml`.
@@ -109,6 +143,11 @@ pub struct Sweep {
     pub axes: Vec<Axis>,
     /// Every run, in order.
     pub runs: Vec<SweepRun>,
+    /// Whether a run's checkpoints are removed once it finished (the file's
+    /// `remove_finished_checkpoints`, off by default: a user's checkpoints are kept, so a
+    /// finished run can still be trained further with `--resume`).
+    #[serde(default)]
+    pub remove_finished_checkpoints: bool,
 }
 
 /// The sweep file as written.
@@ -118,6 +157,61 @@ struct SweepFile {
     name: Option<String>,
     base: Option<toml::Value>,
     axes: Option<Node>,
+    run: Option<Vec<toml::Table>>,
+    remove_finished_checkpoints: Option<bool>,
+}
+
+/// A listed run (`[[run]]`): its name and the fields it writes over the base, as dotted
+/// paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// Its name.
+    pub name: String,
+    /// Its fields, as dotted paths (`model.activation`), each with its value.
+    pub fields: Vec<(String, toml::Value)>,
+}
+
+/// The leaves of `table` as dotted paths below `prefix`: a table is walked into, any
+/// other value (a list too) is a leaf.
+pub(crate) fn leaves(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => leaves(&path, t, out),
+            other => out.push((path, other.clone())),
+        }
+    }
+}
+
+/// The listed runs of a sweep file, in order: each named (a name no other run has), with
+/// at least its name.
+fn listed_runs(runs: Vec<toml::Table>) -> std::result::Result<Vec<Listed>, String> {
+    let mut out: Vec<Listed> = Vec::with_capacity(runs.len());
+    for (i, mut t) in runs.into_iter().enumerate() {
+        let name = match t.remove("name") {
+            Some(toml::Value::String(n)) => n,
+            Some(other) => return Err(format!("run {i}: name = {other} is not a string")),
+            None => {
+                return Err(format!(
+                    "run {i} has no name: give each [[run]] a name = \"...\" (its runs' name in run.json and the report)"
+                ));
+            }
+        };
+        check_name(&name).map_err(|why| format!("run {i}: name {name:?}: {why}"))?;
+        if let Some(j) = out.iter().position(|l| l.name == name) {
+            return Err(format!(
+                "run {i}: name {name:?} is also run {j}'s: each listed run needs its own name"
+            ));
+        }
+        let mut fields = Vec::new();
+        leaves("", &t, &mut fields);
+        out.push(Listed { name, fields });
+    }
+    Ok(out)
 }
 
 /// A value of the `[axes]` table (its tables' keys come sorted: [`key_places`] gives the
@@ -380,7 +474,17 @@ impl Sweep {
     /// run whose config is refused (naming the run, its values and the field).
     pub fn load(path: &Path) -> Result<Sweep> {
         let text = std::fs::read_to_string(path).map_err(|e| CliError::file(path, e))?;
-        let file: SweepFile = toml::from_str(&text).map_err(|e| {
+        Sweep::from_text(&text, path)
+    }
+
+    /// A sweep file's text, read from `path` (which names the sweep when the file does
+    /// not, and beside which a `base = "run.toml"` is read), expanded as [`Sweep::load`]
+    /// expands it.
+    ///
+    /// # Errors
+    /// As [`Sweep::load`].
+    pub fn from_text(text: &str, path: &Path) -> Result<Sweep> {
+        let file: SweepFile = toml::from_str(text).map_err(|e| {
             let mut e = e;
             e.set_input(None);
             CliError::file(path, crate::one_line(e))
@@ -422,51 +526,118 @@ impl Sweep {
             axes_of("", node, &mut axes).map_err(|e| CliError::file(path, e))?;
         }
         // The table's keys come sorted; the file's order is that of their places in the text.
-        let places = key_places(&text);
+        let places = key_places(text);
         axes.sort_by_key(|a| places.iter().find(|(p, _)| *p == a.path).map(|(_, at)| *at));
-        if axes.is_empty() {
+        let listed = match file.run {
+            Some(runs) if runs.is_empty() => {
+                return Err(CliError::file(
+                    path,
+                    "run = []: list at least one run as a [[run]] table, or leave `run` out",
+                ));
+            }
+            Some(runs) => listed_runs(runs).map_err(|e| CliError::file(path, e))?,
+            None => Vec::new(),
+        };
+        if axes.is_empty() && listed.is_empty() {
             return Err(CliError::file(
                 path,
-                "no [axes]: give at least one, e.g. seed = [0, 1, 2]",
+                "no [axes] and no [[run]]: give at least one axis (e.g. seed = [0, 1, 2]) or one listed run",
             ));
         }
-        Sweep::expand(name, &base, axes)
+        let mut sweep = Sweep::expand(name, &base, listed, axes)?;
+        sweep.remove_finished_checkpoints = file.remove_finished_checkpoints.unwrap_or(false);
+        Ok(sweep)
     }
 
-    /// The runs of `axes` over `base`: their Cartesian product, the last axis varying
-    /// fastest, each config checked.
+    /// The runs of `listed` (none: the base alone) times the Cartesian product of `axes`
+    /// over `base`, the listed run the slower digit, the last axis the fastest, each
+    /// config checked; finished runs keep their checkpoints.
     ///
     /// # Errors
-    /// A run whose config is refused, naming the run, its values and the field.
-    pub fn expand(name: String, base: &RunFile, axes: Vec<Axis>) -> Result<Sweep> {
+    /// A run that sets a field an axis sets too, or a run whose config is refused, naming the run, its values and the field.
+    pub fn expand(
+        name: String,
+        base: &RunFile,
+        listed: Vec<Listed>,
+        axes: Vec<Axis>,
+    ) -> Result<Sweep> {
         let toml::Value::Table(base_table) = toml::Value::try_from(base)
             .map_err(|e| CliError::Invalid(format!("the base config: {e}")))?
         else {
             return Err(CliError::Invalid("the base config is not a table".into()));
         };
-        let n = axes.iter().map(|a| a.values.len()).product::<usize>();
-        let mut runs = Vec::with_capacity(n);
-        for index in 0..n {
-            // Mixed radix, the last axis the fastest digit.
-            let mut rest = index;
-            let mut values = vec![toml::Value::Boolean(false); axes.len()];
-            for (i, a) in axes.iter().enumerate().rev() {
-                values[i] = a.values[rest % a.values.len()].clone();
-                rest /= a.values.len();
+        for (i, l) in listed.iter().enumerate() {
+            for (path, _) in &l.fields {
+                let field = resolve(&base_table, path);
+                if let Some(a) = axes.iter().find(|a| resolve(&base_table, &a.path) == field) {
+                    return Err(CliError::Invalid(format!(
+                        "run {i} ({}): {path} is also the axis {}: set a field in one place, the run or the axes",
+                        l.name, a.path
+                    )));
+                }
             }
-            let config = run_config(&name, &base_table, &axes, index, &values)?;
-            runs.push(SweepRun {
-                index,
-                values,
-                config,
-            });
         }
-        Ok(Sweep { name, axes, runs })
+        let grid = axes.iter().map(|a| a.values.len()).product::<usize>();
+        let lists: Vec<Option<&Listed>> = if listed.is_empty() {
+            vec![None]
+        } else {
+            listed.iter().map(Some).collect()
+        };
+        let mut runs = Vec::with_capacity(lists.len() * grid);
+        for l in lists {
+            for point in 0..grid {
+                let index = runs.len();
+                // Mixed radix, the last axis the fastest digit.
+                let mut rest = point;
+                let mut values = vec![toml::Value::Boolean(false); axes.len()];
+                for (i, a) in axes.iter().enumerate().rev() {
+                    values[i] = a.values[rest % a.values.len()].clone();
+                    rest /= a.values.len();
+                }
+                // Unique: listed names are, and a grid point's number is a number.
+                let run_name = match l {
+                    None => format!("{name}-{index}"),
+                    Some(l) if axes.is_empty() => l.name.clone(),
+                    Some(l) => format!("{}-{point}", l.name),
+                };
+                let mut fields: Vec<(String, String, toml::Value)> = l
+                    .map(|l| {
+                        l.fields
+                            .iter()
+                            .map(|(p, v)| (format!("run.{p}"), p.clone(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                fields.extend(
+                    axes.iter()
+                        .zip(&values)
+                        .map(|(a, v)| (format!("axes.{}", a.path), a.path.clone(), v.clone())),
+                );
+                let origin = format!(
+                    "run {index} ({})",
+                    label(l.map(|l| l.name.as_str()), &axes, &values)
+                );
+                let config = run_config(&run_name, &origin, &base_table, &fields, index)?;
+                runs.push(SweepRun {
+                    index,
+                    listed: l.map(|l| l.name.clone()),
+                    values,
+                    config,
+                });
+            }
+        }
+        Ok(Sweep {
+            name,
+            axes,
+            runs,
+            remove_finished_checkpoints: false,
+        })
     }
 
-    /// Run `k`'s values as `path=value, ...`.
+    /// Run `k`'s listed run's name and values: `name, path=value, ...`.
     pub fn label(&self, k: usize) -> String {
-        label(&self.axes, &self.runs[k].values)
+        let r = &self.runs[k];
+        label(r.listed.as_deref(), &self.axes, &r.values)
     }
 
     /// Writes the sweep folder `dir` (locked by the caller): `sweep.json`, and the config of
@@ -523,11 +694,16 @@ impl Sweep {
     }
 }
 
-/// `path=value, ...` of one run.
-fn label(axes: &[Axis], values: &[toml::Value]) -> String {
-    axes.iter()
-        .zip(values)
-        .map(|(a, v)| format!("{}={}", a.path, show(v)))
+/// `listed, path=value, ...` of one run.
+fn label(listed: Option<&str>, axes: &[Axis], values: &[toml::Value]) -> String {
+    listed
+        .map(str::to_string)
+        .into_iter()
+        .chain(
+            axes.iter()
+                .zip(values)
+                .map(|(a, v)| format!("{}={}", a.path, show(v))),
+        )
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -546,39 +722,38 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// The config of run `index` with `values`, as TOML, checked.
+/// The config of run `index`, named `name`: `base` with `fields` written over it, each
+/// `(where, path, value)` (`where` is how the file names the field: `axes.seed`,
+/// `run.model.activation`), as TOML, checked; errors name `origin` (the run).
 fn run_config(
     name: &str,
+    origin: &str,
     base: &toml::Table,
-    axes: &[Axis],
+    fields: &[(String, String, toml::Value)],
     index: usize,
-    values: &[toml::Value],
 ) -> Result<String> {
-    let origin = PathBuf::from(format!("run {index} ({})", label(axes, values)));
+    let origin = PathBuf::from(origin);
     let refuse = |why: String| CliError::file(&origin, why);
     let mut table = base.clone();
-    table.insert(
-        "name".into(),
-        toml::Value::String(format!("{name}-{index}")),
-    );
+    table.insert("name".into(), toml::Value::String(name.to_string()));
     let mut own = Vec::new();
-    for (a, v) in axes.iter().zip(values) {
-        if a.path == DEPTH_AXIS || a.path == SIGMA_W2_AXIS {
-            own.push((a, v));
+    for (at, path, v) in fields {
+        if path == DEPTH_AXIS || path == SIGMA_W2_AXIS {
+            own.push((path, v));
             continue;
         }
-        set_path(&mut table, &resolve(base, &a.path), v.clone())
-            .map_err(|why| refuse(format!("axes.{}: {why}", a.path)))?;
+        set_path(&mut table, &resolve(base, path), v.clone())
+            .map_err(|why| refuse(format!("{at}: {why}")))?;
     }
     // The sweep's own axes last: the depth repeats the width the other axes left.
-    for (a, v) in own {
+    for (path, v) in own {
         let model = table
             .entry("model")
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let Some(model) = model.as_table_mut() else {
             return Err(refuse("`model` is not a table".into()));
         };
-        if a.path == DEPTH_AXIS {
+        if path == DEPTH_AXIS {
             let depth = v
                 .as_integer()
                 .and_then(|d| usize::try_from(d).ok())
@@ -721,7 +896,7 @@ pub fn run_local(
                     else {
                         break;
                     };
-                    match run_one(dir, k, exe) {
+                    match run_one(dir, k, exe, sweep.remove_finished_checkpoints) {
                         Ok(line) => {
                             let mut o = outcome.lock().unwrap_or_else(|p| p.into_inner());
                             let done = o.finished.len() + o.failed.len() + 1;
@@ -745,8 +920,22 @@ pub fn run_local(
     Ok(outcome.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Removes the checkpoints of a finished run (its folder `run`) of a sweep that asks for
+/// it ([`Sweep::remove_finished_checkpoints`]): the sweep never resumes it, and its
+/// weights are in its `model.safetensors`.
+///
+/// # Errors
+/// A checkpoint folder that cannot be removed.
+fn remove_checkpoints(run: &Path) -> Result<()> {
+    let dir = run.join(CHECKPOINT_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::file(&dir, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Runs run `k` as a child process; its line of progress.
-fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
+fn run_one(dir: &Path, k: usize, exe: &Path, remove_checkpoints_when_done: bool) -> Result<String> {
     let run = run_dir(dir, k);
     let status = run.join(STATUS_FILE);
     write_file(&status, "running\n")?;
@@ -770,6 +959,9 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
     // As a Slurm task's: the standard error of the last attempt, whatever its end.
     write_file(&log, &output.stderr)?;
     if is_finished(dir, k) {
+        if remove_checkpoints_when_done {
+            remove_checkpoints(&run)?;
+        }
         write_file(&status, "finished\n")?;
         let s = RunSummary::read(&run)?;
         return Ok(match (&s.diverged, s.test_accuracy, s.test_loss) {
@@ -796,25 +988,44 @@ fn run_one(dir: &Path, k: usize, exe: &Path) -> Result<String> {
     Ok(format!("{why}: {last} (see {})", log.display()))
 }
 
-/// `gradwell sweep`.
+/// What [`run_sweep`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// The runs not finished went to Slurm as a job array (written, and submitted with
+    /// `--submit`): they run later.
+    Slurm,
+    /// Every run has finished, now or before.
+    Finished,
+    /// These runs failed here (their errors are in their `error.log`).
+    Failed(Vec<usize>),
+}
+
+/// Runs the runs of `sweep` that have not finished in its folder `out` (locked by the
+/// caller): here, `--jobs` child processes at once, or as a Slurm job array with
+/// `--slurm`, printing what it does. `gradwell sweep` and `gradwell lab` both run their
+/// sweep through it.
 ///
 /// # Errors
-/// A sweep file or folder that is refused, a Slurm option or submission that fails.
-pub fn command(args: &SweepArgs) -> Result<Outcome> {
-    let sweep = Sweep::load(&args.file)?;
-    let _lock = hold_dir("--out", &args.out)?;
-    let todo = sweep.prepare(&args.out)?;
+/// A folder that holds another sweep, files that cannot be written, a Slurm option or
+/// submission that fails.
+pub fn run_sweep(sweep: &Sweep, out: &Path, args: &RunnerArgs) -> Result<Ran> {
+    let todo = sweep.prepare(out)?;
     let n = sweep.runs.len();
     let skipped = n - todo.len();
     if args.slurm {
-        return slurm::command(args, &sweep, &todo);
+        slurm::command(args, out, sweep, &todo)?;
+        return Ok(if todo.is_empty() {
+            Ran::Finished
+        } else {
+            Ran::Slurm
+        });
     }
     if todo.is_empty() {
         println!(
             "sweep {}: all {n} runs finished; nothing to run",
             sweep.name
         );
-        return Ok(Outcome::Success);
+        return Ok(Ran::Finished);
     }
     if skipped > 0 {
         eprintln!(
@@ -825,26 +1036,41 @@ pub fn command(args: &SweepArgs) -> Result<Outcome> {
     }
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Invalid(format!("the gradwell executable's path: {e}")))?;
-    let o = run_local(&sweep, &args.out, &todo, args.jobs.unwrap_or(1), &exe)?;
+    let o = run_local(sweep, out, &todo, args.jobs.unwrap_or(1), &exe)?;
     println!(
         "sweep {}: {} finished, {} failed, {skipped} finished before, of {n} runs; merge them with `gradwell report {} --out REPORT_DIR`",
         sweep.name,
         o.finished.len(),
         o.failed.len(),
-        args.out.display()
+        out.display()
     );
     if o.failed.is_empty() {
-        Ok(Outcome::Success)
-    } else {
-        eprintln!(
-            "error: {} runs failed ({}); their errors are in {RUNS_DIR}/<k>/{ERROR_LOG}; run the sweep again to retry them",
-            o.failed.len(),
-            o.failed
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        Ok(Outcome::Failed)
+        return Ok(Ran::Finished);
     }
+    eprintln!(
+        "error: {} runs failed ({}); their errors are in {RUNS_DIR}/<k>/{ERROR_LOG}; run the sweep again to retry them",
+        o.failed.len(),
+        o.failed
+            .iter()
+            .map(|&k| sweep.runs[k]
+                .listed
+                .as_ref()
+                .map_or_else(|| k.to_string(), |name| format!("{k} {name}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Ran::Failed(o.failed))
+}
+
+/// `gradwell sweep`.
+///
+/// # Errors
+/// A sweep file or folder that is refused, a Slurm option or submission that fails.
+pub fn command(args: &SweepArgs) -> Result<Outcome> {
+    let sweep = Sweep::load(&args.file)?;
+    let _lock = hold_dir("--out", &args.out)?;
+    Ok(match run_sweep(&sweep, &args.out, &args.run)? {
+        Ran::Slurm | Ran::Finished => Outcome::Success,
+        Ran::Failed(_) => Outcome::Failed,
+    })
 }

@@ -78,7 +78,7 @@ pub fn rows(dir: &Path, sweep: &Sweep) -> Result<Vec<RunRow>> {
                 });
             }
             let status = std::fs::read_to_string(folder.join(STATUS_FILE))
-                .map(|s| s.trim().to_string())
+                .map(|s| crate::sweep::slurm::checked_status(s.trim()))
                 .ok()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "not run".into());
@@ -111,9 +111,35 @@ fn number(x: Option<f64>) -> String {
     x.map_or_else(String::new, |x| x.to_string())
 }
 
-/// `runs.csv`: one row per run.
+/// Whether the sweep lists its runs (`[[run]]`): its tables then have a column of their
+/// names.
+fn lists(sweep: &Sweep) -> bool {
+    sweep.runs.iter().any(|r| r.listed.is_some())
+}
+
+/// What the runs span: `19 listed runs`, `model.depth (3 values) × seed (2 values)`, or
+/// both (`4 listed runs × seed (2 values)`).
+fn shape(sweep: &Sweep) -> String {
+    let grid: usize = sweep.axes.iter().map(|a| a.values.len()).product();
+    let listed = lists(sweep).then(|| format!("{} listed runs", sweep.runs.len() / grid.max(1)));
+    listed
+        .into_iter()
+        .chain(
+            sweep
+                .axes
+                .iter()
+                .map(|a| format!("{} ({} values)", a.path, a.values.len())),
+        )
+        .collect::<Vec<_>>()
+        .join(" × ")
+}
+
+/// `runs.csv`: one row per run (with a `name` column when the sweep lists its runs).
 pub fn csv(sweep: &Sweep, rows: &[RunRow]) -> String {
     let mut out = String::from("run");
+    if lists(sweep) {
+        out.push_str(",name");
+    }
     for a in &sweep.axes {
         out.push(',');
         out.push_str(&csv_cell(&a.path));
@@ -121,6 +147,9 @@ pub fn csv(sweep: &Sweep, rows: &[RunRow]) -> String {
     out.push_str(",status,test_accuracy,test_loss,max_grad_norm,first_last_ratio,steps,seconds,findings,error\n");
     for (r, row) in sweep.runs.iter().zip(rows) {
         let mut cells = vec![r.index.to_string()];
+        if lists(sweep) {
+            cells.push(csv_cell(r.listed.as_deref().unwrap_or("")));
+        }
         cells.extend(r.values.iter().map(|v| csv_cell(&show(v))));
         cells.push(csv_cell(&row.status));
         let s = row.summary.as_ref();
@@ -425,17 +454,10 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
          figure {{ margin: 2em 0; }}\n figcaption {{ font-size: 14px; color: #444; }}\n\
          svg {{ max-width: 100%; height: auto; }}\n\
          </style>\n</head>\n<body>\n<h1>gradwell sweep {name}</h1>\n\
-         <p>{n} runs over {axes}; {finished} finished (the table is also in runs.csv).</p>\n",
+         <p>{n} runs over {shape}; {finished} finished (the table is also in runs.csv).</p>\n",
         name = escape(&sweep.name),
         n = sweep.runs.len(),
-        axes = escape(
-            &sweep
-                .axes
-                .iter()
-                .map(|a| format!("{} ({} values)", a.path, a.values.len()))
-                .collect::<Vec<_>>()
-                .join(" × ")
-        ),
+        shape = escape(&shape(&sweep)),
     );
     for f in &figures {
         let _ = writeln!(
@@ -446,6 +468,9 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
         );
     }
     html.push_str("<h2>Runs</h2>\n<table>\n<tr><th>run</th>");
+    if lists(&sweep) {
+        html.push_str("<th>name</th>");
+    }
     for a in &sweep.axes {
         let _ = write!(html, "<th>{}</th>", escape(&a.path));
     }
@@ -459,6 +484,13 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
             _ => " class=\"failed\"",
         };
         let _ = write!(html, "<tr{class}><td>{}</td>", r.index);
+        if lists(&sweep) {
+            let _ = write!(
+                html,
+                "<td>{}</td>",
+                escape(r.listed.as_deref().unwrap_or(""))
+            );
+        }
         for v in &r.values {
             let _ = write!(html, "<td>{}</td>", escape(&show(v)));
         }

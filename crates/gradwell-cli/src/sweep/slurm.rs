@@ -17,10 +17,12 @@
 //! #SBATCH --partition=<p>               (--partition; the cluster's default without it)
 //! k=$SLURM_ARRAY_TASK_ID
 //! trap '... writes `stopped: ...` to runs/$k/status; exit 143' TERM
-//! echo running > runs/$k/status
+//! echo "running: Slurm task ${SLURM_ARRAY_JOB_ID}_$k" > runs/$k/status
 //! '<gradwell>' train --config runs/$k/config.toml --out runs/$k \
 //!     --checkpoint-dir runs/$k/checkpoints --resume
-//! ... writes `finished` or `failed: exit code N` to runs/$k/status, exits with train's code
+//! ... on run.json: writes `finished` to runs/$k/status (removing runs/$k/checkpoints first
+//! ... when the sweep asks for it: remove_finished_checkpoints = true),
+//! ... otherwise `failed: exit code N`; exits with train's code
 //! ```
 
 use std::fmt;
@@ -28,9 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use crate::cli::SweepArgs;
+use crate::cli::RunnerArgs;
 use crate::run::write_file;
-use crate::sweep::{RUNS_DIR, STATUS_FILE, Sweep, train_args};
+use crate::sweep::{CHECKPOINT_DIR, RUNS_DIR, STATUS_FILE, Sweep, train_args};
 use crate::{CliError, Outcome, Result};
 
 /// The job-array script's name in the sweep folder.
@@ -43,6 +45,14 @@ pub const DEFAULT_TIME: &str = "01:00:00";
 pub const DEFAULT_MEM: &str = "2G";
 /// A task's status once Slurm ended it with SIGTERM (`scancel`, its time limit, preemption).
 pub const STOPPED: &str = "stopped: ended by Slurm (cancelled, over its time limit or preempted)";
+/// The state a task writes when it starts, before its `<job>_<index>` (Slurm's
+/// `SLURM_ARRAY_JOB_ID` and the run's number): a report asks Slurm whether that task still
+/// runs ([`task_alive`]), so that a task killed without a word (SIGKILL: out of memory,
+/// its node lost) is told apart from one running.
+pub const RUNNING_TASK: &str = "running: Slurm task ";
+/// A run's state in a report when its status says [`RUNNING_TASK`] but Slurm has no such
+/// task queued or running any more.
+pub const LOST: &str = "lost: its Slurm task ended without a word (killed by SIGKILL: out of memory, or its node failed); run the sweep again to resume it";
 /// `--cpus-per-task` by default.
 pub const DEFAULT_CPUS: usize = 1;
 
@@ -184,6 +194,9 @@ pub struct ScriptOptions {
     pub cpus: usize,
     /// Memory of each task.
     pub mem: SlurmMem,
+    /// Whether a task removes its run's checkpoints once the run finished
+    /// ([`Sweep::remove_finished_checkpoints`]).
+    pub remove_finished_checkpoints: bool,
 }
 
 /// The job-array script for the runs `todo` (not empty).
@@ -221,14 +234,19 @@ pub fn script(todo: &[usize], o: &ScriptOptions) -> String {
          # Slurm ends a task it cancels, times out or preempts with SIGTERM (to every process\n\
          # of the task): the status says so instead of staying `running`.\n\
          trap 'echo \"{STOPPED}\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"; exit 143' TERM\n\
-         echo running > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
+         echo \"{RUNNING_TASK}${{SLURM_ARRAY_JOB_ID}}_$k\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          {} {args}\n\
          rc=$?\n\
-         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
+         if [ -f \"{RUNS_DIR}/$k/{}\" ]; then\n{}  echo finished > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\n\
          else\n  echo \"failed: exit code $rc\" > \"{RUNS_DIR}/$k/{STATUS_FILE}\"\nfi\n\
          exit $rc\n",
         quote(&o.gradwell.display().to_string()),
         crate::run::RUN_FILE,
+        if o.remove_finished_checkpoints {
+            format!("  rm -rf \"{RUNS_DIR}/$k/{CHECKPOINT_DIR}\"\n")
+        } else {
+            String::new()
+        },
     ));
     s
 }
@@ -254,6 +272,42 @@ fn check_path(flag: &str, p: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether Slurm still has the array task `task` (`<job>_<index>`) pending or running,
+/// asked with `squeue`: `None` when it cannot be asked (no `squeue` here, or an answer
+/// it cannot read).
+pub fn task_alive(task: &str) -> Option<bool> {
+    let out = Command::new("squeue")
+        .args(["--noheader", "--jobs", task, "--format=%T"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        // A job Slurm no longer holds: `slurm_load_jobs error: Invalid job id specified`.
+        return String::from_utf8_lossy(&out.stderr)
+            .contains("Invalid job id")
+            .then_some(false);
+    }
+    // squeue lists the task while it is pending, running, suspended or completing.
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| !l.trim().is_empty()),
+    )
+}
+
+/// A run's state as a report shows it: `status` as its file says, but for a Slurm task
+/// that says it runs ([`RUNNING_TASK`]) and Slurm no longer has, [`LOST`]; when Slurm
+/// cannot be asked, the status says so.
+pub fn checked_status(status: &str) -> String {
+    let Some(task) = status.strip_prefix(RUNNING_TASK) else {
+        return status.to_string();
+    };
+    match task_alive(task.trim()) {
+        Some(true) => status.to_string(),
+        Some(false) => format!("{LOST} (task {})", task.trim()),
+        None => format!("{status} (not checked: squeue cannot be asked here)"),
+    }
 }
 
 /// Submits `script` with `sbatch --parsable`; the job id.
@@ -311,8 +365,14 @@ pub fn submit(script: &Path) -> Result<String> {
     Ok(id.to_string())
 }
 
-/// `gradwell sweep --slurm [--submit]`, the sweep folder written and locked.
-pub(crate) fn command(args: &SweepArgs, sweep: &Sweep, todo: &[usize]) -> Result<Outcome> {
+/// `gradwell sweep --slurm [--submit]` (and `gradwell lab --slurm`): the job array of the
+/// runs `todo` of `sweep`, whose folder `out` is written and locked.
+pub(crate) fn command(
+    args: &RunnerArgs,
+    out: &Path,
+    sweep: &Sweep,
+    todo: &[usize],
+) -> Result<Outcome> {
     let n = sweep.runs.len();
     if todo.is_empty() {
         println!(
@@ -321,7 +381,7 @@ pub(crate) fn command(args: &SweepArgs, sweep: &Sweep, todo: &[usize]) -> Result
         );
         return Ok(Outcome::Success);
     }
-    let dir = std::fs::canonicalize(&args.out).map_err(|e| CliError::file(&args.out, e))?;
+    let dir = std::fs::canonicalize(out).map_err(|e| CliError::file(out, e))?;
     check_path("--out", &dir)?;
     let gradwell = match &args.gradwell {
         Some(p) => {
@@ -337,6 +397,7 @@ pub(crate) fn command(args: &SweepArgs, sweep: &Sweep, todo: &[usize]) -> Result
     };
     check_path("--gradwell", &gradwell)?;
     let options = ScriptOptions {
+        remove_finished_checkpoints: sweep.remove_finished_checkpoints,
         dir: dir.clone(),
         gradwell,
         job_name: args

@@ -316,44 +316,62 @@ fn folder_size(dir: &std::path::Path) -> u64 {
 }
 
 /// The lab's folder stays under [`lab::FOLDER_BUDGET`] at the default monitor detail.
-/// The bound, derived: a run folder grows with the run's layers (weights, per-layer rows)
-/// and steps; every lab run on the digits takes the same steps. The much deeper runs are
-/// bounded by the residual one (the most layers: a residual block per hidden layer), the
-/// other digit runs (at most [`Scale::depth`] hidden layers) by the batch-norm sigmoid
-/// run (a batch-norm layer beside each linear one), but for claim 7's pair, of two hidden
-/// layers, bounded by its random-init run (the same layers and steps as the constant
-/// one). The recurrent runs (on sequences) are bounded by the LSTM of claim 9 for its pair
-/// (the RNN takes as many steps with a quarter of the recurrent weights) and by the clipped
-/// run of claim 10 for claims 8 and 10 (the same width; a whole epoch, where the unclipped
-/// run stops when it diverges and claim 8's runs take one step): Σ over the runs of its
-/// class's measured folder bounds the run folders. The lab folder is the run folders plus
-/// the report (index.html with the data of every chart, the SVG plots, one CSV of epochs
-/// per run, results.json), which grows with the same figures: it is measured on stand-ins
-/// (each run replaced by its class's measured run, renamed and given the lab run's
-/// config, so the report takes it for the lab's: as many steps, at least as many layers). The stand-ins draw no theory line, which the plain networks add (two
-/// points per layer and run, a few kilobytes): the two bounds together must stay 1 %
-/// under the budget.
+/// The bound, derived: a run folder grows with the run's layers (weights, per-layer rows,
+/// the checkpoint the lab's sweep keeps, [`lab::CHECKPOINTS_KEPT`]) and steps; every lab
+/// run on the digits takes the same steps. The much deeper runs are bounded by the
+/// residual one (the most layers: a residual block per hidden layer), the other digit
+/// runs (at most [`Scale::depth`] hidden layers) by the batch-norm sigmoid run (a
+/// batch-norm layer beside each linear one), but for claim 7's pair, of two hidden layers,
+/// bounded by its random-init run (the same layers and steps as the constant one). The
+/// recurrent runs (on sequences) are bounded by the LSTM of claim 9 for its pair (the RNN
+/// takes as many steps with a quarter of the recurrent weights) and by the clipped run of
+/// claim 10 for claims 8 and 10 (the same width; a whole epoch, where the unclipped run
+/// stops when it diverges and claim 8's runs take one step). The measured runs run as the
+/// lab runs them, through its sweep (`gradwell train` child processes in the sweep
+/// folder), so their folders hold the sweep's files too (config.toml, status, error.log,
+/// the checkpoint): Σ over the runs of its class's measured folder, plus the sweep's
+/// record (sweep.json), bounds the sweep folder. The lab folder is that plus the report
+/// (index.html with the data of every chart, the SVG plots, one CSV of epochs per run,
+/// results.json), which grows with the same figures: it is measured on stand-ins (each
+/// run replaced by its class's measured run, renamed and given the lab run's config, so
+/// the report takes it for the lab's: as many steps, at least as many layers). The
+/// stand-ins draw no theory line, which the plain networks add (two points per layer and
+/// run, a few kilobytes): the two bounds together must stay 1 % under the budget.
 #[test]
 fn a_lab_run_folder_fits_the_lab_budget() {
     let scale = Scale::FULL;
     let runs = lab::runs(&scale);
-    let deeper = vec![scale.width.to_string(); scale.deep_depth].join(",");
-    let is_deeper = |r: &lab::LabRun| r.args.contains(&deeper);
+    let sweep = lab::sweep(&scale).expect("the lab's sweep");
+    let dir = crate::temp_dir("lab-budget");
+    sweep.prepare(&dir).expect("the sweep folder is written");
+    let measured = [
+        "deep-residual",
+        "sigmoid-bn",
+        lab::ADDING_LSTM,
+        lab::CLIFF_CLIPPED,
+        "random-init",
+    ];
+    let index = |name: &str| runs.iter().position(|r| r.name == name).expect("a lab run");
+    let todo: Vec<usize> = measured.iter().map(|n| index(n)).collect();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_gradwell"));
+    let o = gradwell_cli::sweep::run_local(&sweep, &dir, &todo, 2, exe).expect("the runs run");
+    assert!(o.failed.is_empty(), "{o:?}");
     let measure = |name: &str| {
-        let r = runs.iter().find(|r| r.name == name).expect("a lab run");
-        let dir = crate::temp_dir("lab-budget").join(&r.name);
-        let s = lab::run_one(r, Some(&dir)).expect("the run trains");
-        let size = folder_size(&dir);
+        let run = gradwell_cli::sweep::run_dir(&dir, index(name));
+        let s = RunSummary::read(&run).expect("the run finished");
+        let size = folder_size(&run);
         eprintln!(
             "{name}: {} steps, {size} bytes, monitor.json {} bytes",
             s.steps,
-            std::fs::metadata(dir.join("monitor.json")).unwrap().len()
+            std::fs::metadata(run.join("monitor.json")).unwrap().len()
         );
         (size, s)
     };
     let (deep, shallow) = (measure("deep-residual"), measure("sigmoid-bn"));
     let (adding, short) = (measure(lab::ADDING_LSTM), measure(lab::CLIFF_CLIPPED));
     let two_layers = measure("random-init");
+    let deeper = vec![scale.width.to_string(); scale.deep_depth].join(",");
+    let is_deeper = |r: &lab::LabRun| r.args.contains(&deeper);
     let class = |r: &lab::LabRun| match r.claim {
         9 => &adding,
         8 | 10 => &short,
@@ -361,8 +379,12 @@ fn a_lab_run_folder_fits_the_lab_budget() {
         _ if is_deeper(r) => &deep,
         _ => &shallow,
     };
-    let total: u64 = runs.iter().map(|r| class(r).0).sum();
-    eprintln!("{} runs, bound on their folders {total} bytes", runs.len());
+    let record = std::fs::metadata(dir.join("sweep.json")).unwrap().len();
+    let total: u64 = runs.iter().map(|r| class(r).0).sum::<u64>() + record;
+    eprintln!(
+        "{} runs, bound on the sweep folder {total} bytes (sweep.json {record})",
+        runs.len()
+    );
     let stand_ins: Vec<RunSummary> = runs
         .iter()
         .map(|r| {
@@ -382,26 +404,160 @@ fn a_lab_run_folder_fits_the_lab_budget() {
     eprintln!("report of the stand-ins: {report_size} bytes, index.html {page} bytes");
     assert!(
         total + report_size <= lab::FOLDER_BUDGET / 100 * 99,
-        "run folders {total} + report {report_size} bytes"
+        "sweep folder {total} + report {report_size} bytes"
     );
 }
 
+/// The sweep files shipped in `crates/gradwell-cli/lab/` are the lab's runs: each is the
+/// text `gradwell lab --write-sweep` writes from [`lab::runs`], and read back as a sweep,
+/// run k is the k-th lab run, named as it, with its settings (but for the checkpoints
+/// the sweep gives every run).
+#[test]
+fn the_shipped_sweep_files_are_the_labs_runs() {
+    for scale in Scale::ALL {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lab")
+            .join(format!("{}.toml", scale.name));
+        let shipped = std::fs::read_to_string(&path).expect("the shipped sweep file");
+        let generated = lab::sweep_text(&scale).expect("the lab's sweep");
+        assert!(
+            shipped == generated,
+            "{} differs from the lab's runs: write it again with `gradwell lab{} --write-sweep {}/{}.toml`",
+            path.display(),
+            if scale == Scale::QUICK {
+                " --quick"
+            } else {
+                ""
+            },
+            lab::SWEEP_FILES,
+            scale.name
+        );
+        let sweep = gradwell_cli::sweep::Sweep::load(&path).expect("the shipped file expands");
+        assert_eq!(sweep.name, scale.name);
+        let runs = lab::runs(&scale);
+        assert_eq!(sweep.runs.len(), runs.len());
+        for (r, lab_run) in sweep.runs.iter().zip(&runs) {
+            let mut got: gradwell_cli::RunFile = toml::from_str(&r.config).expect("a config");
+            assert_eq!(
+                got.train.checkpoint.dir,
+                Some(format!("runs/{}/checkpoints", r.index).into())
+            );
+            assert_eq!(got.train.checkpoint.keep, lab::CHECKPOINTS_KEPT);
+            got.train.checkpoint = Default::default();
+            // No page per run: the lab's report draws them.
+            assert!(!got.monitor.page);
+            got.monitor.page = true;
+            let want = lab_run.run_file().expect("a lab run's config");
+            assert_eq!(got, want, "run {} ({})", r.index, lab_run.name);
+            assert_eq!(r.listed.as_deref(), Some(lab_run.name.as_str()));
+        }
+    }
+}
+
+/// `gradwell lab --slurm` is `gradwell sweep --slurm` of the shipped file: the same sweep
+/// folder (its sweep.json is accepted as this sweep's) and the same job-array script.
+#[test]
+fn lab_slurm_writes_the_job_array_sweep_slurm_writes_for_the_shipped_file() {
+    let dir = crate::temp_dir("lab-slurm");
+    let out = dir.to_str().unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/lab-quick.toml");
+    let flags = [
+        "--slurm", "--time", "00:30:00", "--mem", "1G", "--jobs", "4",
+    ];
+    let run = |args: &[&str]| {
+        let o = crate::gradwell(args);
+        let (stdout, stderr) = crate::text(&o);
+        assert!(o.status.success(), "{args:?}: {stdout}{stderr}");
+        (
+            std::fs::read_to_string(dir.join("sweep.sbatch")).expect("sweep.sbatch"),
+            stderr,
+        )
+    };
+    let mut sweep_args = vec!["sweep", shipped.to_str().unwrap(), "--out", out];
+    sweep_args.extend(flags);
+    let (by_sweep, _) = run(&sweep_args);
+    std::fs::remove_file(dir.join("sweep.sbatch")).unwrap();
+    let mut lab_args = vec!["lab", "--quick", "--out", out];
+    lab_args.extend(flags);
+    let (by_lab, stderr) = run(&lab_args);
+    assert_eq!(by_lab, by_sweep);
+    let n = lab::runs(&Scale::QUICK).len();
+    assert!(
+        by_lab.contains(&format!("#SBATCH --array=0-{}%4\n", n - 1)),
+        "{by_lab}"
+    );
+    assert!(
+        by_lab.contains("#SBATCH --job-name=gradwell-lab-quick\n"),
+        "{by_lab}"
+    );
+    assert!(stderr.contains("judges the claims"), "{stderr}");
+}
+
 /// Every scale `gradwell lab` offers passes every claim: the quick lab, run whole as
-/// `gradwell lab --quick` runs it, is judged at its own scale (accuracy against the
-/// sigmoid baseline of the same scale, [`lab::Learning::AboveBaseline`]); the full scale
-/// is the claim tests above.
+/// `gradwell lab --quick` runs it (its sweep, two runs at once), is judged at its own
+/// scale (accuracy against the sigmoid baseline of the same scale,
+/// [`lab::Learning::AboveBaseline`]); the full scale is the claim tests above. The lab's
+/// sweep folder is judged the same by `gradwell report`, and running the lab again runs
+/// only the runs that did not finish.
 #[test]
 fn the_quick_lab_passes_every_claim() {
+    let dir = crate::temp_dir("quick-lab");
+    let out = dir.to_str().unwrap();
+    let o = crate::gradwell(&["lab", "--quick", "--out", out, "--jobs", "2"]);
+    let (table, stderr) = crate::text(&o);
+    eprint!("{table}");
+    assert!(o.status.success(), "{table}{stderr}");
+    let all = format!("{} of {} claims pass", lab::CLAIMS.len(), lab::CLAIMS.len());
+    assert!(table.contains(&all), "{table}");
     let runs = lab::runs(&Scale::QUICK);
-    let summaries: Vec<RunSummary> = runs
-        .iter()
-        .map(|r| lab::run_one(r, None).expect("the run trains"))
+    let summaries: Vec<RunSummary> = (0..runs.len())
+        .map(|k| RunSummary::read(&gradwell_cli::sweep::run_dir(&dir, k)).expect("run.json"))
         .collect();
+    for (k, (s, r)) in summaries.iter().zip(&runs).enumerate() {
+        assert_eq!(s.name, r.name);
+        assert!(lab::is_lab_run(s), "{}", s.name);
+        // No page and no checkpoint left per run: the lab's folder keeps to its budget.
+        let run = gradwell_cli::sweep::run_dir(&dir, k);
+        assert!(!run.join("index.html").exists() && !run.join("checkpoints").exists());
+    }
     assert_eq!(Scale::of(&summaries), Scale::QUICK);
     let results = lab::evaluate(&summaries);
-    eprint!("{}", lab::table(&results));
     assert_eq!(results.len(), lab::CLAIMS.len());
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "claim {}: {}", r.id, r.evidence);
     }
+    assert!(dir.join("index.html").is_file() && dir.join("results.json").is_file());
+
+    // `gradwell report` of the lab's sweep folder judges the claims on its runs.
+    let report = dir.join("merged");
+    let o = crate::gradwell(&["report", out, "--out", report.to_str().unwrap()]);
+    let (merged, stderr) = crate::text(&o);
+    assert!(o.status.success(), "{merged}{stderr}");
+    assert!(merged.contains(&all), "{merged}");
+    assert!(
+        merged.contains(&format!(
+            "sweep lab-quick: {0} of {0} runs finished",
+            runs.len()
+        )),
+        "{merged}"
+    );
+    let csv = std::fs::read_to_string(report.join("runs.csv")).unwrap();
+    assert!(csv.starts_with("run,name,status,"), "{csv}");
+    assert!(csv.contains("\n0,sigmoid-plain,finished,"), "{csv}");
+
+    // Again: every run has finished, none runs; a run whose run.json is gone runs again.
+    let again = runs.iter().position(|r| r.name == "constant-init").unwrap();
+    std::fs::remove_file(gradwell_cli::sweep::run_dir(&dir, again).join("run.json")).unwrap();
+    let o = crate::gradwell(&["lab", "--quick", "--out", out]);
+    let (table, stderr) = crate::text(&o);
+    assert!(o.status.success(), "{table}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} of {} runs finished before",
+            runs.len() - 1,
+            runs.len()
+        )),
+        "{stderr}"
+    );
+    assert!(table.contains(&all), "{table}");
 }

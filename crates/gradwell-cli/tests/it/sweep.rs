@@ -238,6 +238,13 @@ fn a_tiny_sweep_runs_here_and_reruns_only_what_did_not_finish() {
         stdout.contains("2 finished, 2 failed, 0 finished before, of 4 runs"),
         "{stdout}"
     );
+    // A finished run keeps its weights and, by default, its checkpoints (a user's
+    // checkpoints are not removed unless the sweep file asks for it).
+    for k in [0, 2] {
+        let run = out.join(format!("runs/{k}"));
+        assert!(run.join("model.safetensors").is_file(), "run {k}");
+        assert!(run.join("checkpoints").is_dir(), "run {k}");
+    }
     assert_eq!(
         stderr.matches("] run ").count(),
         4,
@@ -380,6 +387,31 @@ fn the_job_array_script_holds_the_directives_and_only_the_runs_to_do() {
             "{line:?} not in:\n{script}"
         );
     }
+    // A finished run's checkpoints are kept unless the sweep file asks for their removal.
+    assert!(!script.contains("rm -rf"), "{script}");
+    let pruning = file(
+        &d,
+        "pruning.toml",
+        &format!("remove_finished_checkpoints = true{TINY}"),
+    );
+    let out2 = d.join("sw2");
+    let o = gradwell(&[
+        "sweep",
+        s(&pruning),
+        "--out",
+        s(&out2),
+        "--slurm",
+        "--gradwell",
+        env!("CARGO_BIN_EXE_gradwell"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let pruned = std::fs::read_to_string(out2.join("sweep.sbatch")).unwrap();
+    assert!(
+        pruned
+            .lines()
+            .any(|l| l == "  rm -rf \"runs/$k/checkpoints\""),
+        "{pruned}"
+    );
     for k in 0..4 {
         assert!(out.join(format!("runs/{k}/config.toml")).is_file());
     }
@@ -681,4 +713,151 @@ fn the_shipped_sweep_files_expand() {
         }
     }
     assert!(seen >= 2, "the example sweeps in {}", dir.display());
+}
+
+/// A sweep that lists its runs: each `[[run]]` written over the base in the file's order,
+/// keeping its name; dotted keys and nested tables alike, the sweep's own axes too.
+#[test]
+fn listed_runs_keep_their_names_and_order_and_write_over_the_base() {
+    let d = temp_dir("sweep-listed");
+    let p = file(
+        &d,
+        "listed.toml",
+        r#"
+name = "pair"
+[base]
+data.source = "digits"
+model.hidden = [16]
+model.activation = "tanh"
+train.epochs = 1
+[[run]]
+name = "relu-deep"
+model.activation = "relu"
+"model.depth" = 3
+seed = 4
+[[run]]
+name = "plain"
+[[run]]
+name = "sgd"
+[run.train]
+optimizer = "sgd:lr=0.1"
+batch_size = 8
+"#,
+    );
+    let sweep = Sweep::load(&p).expect("the sweep expands");
+    assert!(sweep.axes.is_empty());
+    assert_eq!(sweep.runs.len(), 3);
+    let runs: Vec<_> = sweep.runs.iter().map(|r| run_of(&r.config)).collect();
+    let names: Vec<_> = runs.iter().map(|r| r.name.clone().unwrap()).collect();
+    assert_eq!(names, ["relu-deep", "plain", "sgd"]);
+    assert_eq!(sweep.runs[2].listed.as_deref(), Some("sgd"));
+    assert_eq!(sweep.label(0), "relu-deep");
+    // Run 0: its fields over the base, the depth repeating the base's width.
+    assert_eq!(runs[0].model.activation.to_string(), "relu");
+    assert_eq!(
+        runs[0].model.widths,
+        gradwell_nn::MlpWidths::Hidden(vec![16; 3])
+    );
+    assert_eq!(runs[0].train.seed, 4);
+    // Run 1: the base alone.
+    assert_eq!(runs[1].model.activation.to_string(), "tanh");
+    assert_eq!(
+        runs[1].model.widths,
+        gradwell_nn::MlpWidths::Hidden(vec![16])
+    );
+    assert_eq!(runs[1].train.seed, 0);
+    // Run 2: a nested table, the optimizer replaced whole by its text form.
+    assert_eq!(runs[2].train.optimizer.to_string(), "sgd:lr=0.1");
+    assert_eq!(runs[2].train.batch_size, 8);
+    assert_eq!(runs[2].train.epochs, 1);
+    for (k, r) in runs.iter().enumerate() {
+        assert_eq!(
+            r.train.checkpoint.dir,
+            Some(PathBuf::from(format!("runs/{k}/checkpoints")))
+        );
+    }
+}
+
+/// Listed runs and axes combine: each listed run at every point of the grid, the listed
+/// run the slowest digit, named `<name>-<point>`.
+#[test]
+fn listed_runs_times_the_axes() {
+    let d = temp_dir("sweep-listed-axes");
+    let p = file(
+        &d,
+        "both.toml",
+        r#"
+[base]
+model.hidden = [8]
+[[run]]
+name = "tanh"
+model.activation = "tanh"
+[[run]]
+name = "relu"
+model.activation = "relu"
+[axes]
+seed = [0, 1, 2]
+"#,
+    );
+    let sweep = Sweep::load(&p).expect("the sweep expands");
+    assert_eq!(sweep.runs.len(), 6);
+    for (k, r) in sweep.runs.iter().enumerate() {
+        let run = run_of(&r.config);
+        let (l, seed) = (k / 3, k % 3);
+        let listed = ["tanh", "relu"][l];
+        assert_eq!(
+            run.name.as_deref(),
+            Some(format!("{listed}-{seed}").as_str())
+        );
+        assert_eq!(run.model.activation.to_string(), listed);
+        assert_eq!(run.train.seed, seed as u64);
+        assert_eq!(sweep.label(k), format!("{listed}, seed={seed}"));
+    }
+}
+
+/// Listed runs that are ambiguous or invalid are refused before anything is written, in
+/// one line naming the run and the field.
+#[test]
+fn bad_listed_runs_are_refused_naming_the_run_and_the_field() {
+    let d = temp_dir("sweep-listed-refusals");
+    let out = d.join("out");
+    let base = "[base]\nmodel.hidden = [8]\n";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[[run]]\nname = \"a\"\n[[run]]\nname = \"a\"\n",
+            &["run 1", "\"a\"", "run 0"],
+        ),
+        ("[[run]]\nseed = 1\n", &["run 0", "no name"]),
+        ("[[run]]\nname = 3\n", &["run 0", "not a string"]),
+        ("[[run]]\nname = \"a b\"\n", &["run 0", "letters, digits"]),
+        (
+            "[[run]]\nname = \"a\"\nmodel.activaton = \"relu\"\n",
+            &["run 0 (a)", "activaton"],
+        ),
+        (
+            "[[run]]\nname = \"a\"\n[[run]]\nname = \"b\"\nmodel.activation = \"tanhh\"\n",
+            &["run 1 (b)", "model.activation"],
+        ),
+        (
+            "[[run]]\nname = \"a\"\nseed = 1\n[axes]\nseed = [0, 1]\n",
+            &["run 0 (a)", "seed", "also the axis"],
+        ),
+        (
+            "[[run]]\nname = \"a\"\ntrain.seed = 1\n[axes]\nseed = [0, 1]\n",
+            &["run 0 (a)", "train.seed", "also the axis seed"],
+        ),
+        ("run = []\n", &["run = []"]),
+        ("name = \"x\"\n", &["no [axes] and no [[run]]"]),
+    ];
+    for (i, (sweep, wanted)) in cases.iter().enumerate() {
+        let p = file(&d, &format!("bad{i}.toml"), &format!("{sweep}{base}"));
+        let o = gradwell(&["sweep", s(&p), "--out", s(&out)]);
+        let (_, err) = text(&o);
+        assert!(!o.status.success(), "case {i} was accepted");
+        assert_eq!(err.lines().count(), 1, "case {i}: {err}");
+        for w in *wanted {
+            assert!(err.contains(w), "case {i}: {w:?} not in {err}");
+        }
+        assert!(!out.join("sweep.json").exists(), "case {i}");
+    }
 }
