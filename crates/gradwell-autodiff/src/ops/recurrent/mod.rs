@@ -323,13 +323,13 @@ impl<F: Float> Recurrent<F> {
     }
 }
 
-/// σ(x), computed as the activations crate's `Sigmoid` computes it (from e^{−|x|}, finite
-/// everywhere) but with [`Float::exp_vectorizable`], so that a loop of it vectorizes.
+/// σ(x) = 1/(1 + e^{−x}), with [`Float::exp_vectorizable`] so that a loop of it
+/// vectorizes. Finite everywhere and without a branch: in `f32` e^{−x} is at most about
+/// 1.7e38 (the exponential clamps its input), in `f64` an infinite e^{−x} gives 0; the
+/// sum and the reciprocal keep σ's relative accuracy on both sides of 0.
 #[inline(always)]
 fn sigmoid<F: Float>(x: F) -> F {
-    let e = (-x.abs()).exp_vectorizable();
-    let r = F::one() / (F::one() + e);
-    if x >= F::zero() { r } else { e * r }
+    F::one() / (F::one() + (-x).exp_vectorizable())
 }
 
 /// tanh(x). In `f32`, with [`Float::exp_vectorizable`] so that a loop of it vectorizes:
