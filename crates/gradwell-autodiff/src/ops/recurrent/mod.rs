@@ -163,8 +163,8 @@ pub(super) struct BackRow<'a, F> {
 /// Forward: one product for every `x_t·W_ihᵀ` (N·T rows), then one `h_{t−1}·W_hhᵀ` per
 /// step, with `W_hhᵀ` packed once for all steps ([`PackedB`]) and, for the Elman RNN and
 /// the LSTM, accumulated into that step's rows of the first product (the biases, summed
-/// once, are added in the cell's loop). The activated gates (and the LSTM's cell states, the GRU's `W_hn h + b_hn`) are
-/// kept in buffers the op owns and hands on through [`Op::recycle`], so after the first
+/// once, are added in the cell's loop). The activated gates (and the LSTM's cell states
+/// and their tanh, the GRU's `W_hn h + b_hn`) are kept in buffers the op owns and hands on through [`Op::recycle`], so after the first
 /// step of training the op allocates nothing. Backward: backpropagation through all steps
 /// (one product per step carries the gradient to `h_{t−1}`, `W_hh` packed once), then one
 /// product over all N·T rows for each weight's gradient (accumulated with `β = 1`) and one
