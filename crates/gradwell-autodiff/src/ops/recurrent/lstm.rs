@@ -10,45 +10,52 @@ use gradwell_tensor::Float;
 
 use super::{BackRow, FwdRow, sigmoid, tanh};
 
-/// One sample's step forward: `gates` holds `W_ih x_t + b_ih` (4H) and becomes the
-/// activated gates i, f, g, o; `extra` receives `c_t`. Loops over equal-length slices with
-/// no library calls, so that they vectorize.
+/// One sample's step forward: `gates` holds the pre-activations without the biases, `hh`
+/// the biases (see [`FwdRow`]); `gates` becomes the activated gates i, f, g, o and `extra`
+/// receives `c_t` and `tanh c_t` (which the backward pass reads instead of recomputing
+/// it). One pass over the H units, with no library calls, so that it vectorizes.
 #[inline(always)]
 pub(super) fn forward<F: Float>(r: FwdRow<'_, F>) {
-    let n = r.h.len();
-    let (i, rest) = r.gates.split_at_mut(n);
+    match r.extra_prev {
+        Some(prev) => forward_from::<F, true>(r.gates, r.hh, prev, r.extra, r.h),
+        // c₀ = 0: `c_prev` is not read.
+        None => forward_from::<F, false>(r.gates, r.hh, &[], r.extra, r.h),
+    }
+}
+
+/// [`forward`], with c_{t−1} read from `prev` when `HAS_PREV` (else c_{t−1} = 0).
+#[inline(always)]
+fn forward_from<F: Float, const HAS_PREV: bool>(
+    gates: &mut [F],
+    hh: &[F],
+    prev: &[F],
+    extra: &mut [F],
+    h: &mut [F],
+) {
+    let n = h.len();
+    let (i, rest) = gates.split_at_mut(n);
     let (f, rest) = rest.split_at_mut(n);
     let (g, o) = rest.split_at_mut(n);
     let o = &mut o[..n];
-    let hh = &r.hh[..4 * n];
-    let c = &mut r.extra[..n];
-    let h = &mut r.h[..n];
-    let (hi, rest) = hh.split_at(n);
+    let (hi, rest) = hh[..4 * n].split_at(n);
     let (hf, rest) = rest.split_at(n);
     let (hg, ho) = rest.split_at(n);
-    for (a, &b) in i.iter_mut().zip(hi) {
-        *a = sigmoid(*a + b);
-    }
-    for (a, &b) in f.iter_mut().zip(hf) {
-        *a = sigmoid(*a + b);
-    }
-    for (a, &b) in g.iter_mut().zip(hg) {
-        *a = tanh(*a + b);
-    }
-    for (a, &b) in o.iter_mut().zip(ho) {
-        *a = sigmoid(*a + b);
-    }
-    for ((c, &ik), &gk) in c.iter_mut().zip(&*i).zip(&*g) {
-        *c = ik * gk;
-    }
-    if let Some(c_prev) = r.extra_prev {
-        let c_prev = &c_prev[..n];
-        for k in 0..n {
-            c[k] += f[k] * c_prev[k];
-        }
-    }
-    for ((h, &ok), &ck) in h.iter_mut().zip(&*o).zip(&*c) {
-        *h = ok * tanh(ck);
+    let (c, tc) = extra[..2 * n].split_at_mut(n);
+    let c_prev = if HAS_PREV { &prev[..n] } else { &[][..] };
+    for k in 0..n {
+        let ik = sigmoid(i[k] + hi[k]);
+        let fk = sigmoid(f[k] + hf[k]);
+        let gk = tanh(g[k] + hg[k]);
+        let ok = sigmoid(o[k] + ho[k]);
+        let ck = if HAS_PREV {
+            fk * c_prev[k] + ik * gk
+        } else {
+            ik * gk
+        };
+        let tk = tanh(ck);
+        (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
+        (c[k], tc[k]) = (ck, tk);
+        h[k] = ok * tk;
     }
 }
 
@@ -57,32 +64,45 @@ pub(super) fn forward<F: Float>(r: FwdRow<'_, F>) {
 /// pre-activation gradients are equal: only `dgi` is written.
 #[inline(always)]
 pub(super) fn backward<F: Float>(r: BackRow<'_, F>) {
-    let n = r.dh.len();
+    match r.extra_prev {
+        Some(prev) => backward_from::<F, true>(r.gates, r.extra, prev, r.dh, r.dc, r.dgi),
+        // c₋₁ = 0: the forget gate's gradient is 0.
+        None => backward_from::<F, false>(r.gates, r.extra, &[], r.dh, r.dc, r.dgi),
+    }
+}
+
+/// [`backward`], with c_{t−1} read from `prev` when `HAS_PREV` (else c_{t−1} = 0).
+#[inline(always)]
+fn backward_from<F: Float, const HAS_PREV: bool>(
+    gates: &[F],
+    extra: &[F],
+    prev: &[F],
+    dh: &[F],
+    dcs: &mut [F],
+    dgi: &mut [F],
+) {
+    let n = dh.len();
     let one = F::one();
-    let (i, rest) = r.gates[..4 * n].split_at(n);
+    let (i, rest) = gates[..4 * n].split_at(n);
     let (f, rest) = rest.split_at(n);
     let (g, o) = rest.split_at(n);
-    let (di, rest) = r.dgi[..4 * n].split_at_mut(n);
+    let (di, rest) = dgi[..4 * n].split_at_mut(n);
     let (df, rest) = rest.split_at_mut(n);
     let (dg, d_o) = rest.split_at_mut(n);
-    let (c, dh, dcs) = (&r.extra[..n], &r.dh[..n], &mut r.dc[..n]);
+    let tc = &extra[n..2 * n];
+    let dcs = &mut dcs[..n];
+    let c_prev = if HAS_PREV { &prev[..n] } else { &[][..] };
     for k in 0..n {
-        let tc = tanh(c[k]);
-        let dc = dcs[k] + dh[k] * o[k] * (one - tc * tc);
-        d_o[k] = dh[k] * tc * o[k] * (one - o[k]);
-        di[k] = dc * g[k] * i[k] * (one - i[k]);
-        dg[k] = dc * i[k] * (one - g[k] * g[k]);
-        // With c_{t−1} = 0 (t = 0) the forget gate's gradient is 0.
-        df[k] = F::zero();
-        dcs[k] = dc;
-    }
-    if let Some(c_prev) = r.extra_prev {
-        let c_prev = &c_prev[..n];
-        for k in 0..n {
-            df[k] = dcs[k] * c_prev[k] * f[k] * (one - f[k]);
-        }
-    }
-    for k in 0..n {
-        dcs[k] *= f[k];
+        let (ik, fk, gk, ok, tk) = (i[k], f[k], g[k], o[k], tc[k]);
+        let dc = dcs[k] + dh[k] * ok * (one - tk * tk);
+        d_o[k] = dh[k] * tk * ok * (one - ok);
+        di[k] = dc * gk * ik * (one - ik);
+        dg[k] = dc * ik * (one - gk * gk);
+        df[k] = if HAS_PREV {
+            dc * c_prev[k] * fk * (one - fk)
+        } else {
+            F::zero()
+        };
+        dcs[k] = dc * fk;
     }
 }

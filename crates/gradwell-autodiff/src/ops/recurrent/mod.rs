@@ -48,18 +48,22 @@ impl Cell {
     }
 
     /// Per sample and step, how many values besides the gates the backward pass needs
-    /// (LSTM: c_t; GRU: W_hn h_{t−1} + b_hn), for a hidden size `h`.
+    /// (LSTM: c_t and tanh c_t; GRU: W_hn h_{t−1} + b_hn), for a hidden size `h`.
     fn extra_width(self, h: usize) -> usize {
         match self {
             Cell::Elman(_) => 0,
-            Cell::Lstm | Cell::Gru => h,
+            Cell::Lstm => 2 * h,
+            Cell::Gru => h,
         }
     }
 
-    /// Whether the gradient of the hidden-side pre-activations (`W_hh h_{t−1} + b_hh`)
-    /// equals the input side's (Elman, LSTM): then the backward pass keeps only the input
-    /// side's and the cell writes no `dgh` and no `dh_prev`. The GRU's differs (its n gate
-    /// multiplies the hidden side by r) and it has a direct path `dh ⊙ z` to `h_{t−1}`.
+    /// Whether each gate's pre-activation is the plain sum of the input side
+    /// (`W_ih x_t + b_ih`) and the hidden side (`W_hh h_{t−1} + b_hh`) (Elman, LSTM). Then
+    /// the forward pass accumulates the hidden side's product into the gates' rows and adds
+    /// both biases in the cell's loop, and the two sides' gradients are equal: the backward
+    /// pass keeps only the input side's and the cell writes no `dgh` and no `dh_prev`. The
+    /// GRU's differ (its n gate multiplies the hidden side by r) and it has a direct path
+    /// `dh ⊙ z` to `h_{t−1}`.
     fn shares_pre_activation_grad(self) -> bool {
         match self {
             Cell::Elman(_) | Cell::Lstm => true,
@@ -107,9 +111,13 @@ impl Cell {
 
 /// One sample's step, forward: what a cell reads and writes.
 pub(super) struct FwdRow<'a, F> {
-    /// In: `W_ih x_t + b_ih` (G·H). Out: the activated gates the backward pass reads.
+    /// In: the pre-activations without the biases the cell adds from `hh`: `W_ih x_t +
+    /// b_ih` (GRU), `W_ih x_t + W_hh h_{t−1}` (the cells that
+    /// [sum the sides](Cell::shares_pre_activation_grad)). Out: the activated gates the
+    /// backward pass reads.
     gates: &'a mut [F],
-    /// `W_hh h_{t−1} + b_hh` (G·H).
+    /// What the cell adds to `gates` (G·H): `W_hh h_{t−1} + b_hh` (GRU), `b_ih + b_hh`
+    /// (the cells that sum the sides; zeros without biases).
     hh: &'a [F],
     /// `h_{t−1}`; `None` at t = 0 (h₀ = 0).
     h_prev: Option<&'a [F]>,
@@ -153,8 +161,10 @@ pub(super) struct BackRow<'a, F> {
 /// gate order are PyTorch's ([`Cell`]).
 ///
 /// Forward: one product for every `x_t·W_ihᵀ` (N·T rows), then one `h_{t−1}·W_hhᵀ` per
-/// step, with `W_hhᵀ` packed once for all steps ([`PackedB`]). The activated gates (and the LSTM's cell states, the GRU's `W_hn h + b_hn`) are
-/// kept in buffers the op owns and hands on through [`Op::recycle`], so after the first
+/// step, with `W_hhᵀ` packed once for all steps ([`PackedB`]) and, for the Elman RNN and
+/// the LSTM, accumulated into that step's rows of the first product (the biases, summed
+/// once, are added in the cell's loop). The activated gates (and the LSTM's cell states
+/// and their tanh, the GRU's `W_hn h + b_hn`) are kept in buffers the op owns and hands on through [`Op::recycle`], so after the first
 /// step of training the op allocates nothing. Backward: backpropagation through all steps
 /// (one product per step carries the gradient to `h_{t−1}`, `W_hh` packed once), then one
 /// product over all N·T rows for each weight's gradient (accumulated with `β = 1`) and one
@@ -176,7 +186,8 @@ pub struct Recurrent<F> {
     gates: Vec<F>,
     /// `[N, T, extra]`: see [`Cell::extra_width`].
     extra: Vec<F>,
-    /// `[N, G·H]`: `h_{t−1}·W_hhᵀ + b_hh` of the step being computed.
+    /// GRU: `[N, G·H]`, `h_{t−1}·W_hhᵀ + b_hh` of the step being computed. The cells that
+    /// [sum the sides](Cell::shares_pre_activation_grad): `[G·H]`, `b_ih + b_hh`.
     hh: Vec<F>,
     /// `[N, T, G·H]`: the input-side pre-activation gradients.
     dgi: Vec<F>,
@@ -312,13 +323,13 @@ impl<F: Float> Recurrent<F> {
     }
 }
 
-/// σ(x), computed as the activations crate's `Sigmoid` computes it (from e^{−|x|}, finite
-/// everywhere) but with [`Float::exp_vectorizable`], so that a loop of it vectorizes.
+/// σ(x) = 1/(1 + e^{−x}), with [`Float::exp_vectorizable`] so that a loop of it
+/// vectorizes. Finite everywhere and without a branch: in `f32` e^{−x} is at most about
+/// 1.7e38 (the exponential clamps its input), in `f64` an infinite e^{−x} gives 0; the
+/// sum and the reciprocal keep σ's relative accuracy on both sides of 0.
 #[inline(always)]
 fn sigmoid<F: Float>(x: F) -> F {
-    let e = (-x.abs()).exp_vectorizable();
-    let r = F::one() / (F::one() + e);
-    if x >= F::zero() { r } else { e * r }
+    F::one() / (F::one() + (-x).exp_vectorizable())
 }
 
 /// tanh(x). In `f32`, with [`Float::exp_vectorizable`] so that a loop of it vectorizes:
@@ -427,10 +438,11 @@ impl<F: Float> Op<F> for Recurrent<F> {
         let cell = self.cell;
         let gh = cell.gates() * h;
         let ew = cell.extra_width(h);
+        let shared = cell.shares_pre_activation_grad();
         ensure_shape(out, &[n, t, h]);
         resize(&mut self.gates, n * t * gh);
         resize(&mut self.extra, n * t * ew);
-        resize(&mut self.hh, n * gh);
+        resize(&mut self.hh, if shared { gh } else { n * gh });
         self.norms.clear();
         if n == 0 {
             return Ok(());
@@ -450,32 +462,57 @@ impl<F: Float> Op<F> for Recurrent<F> {
             F::zero(),
             &mut mat_mut(&mut self.gates, n * t, gh, gh),
         ));
-        if let Some(b) = b_ih {
-            for row in self.gates.chunks_exact_mut(gh) {
-                row.iter_mut().zip(b).for_each(|(g, &b)| *g += b);
+        if shared {
+            // Both biases, summed once: the cell adds them to every row.
+            match (b_ih, b_hh) {
+                (Some(b_ih), Some(b_hh)) => {
+                    for ((s, &a), &b) in self.hh.iter_mut().zip(b_ih).zip(b_hh) {
+                        *s = a + b;
+                    }
+                }
+                _ => self.hh.fill(F::zero()),
             }
+        } else if let Some(b) = b_ih {
+            let gates = &mut self.gates;
+            gradwell_tensor::vectorized(
+                #[inline(always)]
+                || {
+                    for row in gates.chunks_exact_mut(gh) {
+                        row.iter_mut().zip(b).for_each(|(g, &b)| *g += b);
+                    }
+                },
+            );
         }
         let Some(ys) = out.as_slice_mut() else {
             unreachable!("shaped above in standard layout")
         };
         for step in 0..t {
-            for row in self.hh.chunks_exact_mut(gh) {
-                match b_hh {
-                    Some(b) => row.copy_from_slice(b),
-                    None => row.fill(F::zero()),
+            if !shared {
+                for row in self.hh.chunks_exact_mut(gh) {
+                    match b_hh {
+                        Some(b) => row.copy_from_slice(b),
+                        None => row.fill(F::zero()),
+                    }
                 }
             }
             if step > 0 {
-                // h_{t−1} of every sample: rows T·H apart in the output.
+                // h_{t−1} of every sample: rows T·H apart in the output; added to this
+                // step's rows of the gates (T·G·H apart) or to `hh`.
                 let h_prev = mat(&ys[(step - 1) * h..], n, h, t * h);
+                let mut dst = if shared {
+                    mat_mut(&mut self.gates[step * gh..], n, gh, t * gh)
+                } else {
+                    mat_mut(&mut self.hh, n, gh, gh)
+                };
                 product(gemm_packed(
                     F::one(),
                     &h_prev,
                     &self.packed,
                     F::one(),
-                    &mut mat_mut(&mut self.hh, n, gh, gh),
+                    &mut dst,
                 ));
             }
+            let hh_stride = if shared { 0 } else { gh };
             let (gates, hh, extra) = (&mut self.gates, &self.hh, &mut self.extra);
             gradwell_tensor::vectorized(
                 #[inline(always)]
@@ -486,7 +523,7 @@ impl<F: Float> Op<F> for Recurrent<F> {
                         let (ex_before, ex_here) = extra.split_at_mut(row * ew);
                         cell.forward_row(FwdRow {
                             gates: &mut gates[row * gh..(row + 1) * gh],
-                            hh: &hh[s * gh..(s + 1) * gh],
+                            hh: &hh[s * hh_stride..s * hh_stride + gh],
                             h_prev: (step > 0).then(|| &ys_before[(row - 1) * h..]),
                             extra_prev: (step > 0).then(|| &ex_before[(row - 1) * ew..]),
                             extra: &mut ex_here[..ew],
