@@ -102,6 +102,12 @@ impl crate::blocked::MicroKernel for Avx2 {
     }
 
     #[inline(always)]
+    unsafe fn with_features<R>(f: impl FnOnce() -> R) -> R {
+        // SAFETY: the trait's contract.
+        unsafe { in_avx2(f) }
+    }
+
+    #[inline(always)]
     unsafe fn tile(mr: usize, nr: usize, t: &Tile) {
         // SAFETY: the trait's contract; the processor has AVX2 and FMA.
         unsafe {

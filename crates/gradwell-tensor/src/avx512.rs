@@ -105,6 +105,12 @@ impl crate::blocked::MicroKernel for Avx512 {
     }
 
     #[inline(always)]
+    unsafe fn with_features<R>(f: impl FnOnce() -> R) -> R {
+        // SAFETY: the trait's contract.
+        unsafe { in_avx512(f) }
+    }
+
+    #[inline(always)]
     unsafe fn tile(mr: usize, nr: usize, t: &Tile) {
         let last = tail_mask(nr);
         let nv = nr.div_ceil(16);
