@@ -2,6 +2,8 @@ use std::fmt::{Debug, Display, LowerExp};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+use crate::Isa;
+
 /// The element type of every gradwell array: implemented for `f32` (training) and `f64`
 /// (gradient checks and statistics).
 ///
@@ -49,11 +51,19 @@ pub trait Float:
     fn as_f64(self) -> f64;
 
     /// e^x by arithmetic only (no call into the math library), so that a loop over a slice
-    /// of it is vectorized, e.g. inside [`crate::vectorized`]. `f32`: range reduction by
-    /// ln 2 and a degree-7 polynomial, within 2 ulp of e^x for x in [−87, 88] (the input
-    /// is clamped to that range: below it the result is about 1.6e-38, above it about
-    /// 1.7e38, never 0 or ∞; NaN stays NaN). `f64`: the standard library's `exp`.
-    fn exp_vectorizable(self) -> Self;
+    /// of it is vectorized, e.g. inside [`crate::vectorized_with`], whose [`Isa`] says
+    /// whether the multiply-adds are fused. `f32`: range reduction by ln 2 and a degree-7
+    /// polynomial, within 2 ulp of e^x for x in [−87, 88] (the input is clamped to that
+    /// range: below it the result is about 1.6e-38, above it about 1.7e38, never 0 or ∞;
+    /// NaN stays NaN). `f64`: the standard library's `exp`.
+    ///
+    /// ```
+    /// use gradwell_tensor::{Float, Isa};
+    ///
+    /// let e = 1.0_f32.exp_vectorizable(Isa::PORTABLE);
+    /// assert!((e - std::f32::consts::E).abs() <= 2.0 * f32::EPSILON * e);
+    /// ```
+    fn exp_vectorizable(self, isa: Isa) -> Self;
 
     /// The general matrix product `C ← α·A·B + β·C` on raw strided storage, dispatched to
     /// the type's kernel (f32: the [`crate::active_kernel`] path; f64: `matrixmultiply`). `A` is `m×k`, `B` is `k×n`, `C` is `m×n`; each
@@ -98,8 +108,8 @@ macro_rules! impl_float {
             }
 
             #[inline(always)]
-            fn exp_vectorizable(self) -> Self {
-                $exp(self)
+            fn exp_vectorizable(self, isa: Isa) -> Self {
+                $exp(self, isa)
             }
 
             /// # Safety
@@ -133,24 +143,25 @@ macro_rules! impl_float {
 impl_float!(f32, "f32", crate::kernel::sgemm, exp_f32);
 #[cfg(not(target_arch = "x86_64"))]
 impl_float!(f32, "f32", matrixmultiply::sgemm, exp_f32);
-impl_float!(f64, "f64", matrixmultiply::dgemm, f64::exp);
+impl_float!(f64, "f64", matrixmultiply::dgemm, exp_f64);
 
 /// [`Float::exp_vectorizable`] for `f32`: x = k·ln 2 + r with |r| ≤ ln 2 / 2 (k rounded to
 /// nearest by the 1.5·2²³ trick, ln 2 split in two parts so that r is exact), e^r by its
 /// Taylor polynomial to degree 7 (truncation error below 3e-9), and 2^k put into the
-/// exponent bits. Only arithmetic and bit moves: vectorizes.
+/// exponent bits. Only arithmetic and bit moves: vectorizes. With [`Isa::fma`] the eleven
+/// multiply-adds are fused: a quarter fewer instructions.
 #[inline(always)]
-fn exp_f32(x: f32) -> f32 {
+fn exp_f32(x: f32, isa: Isa) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer.
     // ln 2 = LN2_HI + LN2_LO, LN2_HI with few enough bits that k·LN2_HI is exact.
     const LN2_HI: f32 = 0.693_359_4; // exactly 0.693359375 (= 355/512)
     const LN2_LO: f32 = -2.121_944_4e-4;
     // NaN passes `clamp` unchanged and poisons the result.
     let x = x.clamp(-87.0, 88.0);
-    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let t = isa.mul_add(x, std::f32::consts::LOG2_E, ROUND);
     let k = t - ROUND;
-    let r = x - k * LN2_HI - k * LN2_LO;
-    let mut p = 1.0 / 5040.0;
+    let r = isa.mul_add(-k, LN2_LO, isa.mul_add(-k, LN2_HI, x));
+    let mut p: f32 = 1.0 / 5040.0;
     for c in [
         1.0 / 720.0,
         1.0 / 120.0,
@@ -160,7 +171,7 @@ fn exp_f32(x: f32) -> f32 {
         1.0,
         1.0,
     ] {
-        p = p * r + c;
+        p = isa.mul_add(p, r, c);
     }
     // The low bits of `t` hold k (offset by 2²²); k lies in [−126, 127].
     let k = t.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
@@ -168,30 +179,40 @@ fn exp_f32(x: f32) -> f32 {
     p * scale
 }
 
+/// [`Float::exp_vectorizable`] for `f64`: the standard library's `exp` (gradient checks).
+#[inline(always)]
+fn exp_f64(x: f64, _: Isa) -> f64 {
+    x.exp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Float;
+    use crate::Isa;
 
     /// The vectorizable f32 exp stays within 2 ulp (relative 2.4e-7) of the exact value
-    /// across its whole range, and saturates instead of overflowing. Not under Miri, whose
+    /// across its whole range, its multiply-adds fused or not,
+    /// and saturates instead of overflowing. Not under Miri, whose
     /// `f64::exp` is deliberately inexact (so the reference and the f64 identity are not
     /// what this test compares against) and which takes minutes over the 128 k points.
     #[test]
     #[cfg_attr(miri, ignore)]
     fn f32_exp_is_accurate_over_its_range() {
-        let mut worst = 0.0_f64;
-        let mut x = -87.0_f32;
-        while x <= 88.0 {
-            let got = f64::from(x.exp_vectorizable());
-            let want = f64::from(x).exp();
-            worst = worst.max((got / want - 1.0).abs());
-            x += 0.001_37;
+        for isa in [Isa::with_fma(false), Isa::with_fma(true)] {
+            let mut worst = 0.0_f64;
+            let mut x = -87.0_f32;
+            while x <= 88.0 {
+                let got = f64::from(x.exp_vectorizable(isa));
+                let want = f64::from(x).exp();
+                worst = worst.max((got / want - 1.0).abs());
+                x += 0.001_37;
+            }
+            assert!(worst < 2.4e-7, "{isa:?}: worst relative error {worst:e}");
+            assert!(1000.0_f32.exp_vectorizable(isa).is_finite());
+            assert!((-1000.0_f32).exp_vectorizable(isa) > 0.0);
+            assert!(f32::NAN.exp_vectorizable(isa).is_nan());
+            assert_eq!(0.0_f32.exp_vectorizable(isa), 1.0);
+            assert_eq!(1.5_f64.exp_vectorizable(isa), 1.5_f64.exp());
         }
-        assert!(worst < 2.4e-7, "worst relative error {worst:e}");
-        assert!(1000.0_f32.exp_vectorizable().is_finite());
-        assert!((-1000.0_f32).exp_vectorizable() > 0.0);
-        assert!(f32::NAN.exp_vectorizable().is_nan());
-        assert_eq!(0.0_f32.exp_vectorizable(), 1.0);
-        assert_eq!(1.5_f64.exp_vectorizable(), 1.5_f64.exp());
     }
 }

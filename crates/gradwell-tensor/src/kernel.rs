@@ -204,21 +204,76 @@ pub(crate) unsafe fn sgemm(
     }
 }
 
-/// Runs `f` compiled for the active path's instructions (see [`crate::vectorized`]).
+/// What the instructions a [`crate::vectorized_with`] closure is compiled for can do, as
+/// constants the closure's code is specialized on.
+///
+/// ```
+/// let fused = gradwell_tensor::vectorized_with(|isa| isa.fma());
+/// // The AVX-512 and AVX2 paths have fused multiply-add; the portable path on x86-64 has
+/// // it only when the program is built for a processor that does.
+/// if gradwell_tensor::active_kernel() != gradwell_tensor::Kernel::Portable {
+///     assert!(fused);
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Isa {
+    fma: bool,
+}
+
+impl Isa {
+    /// The AVX-512 and AVX2 paths: fused multiply-add is one instruction.
+    const FUSED: Isa = Isa { fma: true };
+
+    /// The portable path: fused multiply-add where the build's target has it (always on
+    /// aarch64; on x86-64 only when built with the `fma` target feature). Elsewhere
+    /// `mul_add` would be a library call per element.
+    pub const PORTABLE: Isa = Isa {
+        fma: cfg!(any(not(target_arch = "x86_64"), target_feature = "fma")),
+    };
+
+    /// An `Isa` with fused multiply-add or without: for tests that compare both.
+    pub const fn with_fma(fma: bool) -> Isa {
+        Isa { fma }
+    }
+
+    /// Whether `a.mul_add(b, c)` compiles to one instruction: where it does, it is faster
+    /// than `a * b + c` and rounds once.
+    pub const fn fma(self) -> bool {
+        self.fma
+    }
+
+    /// `a·b + c`: fused (one rounding) when [`Isa::fma`], else a multiply and an add.
+    #[inline(always)]
+    pub fn mul_add<F: crate::Float>(self, a: F, b: F, c: F) -> F {
+        if self.fma { a.mul_add(b, c) } else { a * b + c }
+    }
+}
+
+/// Runs `f` compiled for the active path's instructions (see [`crate::vectorized_with`]).
 #[inline(always)]
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn vectorized_with<R>(f: impl FnOnce(Isa) -> R) -> R {
     match active_kernel() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `active_kernel` returns Avx512 only when the processor has AVX-512F.
         #[allow(unsafe_code)]
-        Kernel::Avx512 => unsafe { crate::avx512::in_avx512(f) },
+        Kernel::Avx512 => unsafe {
+            crate::avx512::in_avx512(
+                #[inline(always)]
+                || f(Isa::FUSED),
+            )
+        },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `active_kernel` returns Avx2 only when the processor has AVX2 and FMA.
         #[allow(unsafe_code)]
-        Kernel::Avx2 => unsafe { crate::avx2::in_avx2(f) },
+        Kernel::Avx2 => unsafe {
+            crate::avx2::in_avx2(
+                #[inline(always)]
+                || f(Isa::FUSED),
+            )
+        },
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Avx512 | Kernel::Avx2 => f(),
-        Kernel::Portable => f(),
+        Kernel::Avx512 | Kernel::Avx2 => f(Isa::PORTABLE),
+        Kernel::Portable => f(Isa::PORTABLE),
     }
 }
 

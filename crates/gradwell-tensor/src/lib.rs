@@ -76,7 +76,7 @@ pub use broadcast::{broadcast_shape, sum_to_shape, zip_broadcast, zip_broadcast_
 pub use error::ShapeError;
 pub use float::Float;
 pub use gemm::{batched_matmul, batched_matmul_new, gemm, matmul};
-pub use kernel::{KERNEL_ENV, Kernel, UnknownKernel, active_kernel};
+pub use kernel::{Isa, KERNEL_ENV, Kernel, UnknownKernel, active_kernel};
 pub use label::{ClassLabel, DEFAULT_IGNORE_INDEX};
 pub use packed::{PackedB, gemm_packed};
 pub use reduce::{check_axis, mean_axis, sum_axis, sum_map_f64, sum_squares_f64};
@@ -114,7 +114,8 @@ pub fn fill_zero<F: Float, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) 
 /// and FMA, inside one built for those, eight lanes wide; on the portable path (and other
 /// architectures) `f` just runs. The result is the same either way (the loops' arithmetic
 /// does not change, only how many lanes run at once: Rust does not fuse a separate
-/// multiply and add into an FMA).
+/// multiply and add into an FMA; [`vectorized_with`] lets a loop fuse them where that is
+/// one instruction).
 ///
 /// Mark the closure and the loop's function `#[inline(always)]` so that they are
 /// compiled inside (a closure or function that is not inlined keeps the baseline
@@ -136,7 +137,36 @@ pub fn fill_zero<F: Float, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) 
 /// ```
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    kernel::vectorized(f)
+    kernel::vectorized_with(
+        #[inline(always)]
+        |_| f(),
+    )
+}
+
+/// [`vectorized`], with `f` told what the instructions it is compiled for can do
+/// ([`Isa`]): a constant on each path, so a branch on it costs nothing once `f` is inlined.
+/// With [`Isa::mul_add`] a loop's multiply-adds are fused on the AVX-512 and AVX2 paths
+/// (one instruction, one rounding) and stay a multiply and an add on the portable path of
+/// an x86-64 processor without FMA, where `mul_add` would be a library call. Results then
+/// differ between paths in the last bits.
+///
+/// ```
+/// #[inline(always)]
+/// fn axpy(isa: gradwell_tensor::Isa, a: f32, x: &[f32], y: &mut [f32]) {
+///     for (y, &x) in y.iter_mut().zip(x) {
+///         *y = isa.mul_add(a, x, *y);
+///     }
+/// }
+/// let (x, mut y) = (vec![1.0_f32; 100], vec![2.0_f32; 100]);
+/// gradwell_tensor::vectorized_with(
+///     #[inline(always)]
+///     |isa| axpy(isa, 0.5, &x, &mut y),
+/// );
+/// assert!(y.iter().all(|&v| v == 2.5));
+/// ```
+#[inline(always)]
+pub fn vectorized_with<R>(f: impl FnOnce(Isa) -> R) -> R {
+    kernel::vectorized_with(f)
 }
 
 /// Re-export of the array crate every gradwell crate speaks, so that users name one version.

@@ -6,7 +6,7 @@
 //! c' = f ⊙ c + i ⊙ g                      h' = o ⊙ tanh(c')
 //! ```
 
-use gradwell_tensor::Float;
+use gradwell_tensor::{Float, Isa};
 
 use super::{BackRow, FwdRow, sigmoid, tanh};
 
@@ -17,15 +17,16 @@ use super::{BackRow, FwdRow, sigmoid, tanh};
 #[inline(always)]
 pub(super) fn forward<F: Float>(r: FwdRow<'_, F>) {
     match r.extra_prev {
-        Some(prev) => forward_from::<F, true>(r.gates, r.hh, prev, r.extra, r.h),
+        Some(prev) => forward_from::<F, true>(r.isa, r.gates, r.hh, prev, r.extra, r.h),
         // c₀ = 0: `c_prev` is not read.
-        None => forward_from::<F, false>(r.gates, r.hh, &[], r.extra, r.h),
+        None => forward_from::<F, false>(r.isa, r.gates, r.hh, &[], r.extra, r.h),
     }
 }
 
 /// [`forward`], with c_{t−1} read from `prev` when `HAS_PREV` (else c_{t−1} = 0).
 #[inline(always)]
 fn forward_from<F: Float, const HAS_PREV: bool>(
+    isa: Isa,
     gates: &mut [F],
     hh: &[F],
     prev: &[F],
@@ -43,16 +44,16 @@ fn forward_from<F: Float, const HAS_PREV: bool>(
     let (c, tc) = extra[..2 * n].split_at_mut(n);
     let c_prev = if HAS_PREV { &prev[..n] } else { &[][..] };
     for k in 0..n {
-        let ik = sigmoid(i[k] + hi[k]);
-        let fk = sigmoid(f[k] + hf[k]);
-        let gk = tanh(g[k] + hg[k]);
-        let ok = sigmoid(o[k] + ho[k]);
+        let ik = sigmoid(isa, i[k] + hi[k]);
+        let fk = sigmoid(isa, f[k] + hf[k]);
+        let gk = tanh(isa, g[k] + hg[k]);
+        let ok = sigmoid(isa, o[k] + ho[k]);
         let ck = if HAS_PREV {
             fk * c_prev[k] + ik * gk
         } else {
             ik * gk
         };
-        let tk = tanh(ck);
+        let tk = tanh(isa, ck);
         (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
         (c[k], tc[k]) = (ck, tk);
         h[k] = ok * tk;

@@ -7,7 +7,7 @@ mod elman;
 mod gru;
 mod lstm;
 
-use gradwell_tensor::{Float, PackedB, ShapeError, gemm, gemm_packed};
+use gradwell_tensor::{Float, Isa, PackedB, ShapeError, gemm, gemm_packed};
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, ShapeBuilder};
 
 pub use elman::RnnNonlinearity;
@@ -127,6 +127,9 @@ pub(super) struct FwdRow<'a, F> {
     extra: &'a mut [F],
     /// Out: `h_t` (H).
     h: &'a mut [F],
+    /// What the instructions the step is compiled for can do (fused multiply-adds in the
+    /// exponential where they are one instruction).
+    isa: Isa,
 }
 
 /// One sample's step, backward.
@@ -328,8 +331,8 @@ impl<F: Float> Recurrent<F> {
 /// 1.7e38 (the exponential clamps its input), in `f64` an infinite e^{−x} gives 0; the
 /// sum and the reciprocal keep σ's relative accuracy on both sides of 0.
 #[inline(always)]
-fn sigmoid<F: Float>(x: F) -> F {
-    F::one() / (F::one() + (-x).exp_vectorizable())
+fn sigmoid<F: Float>(isa: Isa, x: F) -> F {
+    F::one() / (F::one() + (-x).exp_vectorizable(isa))
 }
 
 /// tanh(x). In `f32`, with [`Float::exp_vectorizable`] so that a loop of it vectorizes:
@@ -337,17 +340,17 @@ fn sigmoid<F: Float>(x: F) -> F {
 /// would cancel) its Taylor polynomial to x⁷ (relative error below 2e-10, far under f32's
 /// rounding). In `f64` (gradient checks), the standard library's `tanh`.
 #[inline(always)]
-fn tanh<F: Float>(x: F) -> F {
+fn tanh<F: Float>(isa: Isa, x: F) -> F {
     if F::epsilon() < F::of(1e-10) {
         return x.tanh();
     }
     let a = x.abs();
-    let e = (-(a + a)).exp_vectorizable();
+    let e = (-(a + a)).exp_vectorizable(isa);
     let big = (F::one() - e) / (F::one() + e);
     let x2 = x * x;
-    let small = x
-        * (F::one()
-            + x2 * (F::of(-1.0 / 3.0) + x2 * (F::of(2.0 / 15.0) + x2 * F::of(-17.0 / 315.0))));
+    let poly = isa.mul_add(x2, F::of(-17.0 / 315.0), F::of(2.0 / 15.0));
+    let poly = isa.mul_add(x2, poly, F::of(-1.0 / 3.0));
+    let small = x * isa.mul_add(x2, poly, F::one());
     if a < F::of(0.125) {
         small
     } else if x < F::zero() {
@@ -514,9 +517,9 @@ impl<F: Float> Op<F> for Recurrent<F> {
             }
             let hh_stride = if shared { 0 } else { gh };
             let (gates, hh, extra) = (&mut self.gates, &self.hh, &mut self.extra);
-            gradwell_tensor::vectorized(
+            gradwell_tensor::vectorized_with(
                 #[inline(always)]
-                || {
+                |isa| {
                     for s in 0..n {
                         let row = s * t + step;
                         let (ys_before, ys_here) = ys.split_at_mut(row * h);
@@ -528,6 +531,7 @@ impl<F: Float> Op<F> for Recurrent<F> {
                             extra_prev: (step > 0).then(|| &ex_before[(row - 1) * ew..]),
                             extra: &mut ex_here[..ew],
                             h: &mut ys_here[..h],
+                            isa,
                         });
                     }
                 },
