@@ -2,6 +2,7 @@
 //! `compare/blas.py`): one JSON line per shape with GFLOP/s, median of repeated runs. The
 //! thread count follows `GRADWELL_NUM_THREADS` / `MATMUL_NUM_THREADS`.
 
+use std::io::Write;
 use std::time::Instant;
 
 use gradwell_benches::matrix;
@@ -30,9 +31,13 @@ fn main() {
             .collect();
         times.sort_by(f64::total_cmp);
         let gflops = 2.0 * (m * k * n) as f64 / times[times.len() / 2] / 1e9;
-        println!(
+        let line = format!(
             "{{\"lib\":\"gradwell\",\"threads\":{},\"shape\":\"{m}x{k}x{n}\",\"gflops\":{gflops:.1}}}",
             num_threads()
         );
+        // A reader that stopped listening (`gemm-shapes | head -1`) ends the run quietly.
+        if writeln!(std::io::stdout(), "{line}").is_err() {
+            return;
+        }
     }
 }
