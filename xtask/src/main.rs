@@ -5,8 +5,9 @@
 //!   the `chromium`, `nodejs` and `npm` packages the browser test drives), then
 //!   the checks, cheapest first — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, the facade built without its default features (no
-//!   plots, progress bars or TOML), the documentation (`cargo doc --workspace --no-deps`
-//!   with rustdoc's warnings denied: a broken intra-doc link fails), the test suite,
+//!   plots, progress bars or TOML), the documentation (`cargo doc --workspace --no-deps
+//!   --document-private-items` with rustdoc's warnings denied: a broken intra-doc link
+//!   fails, in private items too), the test suite,
 //!   `cargo xtask verify`, `contrib`, `browser` and `slurm-e2e`.
 //!   Then, where a nightly toolchain is installed, the bounded unsafe-code and fuzzing
 //!   checks below (`miri`, and `fuzz` for [`CI_FUZZ_SECONDS`] per target); without a
@@ -342,7 +343,15 @@ fn ci() -> ExitCode {
             &["build", "--package", "gradwell", "--no-default-features"],
             &[],
         ),
-        (&["doc", "--workspace", "--no-deps"], docs),
+        (
+            &[
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--document-private-items",
+            ],
+            docs,
+        ),
         (&["test", "--workspace"], &[]),
         (&["test", "--package", "gradwell-tensor"], avx2),
         (

@@ -14,7 +14,7 @@
 //!   here.
 //! - [`ActivationKind`]: all of them in one serde-serializable enum, parsed from and printed
 //!   as `relu`, `leaky-relu:0.2`, `softplus:2,20`…
-//! - [`softmax`], [`log_softmax`] along an axis, max-subtracted, and their backward
+//! - [`softmax`](fn@softmax), [`log_softmax`] along an axis, max-subtracted, and their backward
 //!   products [`softmax_backward`], [`log_softmax_backward`]; each also in place
 //!   ([`softmax_in_place`], [`log_softmax_in_place`]) or accumulating into a given gradient
 //!   ([`softmax_backward_add`], [`log_softmax_backward_add`]), for allocation-free steps.

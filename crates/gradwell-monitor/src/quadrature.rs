@@ -9,7 +9,7 @@
 //!
 //! - The tails are dropped at |z| = [`TRUNCATION`] = 12 standard deviations. Every
 //!   activation grows at most linearly (|φ(x)| ≤ |φ(0)| + sup|φ′|·|x|), so what is dropped
-//!   from E[φ²] or E[φ²(z² − 1)] is below 10⁻²⁷·(|φ(0)| + sup|φ′|·√q)²: nothing at the
+//!   from E\[φ²\] or E\[φ²(z² − 1)\] is below 10⁻²⁷·(|φ(0)| + sup|φ′|·√q)²: nothing at the
 //!   accuracy aimed at.
 //! - Each piece between two cuts is finite, and the integrand f(μ + σz)·e^{−z²/2}/√(2π)
 //!   is smooth on it, so Gauss–Legendre on it converges geometrically. It is not uniformly
@@ -180,7 +180,7 @@ impl Default for Integrator {
 }
 
 impl Integrator {
-    /// ∫ f over [breaks[0], breaks[last]], the breaks (ascending) being the points where f
+    /// ∫ f over \[breaks\[0\], breaks\[last\]\], the breaks (ascending) being the points where f
     /// may not be smooth. Each component of f is integrated; the adaptive target is on
     /// their worst one.
     pub(crate) fn integrate<const N: usize>(

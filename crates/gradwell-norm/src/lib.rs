@@ -6,7 +6,7 @@
 //!   non-trainable parameters under PyTorch's `state_dict` names, and a serializable
 //!   [`BatchNormState`] for checkpoints.
 //! - [`LayerNorm`] (PyTorch's `LayerNorm` over the last axis).
-//! - The functional forms [`batch_norm_train`], [`batch_norm_eval`] and [`layer_norm`]
+//! - The functional forms [`batch_norm_train`], [`batch_norm_eval`] and [`layer_norm`](fn@layer_norm)
 //!   (PyTorch's `F.batch_norm` and `F.layer_norm`), for callers that own the parameters.
 //! - Settings with PyTorch's defaults, checked once: [`BatchNormConfig`],
 //!   [`LayerNormConfig`] ([`DEFAULT_EPS`], [`DEFAULT_MOMENTUM`]).

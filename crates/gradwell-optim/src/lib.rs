@@ -14,7 +14,7 @@
 //! parsing (`"sgd:lr=0.1"`, `"step:30,0.5"`), printing, serde (a name or a table with
 //! `kind`), the valid names in error messages, one-setting changes
 //! ([`OptimizerKind::set`]), building, and every generic test. The text and table forms
-//! are described in the [`registry`] module; a training run names a schedule with
+//! are described in the [`registry`](mod@registry) module; a training run names a schedule with
 //! [`ScheduleSpec`] (the kind and whether it advances per step or per epoch).
 //!
 //! # Design choice: plain slices, not tensors

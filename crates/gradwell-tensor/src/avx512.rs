@@ -260,7 +260,7 @@ pub(crate) fn panels_len(k: usize, n: usize) -> usize {
 /// blocks, a row-major one copied row by row.
 ///
 /// # Safety
-/// The processor must have AVX-512F (checked by [`enabled`]). `b` must address an
+/// The processor must have AVX-512F (checked by [`crate::avx512_enabled`]). `b` must address an
 /// in-bounds `k×n` matrix with these strides, and `dst` [`panels_len`]`(k, n)` writable
 /// elements that do not overlap it.
 #[target_feature(enable = "avx512f")]

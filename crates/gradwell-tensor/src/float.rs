@@ -72,7 +72,7 @@ pub trait Float:
     ///
     /// # Safety
     /// The pointers and strides must describe in-bounds storage for the given dimensions,
-    /// and `C` must not alias `A` or `B`. Use the safe [`crate::gemm`] instead.
+    /// and `C` must not alias `A` or `B`. Use the safe [`crate::gemm`](fn@crate::gemm) instead.
     #[allow(clippy::too_many_arguments, unsafe_code)]
     unsafe fn gemm_raw(
         m: usize,

@@ -1,6 +1,6 @@
 //! Numbers and arrays for gradwell: the [`Float`] trait (f32 for training, f64 for
 //! checking), matrix products that take strided and transposed operands without copying
-//! ([`gemm`], [`matmul`], [`batched_matmul`]), broadcasting element-wise arithmetic
+//! ([`gemm`](fn@gemm), [`matmul`], [`batched_matmul`]), broadcasting element-wise arithmetic
 //! ([`broadcast_shape`], [`zip_broadcast`], [`sum_to_shape`]) and reductions over axes
 //! ([`sum_axis`], [`mean_axis`]), and the class-label type [`ClassLabel`] that data sets
 //! and the tape share.

@@ -16,7 +16,7 @@ use crate::{Float, ShapeError, gemm};
 ///
 /// With the AVX-512 kernel (f32 on a processor with AVX-512, unless
 /// `GRADWELL_KERNEL=portable`) `B` is held in that kernel's panels of 64 columns; otherwise
-/// as a row-major copy, multiplied by [`gemm`].
+/// as a row-major copy, multiplied by [`gemm`](fn@gemm).
 ///
 /// ```
 /// use gradwell_tensor::{PackedB, gemm, gemm_packed};
@@ -98,7 +98,7 @@ impl<F: Float> PackedB<F> {
 }
 
 /// `C ← α·A·B + β·C` with `B` packed once by [`PackedB::pack`]: the same product as
-/// [`gemm`]`(alpha, a, b, beta, c)`, split across threads as `gemm` splits it (by blocks of
+/// [`gemm`](fn@gemm)`(alpha, a, b, beta, c)`, split across threads as `gemm` splits it (by blocks of
 /// columns), without copying `B` again. `A` may have any strides; `C` must have unit column
 /// stride (a row-major matrix or a block of rows of one).
 ///

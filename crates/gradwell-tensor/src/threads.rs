@@ -96,7 +96,7 @@ pub(crate) fn threads_for(m: usize, k: usize, n: usize) -> usize {
 /// closes the job and waits until no helper still holds it; only then does the job's
 /// closure go out of scope.
 ///
-/// Helpers spin for [`SPIN`] after their last job (a training step issues its products
+/// Helpers spin for a short while (`SPIN`) after their last job (a training step issues its products
 /// tens of microseconds apart) and then park until woken. One job runs at a time; a caller
 /// that finds the pool busy (another thread's product) runs its product alone. The number
 /// of helpers is fixed when the pool is first used.
