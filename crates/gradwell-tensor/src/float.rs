@@ -148,8 +148,8 @@ impl_float!(f64, "f64", matrixmultiply::dgemm, exp_f64);
 /// [`Float::exp_vectorizable`] for `f32`: x = k·ln 2 + r with |r| ≤ ln 2 / 2 (k rounded to
 /// nearest by the 1.5·2²³ trick, ln 2 split in two parts so that r is exact), e^r by its
 /// Taylor polynomial to degree 7 (truncation error below 3e-9), and 2^k put into the
-/// exponent bits. Only arithmetic and bit moves: vectorizes. With [`Isa::fma`] the eleven
-/// multiply-adds are fused: a quarter fewer instructions.
+/// exponent bits. Only arithmetic and bit moves: vectorizes. With [`Isa::fma`] its ten
+/// multiply-adds are fused: about a third fewer instructions.
 #[inline(always)]
 fn exp_f32(x: f32, isa: Isa) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer.
@@ -191,8 +191,8 @@ mod tests {
     use crate::Isa;
 
     /// The vectorizable f32 exp stays within 2 ulp (relative 2.4e-7) of the exact value
-    /// across its whole range, its multiply-adds fused or not,
-    /// and saturates instead of overflowing. Not under Miri, whose
+    /// across its whole range, its multiply-adds fused or not, and saturates instead of
+    /// overflowing. Not under Miri, whose
     /// `f64::exp` is deliberately inexact (so the reference and the f64 identity are not
     /// what this test compares against) and which takes minutes over the 128 k points.
     #[test]

@@ -222,6 +222,7 @@ pub struct Isa {
 
 impl Isa {
     /// The AVX-512 and AVX2 paths: fused multiply-add is one instruction.
+    #[cfg(target_arch = "x86_64")]
     const FUSED: Isa = Isa { fma: true };
 
     /// The portable path: fused multiply-add where the build's target has it (always on
