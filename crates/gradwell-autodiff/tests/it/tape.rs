@@ -47,6 +47,71 @@ fn a_repeated_step_reuses_every_value_and_gradient_buffer() {
     );
 }
 
+/// One step of a graph whose gradient buffers are each first reached by a different kind
+/// of op: `x` and `h` by matrix products, `z` by a bias add, `e` by a `mul` with both
+/// inputs the same (a repeated input). Returns the gradients of `x`, `h`, `z`, `e`, `w`
+/// and `b`.
+fn fresh_step(t: &mut Tape<f64>, x: &Array2<f64>) -> Vec<ArrayD<f64>> {
+    let mut ids = t.params().ids();
+    let (Some(w), Some(b)) = (ids.next(), ids.next()) else {
+        unreachable!("the tape holds w and b")
+    };
+    t.reset();
+    t.params_mut().zero_grad();
+    let xv = t.input_requires_grad(x.clone().into_dyn());
+    let (wv, bv) = (t.param(w), t.param(b));
+    let h = t.matmul_t(xv, wv).unwrap();
+    let h2 = t.matmul(h, wv).unwrap();
+    let z = t.bias_add(h2, bv).unwrap();
+    let e = t.exp(z).unwrap();
+    let s = t.mul(e, e).unwrap();
+    let l = t.sum(s).unwrap();
+    t.backward(l).unwrap();
+    // The one gradient checked against its formula: ∂Σ(e^z)²/∂z = 2·e^{2z}.
+    let want = t.value(z).mapv(|z| 2.0 * (2.0 * z).exp());
+    let got = t.grad(z).unwrap();
+    assert!(
+        got.iter()
+            .zip(&want)
+            .all(|(g, w)| (g - w).abs() <= 1e-12 * w.abs()),
+        "{got} against {want}"
+    );
+    let mut out: Vec<ArrayD<f64>> = [xv, h, z, e]
+        .iter()
+        .map(|&v| t.grad(v).unwrap().to_owned())
+        .collect();
+    out.push(t.params().grad(w).to_owned());
+    out.push(t.params().grad(b).to_owned());
+    out
+}
+
+/// A step on a used tape gives the gradients a new tape gives: the buffers a step reuses
+/// hold the previous step's gradients, which must not leak into this step's, whichever op
+/// reaches a buffer first.
+#[test]
+fn a_repeated_step_overwrites_the_previous_steps_gradients() {
+    let new_tape = || {
+        let mut t = Tape::<f64>::new();
+        t.params_mut().add(
+            "w",
+            Array2::from_shape_fn((3, 3), |(i, j)| 0.1 * (i as f64) - 0.05 * (j as f64)).into_dyn(),
+        );
+        t.params_mut().add("b", array![0.1, -0.2, 0.3].into_dyn());
+        t
+    };
+    let x1 = Array2::from_shape_fn((4, 3), |(i, j)| (i + 2 * j) as f64 * 0.1);
+    let x2 = Array2::from_shape_fn((4, 3), |(i, j)| 0.3 - (i * j) as f64 * 0.05);
+    let mut used = new_tape();
+    let first = fresh_step(&mut used, &x1);
+    let again = fresh_step(&mut used, &x2);
+    let want = fresh_step(&mut new_tape(), &x2);
+    assert_eq!(again, want);
+    assert_ne!(
+        first, want,
+        "the two steps must differ for the test to mean anything"
+    );
+}
+
 #[test]
 fn gradients_accumulate_until_zeroed() {
     let mut t = Tape::<f64>::new();
