@@ -334,7 +334,7 @@ fn sweep_report(args: &ReportArgs) -> Result<Option<Outcome>> {
         )?;
         print!("{}", lab::table(&results));
     } else {
-        sweep::report::write(dir, &args.out)?;
+        sweep::report::write(&sweep, &rows, &args.out)?;
     }
     let finished = summaries.len();
     println!(

@@ -422,23 +422,20 @@ fn trainability_figure(_: &Path, _: &[RunRow]) -> Result<Option<Drawn>> {
     Ok(None)
 }
 
-/// Writes the report of the sweep folder `dir` into `out`: `index.html`, `runs.csv` and
-/// the figures in `plots/`, each file atomically; returns the rows.
+/// Writes the report of `sweep`, whose runs' states are `rows` (read once by [`rows`]),
+/// into `out`: `index.html`, `runs.csv` and the figures in `plots/`, each file atomically.
 ///
 /// # Errors
-/// A folder that is not a sweep folder, files that cannot be read or written, plots that
-/// cannot be drawn.
-pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
-    let sweep = Sweep::read(dir)?;
-    let rows = rows(dir, &sweep)?;
+/// Files that cannot be written, plots that cannot be drawn.
+pub fn write(sweep: &Sweep, rows: &[RunRow], out: &Path) -> Result<()> {
     let plots = out.join("plots");
     for d in [out, &plots] {
         std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
     }
-    write_file(&out.join(RUNS_CSV), csv(&sweep, &rows))?;
+    write_file(&out.join(RUNS_CSV), csv(sweep, rows))?;
     let mut figures = Vec::new();
-    figures.extend(trainability_figure(&plots, &rows)?);
-    figures.extend(accuracy_figures(&plots, &sweep, &rows)?);
+    figures.extend(trainability_figure(&plots, rows)?);
+    figures.extend(accuracy_figures(&plots, sweep, rows)?);
     let finished = rows.iter().filter(|r| r.summary.is_some()).count();
     let mut html = String::new();
     let _ = write!(
@@ -457,7 +454,7 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
          <p>{n} runs over {shape}; {finished} finished (the table is also in runs.csv).</p>\n",
         name = escape(&sweep.name),
         n = sweep.runs.len(),
-        shape = escape(&shape(&sweep)),
+        shape = escape(&shape(sweep)),
     );
     for f in &figures {
         let _ = writeln!(
@@ -468,7 +465,7 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
         );
     }
     html.push_str("<h2>Runs</h2>\n<table>\n<tr><th>run</th>");
-    if lists(&sweep) {
+    if lists(sweep) {
         html.push_str("<th>name</th>");
     }
     for a in &sweep.axes {
@@ -477,14 +474,14 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
     html.push_str(
         "<th>status</th><th>test accuracy</th><th>test loss</th><th>gradient health</th></tr>\n",
     );
-    for (r, row) in sweep.runs.iter().zip(&rows) {
+    for (r, row) in sweep.runs.iter().zip(rows) {
         let class = match row.status.as_str() {
             "finished" => "",
             "diverged" => " class=\"diverged\"",
             _ => " class=\"failed\"",
         };
         let _ = write!(html, "<tr{class}><td>{}</td>", r.index);
-        if lists(&sweep) {
+        if lists(sweep) {
             let _ = write!(
                 html,
                 "<td>{}</td>",
@@ -540,5 +537,5 @@ pub fn write(dir: &Path, out: &Path) -> Result<(Sweep, Vec<RunRow>)> {
     }
     html.push_str("</body>\n</html>\n");
     write_file(&out.join("index.html"), html)?;
-    Ok((sweep, rows))
+    Ok(())
 }

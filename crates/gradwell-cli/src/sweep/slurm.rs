@@ -33,7 +33,7 @@ use std::str::FromStr;
 use crate::cli::RunnerArgs;
 use crate::run::write_file;
 use crate::sweep::{CHECKPOINT_DIR, RUNS_DIR, STATUS_FILE, Sweep, train_args};
-use crate::{CliError, Outcome, Result};
+use crate::{CliError, Result};
 
 /// The job-array script's name in the sweep folder.
 pub const SBATCH_FILE: &str = "sweep.sbatch";
@@ -367,19 +367,14 @@ pub fn submit(script: &Path) -> Result<String> {
 
 /// `gradwell sweep --slurm [--submit]` (and `gradwell lab --slurm`): the job array of the
 /// runs `todo` of `sweep`, whose folder `out` is written and locked.
-pub(crate) fn command(
-    args: &RunnerArgs,
-    out: &Path,
-    sweep: &Sweep,
-    todo: &[usize],
-) -> Result<Outcome> {
+pub(crate) fn command(args: &RunnerArgs, out: &Path, sweep: &Sweep, todo: &[usize]) -> Result<()> {
     let n = sweep.runs.len();
     if todo.is_empty() {
         println!(
             "sweep {}: all {n} runs finished; nothing to submit",
             sweep.name
         );
-        return Ok(Outcome::Success);
+        return Ok(());
     }
     let dir = std::fs::canonicalize(out).map_err(|e| CliError::file(out, e))?;
     check_path("--out", &dir)?;
@@ -430,5 +425,5 @@ pub(crate) fn command(
     } else {
         println!("submit it with: sbatch {}", path.display());
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
